@@ -1,0 +1,135 @@
+//! The command line: global options, the subcommand enum, and dispatch.
+//!
+//! Each subcommand lives in `commands/<name>.rs` as an `Args` struct (its `///` comments are the help)
+//! and a `run` function returning the process exit code.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::building::Ctx;
+use crate::commands;
+use crate::config::{self, Config};
+use crate::error::Error;
+use crate::git::Repo;
+use crate::output::{ColorChoice, Ui};
+use crate::state::StateDir;
+
+/// Let many writers share one git repository without destroying each other's work.
+///
+/// Exit codes: 0 success, 1 error, 2 usage, 3 refused by the protocol (data would be lost, fleet live,
+/// guard tripped), 4 building lock not acquired within --lock-timeout.
+#[derive(Debug, Parser)]
+#[command(name = "git-neighbor", bin_name = "git neighbor", version, max_term_width = 100)]
+pub struct Cli {
+    /// Global options.
+    #[command(flatten)]
+    pub global: Global,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+/// Options every command takes.
+#[derive(Debug, clap::Args)]
+pub struct Global {
+    /// Run as if started in PATH.
+    #[arg(short = 'C', global = true, value_name = "PATH")]
+    pub dir: Option<PathBuf>,
+    /// Override one .neighbor.toml key for this call (repeatable), e.g. -c fleet.stagger=3s.
+    #[arg(short = 'c', global = true, value_name = "KEY=VALUE")]
+    pub config: Vec<String>,
+    /// When to colour output.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+    /// Print data as JSON (documented in README.md).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Silence status messages on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// More detail on stderr.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// How long to wait for the building lock before exiting with code 4.
+    #[arg(long, global = true, value_name = "DURATION", default_value = "30s", value_parser = parse_dur)]
+    pub lock_timeout: Duration,
+}
+
+fn parse_dur(s: &str) -> Result<Duration, String> {
+    config::parse_duration(s)
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Write a commented .neighbor.toml (never overwriting) and create the shared state.
+    Init(commands::init::Args),
+    /// Create a tenant: a worktree on its own branch. Prints its path as the only line on stdout.
+    Add(commands::add::Args),
+    /// List every worktree of the building with its status.
+    #[command(alias = "ls")]
+    List(commands::list::Args),
+    /// Remove a tenant; refuses (exit 3) if it holds work, unless --force (which saves a rescue ref).
+    #[command(alias = "rm")]
+    Remove(commands::remove::Args),
+    /// Mark a tenant kept: prune leaves it alone.
+    Keep(commands::keep::Args),
+    /// Lock a tenant (git worktree lock): nothing removes it.
+    Lock(commands::lock::Args),
+    /// Unlock a tenant.
+    Unlock(commands::lock::UnlockArgs),
+    /// Remove what is provably abandoned; never anything with work in it.
+    Prune(commands::prune::Args),
+    /// Work saved under refs/neighbor/rescue/.
+    #[command(subcommand)]
+    Rescue(commands::rescue::Cmd),
+    /// Summary of the building.
+    Status(commands::status::Args),
+    /// Show the lifecycle log (events.jsonl).
+    Log(commands::log::Args),
+    /// Demonstrate git-neighbor in a throwaway repository.
+    Demo(commands::demo::Args),
+    /// Print shell completions.
+    Completions(commands::completions::Args),
+    /// Internal: hold an ephemeral tenant's lease while a process lives.
+    #[command(name = "__lease-keeper", hide = true)]
+    LeaseKeeper(commands::keeper::Args),
+}
+
+/// Open the building for a command that needs a repository.
+pub fn open(g: &Global) -> Result<Ctx, Error> {
+    let cwd = std::env::current_dir().map_err(|e| Error::new(format!("cannot read the current directory: {e}")))?;
+    let repo = Repo::discover(&cwd)?;
+    let config = Config::load(&repo, &g.config)?;
+    let state = StateDir::new(repo.state_dir());
+    Ok(Ctx { repo, config, state, lock_timeout: g.lock_timeout })
+}
+
+/// Run the parsed command line; returns the exit code.
+pub fn run(cli: Cli) -> Result<u8, Error> {
+    let g = &cli.global;
+    if let Some(dir) = &g.dir {
+        std::env::set_current_dir(dir).map_err(|e| {
+            Error::new(format!("cannot change to '{}': {e}", dir.display())).hint("check the path given with -C")
+        })?;
+    }
+    let ui = Ui::new(g.json, g.quiet, g.verbose, g.color);
+    match &cli.command {
+        Cmd::Init(a) => commands::init::run(g, &ui, a),
+        Cmd::Add(a) => commands::add::run(&open(g)?, &ui, a),
+        Cmd::List(a) => commands::list::run(&open(g)?, &ui, a),
+        Cmd::Remove(a) => commands::remove::run(&open(g)?, &ui, a),
+        Cmd::Keep(a) => commands::keep::run(&open(g)?, &ui, a),
+        Cmd::Lock(a) => commands::lock::run(&open(g)?, &ui, a),
+        Cmd::Unlock(a) => commands::lock::run_unlock(&open(g)?, &ui, a),
+        Cmd::Prune(a) => commands::prune::run(&open(g)?, &ui, a),
+        Cmd::Rescue(a) => commands::rescue::run(&open(g)?, &ui, a),
+        Cmd::Status(a) => commands::status::run(&open(g)?, &ui, a),
+        Cmd::Log(a) => commands::log::run(&open(g)?, &ui, a),
+        Cmd::Demo(a) => commands::demo::run(&ui, a),
+        Cmd::Completions(a) => commands::completions::run(a),
+        Cmd::LeaseKeeper(a) => commands::keeper::run(&open(g)?, a),
+    }
+}

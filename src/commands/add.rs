@@ -1,0 +1,55 @@
+//! `add`: create a tenant and print its absolute path as the only line on stdout.
+
+use std::path::PathBuf;
+
+use crate::building::{self, AddRequest, Ctx};
+use crate::error::Error;
+use crate::output::Ui;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Tenant name (letters, digits, '.', '_', '-').
+    pub name: String,
+    /// Base revision (default: worktrees.base, normally HEAD).
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+    /// Branch name (default: the worktrees.branch template, normally neighbor/<name>).
+    #[arg(long, value_name = "BRANCH")]
+    pub branch: Option<String>,
+    /// Worktree path (default: <worktrees.root>/<name>).
+    #[arg(long, value_name = "PATH")]
+    pub path: Option<PathBuf>,
+    /// Copy this uncommitted file, directory or glob from the current worktree (repeatable).
+    #[arg(long, value_name = "PATH")]
+    pub carry: Vec<String>,
+    /// Owner recorded in the registry.
+    #[arg(long)]
+    pub owner: Option<String>,
+    /// Task id recorded in the registry.
+    #[arg(long, value_name = "ID")]
+    pub task: Option<String>,
+    /// The tenant lives only as long as the calling process (its lease); prune removes it after.
+    #[arg(long)]
+    pub ephemeral: bool,
+}
+
+pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
+    let req = AddRequest {
+        name: a.name.clone(),
+        base: a.base.clone(),
+        branch: a.branch.clone(),
+        path: a.path.clone(),
+        carry: a.carry.clone(),
+        owner: a.owner.clone(),
+        task: a.task.clone(),
+        ephemeral: a.ephemeral,
+    };
+    let t = building::add(ctx, &req)?;
+    if ui.json {
+        ui.json_out(&t)?;
+    } else {
+        ui.data(&format!("{}\n", t.path.display()))?;
+    }
+    ui.verbose(format!("created tenant {} on branch {}", t.name, t.branch));
+    Ok(0)
+}

@@ -1,0 +1,35 @@
+//! `init`: write a commented `.neighbor.toml` if absent (never overwrite) and create the shared state.
+
+use crate::cli::{self, Global};
+use crate::config;
+use crate::error::{Error, IoContext};
+use crate::output::Ui;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(g: &Global, ui: &Ui, _args: &Args) -> Result<u8, Error> {
+    let ctx = cli::open(g)?;
+    ctx.state.ensure()?;
+    let Some(root) = ctx.repo.workdir.as_deref() else {
+        ui.status(format!("shared state ready in {}", ctx.state.root.display()));
+        ui.status("bare repository: commit a .neighbor.toml from a worktree to configure it");
+        return Ok(0);
+    };
+    let path = root.join(config::FILE);
+    if path.exists() {
+        ui.status(format!("{} already exists; left unchanged", path.display()));
+    } else {
+        // create_new: never overwrite, even if another init races us.
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .ctx(|| format!("cannot create {}", path.display()))?;
+        f.write_all(config::TEMPLATE.as_bytes()).ctx(|| format!("cannot write {}", path.display()))?;
+        ui.status(format!("wrote {} (commit it to share the settings)", path.display()));
+    }
+    ui.status(format!("shared state ready in {}", ctx.state.root.display()));
+    Ok(0)
+}

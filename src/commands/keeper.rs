@@ -1,0 +1,39 @@
+//! `__lease-keeper` (hidden): keeps an ephemeral tenant's lease alive while the process that asked for the
+//! tenant lives. It shares the lease descriptor inherited from `add`, so the lease never lapses between
+//! the two; it exits (releasing the lease) when the watched process dies or the tenant is removed.
+
+use std::time::Duration;
+
+use crate::building::{pid_alive, Ctx};
+use crate::error::Error;
+use crate::lock::{self, Holder};
+use crate::registry;
+use crate::state;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Tenant name.
+    pub name: String,
+    /// Process whose life the lease follows.
+    pub watch: u32,
+}
+
+pub fn run(ctx: &Ctx, a: &Args) -> Result<u8, Error> {
+    let note = Holder {
+        pid: std::process::id(),
+        command: format!("lease keeper for pid {}", a.watch),
+        since_ms: state::now_ms(),
+        lease_id: None,
+        watch_pid: Some(a.watch),
+    };
+    lock::write_lease_note(&ctx.state, &a.name, &note)?;
+    let mut tick = 0u32;
+    while pid_alive(a.watch) {
+        std::thread::sleep(Duration::from_millis(100));
+        tick += 1;
+        if tick.is_multiple_of(10) && registry::get(&ctx.state, &a.name).ok().flatten().is_none() {
+            break;
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,16 @@
+//! One module per command: an `Args` struct (its doc comments are the help) and a `run` function.
+#![allow(missing_docs)]
+
+pub mod add;
+pub mod completions;
+pub mod demo;
+pub mod init;
+pub mod keep;
+pub mod keeper;
+pub mod list;
+pub mod lock;
+pub mod log;
+pub mod prune;
+pub mod remove;
+pub mod rescue;
+pub mod status;

@@ -1,0 +1,53 @@
+//! `prune`: remove what is provably abandoned; report and keep anything with work in it.
+
+use crate::building::Ctx;
+use crate::error::Error;
+use crate::output::{self, Ui};
+use crate::sweep::{self, Action};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Show the plan; change nothing.
+    #[arg(long, short = 'n')]
+    pub dry_run: bool,
+}
+
+pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
+    let mut items = sweep::plan(ctx)?;
+    if !a.dry_run {
+        sweep::execute(ctx, &mut items)?;
+    }
+    if ui.json {
+        ui.json_out(&items)?;
+        return Ok(0);
+    }
+    if items.is_empty() {
+        ui.status("nothing to prune");
+        return Ok(0);
+    }
+    let mut rows = vec![vec!["ACTION".to_string(), "NAME".into(), "RESULT".into(), "WHY".into(), "PATH".into()]];
+    for i in &items {
+        let action = match i.action {
+            Action::Rollback => "rollback",
+            Action::Remove => "remove",
+            Action::Forget => "forget",
+            Action::Finish => "finish-remove",
+            Action::Unlock => "unlock",
+            Action::Keep => "keep",
+        };
+        let result = if a.dry_run && i.action != Action::Keep {
+            "would do".into()
+        } else {
+            i.result.clone().unwrap_or_else(|| "kept".into())
+        };
+        rows.push(vec![
+            action.into(),
+            i.name.clone().unwrap_or_else(|| "-".into()),
+            result,
+            i.reason.clone(),
+            i.path.display().to_string(),
+        ]);
+    }
+    ui.data(&output::table(&rows))?;
+    Ok(0)
+}

@@ -1,0 +1,34 @@
+//! `remove`: remove a tenant, refusing (exit 3) when it holds work unless `--force` (which rescues first).
+
+use crate::building::{self, Ctx};
+use crate::error::Error;
+use crate::output::Ui;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Tenant name.
+    pub name: String,
+    /// Remove even with uncommitted changes or unmerged commits, after saving them as a rescue ref.
+    #[arg(long)]
+    pub force: bool,
+    /// Keep the tenant's branch.
+    #[arg(long)]
+    pub keep_branch: bool,
+}
+
+pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
+    let t = ctx.tenant(&a.name)?;
+    let r = building::remove(ctx, &t, a.force, a.keep_branch)?;
+    if ui.json {
+        ui.json_out(&r)?;
+    }
+    if let Some(rescue) = &r.rescue {
+        ui.status(format!("saved its work as {rescue}"));
+    }
+    let branch = match &r.branch_deleted {
+        Some(b) => format!(" and branch {b}"),
+        None => String::new(),
+    };
+    ui.status(format!("removed tenant {}{branch}", r.name));
+    Ok(0)
+}

@@ -1,0 +1,94 @@
+//! `status`: a summary of the building: where we are, tenants by status, leases, the building lock.
+
+use serde::Serialize;
+
+use crate::building::{self, Ctx, Status};
+use crate::error::Error;
+use crate::lock;
+use crate::output::Ui;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+#[derive(Serialize)]
+struct Report {
+    building: String,
+    common_dir: String,
+    state_dir: String,
+    main_worktree: Option<String>,
+    current_worktree: Option<String>,
+    current_tenant: Option<String>,
+    config: Option<String>,
+    tenants: Counts,
+    foreign: usize,
+    leases_held: usize,
+    building_lock: Option<lock::Holder>,
+}
+
+#[derive(Serialize, Default)]
+struct Counts {
+    total: usize,
+    active: usize,
+    kept: usize,
+    locked: usize,
+    stale: usize,
+}
+
+pub fn run(ctx: &Ctx, ui: &Ui, _a: &Args) -> Result<u8, Error> {
+    let rows = building::survey(ctx)?;
+    let mut c = Counts::default();
+    let mut foreign = 0;
+    for r in &rows {
+        match r.status {
+            Status::Foreign => foreign += 1,
+            s => {
+                c.total += 1;
+                match s {
+                    Status::Active => c.active += 1,
+                    Status::Kept => c.kept += 1,
+                    Status::Locked => c.locked += 1,
+                    _ => c.stale += 1,
+                }
+            }
+        }
+    }
+    let report = Report {
+        building: ctx.repo.building_name(),
+        common_dir: ctx.repo.common_dir.display().to_string(),
+        state_dir: ctx.state.root.display().to_string(),
+        main_worktree: ctx.repo.main_worktree.as_ref().map(|p| p.display().to_string()),
+        current_worktree: ctx.repo.workdir.as_ref().map(|p| p.display().to_string()),
+        current_tenant: building::current_tenant(ctx).map(|t| t.name),
+        config: ctx.config.source.as_ref().map(|p| p.display().to_string()),
+        leases_held: rows.iter().filter(|r| r.lease.is_some()).count(),
+        building_lock: lock::building_lock_holder(&ctx.state),
+        tenants: c,
+        foreign,
+    };
+    if ui.json {
+        ui.json_out(&report)?;
+        return Ok(0);
+    }
+    let mut s = format!("building {} ({})\n", report.building, report.common_dir);
+    if let Some(cur) = &report.current_worktree {
+        let who =
+            report.current_tenant.as_deref().map(|n| format!("tenant {n}")).unwrap_or_else(|| "not a tenant".into());
+        s += &format!("here: {cur} ({who})\n");
+    }
+    s += &format!("config: {}\n", report.config.as_deref().unwrap_or("defaults (no .neighbor.toml)"));
+    let t = &report.tenants;
+    s += &format!(
+        "tenants: {} ({} active, {} kept, {} locked, {} stale); {} other worktree(s)\n",
+        t.total, t.active, t.kept, t.locked, t.stale, report.foreign
+    );
+    s += &format!("leases held: {}\n", report.leases_held);
+    s += &match &report.building_lock {
+        Some(h) => format!("building lock: held by {}\n", h.describe()),
+        None => "building lock: free\n".into(),
+    };
+    if t.stale > 0 {
+        s += "hint: `git neighbor prune` cleans up stale tenants\n";
+    }
+    ui.data(&s)?;
+    Ok(0)
+}

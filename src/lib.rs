@@ -1,0 +1,46 @@
+//! git-neighbor: let many writers (agents, orchestrators, CI, humans) share one git repository without
+//! destroying each other's work.
+//!
+//! The binary is a thin shell around [`main_entry`]. Domain logic (registry, locks, leases, the building
+//! survey, the prune plan) lives in modules that return data; `commands/` renders it; [`git`] is the one
+//! door to git.
+#![warn(missing_docs)]
+
+pub mod building;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod events;
+pub mod git;
+pub mod glob;
+pub mod lock;
+pub mod output;
+pub mod registry;
+pub mod rescue;
+pub mod state;
+pub mod sweep;
+
+use clap::Parser;
+
+/// Parse arguments, run, print errors; returns the process exit code.
+pub fn main_entry() -> u8 {
+    let cli = match cli::Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let ui = output::Ui::new(cli.global.json, cli.global.quiet, 0, cli.global.color);
+    match cli::run(cli) {
+        Ok(code) => code,
+        Err(e) if e.message == output::BROKEN_PIPE => 0,
+        Err(e) => {
+            ui.error(&e);
+            e.kind.code()
+        }
+    }
+}

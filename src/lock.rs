@@ -1,0 +1,197 @@
+//! Locks: the building lock (one writer of shared state at a time) and tenant leases.
+//!
+//! Both are fd-lock (flock) locks, so the kernel releases them when the holder dies, even on `kill -9`.
+//! Waits are bounded: the building lock polls until `--lock-timeout`, then fails with an error that names
+//! the holder recorded in `lock.holder` (pid, command, age). A lease is "held" exactly when a try-lock on
+//! its file fails; its note (`<name>.json`) says who holds it.
+
+use std::fs::{File, OpenOptions};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, IoContext};
+use crate::state::{self, StateDir};
+
+/// Who holds a lock, as recorded by the holder.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Holder {
+    /// Process id.
+    pub pid: u32,
+    /// Command line.
+    pub command: String,
+    /// When it took the lock (ms since epoch).
+    pub since_ms: u64,
+    /// Lease id, for leases handed out by the pool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_id: Option<String>,
+    /// For an ephemeral tenant's lease keeper: the process whose life the lease follows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch_pid: Option<u32>,
+}
+
+impl Holder {
+    /// A note describing this process.
+    pub fn me() -> Self {
+        Holder {
+            pid: std::process::id(),
+            command: state::command_line(),
+            since_ms: state::now_ms(),
+            lease_id: None,
+            watch_pid: None,
+        }
+    }
+    /// `pid 123 (git-neighbor add t1) for 2s`
+    pub fn describe(&self) -> String {
+        format!("pid {} ({}) for {}", self.pid, self.command, state::human_age(state::age(self.since_ms)))
+    }
+}
+
+fn open_lock(path: &Path) -> Result<File, Error> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .ctx(|| format!("cannot open lock file {}", path.display()))
+}
+
+/// Run `f` while holding the building lock, waiting at most `timeout` for it.
+pub fn with_building_lock<T>(
+    dir: &StateDir,
+    timeout: Duration,
+    f: impl FnOnce() -> Result<T, Error>,
+) -> Result<T, Error> {
+    dir.ensure()?;
+    let mut lock = fd_lock::RwLock::new(open_lock(&dir.lock_file())?);
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(1);
+    let guard = loop {
+        match lock.try_write() {
+            Ok(g) => break g,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(Error::new(format!("cannot lock {}: {e}", dir.lock_file().display()))),
+        }
+        if start.elapsed() >= timeout {
+            let holder = std::fs::read(dir.lock_holder_file())
+                .ok()
+                .and_then(|b| serde_json::from_slice::<Holder>(&b).ok())
+                .map(|h| format!("held by {}", h.describe()))
+                .unwrap_or_else(|| "holder unknown".into());
+            return Err(Error::lock_timeout(format!(
+                "building lock {} not acquired within {}: {holder}",
+                dir.lock_file().display(),
+                crate::config::format_duration(timeout)
+            ))
+            .hint("wait for that command to finish, or raise --lock-timeout; the lock dies with its holder"));
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(25));
+    };
+    // Best effort: a missing note only makes a later timeout message less specific.
+    let note = serde_json::to_vec(&Holder::me()).unwrap_or_default();
+    let _ = state::atomic_write(&dir.lock_holder_file(), &note);
+    let out = f();
+    drop(guard);
+    out
+}
+
+/// Is the lease on tenant `name` held? Returns the holder's note when it is.
+pub fn lease_holder(dir: &StateDir, name: &str) -> Option<Holder> {
+    let path = dir.leases().join(format!("{name}.lock"));
+    let file = OpenOptions::new().read(true).write(true).open(&path).ok()?;
+    let mut lock = fd_lock::RwLock::new(file);
+    let held = matches!(lock.try_write(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock);
+    if !held {
+        return None;
+    }
+    let note = std::fs::read(dir.leases().join(format!("{name}.json"))).ok();
+    Some(note.and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or(Holder {
+        pid: 0,
+        command: "unknown".into(),
+        since_ms: 0,
+        lease_id: None,
+        watch_pid: None,
+    }))
+}
+
+/// How a lease is shared with child processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Share {
+    /// Only this process holds it.
+    No,
+    /// Children started while it is held share it, so a crash of ours leaves it held until they exit
+    /// (used while git builds a tenant).
+    Children,
+    /// Like `Children`, and on success the lease is handed over: this process does not unlock it, so a
+    /// child that shares the descriptor (the ephemeral lease keeper) goes on holding it.
+    HandOver,
+}
+
+/// Hold the lease on tenant `name` while `f` runs.
+pub fn with_lease<T>(
+    dir: &StateDir,
+    name: &str,
+    holder: &Holder,
+    share: Share,
+    f: impl FnOnce() -> Result<T, Error>,
+) -> Result<T, Error> {
+    let inherit = share != Share::No;
+    dir.ensure()?;
+    let path = dir.leases().join(format!("{name}.lock"));
+    let mut lock = fd_lock::RwLock::new(open_lock(&path)?);
+    let guard = match lock.try_write() {
+        Ok(g) => g,
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+            let who = lease_holder(dir, name).map(|h| h.describe()).unwrap_or_else(|| "another process".into());
+            return Err(Error::refused(format!("tenant '{name}' is leased by {who}"))
+                .hint("wait for it to finish; a lease dies with its process"));
+        }
+        Err(e) => return Err(Error::new(format!("cannot lock {}: {e}", path.display()))),
+    };
+    if inherit {
+        use nix::fcntl::{fcntl, FcntlArg, FdFlag};
+        fcntl(&*guard, FcntlArg::F_SETFD(FdFlag::empty()))
+            .map_err(|e| Error::new(format!("cannot share lease {}: {e}", path.display())))?;
+    }
+    let note = serde_json::to_vec(holder).unwrap_or_default();
+    state::atomic_write(&dir.leases().join(format!("{name}.json")), &note)?;
+    let out = f();
+    if inherit {
+        use nix::fcntl::{fcntl, FcntlArg, FdFlag};
+        let _ = fcntl(&*guard, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC));
+    }
+    if share == Share::HandOver && out.is_ok() {
+        // Dropping the guard would flock(LOCK_UN) the shared open file description for everyone.
+        std::mem::forget(guard);
+    } else {
+        drop(guard);
+    }
+    out
+}
+
+/// Remove a tenant's lease files. Callers hold the building lock and either hold the lease themselves
+/// or have seen it dead, so no one is waiting on these files.
+pub fn remove_lease_files(dir: &StateDir, name: &str) {
+    let _ = std::fs::remove_file(dir.leases().join(format!("{name}.json")));
+    let _ = std::fs::remove_file(dir.leases().join(format!("{name}.lock")));
+}
+
+/// Is the building lock held right now? Returns the recorded holder when it is.
+pub fn building_lock_holder(dir: &StateDir) -> Option<Holder> {
+    let file = OpenOptions::new().read(true).write(true).open(dir.lock_file()).ok()?;
+    let mut lock = fd_lock::RwLock::new(file);
+    let held = matches!(lock.try_write(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock);
+    if !held {
+        return None;
+    }
+    std::fs::read(dir.lock_holder_file()).ok().and_then(|b| serde_json::from_slice(&b).ok())
+}
+
+/// Record a new note for a lease this process holds (or shares).
+pub fn write_lease_note(dir: &StateDir, name: &str, holder: &Holder) -> Result<(), Error> {
+    let note = serde_json::to_vec(holder).unwrap_or_default();
+    state::atomic_write(&dir.leases().join(format!("{name}.json")), &note)
+}

@@ -1,0 +1,150 @@
+//! Presentation: data goes to stdout, status and errors to stderr; colour only when wanted.
+//!
+//! `--color auto` means stderr/stdout is a terminal and `NO_COLOR` is unset. A closed stdout
+//! (`git neighbor list | head`) is not an error: writes report `BrokenPipe`, which `main` exits on quietly.
+
+use std::io::{IsTerminal, Write};
+
+use owo_colors::{OwoColorize, Style};
+use serde::Serialize;
+
+use crate::error::Error;
+
+/// `--color` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when writing to a terminal and `NO_COLOR` is unset.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// How to talk to the user.
+#[derive(Debug, Clone)]
+pub struct Ui {
+    /// `--json`
+    pub json: bool,
+    /// `-q`
+    pub quiet: bool,
+    /// `-v` count
+    pub verbose: u8,
+    color_out: bool,
+    color_err: bool,
+}
+
+impl Ui {
+    /// Decide colour once at start-up.
+    pub fn new(json: bool, quiet: bool, verbose: u8, color: ColorChoice) -> Self {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let (out, err) = match color {
+            ColorChoice::Always => (true, true),
+            ColorChoice::Never => (false, false),
+            ColorChoice::Auto if no_color => (false, false),
+            ColorChoice::Auto => (std::io::stdout().is_terminal(), std::io::stderr().is_terminal()),
+        };
+        Ui { json, quiet, verbose, color_out: out, color_err: err }
+    }
+
+    fn paint(&self, on: bool, s: &str, style: Style) -> String {
+        if on {
+            s.style(style).to_string()
+        } else {
+            s.to_string()
+        }
+    }
+
+    /// Style a word for stdout.
+    pub fn out_style(&self, s: &str, style: Style) -> String {
+        self.paint(self.color_out, s, style)
+    }
+
+    /// A status line on stderr (silenced by `-q`).
+    pub fn status(&self, msg: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("{}", msg.as_ref());
+        }
+    }
+
+    /// A detail line on stderr, shown with `-v`.
+    pub fn verbose(&self, msg: impl AsRef<str>) {
+        if self.verbose > 0 && !self.quiet {
+            eprintln!("{}", msg.as_ref());
+        }
+    }
+
+    /// A warning on stderr (never silenced).
+    pub fn warn(&self, msg: impl AsRef<str>) {
+        eprintln!("{} {}", self.paint(self.color_err, "warning:", Style::new().yellow().bold()), msg.as_ref());
+    }
+
+    /// Print an error with its hints.
+    pub fn error(&self, e: &Error) {
+        eprintln!("{} {}", self.paint(self.color_err, "error:", Style::new().red().bold()), e.message);
+        for h in &e.hints {
+            eprintln!("{} {h}", self.paint(self.color_err, "hint:", Style::new().cyan().bold()));
+        }
+    }
+
+    /// Write data lines to stdout.
+    pub fn data(&self, text: &str) -> Result<(), Error> {
+        let mut out = std::io::stdout().lock();
+        out.write_all(text.as_bytes()).and_then(|_| out.flush()).map_err(pipe)
+    }
+
+    /// Write a value as pretty JSON to stdout.
+    pub fn json_out<T: Serialize>(&self, v: &T) -> Result<(), Error> {
+        let mut s = serde_json::to_string_pretty(v).map_err(|e| Error::new(format!("cannot encode JSON: {e}")))?;
+        s.push('\n');
+        self.data(&s)
+    }
+}
+
+/// Marker message used to recognise a closed stdout.
+pub const BROKEN_PIPE: &str = "\u{0}broken pipe";
+
+fn pipe(e: std::io::Error) -> Error {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        Error::new(BROKEN_PIPE)
+    } else {
+        Error::new(format!("cannot write to stdout: {e}"))
+    }
+}
+
+/// Render rows as aligned columns (last column unpadded).
+pub fn table(rows: &[Vec<String>]) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let mut widths = vec![0; cols];
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(visible_len(c));
+        }
+    }
+    let mut s = String::new();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            s.push_str(c);
+            if i + 1 < r.len() {
+                s.push_str(&" ".repeat(widths[i] - visible_len(c) + 2));
+            }
+        }
+        s.push('\n');
+    }
+    s
+}
+
+fn visible_len(s: &str) -> usize {
+    // Skip ANSI escapes so coloured cells align.
+    let mut n = 0;
+    let mut esc = false;
+    for c in s.chars() {
+        match (esc, c) {
+            (false, '\u{1b}') => esc = true,
+            (true, 'm') => esc = false,
+            (true, _) => {}
+            (false, _) => n += 1,
+        }
+    }
+    n
+}

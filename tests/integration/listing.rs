@@ -1,0 +1,95 @@
+//! `list`, `status`, `log`, `init`: output shapes on stdout, JSON, colour rules.
+
+use crate::common::*;
+
+#[test]
+fn list_json_and_full() {
+    let t = TestRepo::new();
+    let p = t.add("a", &["--owner", "alice", "--task", "T-1"]);
+    write_in(&p, "x.txt", "dirty\n");
+    let rows = t.neighbor(&["list", "--json"]).ok().json();
+    let a = rows.as_array().unwrap().iter().find(|r| r["name"] == "a").unwrap().clone();
+    assert_eq!(a["status"], "active");
+    assert_eq!(a["branch"], "neighbor/a");
+    assert_eq!(a["owner"], "alice");
+    assert_eq!(a["task"], "T-1");
+    assert_eq!(a["base"], "refs/heads/main");
+    assert!(a.get("dirty").is_none(), "plain list must not compute dirty");
+    let main = rows.as_array().unwrap().iter().find(|r| r["main"] == true).unwrap().clone();
+    assert_eq!(main["status"], "foreign");
+    let rows = t.neighbor(&["list", "--full", "--json"]).ok().json();
+    let a = rows.as_array().unwrap().iter().find(|r| r["name"] == "a").unwrap().clone();
+    assert_eq!(a["dirty"], true);
+    assert_eq!(a["ahead"], 0);
+    assert_eq!(a["behind"], 0);
+    // Human output: a table on stdout, no colour when not a terminal.
+    let o = t.neighbor(&["list"]).ok();
+    assert!(o.stdout.starts_with("NAME"), "{}", o.stdout);
+    assert!(!o.stdout.contains('\u{1b}'));
+    let o = t.neighbor(&["--color", "always", "list"]).ok();
+    assert!(o.stdout.contains('\u{1b}'));
+}
+
+#[test]
+fn stale_when_directory_is_gone() {
+    let t = TestRepo::new();
+    let p = t.add("a", &[]);
+    std::fs::remove_dir_all(p).unwrap();
+    let rows = t.tenants_json();
+    assert_eq!(rows[0]["status"], "stale");
+    assert_eq!(rows[0]["reason"], "its directory is gone");
+    let st = t.neighbor(&["status", "--json"]).ok().json();
+    assert_eq!(st["tenants"]["stale"], 1);
+}
+
+#[test]
+fn status_and_log_json() {
+    let t = TestRepo::new();
+    t.add("a", &[]);
+    t.add("b", &[]);
+    t.neighbor(&["remove", "b"]).ok();
+    let st = t.neighbor(&["status", "--json"]).ok().json();
+    assert_eq!(st["tenants"]["total"], 1);
+    assert_eq!(st["tenants"]["active"], 1);
+    assert_eq!(st["building"], "repo");
+    assert!(st["building_lock"].is_null());
+    let o = t.neighbor(&["log", "--json"]).ok();
+    let events: Vec<serde_json::Value> = o.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["add", "add", "remove"]);
+    for e in &events {
+        for k in ["ts", "event", "name", "branch", "path", "pid"] {
+            assert!(!e[k].is_null(), "{k} missing in {e}");
+        }
+    }
+    let o = t.neighbor(&["log", "--json", "--name", "b"]).ok();
+    assert_eq!(o.stdout.lines().count(), 2);
+}
+
+#[test]
+fn init_never_overwrites() {
+    let t = TestRepo::new();
+    t.neighbor(&["init"]).ok();
+    let text = std::fs::read_to_string(t.dir.join(".neighbor.toml")).unwrap();
+    assert!(text.contains("prune-after"));
+    t.write(".neighbor.toml", "[fleet]\nstagger = \"1s\"\n");
+    let o = t.neighbor(&["init"]).ok();
+    assert!(o.stderr.contains("left unchanged"));
+    assert_eq!(std::fs::read_to_string(t.dir.join(".neighbor.toml")).unwrap(), "[fleet]\nstagger = \"1s\"\n");
+}
+
+#[test]
+fn broken_pipe_is_quiet() {
+    let t = TestRepo::new();
+    for i in 0..5 {
+        t.add(&format!("p{i}"), &[]);
+    }
+    let mut c = std::process::Command::new("sh");
+    t.env(&mut c);
+    let o = c
+        .args(["-c", "git-neighbor list | head -c 1 >/dev/null; git-neighbor completions bash | head -c 1"])
+        .current_dir(&t.dir)
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("panicked"), "{}", String::from_utf8_lossy(&o.stderr));
+}

@@ -1,0 +1,12 @@
+//! One integration-test binary, a module per area; every test drives the real binary against real
+//! repositories in temp dirs, hermetically (HOME, git config, dates, locale pinned).
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+mod add;
+mod bad_input;
+mod layouts;
+mod listing;
+mod prune;
+mod remove;

@@ -1,0 +1,103 @@
+//! `prune`: exactly what the contract lists goes; work is reported and kept; dry runs change nothing.
+
+use crate::common::*;
+use std::time::{Duration, SystemTime};
+
+#[test]
+fn prune_removes_exactly_the_abandoned() {
+    let t = TestRepo::new();
+    let gone = t.add("gone", &[]);
+    let clean = t.add("clean", &[]);
+    let dirty = t.add("dirty", &[]);
+    let unmerged = t.add("unmerged", &[]);
+    let kept = t.add("kept", &[]);
+    let locked = t.add("locked", &[]);
+    let young = t.add("young", &[]);
+    let gone_work = t.add("gone-work", &[]);
+    // ephemeral with a dead lease: its caller (a shell) has exited.
+    let mut c = std::process::Command::new("sh");
+    t.env(&mut c);
+    assert!(c.args(["-c", "git-neighbor add --ephemeral eph"]).current_dir(&t.dir).status().unwrap().success());
+    // a foreign worktree made by raw git
+    let foreign = t.root.join("foreign-wt");
+    t.git(&["worktree", "add", "-q", "-b", "foreign", foreign.to_str().unwrap()]);
+
+    std::fs::remove_dir_all(&gone).unwrap();
+    write_in(&dirty, "wip.txt", "wip\n");
+    for p in [&unmerged, &gone_work] {
+        write_in(p, "c.txt", "c\n");
+        t.git_in(p, &["add", "c.txt"]);
+        t.git_in(p, &["commit", "-q", "-m", "c"]);
+    }
+    std::fs::remove_dir_all(&gone_work).unwrap();
+    t.neighbor(&["keep", "kept"]).ok();
+    t.neighbor(&["lock", "locked"]).ok();
+    // A stale index.lock left by a dead writer in a tenant.
+    let gitdir = std::path::PathBuf::from(t.git_in(&clean, &["rev-parse", "--absolute-git-dir"]));
+    let lock = gitdir.join("index.lock");
+    std::fs::write(&lock, "").unwrap();
+    let f = std::fs::File::options().write(true).open(&lock).unwrap();
+    f.set_modified(SystemTime::now() - Duration::from_secs(3600)).unwrap();
+    drop(f);
+    // Wait until the ephemeral lease is dead.
+    for _ in 0..50 {
+        if t.tenants_json().iter().any(|r| r["name"] == "eph" && r["status"] == "stale") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let before = t.snapshot();
+    let plan = t.neighbor(&["-c", "worktrees.prune-after=0s", "prune", "--dry-run", "--json"]).ok().json();
+    assert_eq!(t.snapshot(), before, "dry run changed something");
+    assert!(lock.exists());
+    let action = |name: &str| -> String {
+        plan.as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["name"] == name && i["action"] != "unlock")
+            .map(|i| i["action"].as_str().unwrap().to_string())
+            .unwrap_or_else(|| "none".into())
+    };
+    assert_eq!(action("gone"), "forget");
+    assert_eq!(action("gone-work"), "forget");
+    assert_eq!(action("clean"), "remove");
+    assert_eq!(action("young"), "remove"); // prune-after=0s makes it old enough
+    assert_eq!(action("eph"), "remove");
+    assert_eq!(action("dirty"), "keep");
+    assert_eq!(action("unmerged"), "keep");
+    assert_eq!(action("kept"), "none");
+    assert_eq!(action("locked"), "none");
+    assert!(plan.as_array().unwrap().iter().any(|i| i["action"] == "unlock"), "{plan}");
+
+    // With the default prune-after (1h), young clean tenants stay.
+    let o = t.neighbor(&["prune", "--dry-run", "--json"]).ok().json();
+    assert!(!o.as_array().unwrap().iter().any(|i| i["name"] == "young"));
+
+    t.neighbor(&["-c", "worktrees.prune-after=0s", "prune"]).ok();
+    let names: Vec<String> = t.tenants_json().iter().map(|r| r["name"].as_str().unwrap().to_string()).collect();
+    assert_eq!(names, ["dirty", "kept", "locked", "unmerged"]);
+    assert!(!lock.exists(), "stale index.lock not removed");
+    assert!(foreign.exists(), "foreign worktree touched");
+    assert_eq!(t.branches("refs/heads/foreign").len(), 1);
+    assert_eq!(std::fs::read_to_string(dirty.join("wip.txt")).unwrap(), "wip\n");
+    // The vanished tenant's unmerged branch is kept; the merged one is deleted.
+    assert_eq!(t.branches("refs/heads/neighbor/gone-work").len(), 1);
+    assert!(t.branches("refs/heads/neighbor/gone").iter().all(|b| b.ends_with("gone-work")));
+    assert!(!young.exists() && kept.exists() && locked.exists() && unmerged.exists());
+}
+
+#[test]
+fn prune_leaves_a_live_index_lock() {
+    let t = TestRepo::new();
+    let p = t.add("busy", &[]);
+    let gitdir = std::path::PathBuf::from(t.git_in(&p, &["rev-parse", "--absolute-git-dir"]));
+    let lock = gitdir.join("index.lock");
+    // A live writer: this test process holds the lock file open.
+    let f = std::fs::File::create(&lock).unwrap();
+    f.set_modified(SystemTime::now() - Duration::from_secs(3600)).unwrap();
+    let plan = t.neighbor(&["prune", "--json"]).ok().json();
+    assert!(!plan.as_array().unwrap().iter().any(|i| i["action"] == "unlock"), "{plan}");
+    assert!(lock.exists());
+    drop(f);
+}

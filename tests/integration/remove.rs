@@ -1,0 +1,93 @@
+//! `remove`, `keep`, `lock`, and rescue refs.
+
+use crate::common::*;
+
+#[test]
+fn remove_refuses_dirty_tree_and_changes_nothing() {
+    let t = TestRepo::new();
+    let p = t.add("d1", &[]);
+    write_in(&p, "README.md", "edited\n");
+    write_in(&p, "new.txt", "untracked\n");
+    let before = t.snapshot();
+    let o = t.neighbor(&["remove", "d1"]);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    assert!(o.stderr.contains("uncommitted"), "{}", o.stderr);
+    assert!(o.stderr.contains("hint:"), "{}", o.stderr);
+    assert_eq!(t.snapshot(), before);
+    assert_eq!(std::fs::read_to_string(p.join("new.txt")).unwrap(), "untracked\n");
+
+    let o = t.neighbor(&["remove", "--force", "d1"]).ok();
+    assert!(o.stderr.contains("refs/neighbor/rescue/"), "{}", o.stderr);
+    assert!(!p.exists());
+    let list = t.neighbor(&["rescue", "list", "--json"]).ok().json();
+    let r = &list.as_array().unwrap()[0];
+    let commit = r["commit"].as_str().unwrap();
+    assert_eq!(t.git(&["show", &format!("{commit}:new.txt")]), "untracked");
+    assert_eq!(t.git(&["show", &format!("{commit}:README.md")]), "edited");
+
+    // restore makes a branch holding the snapshot.
+    let id = r["id"].as_str().unwrap();
+    let o = t.neighbor(&["rescue", "restore", id]).ok();
+    let branch = o.stdout.trim_end().to_string();
+    assert_eq!(t.git(&["rev-parse", &format!("refs/heads/{branch}")]), commit);
+    t.neighbor(&["rescue", "show", id]).ok();
+}
+
+#[test]
+fn remove_refuses_unmerged_commits() {
+    let t = TestRepo::new();
+    let p = t.add("u1", &[]);
+    write_in(&p, "f.txt", "x\n");
+    t.git_in(&p, &["add", "f.txt"]);
+    t.git_in(&p, &["commit", "-q", "-m", "work"]);
+    let tip = t.git_in(&p, &["rev-parse", "HEAD"]);
+    let before = t.snapshot();
+    let o = t.neighbor(&["remove", "u1"]);
+    assert_eq!(o.code, 3);
+    assert!(o.stderr.contains("1 commit(s) not on main"), "{}", o.stderr);
+    assert_eq!(t.snapshot(), before);
+
+    // Once merged into its base it is removable without force.
+    t.git(&["merge", "-q", "--ff-only", "neighbor/u1"]);
+    t.neighbor(&["remove", "u1"]).ok();
+    assert_eq!(t.git(&["rev-parse", "main"]), tip);
+    assert!(t.branches("refs/heads/neighbor/").is_empty());
+}
+
+#[test]
+fn force_remove_rescues_unmerged_commits_and_keep_branch() {
+    let t = TestRepo::new();
+    let p = t.add("u2", &[]);
+    write_in(&p, "f.txt", "x\n");
+    t.git_in(&p, &["add", "f.txt"]);
+    t.git_in(&p, &["commit", "-q", "-m", "work"]);
+    let tip = t.git_in(&p, &["rev-parse", "HEAD"]);
+    t.neighbor(&["remove", "--force", "u2"]).ok();
+    let list = t.neighbor(&["rescue", "list", "--json"]).ok().json();
+    let commit = list[0]["commit"].as_str().unwrap();
+    assert_eq!(t.git(&["rev-parse", &format!("{commit}^")]), tip);
+
+    let _p = t.add("k1", &[]);
+    t.neighbor(&["remove", "--keep-branch", "k1"]).ok();
+    assert_eq!(t.branches("refs/heads/neighbor/k1").len(), 1);
+}
+
+#[test]
+fn keep_lock_unlock_change_status() {
+    let t = TestRepo::new();
+    t.add("a", &[]);
+    t.neighbor(&["keep", "a", "--reason", "pending review"]).ok();
+    let rows = t.tenants_json();
+    assert_eq!(rows[0]["status"], "kept");
+    assert_eq!(rows[0]["reason"], "pending review");
+    t.neighbor(&["keep", "--undo", "a"]).ok();
+    t.neighbor(&["lock", "a", "--reason", "on usb"]).ok();
+    let rows = t.tenants_json();
+    assert_eq!(rows[0]["status"], "locked");
+    assert_eq!(rows[0]["reason"], "on usb");
+    let o = t.neighbor(&["remove", "a"]);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    t.neighbor(&["unlock", "a"]).ok();
+    assert_eq!(t.tenants_json()[0]["status"], "active");
+    t.neighbor(&["remove", "a"]).ok();
+}
