@@ -392,10 +392,10 @@ pub fn work_in(ctx: &Ctx, t: &Tenant) -> Result<Work, Error> {
     if ctx.repo.ref_target(&format!("refs/heads/{}", t.branch)).is_some() {
         tips.push(format!("refs/heads/{}", t.branch));
     }
-    if t.path.is_dir() {
-        if let Ok(head) = ctx.repo.git_in(&t.path)?.args(["rev-parse", "--verify", "-q", "HEAD"]).read() {
-            tips.push(head);
-        }
+    if t.path.is_dir()
+        && let Ok(head) = ctx.repo.git_in(&t.path)?.args(["rev-parse", "--verify", "-q", "HEAD"]).read()
+    {
+        tips.push(head);
     }
     let unmerged = if tips.is_empty() {
         0
@@ -563,11 +563,9 @@ pub(crate) fn finish_removal(
 ) -> Result<Removed, Error> {
     let full = format!("refs/heads/{}", t.branch);
     let mut deleted = None;
-    if !keep_branch {
-        if let Some(tip) = ctx.repo.ref_target(&full) {
-            ctx.repo.git()?.args(["update-ref", "-d", &full, &tip.to_string()]).run()?;
-            deleted = Some(t.branch.clone());
-        }
+    if !keep_branch && let Some(tip) = ctx.repo.ref_target(&full) {
+        ctx.repo.git()?.args(["update-ref", "-d", &full, &tip.to_string()]).run()?;
+        deleted = Some(t.branch.clone());
     }
     registry::delete(&ctx.state, &t.name)?;
     lock::remove_lease_files(&ctx.state, &t.name);
@@ -795,23 +793,25 @@ pub fn survey_full(ctx: &Ctx, rows: &mut [Entry]) {
     let next = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|s| {
         for _ in 0..threads {
-            s.spawn(|| loop {
-                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some((i, path, base)) = jobs.get(k) else { break };
-                let dirty = dirty_paths(path).map(|d| !d.is_empty()).ok();
-                let counts = base.as_ref().and_then(|b| {
-                    let out = crate::git::GitCmd::new(path)
-                        .ok()?
-                        .args(["rev-list", "--left-right", "--count"])
-                        .arg(format!("HEAD...{b}"))
-                        .arg("--")
-                        .read()
-                        .ok()?;
-                    let mut it = out.split_whitespace().map(|n| n.parse::<u64>().ok());
-                    Some((it.next()??, it.next()??))
-                });
-                if let Ok(mut r) = results.lock() {
-                    r.push((*i, dirty, counts));
+            s.spawn(|| {
+                loop {
+                    let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some((i, path, base)) = jobs.get(k) else { break };
+                    let dirty = dirty_paths(path).map(|d| !d.is_empty()).ok();
+                    let counts = base.as_ref().and_then(|b| {
+                        let out = crate::git::GitCmd::new(path)
+                            .ok()?
+                            .args(["rev-list", "--left-right", "--count"])
+                            .arg(format!("HEAD...{b}"))
+                            .arg("--")
+                            .read()
+                            .ok()?;
+                        let mut it = out.split_whitespace().map(|n| n.parse::<u64>().ok());
+                        Some((it.next()??, it.next()??))
+                    });
+                    if let Ok(mut r) = results.lock() {
+                        r.push((*i, dirty, counts));
+                    }
                 }
             });
         }

@@ -22,11 +22,15 @@ impl Demo {
     }
     fn cmd(&self, dir: &Path, args: &[&str]) -> Command {
         let mut c = Command::new(&self.exe);
-        c.args(["--color", "never"]).args(args).current_dir(dir).stdin(Stdio::null());
+        c.args(["--color", "never"]).args(args).current_dir(dir).stdin(Stdio::null()).envs(IDENTITY);
         c
     }
     fn git(&self, dir: &Path, args: &[&str]) -> Result<String, Error> {
-        Ok(GitCmd::new(dir)?.args(args).read()?)
+        let mut g = GitCmd::new(dir)?;
+        for (k, v) in IDENTITY {
+            g = g.env(k, v);
+        }
+        Ok(g.args(args).read()?)
     }
 }
 
@@ -43,23 +47,16 @@ fn show(ui: &Ui, o: &Output) -> Result<(), Error> {
     Ok(())
 }
 
-fn identity() {
-    // The demo's commits need an author even on a machine with no git identity configured.
-    for (k, v) in [
-        ("GIT_AUTHOR_NAME", "Demo"),
-        ("GIT_AUTHOR_EMAIL", "demo@example.invalid"),
-        ("GIT_COMMITTER_NAME", "Demo"),
-        ("GIT_COMMITTER_EMAIL", "demo@example.invalid"),
-    ] {
-        if std::env::var_os(k).is_none() {
-            std::env::set_var(k, v);
-        }
-    }
-}
+/// The demo's commits need an author even on a machine with no git identity configured.
+const IDENTITY: [(&str, &str); 4] = [
+    ("GIT_AUTHOR_NAME", "Demo"),
+    ("GIT_AUTHOR_EMAIL", "demo@example.invalid"),
+    ("GIT_COMMITTER_NAME", "Demo"),
+    ("GIT_COMMITTER_EMAIL", "demo@example.invalid"),
+];
 
 /// Run the demonstration.
 pub fn run(ui: &Ui, keep: bool) -> Result<u8, Error> {
-    identity();
     let base = std::env::temp_dir().join(format!("git-neighbor-demo-{}", std::process::id()));
     std::fs::create_dir_all(&base).map_err(|e| Error::new(format!("demo: cannot create {}: {e}", base.display())))?;
     let res = script(ui, &base);

@@ -125,12 +125,12 @@ impl GitCmd {
         self.cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let spawn_err = |e: std::io::Error| GitError { args: args.clone(), code: None, stderr: e.to_string() };
         let mut child = self.cmd.spawn().map_err(spawn_err)?;
-        if let Some(bytes) = self.stdin.take() {
-            if let Some(mut w) = child.stdin.take() {
-                use std::io::Write;
-                // A closed pipe means git exited early; its status says why.
-                let _ = w.write_all(&bytes);
-            }
+        if let Some(bytes) = self.stdin.take()
+            && let Some(mut w) = child.stdin.take()
+        {
+            use std::io::Write;
+            // A closed pipe means git exited early; its status says why.
+            let _ = w.write_all(&bytes);
         }
         let out = child.wait_with_output().map_err(spawn_err)?;
         Ok((out.status.code(), out.stdout, out.stderr, args))
@@ -190,11 +190,7 @@ impl Repo {
         let workdir = gix.workdir().map(absolute);
         let bare = gix.config_snapshot().boolean("core.bare").unwrap_or(false);
         let main_worktree = if gix.kind() == gix::repository::Kind::LinkedWorkTree || workdir.is_none() {
-            if bare {
-                None
-            } else {
-                common_dir.parent().map(Path::to_path_buf)
-            }
+            if bare { None } else { common_dir.parent().map(Path::to_path_buf) }
         } else {
             workdir.clone()
         };

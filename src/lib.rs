@@ -10,6 +10,7 @@ pub mod building;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod delta;
 pub mod demo;
 pub mod error;
 pub mod events;

@@ -152,7 +152,7 @@ pub fn with_lease<T>(
         Err(e) => return Err(Error::new(format!("cannot lock {}: {e}", path.display()))),
     };
     if inherit {
-        use nix::fcntl::{fcntl, FcntlArg, FdFlag};
+        use nix::fcntl::{FcntlArg, FdFlag, fcntl};
         fcntl(&*guard, FcntlArg::F_SETFD(FdFlag::empty()))
             .map_err(|e| Error::new(format!("cannot share lease {}: {e}", path.display())))?;
     }
@@ -160,7 +160,7 @@ pub fn with_lease<T>(
     state::atomic_write(&dir.leases().join(format!("{name}.json")), &note)?;
     let out = f();
     if inherit {
-        use nix::fcntl::{fcntl, FcntlArg, FdFlag};
+        use nix::fcntl::{FcntlArg, FdFlag, fcntl};
         let _ = fcntl(&*guard, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC));
     }
     if share == Share::HandOver && out.is_ok() {

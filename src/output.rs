@@ -48,11 +48,7 @@ impl Ui {
     }
 
     fn paint(&self, on: bool, s: &str, style: Style) -> String {
-        if on {
-            s.style(style).to_string()
-        } else {
-            s.to_string()
-        }
+        if on { s.style(style).to_string() } else { s.to_string() }
     }
 
     /// Style a word for stdout.

@@ -127,10 +127,10 @@ pub fn human_age(d: Duration) -> String {
 /// The command line of this process, for lock holder notes.
 pub fn command_line() -> String {
     let mut args: Vec<String> = std::env::args().collect();
-    if let Some(first) = args.first_mut() {
-        if let Some(base) = Path::new(first).file_name() {
-            *first = base.to_string_lossy().into_owned();
-        }
+    if let Some(first) = args.first_mut()
+        && let Some(base) = Path::new(first).file_name()
+    {
+        *first = base.to_string_lossy().into_owned();
     }
     args.join(" ")
 }

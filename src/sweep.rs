@@ -206,12 +206,12 @@ fn prune_tenant(ctx: &Ctx, item: &Item) -> Result<(), Error> {
         Action::Rollback => ctx.locked(|| building::rollback_locked(ctx, &t)).map(drop),
         Action::Finish => ctx.locked(|| building::finish_interrupted_removal_locked(ctx, &t)),
         Action::Forget => ctx.locked(|| {
-            if let Some(wt) = building::worktree_at(&ctx.repo, &t.path)? {
-                if let Some(id) = wt.id {
-                    let admin = ctx.repo.common_dir.join("worktrees").join(id);
-                    std::fs::remove_dir_all(&admin)
-                        .map_err(|e| Error::new(format!("cannot remove {}: {e}", admin.display())))?;
-                }
+            if let Some(wt) = building::worktree_at(&ctx.repo, &t.path)?
+                && let Some(id) = wt.id
+            {
+                let admin = ctx.repo.common_dir.join("worktrees").join(id);
+                std::fs::remove_dir_all(&admin)
+                    .map_err(|e| Error::new(format!("cannot remove {}: {e}", admin.display())))?;
             }
             let keep_branch = building::work_in(ctx, &t)?.unmerged > 0;
             building::finish_removal(ctx, &t, keep_branch, None, "prune").map(drop)

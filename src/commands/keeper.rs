@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::building::{pid_alive, Ctx};
+use crate::building::{Ctx, pid_alive};
 use crate::error::Error;
 use crate::lock::{self, Holder};
 use crate::registry;

@@ -156,11 +156,7 @@ impl TestRepo {
 
     pub fn common_dir(&self) -> PathBuf {
         let p = PathBuf::from(self.git(&["rev-parse", "--git-common-dir"]));
-        if p.is_absolute() {
-            p
-        } else {
-            self.dir.join(p)
-        }
+        if p.is_absolute() { p } else { self.dir.join(p) }
     }
 
     pub fn registry_names(&self) -> Vec<String> {
