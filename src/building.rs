@@ -155,6 +155,8 @@ pub fn add(ctx: &Ctx, req: &AddRequest) -> Result<Tenant, Error> {
         ephemeral: req.ephemeral,
         kept: None,
         creator_pid: std::process::id(),
+        stream: None,
+        frame: None,
     };
     let holder = Holder::me();
     let share = if req.ephemeral { lock::Share::HandOver } else { lock::Share::Children };
@@ -382,6 +384,18 @@ pub fn dirty_paths(path: &Path) -> Result<Vec<String>, Error> {
         }
     }
     Ok(files)
+}
+
+/// Paths with uncommitted changes under `prefix` in a worktree (tracked or untracked).
+pub fn dirty_paths_under(path: &Path, prefix: &str) -> Result<Vec<String>, Error> {
+    let out = crate::git::GitCmd::new(path)?
+        .args(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--", prefix])
+        .output()?;
+    Ok(out
+        .split(|b| *b == 0)
+        .filter(|r| r.len() > 3 && r[2] == b' ')
+        .map(|r| String::from_utf8_lossy(&r[3..]).into_owned())
+        .collect())
 }
 
 /// What a tenant holds that removal would lose.

@@ -85,6 +85,11 @@ pub enum Cmd {
     /// Work saved under refs/neighbor/rescue/.
     #[command(subcommand)]
     Rescue(commands::rescue::Cmd),
+    /// Deltas: notes of changes to canonical state, written per frame and stream.
+    #[command(subcommand)]
+    Delta(commands::delta::Cmd),
+    /// Apply all of a frame's deltas to the target branch in one commit.
+    MergeFrame(commands::merge_frame::Args),
     /// Summary of the building.
     Status(commands::status::Args),
     /// Show the lifecycle log (events.jsonl).
@@ -126,6 +131,8 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Cmd::Unlock(a) => commands::lock::run_unlock(&open(g)?, &ui, a),
         Cmd::Prune(a) => commands::prune::run(&open(g)?, &ui, a),
         Cmd::Rescue(a) => commands::rescue::run(&open(g)?, &ui, a),
+        Cmd::Delta(a) => commands::delta::run(&open(g)?, &ui, a),
+        Cmd::MergeFrame(a) => commands::merge_frame::run(&open(g)?, &ui, a),
         Cmd::Status(a) => commands::status::run(&open(g)?, &ui, a),
         Cmd::Log(a) => commands::log::run(&open(g)?, &ui, a),
         Cmd::Demo(a) => commands::demo::run(&ui, a),

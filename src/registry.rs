@@ -59,6 +59,12 @@ pub struct Tenant {
     pub kept: Option<Kept>,
     /// Pid of the process that created it.
     pub creator_pid: u32,
+    /// Stream this tenant writes for (set by `run --stream`), so merge-frame can tell crashed from missing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<String>,
+    /// Frame this tenant writes for (set by `run --frame`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame: Option<u64>,
 }
 
 fn path_of(dir: &StateDir, name: &str) -> PathBuf {
@@ -120,8 +126,13 @@ pub fn delete(dir: &StateDir, name: &str) -> Result<(), Error> {
 
 /// Validate a tenant name: it becomes a file name, a branch component and a directory name.
 pub fn validate_name(name: &str) -> Result<(), Error> {
+    validate_name_as("tenant", name)
+}
+
+/// Validate a tenant or stream name (`what` names which, for the message).
+pub fn validate_name_as(what: &str, name: &str) -> Result<(), Error> {
     let hint = "use letters, digits, '.', '_' and '-', starting with a letter or digit (at most 64 characters)";
-    let bad = |why: &str| Error::usage(format!("invalid tenant name '{name}': {why}")).hint(hint);
+    let bad = |why: &str| Error::usage(format!("invalid {what} name '{name}': {why}")).hint(hint);
     if name.is_empty() {
         return Err(bad("it is empty"));
     }

@@ -68,6 +68,28 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     res.ctx(|| format!("cannot write {}", path.display()))
 }
 
+/// Like [`atomic_write`], but the temporary file lives in `tmp_dir` (same filesystem as `path`), so a
+/// crash leaves no stray file next to `path`. Falls back to `atomic_write` across filesystems.
+pub fn atomic_write_via(tmp_dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).ctx(|| format!("cannot create {}", dir.display()))?;
+    }
+    let tmp = tmp_dir.join(format!("neighbor-write.tmp.{}.{}", std::process::id(), unique()));
+    let res = std::fs::write(&tmp, bytes).and_then(|_| std::fs::rename(&tmp, path));
+    match res {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            if e.raw_os_error() == Some(18) {
+                // EXDEV: the git dir is on another filesystem.
+                atomic_write(path, bytes)
+            } else {
+                Err(Error::new(format!("cannot write {}: {e}", path.display())))
+            }
+        }
+    }
+}
+
 /// A per-process unique counter mixed with the clock, for temp names and ids.
 pub fn unique() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};

@@ -3,6 +3,7 @@
 
 pub mod add;
 pub mod completions;
+pub mod delta;
 pub mod demo;
 pub mod init;
 pub mod keep;
@@ -10,6 +11,7 @@ pub mod keeper;
 pub mod list;
 pub mod lock;
 pub mod log;
+pub mod merge_frame;
 pub mod prune;
 pub mod remove;
 pub mod rescue;

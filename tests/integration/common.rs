@@ -207,3 +207,22 @@ pub fn write_in(dir: &Path, rel: &str, content: &str) {
     std::fs::create_dir_all(p.parent().unwrap()).unwrap();
     std::fs::write(p, content).unwrap();
 }
+
+impl TestRepo {
+    /// `delta write` with the delta on stdin.
+    pub fn delta(&self, dir: &Path, args: &[&str], body: &str) -> Out {
+        use std::io::Write;
+        let mut all = vec!["delta", "write"];
+        all.extend_from_slice(args);
+        let mut c = self.cmd_in(dir, &all);
+        let mut child = c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        child.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
+        Out::from(child.wait_with_output().unwrap())
+    }
+
+    /// Commits on `rev` whose message carries `Neighbor-Frame: n`.
+    pub fn frame_commits(&self, dir: &Path, rev: &str, n: u64) -> usize {
+        let out = self.git_in(dir, &["log", "--format=%H", &format!("--grep=^Neighbor-Frame: {n}$"), rev]);
+        out.lines().filter(|l| !l.is_empty()).count()
+    }
+}

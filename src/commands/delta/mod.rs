@@ -1,0 +1,215 @@
+//! `delta write|list|show|drop|push|fetch`: the mailbox of deltas for the frame merge.
+
+mod write;
+
+use serde::Serialize;
+
+use crate::building::Ctx;
+use crate::error::Error;
+use crate::mailbox::{self, APPLIED, DELTAS, QUARANTINE};
+use crate::output::{self, Ui};
+
+pub use write::WriteArgs;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Cmd {
+    /// Read a delta (stdin or --file), validate it and store it in the mailbox.
+    Write(WriteArgs),
+    /// List deltas waiting in the mailbox (or archived ones).
+    List(ListArgs),
+    /// Print one stored delta (its envelope) as JSON.
+    Show {
+        /// <frame>/<stream>
+        spec: String,
+    },
+    /// Delete a waiting delta.
+    Drop {
+        /// <frame>/<stream>
+        spec: String,
+    },
+    /// Publish waiting deltas to a remote (frames not yet merged there).
+    Push(RemoteArgs),
+    /// Fetch waiting deltas from a remote.
+    Fetch(RemoteArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    /// Only this frame.
+    #[arg(long, value_name = "N", value_parser = parse_frame)]
+    pub frame: Option<u64>,
+    /// List archived (applied) deltas instead.
+    #[arg(long, conflicts_with = "quarantined")]
+    pub applied: bool,
+    /// List quarantined deltas instead.
+    #[arg(long)]
+    pub quarantined: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RemoteArgs {
+    /// Remote name or URL (default: the current branch's remote, else origin).
+    pub remote: Option<String>,
+}
+
+pub(crate) fn parse_frame(s: &str) -> Result<u64, String> {
+    mailbox::parse_frame(s).map_err(|e| e.message)
+}
+
+#[derive(Serialize)]
+struct Row {
+    frame: u64,
+    stream: String,
+    r#ref: String,
+    blob: String,
+    status: Option<mailbox::Kind>,
+    written_at: Option<String>,
+    writer: Option<mailbox::Writer>,
+    ops: Option<usize>,
+    error: Option<String>,
+}
+
+pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
+    match cmd {
+        Cmd::Write(a) => write::run(ctx, ui, a),
+        Cmd::List(a) => {
+            let ns = if a.applied {
+                APPLIED
+            } else if a.quarantined {
+                QUARANTINE
+            } else {
+                DELTAS
+            };
+            let rows: Vec<Row> = mailbox::list(&ctx.repo, ns, a.frame)?
+                .into_iter()
+                .map(|s| {
+                    let env = mailbox::read(&ctx.repo, &s);
+                    let (env, error) = match env {
+                        Ok(e) => (Some(e), None),
+                        Err(why) => (None, Some(why)),
+                    };
+                    Row {
+                        frame: s.frame,
+                        stream: s.stream,
+                        r#ref: s.r#ref,
+                        blob: s.blob,
+                        status: env.as_ref().map(|e| e.status),
+                        written_at: env.as_ref().map(|e| e.written_at.clone()),
+                        ops: env.as_ref().map(|e| e.delta.get("ops").and_then(|o| o.as_array()).map_or(0, Vec::len)),
+                        writer: env.map(|e| e.writer),
+                        error,
+                    }
+                })
+                .collect();
+            if ui.json {
+                ui.json_out(&rows)?;
+            } else if rows.is_empty() {
+                ui.status("no deltas");
+            } else {
+                let mut t = vec![vec![
+                    "FRAME".to_string(),
+                    "STREAM".into(),
+                    "STATUS".into(),
+                    "OPS".into(),
+                    "WRITTEN".into(),
+                    "WRITER".into(),
+                ]];
+                for r in rows {
+                    t.push(vec![
+                        r.frame.to_string(),
+                        r.stream,
+                        r.status
+                            .map(|s| format!("{s:?}").to_lowercase())
+                            .unwrap_or_else(|| format!("invalid: {}", r.error.unwrap_or_default())),
+                        r.ops.map(|n| n.to_string()).unwrap_or_else(|| "-".into()),
+                        r.written_at.unwrap_or_else(|| "-".into()),
+                        r.writer
+                            .map(|w| format!("{}@{} pid {}", w.tenant.unwrap_or_else(|| "-".into()), w.host, w.pid))
+                            .unwrap_or_else(|| "-".into()),
+                    ]);
+                }
+                ui.data(&output::table(&t))?;
+            }
+            Ok(0)
+        }
+        Cmd::Show { spec } => {
+            let (frame, stream) = mailbox::parse_spec(spec)?;
+            for ns in [DELTAS, APPLIED, QUARANTINE] {
+                if let Some(slot) = mailbox::list(&ctx.repo, ns, Some(frame))?.into_iter().find(|s| s.stream == stream)
+                {
+                    let bytes = mailbox::read_blob(&ctx.repo, &slot.blob)?;
+                    let v: serde_json::Value = serde_json::from_slice(&bytes)
+                        .map_err(|e| Error::new(format!("{} is not JSON: {e}", slot.r#ref)))?;
+                    ui.json_out(&v)?;
+                    return Ok(0);
+                }
+            }
+            Err(Error::new(format!("no delta {frame}/{stream}")).hint("`git neighbor delta list` shows the mailbox"))
+        }
+        Cmd::Drop { spec } => {
+            let (frame, stream) = mailbox::parse_spec(spec)?;
+            let slot = mailbox::list(&ctx.repo, DELTAS, Some(frame))?
+                .into_iter()
+                .find(|s| s.stream == stream)
+                .ok_or_else(|| Error::new(format!("no waiting delta {frame}/{stream}")))?;
+            ctx.repo.git()?.args(["update-ref", "-d", &slot.r#ref, &slot.blob]).run()?;
+            ui.status(format!("dropped delta {frame}/{stream}"));
+            Ok(0)
+        }
+        Cmd::Push(a) => push(ctx, ui, &remote_of(ctx, a)?),
+        Cmd::Fetch(a) => {
+            let remote = remote_of(ctx, a)?;
+            ctx.repo
+                .git()?
+                .args(["fetch", "--quiet", "--no-write-fetch-head"])
+                .end_of_options()
+                .arg(&remote)
+                .arg("refs/neighbor/deltas/*:refs/neighbor/deltas/*")
+                .run()?;
+            let n = mailbox::list(&ctx.repo, DELTAS, None)?.len();
+            ui.status(format!("fetched deltas from {remote}; {n} waiting"));
+            Ok(0)
+        }
+    }
+}
+
+fn remote_of(ctx: &Ctx, a: &RemoteArgs) -> Result<String, Error> {
+    if let Some(r) = &a.remote {
+        return Ok(r.clone());
+    }
+    let branch = ctx.repo.gix.head_name().ok().flatten().map(|n| n.shorten().to_string());
+    let configured = branch.and_then(|b| {
+        ctx.repo.gix.config_snapshot().string(format!("branch.{b}.remote").as_str()).map(|s| s.to_string())
+    });
+    Ok(configured.unwrap_or_else(|| "origin".into()))
+}
+
+/// Push waiting deltas whose frame is not merged on the remote yet.
+fn push(ctx: &Ctx, ui: &Ui, remote: &str) -> Result<u8, Error> {
+    let target = &ctx.config.state.target;
+    let tracking = format!("refs/remotes/{remote}/{target}");
+    ctx.repo
+        .git()?
+        .args(["fetch", "--quiet", "--no-write-fetch-head"])
+        .end_of_options()
+        .arg(remote)
+        .arg(format!("+refs/heads/{target}:{tracking}"))
+        .run()?;
+    let mut specs = Vec::new();
+    let mut late = Vec::new();
+    for slot in mailbox::list(&ctx.repo, DELTAS, None)? {
+        if mailbox::frame_commit(&ctx.repo, &tracking, slot.frame)?.is_some() {
+            late.push(format!("{}/{}", slot.frame, slot.stream));
+        } else {
+            specs.push(format!("{}:{}", slot.blob, slot.r#ref));
+        }
+    }
+    if !specs.is_empty() {
+        ctx.repo.git()?.args(["push", "--quiet", "--no-verify"]).end_of_options().arg(remote).args(&specs).run()?;
+    }
+    ui.status(format!("pushed {} delta(s) to {remote}", specs.len()));
+    if !late.is_empty() {
+        ui.warn(format!("not pushed, their frame is already merged on {remote}: {}", late.join(", ")));
+    }
+    Ok(0)
+}

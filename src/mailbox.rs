@@ -1,0 +1,216 @@
+//! The mailbox: deltas stored as git blobs under `refs/neighbor/deltas/<frame>/<stream>`.
+//!
+//! Refs make the mailbox shared by every worktree and pushable to a remote; a ref update with a zero
+//! old value makes "write once per frame/stream" atomic without any lock. Each blob is an envelope:
+//! `{"frame", "stream", "status": "ok"|"fallback", "written_at", "writer": {tenant, pid, host}, "delta"}`.
+//! The delta is kept as raw JSON so a malformed one that reached the mailbox some other way (a push from
+//! an older client, a hand-made ref) can still be quarantined with its reason instead of failing a frame.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::delta::{self, Delta, Limits};
+use crate::error::Error;
+use crate::git::Repo;
+use crate::state;
+
+/// Where deltas wait.
+pub const DELTAS: &str = "refs/neighbor/deltas/";
+/// Where merged deltas are archived.
+pub const APPLIED: &str = "refs/neighbor/applied/";
+/// Where invalid deltas are moved.
+pub const QUARANTINE: &str = "refs/neighbor/quarantine/";
+/// Trailer naming a frame in its commit.
+pub const FRAME_TRAILER: &str = "Neighbor-Frame";
+
+/// `ok` or `fallback`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A delta with ops.
+    Ok,
+    /// "I ran and had nothing" (or crashed): no ops.
+    Fallback,
+}
+
+/// Who wrote a delta.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Writer {
+    /// Tenant the writer ran in, if any.
+    pub tenant: Option<String>,
+    /// Writer's pid.
+    pub pid: u32,
+    /// Host name.
+    pub host: String,
+}
+
+/// A stored delta.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Envelope {
+    /// Frame number.
+    pub frame: u64,
+    /// Stream name.
+    pub stream: String,
+    /// `ok` or `fallback`.
+    pub status: Kind,
+    /// RFC 3339 time of writing.
+    pub written_at: String,
+    /// Writer.
+    pub writer: Writer,
+    /// The delta itself, as written.
+    pub delta: Value,
+}
+
+/// A mailbox entry: where it is and what it points at.
+#[derive(Debug, Clone, Serialize)]
+pub struct Slot {
+    /// Frame number.
+    pub frame: u64,
+    /// Stream name.
+    pub stream: String,
+    /// Full ref name.
+    pub r#ref: String,
+    /// Blob id.
+    pub blob: String,
+}
+
+/// Parse a user-facing `<frame>/<stream>` spec.
+pub fn parse_spec(spec: &str) -> Result<(u64, String), Error> {
+    let bad = || Error::usage(format!("'{spec}' is not <frame>/<stream>")).hint("for example: 12/stream-a");
+    let (f, s) = spec.split_once('/').ok_or_else(bad)?;
+    let frame = parse_frame(f).map_err(|_| bad())?;
+    crate::registry::validate_name_as("stream", s)?;
+    Ok((frame, s.to_string()))
+}
+
+/// Parse a frame number (a positive integer).
+pub fn parse_frame(s: &str) -> Result<u64, Error> {
+    match s.trim().parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(Error::usage(format!("invalid frame '{s}': frames are positive integers"))),
+    }
+}
+
+/// The ref of a slot.
+pub fn slot_ref(frame: u64, stream: &str) -> String {
+    format!("{DELTAS}{frame}/{stream}")
+}
+
+/// Validate a delta's bytes for writing; the error names the op index.
+pub fn validate(bytes: &[u8]) -> Result<Delta, Error> {
+    delta::parse_delta(bytes, &Limits::default())
+        .map_err(|e| Error::new(format!("invalid delta: {e}")).hint("see README.md, section Deltas, for the format"))
+}
+
+/// This host's name (for the writer field).
+pub fn host() -> String {
+    nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_else(|_| "unknown".into())
+}
+
+/// Store an envelope in its slot. Refuses (exit 3) an occupied slot unless `replace`.
+pub fn store(repo: &Repo, env: &Envelope, replace: bool) -> Result<Slot, Error> {
+    let bytes = serde_json::to_vec(env).map_err(|e| Error::new(format!("cannot encode delta: {e}")))?;
+    let blob = repo
+        .gix
+        .write_blob(&bytes)
+        .map_err(|e| Error::new(format!("cannot store delta object: {e}")))?
+        .detach()
+        .to_string();
+    let r = slot_ref(env.frame, &env.stream);
+    let zero = "0".repeat(blob.len());
+    let mut cmd = repo.git()?.args(["update-ref", "-m", "git-neighbor delta write", &r, &blob]);
+    if !replace {
+        cmd = cmd.arg(&zero);
+    }
+    if let Err(e) = cmd.run() {
+        if !replace && repo.ref_target(&r).is_some() {
+            return Err(Error::refused(format!(
+                "frame {} already has a delta from stream '{}'",
+                env.frame, env.stream
+            ))
+            .hint("pass --replace to overwrite it, or write for another frame/stream"));
+        }
+        return Err(e.into());
+    }
+    Ok(Slot { frame: env.frame, stream: env.stream.clone(), r#ref: r, blob })
+}
+
+/// List slots under a namespace (`DELTAS`, `APPLIED`, `QUARANTINE`), optionally for one frame,
+/// sorted by frame then stream.
+pub fn list(repo: &Repo, ns: &str, frame: Option<u64>) -> Result<Vec<Slot>, Error> {
+    let prefix = match frame {
+        Some(f) => format!("{ns}{f}/"),
+        None => ns.to_string(),
+    };
+    let out = repo.git()?.args(["for-each-ref", "--format=%(refname)%00%(objectname)", &prefix]).read()?;
+    let mut slots: Vec<Slot> = out
+        .lines()
+        .filter_map(|l| {
+            let (r, blob) = l.split_once('\0')?;
+            let rest = r.strip_prefix(ns)?;
+            let (f, s) = rest.split_once('/')?;
+            Some(Slot { frame: f.parse().ok()?, stream: s.to_string(), r#ref: r.to_string(), blob: blob.to_string() })
+        })
+        .collect();
+    slots.sort_by(|a, b| (a.frame, &a.stream).cmp(&(b.frame, &b.stream)));
+    Ok(slots)
+}
+
+/// Read a slot's blob.
+pub fn read_blob(repo: &Repo, blob: &str) -> Result<Vec<u8>, Error> {
+    let id = gix::ObjectId::from_hex(blob.as_bytes()).map_err(|e| Error::new(format!("bad object id {blob}: {e}")))?;
+    let obj = repo.gix.find_object(id).map_err(|e| Error::new(format!("cannot read delta {blob}: {e}")))?;
+    Ok(obj.data.clone())
+}
+
+/// Read and decode a slot's envelope.
+pub fn read(repo: &Repo, slot: &Slot) -> Result<Envelope, String> {
+    let bytes = read_blob(repo, &slot.blob).map_err(|e| e.message)?;
+    let env: Envelope = serde_json::from_slice(&bytes).map_err(|e| format!("not a delta envelope: {e}"))?;
+    if env.frame != slot.frame || env.stream != slot.stream {
+        return Err(format!(
+            "envelope says {}/{} but is stored at {}/{}",
+            env.frame, env.stream, slot.frame, slot.stream
+        ));
+    }
+    Ok(env)
+}
+
+/// An envelope for this process.
+pub fn envelope(frame: u64, stream: &str, status: Kind, tenant: Option<String>, delta: Value) -> Envelope {
+    Envelope {
+        frame,
+        stream: stream.to_string(),
+        status,
+        written_at: state::rfc3339(state::now_ms()),
+        writer: Writer { tenant, pid: std::process::id(), host: host() },
+        delta,
+    }
+}
+
+/// The frame number recorded in the newest frame commit on `full` (a full ref; first-parent history).
+pub fn last_merged_frame(repo: &Repo, full: &str) -> Result<Option<u64>, Error> {
+    if repo.ref_target(full).is_none() {
+        return Ok(None);
+    }
+    let out = repo
+        .git()?
+        .args(["log", "-1", "--first-parent", "--format=%(trailers:key=Neighbor-Frame,valueonly)"])
+        .arg(format!("--grep=^{FRAME_TRAILER}: "))
+        .arg(full)
+        .arg("--")
+        .read()?;
+    Ok(out.lines().next().and_then(|l| l.trim().parse().ok()))
+}
+
+/// The commit on `tip`'s first-parent history that merged `frame`, if any.
+pub fn frame_commit(repo: &Repo, tip: &str, frame: u64) -> Result<Option<String>, Error> {
+    let out = repo
+        .git()?
+        .args(["log", "-1", "--first-parent", "--format=%H"])
+        .arg(format!("--grep=^{FRAME_TRAILER}: {frame}$"))
+        .arg(tip)
+        .arg("--")
+        .read()?;
+    Ok(Some(out.trim().to_string()).filter(|s| !s.is_empty()))
+}

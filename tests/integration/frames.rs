@@ -1,0 +1,340 @@
+//! Deltas and `merge-frame`: the mailbox, validation, the frame commit, crashes, races, remotes.
+
+use crate::common::*;
+use std::path::Path;
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// Eight streams, all six ops, one fallback: one commit, byte-exact state, idempotent.
+#[test]
+fn eight_streams_one_commit_byte_exact() {
+    let t = TestRepo::new();
+    t.write("state/log.jsonl", "{\"boot\":true}\n");
+    t.git(&["add", "-A"]);
+    t.git(&["commit", "-q", "-m", "log"]);
+    let d = t.dir.clone();
+    let deltas = [
+        (
+            "s1",
+            r#"{"ops":[{"op":"merge","path":"agents.json","value":{"version":2,"agents":null,"roster":{"a1":{"hp":10}}}}]}"#,
+        ),
+        (
+            "s2",
+            r#"{"ops":[{"op":"patch","path":"agents.json","value":[{"op":"test","path":"/version","value":2},{"op":"add","path":"/roster/b2","value":{"hp":5}}]}]}"#,
+        ),
+        ("s3", r#"{"ops":[{"op":"set","path":"world/map.json","pointer":"/regions/north/owner","value":"s3"}]}"#),
+        (
+            "s4",
+            r#"{"ops":[{"op":"append","path":"stats.json","pointer":"/events","value":["s4-a","s4-b"]},{"op":"incr","path":"stats.json","pointer":"/count","value":2}]}"#,
+        ),
+        (
+            "s5",
+            r#"{"ops":[{"op":"incr","path":"stats.json","pointer":"/count","value":3},{"op":"incr","path":"stats.json","pointer":"/score","value":0.5}]}"#,
+        ),
+        ("s6", r#"{"ops":[{"op":"append-lines","path":"log.jsonl","value":["{\"s6\":1}","{\"s6\":2}"]}]}"#),
+        (
+            "s7",
+            r#"{"ops":[{"op":"append","path":"stats.json","pointer":"/events","value":["s7"]}],"meta":{"note":"hi"}}"#,
+        ),
+    ];
+    for (s, body) in deltas {
+        let o = t.delta(&d, &["--frame", "1", "--stream", s], body);
+        assert_eq!(o.code, 0, "{s}: {}", o.stderr);
+        assert_eq!(o.stdout, format!("1/{s}\n"));
+    }
+    t.neighbor(&["delta", "write", "--frame", "1", "--stream", "s8", "--fallback"]).ok();
+    let head_before = t.git(&["rev-parse", "HEAD"]);
+    let names = "s1,s2,s3,s4,s5,s6,s7,s8";
+    let r = t.neighbor(&["merge-frame", "--expect", names, "--json"]).ok().json();
+    assert_eq!(r["frame"], 1);
+    let statuses: Vec<(String, String)> = r["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["stream"].as_str().unwrap().into(), s["status"].as_str().unwrap().into()))
+        .collect();
+    let want: Vec<(String, String)> =
+        (1..=8).map(|i| (format!("s{i}"), if i == 8 { "fallback" } else { "applied" }.to_string())).collect();
+    assert_eq!(statuses, want);
+    // Exactly one new commit, with the trailers.
+    assert_eq!(t.git(&["rev-list", "--count", &format!("{head_before}..HEAD")]), "1");
+    let msg = t.git(&["log", "-1", "--format=%B"]);
+    assert!(msg.contains("Neighbor-Frame: 1\n"), "{msg}");
+    assert!(msg.contains("Neighbor-Streams: s1,s2,s3,s4,s5,s6,s7,s8"), "{msg}");
+    // Exactly the changed state files.
+    let files = t.git(&["diff", "--name-only", &head_before, "HEAD"]);
+    assert_eq!(files, "state/agents.json\nstate/log.jsonl\nstate/stats.json\nstate/world/map.json");
+    assert_eq!(
+        read(&d.join("state/agents.json")),
+        "{\n  \"roster\": {\n    \"a1\": {\n      \"hp\": 10\n    },\n    \"b2\": {\n      \"hp\": 5\n    }\n  },\n  \"version\": 2\n}\n"
+    );
+    assert_eq!(
+        read(&d.join("state/stats.json")),
+        "{\n  \"count\": 5,\n  \"events\": [\n    \"s4-a\",\n    \"s4-b\",\n    \"s7\"\n  ],\n  \"score\": 0.5\n}\n"
+    );
+    assert_eq!(
+        read(&d.join("state/world/map.json")),
+        "{\n  \"regions\": {\n    \"north\": {\n      \"owner\": \"s3\"\n    }\n  }\n}\n"
+    );
+    assert_eq!(read(&d.join("state/log.jsonl")), "{\"boot\":true}\n{\"s6\":1}\n{\"s6\":2}\n");
+    // The checkout is consistent with the commit.
+    assert_eq!(t.git(&["status", "--porcelain"]), "");
+    // Archived, mailbox empty.
+    assert_eq!(t.branches("refs/neighbor/applied/1/").len(), 8);
+    assert!(t.branches("refs/neighbor/deltas/").is_empty());
+    // Idempotent.
+    let again = t.neighbor(&["merge-frame", "--frame", "1", "--json"]).ok().json();
+    assert_eq!(again["already_merged"], true);
+    assert_eq!(t.frame_commits(&d, "HEAD", 1), 1);
+    // Writing to a merged frame is refused.
+    let o = t.delta(&d, &["--frame", "1", "--stream", "late"], r#"{"ops":[]}"#);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    // The next frame is the default.
+    let o = t
+        .delta(&d, &["--stream", "s1"], r#"{"ops":[{"op":"incr","path":"stats.json","pointer":"/count","value":1}]}"#)
+        .ok();
+    assert_eq!(o.stdout, "2/s1\n");
+}
+
+/// Concurrent writers to the same keys: deterministic stream order; no lost append or incr.
+#[test]
+fn concurrent_writers_same_keys_no_lost_update() {
+    let t = TestRepo::new();
+    let mut children = Vec::new();
+    for i in 0..8 {
+        use std::io::Write;
+        let body = format!(
+            r#"{{"ops":[{{"op":"incr","path":"counter.json","pointer":"/n","value":{}}},{{"op":"append","path":"counter.json","pointer":"/who","value":["w{i}"]}},{{"op":"set","path":"counter.json","pointer":"/last","value":"w{i}"}}]}}"#,
+            i + 1
+        );
+        let mut c = t.cmd_in(&t.dir, &["delta", "write", "--frame", "1", "--stream", &format!("w{i}")]);
+        let mut child = c
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
+        children.push(child);
+    }
+    for c in children {
+        let o = c.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    t.neighbor(&["merge-frame"]).ok();
+    let v: serde_json::Value = serde_json::from_str(&read(&t.dir.join("state/counter.json"))).unwrap();
+    assert_eq!(v["n"], 36);
+    assert_eq!(v["who"], serde_json::json!(["w0", "w1", "w2", "w3", "w4", "w5", "w6", "w7"]));
+    assert_eq!(v["last"], "w7", "stream-name order: the last stream's set wins");
+}
+
+/// Bad deltas: refused at write time where possible; quarantined at merge time; nothing escapes.
+#[test]
+fn invalid_deltas_refused_then_quarantined() {
+    let t = TestRepo::new();
+    let d = t.dir.clone();
+    let outside = t.root.join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::os::unix::fs::symlink(&outside, d.join("state/link")).unwrap();
+    t.git(&["add", "state/link"]);
+    t.git(&["commit", "-q", "-m", "a symlink in state"]);
+    let bad = [
+        ("malformed", "{\"ops\": [", "invalid delta"),
+        ("dotdot", r#"{"ops":[{"op":"set","path":"../escape.json","pointer":"/x","value":1}]}"#, "'..'"),
+        (
+            "absolute",
+            r#"{"ops":[{"op":"set","path":"/tmp/escape.json","pointer":"/x","value":1}]}"#,
+            "must be relative",
+        ),
+        ("symlink", r#"{"ops":[{"op":"set","path":"link/evil.json","pointer":"/x","value":1}]}"#, "symlink"),
+        ("unknown-op", r#"{"ops":[{"op":"delete","path":"a.json"}]}"#, "ops[0]"),
+    ];
+    for (name, body, needle) in bad {
+        let o = t.delta(&d, &["--frame", "1", "--stream", name], body);
+        assert_eq!(o.code, 1, "{name}: {}", o.stderr);
+        assert!(o.stderr.contains(needle), "{name}: {}", o.stderr);
+    }
+    assert!(t.branches("refs/neighbor/deltas/").is_empty());
+
+    // Smuggle the same deltas into the mailbox directly (as an old client or a remote could).
+    for (name, body, _) in bad {
+        let env = format!(
+            r#"{{"frame":1,"stream":"{name}","status":"ok","written_at":"2026-01-01T00:00:00Z","writer":{{"tenant":null,"pid":1,"host":"x"}},"delta":{}}}"#,
+            if name == "malformed" { "\"not an object\"".to_string() } else { body.to_string() }
+        );
+        let mut c = std::process::Command::new("git");
+        t.env(&mut c);
+        let mut child = c
+            .args(["hash-object", "-w", "--stdin"])
+            .current_dir(&d)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(env.as_bytes()).unwrap();
+        let blob = String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap();
+        t.git(&["update-ref", &format!("refs/neighbor/deltas/1/{name}"), blob.trim()]);
+    }
+    // A failing JSON Patch test is only knowable at merge time.
+    t.delta(&d, &["--frame", "1", "--stream", "patchtest"], r#"{"ops":[{"op":"set","path":"ok.json","pointer":"/x","value":1},{"op":"patch","path":"agents.json","value":[{"op":"test","path":"/agents","value":["nobody"]}]}]}"#).ok();
+    t.delta(
+        &d,
+        &["--frame", "1", "--stream", "good"],
+        r#"{"ops":[{"op":"set","path":"good.json","pointer":"/ok","value":true}]}"#,
+    )
+    .ok();
+    let r = t.neighbor(&["merge-frame", "--json"]).ok().json();
+    let status = |s: &str| {
+        r["streams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["stream"] == s)
+            .map(|x| x["status"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    for name in ["malformed", "dotdot", "absolute", "symlink", "unknown-op", "patchtest"] {
+        assert_eq!(status(name), "quarantined", "{name}: {r}");
+    }
+    assert_eq!(status("good"), "applied");
+    assert_eq!(t.branches("refs/neighbor/quarantine/1/").len(), 6);
+    // Nothing outside the state dir, nothing through the link, and the failed patch's other op is gone too.
+    assert!(std::fs::read_dir(&outside).unwrap().next().is_none());
+    assert!(!t.root.join("escape.json").exists() && !d.join("escape.json").exists());
+    assert!(!d.join("state/ok.json").exists());
+    assert_eq!(t.git(&["diff", "--name-only", "HEAD~1", "HEAD"]), "state/good.json");
+}
+
+/// A dirty state file in the checked-out target: exit 3 and nothing committed.
+#[test]
+fn dirty_target_state_refuses() {
+    let t = TestRepo::new();
+    t.delta(&t.dir, &["--stream", "a"], r#"{"ops":[{"op":"set","path":"agents.json","pointer":"/x","value":1}]}"#).ok();
+    t.write("state/agents.json", "{\"hand\": \"edited\"}\n");
+    let head = t.git(&["rev-parse", "HEAD"]);
+    let o = t.neighbor(&["merge-frame"]);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    assert!(o.stderr.contains("state/agents.json"), "{}", o.stderr);
+    assert_eq!(t.git(&["rev-parse", "HEAD"]), head);
+    assert_eq!(t.branches("refs/neighbor/deltas/").len(), 1);
+}
+
+/// kill -9 at random points: old frame or the whole new one, never a partial file; re-run finishes once.
+#[test]
+fn kill_nine_during_merge_frame() {
+    let t = TestRepo::new();
+    let d = t.dir.clone();
+    for frame in 1..=12u64 {
+        for s in 0..6 {
+            let body = format!(
+                r#"{{"ops":[{{"op":"append","path":"big.json","pointer":"/items","value":[{frame},{s}]}},{{"op":"incr","path":"count.json","pointer":"/n","value":1}}]}}"#
+            );
+            t.delta(&d, &["--frame", &frame.to_string(), "--stream", &format!("s{s}")], &body).ok();
+        }
+        let mut child = t.spawn(&["merge-frame", "--frame", &frame.to_string()]);
+        std::thread::sleep(std::time::Duration::from_micros(frame * 1_700 % 25_000));
+        let _ = child.kill();
+        let _ = child.wait();
+        // Whatever happened, every file in HEAD parses and the count matches the frames in history.
+        let merged = t.frame_commits(&d, "HEAD", frame);
+        assert!(merged <= 1);
+        t.neighbor(&["merge-frame", "--frame", &frame.to_string()]).ok();
+        assert_eq!(t.frame_commits(&d, "HEAD", frame), 1, "frame {frame} must be merged exactly once");
+        let count: serde_json::Value = serde_json::from_str(&t.git(&["show", "HEAD:state/count.json"])).unwrap();
+        assert_eq!(count["n"], frame * 6);
+        assert_eq!(t.git(&["status", "--porcelain"]), "", "frame {frame}: checkout inconsistent");
+        assert_eq!(read(&d.join("state/count.json")), t.git(&["show", "HEAD:state/count.json"]) + "\n");
+    }
+    assert!(t.branches("refs/neighbor/deltas/").is_empty());
+}
+
+/// Two managers at once: one applies, the other says already merged.
+#[test]
+fn two_managers_race() {
+    let t = TestRepo::new();
+    for s in ["a", "b", "c"] {
+        t.delta(&t.dir, &["--stream", s], r#"{"ops":[{"op":"incr","path":"n.json","pointer":"/n","value":1}]}"#).ok();
+    }
+    let a = t.spawn(&["merge-frame", "--frame", "1", "--json"]);
+    let b = t.spawn(&["merge-frame", "--frame", "1", "--json"]);
+    let outs: Vec<serde_json::Value> = [a, b]
+        .into_iter()
+        .map(|c| {
+            let o = c.wait_with_output().unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            serde_json::from_slice(&o.stdout).unwrap()
+        })
+        .collect();
+    let merged: Vec<bool> = outs.iter().map(|o| o["already_merged"].as_bool().unwrap()).collect();
+    assert!(merged.contains(&true) && merged.contains(&false), "{outs:?}");
+    assert_eq!(t.frame_commits(&t.dir, "HEAD", 1), 1);
+    assert_eq!(read(&t.dir.join("state/n.json")), "{\n  \"n\": 3\n}\n");
+}
+
+/// A reducer program orders and applies the deltas; git-neighbor validates, commits and archives.
+#[test]
+fn reducer_applies_deltas() {
+    let t = TestRepo::new();
+    for s in ["a", "b"] {
+        t.delta(&t.dir, &["--stream", s], &format!(r#"{{"ops":[],"meta":{{"says":"{s}"}}}}"#)).ok();
+    }
+    let script = t.root.join("reduce.sh");
+    std::fs::write(&script, "#!/bin/sh\nwc -l | tr -d ' ' > \"$NEIGHBOR_STATE/seen.txt\"\n").unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    t.neighbor(&["merge-frame", "--reducer", script.to_str().unwrap()]).ok();
+    assert_eq!(t.git(&["show", "HEAD:state/seen.txt"]), "2");
+    assert_eq!(t.branches("refs/neighbor/applied/1/").len(), 2);
+    // A reducer that fails commits nothing.
+    t.delta(&t.dir, &["--stream", "a"], r#"{"ops":[]}"#).ok();
+    let head = t.git(&["rev-parse", "HEAD"]);
+    let o = t.neighbor(&["merge-frame", "--reducer", "false"]);
+    assert_eq!(o.code, 1);
+    assert_eq!(t.git(&["rev-parse", "HEAD"]), head);
+}
+
+/// Two clones of a bare remote; workers in both push deltas; one manager merges with --push.
+#[test]
+fn across_clones_with_push() {
+    let t = TestRepo::with_remote();
+    let origin = t.root.join("origin.git");
+    let other = t.root.join("other");
+    t.git(&["clone", "-q", origin.to_str().unwrap(), other.to_str().unwrap()]);
+    for frame in 1..=3u64 {
+        for (dir, s) in [(&t.dir, "east"), (&other, "west")] {
+            let body =
+                format!(r#"{{"ops":[{{"op":"append","path":"log.json","pointer":"/f{frame}","value":["{s}"]}}]}}"#);
+            t.delta(dir, &["--frame", &frame.to_string(), "--stream", s], &body).ok();
+            t.neighbor_in(dir, &["delta", "push"]).ok();
+        }
+        let r = t.neighbor(&["merge-frame", "--push", "--expect", "east,west", "--json"]).ok().json();
+        assert_eq!(r["frame"], frame);
+        assert_eq!(r["pushed"], "origin");
+        let applied: Vec<&str> = r["streams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["status"] == "applied")
+            .map(|s| s["stream"].as_str().unwrap())
+            .collect();
+        assert_eq!(applied, ["east", "west"], "{r}");
+    }
+    // The remote: one commit per frame, no delta refs for merged frames, archives present.
+    for frame in 1..=3 {
+        assert_eq!(t.frame_commits(&origin, "main", frame), 1);
+    }
+    let refs = t.git_in(&origin, &["for-each-ref", "--format=%(refname)", "refs/neighbor/"]);
+    assert!(!refs.contains("refs/neighbor/deltas/"), "{refs}");
+    assert_eq!(refs.lines().filter(|l| l.starts_with("refs/neighbor/applied/")).count(), 6);
+    let log = t.git_in(&origin, &["show", "main:state/log.json"]);
+    let v: serde_json::Value = serde_json::from_str(&log).unwrap();
+    assert_eq!(v["f3"], serde_json::json!(["east", "west"]));
+    // The manager's checkout followed.
+    assert_eq!(t.git(&["rev-parse", "HEAD"]), t.git_in(&origin, &["rev-parse", "main"]));
+    // A worker pushing a late delta for a merged frame is told so.
+    t.delta(&other, &["--frame", "1", "--stream", "late"], r#"{"ops":[]}"#).ok();
+    let o = t.neighbor_in(&other, &["delta", "push"]).ok();
+    assert!(o.stderr.contains("already merged"), "{}", o.stderr);
+}
