@@ -29,6 +29,8 @@ pub struct Ctx {
     pub state: StateDir,
     /// `--lock-timeout`.
     pub lock_timeout: std::time::Duration,
+    /// `-c key=value` overrides, passed on to child git-neighbor processes.
+    pub overrides: Vec<String>,
 }
 
 impl Ctx {
@@ -73,6 +75,14 @@ pub struct AddRequest {
     pub task: Option<String>,
     /// Lives only as long as its lease.
     pub ephemeral: bool,
+    /// Stream it writes for (`run --stream`).
+    pub stream: Option<String>,
+    /// Frame it writes for (`run --frame`).
+    pub frame: Option<u64>,
+    /// Allocate a port block (`run`).
+    pub port: bool,
+    /// A pool tenant (`pool fill`).
+    pub pool: bool,
 }
 
 /// Lexically normalise a path (no filesystem access): resolves `.` and `..`.
@@ -127,8 +137,20 @@ pub fn default_path(ctx: &Ctx, name: &str) -> PathBuf {
     normalize(&ctx.repo.anchor_dir().join(root).join(name))
 }
 
-/// Create a tenant. Safe with any number of parallel calls.
-pub fn add(ctx: &Ctx, req: &AddRequest) -> Result<Tenant, Error> {
+/// A validated `add`: the record to write and the files to carry.
+pub struct Plan {
+    /// The record (phase `creating`).
+    pub tenant: Tenant,
+    /// Files to copy from the current worktree.
+    pub carry: Vec<PathBuf>,
+    /// The base as the user wrote it.
+    pub base_spec: String,
+    /// Allocate a port block.
+    pub want_port: bool,
+}
+
+/// Validate an `add` request without touching anything.
+pub fn plan_add(ctx: &Ctx, req: &AddRequest) -> Result<Plan, Error> {
     registry::validate_name(&req.name)?;
     let branch = branch_for(&ctx.config, req)?;
     check_branch_name(&branch)?;
@@ -144,8 +166,8 @@ pub fn add(ctx: &Ctx, req: &AddRequest) -> Result<Tenant, Error> {
     }
     let tenant = Tenant {
         name: req.name.clone(),
-        branch: branch.clone(),
-        path: path.clone(),
+        branch,
+        path,
         base_ref,
         base_oid: base_oid.to_string(),
         owner: req.owner.clone(),
@@ -155,73 +177,105 @@ pub fn add(ctx: &Ctx, req: &AddRequest) -> Result<Tenant, Error> {
         ephemeral: req.ephemeral,
         kept: None,
         creator_pid: std::process::id(),
-        stream: None,
-        frame: None,
+        stream: req.stream.clone(),
+        frame: req.frame,
+        port: None,
+        pool: req.pool.then(registry::PoolSlot::default),
     };
-    let holder = Holder::me();
+    Ok(Plan { tenant, carry, base_spec, want_port: req.port })
+}
+
+/// Create a tenant. Safe with any number of parallel calls.
+pub fn add(ctx: &Ctx, req: &AddRequest) -> Result<Tenant, Error> {
+    let plan = plan_add(ctx, req)?;
     let share = if req.ephemeral { lock::Share::HandOver } else { lock::Share::Children };
-    lock::with_lease(&ctx.state, &req.name, &holder, share, || {
-        ctx.locked(|| {
-            if registry::get(&ctx.state, &req.name)?.is_some() {
-                return Err(exists_err(&req.name));
-            }
-            if ctx.repo.ref_target(&format!("refs/heads/{branch}")).is_some() {
-                return Err(Error::new(format!("branch '{branch}' already exists"))
-                    .hint("pick another tenant name, or pass --branch with a new branch name"));
-            }
-            if path.exists() || path.symlink_metadata().is_ok() {
-                return Err(Error::new(format!("path '{}' already exists", path.display()))
-                    .hint("pass --path with a new location, or remove what is there"));
-            }
-            registry::put(&ctx.state, &tenant)?;
-            // Metadata only (fast): the checkout happens outside the building lock.
-            let made = ctx
-                .repo
-                .git()?
-                .args(["worktree", "add", "--no-checkout", "--no-track", "-b", &branch])
-                .end_of_options()
-                .arg(&path)
-                .arg(base_oid.to_string())
-                .run();
-            if let Err(e) = made {
-                let _ = rollback_locked(ctx, &tenant);
-                return Err(e.into());
-            }
-            Ok(())
-        })?;
-        let built = populate(ctx, &tenant, &carry);
-        if let Err(e) = built {
-            let _ = ctx.locked(|| rollback_locked(ctx, &tenant));
-            return Err(e.context(format!("cannot build tenant '{}'", tenant.name)));
-        }
-        let mut ready = tenant.clone();
-        ready.phase = Phase::Ready;
-        ctx.locked(|| {
-            registry::put(&ctx.state, &ready)?;
-            events::append(
-                &ctx.state,
-                &Event::new("add")
-                    .tenant(&ready.name, &ready.branch, &ready.path)
-                    .with("base", base_spec.clone())
-                    .with("ephemeral", ready.ephemeral),
-            )
-        })?;
-        if ready.ephemeral {
+    lock::with_lease(&ctx.state, &req.name, &Holder::me(), share, |_| {
+        let t = create_in_lease(ctx, &plan)?;
+        if t.ephemeral {
             // The keeper inherits our lease descriptor, so the lease never lapses between us and it.
-            spawn_lease_keeper(&ready)?;
+            spawn_lease_keeper(&t, caller_pid())?;
         }
-        Ok(ready)
+        Ok(t)
     })
 }
+
+/// Build a planned tenant. The caller holds the tenant's lease (shared with children, so git's own
+/// children keep it alive if we die mid-way).
+pub fn create_in_lease(ctx: &Ctx, plan: &Plan) -> Result<Tenant, Error> {
+    let mut tenant = plan.tenant.clone();
+    let (branch, path) = (tenant.branch.clone(), tenant.path.clone());
+    ctx.locked(|| {
+        if registry::get(&ctx.state, &tenant.name)?.is_some() {
+            return Err(exists_err(&tenant.name));
+        }
+        if ctx.repo.ref_target(&format!("refs/heads/{branch}")).is_some() {
+            return Err(Error::new(format!("branch '{branch}' already exists"))
+                .hint("pick another tenant name, or pass --branch with a new branch name"));
+        }
+        if path.exists() || path.symlink_metadata().is_ok() {
+            return Err(Error::new(format!("path '{}' already exists", path.display()))
+                .hint("pass --path with a new location, or remove what is there"));
+        }
+        if plan.want_port {
+            tenant.port = Some(free_port_block(ctx)?);
+        }
+        registry::put(&ctx.state, &tenant)?;
+        // Metadata only (fast): the checkout happens outside the building lock.
+        let made = ctx
+            .repo
+            .git()?
+            .args(["worktree", "add", "--no-checkout", "--no-track", "-b", &branch])
+            .end_of_options()
+            .arg(&path)
+            .arg(&tenant.base_oid)
+            .run();
+        if let Err(e) = made {
+            let _ = rollback_locked(ctx, &tenant);
+            return Err(e.into());
+        }
+        Ok(())
+    })?;
+    if let Err(e) = populate(ctx, &tenant, &plan.carry) {
+        let _ = ctx.locked(|| rollback_locked(ctx, &tenant));
+        return Err(e.context(format!("cannot build tenant '{}'", tenant.name)));
+    }
+    tenant.phase = Phase::Ready;
+    ctx.locked(|| {
+        registry::put(&ctx.state, &tenant)?;
+        events::append(
+            &ctx.state,
+            &Event::new("add")
+                .tenant(&tenant.name, &tenant.branch, &tenant.path)
+                .with("base", plan.base_spec.clone())
+                .with("ephemeral", tenant.ephemeral),
+        )
+    })?;
+    Ok(tenant)
+}
+
+/// First port of a block of [`PORT_BLOCK`] ports not used by any registered tenant. Call under the lock.
+fn free_port_block(ctx: &Ctx) -> Result<u16, Error> {
+    let (tenants, _) = registry::all(&ctx.state)?;
+    let used: Vec<u16> = tenants.iter().filter_map(|t| t.port).collect();
+    (0..3000u16)
+        .map(|k| PORT_BASE + k * PORT_BLOCK)
+        .find(|p| !used.contains(p))
+        .ok_or_else(|| Error::new("no free port block: 3,000 tenants hold one").hint("git neighbor prune"))
+}
+
+/// First port handed out to tenants.
+pub const PORT_BASE: u16 = 20_000;
+/// Ports per tenant (`NEIGHBOR_PORT` .. `NEIGHBOR_PORT + 9`).
+pub const PORT_BLOCK: u16 = 10;
 
 fn exists_err(name: &str) -> Error {
     Error::new(format!("a tenant named '{name}' already exists"))
         .hint(format!("pick another name, or remove it first: git neighbor remove {name}"))
 }
 
-fn spawn_lease_keeper(t: &Tenant) -> Result<(), Error> {
+/// Start the keeper that holds `t`'s (inherited) lease while `watch` lives.
+pub fn spawn_lease_keeper(t: &Tenant, watch: u32) -> Result<(), Error> {
     let exe = std::env::current_exe().map_err(|e| Error::new(format!("cannot find own executable: {e}")))?;
-    let watch = caller_pid();
     std::process::Command::new(exe)
         .args(["__lease-keeper", &t.name, &watch.to_string()])
         .current_dir(&t.path)
@@ -442,7 +496,12 @@ pub fn remove(ctx: &Ctx, t: &Tenant, force: bool, keep_branch: bool) -> Result<R
     if let Some(h) = lock::lease_holder(&ctx.state, &t.name) {
         release_own_keeper(ctx, t, &h)?;
     }
-    lock::with_lease(&ctx.state, &t.name, &Holder::me(), lock::Share::No, || {
+    lock::with_lease(&ctx.state, &t.name, &Holder::me(), lock::Share::No, |_| remove_in_lease(ctx, t, force, keep_branch))
+}
+
+/// [`remove`] for a caller that already holds the tenant's lease (`run`, the pool).
+pub fn remove_in_lease(ctx: &Ctx, t: &Tenant, force: bool, keep_branch: bool) -> Result<Removed, Error> {
+    {
         let wt = worktree_at(&ctx.repo, &t.path)?;
         if wt.as_ref().is_some_and(|w| w.locked.is_some()) && !force {
             return Err(Error::refused(format!("tenant '{}' is locked", t.name))
@@ -470,7 +529,7 @@ pub fn remove(ctx: &Ctx, t: &Tenant, force: bool, keep_branch: bool) -> Result<R
             drop_worktree_locked(ctx, &t.path)?;
             finish_removal(ctx, t, keep_branch, rescue_ref.clone(), "remove")
         })
-    })
+    }
 }
 
 /// Delete everything in a worktree except its `.git` link, so git's own removal is quick.

@@ -90,6 +90,13 @@ pub enum Cmd {
     Delta(commands::delta::Cmd),
     /// Apply all of a frame's deltas to the target branch in one commit.
     MergeFrame(commands::merge_frame::Args),
+    /// Run a command in its own tenant: lease, elevator, timeout, signals, fallback delta, cleanup.
+    Run(commands::run::Args),
+    /// K frames of N supervised runs in parallel, each frame merged, with a per-frame report.
+    Fleet(commands::fleet::Args),
+    /// Pre-built tenants: fill, claim, release, list.
+    #[command(subcommand)]
+    Pool(commands::pool::Cmd),
     /// Summary of the building.
     Status(commands::status::Args),
     /// Show the lifecycle log (events.jsonl).
@@ -98,6 +105,9 @@ pub enum Cmd {
     Demo(commands::demo::Args),
     /// Print shell completions.
     Completions(commands::completions::Args),
+    /// Internal: end a supervised child's process group if its supervisor dies.
+    #[command(name = "__reaper", hide = true)]
+    Reaper(commands::reaper::Args),
     /// Internal: hold an ephemeral tenant's lease while a process lives.
     #[command(name = "__lease-keeper", hide = true)]
     LeaseKeeper(commands::keeper::Args),
@@ -109,7 +119,7 @@ pub fn open(g: &Global) -> Result<Ctx, Error> {
     let repo = Repo::discover(&cwd)?;
     let config = Config::load(&repo, &g.config)?;
     let state = StateDir::new(repo.state_dir());
-    Ok(Ctx { repo, config, state, lock_timeout: g.lock_timeout })
+    Ok(Ctx { repo, config, state, lock_timeout: g.lock_timeout, overrides: g.config.clone() })
 }
 
 /// Run the parsed command line; returns the exit code.
@@ -133,6 +143,10 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Cmd::Rescue(a) => commands::rescue::run(&open(g)?, &ui, a),
         Cmd::Delta(a) => commands::delta::run(&open(g)?, &ui, a),
         Cmd::MergeFrame(a) => commands::merge_frame::run(&open(g)?, &ui, a),
+        Cmd::Run(a) => commands::run::run(&open(g)?, &ui, a),
+        Cmd::Fleet(a) => commands::fleet::run(&open(g)?, &ui, a),
+        Cmd::Pool(a) => commands::pool::run(&open(g)?, &ui, a),
+        Cmd::Reaper(a) => commands::reaper::run(a),
         Cmd::Status(a) => commands::status::run(&open(g)?, &ui, a),
         Cmd::Log(a) => commands::log::run(&open(g)?, &ui, a),
         Cmd::Demo(a) => commands::demo::run(&ui, a),

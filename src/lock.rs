@@ -130,13 +130,25 @@ pub enum Share {
     HandOver,
 }
 
+/// The lease descriptor, handed to the closure of [`with_lease`] so it can decide which children share it.
+pub struct LeaseFd<'a>(&'a File);
+
+impl LeaseFd<'_> {
+    /// Let children started from now on share the lease (or stop them from sharing it).
+    pub fn set_inherit(&self, inherit: bool) -> Result<(), Error> {
+        use nix::fcntl::{FcntlArg, FdFlag, fcntl};
+        let flag = if inherit { FdFlag::empty() } else { FdFlag::FD_CLOEXEC };
+        fcntl(self.0, FcntlArg::F_SETFD(flag)).map(drop).map_err(|e| Error::new(format!("cannot set lease sharing: {e}")))
+    }
+}
+
 /// Hold the lease on tenant `name` while `f` runs.
 pub fn with_lease<T>(
     dir: &StateDir,
     name: &str,
     holder: &Holder,
     share: Share,
-    f: impl FnOnce() -> Result<T, Error>,
+    f: impl FnOnce(&LeaseFd<'_>) -> Result<T, Error>,
 ) -> Result<T, Error> {
     let inherit = share != Share::No;
     dir.ensure()?;
@@ -151,18 +163,14 @@ pub fn with_lease<T>(
         }
         Err(e) => return Err(Error::new(format!("cannot lock {}: {e}", path.display()))),
     };
+    let fd = LeaseFd(&guard);
     if inherit {
-        use nix::fcntl::{FcntlArg, FdFlag, fcntl};
-        fcntl(&*guard, FcntlArg::F_SETFD(FdFlag::empty()))
-            .map_err(|e| Error::new(format!("cannot share lease {}: {e}", path.display())))?;
+        fd.set_inherit(true)?;
     }
     let note = serde_json::to_vec(holder).unwrap_or_default();
     state::atomic_write(&dir.leases().join(format!("{name}.json")), &note)?;
-    let out = f();
-    if inherit {
-        use nix::fcntl::{FcntlArg, FdFlag, fcntl};
-        let _ = fcntl(&*guard, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC));
-    }
+    let out = f(&fd);
+    let _ = fd.set_inherit(false);
     if share == Share::HandOver && out.is_ok() {
         // Dropping the guard would flock(LOCK_UN) the shared open file description for everyone.
         std::mem::forget(guard);

@@ -65,6 +65,30 @@ pub struct Tenant {
     /// Frame this tenant writes for (set by `run --frame`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frame: Option<u64>,
+    /// First port of its block (`NEIGHBOR_PORT`), for tenants made by `run`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// Pool membership and claim, for tenants made by `pool fill`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<PoolSlot>,
+}
+
+/// A pool tenant's claim state.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PoolSlot {
+    /// Set while claimed.
+    pub claim: Option<Claim>,
+}
+
+/// One claim of a pool tenant.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claim {
+    /// The id `pool release` must present.
+    pub lease_id: String,
+    /// The process the claim follows.
+    pub pid: u32,
+    /// When (ms since epoch).
+    pub at_ms: u64,
 }
 
 fn path_of(dir: &StateDir, name: &str) -> PathBuf {

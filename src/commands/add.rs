@@ -43,6 +43,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         owner: a.owner.clone(),
         task: a.task.clone(),
         ephemeral: a.ephemeral,
+        ..Default::default()
     };
     let t = building::add(ctx, &req)?;
     if ui.json {

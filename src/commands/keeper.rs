@@ -31,8 +31,18 @@ pub fn run(ctx: &Ctx, a: &Args) -> Result<u8, Error> {
     while pid_alive(a.watch) {
         std::thread::sleep(Duration::from_millis(100));
         tick += 1;
-        if tick.is_multiple_of(10) && registry::get(&ctx.state, &a.name).ok().flatten().is_none() {
-            break;
+        if tick.is_multiple_of(10) {
+            // Stop when the tenant is gone, or (pool) when the claim it held for is no longer this one.
+            match registry::get(&ctx.state, &a.name).ok().flatten() {
+                None => break,
+                Some(t) => {
+                    if let Some(p) = &t.pool
+                        && p.claim.as_ref().is_none_or(|c| c.pid != a.watch)
+                    {
+                        break;
+                    }
+                }
+            }
         }
     }
     Ok(0)

@@ -1,0 +1,139 @@
+//! The elevator: a building-wide gate so launches pass one at a time, at least `stagger` apart, first come
+//! first served, from any number of independent processes.
+//!
+//! Each launcher takes a numbered ticket under `elevator/lock` and holds an flock on its ticket file while
+//! it waits. It goes when every earlier ticket is gone or dead (its flock is free, e.g. after a crash) and
+//! `stagger` has passed since the last launch recorded in `elevator/last`. Dead tickets are swept by
+//! whoever finds them, so a crash never jams the queue.
+
+use std::fs::OpenOptions;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::error::{Error, IoContext};
+use crate::state::{self, StateDir};
+
+/// What passing the elevator cost.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ride {
+    /// Ticket number (arrival order).
+    pub ticket: u64,
+    /// Time spent waiting, in milliseconds.
+    pub waited_ms: u64,
+}
+
+fn dir(s: &StateDir) -> PathBuf {
+    s.root.join("elevator")
+}
+
+fn read_u64(p: &std::path::Path) -> u64 {
+    std::fs::read_to_string(p).ok().and_then(|t| t.trim().parse().ok()).unwrap_or(0)
+}
+
+/// Wait for our turn, then record our launch. Returns when the caller may launch.
+pub fn board(s: &StateDir, stagger: Duration, lock_timeout: Duration) -> Result<Ride, Error> {
+    let d = dir(s);
+    std::fs::create_dir_all(&d).ctx(|| format!("cannot create {}", d.display()))?;
+    let start = state::now_ms();
+    // Take a ticket. The ticket file is locked before the gate and renamed to its number inside it
+    // (a rename keeps the inode, hence the lock), so no earlier ticket can appear after ours unlocked.
+    let gate = d.join("lock");
+    let pending = d.join(format!(".pending-{}-{}", std::process::id(), state::unique()));
+    let file = OpenOptions::new().create(true).truncate(false).write(true).open(&pending).ctx(|| format!("cannot create {}", pending.display()))?;
+    let mut mine = fd_lock::RwLock::new(file);
+    let guard = mine.try_write().map_err(|e| Error::new(format!("cannot hold elevator ticket {}: {e}", pending.display())))?;
+    let numbered = with_flock(&gate, lock_timeout, || {
+        let n = read_u64(&d.join("next")) + 1;
+        state::atomic_write(&d.join("next"), n.to_string().as_bytes())?;
+        let path = d.join(format!("{n:020}.ticket"));
+        std::fs::rename(&pending, &path).ctx(|| format!("cannot place elevator ticket {}", path.display()))?;
+        Ok((n, path))
+    });
+    let (ticket, path) = match numbered {
+        Ok(x) => x,
+        Err(e) => {
+            let _ = std::fs::remove_file(&pending);
+            return Err(e);
+        }
+    };
+    let result = (|| -> Result<(), Error> {
+        loop {
+            if !earlier_alive(&d, ticket)? {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // Front of the queue: respect the gap since the last launch, then record ours.
+        loop {
+            let last = read_u64(&d.join("last"));
+            let due = last.saturating_add(stagger.as_millis() as u64);
+            let now = state::now_ms();
+            if last == 0 || now >= due {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis((due - now).min(50)));
+        }
+        with_flock(&gate, lock_timeout, || state::atomic_write(&d.join("last"), state::now_ms().to_string().as_bytes()))
+    })();
+    drop(guard);
+    let _ = std::fs::remove_file(&path);
+    result?;
+    Ok(Ride { ticket, waited_ms: state::now_ms().saturating_sub(start) })
+}
+
+/// Is any ticket numbered below `mine` still held by a live waiter? Dead ones are removed.
+fn earlier_alive(d: &std::path::Path, mine: u64) -> Result<bool, Error> {
+    let mut alive = false;
+    for e in std::fs::read_dir(d).ctx(|| format!("cannot read {}", d.display()))?.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with(".pending-") {
+            sweep_if_dead(&e.path());
+            continue;
+        }
+        let Some(n) = name.strip_suffix(".ticket").and_then(|n| n.parse::<u64>().ok()) else { continue };
+        if n >= mine {
+            continue;
+        }
+        let Ok(f) = OpenOptions::new().write(true).open(e.path()) else { continue };
+        let mut l = fd_lock::RwLock::new(f);
+        match l.try_write() {
+            Ok(_) => {
+                // Its waiter died (or just left): sweep it.
+                let _ = std::fs::remove_file(e.path());
+            }
+            Err(_) => alive = true,
+        }
+    }
+    Ok(alive)
+}
+
+fn sweep_if_dead(p: &std::path::Path) {
+    // A pending file is created, then locked: give a new one time before judging it dead.
+    let young = std::fs::metadata(p).and_then(|m| m.modified()).ok().and_then(|m| m.elapsed().ok()).is_none_or(|a| a < Duration::from_secs(10));
+    if young {
+        return;
+    }
+    let Ok(f) = OpenOptions::new().write(true).open(p) else { return };
+    let mut l = fd_lock::RwLock::new(f);
+    if l.try_write().is_ok() {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+fn with_flock<T>(path: &std::path::Path, timeout: Duration, f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+    let file = OpenOptions::new().create(true).truncate(false).write(true).open(path).ctx(|| format!("cannot open {}", path.display()))?;
+    let mut l = fd_lock::RwLock::new(file);
+    let started = std::time::Instant::now();
+    let g = loop {
+        match l.try_write() {
+            Ok(g) => break g,
+            Err(_) if started.elapsed() < timeout => std::thread::sleep(Duration::from_millis(2)),
+            Err(_) => return Err(Error::lock_timeout(format!("elevator lock {} not acquired in time", path.display()))),
+        }
+    };
+    let out = f();
+    drop(g);
+    out
+}
