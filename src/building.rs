@@ -496,7 +496,9 @@ pub fn remove(ctx: &Ctx, t: &Tenant, force: bool, keep_branch: bool) -> Result<R
     if let Some(h) = lock::lease_holder(&ctx.state, &t.name) {
         release_own_keeper(ctx, t, &h)?;
     }
-    lock::with_lease(&ctx.state, &t.name, &Holder::me(), lock::Share::No, |_| remove_in_lease(ctx, t, force, keep_branch))
+    lock::with_lease(&ctx.state, &t.name, &Holder::me(), lock::Share::No, |_| {
+        remove_in_lease(ctx, t, force, keep_branch)
+    })
 }
 
 /// [`remove`] for a caller that already holds the tenant's lease (`run`, the pool).

@@ -41,9 +41,15 @@ pub fn board(s: &StateDir, stagger: Duration, lock_timeout: Duration) -> Result<
     // (a rename keeps the inode, hence the lock), so no earlier ticket can appear after ours unlocked.
     let gate = d.join("lock");
     let pending = d.join(format!(".pending-{}-{}", std::process::id(), state::unique()));
-    let file = OpenOptions::new().create(true).truncate(false).write(true).open(&pending).ctx(|| format!("cannot create {}", pending.display()))?;
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&pending)
+        .ctx(|| format!("cannot create {}", pending.display()))?;
     let mut mine = fd_lock::RwLock::new(file);
-    let guard = mine.try_write().map_err(|e| Error::new(format!("cannot hold elevator ticket {}: {e}", pending.display())))?;
+    let guard =
+        mine.try_write().map_err(|e| Error::new(format!("cannot hold elevator ticket {}: {e}", pending.display())))?;
     let numbered = with_flock(&gate, lock_timeout, || {
         let n = read_u64(&d.join("next")) + 1;
         state::atomic_write(&d.join("next"), n.to_string().as_bytes())?;
@@ -111,7 +117,11 @@ fn earlier_alive(d: &std::path::Path, mine: u64) -> Result<bool, Error> {
 
 fn sweep_if_dead(p: &std::path::Path) {
     // A pending file is created, then locked: give a new one time before judging it dead.
-    let young = std::fs::metadata(p).and_then(|m| m.modified()).ok().and_then(|m| m.elapsed().ok()).is_none_or(|a| a < Duration::from_secs(10));
+    let young = std::fs::metadata(p)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|m| m.elapsed().ok())
+        .is_none_or(|a| a < Duration::from_secs(10));
     if young {
         return;
     }
@@ -123,14 +133,21 @@ fn sweep_if_dead(p: &std::path::Path) {
 }
 
 fn with_flock<T>(path: &std::path::Path, timeout: Duration, f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
-    let file = OpenOptions::new().create(true).truncate(false).write(true).open(path).ctx(|| format!("cannot open {}", path.display()))?;
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .ctx(|| format!("cannot open {}", path.display()))?;
     let mut l = fd_lock::RwLock::new(file);
     let started = std::time::Instant::now();
     let g = loop {
         match l.try_write() {
             Ok(g) => break g,
             Err(_) if started.elapsed() < timeout => std::thread::sleep(Duration::from_millis(2)),
-            Err(_) => return Err(Error::lock_timeout(format!("elevator lock {} not acquired in time", path.display()))),
+            Err(_) => {
+                return Err(Error::lock_timeout(format!("elevator lock {} not acquired in time", path.display())));
+            }
         }
     };
     let out = f();

@@ -138,7 +138,9 @@ impl LeaseFd<'_> {
     pub fn set_inherit(&self, inherit: bool) -> Result<(), Error> {
         use nix::fcntl::{FcntlArg, FdFlag, fcntl};
         let flag = if inherit { FdFlag::empty() } else { FdFlag::FD_CLOEXEC };
-        fcntl(self.0, FcntlArg::F_SETFD(flag)).map(drop).map_err(|e| Error::new(format!("cannot set lease sharing: {e}")))
+        fcntl(self.0, FcntlArg::F_SETFD(flag))
+            .map(drop)
+            .map_err(|e| Error::new(format!("cannot set lease sharing: {e}")))
     }
 }
 

@@ -32,7 +32,11 @@ pub struct Member {
 }
 
 fn members(ctx: &Ctx) -> Result<Vec<Tenant>, Error> {
-    Ok(registry::all(&ctx.state)?.0.into_iter().filter(|t| t.pool.is_some() && t.phase == registry::Phase::Ready).collect())
+    Ok(registry::all(&ctx.state)?
+        .0
+        .into_iter()
+        .filter(|t| t.pool.is_some() && t.phase == registry::Phase::Ready)
+        .collect())
 }
 
 fn claim_live(ctx: &Ctx, t: &Tenant) -> bool {
@@ -80,13 +84,17 @@ pub fn fill(ctx: &Ctx, n: usize) -> Result<Vec<String>, Error> {
 /// lease id the release must present. The caller takes the lease right after (or hands it to a keeper).
 pub fn claim(ctx: &Ctx, pid: u32) -> Result<(Tenant, String), Error> {
     ctx.locked(|| {
-        let mut t = members(ctx)?.into_iter().find(|t| !claim_live(ctx, t)).ok_or_else(|| {
-            Error::new("the pool has no free tenant").hint("git neighbor pool fill <N> makes more")
-        })?;
+        let mut t = members(ctx)?
+            .into_iter()
+            .find(|t| !claim_live(ctx, t))
+            .ok_or_else(|| Error::new("the pool has no free tenant").hint("git neighbor pool fill <N> makes more"))?;
         let lease_id = format!("{}-{}", t.name, state::unique());
         t.pool = Some(PoolSlot { claim: Some(Claim { lease_id: lease_id.clone(), pid, at_ms: state::now_ms() }) });
         registry::put(&ctx.state, &t)?;
-        events::append(&ctx.state, &Event::new("pool-claim").tenant(&t.name, &t.branch, &t.path).with("lease_id", lease_id.clone()))?;
+        events::append(
+            &ctx.state,
+            &Event::new("pool-claim").tenant(&t.name, &t.branch, &t.path).with("lease_id", lease_id.clone()),
+        )?;
         Ok((t, lease_id))
     })
 }
@@ -124,7 +132,10 @@ pub fn release_in_lease(ctx: &Ctx, name: &str, lease_id: Option<&str>) -> Result
             k.pool = None;
             k.kept = Some(registry::Kept { reason: reason.clone(), at_ms: state::now_ms() });
             registry::put(&ctx.state, &k)?;
-            events::append(&ctx.state, &Event::new("pool-keep").tenant(&k.name, &k.branch, &k.path).with("reason", reason.clone()))
+            events::append(
+                &ctx.state,
+                &Event::new("pool-keep").tenant(&k.name, &k.branch, &k.path).with("reason", reason.clone()),
+            )
         })?;
         return Ok(Released { name: name.into(), reset: false, kept: Some(reason) });
     }

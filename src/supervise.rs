@@ -5,8 +5,8 @@
 
 use std::collections::VecDeque;
 use std::io::{BufRead, Write};
-use std::path::PathBuf;
 use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -105,9 +105,16 @@ impl Signals {
         Ok(Signals { last, target, handle })
     }
 
-    /// Forward future signals to this process group (0: none).
+    /// Forward signals to this process group from now on (0: none). A signal that arrived before the
+    /// group existed is forwarded at once, so none is lost in between.
     pub fn set_target(&self, pg: i32) {
         self.target.store(pg, Ordering::SeqCst);
+        if pg > 0
+            && let Some(sig) = self.received()
+            && let Ok(s) = Signal::try_from(sig)
+        {
+            let _ = killpg(Pid::from_raw(pg), s);
+        }
     }
 
     /// The last signal received, if any.
@@ -143,9 +150,17 @@ fn end_group(pg: i32, grace: Duration) {
 pub fn run(spec: &Spec, sigs: &Signals) -> Result<Outcome, Error> {
     let started = Instant::now();
     if let Some(sig) = sigs.received() {
-        return Ok(Outcome { end: End::NotStarted(sig), stderr_tail: Vec::new(), duration_ms: 0, forwarded: Some(sig) });
+        return Ok(Outcome {
+            end: End::NotStarted(sig),
+            stderr_tail: Vec::new(),
+            duration_ms: 0,
+            forwarded: Some(sig),
+        });
     }
-    let (prog, args) = spec.argv.split_first().ok_or_else(|| Error::usage("no command given").hint("git neighbor run -- CMD [ARG]…"))?;
+    let (prog, args) = spec
+        .argv
+        .split_first()
+        .ok_or_else(|| Error::usage("no command given").hint("git neighbor run -- CMD [ARG]…"))?;
     let mut child = Command::new(prog)
         .args(args)
         .current_dir(&spec.dir)
@@ -155,9 +170,12 @@ pub fn run(spec: &Spec, sigs: &Signals) -> Result<Outcome, Error> {
         .stdout(Stdio::inherit())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| Error::new(format!("cannot start '{prog}': {e}")).hint("the command runs without a shell: give the program and its arguments"))?;
+        .map_err(|e| {
+            Error::new(format!("cannot start '{prog}': {e}"))
+                .hint("the command runs without a shell: give the program and its arguments")
+        })?;
     let pg = i32::try_from(child.id()).unwrap_or(0);
-    sigs.target.store(pg, Ordering::SeqCst);
+    sigs.set_target(pg);
     let reaper = spawn_reaper(pg);
     let tail = Arc::new(Mutex::new(VecDeque::with_capacity(TAIL)));
     let tee = child.stderr.take().map(|err| {

@@ -2,6 +2,7 @@
 //! with a per-frame report. Ctrl-C stops it cleanly: the signal reaches every run, each cleans up its
 //! tenant and leaves its fallback delta, and no further frame starts.
 
+use std::os::fd::AsFd;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -56,7 +57,8 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
     }
     let sigs = Signals::install()?;
     let exe = std::env::current_exe().map_err(|e| Error::new(format!("cannot find own executable: {e}")))?;
-    let first = mailbox::last_merged_frame(&ctx.repo, &format!("refs/heads/{}", ctx.config.state.target))?.map_or(1, |n| n + 1);
+    let first =
+        mailbox::last_merged_frame(&ctx.repo, &format!("refs/heads/{}", ctx.config.state.target))?.map_or(1, |n| n + 1);
     let names: Vec<String> = (1..=a.streams).map(|i| format!("stream-{i}")).collect();
     let mut report = Vec::new();
     let mut code = 0u8;
@@ -81,7 +83,12 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
             if let Some(d) = &a.timeout {
                 c.args(["--timeout", d]);
             }
-            c.arg("--").args(&a.cmd).current_dir(ctx.repo.here()).stdin(Stdio::null());
+            // The fleet's stdout is its report; what the runs print goes to stderr.
+            let err = std::io::stderr()
+                .as_fd()
+                .try_clone_to_owned()
+                .map_err(|e| Error::new(format!("cannot share stderr: {e}")))?;
+            c.arg("--").args(&a.cmd).current_dir(ctx.repo.here()).stdin(Stdio::null()).stdout(Stdio::from(err));
             // All runs share one process group, so one signal reaches them all.
             c.process_group(group);
             let child = c.spawn().map_err(|e| Error::new(format!("cannot start run for {s}: {e}")))?;
@@ -94,7 +101,13 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         let mut rows = Vec::new();
         for (s, started, mut child) in children {
             let st = child.wait().map_err(|e| Error::new(format!("run for {s}: {e}")))?;
-            rows.push(Row { stream: s, exit: st.code(), duration_ms: started.elapsed().as_millis() as u64, delta: None, reason: None });
+            rows.push(Row {
+                stream: s,
+                exit: st.code(),
+                duration_ms: started.elapsed().as_millis() as u64,
+                delta: None,
+                reason: None,
+            });
         }
         sigs_target(&sigs, 0);
         if let Some(sig) = sigs.received() {
@@ -103,7 +116,8 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
             code = u8::try_from(128 + sig).unwrap_or(255);
             break;
         }
-        let opts = Options { frame: Some(frame), expect: Some(names.clone()), wait: Duration::ZERO, ..Default::default() };
+        let opts =
+            Options { frame: Some(frame), expect: Some(names.clone()), wait: Duration::ZERO, ..Default::default() };
         let merged = frame::merge(ctx, &opts)?;
         for r in &mut rows {
             if let Some(s) = merged.streams.iter().find(|m| m.stream == r.stream) {
@@ -114,7 +128,11 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         if !ui.json {
             let mut t = vec![vec!["STREAM".to_string(), "EXIT".into(), "DURATION".into(), "DELTA".into()]];
             for r in &rows {
-                let delta = r.delta.and_then(|d| serde_json::to_value(d).ok()).and_then(|v| v.as_str().map(String::from)).unwrap_or_else(|| "-".into());
+                let delta = r
+                    .delta
+                    .and_then(|d| serde_json::to_value(d).ok())
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_else(|| "-".into());
                 t.push(vec![
                     r.stream.clone(),
                     r.exit.map(|c| c.to_string()).unwrap_or_else(|| "signal".into()),
@@ -122,7 +140,10 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
                     delta,
                 ]);
             }
-            ui.data(&format!("frame {frame} -> {}\n", merged.commit.as_deref().map(|c| &c[..10.min(c.len())]).unwrap_or("-")))?;
+            ui.data(&format!(
+                "frame {frame} -> {}\n",
+                merged.commit.as_deref().map(|c| &c[..10.min(c.len())]).unwrap_or("-")
+            ))?;
             ui.data(&output::table(&t))?;
         }
         report.push(FrameRow { frame, commit: merged.commit, streams: rows });

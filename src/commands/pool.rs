@@ -40,9 +40,13 @@ pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
             let watch = building::caller_pid();
             let (t, lease_id) = pool::claim(ctx, watch)?;
             // The lease follows the caller: a keeper shares it and lets go when the caller exits.
-            lock::with_lease(&ctx.state, &t.name, &Holder::me(), Share::HandOver, |_| building::spawn_lease_keeper(&t, watch))?;
+            lock::with_lease(&ctx.state, &t.name, &Holder::me(), Share::HandOver, |_| {
+                building::spawn_lease_keeper(&t, watch)
+            })?;
             if ui.json {
-                ui.json_out(&serde_json::json!({"name": t.name, "path": t.path, "branch": t.branch, "lease_id": lease_id}))?;
+                ui.json_out(
+                    &serde_json::json!({"name": t.name, "path": t.path, "branch": t.branch, "lease_id": lease_id}),
+                )?;
             } else {
                 ui.data(&format!("{}\n", t.path.display()))?;
             }

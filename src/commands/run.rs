@@ -63,7 +63,8 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         (Some(f), _) => Some(f),
         (None, Some(_)) => Some(match std::env::var("NEIGHBOR_FRAME").ok().filter(|s| !s.is_empty()) {
             Some(f) => mailbox::parse_frame(&f)?,
-            None => mailbox::last_merged_frame(&ctx.repo, &format!("refs/heads/{}", ctx.config.state.target))?.map_or(1, |n| n + 1),
+            None => mailbox::last_merged_frame(&ctx.repo, &format!("refs/heads/{}", ctx.config.state.target))?
+                .map_or(1, |n| n + 1),
         }),
         (None, None) => None,
     };
@@ -125,13 +126,23 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
 }
 
 /// Run CMD in tenant `t`, then leave a fallback delta if it owed one.
-fn supervise_in(ctx: &Ctx, ui: &Ui, a: &Args, t: &Tenant, frame: Option<u64>, sigs: &Signals) -> Result<Outcome, Error> {
+fn supervise_in(
+    ctx: &Ctx,
+    ui: &Ui,
+    a: &Args,
+    t: &Tenant,
+    frame: Option<u64>,
+    sigs: &Signals,
+) -> Result<Outcome, Error> {
     let stream = a.stream.clone().unwrap_or_else(|| t.name.clone());
     let mut env = vec![
         ("NEIGHBOR_NAME".to_string(), t.name.clone()),
         ("NEIGHBOR_WORKTREE".into(), t.path.display().to_string()),
         ("NEIGHBOR_BRANCH".into(), t.branch.clone()),
-        ("NEIGHBOR_MAIN".into(), ctx.repo.main_worktree.as_deref().unwrap_or(&ctx.repo.common_dir).display().to_string()),
+        (
+            "NEIGHBOR_MAIN".into(),
+            ctx.repo.main_worktree.as_deref().unwrap_or(&ctx.repo.common_dir).display().to_string(),
+        ),
         ("NEIGHBOR_STREAM".into(), stream.clone()),
     ];
     if let Some(f) = frame {
@@ -143,9 +154,15 @@ fn supervise_in(ctx: &Ctx, ui: &Ui, a: &Args, t: &Tenant, frame: Option<u64>, si
     let spec = Spec { argv: a.cmd.clone(), dir: t.path.clone(), env, timeout: a.timeout, grace: a.grace };
     let out = supervise::run(&spec, sigs)?;
     match out.end {
-        End::TimedOut => ui.status(format!("{}: timed out after {:?}; its process group was ended", t.name, a.timeout.unwrap_or_default())),
+        End::TimedOut => ui.status(format!(
+            "{}: timed out after {:?}; its process group was ended",
+            t.name,
+            a.timeout.unwrap_or_default()
+        )),
         End::Signaled(n) => ui.status(format!("{}: killed by signal {n}", t.name)),
-        End::NotStarted(n) => ui.status(format!("{}: signal {n} arrived before the command started; it was not run", t.name)),
+        End::NotStarted(n) => {
+            ui.status(format!("{}: signal {n} arrived before the command started; it was not run", t.name))
+        }
         End::Exited(_) => {}
     }
     if let (Some(f), true) = (frame, a.stream.is_some() || a.frame.is_some()) {

@@ -11,3 +11,4 @@ mod layouts;
 mod listing;
 mod prune;
 mod remove;
+mod run;
