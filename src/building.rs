@@ -297,7 +297,16 @@ pub fn caller_pid() -> u32 {
 }
 
 fn proc_parent(pid: u32) -> Option<(String, u32)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        // No /proc (macOS, BSD): ask ps, which every Unix has.
+        let out = std::process::Command::new("ps").args(["-o", "ppid=,comm=", "-p", &pid.to_string()]).output().ok()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut it = text.split_whitespace();
+        let ppid = it.next()?.parse().ok()?;
+        let comm = it.collect::<Vec<_>>().join(" ");
+        let comm = std::path::Path::new(&comm).file_name().map(|c| c.to_string_lossy().into_owned()).unwrap_or(comm);
+        return Some((comm, ppid));
+    };
     let open = stat.find('(')?;
     let close = stat.rfind(')')?;
     let comm = stat[open + 1..close].to_string();

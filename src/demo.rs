@@ -127,13 +127,43 @@ fn script(ui: &Ui, base: &Path) -> Result<u8, Error> {
     say(ui, "\n== prune (with prune-after=0s): clean merged apartments go; agent-1's unmerged commit is kept")?;
     std::thread::sleep(std::time::Duration::from_millis(300));
     show(ui, &d.neighbor(&["-c", "worktrees.prune-after=0s", "prune"])?)?;
+
+    say(ui, "\n== A fleet: 3 streams x 2 frames. stream-1 reports a new agent as a delta; stream-2 crashes;")?;
+    say(
+        ui,
+        "   stream-3 hangs and is timed out. Nobody edits state/agents.json directly; merge-frame does, once a frame.",
+    )?;
+    let script = concat!(
+        "case $NEIGHBOR_STREAM in ",
+        "stream-1) printf '{\"ops\":[{\"op\":\"append\",\"path\":\"agents.json\",\"pointer\":\"/agents\",\"value\":[\"agent-%s\"]}]}' \"$NEIGHBOR_FRAME\" | git neighbor delta write >/dev/null;; ",
+        "stream-2) echo 'stream-2: out of memory (simulated)' >&2; exit 3;; ",
+        "*) sleep 30;; esac"
+    );
+    let path = format!(
+        "{}:{}",
+        d.exe.parent().map(|p| p.display().to_string()).unwrap_or_default(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let o = d
+        .cmd(&repo, &["fleet", "--streams", "3", "--frames", "2", "--timeout", "1s", "--", "sh", "-c", script])
+        .env("PATH", path)
+        .output()
+        .map_err(|e| Error::new(format!("demo: cannot run fleet: {e}")))?;
+    show(ui, &o)?;
+    say(ui, "== The canonical state after two frames (one commit per frame, no conflict, nothing lost):")?;
+    let agents = std::fs::read_to_string(repo.join("state/agents.json")).unwrap_or_default();
+    for line in agents.lines() {
+        ui.data(&format!("    {line}\n"))?;
+    }
+    for line in d.git(&repo, &["log", "--format=%h %s", "-3"])?.lines() {
+        ui.data(&format!("    {line}\n"))?;
+    }
+    say(ui, "== Every run cleaned up after itself:")?;
     show(ui, &d.neighbor(&["list"])?)?;
 
     say(ui, "\n== The lifecycle log (last 6 events)")?;
     show(ui, &d.neighbor(&["log", "-n", "6"])?)?;
-    say(
-        ui,
-        "\nDone: every writer had its own worktree, nothing with work in it was deleted, and the crash was cleaned up.",
-    )?;
+    say(ui, "\nDone: every writer had its own worktree, nothing with work in it was deleted, crashes and hangs were")?;
+    say(ui, "cleaned up and recorded as fallback deltas, and the shared state advanced one commit per frame.")?;
     Ok(0)
 }

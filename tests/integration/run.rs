@@ -291,3 +291,22 @@ fn fleet_stops_cleanly_on_interrupt() {
     let deltas = t.neighbor(&["delta", "list", "--json"]).ok().json();
     assert_eq!(deltas.as_array().unwrap().len(), 3, "each run left its fallback: {deltas}");
 }
+
+#[test]
+fn demo_runs_in_a_throwaway_repo() {
+    let t = TestRepo::empty();
+    let o = t.neighbor_in(&t.root, &["demo"]);
+    assert_eq!(o.code, 0, "{}\n{}", o.stdout, o.stderr);
+    for needle in
+        ["8 of 8 succeeded", "exit code 3", "refs/neighbor/rescue/", "\"agent-1\"", "neighbor: frame 2", "Done:"]
+    {
+        assert!(o.stdout.contains(needle), "demo output lacks {needle:?}:\n{}", o.stdout);
+    }
+    // It cleaned up its throwaway repository (TMPDIR is the test root).
+    let left: Vec<_> = std::fs::read_dir(&t.root)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("git-neighbor-demo"))
+        .collect();
+    assert!(left.is_empty());
+}
