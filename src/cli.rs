@@ -105,6 +105,9 @@ pub enum Cmd {
     Demo(commands::demo::Args),
     /// Print shell completions.
     Completions(commands::completions::Args),
+    /// Internal: write man pages and completions from the command definition.
+    #[command(name = "__gen-docs", hide = true)]
+    GenDocs(commands::gen_docs::Args),
     /// Internal: end a supervised child's process group if its supervisor dies.
     #[command(name = "__reaper", hide = true)]
     Reaper(commands::reaper::Args),
@@ -146,11 +149,21 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Cmd::Run(a) => commands::run::run(&open(g)?, &ui, a),
         Cmd::Fleet(a) => commands::fleet::run(&open(g)?, &ui, a),
         Cmd::Pool(a) => commands::pool::run(&open(g)?, &ui, a),
+        Cmd::GenDocs(a) => commands::gen_docs::run(a),
         Cmd::Reaper(a) => commands::reaper::run(a),
         Cmd::Status(a) => commands::status::run(&open(g)?, &ui, a),
         Cmd::Log(a) => commands::log::run(&open(g)?, &ui, a),
         Cmd::Demo(a) => commands::demo::run(&ui, a),
         Cmd::Completions(a) => commands::completions::run(a),
         Cmd::LeaseKeeper(a) => commands::keeper::run(&open(g)?, a),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn clap_definition_is_sound() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
     }
 }

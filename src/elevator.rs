@@ -32,14 +32,27 @@ fn read_u64(p: &std::path::Path) -> u64 {
     std::fs::read_to_string(p).ok().and_then(|t| t.trim().parse().ok()).unwrap_or(0)
 }
 
-/// Wait for our turn, then record our launch. Returns when the caller may launch.
-pub fn board(s: &StateDir, stagger: Duration, lock_timeout: Duration) -> Result<Ride, Error> {
+/// A place in the queue, taken on arrival and held (flock) until the holder launches or dies.
+pub struct Ticket {
+    number: u64,
+    path: PathBuf,
+    taken_ms: u64,
+    // Locked; the guard is forgotten so the flock lives as long as this open file.
+    _file: fd_lock::RwLock<std::fs::File>,
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Take a ticket: arrival order is ticket order.
+pub fn ticket(s: &StateDir, lock_timeout: Duration) -> Result<Ticket, Error> {
     let d = dir(s);
     std::fs::create_dir_all(&d).ctx(|| format!("cannot create {}", d.display()))?;
-    let start = state::now_ms();
-    // Take a ticket. The ticket file is locked before the gate and renamed to its number inside it
-    // (a rename keeps the inode, hence the lock), so no earlier ticket can appear after ours unlocked.
-    let gate = d.join("lock");
+    // The ticket file is locked before the gate and renamed to its number inside it (a rename keeps
+    // the inode, hence the lock), so no earlier ticket can appear after ours unlocked.
     let pending = d.join(format!(".pending-{}-{}", std::process::id(), state::unique()));
     let file = OpenOptions::new()
         .create(true)
@@ -47,31 +60,35 @@ pub fn board(s: &StateDir, stagger: Duration, lock_timeout: Duration) -> Result<
         .write(true)
         .open(&pending)
         .ctx(|| format!("cannot create {}", pending.display()))?;
-    let mut mine = fd_lock::RwLock::new(file);
-    let guard =
-        mine.try_write().map_err(|e| Error::new(format!("cannot hold elevator ticket {}: {e}", pending.display())))?;
-    let numbered = with_flock(&gate, lock_timeout, || {
+    let mut lock = fd_lock::RwLock::new(file);
+    match lock.try_write() {
+        Ok(g) => std::mem::forget(g),
+        Err(e) => return Err(Error::new(format!("cannot hold elevator ticket {}: {e}", pending.display()))),
+    }
+    let numbered = with_flock(&d.join("lock"), lock_timeout, || {
         let n = read_u64(&d.join("next")) + 1;
         state::atomic_write(&d.join("next"), n.to_string().as_bytes())?;
         let path = d.join(format!("{n:020}.ticket"));
         std::fs::rename(&pending, &path).ctx(|| format!("cannot place elevator ticket {}", path.display()))?;
         Ok((n, path))
     });
-    let (ticket, path) = match numbered {
-        Ok(x) => x,
+    match numbered {
+        Ok((number, path)) => Ok(Ticket { number, path, taken_ms: state::now_ms(), _file: lock }),
         Err(e) => {
             let _ = std::fs::remove_file(&pending);
-            return Err(e);
+            Err(e)
         }
-    };
-    let result = (|| -> Result<(), Error> {
-        loop {
-            if !earlier_alive(&d, ticket)? {
-                break;
-            }
+    }
+}
+
+impl Ticket {
+    /// Wait until every earlier ticket has gone (or died) and `stagger` has passed since the last
+    /// launch; record ours and leave the queue.
+    pub fn wait_turn(self, s: &StateDir, stagger: Duration, lock_timeout: Duration) -> Result<Ride, Error> {
+        let d = dir(s);
+        while earlier_alive(&d, self.number)? {
             std::thread::sleep(Duration::from_millis(5));
         }
-        // Front of the queue: respect the gap since the last launch, then record ours.
         loop {
             let last = read_u64(&d.join("last"));
             let due = last.saturating_add(stagger.as_millis() as u64);
@@ -81,12 +98,16 @@ pub fn board(s: &StateDir, stagger: Duration, lock_timeout: Duration) -> Result<
             }
             std::thread::sleep(Duration::from_millis((due - now).min(50)));
         }
-        with_flock(&gate, lock_timeout, || state::atomic_write(&d.join("last"), state::now_ms().to_string().as_bytes()))
-    })();
-    drop(guard);
-    let _ = std::fs::remove_file(&path);
-    result?;
-    Ok(Ride { ticket, waited_ms: state::now_ms().saturating_sub(start) })
+        with_flock(&d.join("lock"), lock_timeout, || {
+            state::atomic_write(&d.join("last"), state::now_ms().to_string().as_bytes())
+        })?;
+        Ok(Ride { ticket: self.number, waited_ms: state::now_ms().saturating_sub(self.taken_ms) })
+    }
+}
+
+/// Take a ticket and wait for the turn at once.
+pub fn board(s: &StateDir, stagger: Duration, lock_timeout: Duration) -> Result<Ride, Error> {
+    ticket(s, lock_timeout)?.wait_turn(s, stagger, lock_timeout)
 }
 
 /// Is any ticket numbered below `mine` still held by a live waiter? Dead ones are removed.

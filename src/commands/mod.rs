@@ -6,6 +6,7 @@ pub mod completions;
 pub mod delta;
 pub mod demo;
 pub mod fleet;
+pub mod gen_docs;
 pub mod init;
 pub mod keep;
 pub mod keeper;

@@ -68,15 +68,19 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         }),
         (None, None) => None,
     };
+    // Queue at the elevator on arrival; the turn is taken right before the command starts, so the
+    // stagger spaces real launches and arrival order is kept however long each tenant takes to build.
     let stagger = a.stagger.unwrap_or(ctx.config.fleet.stagger);
-    if !a.no_stagger && !stagger.is_zero() {
-        let ride = crate::elevator::board(&ctx.state, stagger, ctx.lock_timeout)?;
-        ui.verbose(format!("elevator: ticket {} after {} ms", ride.ticket, ride.waited_ms));
-    }
+    let ticket = if !a.no_stagger && !stagger.is_zero() {
+        Some(crate::elevator::ticket(&ctx.state, ctx.lock_timeout)?)
+    } else {
+        None
+    };
+    let gate = Gate { ticket: std::cell::Cell::new(ticket), stagger };
     if a.pool {
         let (t, _lease) = pool::claim(ctx, std::process::id())?;
         return lock::with_lease(&ctx.state, &t.name, &Holder::me(), Share::No, |_| {
-            let out = supervise_in(ctx, ui, a, &t, frame, &sigs)?;
+            let out = supervise_in(ctx, ui, a, &t, frame, &sigs, &gate)?;
             let rel = pool::release_in_lease(ctx, &t.name, None)?;
             if let Some(k) = rel.kept {
                 ui.status(format!("tenant {} kept: {k}", t.name));
@@ -89,7 +93,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
     {
         // An existing tenant is the user's: run in it, leave it unless --rm.
         return lock::with_lease(&ctx.state, name, &Holder::me(), Share::No, |_| {
-            let out = supervise_in(ctx, ui, a, &t, frame, &sigs)?;
+            let out = supervise_in(ctx, ui, a, &t, frame, &sigs, &gate)?;
             if a.rm {
                 finish(ctx, ui, a, &t)?;
             }
@@ -117,12 +121,18 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         let t = building::create_in_lease(ctx, &plan)?;
         // From here on the lease is ours alone: kill -9 of run must end it, whatever CMD does.
         fd.set_inherit(false)?;
-        let out = supervise_in(ctx, ui, a, &t, frame, &sigs);
+        let out = supervise_in(ctx, ui, a, &t, frame, &sigs, &gate);
         let cleaned = finish(ctx, ui, a, &t);
         let out = out?;
         cleaned?;
         Ok(out.end.code())
     })
+}
+
+/// The elevator ticket a run holds until its command starts.
+struct Gate {
+    ticket: std::cell::Cell<Option<crate::elevator::Ticket>>,
+    stagger: Duration,
 }
 
 /// Run CMD in tenant `t`, then leave a fallback delta if it owed one.
@@ -133,6 +143,7 @@ fn supervise_in(
     t: &Tenant,
     frame: Option<u64>,
     sigs: &Signals,
+    gate: &Gate,
 ) -> Result<Outcome, Error> {
     let stream = a.stream.clone().unwrap_or_else(|| t.name.clone());
     let mut env = vec![
@@ -152,6 +163,10 @@ fn supervise_in(
         env.push(("NEIGHBOR_PORT".into(), p.to_string()));
     }
     let spec = Spec { argv: a.cmd.clone(), dir: t.path.clone(), env, timeout: a.timeout, grace: a.grace };
+    if let Some(ticket) = gate.ticket.take() {
+        let ride = ticket.wait_turn(&ctx.state, gate.stagger, ctx.lock_timeout)?;
+        ui.verbose(format!("elevator: ticket {} after {} ms", ride.ticket, ride.waited_ms));
+    }
     let out = supervise::run(&spec, sigs)?;
     match out.end {
         End::TimedOut => ui.status(format!(

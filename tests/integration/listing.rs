@@ -93,3 +93,29 @@ fn broken_pipe_is_quiet() {
         .unwrap();
     assert!(!String::from_utf8_lossy(&o.stderr).contains("panicked"), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+#[test]
+fn committed_man_pages_and_completions_are_current() {
+    let t = TestRepo::empty();
+    let out = t.root.join("docs");
+    t.neighbor_in(&t.root, &["__gen-docs", out.to_str().unwrap()]).ok();
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for sub in ["man", "completions"] {
+        let mut fresh: Vec<String> = std::fs::read_dir(out.join(sub))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        let mut committed: Vec<String> = std::fs::read_dir(repo.join(sub))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        fresh.sort();
+        committed.sort();
+        assert_eq!(fresh, committed, "{sub}/ is stale: run `cargo run -- __gen-docs .`");
+        for f in fresh {
+            let a = std::fs::read(out.join(sub).join(&f)).unwrap();
+            let b = std::fs::read(repo.join(sub).join(&f)).unwrap();
+            assert!(a == b, "{sub}/{f} is stale: run `cargo run -- __gen-docs .`");
+        }
+    }
+}
