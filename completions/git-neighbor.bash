@@ -49,6 +49,9 @@ _git__neighbor() {
             git__neighbor,keep)
                 cmd="git__neighbor__subcmd__keep"
                 ;;
+            git__neighbor,land)
+                cmd="git__neighbor__subcmd__land"
+                ;;
             git__neighbor,list)
                 cmd="git__neighbor__subcmd__list"
                 ;;
@@ -156,6 +159,9 @@ _git__neighbor() {
                 ;;
             git__neighbor__subcmd__help,keep)
                 cmd="git__neighbor__subcmd__help__subcmd__keep"
+                ;;
+            git__neighbor__subcmd__help,land)
+                cmd="git__neighbor__subcmd__help__subcmd__land"
                 ;;
             git__neighbor__subcmd__help,list)
                 cmd="git__neighbor__subcmd__help__subcmd__list"
@@ -290,7 +296,7 @@ _git__neighbor() {
 
     case "${cmd}" in
         git__neighbor)
-            opts="-C -c -q -v -h -V --color --json --quiet --verbose --lock-timeout --help --version init add list remove keep lock unlock prune rescue delta merge-frame run fleet pool status log demo completions __gen-docs __reaper __lease-keeper help"
+            opts="-C -c -q -v -h -V --color --json --quiet --verbose --lock-timeout --help --version init add list remove keep lock unlock prune rescue delta merge-frame run land fleet pool status log demo completions __gen-docs __reaper __lease-keeper help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -908,7 +914,7 @@ _git__neighbor() {
             return 0
             ;;
         git__subcmd__neighbor__subcmd__help)
-            opts="init add list remove keep lock unlock prune rescue delta merge-frame run fleet pool status log demo completions __gen-docs __reaper __lease-keeper help"
+            opts="init add list remove keep lock unlock prune rescue delta merge-frame run land fleet pool status log demo completions __gen-docs __reaper __lease-keeper help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1146,6 +1152,20 @@ _git__neighbor() {
             return 0
             ;;
         git__subcmd__neighbor__subcmd__help__subcmd__keep)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__subcmd__neighbor__subcmd__help__subcmd__land)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1449,6 +1469,44 @@ _git__neighbor() {
             fi
             case "${prev}" in
                 --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__subcmd__neighbor__subcmd__land)
+            opts="-C -c -q -v -h --into --test --no-ff --squash --rebase --keep --color --json --quiet --verbose --lock-timeout --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --into)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --test)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -92,6 +92,8 @@ pub enum Cmd {
     MergeFrame(commands::merge_frame::Args),
     /// Run a command in its own tenant: lease, elevator, timeout, signals, fallback delta, cleanup.
     Run(commands::run::Args),
+    /// Land a tenant onto its target: one at a time, up to date, tested, compare-and-swap.
+    Land(commands::land::Args),
     /// K frames of N supervised runs in parallel, each frame merged, with a per-frame report.
     Fleet(commands::fleet::Args),
     /// Pre-built tenants: fill, claim, release, list.
@@ -147,6 +149,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Cmd::Delta(a) => commands::delta::run(&open(g)?, &ui, a),
         Cmd::MergeFrame(a) => commands::merge_frame::run(&open(g)?, &ui, a),
         Cmd::Run(a) => commands::run::run(&open(g)?, &ui, a),
+        Cmd::Land(a) => commands::land::run(&open(g)?, &ui, a),
         Cmd::Fleet(a) => commands::fleet::run(&open(g)?, &ui, a),
         Cmd::Pool(a) => commands::pool::run(&open(g)?, &ui, a),
         Cmd::GenDocs(a) => commands::gen_docs::run(a),

@@ -10,6 +10,7 @@ pub mod gen_docs;
 pub mod init;
 pub mod keep;
 pub mod keeper;
+pub mod land;
 pub mod list;
 pub mod lock;
 pub mod log;

@@ -7,6 +7,7 @@ mod common;
 mod add;
 mod bad_input;
 mod frames;
+mod land;
 mod layouts;
 mod listing;
 mod prune;

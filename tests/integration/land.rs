@@ -1,0 +1,74 @@
+//! `land`: up to date, tested, compare-and-swap; failures change nothing on the target.
+
+use crate::common::*;
+
+fn commit_in(t: &TestRepo, p: &std::path::Path, file: &str, body: &str) {
+    write_in(p, file, body);
+    t.git_in(p, &["add", file]);
+    t.git_in(p, &["commit", "-q", "-m", &format!("edit {file}")]);
+}
+
+#[test]
+fn lands_tested_work_and_removes_the_tenant() {
+    let t = TestRepo::new();
+    let p = t.add("feat", &[]);
+    commit_in(&t, &p, "feature.txt", "new\n");
+    // main moves meanwhile: land brings the tenant up to date first.
+    t.commit_file("other.txt", "other\n", "meanwhile");
+    let o = t.neighbor(&["land", "feat", "--test", "test -f feature.txt && test -f other.txt", "--json"]).ok();
+    let r = o.json();
+    assert_eq!(r["into"], "main");
+    assert_eq!(r["removed"], true);
+    assert_eq!(std::fs::read_to_string(t.dir.join("feature.txt")).unwrap(), "new\n", "main's checkout follows");
+    assert_eq!(t.git(&["status", "--porcelain"]), "");
+    assert!(t.tenants_json().is_empty());
+    assert!(t.branches("refs/heads/neighbor/").is_empty());
+}
+
+#[test]
+fn failing_test_or_conflict_changes_nothing() {
+    let t = TestRepo::new();
+    let p = t.add("bad", &[]);
+    commit_in(&t, &p, "x.txt", "x\n");
+    let main_before = t.git(&["rev-parse", "main"]);
+    let o = t.neighbor(&["land", "bad", "--test", "exit 4"]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(o.stderr.contains("tests failed"), "{}", o.stderr);
+    assert_eq!(t.git(&["rev-parse", "main"]), main_before);
+    let rows = t.tenants_json();
+    assert_eq!(rows[0]["status"], "kept");
+    assert!(rows[0]["reason"].as_str().unwrap().contains("tests failed"));
+
+    let q = t.add("clash", &[]);
+    commit_in(&t, &q, "README.md", "tenant version\n");
+    t.commit_file("README.md", "main version\n", "main edits README");
+    let main_before = t.git(&["rev-parse", "main"]);
+    let o = t.neighbor(&["land", "clash"]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(o.stderr.contains("conflicts"), "{}", o.stderr);
+    assert_eq!(t.git(&["rev-parse", "main"]), main_before);
+    assert_eq!(t.git_in(&q, &["status", "--porcelain"]), "", "the tenant is left clean, not mid-merge");
+    assert!(!std::path::Path::new(&t.git_in(&q, &["rev-parse", "--absolute-git-dir"])).join("MERGE_HEAD").exists());
+
+    // Dirty tenants are refused outright.
+    write_in(&p, "wip.txt", "wip\n");
+    assert_eq!(t.neighbor(&["land", "bad"]).code, 3);
+}
+
+#[test]
+fn concurrent_landings_take_turns() {
+    let t = TestRepo::new();
+    let a = t.add("a", &[]);
+    let b = t.add("b", &[]);
+    commit_in(&t, &a, "a.txt", "a\n");
+    commit_in(&t, &b, "b.txt", "b\n");
+    let ca = t.spawn(&["land", "a", "--no-ff", "--test", "sleep 0.3"]);
+    let cb = t.spawn(&["land", "b", "--squash", "--test", "sleep 0.3"]);
+    for c in [ca, cb] {
+        let o = c.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    assert!(t.dir.join("a.txt").exists() && t.dir.join("b.txt").exists());
+    assert_eq!(t.git(&["status", "--porcelain"]), "");
+    assert!(t.tenants_json().is_empty());
+}
