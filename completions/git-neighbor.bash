@@ -52,6 +52,9 @@ _git__neighbor() {
             git__neighbor,land)
                 cmd="git__neighbor__subcmd__land"
                 ;;
+            git__neighbor,lint)
+                cmd="git__neighbor__subcmd__lint"
+                ;;
             git__neighbor,list)
                 cmd="git__neighbor__subcmd__list"
                 ;;
@@ -162,6 +165,9 @@ _git__neighbor() {
                 ;;
             git__neighbor__subcmd__help,land)
                 cmd="git__neighbor__subcmd__help__subcmd__land"
+                ;;
+            git__neighbor__subcmd__help,lint)
+                cmd="git__neighbor__subcmd__help__subcmd__lint"
                 ;;
             git__neighbor__subcmd__help,list)
                 cmd="git__neighbor__subcmd__help__subcmd__list"
@@ -296,7 +302,7 @@ _git__neighbor() {
 
     case "${cmd}" in
         git__neighbor)
-            opts="-C -c -q -v -h -V --color --json --quiet --verbose --lock-timeout --help --version init add list remove keep lock unlock prune rescue delta merge-frame run land fleet pool status log demo completions __gen-docs __reaper __lease-keeper help"
+            opts="-C -c -q -v -h -V --color --json --quiet --verbose --lock-timeout --help --version init add list remove keep lock unlock prune rescue delta merge-frame run land fleet pool status log lint demo completions __gen-docs __reaper __lease-keeper help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -914,7 +920,7 @@ _git__neighbor() {
             return 0
             ;;
         git__subcmd__neighbor__subcmd__help)
-            opts="init add list remove keep lock unlock prune rescue delta merge-frame run land fleet pool status log demo completions __gen-docs __reaper __lease-keeper help"
+            opts="init add list remove keep lock unlock prune rescue delta merge-frame run land fleet pool status log lint demo completions __gen-docs __reaper __lease-keeper help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1166,6 +1172,20 @@ _git__neighbor() {
             return 0
             ;;
         git__subcmd__neighbor__subcmd__help__subcmd__land)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__subcmd__neighbor__subcmd__help__subcmd__lint)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1510,6 +1530,36 @@ _git__neighbor() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__subcmd__neighbor__subcmd__lint)
+            opts="-C -c -q -v -h --color --json --quiet --verbose --lock-timeout --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 -C)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -103,6 +103,8 @@ pub enum Cmd {
     Status(commands::status::Args),
     /// Show the lifecycle log (events.jsonl).
     Log(commands::log::Args),
+    /// Check shell scripts for bash-4 and GNU-only constructs and protocol violations (exit 1 on findings).
+    Lint(commands::lint::Args),
     /// Demonstrate git-neighbor in a throwaway repository.
     Demo(commands::demo::Args),
     /// Print shell completions.
@@ -156,6 +158,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Cmd::Reaper(a) => commands::reaper::run(a),
         Cmd::Status(a) => commands::status::run(&open(g)?, &ui, a),
         Cmd::Log(a) => commands::log::run(&open(g)?, &ui, a),
+        Cmd::Lint(a) => commands::lint::run(open(g).ok().as_ref(), &ui, a),
         Cmd::Demo(a) => commands::demo::run(&ui, a),
         Cmd::Completions(a) => commands::completions::run(a),
         Cmd::LeaseKeeper(a) => commands::keeper::run(&open(g)?, a),

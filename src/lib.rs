@@ -18,6 +18,7 @@ pub mod events;
 pub mod frame;
 pub mod git;
 pub mod glob;
+pub mod lint;
 pub mod lock;
 pub mod mailbox;
 pub mod output;

@@ -11,6 +11,7 @@ pub mod init;
 pub mod keep;
 pub mod keeper;
 pub mod land;
+pub mod lint;
 pub mod list;
 pub mod lock;
 pub mod log;

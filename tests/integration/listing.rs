@@ -119,3 +119,47 @@ fn committed_man_pages_and_completions_are_current() {
         }
     }
 }
+
+#[test]
+fn lint_flags_non_portable_scripts_and_passes_our_own() {
+    let t = TestRepo::new();
+    t.write(
+        "fleet.sh",
+        "#!/bin/bash\ndeclare -A seen\ntimeout 60 ./worker.sh\necho ${pids[-1]}\ngit pull --rebase --autostash\n",
+    );
+    t.write("ok.sh", "#!/bin/sh\nfor i in $(seq 1 \"$n\"); do git neighbor run --timeout 60s -- ./worker.sh; done\n");
+    t.write("tool", "#!/bin/sh\nreadlink -f \"$0\"\n");
+    t.git(&["add", "-A"]);
+    let o = t.neighbor(&["lint", "--json"]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    let v = o.json();
+    let got: Vec<(String, u64, String)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["file"].as_str().unwrap().rsplit('/').next().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+                f["rule"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("fleet.sh".to_string(), 2, "bash4-assoc-array".to_string()),
+            ("fleet.sh".into(), 3, "gnu-timeout".into()),
+            ("fleet.sh".into(), 4, "bash4-negative-index".into()),
+            ("fleet.sh".into(), 5, "protocol-stash".into()),
+            ("tool".into(), 2, "gnu-readlink-f".into()),
+        ]
+    );
+    assert_eq!(t.neighbor(&["lint", t.dir.join("ok.sh").to_str().unwrap()]).code, 0);
+    // Our own scripts follow rule 8.
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for f in ["install.sh", ".ci/run"] {
+        let o = t.neighbor(&["lint", repo.join(f).to_str().unwrap()]);
+        assert_eq!(o.code, 0, "{f}: {}", o.stdout);
+    }
+}
