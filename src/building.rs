@@ -767,6 +767,9 @@ pub struct Entry {
     /// Registry record, for tenants (not serialized).
     #[serde(skip)]
     pub tenant: Option<Tenant>,
+    /// git's private dir for this worktree, when git knows it (not serialized).
+    #[serde(skip)]
+    pub git_dir: Option<PathBuf>,
 }
 
 /// Classify a tenant from its record, git's metadata for it, and its lease.
@@ -833,6 +836,7 @@ pub fn survey(ctx: &Ctx) -> Result<Vec<Entry>, Error> {
             dirty: None,
             ahead: None,
             behind: None,
+            git_dir: wt.map(|w| w.git_dir.clone()),
             tenant: Some(t),
         });
     }
@@ -859,6 +863,7 @@ pub fn survey(ctx: &Ctx) -> Result<Vec<Entry>, Error> {
             ahead: None,
             behind: None,
             tenant: None,
+            git_dir: Some(w.git_dir),
         });
     }
     Ok(rows)

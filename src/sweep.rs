@@ -76,12 +76,7 @@ pub fn plan(ctx: &Ctx) -> Result<Vec<Item>, Error> {
         if row.status == Status::Foreign && !row.main {
             continue;
         }
-        let git_dir = if row.main {
-            Some(ctx.repo.common_dir.clone())
-        } else {
-            building::worktree_at(&ctx.repo, &row.path)?.map(|w| w.git_dir)
-        };
-        let Some(lock_path) = git_dir.map(|d| d.join("index.lock")) else { continue };
+        let Some(lock_path) = row.git_dir.as_ref().map(|d| d.join("index.lock")) else { continue };
         if let Some(why) = stale_lock(&lock_path) {
             items.push(Item {
                 name: row.name.clone(),
