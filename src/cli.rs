@@ -85,6 +85,8 @@ pub enum Cmd {
     /// Work saved under refs/neighbor/rescue/.
     #[command(subcommand)]
     Rescue(commands::rescue::Cmd),
+    /// Pull by rebase without ever stashing; refuses (exit 3) to mix a dirty checkout with a live fleet.
+    SafePull(commands::safe_pull::Args),
     /// Summary of the building.
     Status(commands::status::Args),
     /// Show the lifecycle log (events.jsonl).
@@ -126,6 +128,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Cmd::Unlock(a) => commands::lock::run_unlock(&open(g)?, &ui, a),
         Cmd::Prune(a) => commands::prune::run(&open(g)?, &ui, a),
         Cmd::Rescue(a) => commands::rescue::run(&open(g)?, &ui, a),
+        Cmd::SafePull(a) => commands::safe_pull::run(&open(g)?, &ui, a),
         Cmd::Status(a) => commands::status::run(&open(g)?, &ui, a),
         Cmd::Log(a) => commands::log::run(&open(g)?, &ui, a),
         Cmd::Demo(a) => commands::demo::run(&ui, a),

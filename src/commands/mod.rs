@@ -13,4 +13,5 @@ pub mod log;
 pub mod prune;
 pub mod remove;
 pub mod rescue;
+pub mod safe_pull;
 pub mod status;

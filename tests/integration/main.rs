@@ -10,3 +10,4 @@ mod layouts;
 mod listing;
 mod prune;
 mod remove;
+mod safe_pull;
