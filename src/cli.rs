@@ -87,6 +87,11 @@ pub enum Cmd {
     Rescue(commands::rescue::Cmd),
     /// Pull by rebase without ever stashing; refuses (exit 3) to mix a dirty checkout with a live fleet.
     SafePull(commands::safe_pull::Args),
+    /// Install, remove or inspect the git hooks that guard shared state.
+    #[command(subcommand)]
+    Hooks(commands::hooks::Cmd),
+    /// What installed git hooks run: `git neighbor hook <git-hook-name> [ARGS]`.
+    Hook(commands::hook::Args),
     /// Summary of the building.
     Status(commands::status::Args),
     /// Show the lifecycle log (events.jsonl).
@@ -129,6 +134,8 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Cmd::Prune(a) => commands::prune::run(&open(g)?, &ui, a),
         Cmd::Rescue(a) => commands::rescue::run(&open(g)?, &ui, a),
         Cmd::SafePull(a) => commands::safe_pull::run(&open(g)?, &ui, a),
+        Cmd::Hooks(a) => commands::hooks::run(&open(g)?, &ui, a),
+        Cmd::Hook(a) => commands::hook::run(g, &ui, a),
         Cmd::Status(a) => commands::status::run(&open(g)?, &ui, a),
         Cmd::Log(a) => commands::log::run(&open(g)?, &ui, a),
         Cmd::Demo(a) => commands::demo::run(&ui, a),

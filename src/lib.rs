@@ -16,6 +16,8 @@ pub mod events;
 pub mod fleet;
 pub mod git;
 pub mod glob;
+pub mod guard;
+pub mod hooks;
 pub mod lock;
 pub mod output;
 pub mod pull;

@@ -4,6 +4,8 @@
 pub mod add;
 pub mod completions;
 pub mod demo;
+pub mod hook;
+pub mod hooks;
 pub mod init;
 pub mod keep;
 pub mod keeper;
