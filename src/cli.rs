@@ -92,6 +92,8 @@ pub enum Cmd {
     Hooks(commands::hooks::Cmd),
     /// What installed git hooks run: `git neighbor hook <git-hook-name> [ARGS]`.
     Hook(commands::hook::Args),
+    /// Find what makes the building unsafe; --fix repairs what cannot lose data.
+    Doctor(commands::doctor::Args),
     /// Summary of the building.
     Status(commands::status::Args),
     /// Show the lifecycle log (events.jsonl).
@@ -136,6 +138,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Cmd::SafePull(a) => commands::safe_pull::run(&open(g)?, &ui, a),
         Cmd::Hooks(a) => commands::hooks::run(&open(g)?, &ui, a),
         Cmd::Hook(a) => commands::hook::run(g, &ui, a),
+        Cmd::Doctor(a) => commands::doctor::run(g, &ui, a),
         Cmd::Status(a) => commands::status::run(&open(g)?, &ui, a),
         Cmd::Log(a) => commands::log::run(&open(g)?, &ui, a),
         Cmd::Demo(a) => commands::demo::run(&ui, a),

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod demo;
+pub mod doctor;
 pub mod error;
 pub mod events;
 pub mod fleet;

@@ -4,6 +4,7 @@
 pub mod add;
 pub mod completions;
 pub mod demo;
+pub mod doctor;
 pub mod hook;
 pub mod hooks;
 pub mod init;

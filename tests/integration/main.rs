@@ -6,6 +6,7 @@ mod common;
 
 mod add;
 mod bad_input;
+mod doctor;
 mod hooks;
 mod layouts;
 mod listing;
