@@ -94,6 +94,14 @@ fn make_human_dirty(t: &TestRepo) {
     t.write("notes/todo.txt", "untracked human notes\n");
 }
 
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
 #[test]
 fn incident_replay_refuses_untouched_then_evacuates() {
     let t = TestRepo::with_remote();
@@ -110,9 +118,12 @@ fn incident_replay_refuses_untouched_then_evacuates() {
     let stop = AtomicBool::new(false);
     let pushes = AtomicU32::new(0);
     std::thread::scope(|s| {
+        // Stops the fleet however this block ends: a failed assertion must fail the test, not hang it
+        // (the scope waits for the fleet thread before it lets the panic through).
+        let _stop = StopOnDrop(&stop);
         s.spawn(|| {
             let mut n = 0u32;
-            while !stop.load(Ordering::SeqCst) {
+            while !stop.load(Ordering::SeqCst) && n < 100_000 {
                 n += 1;
                 write_in(&fleet, "state/agents.json", &format!("{{\n  \"agents\": [\"fleet-{n}\"]\n}}\n"));
                 let ok = git_now(&t, &fleet, &["commit", "-q", "-am", &format!("fleet frame {n}")])
@@ -131,8 +142,10 @@ fn incident_replay_refuses_untouched_then_evacuates() {
         assert!(pushes.load(Ordering::SeqCst) > 0, "the fleet never pushed");
 
         let before = tree_state(&t, &t.dir);
+        let index_bytes = std::fs::read(t.dir.join(".git/index")).unwrap();
         let o = t.neighbor(&["safe-pull"]);
         assert_eq!(o.code, 3, "stdout:\n{}\nstderr:\n{}", o.stdout, o.stderr);
+        assert_eq!(std::fs::read(t.dir.join(".git/index")).unwrap(), index_bytes, "the index file was rewritten");
         assert!(o.stderr.contains("fleet is live"), "{}", o.stderr);
         assert!(o.stderr.contains("origin/main got commit"), "names the upstream commit: {}", o.stderr);
         assert!(o.stderr.contains("fleet frame"), "names the commit's subject: {}", o.stderr);
