@@ -86,6 +86,12 @@ pub enum Cmd {
     #[command(subcommand)]
     Rescue(commands::rescue::Cmd),
     /// Pull by rebase without ever stashing; refuses (exit 3) to mix a dirty checkout with a live fleet.
+    ///
+    /// Clean checkout: fast-forward, or rebase local commits (a conflicting rebase is aborted: nothing
+    /// changes, exit 1). Dirty checkout while the fleet is live (a lease held in this building, or an
+    /// upstream commit younger than fleet.live-window): refuse with exit 3 and touch nothing. Dirty and
+    /// idle: save a rescue ref, pull, and re-apply the changes (staged and unstaged); if they would
+    /// conflict, the checkout is left (or put back) exactly as it was and the exit code is 1.
     SafePull(commands::safe_pull::Args),
     /// Install, remove or inspect the git hooks that guard shared state.
     #[command(subcommand)]
@@ -93,6 +99,9 @@ pub enum Cmd {
     /// What installed git hooks run: `git neighbor hook <git-hook-name> [ARGS]`.
     Hook(commands::hook::Args),
     /// Find what makes the building unsafe; --fix repairs what cannot lose data.
+    ///
+    /// Checks stale tenants and locks, orphaned branches, leftover stashes and rebases, conflict markers in
+    /// state files, missing hooks, invalid config, too old git. Exit 0 when healthy, 1 while problems remain.
     Doctor(commands::doctor::Args),
     /// Summary of the building.
     Status(commands::status::Args),

@@ -5,8 +5,6 @@ use crate::doctor::{self, Report, Status};
 use crate::error::Error;
 use crate::output::{self, Ui};
 
-/// Find stale tenants and locks, orphaned branches, leftover stashes and rebases, conflict markers in
-/// state files, missing hooks, invalid config, too old git. Exit 0 when healthy, 1 while problems remain.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Repair what cannot lose data: prune-safe items, merged orphan branches, hooks; stashes are saved as

@@ -5,13 +5,6 @@ use crate::error::Error;
 use crate::output::Ui;
 use crate::pull::{self, Outcome, Report, Request};
 
-/// Pull the current branch's upstream (or REMOTE BRANCH) by rebase, never stashing.
-///
-/// Clean checkout: fast-forward, or rebase local commits (a conflicting rebase is aborted: nothing
-/// changes, exit 1). Dirty checkout while the fleet is live (a lease held in this building, or an
-/// upstream commit younger than fleet.live-window): refuse with exit 3 and touch nothing. Dirty and
-/// idle: save a rescue ref, pull, and re-apply the changes (staged and unstaged); if they would
-/// conflict, the checkout is left (or put back) exactly as it was and the exit code is 1.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Remote to pull from (default: the current branch's upstream).
@@ -47,6 +40,9 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         Outcome::Refused => Err(refusal(&report)),
         Outcome::Conflict => Err(conflict(&report)),
         _ => {
+            if a.evacuate.is_some() && report.evacuated.is_none() {
+                ui.status("nothing to evacuate: the checkout has no uncommitted changes");
+            }
             ui.status(success_line(&report));
             if let Some(r) = &report.rescue {
                 ui.verbose(format!("rescue ref saved first: {r}"));
