@@ -152,7 +152,8 @@ pub fn safe_pull(
             let ev = p.evacuate(&snap, name.as_deref())?;
             on_evacuated(&ev)?;
             report.evacuated = Some(ev);
-            let r = p.save_rescue(&snap)?;
+            let (_, work) = p.rescue_commits(&snap)?;
+            let r = p.store_rescue(&work)?;
             report.rescue = Some(r.r#ref.clone());
             let hint = restore_hint(&r);
             p.transition(&snap.work_tree, &snap.head_tree, &snap.head_tree, None, "").map_err(|e| e.hint(hint))?;
@@ -309,7 +310,8 @@ impl Pull<'_> {
         Ok(())
     }
 
-    fn save_rescue(&self, snap: &Snapshot) -> Result<rescue::Rescue, Error> {
+    /// The snapshot as a rescue commit (files; parents HEAD and the index): objects only, no ref yet.
+    fn rescue_commits(&self, snap: &Snapshot) -> Result<(String, String), Error> {
         let subject = format!("rescue: {} before safe-pull", self.wt.display());
         let trailers = [
             ("Neighbor-Rescue-Path", self.wt.display().to_string()),
@@ -317,8 +319,13 @@ impl Pull<'_> {
             ("Neighbor-Rescue-Source", "safe-pull".to_string()),
             ("Neighbor-Rescue-Upstream", format!("{} {}", self.up.short(), self.tip)),
         ];
-        let (_, work) = rescue::commit_snapshot(self.repo, self.wt, snap, &subject, &trailers)?;
-        let r = rescue::store(self.repo, "safe-pull", &work, &subject)?;
+        rescue::commit_snapshot(self.repo, self.wt, snap, &subject, &trailers)
+    }
+
+    /// Name a rescue commit under `refs/neighbor/rescue/` and log it.
+    fn store_rescue(&self, work_commit: &str) -> Result<rescue::Rescue, Error> {
+        let subject = format!("rescue: {} before safe-pull", self.wt.display());
+        let r = rescue::store(self.repo, "safe-pull", work_commit, &subject)?;
         let mut ev = Event::new("rescue").with("ref", r.r#ref.clone()).with("source", "safe-pull");
         ev.path = Some(self.wt.display().to_string());
         let _ = events::append(&self.ctx.state, &ev);
@@ -454,8 +461,7 @@ impl Pull<'_> {
             // Only a dirty submodule or the like: nothing of ours to carry.
             return self.pull_clean(relation, report);
         }
-        let (index_commit, work_commit) =
-            rescue::commit_snapshot(self.repo, self.wt, &snap, "safe-pull snapshot", &[])?;
+        let (index_commit, work_commit) = self.rescue_commits(&snap)?;
         if relation == Relation::FastForward {
             // Everything is decided before anything is touched: a conflict changes nothing at all.
             let merged = self.reapply_onto(self.tip, &index_commit, &work_commit)?;
@@ -468,7 +474,7 @@ impl Pull<'_> {
                     return Ok(report);
                 }
             };
-            let r = self.save_rescue(&snap)?;
+            let r = self.store_rescue(&work_commit)?;
             report.rescue = Some(r.r#ref.clone());
             let why = format!("safe-pull: fast-forward to {}", self.up.short());
             self.transition(&snap.work_tree, &work, &index, Some((self.tip, self.head)), &why)
@@ -479,7 +485,7 @@ impl Pull<'_> {
             return Ok(report);
         }
         // Diverged: git's rebase needs a clean tree. Rescue first, then clean, rebase, re-apply.
-        let r = self.save_rescue(&snap)?;
+        let r = self.store_rescue(&work_commit)?;
         report.rescue = Some(r.r#ref.clone());
         let hint = restore_hint(&r);
         let out = (|| -> Result<Report, Error> {
