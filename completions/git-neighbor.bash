@@ -37,11 +37,20 @@ _git__neighbor() {
             git__neighbor,demo)
                 cmd="git__neighbor__subcmd__demo"
                 ;;
+            git__neighbor,doctor)
+                cmd="git__neighbor__subcmd__doctor"
+                ;;
             git__neighbor,fleet)
                 cmd="git__neighbor__subcmd__fleet"
                 ;;
             git__neighbor,help)
                 cmd="git__neighbor__subcmd__help"
+                ;;
+            git__neighbor,hook)
+                cmd="git__neighbor__subcmd__hook"
+                ;;
+            git__neighbor,hooks)
+                cmd="git__neighbor__subcmd__hooks"
                 ;;
             git__neighbor,init)
                 cmd="git__neighbor__subcmd__init"
@@ -81,6 +90,9 @@ _git__neighbor() {
                 ;;
             git__neighbor,run)
                 cmd="git__neighbor__subcmd__run"
+                ;;
+            git__neighbor,safe-pull)
+                cmd="git__neighbor__subcmd__safe__subcmd__pull"
                 ;;
             git__neighbor,status)
                 cmd="git__neighbor__subcmd__status"
@@ -151,11 +163,20 @@ _git__neighbor() {
             git__neighbor__subcmd__help,demo)
                 cmd="git__neighbor__subcmd__help__subcmd__demo"
                 ;;
+            git__neighbor__subcmd__help,doctor)
+                cmd="git__neighbor__subcmd__help__subcmd__doctor"
+                ;;
             git__neighbor__subcmd__help,fleet)
                 cmd="git__neighbor__subcmd__help__subcmd__fleet"
                 ;;
             git__neighbor__subcmd__help,help)
                 cmd="git__neighbor__subcmd__help__subcmd__help"
+                ;;
+            git__neighbor__subcmd__help,hook)
+                cmd="git__neighbor__subcmd__help__subcmd__hook"
+                ;;
+            git__neighbor__subcmd__help,hooks)
+                cmd="git__neighbor__subcmd__help__subcmd__hooks"
                 ;;
             git__neighbor__subcmd__help,init)
                 cmd="git__neighbor__subcmd__help__subcmd__init"
@@ -196,6 +217,9 @@ _git__neighbor() {
             git__neighbor__subcmd__help,run)
                 cmd="git__neighbor__subcmd__help__subcmd__run"
                 ;;
+            git__neighbor__subcmd__help,safe-pull)
+                cmd="git__neighbor__subcmd__help__subcmd__safe__subcmd__pull"
+                ;;
             git__neighbor__subcmd__help,status)
                 cmd="git__neighbor__subcmd__help__subcmd__status"
                 ;;
@@ -220,6 +244,15 @@ _git__neighbor() {
             git__neighbor__subcmd__help__subcmd__delta,write)
                 cmd="git__neighbor__subcmd__help__subcmd__delta__subcmd__write"
                 ;;
+            git__neighbor__subcmd__help__subcmd__hooks,install)
+                cmd="git__neighbor__subcmd__help__subcmd__hooks__subcmd__install"
+                ;;
+            git__neighbor__subcmd__help__subcmd__hooks,status)
+                cmd="git__neighbor__subcmd__help__subcmd__hooks__subcmd__status"
+                ;;
+            git__neighbor__subcmd__help__subcmd__hooks,uninstall)
+                cmd="git__neighbor__subcmd__help__subcmd__hooks__subcmd__uninstall"
+                ;;
             git__neighbor__subcmd__help__subcmd__pool,claim)
                 cmd="git__neighbor__subcmd__help__subcmd__pool__subcmd__claim"
                 ;;
@@ -240,6 +273,30 @@ _git__neighbor() {
                 ;;
             git__neighbor__subcmd__help__subcmd__rescue,show)
                 cmd="git__neighbor__subcmd__help__subcmd__rescue__subcmd__show"
+                ;;
+            git__neighbor__subcmd__hooks,help)
+                cmd="git__neighbor__subcmd__hooks__subcmd__help"
+                ;;
+            git__neighbor__subcmd__hooks,install)
+                cmd="git__neighbor__subcmd__hooks__subcmd__install"
+                ;;
+            git__neighbor__subcmd__hooks,status)
+                cmd="git__neighbor__subcmd__hooks__subcmd__status"
+                ;;
+            git__neighbor__subcmd__hooks,uninstall)
+                cmd="git__neighbor__subcmd__hooks__subcmd__uninstall"
+                ;;
+            git__neighbor__subcmd__hooks__subcmd__help,help)
+                cmd="git__neighbor__subcmd__hooks__subcmd__help__subcmd__help"
+                ;;
+            git__neighbor__subcmd__hooks__subcmd__help,install)
+                cmd="git__neighbor__subcmd__hooks__subcmd__help__subcmd__install"
+                ;;
+            git__neighbor__subcmd__hooks__subcmd__help,status)
+                cmd="git__neighbor__subcmd__hooks__subcmd__help__subcmd__status"
+                ;;
+            git__neighbor__subcmd__hooks__subcmd__help,uninstall)
+                cmd="git__neighbor__subcmd__hooks__subcmd__help__subcmd__uninstall"
                 ;;
             git__neighbor__subcmd__pool,claim)
                 cmd="git__neighbor__subcmd__pool__subcmd__claim"
@@ -302,7 +359,7 @@ _git__neighbor() {
 
     case "${cmd}" in
         git__neighbor)
-            opts="-C -c -q -v -h -V --color --json --quiet --verbose --lock-timeout --help --version init add list remove keep lock unlock prune rescue delta merge-frame run land fleet pool status log lint demo completions __gen-docs __reaper __lease-keeper help"
+            opts="-C -c -q -v -h -V --color --json --quiet --verbose --lock-timeout --help --version init add list remove keep lock unlock prune rescue delta merge-frame run land fleet pool safe-pull hooks hook doctor status log lint demo completions __gen-docs __reaper __lease-keeper help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -873,6 +930,36 @@ _git__neighbor() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        git__subcmd__neighbor__subcmd__doctor)
+            opts="-C -c -q -v -h --fix --color --json --quiet --verbose --lock-timeout --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         git__subcmd__neighbor__subcmd__fleet)
             opts="-C -c -q -v -h --streams --frames --stagger --timeout --color --json --quiet --verbose --lock-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -920,7 +1007,7 @@ _git__neighbor() {
             return 0
             ;;
         git__subcmd__neighbor__subcmd__help)
-            opts="init add list remove keep lock unlock prune rescue delta merge-frame run land fleet pool status log lint demo completions __gen-docs __reaper __lease-keeper help"
+            opts="init add list remove keep lock unlock prune rescue delta merge-frame run land fleet pool safe-pull hooks hook doctor status log lint demo completions __gen-docs __reaper __lease-keeper help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1115,6 +1202,20 @@ _git__neighbor() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        git__subcmd__neighbor__subcmd__help__subcmd__doctor)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         git__subcmd__neighbor__subcmd__help__subcmd__fleet)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1132,6 +1233,76 @@ _git__neighbor() {
         git__subcmd__neighbor__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__subcmd__neighbor__subcmd__help__subcmd__hook)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__subcmd__neighbor__subcmd__help__subcmd__hooks)
+            opts="install uninstall status"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__subcmd__neighbor__subcmd__help__subcmd__hooks__subcmd__install)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__subcmd__neighbor__subcmd__help__subcmd__hooks__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__subcmd__neighbor__subcmd__help__subcmd__hooks__subcmd__uninstall)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1423,6 +1594,20 @@ _git__neighbor() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        git__subcmd__neighbor__subcmd__help__subcmd__safe__subcmd__pull)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         git__subcmd__neighbor__subcmd__help__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1451,8 +1636,228 @@ _git__neighbor() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        git__subcmd__neighbor__subcmd__init)
+        git__subcmd__neighbor__subcmd__hook)
             opts="-C -c -q -v -h --color --json --quiet --verbose --lock-timeout --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__subcmd__neighbor__subcmd__hooks)
+            opts="-C -c -q -v -h --color --json --quiet --verbose --lock-timeout --help install uninstall status help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__subcmd__neighbor__subcmd__hooks__subcmd__help)
+            opts="install uninstall status help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__subcmd__neighbor__subcmd__hooks__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__subcmd__neighbor__subcmd__hooks__subcmd__help__subcmd__install)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__subcmd__neighbor__subcmd__hooks__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__subcmd__neighbor__subcmd__hooks__subcmd__help__subcmd__uninstall)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__subcmd__neighbor__subcmd__hooks__subcmd__install)
+            opts="-C -c -q -v -h --color --json --quiet --verbose --lock-timeout --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__subcmd__neighbor__subcmd__hooks__subcmd__status)
+            opts="-C -c -q -v -h --color --json --quiet --verbose --lock-timeout --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__subcmd__neighbor__subcmd__hooks__subcmd__uninstall)
+            opts="-C -c -q -v -h --color --json --quiet --verbose --lock-timeout --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__subcmd__neighbor__subcmd__init)
+            opts="-C -c -q -v -h --hooks --color --json --quiet --verbose --lock-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2285,8 +2690,42 @@ _git__neighbor() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        git__subcmd__neighbor__subcmd__safe__subcmd__pull)
+            opts="-C -c -q -v -h --evacuate --color --json --quiet --verbose --lock-timeout --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --evacuate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         git__subcmd__neighbor__subcmd__status)
-            opts="-C -c -q -v -h --color --json --quiet --verbose --lock-timeout --help"
+            opts="-C -c -q -v -h --no-fetch --color --json --quiet --verbose --lock-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -431,7 +431,9 @@ pub fn short_ref(r: &str) -> String {
 
 /// Paths with uncommitted changes in a worktree (`status --porcelain -z`).
 pub fn dirty_paths(path: &Path) -> Result<Vec<String>, Error> {
+    // No optional locks: looking must never take index.lock from under a writer working there.
     let out = crate::git::GitCmd::new(path)?
+        .env("GIT_OPTIONAL_LOCKS", "0")
         .args(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignore-submodules=none"])
         .output()?;
     let mut files = Vec::new();

@@ -99,6 +99,24 @@ pub enum Cmd {
     /// Pre-built tenants: fill, claim, release, list.
     #[command(subcommand)]
     Pool(commands::pool::Cmd),
+    /// Pull by rebase without ever stashing; refuses (exit 3) to mix a dirty checkout with a live fleet.
+    ///
+    /// Clean checkout: fast-forward, or rebase local commits (a conflicting rebase is aborted: nothing
+    /// changes, exit 1). Dirty checkout while the fleet is live (a lease held in this building, or an
+    /// upstream commit younger than fleet.live-window): refuse with exit 3 and touch nothing. Dirty and
+    /// idle: save a rescue ref, pull, and re-apply the changes (staged and unstaged); if they would
+    /// conflict, the checkout is left (or put back) exactly as it was and the exit code is 1.
+    SafePull(commands::safe_pull::Args),
+    /// Install, remove or inspect the git hooks that guard shared state.
+    #[command(subcommand)]
+    Hooks(commands::hooks::Cmd),
+    /// What installed git hooks run: `git neighbor hook <git-hook-name> [ARGS]`.
+    Hook(commands::hook::Args),
+    /// Find what makes the building unsafe; --fix repairs what cannot lose data.
+    ///
+    /// Checks stale tenants and locks, orphaned branches, leftover stashes and rebases, conflict markers in
+    /// state files, missing hooks, invalid config, too old git. Exit 0 when healthy, 1 while problems remain.
+    Doctor(commands::doctor::Args),
     /// Summary of the building.
     Status(commands::status::Args),
     /// Show the lifecycle log (events.jsonl).
@@ -156,6 +174,10 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Cmd::Pool(a) => commands::pool::run(&open(g)?, &ui, a),
         Cmd::GenDocs(a) => commands::gen_docs::run(a),
         Cmd::Reaper(a) => commands::reaper::run(a),
+        Cmd::SafePull(a) => commands::safe_pull::run(&open(g)?, &ui, a),
+        Cmd::Hooks(a) => commands::hooks::run(&open(g)?, &ui, a),
+        Cmd::Hook(a) => commands::hook::run(g, &ui, a),
+        Cmd::Doctor(a) => commands::doctor::run(g, &ui, a),
         Cmd::Status(a) => commands::status::run(&open(g)?, &ui, a),
         Cmd::Log(a) => commands::log::run(&open(g)?, &ui, a),
         Cmd::Lint(a) => commands::lint::run(open(g).ok().as_ref(), &ui, a),

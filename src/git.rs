@@ -119,6 +119,13 @@ impl GitCmd {
         Ok(code == Some(0))
     }
 
+    /// Run and return the exit code, stdout and stderr, for commands whose non-zero exit is an answer
+    /// (`merge-tree` says "conflicts" with exit 1); a failure to start git is still an error.
+    pub fn answer(self) -> Result<(Option<i32>, Vec<u8>, String), GitError> {
+        let (code, out, err, _) = self.exec()?;
+        Ok((code, out, String::from_utf8_lossy(&err).into_owned()))
+    }
+
     fn exec(mut self) -> Result<Exec, GitError> {
         let args = self.shown.join(" ");
         self.cmd.stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
@@ -294,6 +301,20 @@ impl Repo {
         out.extend(linked);
         Ok(out)
     }
+}
+
+/// The installed git's version as (major, minor, patch), from `git version`.
+pub fn version() -> Result<(u32, u32, u32), Error> {
+    let dir = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    let text = GitCmd::new(&dir)?.arg("version").read()?;
+    parse_version(&text).ok_or_else(|| Error::new(format!("cannot understand `git version` output: {text}")))
+}
+
+/// Parse `git version 2.47.3` (also `2.39.2.windows.1`, `2.43.0-rc1`).
+pub fn parse_version(text: &str) -> Option<(u32, u32, u32)> {
+    let v = text.trim().strip_prefix("git version ")?;
+    let mut nums = v.split(['.', '-', ' ']).map(|p| p.parse::<u32>().ok());
+    Some((nums.next()??, nums.next()??, nums.next().flatten().unwrap_or(0)))
 }
 
 /// Read `HEAD` of a (private) git dir and return `refs/heads/...` when it is a symbolic ref.

@@ -35,6 +35,18 @@ pub fn expand(root: &Path, pat: &str) -> std::io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// Does the relative path `path` (with `/` separators) match `pat`? A pattern without glob syntax also
+/// matches everything under it when it names a directory (`state` matches `state/a.json`).
+pub fn matches(pat: &str, path: &str) -> bool {
+    let pat = pat.trim_start_matches("./").trim_end_matches('/');
+    if !has_magic(pat) {
+        return path == pat || path.strip_prefix(pat).is_some_and(|rest| rest.starts_with('/'));
+    }
+    let segs: Vec<&str> = pat.split('/').filter(|s| !s.is_empty()).collect();
+    let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    match_segments(&segs, &parts)
+}
+
 fn collect(root: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     let meta = root.join(rel).symlink_metadata()?;
     if meta.is_dir() {
@@ -102,5 +114,14 @@ mod tests {
         assert!(match_segments(&["**", "*.env"], &["a", "b", "x.env"]));
         assert!(match_segments(&["**", "x"], &["x"]));
         assert!(match_segments(&["a?c"], &["abc"]));
+    }
+    #[test]
+    fn whole_paths() {
+        assert!(matches("state/**", "state/agents.json"));
+        assert!(matches("state/**", "state/x/y.json"));
+        assert!(!matches("state/**", "other/state.json"));
+        assert!(matches("state", "state/a.json"));
+        assert!(!matches("state", "statement.txt"));
+        assert!(matches("state/*.json", "state/a.json"));
     }
 }

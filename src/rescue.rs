@@ -2,9 +2,10 @@
 //!
 //! A rescue commit's tree is a snapshot of the worktree (tracked changes and untracked, non-ignored files,
 //! taken through a temporary index so the real index is untouched); its parent is the worktree's HEAD, so
-//! any unmerged commits stay reachable too. Trailers record where the work came from.
+//! any unmerged commits stay reachable too. Trailers record where the work came from. Snapshots taken by
+//! `safe-pull` add a second parent holding the index, so what was staged is restorable as well.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -80,14 +81,113 @@ pub fn save(
         .args(["commit-tree", &tree, "-p", &head])
         .stdin(msg.into_bytes())
         .read()?;
+    store(repo, label, &commit, subject)
+}
+
+/// Record an existing commit as a new rescue ref `refs/neighbor/rescue/<label>-<stamp>-<short id>`.
+pub fn store(repo: &Repo, label: &str, commit: &str, subject: &str) -> Result<Rescue, Error> {
     let now = state::now_ms();
     let stamp: String = state::rfc3339(now).chars().filter(|c| c.is_ascii_digit()).take(14).collect();
-    let id = format!("{label}-{stamp}-{}", &commit[..8]);
+    let id = format!("{label}-{stamp}-{}", &commit[..8.min(commit.len())]);
     let full = format!("{PREFIX}{id}");
     // Zero old value: never overwrite an existing rescue.
     let zero = "0".repeat(commit.len());
-    repo.git()?.args(["update-ref", "-m", "git-neighbor rescue", &full, &commit, &zero]).run()?;
-    Ok(Rescue { id, r#ref: full, commit, date: state::rfc3339(now), subject: subject.to_string() })
+    repo.git()?.args(["update-ref", "-m", "git-neighbor rescue", &full, commit, &zero]).run()?;
+    Ok(Rescue { id, r#ref: full, commit: commit.to_string(), date: state::rfc3339(now), subject: subject.to_string() })
+}
+
+/// A private index file under a git dir, removed when dropped. Commands that must not disturb the real
+/// index (or the user's staging) build trees and check files out through one of these.
+pub struct TempIndex {
+    /// Where it lives (`<git-dir>/neighbor-index.tmp.<unique>`).
+    pub path: PathBuf,
+}
+
+impl TempIndex {
+    /// A copy of the worktree's real index (empty when there is none), so its stat data stays valid.
+    pub fn copy_of_real(git_dir: &Path) -> Result<Self, Error> {
+        let path = git_dir.join(format!("neighbor-index.tmp.{}", state::unique()));
+        let real = git_dir.join("index");
+        if real.exists() {
+            std::fs::copy(&real, &path).map_err(|e| Error::new(format!("cannot copy {}: {e}", real.display())))?;
+        }
+        Ok(TempIndex { path })
+    }
+    /// A git command in `dir` that reads and writes this index.
+    pub fn git(&self, repo: &Repo, dir: &Path) -> Result<crate::git::GitCmd, Error> {
+        Ok(repo.git_in(dir)?.env("GIT_INDEX_FILE", self.path.as_os_str()))
+    }
+}
+
+impl Drop for TempIndex {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// A worktree's uncommitted state as git objects, taken without writing its index or files.
+pub struct Snapshot {
+    /// HEAD commit.
+    pub head: String,
+    /// HEAD's tree.
+    pub head_tree: String,
+    /// `refs/heads/…` when HEAD is on a branch.
+    pub branch: Option<String>,
+    /// What is staged (the real index as a tree).
+    pub index_tree: String,
+    /// What is on disk: tracked files plus untracked, not ignored ones.
+    pub work_tree: String,
+    /// A private index holding `work_tree`, with fresh stat data for the files on disk.
+    pub index: TempIndex,
+}
+
+impl Snapshot {
+    /// Is anything uncommitted (staged, unstaged or untracked)?
+    pub fn dirty(&self) -> bool {
+        self.index_tree != self.head_tree || self.work_tree != self.head_tree
+    }
+}
+
+/// Snapshot the worktree at `worktree` (whose private git dir is `git_dir`).
+pub fn snapshot(repo: &Repo, worktree: &Path, git_dir: &Path) -> Result<Snapshot, Error> {
+    let head = repo.git_in(worktree)?.args(["rev-parse", "--verify", "-q", "HEAD^{commit}"]).read().map_err(|_| {
+        Error::new(format!("{} has no commit checked out yet", worktree.display()))
+            .hint("make a first commit, or use plain git for this checkout")
+    })?;
+    let head_tree = repo.git_in(worktree)?.args(["rev-parse", "--verify"]).arg(format!("{head}^{{tree}}")).read()?;
+    let index = TempIndex::copy_of_real(git_dir)?;
+    let index_tree = index.git(repo, worktree)?.arg("write-tree").read().map_err(|e| {
+        Error::new(format!("cannot read the index of {}: {e}", worktree.display()))
+            .hint("finish or abort the merge in progress (unmerged paths), then try again")
+    })?;
+    index.git(repo, worktree)?.args(["add", "-A", "--", "."]).run()?;
+    let work_tree = index.git(repo, worktree)?.arg("write-tree").read()?;
+    Ok(Snapshot { head, head_tree, branch: crate::git::read_head_branch(git_dir), index_tree, work_tree, index })
+}
+
+/// Turn a snapshot into a rescue commit: tree = the files, first parent = HEAD, second parent = a commit
+/// holding the index, so both the work and what was staged can be restored exactly.
+pub fn commit_snapshot(
+    repo: &Repo,
+    worktree: &Path,
+    snap: &Snapshot,
+    subject: &str,
+    trailers: &[(&str, String)],
+) -> Result<(String, String), Error> {
+    let index_commit = with_identity(repo, repo.git_in(worktree)?)
+        .args(["commit-tree", &snap.index_tree, "-p", &snap.head])
+        .stdin(format!("index: {subject}\n").into_bytes())
+        .read()?;
+    let mut msg = format!("{subject}\n\n");
+    for (k, v) in trailers {
+        msg.push_str(&format!("{k}: {v}\n"));
+    }
+    msg.push_str(&format!("Neighbor-Rescue-Index: {index_commit}\n"));
+    let work_commit = with_identity(repo, repo.git_in(worktree)?)
+        .args(["commit-tree", &snap.work_tree, "-p", &snap.head, "-p", &index_commit])
+        .stdin(msg.into_bytes())
+        .read()?;
+    Ok((index_commit, work_commit))
 }
 
 /// Every rescue ref, newest first.

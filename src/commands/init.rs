@@ -1,4 +1,5 @@
-//! `init`: write a commented `.neighbor.toml` if absent (never overwrite) and create the shared state.
+//! `init`: write a commented `.neighbor.toml` if absent (never overwrite), create the shared state, and
+//! with `--hooks` install the git hooks.
 
 use crate::cli::{self, Global};
 use crate::config;
@@ -6,11 +7,20 @@ use crate::error::{Error, IoContext};
 use crate::output::Ui;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Also install the git hooks (as `git neighbor hooks install`).
+    #[arg(long)]
+    pub hooks: bool,
+}
 
-pub fn run(g: &Global, ui: &Ui, _args: &Args) -> Result<u8, Error> {
+pub fn run(g: &Global, ui: &Ui, args: &Args) -> Result<u8, Error> {
     let ctx = cli::open(g)?;
     ctx.state.ensure()?;
+    if args.hooks {
+        for c in crate::hooks::install(&ctx.repo)? {
+            ui.status(format!("hook {}: {} ({})", c.hook, c.action, c.path.display()));
+        }
+    }
     let Some(root) = ctx.repo.workdir.as_deref() else {
         ui.status(format!("shared state ready in {}", ctx.state.root.display()));
         ui.status("bare repository: commit a .neighbor.toml from a worktree to configure it");

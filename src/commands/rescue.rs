@@ -46,7 +46,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
                 let text = ctx
                     .repo
                     .git()?
-                    .args(["show", "--stat", "--format=commit %H%nDate: %cI%n%n%B"])
+                    .args(["show", "-m", "--first-parent", "--stat", "--format=commit %H%nDate: %cI%n%n%B"])
                     .arg(&r.commit)
                     .arg("--")
                     .read()?;

@@ -1,14 +1,20 @@
-//! `status`: a summary of the building: where we are, tenants by status, leases, the building lock.
+//! `status`: a summary of the building: where we are, tenants by status, leases, the building lock, and
+//! whether the fleet is live (with the evidence).
 
 use serde::Serialize;
 
 use crate::building::{self, Ctx, Status};
 use crate::error::Error;
+use crate::fleet;
 use crate::lock;
 use crate::output::Ui;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Judge fleet liveness from the last fetched upstream instead of fetching it now.
+    #[arg(long)]
+    pub no_fetch: bool,
+}
 
 #[derive(Serialize)]
 struct Report {
@@ -23,6 +29,7 @@ struct Report {
     foreign: usize,
     leases_held: usize,
     building_lock: Option<lock::Holder>,
+    fleet: fleet::Liveness,
 }
 
 #[derive(Serialize, Default)]
@@ -34,7 +41,7 @@ struct Counts {
     stale: usize,
 }
 
-pub fn run(ctx: &Ctx, ui: &Ui, _a: &Args) -> Result<u8, Error> {
+pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
     let rows = building::survey(ctx)?;
     let mut c = Counts::default();
     let mut foreign = 0;
@@ -62,6 +69,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, _a: &Args) -> Result<u8, Error> {
         config: ctx.config.source.as_ref().map(|p| p.display().to_string()),
         leases_held: rows.iter().filter(|r| r.lease.is_some()).count(),
         building_lock: lock::building_lock_holder(&ctx.state),
+        fleet: fleet::observe(ctx, !a.no_fetch)?,
         tenants: c,
         foreign,
     };
@@ -86,9 +94,34 @@ pub fn run(ctx: &Ctx, ui: &Ui, _a: &Args) -> Result<u8, Error> {
         Some(h) => format!("building lock: held by {}\n", h.describe()),
         None => "building lock: free\n".into(),
     };
+    s += &fleet_lines(&report.fleet);
     if t.stale > 0 {
         s += "hint: `git neighbor prune` cleans up stale tenants\n";
     }
     ui.data(&s)?;
     Ok(0)
+}
+
+fn fleet_lines(f: &fleet::Liveness) -> String {
+    let mut s = if f.live {
+        format!("fleet: live\n{}", f.evidence.iter().map(|e| format!("  {e}\n")).collect::<String>())
+    } else {
+        "fleet: idle (no lease held".to_string()
+            + &match &f.upstream {
+                Some(u) => match u.age_secs {
+                    Some(age) => format!(
+                        "; {} last got a commit {} ago, live window {})\n",
+                        u.name,
+                        crate::state::human_age(std::time::Duration::from_secs(age)),
+                        f.window
+                    ),
+                    None => format!("; {} unknown)\n", u.name),
+                },
+                None => "; no upstream)\n".into(),
+            }
+    };
+    if let Some(err) = f.upstream.as_ref().and_then(|u| u.fetch_error.as_deref()) {
+        s += &format!("  (fetch failed, judged from the last fetched state: {err})\n");
+    }
+    s
 }

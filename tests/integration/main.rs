@@ -6,10 +6,13 @@ mod common;
 
 mod add;
 mod bad_input;
+mod doctor;
 mod frames;
+mod hooks;
 mod land;
 mod layouts;
 mod listing;
 mod prune;
 mod remove;
 mod run;
+mod safe_pull;

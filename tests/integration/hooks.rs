@@ -1,0 +1,236 @@
+//! `hooks install|uninstall|status` and the guards the hooks run, driven through real `git commit`/`push`.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::common::*;
+
+/// git in `dir` with extra environment variables.
+fn git_env(t: &TestRepo, dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Out {
+    let mut c = Command::new("git");
+    t.env(&mut c);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let o = c.args(args).current_dir(dir).output().unwrap();
+    Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+fn hooks_dir(t: &TestRepo) -> PathBuf {
+    t.common_dir().join("hooks")
+}
+
+fn head(t: &TestRepo, dir: &Path) -> String {
+    t.git_in(dir, &["rev-parse", "HEAD"])
+}
+
+/// Bytes and mode (or link target) of every file in the hooks dir, samples excluded.
+fn hook_files(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| !e.file_name().to_string_lossy().ends_with(".sample"))
+                .map(|e| {
+                    let p = e.path();
+                    let meta = std::fs::symlink_metadata(&p).unwrap();
+                    if meta.file_type().is_symlink() {
+                        format!("{} -> {}", e.file_name().to_string_lossy(), std::fs::read_link(&p).unwrap().display())
+                    } else {
+                        format!(
+                            "{} {:o} {:?}",
+                            e.file_name().to_string_lossy(),
+                            meta.permissions().mode() & 0o7777,
+                            std::fs::read_to_string(&p).unwrap()
+                        )
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+const CONFLICTED: &str = "def f():\n<<<<<<< HEAD\n    return 1\n=======\n    return 2\n>>>>>>> theirs\n";
+
+#[test]
+fn pre_commit_refuses_markers_and_broken_canonical_json() {
+    let t = TestRepo::new();
+    t.neighbor(&["init", "--hooks"]).ok();
+    t.git(&["add", ".neighbor.toml"]);
+    t.git(&["commit", "-q", "-m", "config"]);
+    let before = head(&t, &t.dir);
+
+    t.write("app.py", CONFLICTED);
+    t.git(&["add", "app.py"]);
+    let o = t.git_out(&t.dir, &["commit", "-q", "-m", "half-merged"]);
+    assert_ne!(o.code, 0, "a commit with conflict markers went through");
+    assert!(o.stderr.contains("app.py:2: conflict marker `<<<<<<< HEAD`"), "{}", o.stderr);
+    assert!(o.stderr.contains("app.py:4: conflict marker `=======`"), "{}", o.stderr);
+    assert!(o.stderr.contains("git commit --no-verify"), "says how to override once: {}", o.stderr);
+    assert_eq!(head(&t, &t.dir), before);
+    t.git(&["rm", "-q", "--cached", "app.py"]);
+
+    // Broken canonical JSON is refused even when the canonical guard itself is overridden.
+    t.write("state/agents.json", "{\n  \"agents\": [\n");
+    t.git(&["add", "state/agents.json"]);
+    let o = git_env(&t, &t.dir, &[("NEIGHBOR_ALLOW_CANONICAL", "1")], &["commit", "-q", "-m", "broken"]);
+    assert_ne!(o.code, 0);
+    assert!(o.stderr.contains("state/agents.json:3: not valid JSON"), "{}", o.stderr);
+    assert!(!o.stderr.contains("outside merge-frame"), "override honoured: {}", o.stderr);
+    assert_eq!(head(&t, &t.dir), before);
+
+    // --no-verify is the documented one-shot way past every hook.
+    t.git(&["commit", "-q", "--no-verify", "-m", "forced"]);
+    assert_ne!(head(&t, &t.dir), before);
+}
+
+#[test]
+fn tenant_committing_canonical_state_is_refused_unless_merge_frame() {
+    let t = TestRepo::new();
+    t.neighbor(&["hooks", "install"]).ok();
+    let p = t.add("agent1", &[]);
+    write_in(&p, "state/agents.json", "{\n  \"agents\": [\"agent1\"]\n}\n");
+    t.git_in(&p, &["add", "state/agents.json"]);
+    let before = head(&t, &p);
+    let o = t.git_out(&p, &["commit", "-q", "-m", "register myself"]);
+    assert_ne!(o.code, 0, "a tenant committed canonical state directly");
+    assert!(o.stderr.contains("state/agents.json: canonical state changed outside merge-frame"), "{}", o.stderr);
+    assert!(o.stderr.contains("git neighbor delta write"), "hints at deltas: {}", o.stderr);
+    assert!(o.stderr.contains("NEIGHBOR_ALLOW_CANONICAL=1"), "{}", o.stderr);
+    assert_eq!(head(&t, &p), before);
+
+    // merge-frame's commits carry NEIGHBOR_MERGE_FRAME=1 and pass.
+    let o = git_env(&t, &p, &[("NEIGHBOR_MERGE_FRAME", "1")], &["commit", "-q", "-m", "frame 1"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_ne!(head(&t, &p), before);
+
+    // Non-canonical files commit normally.
+    write_in(&p, "src.txt", "code\n");
+    t.git_in(&p, &["add", "src.txt"]);
+    t.git_in(&p, &["commit", "-q", "-m", "code"]);
+}
+
+#[test]
+fn users_hooks_keep_running_install_is_idempotent_uninstall_restores() {
+    let t = TestRepo::with_remote();
+    let dir = hooks_dir(&t);
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = t.root.join("hook.log");
+    // A shell pre-commit hook, and a pre-push hook that is a symlink to the user's script (chained).
+    let pre_commit = format!("#!/bin/sh\necho \"user pre-commit ran\" >> '{}'\n", log.display());
+    std::fs::write(dir.join("pre-commit"), &pre_commit).unwrap();
+    std::fs::set_permissions(dir.join("pre-commit"), std::fs::Permissions::from_mode(0o750)).unwrap();
+    let script = t.root.join("my-pre-push.sh");
+    std::fs::write(&script, format!("#!/bin/sh\necho \"user pre-push $1\" >> '{0}'\ncat >> '{0}'\n", log.display()))
+        .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::symlink(&script, dir.join("pre-push")).unwrap();
+    let original = hook_files(&dir);
+
+    t.neighbor(&["hooks", "install"]).ok();
+    let once = hook_files(&dir);
+    assert_ne!(once, original);
+    t.neighbor(&["hooks", "install"]).ok();
+    assert_eq!(hook_files(&dir), once, "install twice == install once");
+    let st = t.neighbor(&["hooks", "status", "--json"]).ok().json();
+    for h in st.as_array().unwrap() {
+        assert_eq!(h["state"], "installed", "{h}");
+    }
+    assert_eq!(st[0]["hook"], "pre-commit");
+    assert_eq!(st[0]["user_hook"], true);
+
+    // Both ours and theirs run: a clean commit passes and the user's hook logged it; the push reaches
+    // the user's pre-push with its stdin intact.
+    t.commit_file("ok.txt", "fine\n", "fine");
+    t.git(&["push", "-q", "origin", "main"]);
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("user pre-commit ran"), "{logged}");
+    assert!(logged.contains("user pre-push origin"), "{logged}");
+    assert!(logged.contains("refs/heads/main"), "pre-push stdin reached the user's hook: {logged}");
+
+    // Ours runs first and its refusal stops the commit before theirs.
+    std::fs::write(&log, "").unwrap();
+    t.write("x.rs", CONFLICTED);
+    t.git(&["add", "x.rs"]);
+    assert_ne!(t.git_out(&t.dir, &["commit", "-q", "-m", "x"]).code, 0);
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "");
+
+    t.neighbor(&["hooks", "uninstall"]).ok();
+    assert_eq!(hook_files(&dir), original, "uninstall gives back the original bytes, modes and link");
+    t.neighbor(&["hooks", "uninstall"]).ok();
+    assert_eq!(hook_files(&dir), original);
+}
+
+#[test]
+fn core_hooks_path_is_honoured() {
+    let t = TestRepo::new();
+    t.git(&["config", "core.hooksPath", ".githooks"]);
+    t.neighbor(&["hooks", "install"]).ok();
+    assert!(t.dir.join(".githooks/pre-commit").exists());
+    assert!(!hooks_dir(&t).join("pre-commit").exists());
+    t.write("app.py", CONFLICTED);
+    t.git(&["add", "app.py"]);
+    let o = t.git_out(&t.dir, &["commit", "-q", "-m", "x"]);
+    assert_ne!(o.code, 0);
+    assert!(o.stderr.contains("conflict marker"), "{}", o.stderr);
+    t.neighbor(&["hooks", "uninstall"]).ok();
+    assert!(!t.dir.join(".githooks/pre-commit").exists(), "a hook we created from nothing is deleted");
+}
+
+#[test]
+fn pre_push_refuses_commits_that_add_markers() {
+    let t = TestRepo::with_remote();
+    t.neighbor(&["hooks", "install"]).ok();
+    let remote_before = t.git_in(&t.root.join("origin.git"), &["rev-parse", "main"]);
+    t.write("app.py", CONFLICTED);
+    t.git(&["add", "app.py"]);
+    t.git(&["commit", "-q", "--no-verify", "-m", "sneaky"]);
+    let o = t.git_out(&t.dir, &["push", "-q", "origin", "main"]);
+    assert_ne!(o.code, 0);
+    assert!(o.stderr.contains("push refused by git-neighbor"), "{}", o.stderr);
+    assert!(o.stderr.contains("app.py:2: conflict marker"), "{}", o.stderr);
+    assert!(o.stderr.contains("git push --no-verify"), "{}", o.stderr);
+    assert_eq!(t.git_in(&t.root.join("origin.git"), &["rev-parse", "main"]), remote_before);
+    // A later fix does not make the bad commit pushable: it is still in the range.
+    t.commit_file("app.py", "def f():\n    return 1\n", "resolve");
+    assert_ne!(t.git_out(&t.dir, &["push", "-q", "origin", "main"]).code, 0);
+    t.git(&["push", "-q", "--no-verify", "origin", "main"]);
+}
+
+#[test]
+fn warn_only_hooks_warn_about_autostash_on_a_live_fleet() {
+    let t = TestRepo::with_remote();
+    t.neighbor(&["hooks", "install"]).ok();
+    // The fleet pushed just now.
+    let other = t.root.join("other");
+    t.git(&["clone", "-q", t.root.join("origin.git").to_str().unwrap(), other.to_str().unwrap()]);
+    write_in(&other, "README.md", "fleet\n");
+    for args in [&["commit", "-q", "-am", "fleet"][..], &["push", "-q", "origin", "main"][..]] {
+        let mut c = Command::new("git");
+        t.env(&mut c);
+        c.env_remove("GIT_COMMITTER_DATE").env_remove("GIT_AUTHOR_DATE");
+        assert!(c.args(args).current_dir(&other).status().unwrap().success());
+    }
+    t.git(&["fetch", "-q"]);
+    t.commit_file("local.txt", "local\n", "local");
+    t.write("state/agents.json", "{\"agents\": [\"dirty\"]}\n");
+    let o = t.git_out(&t.dir, &["pull", "-q", "--rebase", "--autostash"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("this rebase stashed your uncommitted changes (autostash) while the fleet is live"),
+        "{}",
+        o.stderr
+    );
+    assert!(o.stderr.contains("git neighbor safe-pull"), "{}", o.stderr);
+
+    t.git(&["config", "rebase.autoStash", "true"]);
+    let o = t.git_out(&t.dir, &["checkout", "-q", "-b", "topic", "--track", "origin/main"]);
+    assert_eq!(o.code, 0, "post-checkout never blocks: {}", o.stderr);
+    assert!(o.stderr.contains("autostash is on in your git config and the fleet is live"), "{}", o.stderr);
+}
