@@ -161,6 +161,56 @@ fn script(ui: &Ui, base: &Path) -> Result<u8, Error> {
     say(ui, "== Every run cleaned up after itself:")?;
     show(ui, &d.neighbor(&["list"])?)?;
 
+    say(ui, "\n== A human clone of the building, with uncommitted edits to state/agents.json and a script,")?;
+    say(ui, "   while the fleet keeps publishing frames (merge-frame --push).")?;
+    let origin = base.join("origin.git");
+    let human = base.join("human");
+    d.git(base, &["clone", "-q", "--bare", &repo.display().to_string(), &origin.display().to_string()])?;
+    d.git(&repo, &["remote", "add", "origin", &origin.display().to_string()])?;
+    d.git(&repo, &["fetch", "-q", "origin"])?;
+    d.git(&repo, &["branch", "-q", "--set-upstream-to=origin/main", "main"])?;
+    d.git(base, &["clone", "-q", &origin.display().to_string(), &human.display().to_string()])?;
+    std::fs::write(human.join("state/agents.json"), "{\n  \"agents\": [\"hand-edited\"]\n}\n").map_err(Error::from)?;
+    std::fs::write(human.join("deploy.sh"), "#!/bin/sh\necho deploying\n").map_err(Error::from)?;
+    let delta = r#"{"ops":[{"op":"append","path":"agents.json","pointer":"/agents","value":["agent-3"]}]}"#;
+    let mut w = d
+        .cmd(&repo, &["delta", "write", "--stream", "stream-1"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .map_err(Error::from)?;
+    if let Some(mut input) = w.stdin.take() {
+        use std::io::Write;
+        input.write_all(delta.as_bytes()).map_err(Error::from)?;
+    }
+    w.wait().map_err(Error::from)?;
+    show(ui, &d.neighbor(&["merge-frame", "--push", "origin"])?)?;
+    say(ui, "\n== `git pull --rebase --autostash` here would hide the edits in the shared stash and could leave")?;
+    say(ui, "   conflict markers in agents.json. git neighbor safe-pull refuses instead (exit 3), touching nothing:")?;
+    let o = d.neighbor_in(&human, &["safe-pull"])?;
+    show(ui, &o)?;
+    say(ui, &format!("    exit code {}", o.status.code().unwrap_or(-1)))?;
+    say(ui, "== safe-pull --evacuate moves the edits into a new tenant as a commit, then pulls:")?;
+    let o = d.neighbor_in(&human, &["safe-pull", "--evacuate", "human-edits"])?;
+    show(ui, &o)?;
+    let evacuated = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    if !evacuated.is_empty() {
+        for line in d.git(Path::new(&evacuated), &["show", "--stat", "--format=    tenant commit: %s", "HEAD"])?.lines()
+        {
+            ui.data(&format!("    {line}\n"))?;
+        }
+    }
+    let status = d.git(&human, &["status", "--porcelain"])?;
+    say(
+        ui,
+        &format!(
+            "    the human checkout is now {} and at the fleet's tip",
+            if status.is_empty() { "clean" } else { "NOT clean" }
+        ),
+    )?;
+    let stash = d.git(&human, &["stash", "list"])?;
+    say(ui, &format!("    stash entries: {}", stash.lines().count()))?;
+
     say(ui, "\n== The lifecycle log (last 6 events)")?;
     show(ui, &d.neighbor(&["log", "-n", "6"])?)?;
     say(ui, "\nDone: every writer had its own worktree, nothing with work in it was deleted, crashes and hangs were")?;
