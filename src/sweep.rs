@@ -71,16 +71,17 @@ pub fn plan(ctx: &Ctx) -> Result<Vec<Item>, Error> {
             }),
         }
     }
-    // Stale index.lock files in our tenants and the main worktree (never foreign ones).
+    // Stale index.lock files in our tenants and the main worktree (never foreign ones). One listing of
+    // git's worktrees serves every row: looking each row up afresh made a large prune quadratic.
+    let mut git_dirs = std::collections::HashMap::new();
+    for w in ctx.repo.worktrees()?.into_iter().filter(|w| w.id.is_some()) {
+        git_dirs.entry(w.path).or_insert(w.git_dir);
+    }
     for row in &rows {
         if row.status == Status::Foreign && !row.main {
             continue;
         }
-        let git_dir = if row.main {
-            Some(ctx.repo.common_dir.clone())
-        } else {
-            building::worktree_at(&ctx.repo, &row.path)?.map(|w| w.git_dir)
-        };
+        let git_dir = if row.main { Some(ctx.repo.common_dir.clone()) } else { git_dirs.get(&row.path).cloned() };
         let Some(lock_path) = git_dir.map(|d| d.join("index.lock")) else { continue };
         if let Some(why) = stale_lock(&lock_path) {
             items.push(Item {
