@@ -12,7 +12,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::fixture::{src_path, state_rel, Fixture};
-use crate::harness::{fail, fmt_ms, parallel, ps, rm_rf, Env, Prog, Res, Stats};
+use crate::harness::{fail, fmt_ms, parallel, ps, rm_rf, thousands, Env, Prog, Res, Stats};
 
 /// One cell of the results table.
 #[derive(Debug, Clone)]
@@ -92,17 +92,17 @@ impl Plan {
     /// The full run.
     pub fn full() -> Plan {
         Plan {
-            startup: (50, 5),
-            add: (7, 1),
+            startup: (100, 5),
+            add: (15, 1),
             list: 30,
             list_sizes: vec![10, 100],
-            prune: (100, 3),
-            claim: 7,
-            parallel: (64, 2),
-            delta_write: 30,
-            merge: vec![(10, 5), (100, 5), (1_000, 3), (10_000, 1)],
-            precommit: (15, 2),
-            safepull: (9, 1),
+            prune: (100, 5),
+            claim: 11,
+            parallel: (64, 3),
+            delta_write: 50,
+            merge: vec![(10, 7), (100, 5), (1_000, 3), (10_000, 1)],
+            precommit: (21, 2),
+            safepull: (11, 1),
         }
     }
     /// `--quick`: enough runs to exercise every code path.
@@ -425,7 +425,7 @@ fn add_remove(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
     let nb_add = have.then(|| Stats::of(&nb_add));
     b.add_stats = nb_add.clone();
     let add = time_row(
-        format!("`add` ({files} files checked out)"),
+        format!("`add` ({} files checked out)", thousands(files)),
         "git-neighbor add aN",
         nb_cell(nb_add, missing),
         "git worktree add -b g/aN PATH HEAD",
@@ -433,7 +433,7 @@ fn add_remove(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
     );
     let add = judge(add, "≤ 1.0× git", |r| Some(nb_median(r)? <= raw_median(r)?));
     let remove = time_row(
-        format!("`remove` ({files} files)"),
+        format!("`remove` ({} files)", thousands(files)),
         "git-neighbor remove aN",
         nb_cell(have.then(|| Stats::of(&nb_rm)), missing),
         "git worktree remove PATH && git branch -D g/aN",
@@ -669,7 +669,7 @@ fn parallel_adds(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
     let nb =
         if have { Cell::Time(Stats::of(&walls[0]), note(0)) } else { Cell::Missing(missing.unwrap_or("add").into()) };
     let row = time_row(
-        format!("{count} parallel adds in a clone, {} files each (wall time)", b.fx.medium_files),
+        format!("{count} parallel adds in a clone, {} files each (wall time)", thousands(b.fx.medium_files)),
         "git-neighbor add pI --base origin/medium",
         nb,
         "git worktree add -b pI PATH origin/medium",
@@ -793,7 +793,7 @@ fn merge_frame(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
         }
         b.growth.raw.push((size, raw.clone()));
         let row = time_row(
-            format!("`merge-frame`, {size} deltas"),
+            format!("`merge-frame`, {} deltas", thousands(size)),
             "git-neighbor merge-frame --frame K",
             nb_cell(nb, missing),
             "one git commit of the same change",
@@ -808,7 +808,7 @@ fn merge_frame(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
     };
     let (k_nb, k_raw) = (curve(&b.growth.nb), curve(&b.growth.raw));
     if let Some(kr) = k_raw {
-        let sizes = b.plan.merge.iter().map(|(s, _)| s.to_string()).collect::<Vec<_>>().join(", ");
+        let sizes = b.plan.merge.iter().map(|(s, _)| thousands(*s)).collect::<Vec<_>>().join(", ");
         let cell = |k: Option<f64>, missing: Option<&str>| match (k, missing) {
             (_, Some(m)) => Cell::Missing(m.to_string()),
             (Some(k), None) => Cell::Text(format!("exponent {k:.2}")),

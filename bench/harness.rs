@@ -242,6 +242,19 @@ impl Stats {
     }
 }
 
+/// `21,001`.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
 /// `0.84 ms`, `12.3 ms`, `456 ms`, `1.23 s`.
 pub fn fmt_ms(ms: f64) -> String {
     if !ms.is_finite() {

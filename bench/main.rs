@@ -9,8 +9,10 @@
 //! * `--quick`: small fixtures, few runs (under a minute); writes to `--out` or the target directory.
 //! * `--out DIR`: write `BENCHMARKS.md` and `merge-frame-growth.svg` into DIR instead.
 //! * `--only ID[,ID…]`: run only these cases (implies the target directory unless `--out`).
-//! * `--tmp DIR`: make the fixtures under DIR (default: the system temp dir, `$TMPDIR` or `/tmp`).
+//! * `--tmp DIR`: make the fixtures under DIR instead of `<target dir>/bench-fixtures/` (they need a few
+//!   GB for a moment; the target dir is on the build disk, which a small tmpfs `/tmp` may not be).
 //! * `--keep`: keep the fixtures (their path is printed).
+//! * `--bin PATH`: measure this git-neighbor binary instead of the one cargo just built.
 //!
 //! Exit code 0 unless the harness itself breaks (a case fails to run): speed is reported, never asserted.
 
@@ -24,24 +26,25 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use cases::{Bench, Case, Cell, Growth, Plan, Row, Verdict, CASES};
-use harness::{fmt_ms, Env, Prog, Res};
+use harness::{fmt_ms, thousands, Env, Prog, Res};
 
 /// Hand-written analysis, embedded at the end of the report.
 const NOTES: &str = include_str!("notes.md");
 
 const USAGE: &str =
-    "usage: cargo bench --bench neighbor -- [--quick] [--out DIR] [--only ID[,ID…]] [--tmp DIR] [--keep]";
+    "usage: cargo bench --bench neighbor -- [--quick] [--out DIR] [--only ID[,ID…]] [--tmp DIR] [--keep] [--bin PATH]";
 
 struct Args {
     quick: bool,
     out: Option<PathBuf>,
     only: Option<Vec<String>>,
     tmp: Option<PathBuf>,
+    bin: Option<PathBuf>,
     keep: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut a = Args { quick: false, out: None, only: None, tmp: None, keep: false };
+    let mut a = Args { quick: false, out: None, only: None, tmp: None, bin: None, keep: false };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -51,6 +54,7 @@ fn parse_args() -> Result<Args, String> {
             "--bench" => {}
             "--out" => a.out = Some(it.next().ok_or("--out needs a directory")?.into()),
             "--tmp" => a.tmp = Some(it.next().ok_or("--tmp needs a directory")?.into()),
+            "--bin" => a.bin = Some(it.next().ok_or("--bin needs a path")?.into()),
             "--only" => {
                 let ids: Vec<String> = it.next().ok_or("--only needs case ids")?.split(',').map(String::from).collect();
                 if let Some(bad) = ids.iter().find(|id| !CASES.iter().any(|c| c.id == id.as_str())) {
@@ -179,7 +183,10 @@ fn filesystem(path: &Path) -> String {
     s
 }
 
-fn source_version(env: &Env) -> String {
+fn source_version(env: &Env, custom: bool) -> String {
+    if custom {
+        return format!("the binary given with --bin: {}", env.bin.display());
+    }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let commit = env.out(Prog::Git, dir, &["rev-parse", "--short", "HEAD"]).unwrap_or_else(|_| "unknown".into());
     let dirty = env
@@ -238,15 +245,29 @@ fn summary_line(r: &Row) -> String {
     )
 }
 
+/// The cargo target directory: this harness runs as `<target>/<profile>/deps/neighbor-…`. Outside the
+/// tracked tree (ignored, or elsewhere with `CARGO_TARGET_DIR`).
+fn target_dir() -> Res<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let dir = exe.ancestors().nth(3).ok_or("cannot find the target directory; pass --out and --tmp")?;
+    Ok(dir.to_path_buf())
+}
+
 fn run(args: &Args) -> Res<usize> {
     let started = Instant::now();
     let load_start = loadavg();
-    let bin = PathBuf::from(env!("CARGO_BIN_EXE_git-neighbor"));
+    let bin = match &args.bin {
+        Some(b) => std::fs::canonicalize(b).map_err(|e| format!("--bin {}: {e}", b.display()))?,
+        None => PathBuf::from(env!("CARGO_BIN_EXE_git-neighbor")),
+    };
     if !bin.is_file() {
         return harness::fail(format!("git-neighbor binary not found at {}", bin.display()));
     }
-    let tmp =
-        args.tmp.clone().unwrap_or_else(std::env::temp_dir).join(format!("git-neighbor-bench-{}", std::process::id()));
+    let base = match &args.tmp {
+        Some(t) => t.clone(),
+        None => target_dir()?.join("bench-fixtures"),
+    };
+    let tmp = base.join(format!("git-neighbor-bench-{}", std::process::id()));
     harness::rm_rf(&tmp)?;
     std::fs::create_dir_all(&tmp)?;
     let guard = TempRoot { path: std::fs::canonicalize(&tmp)?, keep: args.keep };
@@ -255,13 +276,13 @@ fn run(args: &Args) -> Res<usize> {
         (
             "quick",
             Plan::quick(),
-            fixture::Sizes { files: 2_000, state_files: 100, state_file_bytes: 10_000, history: 3, medium: 500 },
+            fixture::Sizes { files: 2_000, state_files: 100, state_file_bytes: 11_000, history: 3, medium: 500 },
         )
     } else {
         (
             "full",
             Plan::full(),
-            fixture::Sizes { files: 20_000, state_files: 1_000, state_file_bytes: 10_000, history: 3, medium: 2_000 },
+            fixture::Sizes { files: 20_000, state_files: 1_000, state_file_bytes: 11_000, history: 3, medium: 2_000 },
         )
     };
     eprintln!("generating fixtures ({mode}: {} files) in {}", sizes.files, env.root.display());
@@ -270,13 +291,13 @@ fn run(args: &Args) -> Res<usize> {
         "`big`, a clone of the bare `origin.git`: {} tracked files ({} source files in {} directories and \
          `state/` of {:.1} MB in {} JSON files), {} commits, packed; branches `tiny` (one file) and `medium` \
          (the first {} files); two more clones of `origin.git`; generated in {:.0} s",
-        fx.tracked,
-        sizes.files,
+        thousands(fx.tracked),
+        thousands(sizes.files),
         sizes.files.div_ceil(100),
         fx.state_bytes as f64 / 1e6,
-        fx.state_files,
+        thousands(fx.state_files),
         fx.commits,
-        fx.medium_files,
+        thousands(fx.medium_files),
         fx.setup_secs
     );
     let mut bench = Bench { env, fx, plan, growth: Growth::default(), add_stats: None, next_frame: 1 };
@@ -317,27 +338,30 @@ fn run(args: &Args) -> Res<usize> {
         eprintln!("  ({:.1} s)", t.elapsed().as_secs_f64());
     }
 
-    let default_out = args.out.is_none() && !args.quick && args.only.is_none();
+    let default_out = args.out.is_none() && !args.quick && args.only.is_none() && args.bin.is_none();
     let (md_path, svg_path, svg_link) = if default_out {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         (root.join("BENCHMARKS.md"), root.join("bench/merge-frame-growth.svg"), "bench/merge-frame-growth.svg")
     } else {
         let dir = match &args.out {
             Some(d) => d.clone(),
-            // target/<profile>/deps/neighbor-… → target/<profile>/neighbor-bench: never inside the tree.
-            None => std::env::current_exe()?
-                .parent()
-                .and_then(Path::parent)
-                .map(|p| p.join("neighbor-bench"))
-                .ok_or("cannot find the target directory; pass --out")?,
+            None => target_dir()?.join("neighbor-bench"),
         };
         std::fs::create_dir_all(&dir)?;
         (dir.join("BENCHMARKS.md"), dir.join("merge-frame-growth.svg"), "merge-frame-growth.svg")
     };
     let mut facts = vec![("date".to_string(), git_neighbor::state::rfc3339(git_neighbor::state::now_ms()))];
+    let given: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    facts.push((
+        "command".into(),
+        format!(
+            "`cargo bench --bench neighbor{}`",
+            if given.is_empty() { String::new() } else { format!(" -- {}", given.join(" ")) }
+        ),
+    ));
     facts.push(("mode".into(), format!("{mode}{}", if args.only.is_some() { " (selected cases only)" } else { "" })));
     facts.extend(machine());
-    facts.push(("git-neighbor".into(), source_version(&bench.env)));
+    facts.push(("git-neighbor".into(), source_version(&bench.env, args.bin.is_some())));
     facts.push(("load average (1, 5, 15 min)".into(), format!("{load_start} at start; {} at end", loadavg())));
     facts.push(("fixture".into(), fixture_desc));
     facts.push(("fixture filesystem".into(), filesystem(&bench.env.root)));

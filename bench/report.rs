@@ -1,7 +1,7 @@
 //! BENCHMARKS.md and the `merge-frame` growth plot (an SVG drawn by hand: axes, grid, points, labels).
 
 use crate::cases::{Case, Cell, Growth, Row, Verdict};
-use crate::harness::{fmt_ms, Stats};
+use crate::harness::{fmt_ms, thousands, Stats};
 
 /// `1.52–1.65 ms`, or `820 ms–1.10 s` when the units differ.
 fn fmt_range(lo: f64, hi: f64) -> String {
@@ -129,16 +129,7 @@ fn esc_xml(s: &str) -> String {
 }
 
 fn label_count(n: f64) -> String {
-    let n = n.round() as u64;
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
+    thousands(n.round() as usize)
 }
 
 fn label_ms(ms: f64) -> String {
@@ -167,7 +158,8 @@ pub fn svg(g: &Growth) -> String {
     let xs = g.sizes.iter().map(|n| *n as f64).chain(series.iter().flat_map(|s| s.2.iter().map(|p| p.0 as f64)));
     let ys = series.iter().flat_map(|s| s.2.iter().flat_map(|p| [p.1.lo(), p.1.hi(), p.1.median()]));
     let (x0, x1) = decades(xs.filter(ok), 1.0, 4.0);
-    let (y0, y1) = decades(ys.filter(ok), 0.0, 3.0);
+    // A little headroom so no point sits on the frame.
+    let (y0, y1) = decades(ys.filter(ok).flat_map(|v| [v / 1.15, v * 1.15]), 0.0, 3.0);
     let px = |v: f64| left + (v.log10() - x0) / (x1 - x0) * pw;
     let py = |v: f64| top + ph - (v.log10() - y0) / (y1 - y0) * ph;
     let mut s = format!(
@@ -268,10 +260,13 @@ pub fn svg(g: &Growth) -> String {
                 x - 4.0
             );
             s += &marker(i, x, y, color);
+            // Label above the point, unless the other series is higher here: then below, out of its way.
+            let other = series[1 - i].2.iter().find(|(m, _)| m == n).map(|(_, o)| o.median());
+            let below = other.is_some_and(|o| o > t.median()) || (other.is_none() && i == 1);
             s += &format!(
                 "<text x=\"{:.1}\" y=\"{:.1}\" fill=\"{color}\" font-size=\"11\">{}</text>\n",
                 x + 8.0,
-                if i == 0 { y - 8.0 } else { y + 16.0 },
+                if below { y + 16.0 } else { y - 8.0 },
                 esc_xml(&fmt_ms(t.median()))
             );
         }
