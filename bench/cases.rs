@@ -178,9 +178,11 @@ pub const CASES: &[Case] = &[
     Case {
         id: "add",
         needs: &["add", "remove"],
-        method: "`git-neighbor add aN` (base `HEAD`, full checkout) against `git worktree add -b g/aN PATH HEAD`; \
-                 then `git-neighbor remove aN` against `git worktree remove PATH` + `git branch -D g/aN` (two \
-                 processes, summed). One warm-up pair first, not counted.",
+        method: "`git-neighbor add aN` (base `HEAD`, full checkout) against `git worktree add -b g/aN PATH HEAD`, \
+                 all adds first; then `git-neighbor remove aN` against `git worktree remove PATH` + `git branch -D \
+                 g/aN` (two processes, summed). One warm-up pair first, not counted. Besides wall time, the CPU \
+                 time (user + system) of each command's whole process tree, from `getrusage(RUSAGE_CHILDREN)`: \
+                 it hardly moves with other load on the machine.",
         run: add_remove,
     },
     Case {
@@ -382,7 +384,14 @@ fn add_remove(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
     let (n, warm) = b.plan.add;
     let have = missing.is_none();
     let big = b.fx.big.clone();
-    let (mut nb_add, mut git_add, mut nb_rm, mut git_rm) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    // [wall, cpu] samples for [nb add, git add, nb remove, git remove].
+    let mut s: [[Vec<Duration>; 2]; 4] = Default::default();
+    let mut keep = |k: usize, i: usize, (wall, cpu): (Duration, Duration)| {
+        if i >= warm {
+            s[k][0].push(wall);
+            s[k][1].push(cpu);
+        }
+    };
     let name = |i: usize| format!("a{i:03}");
     let branch = |i: usize| format!("g/a{i:03}");
     let path = |i: usize| b.fx.tenants_root.join(format!("g-a{i:03}"));
@@ -392,15 +401,10 @@ fn add_remove(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
         let nb_first = i % 2 == 0;
         for side in [nb_first, !nb_first] {
             if side && have {
-                let t = b.env.time(Prog::Nb, &big, &["add", &name(i)])?;
-                if i >= warm {
-                    nb_add.push(t);
-                }
+                keep(0, i, b.env.time_cpu(Prog::Nb, &big, &["add", &name(i)])?);
             } else if !side {
-                let t = b.env.time(Prog::Git, &big, &["worktree", "add", "-b", &branch(i), ps(&path(i)), "HEAD"])?;
-                if i >= warm {
-                    git_add.push(t);
-                }
+                let (br, p) = (branch(i), path(i));
+                keep(1, i, b.env.time_cpu(Prog::Git, &big, &["worktree", "add", "-b", &br, ps(&p), "HEAD"])?);
             }
         }
     }
@@ -408,38 +412,38 @@ fn add_remove(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
         let nb_first = i % 2 == 0;
         for side in [nb_first, !nb_first] {
             if side && have {
-                let t = b.env.time(Prog::Nb, &big, &["remove", &name(i)])?;
-                if i >= warm {
-                    nb_rm.push(t);
-                }
+                keep(2, i, b.env.time_cpu(Prog::Nb, &big, &["remove", &name(i)])?);
             } else if !side {
-                let t = b.env.time(Prog::Git, &big, &["worktree", "remove", ps(&path(i))])?
-                    + b.env.time(Prog::Git, &big, &["branch", "-D", &branch(i)])?;
-                if i >= warm {
-                    git_rm.push(t);
-                }
+                let (w1, c1) = b.env.time_cpu(Prog::Git, &big, &["worktree", "remove", ps(&path(i))])?;
+                let (w2, c2) = b.env.time_cpu(Prog::Git, &big, &["branch", "-D", &branch(i)])?;
+                keep(3, i, (w1 + w2, c1 + c2));
             }
         }
     }
-    let files = b.fx.tracked;
-    let nb_add = have.then(|| Stats::of(&nb_add));
-    b.add_stats = nb_add.clone();
-    let add = time_row(
-        format!("`add` ({} files checked out)", thousands(files)),
-        "git-neighbor add aN",
-        nb_cell(nb_add, missing),
-        "git worktree add -b g/aN PATH HEAD",
-        Cell::Time(Stats::of(&git_add), None),
-    );
+    let files = thousands(b.fx.tracked);
+    let nb = |k: usize, w: usize| nb_cell(have.then(|| Stats::of(&s[k][w])), missing);
+    let raw = |k: usize, w: usize| Cell::Time(Stats::of(&s[k][w]), None);
+    b.add_stats = have.then(|| Stats::of(&s[0][0]));
+    let (add_nb, add_git) = ("git-neighbor add aN", "git worktree add -b g/aN PATH HEAD");
+    let (rm_nb, rm_git) = ("git-neighbor remove aN", "git worktree remove PATH && git branch -D g/aN");
+    let add = time_row(format!("`add` ({files} files checked out)"), add_nb, nb(0, 0), add_git, raw(1, 0));
     let add = judge(add, "≤ 1.0× git", |r| Some(nb_median(r)? <= raw_median(r)?));
-    let remove = time_row(
-        format!("`remove` ({} files)", thousands(files)),
-        "git-neighbor remove aN",
-        nb_cell(have.then(|| Stats::of(&nb_rm)), missing),
-        "git worktree remove PATH && git branch -D g/aN",
-        Cell::Time(Stats::of(&git_rm), None),
+    let add_cpu = time_row(
+        "`add`: CPU time (user + sys) of the process tree (context)".into(),
+        add_nb,
+        nb(0, 1),
+        add_git,
+        raw(1, 1),
     );
-    Ok(vec![add, remove])
+    let remove = time_row(format!("`remove` ({files} files)"), rm_nb, nb(2, 0), rm_git, raw(3, 0));
+    let remove_cpu = time_row(
+        "`remove`: CPU time (user + sys) of the process tree (context)".into(),
+        rm_nb,
+        nb(2, 1),
+        rm_git,
+        raw(3, 1),
+    );
+    Ok(vec![add, add_cpu, remove, remove_cpu])
 }
 
 /// Tenant names known to git-neighbor in `dir` (`list --json`).

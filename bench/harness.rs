@@ -119,6 +119,15 @@ impl Env {
         Ok(String::from_utf8_lossy(&o.stdout).trim_end().to_string())
     }
 
+    /// Time one run: wall time and the CPU time (user + system) of the whole process tree it started,
+    /// from `getrusage(RUSAGE_CHILDREN)` around it. CPU time hardly moves with other load on the machine,
+    /// so it separates what a command costs from what it waited for. Not for concurrent children.
+    pub fn time_cpu(&self, prog: Prog, dir: &Path, args: &[&str]) -> Res<(Duration, Duration)> {
+        let before = children_cpu()?;
+        let wall = self.time(prog, dir, args)?;
+        Ok((wall, children_cpu()?.saturating_sub(before)))
+    }
+
     /// Time one run (spawn to exit, output captured); fail unless it exits 0.
     pub fn time(&self, prog: Prog, dir: &Path, args: &[&str]) -> Res<Duration> {
         self.time_input(prog, dir, args, None)
@@ -148,6 +157,14 @@ impl Env {
         args.push("--help");
         self.command(Prog::Nb, &self.root, &args).output().map(|o| o.status.success()).unwrap_or(false)
     }
+}
+
+/// User + system time of every child (and their waited-for descendants) reaped so far.
+fn children_cpu() -> Res<Duration> {
+    use nix::sys::resource::{getrusage, UsageWho};
+    let u = getrusage(UsageWho::RUSAGE_CHILDREN)?;
+    let us = |t: nix::sys::time::TimeVal| t.tv_sec() as u64 * 1_000_000 + t.tv_usec() as u64;
+    Ok(Duration::from_micros(us(u.user_time()) + us(u.system_time())))
 }
 
 fn check(prog: Prog, args: &[&str], o: &Output) -> Res<()> {
