@@ -653,7 +653,8 @@ fn parallel_adds(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
             let listed = b.env.out(Prog::Git, &clone, &["worktree", "list", "--porcelain"])?;
             let created = listed.lines().filter(|l| l.starts_with("worktree ")).count().saturating_sub(1);
             walls[k].push(wall);
-            fails[k].push(format!("{failed}/{count} failed, {created} created"));
+            fails[k]
+                .push(format!("{failed}/{count} failed, {created} created in {}", fmt_ms(wall.as_secs_f64() * 1e3)));
             if errors[k].is_none() {
                 errors[k] = first;
             }
