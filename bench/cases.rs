@@ -262,7 +262,11 @@ fn ratio(a: &Stats, b: &Stats) -> f64 {
 
 fn time_row(label: String, nb_cmd: &str, nb: Cell, raw_cmd: &str, raw: Cell) -> Row {
     let ratio = match (&nb, &raw) {
-        (Cell::Time(a, _), Cell::Time(b, _)) => Some(format!("{:.2}× git", ratio(a, b))),
+        (Cell::Time(a, _), Cell::Time(b, _)) => {
+            let r = ratio(a, b);
+            // Three decimals near 1, so a ratio that rounds to 1.00 still shows which side was faster.
+            Some(if (r - 1.0).abs() < 0.005 { format!("{r:.3}× git") } else { format!("{r:.2}× git") })
+        }
         _ => None,
     };
     Row {
