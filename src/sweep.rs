@@ -71,7 +71,8 @@ pub fn plan(ctx: &Ctx) -> Result<Vec<Item>, Error> {
             }),
         }
     }
-    // Stale index.lock files in our tenants and the main worktree (never foreign ones).
+    // Stale index.lock files in our tenants and the main worktree (never foreign ones). The survey's one
+    // listing of git's worktrees gives each row its git dir: looking each up afresh made prune quadratic.
     for row in &rows {
         if row.status == Status::Foreign && !row.main {
             continue;

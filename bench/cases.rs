@@ -1,0 +1,945 @@
+//! The cases: one small function each, listed in [`CASES`] with the git-neighbor commands it needs.
+//!
+//! A case measures git-neighbor and the raw-git equivalent in the same loop, alternating which goes
+//! first, so drift in machine load hits both sides alike. When a command the case needs does not exist
+//! yet (`git-neighbor <command> --help` fails), the case still measures the raw-git side and reports the
+//! git-neighbor side as "not yet implemented: <command>". To add a case: write a function with the
+//! signature of [`Case::run`] and add a line to [`CASES`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::fixture::{Fixture, src_path, state_rel};
+use crate::harness::{Env, Prog, Res, Stats, fail, fmt_ms, parallel, ps, rm_rf, thousands};
+
+/// One cell of the results table.
+#[derive(Debug, Clone)]
+pub enum Cell {
+    /// Timed runs, with an optional note (e.g. failures).
+    Time(Stats, Option<String>),
+    /// A figure that is not a time (e.g. a growth exponent).
+    Text(String),
+    /// The git-neighbor command does not exist yet.
+    Missing(String),
+    /// Nothing measured on this side.
+    Nothing,
+}
+
+/// Met or missed against the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Target met.
+    Met,
+    /// Target missed.
+    Missed,
+    /// Waiting for the git-neighbor command.
+    Pending,
+    /// No target: context only.
+    Info,
+}
+
+/// One row of the results table.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// What is measured.
+    pub label: String,
+    /// The git-neighbor command line measured.
+    pub nb_cmd: String,
+    /// Its result.
+    pub nb: Cell,
+    /// The raw-git command line(s) measured.
+    pub raw_cmd: String,
+    /// Its result.
+    pub raw: Cell,
+    /// The ratio shown, e.g. `1.02× git`.
+    pub ratio: Option<String>,
+    /// The target, e.g. `≤ 1.0× git`.
+    pub target: String,
+    /// Met or missed.
+    pub verdict: Verdict,
+}
+
+/// How many runs and how big, per mode.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Start-up runs (and warm-up runs).
+    pub startup: (usize, usize),
+    /// `add`/`remove` runs (and warm-up runs).
+    pub add: (usize, usize),
+    /// `list` runs per size.
+    pub list: usize,
+    /// Tenant counts for `list`.
+    pub list_sizes: Vec<usize>,
+    /// Abandoned tenants per `prune` run, and runs.
+    pub prune: (usize, usize),
+    /// `pool claim` runs.
+    pub claim: usize,
+    /// Parallel adds per run, and runs.
+    pub parallel: (usize, usize),
+    /// `delta write` runs.
+    pub delta_write: usize,
+    /// `merge-frame` sizes (deltas per frame) and runs of each.
+    pub merge: Vec<(usize, usize)>,
+    /// One-file commits with and without the hook (and warm-up runs).
+    pub precommit: (usize, usize),
+    /// Pulls of one upstream commit (and warm-up runs).
+    pub safepull: (usize, usize),
+}
+
+impl Plan {
+    /// The full run.
+    pub fn full() -> Plan {
+        Plan {
+            startup: (100, 5),
+            add: (15, 1),
+            list: 30,
+            list_sizes: vec![10, 100],
+            prune: (100, 5),
+            claim: 11,
+            parallel: (64, 3),
+            delta_write: 50,
+            merge: vec![(10, 7), (100, 5), (1_000, 3), (10_000, 1)],
+            precommit: (21, 2),
+            safepull: (11, 1),
+        }
+    }
+    /// `--quick`: enough runs to exercise every code path.
+    pub fn quick() -> Plan {
+        Plan {
+            startup: (15, 2),
+            add: (3, 1),
+            list: 10,
+            list_sizes: vec![10, 100],
+            prune: (30, 1),
+            claim: 3,
+            parallel: (64, 1),
+            delta_write: 10,
+            merge: vec![(10, 3), (100, 3), (1_000, 1)],
+            precommit: (5, 1),
+            safepull: (3, 1),
+        }
+    }
+}
+
+/// The `merge-frame` growth curve, for the plot.
+#[derive(Debug, Default)]
+pub struct Growth {
+    /// git-neighbor `merge-frame`: (deltas, times).
+    pub nb: Vec<(usize, Stats)>,
+    /// One `git commit` of the same change: (deltas, times).
+    pub raw: Vec<(usize, Stats)>,
+    /// Set when `merge-frame` is not implemented yet.
+    pub missing: Option<String>,
+    /// The sizes planned (the x axis spans them even before any point exists).
+    pub sizes: Vec<usize>,
+}
+
+/// Everything a case can use.
+pub struct Bench {
+    /// Processes.
+    pub env: Env,
+    /// Repositories.
+    pub fx: Fixture,
+    /// Run counts and sizes.
+    pub plan: Plan,
+    /// The growth curve, filled by the `merge-frame` case.
+    pub growth: Growth,
+    /// `add` timings from the `add` case, reused as the baseline of `pool claim`.
+    pub add_stats: Option<Stats>,
+    /// Next unused frame number.
+    pub next_frame: u64,
+}
+
+/// A benchmark case.
+pub struct Case {
+    /// Short id (for `--only`).
+    pub id: &'static str,
+    /// git-neighbor commands it needs, e.g. `"pool claim"`.
+    pub needs: &'static [&'static str],
+    /// What exactly is measured on each side (goes into BENCHMARKS.md).
+    pub method: &'static str,
+    /// Measure; `missing` names the first needed command that does not exist yet.
+    pub run: fn(&mut Bench, missing: Option<&str>) -> Res<Vec<Row>>,
+}
+
+/// Every case, in the order they run and are reported.
+pub const CASES: &[Case] = &[
+    Case {
+        id: "startup",
+        needs: &["status"],
+        method: "`git-neighbor status --json` (a real command that opens the repository, reads the config, the \
+                 registry and git's worktree list) against `git rev-parse --git-dir`, in the main worktree of the \
+                 big repository. Also shown for context: the same through git's dispatch (`git neighbor …`, one \
+                 more process), and the floor of starting each binary at all (`--version`).",
+        run: startup,
+    },
+    Case {
+        id: "add",
+        needs: &["add", "remove"],
+        method: "`git-neighbor add aN` (base `HEAD`, full checkout) against `git worktree add -b g/aN PATH HEAD`, \
+                 all adds first; then `git-neighbor remove aN` against `git worktree remove PATH` + `git branch -D \
+                 g/aN` (two processes, summed). One warm-up pair first, not counted. Besides wall time, the CPU \
+                 time (user + system) of each command's whole process tree, from `getrusage(RUSAGE_CHILDREN)`: \
+                 it hardly moves with other load on the machine.",
+        run: add_remove,
+    },
+    Case {
+        id: "list",
+        needs: &["list"],
+        method: "`git-neighbor list` against `git worktree list --porcelain` in a building with 10, then 100 \
+                 tenants (made with `add --base tiny`, an orphan one-file branch: listing reads metadata only, \
+                 so the tenants' size does not matter).",
+        run: list,
+    },
+    Case {
+        id: "prune",
+        needs: &["prune", "add"],
+        method: "N tenants (base `tiny`) whose directories were deleted (`rm -rf`): `git-neighbor prune` \
+                 against `git worktree prune` + one `git branch -D` naming all N branches (the cheapest raw \
+                 equivalent: a per-branch loop would cost N processes). One sample per run: each run needs \
+                 fresh abandoned tenants.",
+        run: prune,
+    },
+    Case {
+        id: "claim",
+        needs: &["pool fill", "pool claim", "pool release"],
+        method: "`git-neighbor pool claim` from a pool filled beforehand (`pool fill N`, not timed) against \
+                 `git-neighbor add` of a full checkout (the `add` case's samples). The ratio is how many times \
+                 faster claim is.",
+        run: claim,
+    },
+    Case {
+        id: "parallel",
+        needs: &["add"],
+        method: "In a fresh clone of the bare remote (no checkout of its own), N processes started at once: \
+                 `git-neighbor add pI --base origin/medium` against `git worktree add -b pI PATH \
+                 origin/medium` (a remote-tracking start point, so git also writes tracking config). \
+                 `medium` is a branch of the same repository with only the first files of the tree (2,000 \
+                 in the full run), so that 2 × 64 checkouts fit in memory or on disk. Wall time from the first \
+                 spawn to the last exit; a failure is a non-zero exit; `created` counts the worktrees git \
+                 lists afterwards.",
+        run: parallel_adds,
+    },
+    Case {
+        id: "delta-write",
+        needs: &["delta write"],
+        method: "`git-neighbor delta write --frame 1 --stream wN` with a two-op delta on stdin against \
+                 storing the same JSON in a ref by hand: `git hash-object -w --stdin` + `git update-ref` \
+                 (summed).",
+        run: delta_write,
+    },
+    Case {
+        id: "merge-frame",
+        needs: &["delta write", "merge-frame"],
+        method: "A frame of N deltas (stream `sI` does `incr /counter` and a `merge` of `last_stream` and \
+                 `frame` on state file I mod F), written beforehand with `delta write` (not timed), then \
+                 `git-neighbor merge-frame --frame K` against the same change made by hand: read, update and \
+                 rewrite the touched JSON files in the harness, `git add` them, one `git commit` (all timed).",
+        run: merge_frame,
+    },
+    Case {
+        id: "pre-commit",
+        needs: &["hooks install", "hooks uninstall", "hook"],
+        method: "A one-file commit (`git commit -q -m …`, the file staged beforehand) in the big repository, \
+                 with git-neighbor's hooks installed (`hooks install`) against the same commit with \
+                 `-c core.hooksPath=<empty dir>` (no hook). The target is on the difference of the medians.",
+        run: pre_commit,
+    },
+    Case {
+        id: "safe-pull",
+        needs: &["safe-pull"],
+        method: "A clean clone one upstream commit behind (another clone pushed it, not timed): \
+                 `git-neighbor safe-pull` against `git pull --rebase`, alternating.",
+        run: safe_pull,
+    },
+];
+
+fn ratio(a: &Stats, b: &Stats) -> f64 {
+    a.median() / b.median()
+}
+
+fn time_row(label: String, nb_cmd: &str, nb: Cell, raw_cmd: &str, raw: Cell) -> Row {
+    let ratio = match (&nb, &raw) {
+        (Cell::Time(a, _), Cell::Time(b, _)) => {
+            let r = ratio(a, b);
+            // Three decimals near 1, so a ratio that rounds to 1.00 still shows which side was faster.
+            Some(if (r - 1.0).abs() < 0.005 { format!("{r:.3}× git") } else { format!("{r:.2}× git") })
+        }
+        _ => None,
+    };
+    Row {
+        label,
+        nb_cmd: nb_cmd.into(),
+        nb,
+        raw_cmd: raw_cmd.into(),
+        raw,
+        ratio,
+        target: String::new(),
+        verdict: Verdict::Info,
+    }
+}
+
+fn nb_cell(stats: Option<Stats>, missing: Option<&str>) -> Cell {
+    match (stats, missing) {
+        (_, Some(m)) => Cell::Missing(m.to_string()),
+        (Some(s), None) => Cell::Time(s, None),
+        (None, None) => Cell::Nothing,
+    }
+}
+
+/// Set the target and verdict: `met` is judged only when git-neighbor was measured.
+fn judge(mut row: Row, target: &str, met: impl FnOnce(&Row) -> Option<bool>) -> Row {
+    row.target = target.into();
+    row.verdict = match &row.nb {
+        Cell::Missing(_) => Verdict::Pending,
+        _ => match met(&row) {
+            Some(true) => Verdict::Met,
+            Some(false) => Verdict::Missed,
+            None => Verdict::Info,
+        },
+    };
+    row
+}
+
+fn nb_median(row: &Row) -> Option<f64> {
+    match &row.nb {
+        Cell::Time(s, _) => Some(s.median()),
+        _ => None,
+    }
+}
+
+fn raw_median(row: &Row) -> Option<f64> {
+    match &row.raw {
+        Cell::Time(s, _) => Some(s.median()),
+        _ => None,
+    }
+}
+
+/// Time `nb` and `raw` alternately `n` times after `warm` uncounted rounds; `nb: None` skips that side.
+fn pair(
+    env: &Env,
+    dir: &Path,
+    (n, warm): (usize, usize),
+    nb: Option<(Prog, &[&str])>,
+    raw: (Prog, &[&str]),
+) -> Res<(Option<Stats>, Stats)> {
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for i in 0..n + warm {
+        let mut one = |first: bool| -> Res<()> {
+            if first {
+                if let Some((p, args)) = nb {
+                    let t = env.time(p, dir, args)?;
+                    if i >= warm {
+                        a.push(t);
+                    }
+                }
+            } else {
+                let t = env.time(raw.0, dir, raw.1)?;
+                if i >= warm {
+                    b.push(t);
+                }
+            }
+            Ok(())
+        };
+        one(i % 2 == 0)?;
+        one(i % 2 != 0)?;
+    }
+    Ok((nb.map(|_| Stats::of(&a)), Stats::of(&b)))
+}
+
+fn startup(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
+    let dir = b.fx.big.clone();
+    let have = missing.is_none();
+    let status: &[&str] = &["status", "--json"];
+    let dispatch: &[&str] = &["neighbor", "status", "--json"];
+    let revparse: &[&str] = &["rev-parse", "--git-dir"];
+    let version: &[&str] = &["--version"];
+    let (nb, raw) = pair(&b.env, &dir, b.plan.startup, have.then_some((Prog::Nb, status)), (Prog::Git, revparse))?;
+    let main = time_row(
+        "start-up: a command that opens the repository".into(),
+        "git-neighbor status --json",
+        nb_cell(nb, missing),
+        "git rev-parse --git-dir",
+        Cell::Time(raw, None),
+    );
+    let main = judge(main, "< 3 ms", |r| nb_median(r).map(|m| m < 3.0));
+    let (nb, raw) = pair(&b.env, &dir, b.plan.startup, have.then_some((Prog::Git, dispatch)), (Prog::Git, revparse))?;
+    let via_git = time_row(
+        "start-up through git's dispatch (context)".into(),
+        "git neighbor status --json",
+        nb_cell(nb, missing),
+        "git rev-parse --git-dir",
+        Cell::Time(raw, None),
+    );
+    let (nb, raw) = pair(&b.env, &dir, b.plan.startup, Some((Prog::Nb, version)), (Prog::Git, version))?;
+    let floor = time_row(
+        "process floor, no repository (context)".into(),
+        "git-neighbor --version",
+        nb_cell(nb, None),
+        "git --version",
+        Cell::Time(raw, None),
+    );
+    Ok(vec![main, via_git, floor])
+}
+
+fn add_remove(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
+    let (n, warm) = b.plan.add;
+    let have = missing.is_none();
+    let big = b.fx.big.clone();
+    // [wall, cpu] samples for [nb add, git add, nb remove, git remove].
+    let mut s: [[Vec<Duration>; 2]; 4] = Default::default();
+    let mut keep = |k: usize, i: usize, (wall, cpu): (Duration, Duration)| {
+        if i >= warm {
+            s[k][0].push(wall);
+            s[k][1].push(cpu);
+        }
+    };
+    let name = |i: usize| format!("a{i:03}");
+    let branch = |i: usize| format!("g/a{i:03}");
+    let path = |i: usize| b.fx.tenants_root.join(format!("g-a{i:03}"));
+    // Every add first, then every remove: on ext4 without a journal, creating files soon after deleting
+    // many is slower (the allocator skips recently freed inodes), which would blur the add figures.
+    for i in 0..n + warm {
+        let nb_first = i % 2 == 0;
+        for side in [nb_first, !nb_first] {
+            if side && have {
+                keep(0, i, b.env.time_cpu(Prog::Nb, &big, &["add", &name(i)])?);
+            } else if !side {
+                let (br, p) = (branch(i), path(i));
+                keep(1, i, b.env.time_cpu(Prog::Git, &big, &["worktree", "add", "-b", &br, ps(&p), "HEAD"])?);
+            }
+        }
+    }
+    for i in 0..n + warm {
+        let nb_first = i % 2 == 0;
+        for side in [nb_first, !nb_first] {
+            if side && have {
+                keep(2, i, b.env.time_cpu(Prog::Nb, &big, &["remove", &name(i)])?);
+            } else if !side {
+                let (w1, c1) = b.env.time_cpu(Prog::Git, &big, &["worktree", "remove", ps(&path(i))])?;
+                let (w2, c2) = b.env.time_cpu(Prog::Git, &big, &["branch", "-D", &branch(i)])?;
+                keep(3, i, (w1 + w2, c1 + c2));
+            }
+        }
+    }
+    let files = thousands(b.fx.tracked);
+    let nb = |k: usize, w: usize| nb_cell(have.then(|| Stats::of(&s[k][w])), missing);
+    let raw = |k: usize, w: usize| Cell::Time(Stats::of(&s[k][w]), None);
+    b.add_stats = have.then(|| Stats::of(&s[0][0]));
+    let (add_nb, add_git) = ("git-neighbor add aN", "git worktree add -b g/aN PATH HEAD");
+    let (rm_nb, rm_git) = ("git-neighbor remove aN", "git worktree remove PATH && git branch -D g/aN");
+    let add = time_row(format!("`add` ({files} files checked out)"), add_nb, nb(0, 0), add_git, raw(1, 0));
+    let add = judge(add, "≤ 1.0× git", |r| Some(nb_median(r)? <= raw_median(r)?));
+    let add_cpu = time_row(
+        "`add`: CPU time (user + sys) of the process tree (context)".into(),
+        add_nb,
+        nb(0, 1),
+        add_git,
+        raw(1, 1),
+    );
+    let remove = time_row(format!("`remove` ({files} files)"), rm_nb, nb(2, 0), rm_git, raw(3, 0));
+    let remove_cpu = time_row(
+        "`remove`: CPU time (user + sys) of the process tree (context)".into(),
+        rm_nb,
+        nb(2, 1),
+        rm_git,
+        raw(3, 1),
+    );
+    Ok(vec![add, add_cpu, remove, remove_cpu])
+}
+
+/// Tenant names known to git-neighbor in `dir` (`list --json`).
+fn tenant_names(env: &Env, dir: &Path) -> Res<Vec<String>> {
+    let out = env.out(Prog::Nb, dir, &["list", "--json"])?;
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&out)?;
+    Ok(rows.iter().filter_map(|r| r["name"].as_str().map(String::from)).collect())
+}
+
+fn list(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
+    let big = b.fx.big.clone();
+    let have = missing.is_none();
+    let sizes = b.plan.list_sizes.clone();
+    let mut rows = Vec::new();
+    let mut made = 0;
+    for size in sizes {
+        // Tenants when git-neighbor is there; plain worktrees otherwise, so the raw side has the same load.
+        while made < size {
+            let name = format!("l{made:03}");
+            if have {
+                b.env.out(Prog::Nb, &big, &["add", &name, "--base", "tiny"])?;
+            } else {
+                let path = b.fx.tenants_root.join(&name);
+                b.env.out(Prog::Git, &big, &["worktree", "add", "-b", &name, ps(&path), "tiny"])?;
+            }
+            made += 1;
+        }
+        if have {
+            let n = tenant_names(&b.env, &big)?.len();
+            if n != size {
+                return fail(format!("expected {size} tenants before timing `list`, found {n}"));
+            }
+        }
+        let (nb, raw) = pair(
+            &b.env,
+            &big,
+            (b.plan.list, 2),
+            have.then_some((Prog::Nb, &["list"][..])),
+            (Prog::Git, &["worktree", "list", "--porcelain"]),
+        )?;
+        let row = time_row(
+            format!("`list`, {size} tenants"),
+            "git-neighbor list",
+            nb_cell(nb, missing),
+            "git worktree list --porcelain",
+            Cell::Time(raw, None),
+        );
+        rows.push(if size == 100 { judge(row, "< 50 ms", |r| nb_median(r).map(|m| m < 50.0)) } else { row });
+    }
+    // Clean up (not timed): directories gone, then prune (or git's own prune).
+    rm_rf(&b.fx.tenants_root)?;
+    if have {
+        b.env.out(Prog::Nb, &big, &["prune"])?;
+        let left = tenant_names(&b.env, &big)?;
+        if !left.is_empty() {
+            return fail(format!("prune left {} tenants behind after the list case", left.len()));
+        }
+    } else {
+        b.env.out(Prog::Git, &big, &["worktree", "prune"])?;
+        let names: Vec<String> = (0..made).map(|i| format!("l{i:03}")).collect();
+        let mut args = vec!["branch", "-D"];
+        args.extend(names.iter().map(String::as_str));
+        b.env.out(Prog::Git, &big, &args)?;
+    }
+    Ok(rows)
+}
+
+fn prune(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
+    let big = b.fx.big.clone();
+    let have = missing.is_none();
+    let (count, runs) = b.plan.prune;
+    let (mut nb, mut raw) = (Vec::new(), Vec::new());
+    for run in 0..runs {
+        if have {
+            let names: Vec<String> = (0..count).map(|i| format!("p{run}-{i:03}")).collect();
+            for name in &names {
+                b.env.out(Prog::Nb, &big, &["add", name, "--base", "tiny"])?;
+            }
+            for name in &names {
+                rm_rf(&b.fx.tenants_root.join(name))?;
+            }
+            nb.push(b.env.time(Prog::Nb, &big, &["prune"])?);
+            let left = tenant_names(&b.env, &big)?;
+            if !left.is_empty() {
+                return fail(format!("prune left {} abandoned tenants", left.len()));
+            }
+        }
+        let names: Vec<String> = (0..count).map(|i| format!("r{run}-{i:03}")).collect();
+        let paths: Vec<PathBuf> = names.iter().map(|n| b.env.root.join("raw-wt").join(n)).collect();
+        for (name, path) in names.iter().zip(&paths) {
+            b.env.out(Prog::Git, &big, &["worktree", "add", "-b", name, ps(path), "tiny"])?;
+        }
+        rm_rf(&b.env.root.join("raw-wt"))?;
+        let mut branch_d = vec!["branch", "-D"];
+        branch_d.extend(names.iter().map(String::as_str));
+        raw.push(b.env.time(Prog::Git, &big, &["worktree", "prune"])? + b.env.time(Prog::Git, &big, &branch_d)?);
+    }
+    let row = time_row(
+        format!("`prune` of {count} abandoned tenants (one sample per run)"),
+        "git-neighbor prune",
+        nb_cell(have.then(|| Stats::of(&nb)), missing),
+        "git worktree prune && git branch -D B1 … BN",
+        Cell::Time(Stats::of(&raw), None),
+    );
+    Ok(vec![row])
+}
+
+fn claim(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
+    let big = b.fx.big.clone();
+    let n = b.plan.claim;
+    let add = match b.add_stats.clone() {
+        Some(s) => s,
+        None => {
+            let mut v = Vec::new();
+            for i in 0..n {
+                let name = format!("c-add{i}");
+                v.push(b.env.time(Prog::Nb, &big, &["add", &name])?);
+                b.env.out(Prog::Nb, &big, &["remove", &name])?;
+            }
+            Stats::of(&v)
+        }
+    };
+    let mut claims = Vec::new();
+    if missing.is_none() {
+        b.env.out(Prog::Nb, &big, &["pool", "fill", &n.to_string()])?;
+        let mut held = Vec::new();
+        for _ in 0..n {
+            let start = Instant::now();
+            let out = b.env.out(Prog::Nb, &big, &["pool", "claim", "--json"])?;
+            claims.push(start.elapsed());
+            let v: serde_json::Value =
+                serde_json::from_str(&out).map_err(|e| format!("pool claim --json: {e}: {out}"))?;
+            held.push((
+                v["name"].as_str().unwrap_or_default().to_string(),
+                v["lease_id"].as_str().unwrap_or_default().to_string(),
+            ));
+        }
+        // Give them back and remove them (not timed) so later cases see an empty building.
+        for (name, lease) in &held {
+            b.env.out(Prog::Nb, &big, &["pool", "release", name, "--lease-id", lease])?;
+            b.env.out(Prog::Nb, &big, &["remove", name])?;
+        }
+    }
+    let nb = nb_cell(missing.is_none().then(|| Stats::of(&claims)), missing);
+    let mut row = time_row(
+        "`pool claim` against `add`".into(),
+        "git-neighbor pool claim",
+        nb,
+        "git-neighbor add (full checkout)",
+        Cell::Time(add, None),
+    );
+    row.ratio = nb_median(&row).zip(raw_median(&row)).map(|(c, a)| format!("{:.1}× faster", a / c));
+    Ok(vec![judge(row, "≥ 20× faster than add", |r| Some(raw_median(r)? / nb_median(r)? >= 20.0))])
+}
+
+/// Start `count` processes at once; returns (wall time, failures, first error line).
+fn burst(env: &Env, dir: &Path, jobs: Vec<(Prog, Vec<String>)>) -> Res<(Duration, usize, Option<String>)> {
+    let start = Instant::now();
+    let mut children = Vec::new();
+    for (prog, args) in &jobs {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut c = env.command(*prog, dir, &args);
+        c.stdout(Stdio::null());
+        children.push(c.spawn()?);
+    }
+    let mut failed = 0;
+    let mut first = None;
+    for c in children {
+        let o = c.wait_with_output()?;
+        if !o.status.success() {
+            failed += 1;
+            if first.is_none() {
+                let err = String::from_utf8_lossy(&o.stderr);
+                first = err.lines().find(|l| l.starts_with("error") || l.starts_with("fatal")).map(String::from);
+            }
+        }
+    }
+    Ok((start.elapsed(), failed, first))
+}
+
+fn parallel_adds(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
+    let (count, runs) = b.plan.parallel;
+    let have = missing.is_none();
+    let root = b.env.root.clone();
+    let mut walls: [Vec<Duration>; 2] = Default::default();
+    let mut fails: [Vec<String>; 2] = Default::default();
+    let mut errors: [Option<String>; 2] = Default::default();
+    let mut made = Vec::new();
+    for run in 0..runs {
+        for k in [run % 2, 1 - run % 2] {
+            let nb = k == 0;
+            if nb && !have {
+                continue;
+            }
+            let clone = root.join(format!("par-{k}-{run}"));
+            let wt = root.join(format!("par-{k}-{run}.worktrees"));
+            b.env.out(Prog::Git, &root, &["clone", "-q", "--no-checkout", ps(&b.fx.origin), ps(&clone)])?;
+            let jobs = (0..count)
+                .map(|i| {
+                    let name = format!("p{i:02}");
+                    if nb {
+                        (Prog::Nb, vec!["add".into(), name, "--base".into(), "origin/medium".into()])
+                    } else {
+                        let path = wt.join(&name).display().to_string();
+                        let args = ["worktree", "add", "-b", &name, &path, "origin/medium"];
+                        (Prog::Git, args.iter().map(|s| s.to_string()).collect())
+                    }
+                })
+                .collect();
+            let (wall, failed, first) = burst(&b.env, &clone, jobs)?;
+            let listed = b.env.out(Prog::Git, &clone, &["worktree", "list", "--porcelain"])?;
+            let created = listed.lines().filter(|l| l.starts_with("worktree ")).count().saturating_sub(1);
+            walls[k].push(wall);
+            fails[k]
+                .push(format!("{failed}/{count} failed, {created} created in {}", fmt_ms(wall.as_secs_f64() * 1e3)));
+            if errors[k].is_none() {
+                errors[k] = first;
+            }
+            made.extend([clone, wt]);
+        }
+        // Not timed: delete this run's clones and worktrees on two threads.
+        parallel(2, &made, |p| rm_rf(p))?;
+        made.clear();
+    }
+    let note = |k: usize| {
+        let mut s = fails[k].join("; ");
+        if let Some(e) = &errors[k] {
+            s += &format!(" — first error: `{}`", e.replace('`', "'"));
+        }
+        Some(s)
+    };
+    let nb =
+        if have { Cell::Time(Stats::of(&walls[0]), note(0)) } else { Cell::Missing(missing.unwrap_or("add").into()) };
+    let row = time_row(
+        format!("{count} parallel adds in a clone, {} files each (wall time)", thousands(b.fx.medium_files)),
+        "git-neighbor add pI --base origin/medium",
+        nb,
+        "git worktree add -b pI PATH origin/medium",
+        Cell::Time(Stats::of(&walls[1]), note(1)),
+    );
+    let all_ok = fails[0].iter().all(|f| f.starts_with("0/"));
+    Ok(vec![judge(row, "0 failures", |_| Some(all_ok))])
+}
+
+fn delta_json(file: usize, stream: &str, frame: u64) -> String {
+    let path = state_rel(file);
+    serde_json::json!({
+        "ops": [
+            {"op": "incr", "path": path, "pointer": "/counter", "value": 1},
+            {"op": "merge", "path": path, "value": {"last_stream": stream, "frame": frame}},
+        ],
+        "meta": {"bench": true},
+    })
+    .to_string()
+}
+
+fn delta_write(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
+    let big = b.fx.big.clone();
+    let have = missing.is_none();
+    let frame = b.next_frame;
+    b.next_frame += 1;
+    let f = frame.to_string();
+    let (mut nb, mut raw) = (Vec::new(), Vec::new());
+    for i in 0..b.plan.delta_write {
+        let stream = format!("w{i:03}");
+        let json = delta_json(i % b.fx.state_files, &stream, frame);
+        let nb_first = i % 2 == 0;
+        for side in [nb_first, !nb_first] {
+            if side && have {
+                let args = ["delta", "write", "--frame", &f, "--stream", &stream];
+                nb.push(b.env.time_input(Prog::Nb, &big, &args, Some(json.as_bytes()))?);
+            } else if !side {
+                let start = Instant::now();
+                let oid = b.env.out_input(Prog::Git, &big, &["hash-object", "-w", "--stdin"], json.as_bytes())?;
+                b.env.out(Prog::Git, &big, &["update-ref", &format!("refs/bench/deltas/{frame}/{stream}"), &oid])?;
+                raw.push(start.elapsed());
+            }
+        }
+    }
+    if have && b.env.has_command("merge-frame") {
+        // Not timed: merge this frame so the growth curve starts from a clean mailbox.
+        b.env.out(Prog::Nb, &big, &["merge-frame", "--frame", &f])?;
+    }
+    let row = time_row(
+        "`delta write` (one two-op delta)".into(),
+        "git-neighbor delta write --frame 1 --stream wN",
+        nb_cell(have.then(|| Stats::of(&nb)), missing),
+        "git hash-object -w --stdin && git update-ref",
+        Cell::Time(Stats::of(&raw), None),
+    );
+    Ok(vec![judge(row, "< 5 ms", |r| nb_median(r).map(|m| m < 5.0))])
+}
+
+/// The same change as a frame of deltas, made by hand: update the JSON files, `git add`, `git commit`.
+fn commit_by_hand(b: &Bench, frame: u64, deltas: &[(String, usize)]) -> Res<Duration> {
+    let start = Instant::now();
+    let mut touched: BTreeMap<usize, (i64, &str)> = BTreeMap::new();
+    for (stream, file) in deltas {
+        let e = touched.entry(*file).or_insert((0, ""));
+        e.0 += 1;
+        // Deltas apply in stream-name order, so the greatest name's `merge` wins.
+        if stream.as_str() > e.1 {
+            e.1 = stream;
+        }
+    }
+    let mut paths = Vec::new();
+    for (file, (count, last)) in touched {
+        let rel = format!("state/{}", state_rel(file));
+        let p = b.fx.big.join(&rel);
+        let mut doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&p)?)?;
+        let counter = doc["counter"].as_i64().unwrap_or(0) + count;
+        doc["counter"] = counter.into();
+        doc["last_stream"] = last.into();
+        doc["frame"] = frame.into();
+        std::fs::write(&p, serde_json::to_string_pretty(&doc)? + "\n")?;
+        paths.push(rel);
+    }
+    let mut add = vec!["add", "--"];
+    add.extend(paths.iter().map(String::as_str));
+    b.env.out(Prog::Git, &b.fx.big, &add)?;
+    b.env.out(Prog::Git, &b.fx.big, &["commit", "-q", "-m", &format!("frame {frame}, by hand")])?;
+    Ok(start.elapsed())
+}
+
+fn merge_frame(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
+    let big = b.fx.big.clone();
+    let have = missing.is_none();
+    b.growth.missing = missing.map(String::from);
+    b.growth.sizes = b.plan.merge.iter().map(|(n, _)| *n).collect();
+    let mut rows = Vec::new();
+    for (size, runs) in b.plan.merge.clone() {
+        let (mut nb, mut raw) = (Vec::new(), Vec::new());
+        for _ in 0..runs {
+            let frame = b.next_frame;
+            b.next_frame += 1;
+            let deltas: Vec<(String, usize)> = (0..size).map(|i| (format!("s{i:05}"), i % b.fx.state_files)).collect();
+            if have {
+                let f = frame.to_string();
+                let env = &b.env;
+                parallel(2, &deltas, |(stream, file)| {
+                    let json = delta_json(*file, stream, frame);
+                    let args = ["delta", "write", "--frame", &f, "--stream", stream];
+                    env.out_input(Prog::Nb, &big, &args, json.as_bytes()).map(drop)
+                })?;
+                let before = b.env.out(Prog::Git, &big, &["rev-parse", "HEAD"])?;
+                nb.push(b.env.time(Prog::Nb, &big, &["merge-frame", "--frame", &f])?);
+                if b.env.out(Prog::Git, &big, &["rev-parse", "HEAD"])? == before {
+                    return fail(format!("merge-frame --frame {f} made no commit on the checked-out main"));
+                }
+            }
+            raw.push(commit_by_hand(b, frame, &deltas)?);
+        }
+        let (nb, raw) = (have.then(|| Stats::of(&nb)), Stats::of(&raw));
+        if let Some(s) = &nb {
+            b.growth.nb.push((size, s.clone()));
+        }
+        b.growth.raw.push((size, raw.clone()));
+        let row = time_row(
+            format!("`merge-frame`, {} deltas", thousands(size)),
+            "git-neighbor merge-frame --frame K",
+            nb_cell(nb, missing),
+            "one git commit of the same change",
+            Cell::Time(raw, None),
+        );
+        rows.push(if size == 1_000 { judge(row, "< 1 s", |r| nb_median(r).map(|m| m < 1000.0)) } else { row });
+    }
+    // Growth between the two largest sizes: exponent 1 is linear.
+    let curve = |pts: &[(usize, Stats)]| -> Option<f64> {
+        let [.., (n1, t1), (n2, t2)] = pts else { return None };
+        Some((t2.median() / t1.median()).ln() / (*n2 as f64 / *n1 as f64).ln())
+    };
+    let (k_nb, k_raw) = (curve(&b.growth.nb), curve(&b.growth.raw));
+    if let Some(kr) = k_raw {
+        let sizes = b.plan.merge.iter().map(|(s, _)| thousands(*s)).collect::<Vec<_>>().join(", ");
+        let cell = |k: Option<f64>, missing: Option<&str>| match (k, missing) {
+            (_, Some(m)) => Cell::Missing(m.to_string()),
+            (Some(k), None) => Cell::Text(format!("exponent {k:.2}")),
+            (None, None) => Cell::Nothing,
+        };
+        let row = Row {
+            label: format!("`merge-frame` growth over {sizes} deltas (time ∝ N^exponent, two largest sizes)"),
+            nb_cmd: "git-neighbor merge-frame".into(),
+            nb: cell(k_nb, missing),
+            raw_cmd: "git commit".into(),
+            raw: cell(Some(kr), None),
+            ratio: None,
+            target: String::new(),
+            verdict: Verdict::Info,
+        };
+        rows.push(judge(row, "linear (exponent ≤ 1.1)", |_| k_nb.map(|k| k <= 1.1)));
+    }
+    Ok(rows)
+}
+
+fn pre_commit(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
+    let big = b.fx.big.clone();
+    let have = missing.is_none();
+    let empty = b.env.root.join("no-hooks");
+    std::fs::create_dir_all(&empty)?;
+    let no_hooks = format!("core.hooksPath={}", ps(&empty));
+    if have {
+        b.env.out(Prog::Nb, &big, &["hooks", "install"])?;
+    }
+    let file = src_path(0);
+    let (n, warm) = b.plan.precommit;
+    let (mut with, mut without) = (Vec::new(), Vec::new());
+    let mut edit = 0;
+    for i in 0..n + warm {
+        let hook_first = i % 2 == 0;
+        for hook in [hook_first, !hook_first] {
+            if hook && !have {
+                continue;
+            }
+            edit += 1;
+            let p = big.join(&file);
+            let mut text = std::fs::read_to_string(&p)?;
+            text += &format!("edit {edit}\n");
+            std::fs::write(&p, text)?;
+            b.env.out(Prog::Git, &big, &["add", "--", &file])?;
+            let msg = format!("one-file commit {edit}");
+            let t = if hook {
+                b.env.time(Prog::Git, &big, &["commit", "-q", "-m", &msg])?
+            } else {
+                b.env.time(Prog::Git, &big, &["-c", &no_hooks, "commit", "-q", "-m", &msg])?
+            };
+            if i >= warm {
+                if hook { &mut with } else { &mut without }.push(t);
+            }
+        }
+    }
+    if have {
+        b.env.out(Prog::Nb, &big, &["hooks", "uninstall"])?;
+    }
+    let mut row = time_row(
+        "one-file `git commit` with git-neighbor's pre-commit hook".into(),
+        "git commit (hooks installed)",
+        nb_cell(have.then(|| Stats::of(&with)), missing),
+        "git commit (no hook)",
+        Cell::Time(Stats::of(&without), None),
+    );
+    if let (Some(a), Some(r)) = (nb_median(&row), raw_median(&row)) {
+        row.ratio = Some(format!("+{} added", fmt_ms(a - r)));
+    }
+    Ok(vec![judge(row, "< 5 ms added", |r| Some(nb_median(r)? - raw_median(r)? < 5.0))])
+}
+
+/// Push one more upstream commit from the pusher clone (not timed).
+fn push_upstream(env: &Env, fx: &Fixture, k: usize) -> Res<String> {
+    let file = src_path(1);
+    let p = fx.pusher.join(&file);
+    let mut text = std::fs::read_to_string(&p)?;
+    text += &format!("upstream {k}\n");
+    std::fs::write(&p, text)?;
+    env.out(Prog::Git, &fx.pusher, &["commit", "-q", "-a", "-m", &format!("upstream {k}")])?;
+    env.out(Prog::Git, &fx.pusher, &["push", "-q", "origin", "main"])?;
+    env.out(Prog::Git, &fx.pusher, &["rev-parse", "HEAD"])
+}
+
+fn safe_pull(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
+    let have = missing.is_none();
+    let (n, warm) = b.plan.safepull;
+    let clone = b.fx.clone.clone();
+    let (mut nb, mut raw) = (Vec::new(), Vec::new());
+    let mut k = 0;
+    for i in 0..n + warm {
+        let nb_first = i % 2 == 0;
+        for side in [nb_first, !nb_first] {
+            if side && !have {
+                continue;
+            }
+            k += 1;
+            let tip = push_upstream(&b.env, &b.fx, k)?;
+            let t = if side {
+                b.env.time(Prog::Nb, &clone, &["safe-pull"])?
+            } else {
+                b.env.time(Prog::Git, &clone, &["pull", "--rebase"])?
+            };
+            if b.env.out(Prog::Git, &clone, &["rev-parse", "HEAD"])? != tip {
+                let who = if side { "git-neighbor safe-pull" } else { "git pull --rebase" };
+                return fail(format!("{who} did not bring the clone to the upstream commit"));
+            }
+            if i >= warm {
+                if side { &mut nb } else { &mut raw }.push(t);
+            }
+        }
+    }
+    let row = time_row(
+        "`safe-pull`, clean tree, one upstream commit".into(),
+        "git-neighbor safe-pull",
+        nb_cell(have.then(|| Stats::of(&nb)), missing),
+        "git pull --rebase",
+        Cell::Time(Stats::of(&raw), None),
+    );
+    Ok(vec![judge(row, "≤ 1.1× git", |r| Some(nb_median(r)? <= 1.1 * raw_median(r)?))])
+}
