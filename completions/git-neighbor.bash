@@ -2725,7 +2725,7 @@ _git__neighbor() {
             return 0
             ;;
         git__subcmd__neighbor__subcmd__status)
-            opts="-C -c -q -v -h --no-fetch --color --json --quiet --verbose --lock-timeout --help"
+            opts="-C -c -q -v -h --fetch --color --json --quiet --verbose --lock-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -512,7 +512,7 @@ complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand status" -l col
 always\t'Always colour'
 never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand status" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand status" -l no-fetch -d 'Judge fleet liveness from the last fetched upstream instead of fetching it now'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand status" -l fetch -d 'Fetch the upstream before judging fleet liveness (default: judge from the last fetched state, so status stays fast enough for prompts and scripts; safe-pull always fetches)'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand status" -l json -d 'Print data as JSON (documented in README.md)'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand status" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand status" -s v -l verbose -d 'More detail on stderr'

@@ -429,13 +429,8 @@ fn check_hooks(ctx: &Ctx, out: &mut Vec<Finding>) -> Result<(), Error> {
 }
 
 fn check_autostash_config(ctx: &Ctx, out: &mut Vec<Finding>) {
-    let on: Vec<&str> = ["rebase.autoStash", "merge.autoStash"]
-        .into_iter()
-        .filter(|k| {
-            ctx.repo.git().ok().and_then(|g| g.args(["config", "--type=bool", "--get", k]).read().ok()).as_deref()
-                == Some("true")
-        })
-        .collect();
+    let on: Vec<&str> =
+        ["rebase.autoStash", "merge.autoStash"].into_iter().filter(|k| ctx.repo.config_bool(k) == Some(true)).collect();
     if !on.is_empty() {
         out.push(
             Finding::new("autostash-config", Status::Warning, format!("{} is on in git config", on.join(" and ")))

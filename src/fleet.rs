@@ -40,10 +40,9 @@ impl Upstream {
         if self.remote == "." {
             return Some(self.branch.clone());
         }
-        let specs =
-            repo.git().ok()?.args(["config", "--get-all"]).arg(format!("remote.{}.fetch", self.remote)).read().ok()?;
+        let specs = repo.config_strings(&format!("remote.{}.fetch", self.remote));
         let default = format!("+refs/heads/*:refs/remotes/{}/*", self.remote);
-        specs.lines().any(|l| l.trim() == default).then(|| format!("refs/remotes/{}/{b}", self.remote))
+        specs.iter().any(|l| l.trim() == default).then(|| format!("refs/remotes/{}/{b}", self.remote))
     }
 }
 
@@ -110,10 +109,7 @@ pub struct Liveness {
 pub fn current_upstream(repo: &Repo) -> Result<Option<Upstream>, Error> {
     let Some(head) = crate::git::read_head_branch(&repo.git_dir) else { return Ok(None) };
     let Some(b) = head.strip_prefix("refs/heads/") else { return Ok(None) };
-    let get = |key: &str| -> Result<Option<String>, Error> {
-        let v = repo.git()?.args(["config", "--get"]).arg(format!("branch.{b}.{key}")).read();
-        Ok(v.ok().filter(|s| !s.is_empty()))
-    };
+    let get = |key: &str| -> Result<Option<String>, Error> { Ok(repo.config_string(&format!("branch.{b}.{key}"))) };
     match (get("remote")?, get("merge")?) {
         (Some(remote), Some(branch)) => Ok(Some(Upstream { remote, branch })),
         _ => Ok(None),
@@ -134,8 +130,15 @@ pub fn fetch(repo: &Repo, up: &Upstream) -> Result<String, Error> {
                 .context(format!("cannot fetch {}", up.short()))
                 .hint("check the remote and your network; nothing was changed")
         })?;
-    let tip = repo.git()?.args(["rev-parse", "--verify", "-q", "FETCH_HEAD^{commit}"]).read()?;
-    Ok(tip)
+    // FETCH_HEAD's first line starts with the fetched commit id; read it rather than spawn rev-parse.
+    let first = std::fs::read_to_string(repo.git_dir.join("FETCH_HEAD"))
+        .ok()
+        .and_then(|t| t.split(|c: char| !c.is_ascii_hexdigit()).next().map(str::to_string))
+        .filter(|h| h.len() == 40 || h.len() == 64);
+    match first {
+        Some(tip) => Ok(tip),
+        None => Ok(repo.git()?.args(["rev-parse", "--verify", "-q", "FETCH_HEAD^{commit}"]).read()?),
+    }
 }
 
 /// Evidence about the upstream tip `tip` (None: unknown).
@@ -160,11 +163,14 @@ pub fn upstream_evidence(
         fetch_error,
     };
     let Some(tip) = tip else { return ev };
-    let info = ctx.repo.git().and_then(|g| Ok(g.args(["log", "-1", "--format=%ct%x00%s", tip, "--"]).read()?));
-    if let Ok(info) = info {
-        let mut parts = info.splitn(2, '\0');
-        let secs: Option<u64> = parts.next().and_then(|s| s.trim().parse().ok());
-        ev.subject = parts.next().map(str::to_string);
+    // Committer time and subject, read in-process (this runs on every safe-pull and status).
+    let info = gix::ObjectId::from_hex(tip.as_bytes()).ok().and_then(|id| ctx.repo.gix.find_commit(id).ok()).map(|c| {
+        let secs = c.time().ok().and_then(|t| u64::try_from(t.seconds).ok());
+        let subject = c.message().ok().map(|m| m.summary().to_string());
+        (secs, subject)
+    });
+    if let Some((secs, subject)) = info {
+        ev.subject = subject;
         if let Some(secs) = secs {
             let ms = secs.saturating_mul(1000);
             let age = state::age(ms);

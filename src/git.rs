@@ -259,6 +259,30 @@ impl Repo {
         obj.peel_to_commit().map(|c| c.id).map_err(|e| e.to_string())
     }
 
+    /// A config value, read in-process (no `git config` subprocess).
+    pub fn config_string(&self, key: &str) -> Option<String> {
+        self.gix.config_snapshot().string(key).map(|v| v.to_string()).filter(|s| !s.is_empty())
+    }
+
+    /// Every value of a multi-valued config key, in order.
+    pub fn config_strings(&self, key: &str) -> Vec<String> {
+        self.gix.config_snapshot().strings(key).unwrap_or_default().into_iter().map(|v| v.to_string()).collect()
+    }
+
+    /// A boolean config value (`None` when unset or not a boolean).
+    pub fn config_bool(&self, key: &str) -> Option<bool> {
+        self.gix.config_snapshot().boolean(key)
+    }
+
+    /// A path config value with `~` expanded, as `git config --type=path` would give it.
+    pub fn config_path(&self, key: &str) -> Option<PathBuf> {
+        let raw = self.config_string(key)?;
+        match raw.strip_prefix("~/") {
+            Some(rest) => std::env::var_os("HOME").map(|h| PathBuf::from(h).join(rest)),
+            None => Some(PathBuf::from(raw)),
+        }
+    }
+
     /// The commit a full ref name points at now, if it exists.
     pub fn ref_target(&self, full_name: &str) -> Option<gix::ObjectId> {
         let mut r = self.gix.try_find_reference(full_name).ok().flatten()?;

@@ -221,7 +221,7 @@ pub fn pre_push(ctx: &Ctx, remote: &str, updates: &str) -> Result<Vec<Violation>
             .args(["--format=commit %H", local, "--not"]);
         cmd = if known {
             cmd.arg(*remote_oid)
-        } else if ctx.repo.git()?.args(["config", "--get"]).arg(format!("remote.{remote}.url")).succeeds()? {
+        } else if ctx.repo.config_string(&format!("remote.{remote}.url")).is_some() {
             cmd.arg(format!("--remotes={remote}"))
         } else {
             cmd.arg("--remotes")

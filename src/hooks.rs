@@ -1,4 +1,4 @@
-//! Installing git hooks that call `git neighbor hook <name> "$@"`, without ever losing the user's own.
+//! Installing git hooks that call `git-neighbor hook <name> "$@"`, without ever losing the user's own.
 //!
 //! Our lines live in one block between marker lines. In a shell hook (or one without a shebang, which git
 //! runs with `sh`) the block goes right after the shebang, so it runs first and a refusal stops the
@@ -68,17 +68,21 @@ impl Origin {
 
 /// The directory git runs hooks from.
 pub fn hooks_dir(repo: &Repo) -> Result<PathBuf, Error> {
-    let configured =
-        repo.git()?.args(["config", "--type=path", "--get", "core.hooksPath"]).read().ok().filter(|s| !s.is_empty());
+    let configured = repo.config_path("core.hooksPath");
     Ok(match configured {
         Some(p) => {
-            let p = PathBuf::from(p);
-            if p.is_absolute() { p } else { repo.here().join(p) }
+            if p.is_absolute() {
+                p
+            } else {
+                repo.here().join(p)
+            }
         }
         None => repo.common_dir.join("hooks"),
     })
 }
 
+/// The hook body calls `git-neighbor` directly rather than `git neighbor`: it runs on every commit, and
+/// going through git's dispatch would cost another process.
 fn body(name: &str) -> String {
     let missing = format!("  echo \"git-neighbor is not on PATH: its {name} check was skipped\" >&2\n");
     if name == "pre-push" {
@@ -86,14 +90,14 @@ fn body(name: &str) -> String {
         return format!(
             "gn_stdin=$(cat)\n\
              if command -v git-neighbor >/dev/null 2>&1; then\n  \
-             printf '%s\\n' \"$gn_stdin\" | git neighbor hook {name} \"$@\" || exit $?\n\
+             printf '%s\\n' \"$gn_stdin\" | git-neighbor hook {name} \"$@\" || exit $?\n\
              else\n{missing}fi\n\
              if [ -n \"$gn_stdin\" ]; then\nexec 0<<GN_STDIN_EOF\n$gn_stdin\nGN_STDIN_EOF\nelse\nexec 0</dev/null\nfi\n"
         );
     }
     format!(
         "if command -v git-neighbor >/dev/null 2>&1; then\n  \
-         git neighbor hook {name} \"$@\" || exit $?\n\
+         git-neighbor hook {name} \"$@\" || exit $?\n\
          else\n{missing}fi\n"
     )
 }

@@ -117,12 +117,15 @@ pub fn store(repo: &Repo, env: &Envelope, replace: bool) -> Result<Slot, Error> 
         .detach()
         .to_string();
     let r = slot_ref(env.frame, &env.stream);
-    let zero = "0".repeat(blob.len());
-    let mut cmd = repo.git()?.args(["update-ref", "-m", "git-neighbor delta write", &r, &blob]);
-    if !replace {
-        cmd = cmd.arg(&zero);
-    }
-    if let Err(e) = cmd.run() {
+    // In-process ref creation (gix takes the same lock files git does); "must not exist" makes the
+    // write-once rule atomic.
+    let id = gix::ObjectId::from_hex(blob.as_bytes()).map_err(|e| Error::new(format!("bad object id {blob}: {e}")))?;
+    let constraint = if replace {
+        gix::refs::transaction::PreviousValue::Any
+    } else {
+        gix::refs::transaction::PreviousValue::MustNotExist
+    };
+    if let Err(e) = repo.gix.reference(r.as_str(), id, constraint, "git-neighbor delta write") {
         if !replace && repo.ref_target(&r).is_some() {
             return Err(Error::refused(format!(
                 "frame {} already has a delta from stream '{}'",
@@ -130,7 +133,7 @@ pub fn store(repo: &Repo, env: &Envelope, replace: bool) -> Result<Slot, Error> 
             ))
             .hint("pass --replace to overwrite it, or write for another frame/stream"));
         }
-        return Err(e.into());
+        return Err(Error::new(format!("cannot store delta {}: {e}", r)));
     }
     Ok(Slot { frame: env.frame, stream: env.stream.clone(), r#ref: r, blob })
 }
@@ -188,19 +191,57 @@ pub fn envelope(frame: u64, stream: &str, status: Kind, tenant: Option<String>, 
     }
 }
 
+/// The frame number in a commit message's `Neighbor-Frame:` trailer.
+fn frame_of(message: &[u8]) -> Option<u64> {
+    let text = String::from_utf8_lossy(message);
+    text.lines().rev().find_map(|l| {
+        l.strip_prefix(FRAME_TRAILER).and_then(|r| r.strip_prefix(": ")).and_then(|n| n.trim().parse().ok())
+    })
+}
+
+/// Walk first-parent history from `full` (a full ref), yielding each frame commit's (id, frame), newest first.
+/// In-process: hot paths (`delta write`, `run`) must not pay for a `git log`.
+fn frame_commits_of(repo: &Repo, full: &str, mut visit: impl FnMut(gix::ObjectId, u64) -> bool) -> Result<(), Error> {
+    let Some(mut id) = repo.ref_target(full) else { return Ok(()) };
+    // A frame commit is normally at or near the tip; the cap only bounds pathological histories.
+    for _ in 0..100_000 {
+        let commit = repo.gix.find_commit(id).map_err(|e| Error::new(format!("cannot read commit {id}: {e}")))?;
+        let message = commit.message_raw().map_err(|e| Error::new(format!("cannot read commit {id}: {e}")))?;
+        if let Some(n) = frame_of(message)
+            && !visit(id, n)
+        {
+            return Ok(());
+        }
+        match commit.parent_ids().next() {
+            Some(p) => id = p.detach(),
+            None => return Ok(()),
+        }
+    }
+    Ok(())
+}
+
 /// The frame number recorded in the newest frame commit on `full` (a full ref; first-parent history).
 pub fn last_merged_frame(repo: &Repo, full: &str) -> Result<Option<u64>, Error> {
-    if repo.ref_target(full).is_none() {
-        return Ok(None);
-    }
-    let out = repo
-        .git()?
-        .args(["log", "-1", "--first-parent", "--format=%(trailers:key=Neighbor-Frame,valueonly)"])
-        .arg(format!("--grep=^{FRAME_TRAILER}: "))
-        .arg(full)
-        .arg("--")
-        .read()?;
-    Ok(out.lines().next().and_then(|l| l.trim().parse().ok()))
+    let mut last = None;
+    frame_commits_of(repo, full, |_, n| {
+        last = Some(n);
+        false
+    })?;
+    Ok(last)
+}
+
+/// Has `frame` been merged into `full`, judged from the newest frame commits? Frames merge in order, so the
+/// walk stops at the first older frame. Fast and in-process, for writers; `merge-frame` itself uses the
+/// exact [`frame_commit`].
+pub fn frame_merged_quick(repo: &Repo, full: &str, frame: u64) -> Result<Option<String>, Error> {
+    let mut found = None;
+    frame_commits_of(repo, full, |id, n| {
+        if n == frame {
+            found = Some(id.to_string());
+        }
+        n > frame
+    })?;
+    Ok(found)
 }
 
 /// The commit on `tip`'s first-parent history that merged `frame`, if any.

@@ -121,7 +121,7 @@ pub fn safe_pull(
     let git_dir = repo.git_dir.clone();
     check_no_operation(&git_dir, &wt)?;
     let up = target(repo, req)?;
-    let head = repo.git()?.args(["rev-parse", "--verify", "-q", "HEAD^{commit}"]).read().map_err(|_| {
+    let head = repo.gix.head_id().map(|id| id.detach().to_string()).map_err(|_| {
         Error::new("this checkout has no commit yet; there is nothing to rebase onto").hint("use `git pull` once")
     })?;
     let tip = fleet::fetch(repo, &up)?;
@@ -182,13 +182,18 @@ enum Relation {
 }
 
 fn relation(repo: &Repo, head: &str, tip: &str) -> Result<Relation, Error> {
-    if head == tip || repo.git()?.args(["merge-base", "--is-ancestor", tip, head]).succeeds()? {
+    if head == tip {
         return Ok(Relation::UpToDate);
     }
-    if repo.git()?.args(["merge-base", "--is-ancestor", head, tip]).succeeds()? {
-        return Ok(Relation::FastForward);
-    }
-    Ok(Relation::Diverged)
+    // One merge-base answers both questions.
+    let base = repo.git()?.args(["merge-base", head, tip]).read().unwrap_or_default();
+    Ok(if base == tip {
+        Relation::UpToDate
+    } else if base == head {
+        Relation::FastForward
+    } else {
+        Relation::Diverged
+    })
 }
 
 /// Refuse to start in the middle of someone's rebase, merge, cherry-pick or revert.
@@ -276,7 +281,11 @@ impl Pull<'_> {
     }
 
     fn current_head(&self) -> Result<String, Error> {
-        Ok(self.repo.git_in(self.wt)?.args(["rev-parse", "--verify", "HEAD^{commit}"]).read()?)
+        // gix reads HEAD and the branch ref from disk on every call, so this sees what git just wrote.
+        match self.repo.gix.head_id() {
+            Ok(id) => Ok(id.detach().to_string()),
+            Err(_) => Ok(self.repo.git_in(self.wt)?.args(["rev-parse", "--verify", "HEAD^{commit}"]).read()?),
+        }
     }
 
     /// Move the files from tree `from` to tree `to`, set the index to `index`, and move HEAD from
@@ -428,10 +437,17 @@ impl Pull<'_> {
         match relation {
             Relation::UpToDate => {}
             Relation::FastForward => {
-                let from = self.tree_of(self.head)?;
-                let to = self.tree_of(self.tip)?;
+                // The checkout is clean, so git's own fast-forward is safe: it refuses rather than overwrite
+                // anything that changed since we looked, and it is one process.
                 let why = format!("safe-pull: fast-forward to {}", self.up.short());
-                self.transition(&from, &to, &to, Some((self.tip, self.head)), &why)?;
+                self.repo
+                    .git_in(self.wt)?
+                    .env("GIT_REFLOG_ACTION", &why)
+                    .args(["-c", "merge.autoStash=false", "merge", "--ff-only", "--no-autostash", "--quiet", self.tip])
+                    .run()
+                    .map_err(|e| {
+                        Error::from(e).hint("the checkout changed while pulling; nothing was lost: run safe-pull again")
+                    })?;
                 report.result = Outcome::FastForward;
             }
             Relation::Diverged => match self.rebase()? {

@@ -132,10 +132,7 @@ fn post_checkout(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<(), Error> {
     } else {
         0
     };
-    let config_on = |k: &str| -> bool {
-        ctx.repo.git().ok().and_then(|g| g.args(["config", "--type=bool", "--get", k]).read().ok()).as_deref()
-            == Some("true")
-    };
+    let config_on = |k: &str| -> bool { ctx.repo.config_bool(k) == Some(true) };
     let autostash = config_on("rebase.autoStash") || config_on("merge.autoStash");
     if stashes == 0 && !autostash {
         return Ok(());

@@ -198,7 +198,7 @@ fn leave_fallback(ctx: &Ctx, ui: &Ui, t: &Tenant, frame: u64, stream: &str, out:
     if ctx.repo.ref_target(&mailbox::slot_ref(frame, stream)).is_some() {
         return Ok(());
     }
-    if mailbox::frame_commit(&ctx.repo, &format!("refs/heads/{}", ctx.config.state.target), frame)?.is_some() {
+    if mailbox::frame_merged_quick(&ctx.repo, &format!("refs/heads/{}", ctx.config.state.target), frame)?.is_some() {
         ui.warn(format!("frame {frame} was merged while {stream} ran; no fallback delta left"));
         return Ok(());
     }

@@ -11,9 +11,10 @@ use crate::output::Ui;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Judge fleet liveness from the last fetched upstream instead of fetching it now.
+    /// Fetch the upstream before judging fleet liveness (default: judge from the last fetched state, so
+    /// status stays fast enough for prompts and scripts; safe-pull always fetches).
     #[arg(long)]
-    pub no_fetch: bool,
+    pub fetch: bool,
 }
 
 #[derive(Serialize)]
@@ -69,7 +70,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         config: ctx.config.source.as_ref().map(|p| p.display().to_string()),
         leases_held: rows.iter().filter(|r| r.lease.is_some()).count(),
         building_lock: lock::building_lock_holder(&ctx.state),
-        fleet: fleet::observe(ctx, !a.no_fetch)?,
+        fleet: fleet::observe(ctx, a.fetch)?,
         tenants: c,
         foreign,
     };

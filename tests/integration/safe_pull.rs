@@ -295,7 +295,7 @@ fn a_held_lease_makes_the_fleet_live() {
     push_change(&t, "README.md", "upstream\n", "old upstream commit");
     // An ephemeral tenant's lease lives as long as this test process.
     t.add("busy", &["--ephemeral"]);
-    let st = t.neighbor(&["status", "--json"]).ok().json();
+    let st = t.neighbor(&["status", "--json", "--fetch"]).ok().json();
     assert_eq!(st["fleet"]["live"], true);
     assert_eq!(st["fleet"]["leases"][0]["tenant"], "busy");
     assert_eq!(st["fleet"]["upstream"]["live"], false);
@@ -311,7 +311,7 @@ fn a_held_lease_makes_the_fleet_live() {
 #[test]
 fn status_reports_an_idle_fleet_and_explicit_remote_branch_works() {
     let t = TestRepo::with_remote();
-    let st = t.neighbor(&["status", "--json", "--no-fetch"]).ok().json();
+    let st = t.neighbor(&["status", "--json"]).ok().json();
     assert_eq!(st["fleet"]["live"], false);
     assert_eq!(st["fleet"]["upstream"]["name"], "origin/main");
     assert_eq!(st["fleet"]["upstream"]["fetched"], false);

@@ -68,7 +68,8 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &WriteArgs) -> Result<u8, Error> {
             })?;
         }
     }
-    if let Some(c) = mailbox::frame_commit(&ctx.repo, &format!("refs/heads/{}", ctx.config.state.target), frame)? {
+    if let Some(c) = mailbox::frame_merged_quick(&ctx.repo, &format!("refs/heads/{}", ctx.config.state.target), frame)?
+    {
         return Err(Error::refused(format!("frame {frame} is already merged (commit {})", &c[..10.min(c.len())]))
             .hint("write for the next frame, or omit --frame to use it"));
     }
