@@ -472,7 +472,7 @@ fn merge_locked(ctx: &Ctx, opts: &Options, target: &str, prefix: &str, frame: u6
         return Err(Error::from(e).context("the frame was not committed"));
     }
     if let Some(w) = &sync_wt {
-        sync_worktree(ctx, w, &base_hex, &commit, &report.changed)?;
+        sync_worktree(ctx, w, Sync::Fresh(&changes))?;
         let _ = std::fs::remove_file(journal_path(ctx));
     } else if opts.push.is_some()
         && let Some(w) = &target_wt
@@ -588,29 +588,48 @@ fn commit_frame(ctx: &Ctx, tree: &str, parent: &str, frame: u64, r: &Report) -> 
         .read()?)
 }
 
+/// How `sync_worktree` knows what to write.
+enum Sync<'a> {
+    /// Right after the commit: the state files were verified clean before it, and these are the new bytes.
+    Fresh(&'a Changes),
+    /// Crash repair from the journal: read old and new from the commits, and leave alone any file that
+    /// is neither (the user changed it since).
+    Repair { old: &'a str, new: &'a str, paths: &'a [String] },
+}
+
 /// Write the frame's changed files into the checked-out target and stage them, so its files and index
-/// match the new commit. A file the user changed since (neither old nor new content) is left alone.
-fn sync_worktree(ctx: &Ctx, wt: &Path, old: &str, new: &str, paths: &[String]) -> Result<Vec<String>, Error> {
+/// match the new commit. Returns the files left alone (repair only).
+fn sync_worktree(ctx: &Ctx, wt: &Path, how: Sync<'_>) -> Result<Vec<String>, Error> {
     let mut skipped = Vec::new();
     let mut staged = Vec::new();
     // Temp files go in the worktree's private git dir, so a crash never leaves one in the checkout.
     let git_dir = PathBuf::from(ctx.repo.git_in(wt)?.args(["rev-parse", "--absolute-git-dir"]).read()?);
-    for p in paths {
-        let dest = wt.join(p);
-        let new_bytes = blob_at(&ctx.repo, new, p)?;
-        let old_bytes = blob_at(&ctx.repo, old, p)?;
-        let current = std::fs::read(&dest).ok();
-        if current.is_some() && current != old_bytes && current != new_bytes {
-            skipped.push(p.clone());
-            continue;
+    let files: Vec<(String, Option<Vec<u8>>)> = match how {
+        Sync::Fresh(changes) => changes.clone(),
+        Sync::Repair { old, new, paths } => {
+            let mut v = Vec::new();
+            for p in paths {
+                let new_bytes = blob_at(&ctx.repo, new, p)?;
+                let old_bytes = blob_at(&ctx.repo, old, p)?;
+                let current = std::fs::read(wt.join(p)).ok();
+                if current.is_some() && current != old_bytes && current != new_bytes {
+                    skipped.push(p.clone());
+                    continue;
+                }
+                v.push((p.clone(), new_bytes));
+            }
+            v
         }
+    };
+    for (p, new_bytes) in files {
+        let dest = wt.join(&p);
         match &new_bytes {
             Some(b) => state::atomic_write_via(&git_dir, &dest, b)?,
             None => {
                 let _ = std::fs::remove_file(&dest);
             }
         }
-        staged.push(p.clone());
+        staged.push(p);
     }
     if !staged.is_empty() {
         ctx.repo
@@ -641,7 +660,7 @@ fn repair(ctx: &Ctx) -> Result<Option<String>, Error> {
     };
     let now = ctx.repo.ref_target(&format!("refs/heads/{}", j.target)).map(|o| o.to_string());
     let note = if now.as_deref() == Some(j.new.as_str()) {
-        let skipped = sync_worktree(ctx, &j.worktree, &j.old, &j.new, &j.paths)?;
+        let skipped = sync_worktree(ctx, &j.worktree, Sync::Repair { old: &j.old, new: &j.new, paths: &j.paths })?;
         let mut n =
             format!("finished syncing {} after an interrupted merge of frame {}", j.worktree.display(), j.frame);
         if !skipped.is_empty() {
