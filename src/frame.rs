@@ -380,7 +380,9 @@ fn merge_locked(ctx: &Ctx, opts: &Options, target: &str, prefix: &str, frame: u6
     report.streams = streams.into_values().collect();
     report.changed = changes.iter().map(|(p, _)| p.clone()).collect();
 
-    // The checked-out target must have clean state files, or nothing is committed.
+    // The checked-out target must have clean state files, or nothing is committed. A file modified after
+    // this moment is someone's new edit: the sync below leaves it alone rather than overwrite it.
+    let checked_clean_at = std::time::SystemTime::now();
     if let Some(w) = &target_wt
         && opts.push.is_none()
     {
@@ -472,7 +474,14 @@ fn merge_locked(ctx: &Ctx, opts: &Options, target: &str, prefix: &str, frame: u6
         return Err(Error::from(e).context("the frame was not committed"));
     }
     if let Some(w) = &sync_wt {
-        sync_worktree(ctx, w, Sync::Fresh(&changes))?;
+        let skipped = sync_worktree(ctx, w, Sync::Fresh { changes: &changes, clean_at: checked_clean_at })?;
+        if !skipped.is_empty() {
+            report.notes.push(format!(
+                "left alone in {}, edited while the frame was merging: {} (they now differ from the commit)",
+                w.display(),
+                skipped.join(", ")
+            ));
+        }
         let _ = std::fs::remove_file(journal_path(ctx));
     } else if opts.push.is_some()
         && let Some(w) = &target_wt
@@ -590,8 +599,10 @@ fn commit_frame(ctx: &Ctx, tree: &str, parent: &str, frame: u64, r: &Report) -> 
 
 /// How `sync_worktree` knows what to write.
 enum Sync<'a> {
-    /// Right after the commit: the state files were verified clean before it, and these are the new bytes.
-    Fresh(&'a Changes),
+    /// Right after the commit: the state files were verified clean at `clean_at`, and these are the new
+    /// bytes. A file modified since is left alone (nanosecond timestamps on current filesystems; on one
+    /// with coarse timestamps an edit in the same tick as the check can still be overwritten).
+    Fresh { changes: &'a Changes, clean_at: std::time::SystemTime },
     /// Crash repair from the journal: read old and new from the commits, and leave alone any file that
     /// is neither (the user changed it since).
     Repair { old: &'a str, new: &'a str, paths: &'a [String] },
@@ -605,7 +616,17 @@ fn sync_worktree(ctx: &Ctx, wt: &Path, how: Sync<'_>) -> Result<Vec<String>, Err
     // Temp files go in the worktree's private git dir, so a crash never leaves one in the checkout.
     let git_dir = PathBuf::from(ctx.repo.git_in(wt)?.args(["rev-parse", "--absolute-git-dir"]).read()?);
     let files: Vec<(String, Option<Vec<u8>>)> = match how {
-        Sync::Fresh(changes) => changes.clone(),
+        Sync::Fresh { changes, clean_at } => changes
+            .iter()
+            .filter(|(p, _)| {
+                let touched = std::fs::metadata(wt.join(p)).and_then(|m| m.modified()).is_ok_and(|m| m > clean_at);
+                if touched {
+                    skipped.push(p.clone());
+                }
+                !touched
+            })
+            .cloned()
+            .collect(),
         Sync::Repair { old, new, paths } => {
             let mut v = Vec::new();
             for p in paths {
