@@ -595,16 +595,8 @@ fn release_own_keeper(ctx: &Ctx, t: &Tenant, h: &Holder) -> Result<(), Error> {
         Error::refused(format!("tenant '{}' is in use: leased by {}", t.name, h.describe()))
             .hint("wait for that process to finish; its lease ends when it exits")
     };
-    if h.watch_pid != Some(caller_pid()) {
-        return Err(busy());
-    }
-    let Ok(raw) = i32::try_from(h.pid) else { return Err(busy()) };
-    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(raw), nix::sys::signal::Signal::SIGTERM);
-    for _ in 0..200 {
-        if lock::lease_holder(&ctx.state, &t.name).is_none() {
-            return Ok(());
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
+    if h.watch_pid == Some(caller_pid()) && lock::stop_keeper(&ctx.state, &t.name, h) {
+        return Ok(());
     }
     Err(busy())
 }

@@ -123,14 +123,11 @@ fn earlier_alive(d: &std::path::Path, mine: u64) -> Result<bool, Error> {
         if n >= mine {
             continue;
         }
-        let Ok(f) = OpenOptions::new().write(true).open(e.path()) else { continue };
-        let mut l = fd_lock::RwLock::new(f);
-        match l.try_write() {
-            Ok(_) => {
-                // Its waiter died (or just left): sweep it.
-                let _ = std::fs::remove_file(e.path());
-            }
-            Err(_) => alive = true,
+        if crate::lock::is_held(&e.path()) {
+            alive = true;
+        } else {
+            // Its waiter died (or just left): sweep it.
+            let _ = std::fs::remove_file(e.path());
         }
     }
     Ok(alive)
@@ -146,9 +143,7 @@ fn sweep_if_dead(p: &std::path::Path) {
     if young {
         return;
     }
-    let Ok(f) = OpenOptions::new().write(true).open(p) else { return };
-    let mut l = fd_lock::RwLock::new(f);
-    if l.try_write().is_ok() {
+    if p.exists() && !crate::lock::is_held(p) {
         let _ = std::fs::remove_file(p);
     }
 }

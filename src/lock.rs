@@ -98,13 +98,17 @@ pub fn with_building_lock<T>(
     out
 }
 
+/// Does some live process hold an flock on `path`? (A missing file is not held.) Probing takes the lock
+/// for an instant when it is free, so holders must wait for their lock rather than try it once.
+pub fn is_held(path: &Path) -> bool {
+    let Ok(file) = OpenOptions::new().read(true).write(true).open(path) else { return false };
+    let mut lock = fd_lock::RwLock::new(file);
+    matches!(lock.try_write(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+}
+
 /// Is the lease on tenant `name` held? Returns the holder's note when it is.
 pub fn lease_holder(dir: &StateDir, name: &str) -> Option<Holder> {
-    let path = dir.leases().join(format!("{name}.lock"));
-    let file = OpenOptions::new().read(true).write(true).open(&path).ok()?;
-    let mut lock = fd_lock::RwLock::new(file);
-    let held = matches!(lock.try_write(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock);
-    if !held {
+    if !is_held(&dir.leases().join(format!("{name}.lock"))) {
         return None;
     }
     let note = std::fs::read(dir.leases().join(format!("{name}.json"))).ok();
@@ -191,10 +195,7 @@ pub fn remove_lease_files(dir: &StateDir, name: &str) {
 
 /// Is the building lock held right now? Returns the recorded holder when it is.
 pub fn building_lock_holder(dir: &StateDir) -> Option<Holder> {
-    let file = OpenOptions::new().read(true).write(true).open(dir.lock_file()).ok()?;
-    let mut lock = fd_lock::RwLock::new(file);
-    let held = matches!(lock.try_write(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock);
-    if !held {
+    if !is_held(&dir.lock_file()) {
         return None;
     }
     std::fs::read(dir.lock_holder_file()).ok().and_then(|b| serde_json::from_slice(&b).ok())
@@ -204,4 +205,18 @@ pub fn building_lock_holder(dir: &StateDir) -> Option<Holder> {
 pub fn write_lease_note(dir: &StateDir, name: &str, holder: &Holder) -> Result<(), Error> {
     let note = serde_json::to_vec(holder).unwrap_or_default();
     state::atomic_write(&dir.leases().join(format!("{name}.json")), &note)
+}
+
+/// Stop the lease keeper `h` holding tenant `name`'s lease (SIGTERM) and wait up to 2 s for the lease to
+/// end. Returns whether it ended.
+pub fn stop_keeper(dir: &StateDir, name: &str, h: &Holder) -> bool {
+    let Ok(raw) = i32::try_from(h.pid) else { return false };
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(raw), nix::sys::signal::Signal::SIGTERM);
+    for _ in 0..200 {
+        if lease_holder(dir, name).is_none() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
 }

@@ -170,13 +170,8 @@ pub fn release(ctx: &Ctx, name: &str, lease_id: &str) -> Result<Released, Error>
         if h.watch_pid.is_none() {
             return Err(Error::refused(format!("tenant '{name}' is in use: leased by {}", h.describe())));
         }
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(h.pid as i32), nix::sys::signal::Signal::SIGTERM);
-        for _ in 0..200 {
-            if lock::lease_holder(&ctx.state, name).is_none() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
+        // If the keeper does not let go, with_lease below refuses and names the holder.
+        lock::stop_keeper(&ctx.state, name, &h);
     }
     lock::with_lease(&ctx.state, name, &Holder::me(), lock::Share::No, |_| release_in_lease(ctx, name, Some(lease_id)))
 }
