@@ -12,6 +12,9 @@ pub struct Out {
 }
 
 impl Out {
+    pub fn from_output(o: Output) -> Self {
+        Self::from(o)
+    }
     fn from(o: Output) -> Self {
         Out {
             code: o.status.code().unwrap_or(-1),

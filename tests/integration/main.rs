@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod faults;
 
 mod add;
 mod bad_input;
