@@ -9,12 +9,12 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use crate::building::Ctx;
+use crate::building::state_dir::StateDir;
 use crate::commands;
 use crate::config::{self, Config};
 use crate::error::Error;
 use crate::git::Repo;
-use crate::output::{ColorChoice, Ui};
-use crate::state::StateDir;
+use crate::ui::{ColorChoice, Ui};
 
 /// Let many writers share one git repository without destroying each other's work.
 ///

@@ -6,7 +6,7 @@ use std::process::{Command, Output, Stdio};
 
 use crate::error::Error;
 use crate::git::GitCmd;
-use crate::output::Ui;
+use crate::ui::Ui;
 
 struct Demo {
     exe: PathBuf,

@@ -10,29 +10,14 @@ pub mod building;
 pub mod cli;
 pub mod commands;
 pub mod config;
-pub mod delta;
 pub mod demo;
-pub mod doctor;
-pub mod elevator;
 pub mod error;
-pub mod events;
-pub mod fleet;
-pub mod frame;
+pub mod frames;
 pub mod git;
 pub mod glob;
-pub mod guard;
-pub mod hooks;
-pub mod lint;
-pub mod lock;
-pub mod mailbox;
-pub mod output;
-pub mod pool;
-pub mod pull;
-pub mod registry;
-pub mod rescue;
-pub mod state;
+pub mod protect;
 pub mod supervise;
-pub mod sweep;
+pub mod ui;
 
 use clap::Parser;
 
@@ -46,10 +31,10 @@ pub fn main_entry() -> u8 {
             return code;
         }
     };
-    let ui = output::Ui::new(cli.global.json, cli.global.quiet, 0, cli.global.color);
+    let ui = ui::Ui::new(cli.global.json, cli.global.quiet, 0, cli.global.color);
     match cli::run(cli) {
         Ok(code) => code,
-        Err(e) if e.message == output::BROKEN_PIPE => 0,
+        Err(e) if e.message == ui::BROKEN_PIPE => 0,
         Err(e) => {
             ui.error(&e);
             e.kind.code()

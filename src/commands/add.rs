@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use crate::building::{self, AddRequest, Ctx};
 use crate::error::Error;
-use crate::output::Ui;
+use crate::ui::Ui;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -15,6 +15,6 @@ pub fn run(a: &Args) -> Result<u8, Error> {
     let mut cmd = crate::cli::Cli::command();
     let mut out = Vec::new();
     clap_complete::generate(a.shell, &mut cmd, "git-neighbor", &mut out);
-    crate::output::Ui::new(false, false, 0, crate::output::ColorChoice::Never).data(&String::from_utf8_lossy(&out))?;
+    crate::ui::Ui::new(false, false, 0, crate::ui::ColorChoice::Never).data(&String::from_utf8_lossy(&out))?;
     Ok(0)
 }

@@ -1,7 +1,7 @@
 //! `demo`: a real demonstration in a throwaway repository (no network, a few seconds).
 
 use crate::error::Error;
-use crate::output::Ui;
+use crate::ui::Ui;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -1,9 +1,9 @@
 //! `doctor [--fix]`: report what makes this building unsafe; with `--fix`, repair what cannot lose data.
 
 use crate::cli::Global;
-use crate::doctor::{self, Report, Status};
 use crate::error::Error;
-use crate::output::{self, Ui};
+use crate::protect::doctor::{self, Report, Status};
+use crate::ui::{self, Ui};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -37,7 +37,7 @@ pub fn run(g: &Global, ui: &Ui, a: &Args) -> Result<u8, Error> {
                 rows.push(vec![String::new(), String::new(), format!("hint: {h}")]);
             }
         }
-        ui.data(&output::table(&rows))?;
+        ui.data(&ui::table(&rows))?;
         let fixable = report.findings.iter().filter(|f| f.status == Status::Problem && f.fixable).count();
         if report.healthy {
             ui.status("healthy");

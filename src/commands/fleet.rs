@@ -11,10 +11,10 @@ use serde::Serialize;
 
 use crate::building::Ctx;
 use crate::error::Error;
-use crate::frame::{self, Options, Outcome};
-use crate::mailbox;
-use crate::output::{self, Ui};
+use crate::frames::mailbox;
+use crate::frames::merge::{self, Options, Outcome};
 use crate::supervise::Signals;
+use crate::ui::{self, Ui};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -118,7 +118,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         }
         let opts =
             Options { frame: Some(frame), expect: Some(names.clone()), wait: Duration::ZERO, ..Default::default() };
-        let merged = frame::merge(ctx, &opts)?;
+        let merged = merge::merge(ctx, &opts)?;
         for r in &mut rows {
             if let Some(s) = merged.streams.iter().find(|m| m.stream == r.stream) {
                 r.delta = Some(s.status);
@@ -144,7 +144,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
                 "frame {frame} -> {}\n",
                 merged.commit.as_deref().map(|c| &c[..10.min(c.len())]).unwrap_or("-")
             ))?;
-            ui.data(&output::table(&t))?;
+            ui.data(&ui::table(&t))?;
         }
         report.push(FrameRow { frame, commit: merged.commit, streams: rows });
     }

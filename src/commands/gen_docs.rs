@@ -14,7 +14,7 @@ pub struct Args {
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    crate::state::atomic_write(path, bytes)
+    crate::building::state_dir::atomic_write(path, bytes)
 }
 
 fn man_page(cmd: &clap::Command, name: &str, dir: &Path) -> Result<(), Error> {

@@ -5,14 +5,14 @@
 use std::io::Read;
 
 use crate::building::Ctx;
+use crate::building::state_dir::StateDir;
 use crate::cli::Global;
 use crate::config::Config;
 use crate::error::Error;
-use crate::fleet;
 use crate::git::Repo;
-use crate::guard::{self, Kind, Overrides, Violation};
-use crate::output::Ui;
-use crate::state::StateDir;
+use crate::protect::guard::{self, Kind, Overrides, Violation};
+use crate::protect::liveness;
+use crate::ui::Ui;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -56,7 +56,7 @@ pub fn run(g: &Global, ui: &Ui, a: &Args) -> Result<u8, Error> {
             Ok(0)
         }
         other => Err(Error::usage(format!("git-neighbor has no '{other}' hook"))
-            .hint(format!("it handles: {}", crate::hooks::NAMES.join(", ")))),
+            .hint(format!("it handles: {}", crate::protect::hooks::NAMES.join(", ")))),
     }
 }
 
@@ -109,7 +109,7 @@ fn pre_rebase(ctx: &Ctx, ui: &Ui) -> Result<(), Error> {
     if !autostash {
         return Ok(());
     }
-    let live = fleet::observe(ctx, false)?;
+    let live = liveness::observe(ctx, false)?;
     if !live.live {
         return Ok(());
     }
@@ -137,7 +137,7 @@ fn post_checkout(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<(), Error> {
     if stashes == 0 && !autostash {
         return Ok(());
     }
-    let live = fleet::observe(ctx, false)?;
+    let live = liveness::observe(ctx, false)?;
     if !live.live {
         return Ok(());
     }

@@ -2,8 +2,8 @@
 
 use crate::building::Ctx;
 use crate::error::Error;
-use crate::hooks;
-use crate::output::{self, Ui};
+use crate::protect::hooks;
+use crate::ui::{self, Ui};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Cmd {
@@ -40,7 +40,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
                     let yours = if h.user_hook { "kept" } else { "-" };
                     rows.push(vec![h.hook.clone(), h.state.clone(), yours.into(), h.path.display().to_string()]);
                 }
-                ui.data(&output::table(&rows))?;
+                ui.data(&ui::table(&rows))?;
             }
             Ok(0)
         }

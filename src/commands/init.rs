@@ -4,7 +4,7 @@
 use crate::cli::{self, Global};
 use crate::config;
 use crate::error::{Error, IoContext};
-use crate::output::Ui;
+use crate::ui::Ui;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -17,7 +17,7 @@ pub fn run(g: &Global, ui: &Ui, args: &Args) -> Result<u8, Error> {
     let ctx = cli::open(g)?;
     ctx.state.ensure()?;
     if args.hooks {
-        for c in crate::hooks::install(&ctx.repo)? {
+        for c in crate::protect::hooks::install(&ctx.repo)? {
             ui.status(format!("hook {}: {} ({})", c.hook, c.action, c.path.display()));
         }
     }

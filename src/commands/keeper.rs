@@ -4,11 +4,12 @@
 
 use std::time::Duration;
 
-use crate::building::{Ctx, pid_alive};
+use crate::building::Ctx;
+use crate::building::lease::{self, Holder};
+use crate::building::registry;
+use crate::building::state_dir;
 use crate::error::Error;
-use crate::lock::{self, Holder};
-use crate::registry;
-use crate::state;
+use crate::supervise::proc::pid_alive;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -22,11 +23,11 @@ pub fn run(ctx: &Ctx, a: &Args) -> Result<u8, Error> {
     let note = Holder {
         pid: std::process::id(),
         command: format!("lease keeper for pid {}", a.watch),
-        since_ms: state::now_ms(),
+        since_ms: state_dir::now_ms(),
         lease_id: None,
         watch_pid: Some(a.watch),
     };
-    lock::write_lease_note(&ctx.state, &a.name, &note)?;
+    lease::write_lease_note(&ctx.state, &a.name, &note)?;
     let mut tick = 0u32;
     while pid_alive(a.watch) {
         std::thread::sleep(Duration::from_millis(100));

@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::building::events::{self, Event};
+use crate::building::lease::{self, Holder, Share};
+use crate::building::registry::Tenant;
 use crate::building::{self, Ctx};
 use crate::error::Error;
-use crate::events::{self, Event};
-use crate::lock::{self, Holder, Share};
-use crate::output::Ui;
-use crate::registry::Tenant;
+use crate::ui::Ui;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -65,7 +65,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         return Err(Error::new(format!("branch '{into}' does not exist")).hint("pass --into with an existing branch"));
     }
     // One landing at a time, building-wide; tests may take a while, so this is not the building lock.
-    let landed = lock::with_lease(&ctx.state, &t.name, &Holder::me(), Share::No, |_| {
+    let landed = lease::with_lease(&ctx.state, &t.name, &Holder::me(), Share::No, |_| {
         wait_queue(ctx, |_| land_one(ctx, ui, a, &t, &into))
     })?;
     if ui.json {
@@ -82,11 +82,11 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
 }
 
 /// Hold the land queue (a lease named `.land-queue`) while `f` runs, waiting up to `--lock-timeout`.
-fn wait_queue<T>(ctx: &Ctx, f: impl FnOnce(&lock::LeaseFd<'_>) -> Result<T, Error>) -> Result<T, Error> {
+fn wait_queue<T>(ctx: &Ctx, f: impl FnOnce(&lease::LeaseFd<'_>) -> Result<T, Error>) -> Result<T, Error> {
     let start = std::time::Instant::now();
     let mut f = Some(f);
     loop {
-        let r = lock::with_lease(&ctx.state, ".land-queue", &Holder::me(), Share::No, |fd| match f.take() {
+        let r = lease::with_lease(&ctx.state, ".land-queue", &Holder::me(), Share::No, |fd| match f.take() {
             Some(g) => g(fd),
             None => Err(Error::new("land queue re-entered")),
         });
@@ -160,14 +160,14 @@ fn land_one(ctx: &Ctx, ui: &Ui, a: &Args, t: &Tenant, into: &str) -> Result<Land
         let new = if a.squash {
             let tree = git()?.args(["rev-parse", "HEAD^{tree}"]).read()?;
             let msg = format!("land {}: squash of {}\n", t.name, t.branch);
-            crate::rescue::with_identity(&ctx.repo, git()?)
+            crate::building::rescue::with_identity(&ctx.repo, git()?)
                 .args(["commit-tree", &tree, "-p", &old])
                 .stdin(msg.into_bytes())
                 .read()?
         } else if a.no_ff {
             let tree = git()?.args(["rev-parse", "HEAD^{tree}"]).read()?;
             let msg = format!("land {}: merge {} into {into}\n", t.name, t.branch);
-            crate::rescue::with_identity(&ctx.repo, git()?)
+            crate::building::rescue::with_identity(&ctx.repo, git()?)
                 .args(["commit-tree", &tree, "-p", &old, "-p", &head])
                 .stdin(msg.into_bytes())
                 .read()?

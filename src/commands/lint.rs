@@ -2,8 +2,8 @@
 
 use crate::building::Ctx;
 use crate::error::Error;
-use crate::lint::{self, Finding};
-use crate::output::Ui;
+use crate::protect::lint::{self, Finding};
+use crate::ui::Ui;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

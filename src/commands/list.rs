@@ -2,10 +2,10 @@
 
 use owo_colors::Style;
 
+use crate::building::state_dir;
 use crate::building::{self, Ctx, Status};
 use crate::error::Error;
-use crate::output::{self, Ui};
-use crate::state;
+use crate::ui::{self, Ui};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -47,9 +47,10 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         let lease = r
             .lease
             .as_ref()
-            .map(|l| format!("pid {} {}", l.pid, state::human_age(std::time::Duration::from_secs(l.age_secs))))
+            .map(|l| format!("pid {} {}", l.pid, state_dir::human_age(std::time::Duration::from_secs(l.age_secs))))
             .unwrap_or_else(|| "-".into());
-        let age = r.age_secs.map(|s| state::human_age(std::time::Duration::from_secs(s))).unwrap_or_else(|| "-".into());
+        let age =
+            r.age_secs.map(|s| state_dir::human_age(std::time::Duration::from_secs(s))).unwrap_or_else(|| "-".into());
         let mut row = vec![name, status, r.branch.clone().unwrap_or_else(|| "(detached)".into()), lease, age];
         if a.full {
             let opt = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_else(|| "-".into());
@@ -60,6 +61,6 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         row.push(r.path.display().to_string());
         table.push(row);
     }
-    ui.data(&output::table(&table))?;
+    ui.data(&ui::table(&table))?;
     Ok(0)
 }

@@ -1,9 +1,9 @@
 //! `lock` / `unlock`: git's worktree lock on a tenant, so that nothing (prune, remove) takes it away.
 
 use crate::building::Ctx;
+use crate::building::events::{self, Event};
 use crate::error::Error;
-use crate::events::{self, Event};
-use crate::output::Ui;
+use crate::ui::Ui;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -3,9 +3,9 @@
 use std::time::Duration;
 
 use crate::building::Ctx;
+use crate::building::events::{self, Event};
 use crate::error::Error;
-use crate::events::{self, Event};
-use crate::output::Ui;
+use crate::ui::Ui;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use crate::building::Ctx;
 use crate::error::Error;
-use crate::frame::{self, Options, Outcome};
-use crate::output::{self, Ui};
+use crate::frames::merge::{self, Options, Outcome};
+use crate::ui::{self, Ui};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -33,7 +33,7 @@ pub struct Args {
 pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
     if let Some(e) = &a.expect {
         for s in e {
-            crate::registry::validate_name_as("stream", s)?;
+            crate::building::registry::validate_name_as("stream", s)?;
         }
     }
     let opts = Options {
@@ -44,7 +44,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         push: a.push.clone(),
         reducer: a.reducer.as_ref().map(|r| r.split_whitespace().map(String::from).collect()),
     };
-    let r = frame::merge(ctx, &opts)?;
+    let r = merge::merge(ctx, &opts)?;
     for n in &r.notes {
         ui.status(n);
     }
@@ -66,7 +66,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         let status = serde_json::to_value(s.status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
         rows.push(vec![s.stream.clone(), status, s.ops.to_string(), s.reason.clone().unwrap_or_default()]);
     }
-    ui.data(&output::table(&rows))?;
+    ui.data(&ui::table(&rows))?;
     if let Some(diff) = &r.diff {
         ui.data(&format!("{diff}\n"))?;
     }

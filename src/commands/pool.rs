@@ -1,10 +1,10 @@
 //! `pool fill|claim|release|list`: pre-built tenants handed out in O(1).
 
+use crate::building::lease::{self, Holder, Share};
+use crate::building::pool;
 use crate::building::{self, Ctx};
 use crate::error::Error;
-use crate::lock::{self, Holder, Share};
-use crate::output::{self, Ui};
-use crate::pool;
+use crate::ui::{self, Ui};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Cmd {
@@ -37,10 +37,10 @@ pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
             ui.status(format!("pool: made {} tenant(s); {n} free", made.len()));
         }
         Cmd::Claim => {
-            let watch = building::caller_pid();
+            let watch = crate::supervise::proc::caller_pid();
             let (t, lease_id) = pool::claim(ctx, watch)?;
             // The lease follows the caller: a keeper shares it and lets go when the caller exits.
-            lock::with_lease(&ctx.state, &t.name, &Holder::me(), Share::HandOver, |_| {
+            lease::with_lease(&ctx.state, &t.name, &Holder::me(), Share::HandOver, |_| {
                 building::spawn_lease_keeper(&t, watch)
             })?;
             if ui.json {
@@ -72,7 +72,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
                     let by = m.claim.map(|c| format!("pid {}", c.pid)).unwrap_or_else(|| "-".into());
                     rows.push(vec![m.name, m.state.into(), by, m.path.display().to_string()]);
                 }
-                ui.data(&output::table(&rows))?;
+                ui.data(&ui::table(&rows))?;
             }
         }
     }

@@ -1,9 +1,9 @@
 //! `prune`: remove what is provably abandoned; report and keep anything with work in it.
 
 use crate::building::Ctx;
+use crate::building::prune::{self, Action};
 use crate::error::Error;
-use crate::output::{self, Ui};
-use crate::sweep::{self, Action};
+use crate::ui::{self, Ui};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -13,9 +13,9 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
-    let mut items = sweep::plan(ctx)?;
+    let mut items = prune::plan(ctx)?;
     if !a.dry_run {
-        sweep::execute(ctx, &mut items)?;
+        prune::execute(ctx, &mut items)?;
     }
     if ui.json {
         ui.json_out(&items)?;
@@ -48,6 +48,6 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
             i.path.display().to_string(),
         ]);
     }
-    ui.data(&output::table(&rows))?;
+    ui.data(&ui::table(&rows))?;
     Ok(0)
 }

@@ -2,7 +2,7 @@
 
 use crate::building::{self, Ctx};
 use crate::error::Error;
-use crate::output::Ui;
+use crate::ui::Ui;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

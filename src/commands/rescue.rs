@@ -1,9 +1,9 @@
 //! `rescue list|show|restore`: work saved under `refs/neighbor/rescue/` before a command discarded it.
 
 use crate::building::Ctx;
+use crate::building::rescue;
 use crate::error::Error;
-use crate::output::{self, Ui};
-use crate::rescue;
+use crate::ui::{self, Ui};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Cmd {
@@ -35,7 +35,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
             } else {
                 let mut rows = vec![vec!["ID".to_string(), "DATE".into(), "SUBJECT".into()]];
                 rows.extend(all.iter().map(|r| vec![r.id.clone(), r.date.clone(), r.subject.clone()]));
-                ui.data(&output::table(&rows))?;
+                ui.data(&ui::table(&rows))?;
             }
         }
         Cmd::Show { id } => {

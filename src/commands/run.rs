@@ -4,16 +4,16 @@
 
 use std::time::Duration;
 
+use crate::building::events::{self, Event};
+use crate::building::lease::{self, Holder, Share};
+use crate::building::pool;
+use crate::building::registry::{self, Tenant};
+use crate::building::state_dir;
 use crate::building::{self, AddRequest, Ctx};
 use crate::error::Error;
-use crate::events::{self, Event};
-use crate::lock::{self, Holder, Share};
-use crate::mailbox::{self, Kind};
-use crate::output::Ui;
-use crate::pool;
-use crate::registry::{self, Tenant};
-use crate::state;
+use crate::frames::mailbox::{self, Kind};
 use crate::supervise::{self, End, Outcome, Signals, Spec};
+use crate::ui::Ui;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -72,14 +72,14 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
     // stagger spaces real launches and arrival order is kept however long each tenant takes to build.
     let stagger = a.stagger.unwrap_or(ctx.config.fleet.stagger);
     let ticket = if !a.no_stagger && !stagger.is_zero() {
-        Some(crate::elevator::ticket(&ctx.state, ctx.lock_timeout)?)
+        Some(crate::building::elevator::ticket(&ctx.state, ctx.lock_timeout)?)
     } else {
         None
     };
     let gate = Gate { ticket: std::cell::Cell::new(ticket), stagger };
     if a.pool {
         let (t, _lease) = pool::claim(ctx, std::process::id())?;
-        return lock::with_lease(&ctx.state, &t.name, &Holder::me(), Share::No, |_| {
+        return lease::with_lease(&ctx.state, &t.name, &Holder::me(), Share::No, |_| {
             let out = supervise_in(ctx, ui, a, &t, frame, &sigs, &gate)?;
             let rel = pool::release_in_lease(ctx, &t.name, None)?;
             if let Some(k) = rel.kept {
@@ -92,7 +92,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         && let Some(t) = registry::get(&ctx.state, name)?
     {
         // An existing tenant is the user's: run in it, leave it unless --rm.
-        return lock::with_lease(&ctx.state, name, &Holder::me(), Share::No, |_| {
+        return lease::with_lease(&ctx.state, name, &Holder::me(), Share::No, |_| {
             let out = supervise_in(ctx, ui, a, &t, frame, &sigs, &gate)?;
             if a.rm {
                 finish(ctx, ui, a, &t)?;
@@ -104,7 +104,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         Some(n) => n.clone(),
         None => match (&a.stream, frame) {
             (Some(s), Some(f)) => format!("run-{s}-f{f}-{}", std::process::id()),
-            _ => format!("run-{}-{}", std::process::id(), &state::unique()[..6]),
+            _ => format!("run-{}-{}", std::process::id(), &state_dir::unique()[..6]),
         },
     };
     let req = AddRequest {
@@ -117,7 +117,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         ..Default::default()
     };
     let plan = building::plan_add(ctx, &req)?;
-    lock::with_lease(&ctx.state, &name, &Holder::me(), Share::Children, |fd| {
+    lease::with_lease(&ctx.state, &name, &Holder::me(), Share::Children, |fd| {
         let t = building::create_in_lease(ctx, &plan)?;
         // From here on the lease is ours alone: kill -9 of run must end it, whatever CMD does.
         fd.set_inherit(false)?;
@@ -131,7 +131,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
 
 /// The elevator ticket a run holds until its command starts.
 struct Gate {
-    ticket: std::cell::Cell<Option<crate::elevator::Ticket>>,
+    ticket: std::cell::Cell<Option<crate::building::elevator::Ticket>>,
     stagger: Duration,
 }
 

@@ -2,8 +2,8 @@
 
 use crate::building::Ctx;
 use crate::error::Error;
-use crate::output::Ui;
-use crate::pull::{self, Outcome, Report, Request};
+use crate::protect::safe_pull::{self, Outcome, Report, Request};
+use crate::ui::Ui;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -20,7 +20,7 @@ pub struct Args {
 
 pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
     let req = Request { remote: a.remote.clone(), branch: a.branch.clone(), evacuate: a.evacuate.clone() };
-    let print_path = |ev: &pull::Evacuated| -> Result<(), Error> {
+    let print_path = |ev: &safe_pull::Evacuated| -> Result<(), Error> {
         if !ui.json {
             ui.data(&format!("{}\n", ev.path.display()))?;
         }
@@ -32,7 +32,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         ));
         Ok(())
     };
-    let report = pull::safe_pull(ctx, &req, &print_path)?;
+    let report = safe_pull::safe_pull(ctx, &req, &print_path)?;
     if ui.json {
         ui.json_out(&report)?;
     }

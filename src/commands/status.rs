@@ -3,11 +3,11 @@
 
 use serde::Serialize;
 
+use crate::building::lease;
 use crate::building::{self, Ctx, Status};
 use crate::error::Error;
-use crate::fleet;
-use crate::lock;
-use crate::output::Ui;
+use crate::protect::liveness;
+use crate::ui::Ui;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -29,8 +29,8 @@ struct Report {
     tenants: Counts,
     foreign: usize,
     leases_held: usize,
-    building_lock: Option<lock::Holder>,
-    fleet: fleet::Liveness,
+    building_lock: Option<lease::Holder>,
+    fleet: liveness::Liveness,
 }
 
 #[derive(Serialize, Default)]
@@ -69,8 +69,8 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         current_tenant: building::current_tenant(ctx).map(|t| t.name),
         config: ctx.config.source.as_ref().map(|p| p.display().to_string()),
         leases_held: rows.iter().filter(|r| r.lease.is_some()).count(),
-        building_lock: lock::building_lock_holder(&ctx.state),
-        fleet: fleet::observe(ctx, a.fetch)?,
+        building_lock: lease::building_lock_holder(&ctx.state),
+        fleet: liveness::observe(ctx, a.fetch)?,
         tenants: c,
         foreign,
     };
@@ -103,7 +103,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
     Ok(0)
 }
 
-fn fleet_lines(f: &fleet::Liveness) -> String {
+fn fleet_lines(f: &liveness::Liveness) -> String {
     let mut s = if f.live {
         format!("fleet: live\n{}", f.evidence.iter().map(|e| format!("  {e}\n")).collect::<String>())
     } else {
@@ -113,7 +113,7 @@ fn fleet_lines(f: &fleet::Liveness) -> String {
                     Some(age) => format!(
                         "; {} last got a commit {} ago, live window {})\n",
                         u.name,
-                        crate::state::human_age(std::time::Duration::from_secs(age)),
+                        crate::building::state_dir::human_age(std::time::Duration::from_secs(age)),
                         f.window
                     ),
                     None => format!("; {} unknown)\n", u.name),

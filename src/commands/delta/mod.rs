@@ -6,8 +6,8 @@ use serde::Serialize;
 
 use crate::building::Ctx;
 use crate::error::Error;
-use crate::mailbox::{self, APPLIED, DELTAS, QUARANTINE};
-use crate::output::{self, Ui};
+use crate::frames::mailbox::{self, APPLIED, DELTAS, QUARANTINE};
+use crate::ui::{self, Ui};
 
 pub use write::WriteArgs;
 
@@ -128,7 +128,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
                             .unwrap_or_else(|| "-".into()),
                     ]);
                 }
-                ui.data(&output::table(&t))?;
+                ui.data(&ui::table(&t))?;
             }
             Ok(0)
         }

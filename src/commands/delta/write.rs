@@ -4,10 +4,10 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use crate::building::{self, Ctx};
-use crate::delta;
 use crate::error::Error;
-use crate::mailbox::{self, Kind};
-use crate::output::Ui;
+use crate::frames::delta;
+use crate::frames::mailbox::{self, Kind};
+use crate::ui::Ui;
 
 #[derive(Debug, clap::Args)]
 pub struct WriteArgs {
@@ -35,7 +35,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &WriteArgs) -> Result<u8, Error> {
             Error::usage("no stream given").hint("pass --stream S, set NEIGHBOR_STREAM, or run inside a tenant")
         })?,
     };
-    crate::registry::validate_name_as("stream", &stream)?;
+    crate::building::registry::validate_name_as("stream", &stream)?;
     let frame = match a.frame {
         Some(f) => f,
         None => match std::env::var("NEIGHBOR_FRAME").ok().filter(|s| !s.is_empty()) {

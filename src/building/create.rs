@@ -1,0 +1,235 @@
+//! Creating a tenant: validate the request into a plan, write the record and git's worktree metadata under
+//! the building lock while holding the tenant's lease, check out outside the lock, carry files, and mark
+//! it ready. A creator that dies leaves a `creating` record with a dead lease, which `prune` rolls back.
+
+use std::path::{Component, Path, PathBuf};
+
+use super::events::{self, Event};
+use super::lease::{self, Holder};
+use super::registry::{self, Phase, Tenant};
+use super::remove::rollback_locked;
+use super::{Ctx, branch_for, check_branch_name, default_path, normalize, ports, state_dir};
+use crate::error::{Error, IoContext};
+use crate::supervise::proc::caller_pid;
+
+/// What `add` is asked to make.
+#[derive(Debug, Default, Clone)]
+pub struct AddRequest {
+    /// Tenant name.
+    pub name: String,
+    /// Base revision (default: config `worktrees.base`).
+    pub base: Option<String>,
+    /// Branch name (default: config template).
+    pub branch: Option<String>,
+    /// Worktree path (default: `<root>/<name>`).
+    pub path: Option<PathBuf>,
+    /// Extra paths/globs to carry.
+    pub carry: Vec<String>,
+    /// Owner.
+    pub owner: Option<String>,
+    /// Task id.
+    pub task: Option<String>,
+    /// Lives only as long as its lease.
+    pub ephemeral: bool,
+    /// Stream it writes for (`run --stream`).
+    pub stream: Option<String>,
+    /// Frame it writes for (`run --frame`).
+    pub frame: Option<u64>,
+    /// Allocate a port block (`run`).
+    pub port: bool,
+    /// A pool tenant (`pool fill`).
+    pub pool: bool,
+}
+
+/// A validated `add`: the record to write and the files to carry.
+pub struct Plan {
+    /// The record (phase `creating`).
+    pub tenant: Tenant,
+    /// Files to copy from the current worktree.
+    pub carry: Vec<PathBuf>,
+    /// The base as the user wrote it.
+    pub base_spec: String,
+    /// Allocate a port block.
+    pub want_port: bool,
+}
+
+/// Validate an `add` request without touching anything.
+pub fn plan_add(ctx: &Ctx, req: &AddRequest) -> Result<Plan, Error> {
+    registry::validate_name(&req.name)?;
+    let branch = branch_for(&ctx.config, req)?;
+    check_branch_name(&branch)?;
+    let path = match &req.path {
+        Some(p) => normalize(&crate::git::absolute_path(p)),
+        None => default_path(ctx, &req.name),
+    };
+    let base_spec = req.base.clone().unwrap_or_else(|| ctx.config.worktrees.base.clone());
+    let (base_oid, base_ref) = ctx.repo.resolve(&base_spec)?;
+    let carry = carry_list(ctx, req)?;
+    if registry::get(&ctx.state, &req.name)?.is_some() {
+        return Err(exists_err(&req.name));
+    }
+    let tenant = Tenant {
+        name: req.name.clone(),
+        branch,
+        path,
+        base_ref,
+        base_oid: base_oid.to_string(),
+        owner: req.owner.clone(),
+        task: req.task.clone(),
+        created_ms: state_dir::now_ms(),
+        phase: Phase::Creating,
+        ephemeral: req.ephemeral,
+        kept: None,
+        creator_pid: std::process::id(),
+        stream: req.stream.clone(),
+        frame: req.frame,
+        port: None,
+        pool: req.pool.then(registry::PoolSlot::default),
+    };
+    Ok(Plan { tenant, carry, base_spec, want_port: req.port })
+}
+
+/// Create a tenant. Safe with any number of parallel calls.
+pub fn add(ctx: &Ctx, req: &AddRequest) -> Result<Tenant, Error> {
+    let plan = plan_add(ctx, req)?;
+    let share = if req.ephemeral { lease::Share::HandOver } else { lease::Share::Children };
+    lease::with_lease(&ctx.state, &req.name, &Holder::me(), share, |_| {
+        let t = create_in_lease(ctx, &plan)?;
+        if t.ephemeral {
+            // The keeper inherits our lease descriptor, so the lease never lapses between us and it.
+            spawn_lease_keeper(&t, caller_pid())?;
+        }
+        Ok(t)
+    })
+}
+
+/// Build a planned tenant. The caller holds the tenant's lease (shared with children, so git's own
+/// children keep it alive if we die mid-way).
+pub fn create_in_lease(ctx: &Ctx, plan: &Plan) -> Result<Tenant, Error> {
+    let mut tenant = plan.tenant.clone();
+    let (branch, path) = (tenant.branch.clone(), tenant.path.clone());
+    ctx.locked(|| {
+        if registry::get(&ctx.state, &tenant.name)?.is_some() {
+            return Err(exists_err(&tenant.name));
+        }
+        if ctx.repo.ref_target(&format!("refs/heads/{branch}")).is_some() {
+            return Err(Error::new(format!("branch '{branch}' already exists"))
+                .hint("pick another tenant name, or pass --branch with a new branch name"));
+        }
+        if path.exists() || path.symlink_metadata().is_ok() {
+            return Err(Error::new(format!("path '{}' already exists", path.display()))
+                .hint("pass --path with a new location, or remove what is there"));
+        }
+        if plan.want_port {
+            tenant.port = Some(ports::free_port_block(ctx)?);
+        }
+        registry::put(&ctx.state, &tenant)?;
+        // Metadata only (fast): the checkout happens outside the building lock.
+        let made = ctx
+            .repo
+            .git()?
+            .args(["worktree", "add", "--no-checkout", "--no-track", "-b", &branch])
+            .end_of_options()
+            .arg(&path)
+            .arg(&tenant.base_oid)
+            .run();
+        if let Err(e) = made {
+            let _ = rollback_locked(ctx, &tenant);
+            return Err(e.into());
+        }
+        Ok(())
+    })?;
+    if let Err(e) = populate(ctx, &tenant, &plan.carry) {
+        let _ = ctx.locked(|| rollback_locked(ctx, &tenant));
+        return Err(e.context(format!("cannot build tenant '{}'", tenant.name)));
+    }
+    tenant.phase = Phase::Ready;
+    ctx.locked(|| {
+        registry::put(&ctx.state, &tenant)?;
+        events::append(
+            &ctx.state,
+            &Event::new("add")
+                .tenant(&tenant.name, &tenant.branch, &tenant.path)
+                .with("base", plan.base_spec.clone())
+                .with("ephemeral", tenant.ephemeral),
+        )
+    })?;
+    Ok(tenant)
+}
+
+fn exists_err(name: &str) -> Error {
+    Error::new(format!("a tenant named '{name}' already exists"))
+        .hint(format!("pick another name, or remove it first: git neighbor remove {name}"))
+}
+
+/// Start the keeper that holds `t`'s (inherited) lease while `watch` lives.
+pub fn spawn_lease_keeper(t: &Tenant, watch: u32) -> Result<(), Error> {
+    let exe = std::env::current_exe().map_err(|e| Error::new(format!("cannot find own executable: {e}")))?;
+    std::process::Command::new(exe)
+        .args(["__lease-keeper", &t.name, &watch.to_string()])
+        .current_dir(&t.path)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map(drop)
+        .map_err(|e| Error::new(format!("cannot start the lease keeper: {e}")))
+}
+
+fn carry_list(ctx: &Ctx, req: &AddRequest) -> Result<Vec<PathBuf>, Error> {
+    let Some(src) = ctx.repo.workdir.as_deref() else { return Ok(Vec::new()) };
+    let mut patterns: Vec<String> = ctx.config.worktrees.carry.clone();
+    patterns.extend(req.carry.iter().cloned());
+    if let Ok(text) = std::fs::read_to_string(src.join(".worktreeinclude")) {
+        patterns.extend(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from));
+    }
+    if patterns.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut files = Vec::new();
+    for pat in &patterns {
+        let rel = Path::new(pat);
+        if rel.is_absolute() || rel.components().any(|c| matches!(c, Component::ParentDir)) {
+            return Err(Error::usage(format!("carry path '{pat}' must be relative and inside the worktree")));
+        }
+        let found = crate::glob::expand(src, pat).ctx(|| format!("cannot expand carry pattern '{pat}'"))?;
+        if found.is_empty() && !crate::glob::has_magic(pat) && req.carry.contains(pat) {
+            return Err(Error::new(format!("carry path '{pat}' does not exist in {}", src.display())));
+        }
+        files.extend(found);
+    }
+    files.sort();
+    files.dedup();
+    Ok(files)
+}
+
+fn populate(ctx: &Ctx, t: &Tenant, carry: &[PathBuf]) -> Result<(), Error> {
+    ctx.repo.git_in(&t.path)?.args(["reset", "--hard", "--quiet", "--no-recurse-submodules"]).run()?;
+    if let Some(src) = ctx.repo.workdir.as_deref() {
+        for rel in carry {
+            copy_preserving(&src.join(rel), &t.path.join(rel))?;
+        }
+    }
+    if t.path.join(".gitmodules").exists() {
+        ctx.repo
+            .git_in(&t.path)?
+            .args(["-c", "protocol.file.allow=always", "submodule", "update", "--init", "--recursive", "--quiet"])
+            .run()?;
+    }
+    Ok(())
+}
+
+fn copy_preserving(from: &Path, to: &Path) -> Result<(), Error> {
+    let meta = std::fs::symlink_metadata(from).ctx(|| format!("cannot carry {}", from.display()))?;
+    if let Some(dir) = to.parent() {
+        std::fs::create_dir_all(dir).ctx(|| format!("cannot create {}", dir.display()))?;
+    }
+    if meta.file_type().is_symlink() {
+        let target = std::fs::read_link(from).ctx(|| format!("cannot read link {}", from.display()))?;
+        let _ = std::fs::remove_file(to);
+        std::os::unix::fs::symlink(target, to).ctx(|| format!("cannot carry link to {}", to.display()))?;
+        return Ok(());
+    }
+    // fs::copy copies permission bits too.
+    std::fs::copy(from, to).map(drop).ctx(|| format!("cannot carry {} to {}", from.display(), to.display()))
+}

@@ -1,0 +1,148 @@
+//! The building: tenant lifecycle (create, check, remove, roll back) and the survey behind `list`/`status`.
+//!
+//! Creation is crash-safe by construction: the registry record (phase `creating`) is written and git's
+//! worktree metadata is made under the building lock while the creator holds the tenant's lease (shared
+//! with its git children). If anything dies before the record says `ready`, the lease is dead and
+//! `prune` rolls the half-made tenant back. The slow checkout runs outside the building lock so many
+//! `add`s proceed in parallel. Functions here return data; commands decide how to show it.
+
+pub mod create;
+pub mod elevator;
+pub mod events;
+pub mod lease;
+pub mod pool;
+pub mod ports;
+pub mod prune;
+pub mod registry;
+pub mod remove;
+pub mod rescue;
+pub mod state_dir;
+pub mod survey;
+
+use std::path::{Component, Path, PathBuf};
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::git::{Repo, WorktreeInfo};
+use events::Event;
+use registry::Tenant;
+use state_dir::StateDir;
+
+pub use create::{AddRequest, Plan, add, create_in_lease, plan_add, spawn_lease_keeper};
+pub(crate) use remove::finish_removal;
+pub use remove::{
+    Removed, Work, dirty_paths, dirty_paths_under, finish_interrupted_removal_locked, remove, remove_in_lease,
+    rollback_locked, short_ref, work_in,
+};
+pub use survey::{Entry, LeaseView, Status, survey, survey_full};
+/// Everything a command needs about the building.
+pub struct Ctx {
+    /// The repository.
+    pub repo: Repo,
+    /// Effective configuration.
+    pub config: Config,
+    /// Shared state directory.
+    pub state: StateDir,
+    /// `--lock-timeout`.
+    pub lock_timeout: std::time::Duration,
+    /// `-c key=value` overrides, passed on to child git-neighbor processes.
+    pub overrides: Vec<String>,
+}
+
+impl Ctx {
+    /// Run `f` under the building lock.
+    pub fn locked<T>(&self, f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+        lease::with_building_lock(&self.state, self.lock_timeout, f)
+    }
+
+    /// Find a tenant by name or fail with a hint.
+    pub fn tenant(&self, name: &str) -> Result<Tenant, Error> {
+        registry::validate_name(name)?;
+        registry::get(&self.state, name)?.ok_or_else(|| {
+            Error::new(format!("no tenant named '{name}'")).hint("`git neighbor list` shows the tenants")
+        })
+    }
+
+    /// The full ref a tenant's work must be on to count as merged: its base ref now, else its base commit.
+    pub fn base_of(&self, t: &Tenant) -> String {
+        t.base_ref
+            .as_deref()
+            .and_then(|r| self.repo.ref_target(r).map(|_| r.to_string()))
+            .unwrap_or_else(|| t.base_oid.clone())
+    }
+}
+
+/// Lexically normalise a path (no filesystem access): resolves `.` and `..`.
+pub fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Render the branch template.
+pub fn branch_for(cfg: &Config, req: &AddRequest) -> Result<String, Error> {
+    if let Some(b) = &req.branch {
+        return Ok(b.clone());
+    }
+    let tpl = &cfg.worktrees.branch;
+    let mut b = tpl.replace("{name}", &req.name);
+    for (key, val, flag) in [("{owner}", &req.owner, "--owner"), ("{task}", &req.task, "--task")] {
+        if b.contains(key) {
+            let v = val.as_deref().ok_or_else(|| {
+                Error::usage(format!("the branch template \"{tpl}\" uses {key}")).hint(format!("pass {flag}"))
+            })?;
+            b = b.replace(key, v);
+        }
+    }
+    Ok(b)
+}
+
+fn check_branch_name(branch: &str) -> Result<(), Error> {
+    let full = format!("refs/heads/{branch}");
+    let ok = !branch.starts_with('-') && gix::refs::FullName::try_from(full.as_str()).is_ok();
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::usage(format!("'{branch}' is not a valid branch name"))
+            .hint("see `git check-ref-format --help`; pass another name or --branch"))
+    }
+}
+
+/// Where a new tenant goes by default.
+pub fn default_path(ctx: &Ctx, name: &str) -> PathBuf {
+    let root = ctx.config.worktrees.root.replace("{repo}", &ctx.repo.building_name());
+    normalize(&ctx.repo.anchor_dir().join(root).join(name))
+}
+
+/// The worktree git knows at `path`, if any.
+pub fn worktree_at(repo: &Repo, path: &Path) -> Result<Option<WorktreeInfo>, Error> {
+    Ok(repo.worktrees()?.into_iter().find(|w| w.path == path && w.id.is_some()))
+}
+
+/// Mark a tenant kept (or clear with `None`).
+pub fn set_kept(ctx: &Ctx, name: &str, reason: Option<String>) -> Result<Tenant, Error> {
+    ctx.locked(|| {
+        let mut t = ctx.tenant(name)?;
+        t.kept = reason.clone().map(|r| registry::Kept { reason: r, at_ms: state_dir::now_ms() });
+        registry::put(&ctx.state, &t)?;
+        let ev = Event::new(if reason.is_some() { "keep" } else { "unkeep" }).tenant(&t.name, &t.branch, &t.path);
+        events::append(&ctx.state, &ev.with("reason", reason.unwrap_or_default()))?;
+        Ok(t)
+    })
+}
+
+/// Which tenant contains the current directory, if any.
+pub fn current_tenant(ctx: &Ctx) -> Option<Tenant> {
+    let here = ctx.repo.workdir.as_deref()?;
+    registry::all(&ctx.state).ok()?.0.into_iter().find(|t| t.path == here)
+}

@@ -1,0 +1,179 @@
+//! The pool: pre-built tenants handed out in O(1) — a registry update under the building lock and a
+//! lease, no git — and reset to their base on release only when nothing unmerged would be lost.
+
+use serde::Serialize;
+
+use crate::building::events::{self, Event};
+use crate::building::lease::{self, Holder};
+use crate::building::registry::{self, Claim, PoolSlot, Tenant};
+use crate::building::state_dir;
+use crate::building::{self, AddRequest, Ctx};
+use crate::error::Error;
+
+/// Pool tenants are named `pool-<k>`.
+pub const PREFIX: &str = "pool-";
+
+/// A claim a young process has recorded but whose lease it may not hold yet.
+const CLAIM_GRACE_MS: u64 = 5_000;
+
+/// A pool tenant as listed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Member {
+    /// Tenant name.
+    pub name: String,
+    /// Path.
+    pub path: std::path::PathBuf,
+    /// Branch.
+    pub branch: String,
+    /// `free` or `claimed`.
+    pub state: &'static str,
+    /// Current claim, if any.
+    pub claim: Option<Claim>,
+}
+
+fn members(ctx: &Ctx) -> Result<Vec<Tenant>, Error> {
+    Ok(registry::all(&ctx.state)?
+        .0
+        .into_iter()
+        .filter(|t| t.pool.is_some() && t.phase == registry::Phase::Ready)
+        .collect())
+}
+
+fn claim_live(ctx: &Ctx, t: &Tenant) -> bool {
+    let Some(c) = t.pool.as_ref().and_then(|p| p.claim.as_ref()) else { return false };
+    state_dir::now_ms().saturating_sub(c.at_ms) < CLAIM_GRACE_MS || lease::lease_holder(&ctx.state, &t.name).is_some()
+}
+
+/// List the pool.
+pub fn list(ctx: &Ctx) -> Result<Vec<Member>, Error> {
+    Ok(members(ctx)?
+        .into_iter()
+        .map(|t| {
+            let live = claim_live(ctx, &t);
+            Member {
+                state: if live { "claimed" } else { "free" },
+                claim: if live { t.pool.and_then(|p| p.claim) } else { None },
+                name: t.name,
+                path: t.path,
+                branch: t.branch,
+            }
+        })
+        .collect())
+}
+
+/// Make sure at least `n` tenants are free. Returns the names created.
+pub fn fill(ctx: &Ctx, n: usize) -> Result<Vec<String>, Error> {
+    let all = members(ctx)?;
+    let free = all.iter().filter(|t| !claim_live(ctx, t)).count();
+    let mut made = Vec::new();
+    let mut k = 1;
+    while free + made.len() < n {
+        let name = format!("{PREFIX}{k}");
+        k += 1;
+        if registry::get(&ctx.state, &name)?.is_some() {
+            continue;
+        }
+        let req = AddRequest { name: name.clone(), pool: true, ..Default::default() };
+        building::add(ctx, &req)?;
+        made.push(name);
+    }
+    Ok(made)
+}
+
+/// Claim a free tenant for process `pid`. Under the building lock; no git. Returns the tenant and the
+/// lease id the release must present. The caller takes the lease right after (or hands it to a keeper).
+pub fn claim(ctx: &Ctx, pid: u32) -> Result<(Tenant, String), Error> {
+    ctx.locked(|| {
+        let mut t = members(ctx)?
+            .into_iter()
+            .find(|t| !claim_live(ctx, t))
+            .ok_or_else(|| Error::new("the pool has no free tenant").hint("git neighbor pool fill <N> makes more"))?;
+        let lease_id = format!("{}-{}", t.name, state_dir::unique());
+        t.pool = Some(PoolSlot { claim: Some(Claim { lease_id: lease_id.clone(), pid, at_ms: state_dir::now_ms() }) });
+        registry::put(&ctx.state, &t)?;
+        events::append(
+            &ctx.state,
+            &Event::new("pool-claim").tenant(&t.name, &t.branch, &t.path).with("lease_id", lease_id.clone()),
+        )?;
+        Ok((t, lease_id))
+    })
+}
+
+/// What `release` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Released {
+    /// Tenant name.
+    pub name: String,
+    /// Back in the pool, reset to its base.
+    pub reset: bool,
+    /// Kept out of the pool because it holds work.
+    pub kept: Option<String>,
+}
+
+/// Release a claim. `lease_id` must match unless `None` is passed by the claim's own holder (`run`).
+/// The caller must hold the lease (or it must be dead).
+pub fn release_in_lease(ctx: &Ctx, name: &str, lease_id: Option<&str>) -> Result<Released, Error> {
+    let t = ctx.tenant(name)?;
+    let claim = t.pool.as_ref().and_then(|p| p.claim.clone());
+    if t.pool.is_none() {
+        return Err(Error::usage(format!("tenant '{name}' is not a pool tenant")));
+    }
+    if let (Some(given), Some(c)) = (lease_id, &claim)
+        && given != c.lease_id
+    {
+        return Err(Error::refused(format!("lease id does not match the claim on '{name}'"))
+            .hint("pass the lease id `pool claim` printed; another process holds this claim"));
+    }
+    let work = building::work_in(ctx, &t)?;
+    if !work.is_empty() {
+        let reason = format!("released from the pool with {}", work.describe());
+        ctx.locked(|| {
+            let mut k = ctx.tenant(name)?;
+            k.pool = None;
+            k.kept = Some(registry::Kept { reason: reason.clone(), at_ms: state_dir::now_ms() });
+            registry::put(&ctx.state, &k)?;
+            events::append(
+                &ctx.state,
+                &Event::new("pool-keep").tenant(&k.name, &k.branch, &k.path).with("reason", reason.clone()),
+            )
+        })?;
+        return Ok(Released { name: name.into(), reset: false, kept: Some(reason) });
+    }
+    // Nothing would be lost: move it to the base's current tip.
+    let base = ctx.base_of(&t);
+    let tip = ctx.repo.git()?.args(["rev-parse", "--verify"]).arg(format!("{base}^{{commit}}")).read()?;
+    ctx.repo.git_in(&t.path)?.args(["reset", "--hard", "--quiet", &tip]).run()?;
+    ctx.locked(|| {
+        let mut r = ctx.tenant(name)?;
+        r.base_oid = tip.clone();
+        r.pool = Some(PoolSlot { claim: None });
+        registry::put(&ctx.state, &r)?;
+        events::append(&ctx.state, &Event::new("pool-release").tenant(&r.name, &r.branch, &r.path))
+    })?;
+    Ok(Released { name: name.into(), reset: true, kept: None })
+}
+
+/// Release from the command line: stop the keeper that holds the lease for the claimant, take the lease,
+/// then release.
+pub fn release(ctx: &Ctx, name: &str, lease_id: &str) -> Result<Released, Error> {
+    let t = ctx.tenant(name)?;
+    let claim = t.pool.as_ref().and_then(|p| p.claim.clone());
+    match &claim {
+        Some(c) if c.lease_id == lease_id => {}
+        Some(_) => {
+            return Err(Error::refused(format!("lease id does not match the claim on '{name}'"))
+                .hint("pass the lease id `pool claim` printed; another process holds this claim"));
+        }
+        None => return Err(Error::new(format!("tenant '{name}' is not claimed"))),
+    }
+    if let Some(h) = lease::lease_holder(&ctx.state, name) {
+        if h.watch_pid.is_none() {
+            return Err(Error::refused(format!("tenant '{name}' is in use: leased by {}", h.describe())));
+        }
+        // If the keeper does not let go, with_lease below refuses and names the holder.
+        lease::stop_keeper(&ctx.state, name, &h);
+    }
+    lease::with_lease(&ctx.state, name, &Holder::me(), lease::Share::No, |_| {
+        release_in_lease(ctx, name, Some(lease_id))
+    })
+}

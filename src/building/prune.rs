@@ -1,0 +1,236 @@
+//! The prune plan: what is provably abandoned, and what holds work and must be kept.
+//!
+//! `plan` only reads; `execute` carries a plan out, re-checking each item under the building lock so a
+//! tenant that came back to life (lease taken, work added) between plan and execution is left alone.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::building::events::{self, Event};
+use crate::building::lease;
+use crate::building::registry::{self, Phase, Tenant};
+use crate::building::state_dir;
+use crate::building::{self, Ctx, Status};
+use crate::error::Error;
+
+/// What prune does with one thing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// Undo a half-made tenant whose creator died.
+    Rollback,
+    /// Remove a tenant (worktree, branch, record).
+    Remove,
+    /// Forget a tenant whose directory is gone (git metadata, record; branch only if merged).
+    Forget,
+    /// Finish a removal whose remover died.
+    Finish,
+    /// Delete a stale `index.lock`.
+    Unlock,
+    /// Leave it: it holds work (reported).
+    Keep,
+}
+
+/// One line of the plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct Item {
+    /// Tenant name, if a tenant.
+    pub name: Option<String>,
+    /// Path concerned.
+    pub path: PathBuf,
+    /// What to do.
+    pub action: Action,
+    /// Why.
+    pub reason: String,
+    /// Filled by `execute`: done, or the error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
+}
+
+/// Build the prune plan.
+pub fn plan(ctx: &Ctx) -> Result<Vec<Item>, Error> {
+    let rows = building::survey(ctx)?;
+    let prune_after = ctx.config.worktrees.prune_after;
+    let mut items = Vec::new();
+    for row in &rows {
+        let Some(t) = &row.tenant else { continue };
+        if row.lease.is_some() || row.status == Status::Locked {
+            continue;
+        }
+        match judge(ctx, t, row.status, prune_after) {
+            Ok(Some(item)) => items.push(item),
+            Ok(None) => {}
+            Err(e) => items.push(Item {
+                name: Some(t.name.clone()),
+                path: t.path.clone(),
+                action: Action::Keep,
+                reason: format!("cannot inspect it: {}", e.message),
+                result: None,
+            }),
+        }
+    }
+    // Stale index.lock files in our tenants and the main worktree (never foreign ones). The survey's one
+    // listing of git's worktrees gives each row its git dir: looking each up afresh made prune quadratic.
+    for row in &rows {
+        if row.status == Status::Foreign && !row.main {
+            continue;
+        }
+        let Some(lock_path) = row.git_dir.as_ref().map(|d| d.join("index.lock")) else { continue };
+        if let Some(why) = stale_lock(&lock_path) {
+            items.push(Item {
+                name: row.name.clone(),
+                path: lock_path,
+                action: Action::Unlock,
+                reason: why,
+                result: None,
+            });
+        }
+    }
+    Ok(items)
+}
+
+fn judge(ctx: &Ctx, t: &Tenant, status: Status, prune_after: Duration) -> Result<Option<Item>, Error> {
+    let item = |action, reason: String| {
+        Some(Item { name: Some(t.name.clone()), path: t.path.clone(), action, reason, result: None })
+    };
+    match t.phase {
+        Phase::Creating => return Ok(item(Action::Rollback, "its creator died before it was ready".into())),
+        Phase::Removing => return Ok(item(Action::Finish, "its remover died after checking it held no work".into())),
+        Phase::Ready => {}
+    }
+    if !t.path.exists() {
+        let work = building::work_in(ctx, t)?;
+        let why = if work.unmerged > 0 {
+            format!("its directory is gone; branch {} kept ({} unmerged commit(s))", t.branch, work.unmerged)
+        } else {
+            "its directory is gone".into()
+        };
+        return Ok(item(Action::Forget, why));
+    }
+    if status == Status::Kept {
+        return Ok(None);
+    }
+    let dead_ephemeral = t.ephemeral;
+    let old = state_dir::age(t.created_ms) >= prune_after;
+    if !dead_ephemeral && !old {
+        return Ok(None);
+    }
+    let work = building::work_in(ctx, t)?;
+    if !work.is_empty() {
+        return Ok(item(Action::Keep, format!("has {}", work.describe())));
+    }
+    let why = if dead_ephemeral {
+        "ephemeral and its lease is dead; clean and merged".to_string()
+    } else {
+        format!("clean, merged, older than {}", crate::config::format_duration(prune_after))
+    };
+    Ok(item(Action::Remove, why))
+}
+
+/// Decide whether an `index.lock` belongs to a dead writer.
+fn stale_lock(path: &Path) -> Option<String> {
+    let meta = std::fs::metadata(path).ok()?;
+    let age = meta.modified().ok().and_then(|m| m.elapsed().ok()).unwrap_or_default();
+    // A live git holds the lock file open while it writes; a short grace covers the rename window.
+    if age < Duration::from_secs(2) {
+        return None;
+    }
+    match open_by_any_process(path) {
+        Some(true) => None,
+        Some(false) => Some(format!("no process has it open (age {})", state_dir::human_age(age))),
+        // Without /proc we cannot see open files: only very old locks are judged dead.
+        None if age > Duration::from_secs(600) => Some(format!("older than 10m (age {})", state_dir::human_age(age))),
+        None => None,
+    }
+}
+
+/// `Some(true)` if a process has `path` open, `Some(false)` if none does, `None` when /proc is unavailable.
+fn open_by_any_process(path: &Path) -> Option<bool> {
+    let procs = std::fs::read_dir("/proc").ok()?;
+    let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    for p in procs.flatten() {
+        if !p.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(fds) = std::fs::read_dir(p.path().join("fd")) else { continue };
+        for fd in fds.flatten() {
+            if std::fs::read_link(fd.path()).is_ok_and(|l| l == target) {
+                return Some(true);
+            }
+        }
+    }
+    Some(false)
+}
+
+/// Carry out a plan (everything but `Keep` items), re-checking each under the building lock.
+pub fn execute(ctx: &Ctx, items: &mut [Item]) -> Result<(), Error> {
+    for item in items.iter_mut() {
+        let res = match item.action {
+            Action::Keep => continue,
+            Action::Unlock => {
+                // Re-judge right before deleting.
+                match stale_lock(&item.path) {
+                    Some(_) => std::fs::remove_file(&item.path).map_err(Error::from).and_then(|_| {
+                        events::append(
+                            &ctx.state,
+                            &Event::new("prune-index-lock").with("path", item.path.display().to_string()),
+                        )
+                    }),
+                    None => Err(Error::new("a writer came back")),
+                }
+            }
+            _ => prune_tenant(ctx, item),
+        };
+        item.result = Some(match res {
+            Ok(()) => "done".into(),
+            Err(e) => format!("skipped: {}", e.message),
+        });
+    }
+    sweep_temp_files(ctx);
+    Ok(())
+}
+
+fn prune_tenant(ctx: &Ctx, item: &Item) -> Result<(), Error> {
+    let Some(name) = &item.name else { return Ok(()) };
+    let Some(t) = registry::get(&ctx.state, name)? else { return Ok(()) };
+    if lease::lease_holder(&ctx.state, name).is_some() {
+        return Err(Error::new("its lease is held again"));
+    }
+    match item.action {
+        Action::Rollback => ctx.locked(|| building::rollback_locked(ctx, &t)).map(drop),
+        Action::Finish => ctx.locked(|| building::finish_interrupted_removal_locked(ctx, &t)),
+        Action::Forget => ctx.locked(|| {
+            if let Some(wt) = building::worktree_at(&ctx.repo, &t.path)?
+                && let Some(id) = wt.id
+            {
+                let admin = ctx.repo.common_dir.join("worktrees").join(id);
+                std::fs::remove_dir_all(&admin)
+                    .map_err(|e| Error::new(format!("cannot remove {}: {e}", admin.display())))?;
+            }
+            let keep_branch = building::work_in(ctx, &t)?.unmerged > 0;
+            building::finish_removal(ctx, &t, keep_branch, None, "prune").map(drop)
+        }),
+        Action::Remove => {
+            // remove() re-checks work and refuses if any appeared since the plan.
+            building::remove(ctx, &t, false, false).map(drop)
+        }
+        _ => Ok(()),
+    }
+}
+
+fn sweep_temp_files(ctx: &Ctx) {
+    for dir in [ctx.state.root.clone(), ctx.state.registry(), ctx.state.leases()] {
+        let Ok(rd) = std::fs::read_dir(&dir) else { continue };
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let old =
+                e.metadata().ok().and_then(|m| m.modified().ok()).and_then(|m| m.elapsed().ok()).unwrap_or_default()
+                    > Duration::from_secs(60);
+            if state_dir::is_temp_name(&name) && old {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+}

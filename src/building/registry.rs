@@ -1,0 +1,193 @@
+//! The tenant registry: one JSON record per tenant under `neighbor/registry/<name>.json`.
+//!
+//! A record is written *before* git creates anything (state `creating`), so a crash during `add` leaves a
+//! record that `prune` can use to roll the half-made tenant back. Records are changed only under the
+//! building lock and always replaced atomically.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::building::state_dir::{self, StateDir};
+use crate::error::Error;
+
+/// Lifecycle of a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// `add` is building it; not usable yet.
+    Creating,
+    /// Built and usable.
+    Ready,
+    /// `remove` checked it holds no work (or rescued it) and is deleting it.
+    Removing,
+}
+
+/// Why a tenant is kept.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Kept {
+    /// The reason given.
+    pub reason: String,
+    /// When (ms since epoch).
+    pub at_ms: u64,
+}
+
+/// One tenant.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Tenant {
+    /// Tenant name.
+    pub name: String,
+    /// Short branch name.
+    pub branch: String,
+    /// Absolute worktree path.
+    pub path: PathBuf,
+    /// Full ref name of the base, when the base was a ref (merges into it count as merged).
+    pub base_ref: Option<String>,
+    /// Commit the tenant was created at.
+    pub base_oid: String,
+    /// Owner, if given.
+    pub owner: Option<String>,
+    /// Task id, if given.
+    pub task: Option<String>,
+    /// Creation time (ms since epoch).
+    pub created_ms: u64,
+    /// Lifecycle phase.
+    pub phase: Phase,
+    /// Lives only as long as its lease.
+    pub ephemeral: bool,
+    /// Set by `keep`.
+    pub kept: Option<Kept>,
+    /// Pid of the process that created it.
+    pub creator_pid: u32,
+    /// Stream this tenant writes for (set by `run --stream`), so merge-frame can tell crashed from missing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<String>,
+    /// Frame this tenant writes for (set by `run --frame`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame: Option<u64>,
+    /// First port of its block (`NEIGHBOR_PORT`), for tenants made by `run`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// Pool membership and claim, for tenants made by `pool fill`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<PoolSlot>,
+}
+
+/// A pool tenant's claim state.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PoolSlot {
+    /// Set while claimed.
+    pub claim: Option<Claim>,
+}
+
+/// One claim of a pool tenant.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claim {
+    /// The id `pool release` must present.
+    pub lease_id: String,
+    /// The process the claim follows.
+    pub pid: u32,
+    /// When (ms since epoch).
+    pub at_ms: u64,
+}
+
+fn path_of(dir: &StateDir, name: &str) -> PathBuf {
+    dir.registry().join(format!("{name}.json"))
+}
+
+/// Read one record.
+pub fn get(dir: &StateDir, name: &str) -> Result<Option<Tenant>, Error> {
+    let p = path_of(dir, name);
+    match std::fs::read(&p) {
+        Ok(b) => serde_json::from_slice(&b).map(Some).map_err(|e| {
+            Error::new(format!("corrupt registry record {}: {e}", p.display()))
+                .hint("run `git neighbor doctor`; or delete the file if the tenant is gone")
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::new(format!("cannot read {}: {e}", p.display()))),
+    }
+}
+
+/// Read every record, sorted by name. Unreadable records are returned as errors alongside.
+pub fn all(dir: &StateDir) -> Result<(Vec<Tenant>, Vec<String>), Error> {
+    let mut out = Vec::new();
+    let mut bad = Vec::new();
+    let rd = match std::fs::read_dir(dir.registry()) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((out, bad)),
+        Err(e) => return Err(Error::new(format!("cannot read {}: {e}", dir.registry().display()))),
+    };
+    for entry in rd.flatten() {
+        let fname = entry.file_name().to_string_lossy().into_owned();
+        if state_dir::is_temp_name(&fname) {
+            continue;
+        }
+        let Some(name) = fname.strip_suffix(".json") else { continue };
+        match get(dir, name) {
+            Ok(Some(t)) => out.push(t),
+            Ok(None) => {}
+            Err(e) => bad.push(e.message),
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok((out, bad))
+}
+
+/// Write (create or replace) a record. Call under the building lock.
+pub fn put(dir: &StateDir, t: &Tenant) -> Result<(), Error> {
+    let bytes = serde_json::to_vec_pretty(t).map_err(|e| Error::new(format!("cannot encode tenant: {e}")))?;
+    state_dir::atomic_write(&path_of(dir, &t.name), &bytes)
+}
+
+/// Delete a record. Call under the building lock.
+pub fn delete(dir: &StateDir, name: &str) -> Result<(), Error> {
+    match std::fs::remove_file(path_of(dir, name)) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::new(format!("cannot delete registry record for '{name}': {e}"))),
+    }
+}
+
+/// Validate a tenant name: it becomes a file name, a branch component and a directory name.
+pub fn validate_name(name: &str) -> Result<(), Error> {
+    validate_name_as("tenant", name)
+}
+
+/// Validate a tenant or stream name (`what` names which, for the message).
+pub fn validate_name_as(what: &str, name: &str) -> Result<(), Error> {
+    let hint = "use letters, digits, '.', '_' and '-', starting with a letter or digit (at most 64 characters)";
+    let bad = |why: &str| Error::usage(format!("invalid {what} name '{name}': {why}")).hint(hint);
+    if name.is_empty() {
+        return Err(bad("it is empty"));
+    }
+    if name.starts_with('-') {
+        return Err(bad("it starts with '-'"));
+    }
+    if name.len() > 64 {
+        return Err(bad("it is longer than 64 characters"));
+    }
+    if !name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric()) {
+        return Err(bad("it must start with a letter or digit"));
+    }
+    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))) {
+        return Err(bad(&format!("it contains {c:?}")));
+    }
+    if name.contains("..") || name.ends_with('.') || name.ends_with(".lock") {
+        return Err(bad("it contains '..' or ends with '.' or '.lock'"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::validate_name;
+    #[test]
+    fn names() {
+        for ok in ["t1", "agent-7", "a.b_c", "0x"] {
+            assert!(validate_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "-x", ".x", "a/b", "a..b", "x.lock", "a b", "é", "x.", &"a".repeat(65)] {
+            assert!(validate_name(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! Rescue refs: `refs/neighbor/rescue/<id>`, commits that hold work a command was about to discard.
+//!
+//! A rescue commit's tree is a snapshot of the worktree (tracked changes and untracked, non-ignored files,
+//! taken through a temporary index so the real index is untouched); its parent is the worktree's HEAD, so
+//! any unmerged commits stay reachable too. Trailers record where the work came from. Snapshots taken by
+//! `safe-pull` add a second parent holding the index, so what was staged is restorable as well.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::building::state_dir;
+use crate::error::Error;
+use crate::git::Repo;
+
+/// Ref namespace for rescues.
+pub const PREFIX: &str = "refs/neighbor/rescue/";
+
+/// A saved rescue.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rescue {
+    /// Id (the ref name after the prefix).
+    pub id: String,
+    /// Full ref name.
+    pub r#ref: String,
+    /// Commit id.
+    pub commit: String,
+    /// When it was made (RFC 3339).
+    pub date: String,
+    /// First line of its message.
+    pub subject: String,
+}
+
+/// Set a fallback identity when the user has none, so rescue commits can always be made.
+pub fn with_identity(repo: &Repo, cmd: crate::git::GitCmd) -> crate::git::GitCmd {
+    let cfg = repo.gix.config_snapshot();
+    let has = |k: &str| cfg.string(k).is_some();
+    let mut cmd = cmd;
+    if !has("user.name") && std::env::var_os("GIT_AUTHOR_NAME").is_none() {
+        cmd = cmd.env("GIT_AUTHOR_NAME", "git-neighbor").env("GIT_COMMITTER_NAME", "git-neighbor");
+    }
+    if !has("user.email") && std::env::var_os("GIT_AUTHOR_EMAIL").is_none() {
+        cmd =
+            cmd.env("GIT_AUTHOR_EMAIL", "git-neighbor@localhost").env("GIT_COMMITTER_EMAIL", "git-neighbor@localhost");
+    }
+    cmd
+}
+
+/// Snapshot the worktree at `worktree` (HEAD plus every uncommitted change) into a rescue ref.
+/// `label` becomes part of the id; `source` names the command; `trailers` add context.
+pub fn save(
+    repo: &Repo,
+    worktree: &Path,
+    git_dir: &Path,
+    label: &str,
+    subject: &str,
+    trailers: &[(&str, String)],
+) -> Result<Rescue, Error> {
+    let head = repo.git_in(worktree)?.args(["rev-parse", "--verify", "HEAD^{commit}"]).read()?;
+    // Build the snapshot in a private index seeded from the real one, so staged work is included.
+    let tmp_index = git_dir.join(format!("neighbor-rescue-index.tmp.{}", state_dir::unique()));
+    let real_index = git_dir.join("index");
+    if real_index.exists() {
+        std::fs::copy(&real_index, &tmp_index).map_err(|e| Error::new(format!("cannot copy index: {e}")))?;
+    }
+    let snap = (|| -> Result<String, Error> {
+        let idx = tmp_index.as_os_str();
+        if !real_index.exists() {
+            repo.git_in(worktree)?.env("GIT_INDEX_FILE", idx).args(["read-tree", &head]).run()?;
+        }
+        repo.git_in(worktree)?.env("GIT_INDEX_FILE", idx).args(["add", "-A", "--", "."]).run()?;
+        Ok(repo.git_in(worktree)?.env("GIT_INDEX_FILE", idx).arg("write-tree").read()?)
+    })();
+    let _ = std::fs::remove_file(&tmp_index);
+    let tree = snap?;
+    let mut msg = format!("{subject}\n\n");
+    for (k, v) in trailers {
+        msg.push_str(&format!("{k}: {v}\n"));
+    }
+    let commit = with_identity(repo, repo.git_in(worktree)?)
+        .args(["commit-tree", &tree, "-p", &head])
+        .stdin(msg.into_bytes())
+        .read()?;
+    store(repo, label, &commit, subject)
+}
+
+/// Record an existing commit as a new rescue ref `refs/neighbor/rescue/<label>-<stamp>-<short id>`.
+pub fn store(repo: &Repo, label: &str, commit: &str, subject: &str) -> Result<Rescue, Error> {
+    let now = state_dir::now_ms();
+    let stamp: String = state_dir::rfc3339(now).chars().filter(|c| c.is_ascii_digit()).take(14).collect();
+    let id = format!("{label}-{stamp}-{}", &commit[..8.min(commit.len())]);
+    let full = format!("{PREFIX}{id}");
+    // Zero old value: never overwrite an existing rescue.
+    let zero = "0".repeat(commit.len());
+    repo.git()?.args(["update-ref", "-m", "git-neighbor rescue", &full, commit, &zero]).run()?;
+    Ok(Rescue {
+        id,
+        r#ref: full,
+        commit: commit.to_string(),
+        date: state_dir::rfc3339(now),
+        subject: subject.to_string(),
+    })
+}
+
+/// A private index file under a git dir, removed when dropped. Commands that must not disturb the real
+/// index (or the user's staging) build trees and check files out through one of these.
+pub struct TempIndex {
+    /// Where it lives (`<git-dir>/neighbor-index.tmp.<unique>`).
+    pub path: PathBuf,
+}
+
+impl TempIndex {
+    /// A copy of the worktree's real index (empty when there is none), so its stat data stays valid.
+    pub fn copy_of_real(git_dir: &Path) -> Result<Self, Error> {
+        let path = git_dir.join(format!("neighbor-index.tmp.{}", state_dir::unique()));
+        let real = git_dir.join("index");
+        if real.exists() {
+            std::fs::copy(&real, &path).map_err(|e| Error::new(format!("cannot copy {}: {e}", real.display())))?;
+        }
+        Ok(TempIndex { path })
+    }
+    /// A git command in `dir` that reads and writes this index.
+    pub fn git(&self, repo: &Repo, dir: &Path) -> Result<crate::git::GitCmd, Error> {
+        Ok(repo.git_in(dir)?.env("GIT_INDEX_FILE", self.path.as_os_str()))
+    }
+}
+
+impl Drop for TempIndex {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// A worktree's uncommitted state as git objects, taken without writing its index or files.
+pub struct Snapshot {
+    /// HEAD commit.
+    pub head: String,
+    /// HEAD's tree.
+    pub head_tree: String,
+    /// `refs/heads/…` when HEAD is on a branch.
+    pub branch: Option<String>,
+    /// What is staged (the real index as a tree).
+    pub index_tree: String,
+    /// What is on disk: tracked files plus untracked, not ignored ones.
+    pub work_tree: String,
+    /// A private index holding `work_tree`, with fresh stat data for the files on disk.
+    pub index: TempIndex,
+}
+
+impl Snapshot {
+    /// Is anything uncommitted (staged, unstaged or untracked)?
+    pub fn dirty(&self) -> bool {
+        self.index_tree != self.head_tree || self.work_tree != self.head_tree
+    }
+}
+
+/// Snapshot the worktree at `worktree` (whose private git dir is `git_dir`).
+pub fn snapshot(repo: &Repo, worktree: &Path, git_dir: &Path) -> Result<Snapshot, Error> {
+    let head = repo.git_in(worktree)?.args(["rev-parse", "--verify", "-q", "HEAD^{commit}"]).read().map_err(|_| {
+        Error::new(format!("{} has no commit checked out yet", worktree.display()))
+            .hint("make a first commit, or use plain git for this checkout")
+    })?;
+    let head_tree = repo.git_in(worktree)?.args(["rev-parse", "--verify"]).arg(format!("{head}^{{tree}}")).read()?;
+    let index = TempIndex::copy_of_real(git_dir)?;
+    let index_tree = index.git(repo, worktree)?.arg("write-tree").read().map_err(|e| {
+        Error::new(format!("cannot read the index of {}: {e}", worktree.display()))
+            .hint("finish or abort the merge in progress (unmerged paths), then try again")
+    })?;
+    index.git(repo, worktree)?.args(["add", "-A", "--", "."]).run()?;
+    let work_tree = index.git(repo, worktree)?.arg("write-tree").read()?;
+    Ok(Snapshot { head, head_tree, branch: crate::git::read_head_branch(git_dir), index_tree, work_tree, index })
+}
+
+/// Turn a snapshot into a rescue commit: tree = the files, first parent = HEAD, second parent = a commit
+/// holding the index, so both the work and what was staged can be restored exactly.
+pub fn commit_snapshot(
+    repo: &Repo,
+    worktree: &Path,
+    snap: &Snapshot,
+    subject: &str,
+    trailers: &[(&str, String)],
+) -> Result<(String, String), Error> {
+    let index_commit = with_identity(repo, repo.git_in(worktree)?)
+        .args(["commit-tree", &snap.index_tree, "-p", &snap.head])
+        .stdin(format!("index: {subject}\n").into_bytes())
+        .read()?;
+    let mut msg = format!("{subject}\n\n");
+    for (k, v) in trailers {
+        msg.push_str(&format!("{k}: {v}\n"));
+    }
+    msg.push_str(&format!("Neighbor-Rescue-Index: {index_commit}\n"));
+    let work_commit = with_identity(repo, repo.git_in(worktree)?)
+        .args(["commit-tree", &snap.work_tree, "-p", &snap.head, "-p", &index_commit])
+        .stdin(msg.into_bytes())
+        .read()?;
+    Ok((index_commit, work_commit))
+}
+
+/// Every rescue ref, newest first.
+pub fn list(repo: &Repo) -> Result<Vec<Rescue>, Error> {
+    let out = repo
+        .git()?
+        .args([
+            "for-each-ref",
+            "--sort=-committerdate",
+            "--format=%(refname)%00%(objectname)%00%(committerdate:iso-strict)%00%(contents:subject)",
+            PREFIX,
+        ])
+        .read()?;
+    Ok(out
+        .lines()
+        .filter_map(|l| {
+            let mut p = l.split('\0');
+            let r = p.next()?.to_string();
+            Some(Rescue {
+                id: r.strip_prefix(PREFIX)?.to_string(),
+                commit: p.next()?.to_string(),
+                date: p.next()?.to_string(),
+                subject: p.next().unwrap_or("").to_string(),
+                r#ref: r,
+            })
+        })
+        .collect())
+}
+
+/// Look up one rescue by id (or unique prefix of an id).
+pub fn find(repo: &Repo, id: &str) -> Result<Rescue, Error> {
+    let all = list(repo)?;
+    if let Some(r) = all.iter().find(|r| r.id == id) {
+        return Ok(r.clone());
+    }
+    let matches: Vec<&Rescue> = all.iter().filter(|r| r.id.starts_with(id)).collect();
+    match matches.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(Error::new(format!("no rescue named '{id}'")).hint("`git neighbor rescue list` shows them")),
+        _ => Err(Error::usage(format!("'{id}' matches {} rescues", matches.len())).hint("give more of the id")),
+    }
+}

@@ -1,0 +1,224 @@
+//! State-file paths named by delta ops: lexical validation ([`validate_rel_path`])
+//! and the on-disk symlink check ([`check_no_symlinks`]).
+//!
+//! Every file a delta touches is named relative to the canonical state
+//! directory. A [`RelPath`] can only be built through validation, so holding
+//! one proves the path cannot climb out of that directory by its spelling
+//! alone; the symlink check covers the part that spelling cannot.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Deserializer, Serialize};
+use thiserror::Error;
+
+/// Longest accepted path, in bytes.
+pub const MAX_PATH_BYTES: usize = 1024;
+/// Longest accepted path component, in bytes (the common file-name limit).
+pub const MAX_COMPONENT_BYTES: usize = 255;
+
+/// A validated, `/`-separated path relative to the state directory.
+///
+/// Ordering is byte-wise on the string, which is the order
+/// [`Overlay::changed_files`](crate::frames::delta::Overlay::changed_files) reports.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct RelPath(String);
+
+impl RelPath {
+    /// The path as written, with `/` separators.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The path's components, in order; none is empty, `.` or `..`.
+    pub fn components(&self) -> impl Iterator<Item = &str> {
+        self.0.split('/')
+    }
+
+    /// This path under `base`, built component by component.
+    pub fn join_onto(&self, base: &Path) -> PathBuf {
+        let mut out = base.to_path_buf();
+        for component in self.components() {
+            out.push(component);
+        }
+        out
+    }
+
+    /// Gives back the underlying string.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Display for RelPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for RelPath {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for RelPath {
+    type Error = PathError;
+
+    fn try_from(value: String) -> Result<Self, PathError> {
+        check_spelling(&value)?;
+        Ok(RelPath(value))
+    }
+}
+
+impl std::str::FromStr for RelPath {
+    type Err = PathError;
+
+    fn from_str(s: &str) -> Result<Self, PathError> {
+        validate_rel_path(s)
+    }
+}
+
+// Hand-written so that deserializing can never produce an unvalidated path.
+impl<'de> Deserialize<'de> for RelPath {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        RelPath::try_from(raw).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Why a path was refused.
+#[derive(Debug, Error)]
+pub enum PathError {
+    /// The path is the empty string.
+    #[error("path is empty")]
+    Empty,
+    /// The path is longer than [`MAX_PATH_BYTES`].
+    #[error("path is {len} bytes long, over the {MAX_PATH_BYTES}-byte limit")]
+    TooLong {
+        /// Length of the refused path in bytes.
+        len: usize,
+    },
+    /// The path contains NUL or another control character.
+    #[error("path contains a control character at byte {offset}")]
+    ControlChar {
+        /// Byte offset of the first offending character.
+        offset: usize,
+    },
+    /// The path contains a backslash.
+    #[error("path contains a backslash; use '/' as the separator")]
+    Backslash,
+    /// The path starts with `/`.
+    #[error("path must be relative (it starts with '/')")]
+    Absolute,
+    /// The path ends with `/`.
+    #[error("path must name a file (it ends with '/')")]
+    TrailingSlash,
+    /// The path contains `//`.
+    #[error("path contains an empty component ('//')")]
+    EmptyComponent,
+    /// The path contains a `.` component.
+    #[error("path contains a '.' component")]
+    DotComponent,
+    /// The path contains a `..` component.
+    #[error("path contains a '..' component")]
+    DotDotComponent,
+    /// One component is longer than [`MAX_COMPONENT_BYTES`].
+    #[error("path component is {len} bytes long, over the {MAX_COMPONENT_BYTES}-byte limit")]
+    ComponentTooLong {
+        /// Length of the offending component in bytes.
+        len: usize,
+    },
+    /// An existing part of the path on disk is a symbolic link.
+    #[error("refusing to follow symlink at {}", .path.display())]
+    Symlink {
+        /// The symlink that was found.
+        path: PathBuf,
+    },
+    /// The file system could not be inspected.
+    #[error("cannot inspect {}: {source}", .path.display())]
+    Io {
+        /// The path being inspected.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+}
+
+/// Checks that `path` is a safe relative path inside the state directory.
+///
+/// Accepted: non-empty, `/`-separated, at most [`MAX_PATH_BYTES`] bytes, no
+/// leading or trailing `/`, no `\`, no control characters, and no empty, `.`
+/// or `..` components, each at most [`MAX_COMPONENT_BYTES`] bytes.
+pub fn validate_rel_path(path: &str) -> Result<RelPath, PathError> {
+    check_spelling(path)?;
+    Ok(RelPath(path.to_owned()))
+}
+
+fn check_spelling(path: &str) -> Result<(), PathError> {
+    if path.is_empty() {
+        return Err(PathError::Empty);
+    }
+    if path.len() > MAX_PATH_BYTES {
+        return Err(PathError::TooLong { len: path.len() });
+    }
+    // char::is_control covers NUL, the rest of C0, DEL and C1.
+    if let Some((offset, _)) = path.char_indices().find(|(_, c)| c.is_control()) {
+        return Err(PathError::ControlChar { offset });
+    }
+    if path.contains('\\') {
+        return Err(PathError::Backslash);
+    }
+    if path.starts_with('/') {
+        return Err(PathError::Absolute);
+    }
+    if path.ends_with('/') {
+        return Err(PathError::TrailingSlash);
+    }
+    for component in path.split('/') {
+        match component {
+            "" => return Err(PathError::EmptyComponent),
+            "." => return Err(PathError::DotComponent),
+            ".." => return Err(PathError::DotDotComponent),
+            c if c.len() > MAX_COMPONENT_BYTES => {
+                return Err(PathError::ComponentTooLong { len: c.len() });
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Refuses if `state_dir` or any existing component of `rel` below it is a
+/// symbolic link.
+///
+/// The walk goes from `state_dir` downwards with `symlink_metadata`, so a
+/// link is seen as a link rather than followed. The walk stops at the first
+/// component that does not exist (or whose parent is not a directory): what
+/// does not exist yet cannot be a link. Ancestors of `state_dir` are not
+/// checked.
+pub fn check_no_symlinks(state_dir: &Path, rel: &RelPath) -> Result<(), PathError> {
+    let mut current = state_dir.to_path_buf();
+    if !exists_without_symlink(&current)? {
+        return Ok(());
+    }
+    for component in rel.components() {
+        current.push(component);
+        if !exists_without_symlink(&current)? {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// `Ok(true)` if `path` exists and is not a symlink, `Ok(false)` if absent.
+fn exists_without_symlink(path: &Path) -> Result<bool, PathError> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => Err(PathError::Symlink { path: path.to_path_buf() }),
+        Ok(_) => Ok(true),
+        Err(e) if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory) => Ok(false),
+        Err(source) => Err(PathError::Io { path: path.to_path_buf(), source }),
+    }
+}

@@ -1,0 +1,257 @@
+//! The mailbox: deltas stored as git blobs under `refs/neighbor/deltas/<frame>/<stream>`.
+//!
+//! Refs make the mailbox shared by every worktree and pushable to a remote; a ref update with a zero
+//! old value makes "write once per frame/stream" atomic without any lock. Each blob is an envelope:
+//! `{"frame", "stream", "status": "ok"|"fallback", "written_at", "writer": {tenant, pid, host}, "delta"}`.
+//! The delta is kept as raw JSON so a malformed one that reached the mailbox some other way (a push from
+//! an older client, a hand-made ref) can still be quarantined with its reason instead of failing a frame.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::building::state_dir;
+use crate::error::Error;
+use crate::frames::delta::{self, Delta, Limits};
+use crate::git::Repo;
+
+/// Where deltas wait.
+pub const DELTAS: &str = "refs/neighbor/deltas/";
+/// Where merged deltas are archived.
+pub const APPLIED: &str = "refs/neighbor/applied/";
+/// Where invalid deltas are moved.
+pub const QUARANTINE: &str = "refs/neighbor/quarantine/";
+/// Trailer naming a frame in its commit.
+pub const FRAME_TRAILER: &str = "Neighbor-Frame";
+
+/// `ok` or `fallback`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A delta with ops.
+    Ok,
+    /// "I ran and had nothing" (or crashed): no ops.
+    Fallback,
+}
+
+/// Who wrote a delta.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Writer {
+    /// Tenant the writer ran in, if any.
+    pub tenant: Option<String>,
+    /// Writer's pid.
+    pub pid: u32,
+    /// Host name.
+    pub host: String,
+}
+
+/// A stored delta.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Envelope {
+    /// Frame number.
+    pub frame: u64,
+    /// Stream name.
+    pub stream: String,
+    /// `ok` or `fallback`.
+    pub status: Kind,
+    /// RFC 3339 time of writing.
+    pub written_at: String,
+    /// Writer.
+    pub writer: Writer,
+    /// The delta itself, as written.
+    pub delta: Value,
+}
+
+/// A mailbox entry: where it is and what it points at.
+#[derive(Debug, Clone, Serialize)]
+pub struct Slot {
+    /// Frame number.
+    pub frame: u64,
+    /// Stream name.
+    pub stream: String,
+    /// Full ref name.
+    pub r#ref: String,
+    /// Blob id.
+    pub blob: String,
+}
+
+/// Parse a user-facing `<frame>/<stream>` spec.
+pub fn parse_spec(spec: &str) -> Result<(u64, String), Error> {
+    let bad = || Error::usage(format!("'{spec}' is not <frame>/<stream>")).hint("for example: 12/stream-a");
+    let (f, s) = spec.split_once('/').ok_or_else(bad)?;
+    let frame = parse_frame(f).map_err(|_| bad())?;
+    crate::building::registry::validate_name_as("stream", s)?;
+    Ok((frame, s.to_string()))
+}
+
+/// Parse a frame number (a positive integer).
+pub fn parse_frame(s: &str) -> Result<u64, Error> {
+    match s.trim().parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(Error::usage(format!("invalid frame '{s}': frames are positive integers"))),
+    }
+}
+
+/// The ref of a slot.
+pub fn slot_ref(frame: u64, stream: &str) -> String {
+    format!("{DELTAS}{frame}/{stream}")
+}
+
+/// Validate a delta's bytes for writing; the error names the op index.
+pub fn validate(bytes: &[u8]) -> Result<Delta, Error> {
+    delta::parse_delta(bytes, &Limits::default())
+        .map_err(|e| Error::new(format!("invalid delta: {e}")).hint("see README.md, section Deltas, for the format"))
+}
+
+/// This host's name (for the writer field).
+pub fn host() -> String {
+    nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_else(|_| "unknown".into())
+}
+
+/// Store an envelope in its slot. Refuses (exit 3) an occupied slot unless `replace`.
+pub fn store(repo: &Repo, env: &Envelope, replace: bool) -> Result<Slot, Error> {
+    let bytes = serde_json::to_vec(env).map_err(|e| Error::new(format!("cannot encode delta: {e}")))?;
+    let blob = repo
+        .gix
+        .write_blob(&bytes)
+        .map_err(|e| Error::new(format!("cannot store delta object: {e}")))?
+        .detach()
+        .to_string();
+    let r = slot_ref(env.frame, &env.stream);
+    // In-process ref creation (gix takes the same lock files git does); "must not exist" makes the
+    // write-once rule atomic.
+    let id = gix::ObjectId::from_hex(blob.as_bytes()).map_err(|e| Error::new(format!("bad object id {blob}: {e}")))?;
+    let constraint = if replace {
+        gix::refs::transaction::PreviousValue::Any
+    } else {
+        gix::refs::transaction::PreviousValue::MustNotExist
+    };
+    if let Err(e) = repo.gix.reference(r.as_str(), id, constraint, "git-neighbor delta write") {
+        if !replace && repo.ref_target(&r).is_some() {
+            return Err(Error::refused(format!(
+                "frame {} already has a delta from stream '{}'",
+                env.frame, env.stream
+            ))
+            .hint("pass --replace to overwrite it, or write for another frame/stream"));
+        }
+        return Err(Error::new(format!("cannot store delta {}: {e}", r)));
+    }
+    Ok(Slot { frame: env.frame, stream: env.stream.clone(), r#ref: r, blob })
+}
+
+/// List slots under a namespace (`DELTAS`, `APPLIED`, `QUARANTINE`), optionally for one frame,
+/// sorted by frame then stream.
+pub fn list(repo: &Repo, ns: &str, frame: Option<u64>) -> Result<Vec<Slot>, Error> {
+    let prefix = match frame {
+        Some(f) => format!("{ns}{f}/"),
+        None => ns.to_string(),
+    };
+    let out = repo.git()?.args(["for-each-ref", "--format=%(refname)%00%(objectname)", &prefix]).read()?;
+    let mut slots: Vec<Slot> = out
+        .lines()
+        .filter_map(|l| {
+            let (r, blob) = l.split_once('\0')?;
+            let rest = r.strip_prefix(ns)?;
+            let (f, s) = rest.split_once('/')?;
+            Some(Slot { frame: f.parse().ok()?, stream: s.to_string(), r#ref: r.to_string(), blob: blob.to_string() })
+        })
+        .collect();
+    slots.sort_by(|a, b| (a.frame, &a.stream).cmp(&(b.frame, &b.stream)));
+    Ok(slots)
+}
+
+/// Read a slot's blob.
+pub fn read_blob(repo: &Repo, blob: &str) -> Result<Vec<u8>, Error> {
+    let id = gix::ObjectId::from_hex(blob.as_bytes()).map_err(|e| Error::new(format!("bad object id {blob}: {e}")))?;
+    let obj = repo.gix.find_object(id).map_err(|e| Error::new(format!("cannot read delta {blob}: {e}")))?;
+    Ok(obj.data.clone())
+}
+
+/// Read and decode a slot's envelope.
+pub fn read(repo: &Repo, slot: &Slot) -> Result<Envelope, String> {
+    let bytes = read_blob(repo, &slot.blob).map_err(|e| e.message)?;
+    let env: Envelope = serde_json::from_slice(&bytes).map_err(|e| format!("not a delta envelope: {e}"))?;
+    if env.frame != slot.frame || env.stream != slot.stream {
+        return Err(format!(
+            "envelope says {}/{} but is stored at {}/{}",
+            env.frame, env.stream, slot.frame, slot.stream
+        ));
+    }
+    Ok(env)
+}
+
+/// An envelope for this process.
+pub fn envelope(frame: u64, stream: &str, status: Kind, tenant: Option<String>, delta: Value) -> Envelope {
+    Envelope {
+        frame,
+        stream: stream.to_string(),
+        status,
+        written_at: state_dir::rfc3339(state_dir::now_ms()),
+        writer: Writer { tenant, pid: std::process::id(), host: host() },
+        delta,
+    }
+}
+
+/// The frame number in a commit message's `Neighbor-Frame:` trailer.
+fn frame_of(message: &[u8]) -> Option<u64> {
+    let text = String::from_utf8_lossy(message);
+    text.lines().rev().find_map(|l| {
+        l.strip_prefix(FRAME_TRAILER).and_then(|r| r.strip_prefix(": ")).and_then(|n| n.trim().parse().ok())
+    })
+}
+
+/// Walk first-parent history from `full` (a full ref), yielding each frame commit's (id, frame), newest first.
+/// In-process: hot paths (`delta write`, `run`) must not pay for a `git log`.
+fn frame_commits_of(repo: &Repo, full: &str, mut visit: impl FnMut(gix::ObjectId, u64) -> bool) -> Result<(), Error> {
+    let Some(mut id) = repo.ref_target(full) else { return Ok(()) };
+    // A frame commit is normally at or near the tip; the cap only bounds pathological histories.
+    for _ in 0..100_000 {
+        let commit = repo.gix.find_commit(id).map_err(|e| Error::new(format!("cannot read commit {id}: {e}")))?;
+        let message = commit.message_raw().map_err(|e| Error::new(format!("cannot read commit {id}: {e}")))?;
+        if let Some(n) = frame_of(message)
+            && !visit(id, n)
+        {
+            return Ok(());
+        }
+        match commit.parent_ids().next() {
+            Some(p) => id = p.detach(),
+            None => return Ok(()),
+        }
+    }
+    Ok(())
+}
+
+/// The frame number recorded in the newest frame commit on `full` (a full ref; first-parent history).
+pub fn last_merged_frame(repo: &Repo, full: &str) -> Result<Option<u64>, Error> {
+    let mut last = None;
+    frame_commits_of(repo, full, |_, n| {
+        last = Some(n);
+        false
+    })?;
+    Ok(last)
+}
+
+/// Has `frame` been merged into `full`, judged from the newest frame commits? Frames merge in order, so the
+/// walk stops at the first older frame. Fast and in-process, for writers; `merge-frame` itself uses the
+/// exact [`frame_commit`].
+pub fn frame_merged_quick(repo: &Repo, full: &str, frame: u64) -> Result<Option<String>, Error> {
+    let mut found = None;
+    frame_commits_of(repo, full, |id, n| {
+        if n == frame {
+            found = Some(id.to_string());
+        }
+        n > frame
+    })?;
+    Ok(found)
+}
+
+/// The commit on `tip`'s first-parent history that merged `frame`, if any.
+pub fn frame_commit(repo: &Repo, tip: &str, frame: u64) -> Result<Option<String>, Error> {
+    let out = repo
+        .git()?
+        .args(["log", "-1", "--first-parent", "--format=%H"])
+        .arg(format!("--grep=^{FRAME_TRAILER}: {frame}$"))
+        .arg(tip)
+        .arg("--")
+        .read()?;
+    Ok(Some(out.trim().to_string()).filter(|s| !s.is_empty()))
+}

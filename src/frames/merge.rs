@@ -1,0 +1,846 @@
+//! The building manager: `merge-frame` applies all of a frame's deltas to the target branch in one commit.
+//!
+//! Order of work, under the building lock: repair a previous crash (journal); take frame N; collect its
+//! deltas; quarantine invalid ones; apply the rest in stream-name order onto the target's tree (read from
+//! git objects, never from a worktree); commit exactly the changed state files; then move the target,
+//! archive the deltas and quarantine the bad ones in ONE `update-ref --stdin` transaction — the commit
+//! point. If the target is checked out, its changed files are then written atomically and its index
+//! updated; a journal written before the commit point lets the next run finish that step after a crash.
+//! With a remote, the same refs move on the remote in one `git push --atomic` guarded by
+//! `--force-with-lease`, retried from the top when the remote moved.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::building::events::{self, Event};
+use crate::building::lease;
+use crate::building::registry;
+use crate::building::rescue;
+use crate::building::state_dir;
+use crate::building::{Ctx, normalize};
+use crate::error::{Error, IoContext};
+use crate::frames::delta::{self, Delta, Limits, Overlay, RelPath, StateSource};
+use crate::frames::mailbox::{self, APPLIED, DELTAS, FRAME_TRAILER, Kind, QUARANTINE, Slot};
+use crate::git::Repo;
+
+/// What to merge and how.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Frame number (default: last merged + 1).
+    pub frame: Option<u64>,
+    /// Streams expected this frame (default: `merge.expect`).
+    pub expect: Option<Vec<String>>,
+    /// How long to wait for expected streams.
+    pub wait: Duration,
+    /// Print the plan and diff; change nothing.
+    pub dry_run: bool,
+    /// Publish to this remote (`--push`).
+    pub push: Option<String>,
+    /// A user program that orders and applies the deltas.
+    pub reducer: Option<Vec<String>>,
+}
+
+/// Per-stream outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Its ops were applied.
+    Applied,
+    /// It wrote a fallback delta.
+    Fallback,
+    /// Expected, wrote nothing, no sign of a crash.
+    Missing,
+    /// Expected, wrote nothing, and its tenant's lease is dead.
+    Crashed,
+    /// Its delta was invalid and moved to the quarantine.
+    Quarantined,
+}
+
+/// One stream in the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct StreamReport {
+    /// Stream name.
+    pub stream: String,
+    /// Outcome.
+    pub status: Outcome,
+    /// Why (quarantine reason, crash evidence).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Number of ops in its delta.
+    pub ops: usize,
+}
+
+/// The result of one `merge-frame`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Frame number.
+    pub frame: u64,
+    /// Target branch.
+    pub target: String,
+    /// The frame was merged before this run: nothing was done.
+    pub already_merged: bool,
+    /// The frame commit (new, or the existing one when already merged).
+    pub commit: Option<String>,
+    /// Per stream, in stream-name order.
+    pub streams: Vec<StreamReport>,
+    /// State files the frame changed (repository paths).
+    pub changed: Vec<String>,
+    /// `--dry-run`: nothing was written.
+    pub dry_run: bool,
+    /// `--dry-run`: the resulting diff.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+    /// Remote the frame was pushed to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pushed: Option<String>,
+    /// Non-fatal notes (repairs done, worktree left behind, …).
+    pub notes: Vec<String>,
+}
+
+/// Changed state files: repository path and new bytes (`None`: deleted).
+type Changes = Vec<(String, Option<Vec<u8>>)>;
+
+/// Reads state files from a tree object, refusing any path through a symlink entry.
+struct TreeSource<'r> {
+    repo: &'r gix::Repository,
+    tree: gix::ObjectId,
+    prefix: String,
+}
+
+impl StateSource for TreeSource<'_> {
+    fn read(&self, rel: &RelPath) -> std::io::Result<Option<Vec<u8>>> {
+        let other = |m: String| std::io::Error::other(m);
+        let tree = self.repo.find_object(self.tree).map_err(|e| other(e.to_string()))?.into_tree();
+        let full = format!("{}/{}", self.prefix, rel.as_str());
+        let parts: Vec<&str> = full.split('/').collect();
+        let mut acc = String::new();
+        for (i, comp) in parts.iter().enumerate() {
+            if !acc.is_empty() {
+                acc.push('/');
+            }
+            acc.push_str(comp);
+            let Some(entry) = tree.lookup_entry_by_path(&acc).map_err(|e| other(e.to_string()))? else {
+                return Ok(None);
+            };
+            let mode = entry.mode();
+            if mode.is_link() {
+                return Err(other(format!(
+                    "{acc} is a symlink in the target tree; state paths may not pass through symlinks"
+                )));
+            }
+            if i + 1 == parts.len() {
+                if !mode.is_blob() {
+                    return Err(other(format!("{acc} is not a file")));
+                }
+                let obj = entry.object().map_err(|e| other(e.to_string()))?;
+                return Ok(Some(obj.data.clone()));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Crash-repair record for syncing the target's worktree after the commit point.
+#[derive(Debug, Serialize, Deserialize)]
+struct Journal {
+    frame: u64,
+    target: String,
+    old: String,
+    new: String,
+    worktree: PathBuf,
+    paths: Vec<String>,
+}
+
+fn journal_path(ctx: &Ctx) -> PathBuf {
+    ctx.state.root.join("merge-frame.journal")
+}
+
+/// The state dir as a validated repository-relative prefix.
+fn state_prefix(ctx: &Ctx) -> Result<String, Error> {
+    let raw = ctx.config.state.dir.trim_end_matches('/');
+    delta::validate_rel_path(raw).map(|p| p.as_str().to_string()).map_err(|e| {
+        Error::new(format!("state.dir \"{raw}\" is not a usable relative path: {e}"))
+            .hint("set [state] dir to a relative directory such as \"state\"")
+    })
+}
+
+/// Run one frame merge.
+pub fn merge(ctx: &Ctx, opts: &Options) -> Result<Report, Error> {
+    let target = ctx.config.state.target.clone();
+    let prefix = state_prefix(ctx)?;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        if let Some(remote) = &opts.push {
+            fetch_remote(ctx, remote, &target, opts.frame)?;
+        }
+        let frame = match opts.frame {
+            Some(f) => f,
+            None => mailbox::last_merged_frame(&ctx.repo, &base_branch(opts, &target))?.map_or(1, |n| n + 1),
+        };
+        wait_for_expected(ctx, opts, frame)?;
+        match ctx.locked(|| merge_locked(ctx, opts, &target, &prefix, frame)) {
+            Err(e) if e.message == RETRY && attempt < 8 => {
+                std::thread::sleep(Duration::from_millis(50 * attempt));
+                continue;
+            }
+            other => return other,
+        }
+    }
+}
+
+const RETRY: &str = "\u{0}remote moved";
+
+/// The ref merge-frame builds on: the local target, or its remote-tracking copy with `--push`.
+fn base_branch(opts: &Options, target: &str) -> String {
+    match &opts.push {
+        Some(remote) => format!("refs/remotes/{remote}/{target}"),
+        None => format!("refs/heads/{target}"),
+    }
+}
+
+fn fetch_remote(ctx: &Ctx, remote: &str, target: &str, frame: Option<u64>) -> Result<(), Error> {
+    let mut refspecs = vec![format!("+refs/heads/{target}:refs/remotes/{remote}/{target}")];
+    match frame {
+        Some(f) => {
+            refspecs.push(format!("refs/neighbor/deltas/{f}/*:refs/neighbor/deltas/{f}/*"));
+            refspecs.push(format!("refs/neighbor/applied/{f}/*:refs/neighbor/applied/{f}/*"));
+        }
+        None => {
+            refspecs.push("refs/neighbor/deltas/*:refs/neighbor/deltas/*".into());
+        }
+    }
+    ctx.repo
+        .git()?
+        .args(["fetch", "--quiet", "--no-write-fetch-head"])
+        .end_of_options()
+        .arg(remote)
+        .args(&refspecs)
+        .run()
+        .map_err(|e| Error::from(e).context(format!("cannot fetch from '{remote}'")))
+}
+
+fn wait_for_expected(ctx: &Ctx, opts: &Options, frame: u64) -> Result<(), Error> {
+    let expect = expected(ctx, opts);
+    if expect.is_empty() || opts.wait.is_zero() {
+        return Ok(());
+    }
+    let start = Instant::now();
+    loop {
+        let have: Vec<String> = mailbox::list(&ctx.repo, DELTAS, Some(frame))?.into_iter().map(|s| s.stream).collect();
+        let waiting: Vec<&String> =
+            expect.iter().filter(|s| !have.contains(s) && crash_evidence(ctx, s, frame).is_none()).collect();
+        if waiting.is_empty() || start.elapsed() >= opts.wait {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        if let Some(remote) = &opts.push {
+            let _ = fetch_remote(ctx, remote, &ctx.config.state.target, Some(frame));
+        }
+    }
+}
+
+fn expected(ctx: &Ctx, opts: &Options) -> Vec<String> {
+    let mut v = opts.expect.clone().unwrap_or_else(|| ctx.config.merge.expect.clone());
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// A tenant that ran for `stream` (this frame or unspecified) and whose lease is dead.
+fn crash_evidence(ctx: &Ctx, stream: &str, frame: u64) -> Option<String> {
+    let (tenants, _) = registry::all(&ctx.state).ok()?;
+    tenants
+        .iter()
+        .filter(|t| t.stream.as_deref() == Some(stream) && t.frame.is_none_or(|f| f == frame))
+        .find(|t| lease::lease_holder(&ctx.state, &t.name).is_none())
+        .map(|t| format!("tenant {} ran for this stream and its lease is dead", t.name))
+}
+
+fn merge_locked(ctx: &Ctx, opts: &Options, target: &str, prefix: &str, frame: u64) -> Result<Report, Error> {
+    let mut notes = Vec::new();
+    if let Some(n) = repair(ctx)? {
+        notes.push(n);
+    }
+    let base_ref = match &opts.push {
+        Some(remote) => format!("refs/remotes/{remote}/{target}"),
+        None => format!("refs/heads/{target}"),
+    };
+    let base = ctx.repo.ref_target(&base_ref).ok_or_else(|| {
+        Error::new(format!("target branch '{target}' does not exist ({base_ref})"))
+            .hint("create it, or set [state] target in .neighbor.toml")
+    })?;
+    let base_hex = base.to_string();
+    let mut report = Report {
+        frame,
+        target: target.to_string(),
+        already_merged: false,
+        commit: None,
+        streams: Vec::new(),
+        changed: Vec::new(),
+        dry_run: opts.dry_run,
+        diff: None,
+        pushed: None,
+        notes,
+    };
+    if let Some(done) = mailbox::frame_commit(&ctx.repo, &base_hex, frame)? {
+        report.already_merged = true;
+        report.commit = Some(done);
+        if !opts.dry_run {
+            tidy_merged(ctx, frame)?;
+        }
+        return Ok(report);
+    }
+
+    // Collect and validate.
+    let slots = mailbox::list(&ctx.repo, DELTAS, Some(frame))?;
+    let target_wt =
+        ctx.repo.worktrees()?.into_iter().find(|w| w.branch.as_deref() == Some(&format!("refs/heads/{target}")));
+    let mut valid: Vec<(Slot, mailbox::Envelope, Option<Delta>)> = Vec::new();
+    let mut quarantined: Vec<(Slot, String)> = Vec::new();
+    for slot in slots {
+        match check_slot(ctx, &slot, target_wt.as_ref().map(|w| w.path.join(prefix))) {
+            Ok((env, d)) => valid.push((slot, env, d)),
+            Err(why) => quarantined.push((slot, why)),
+        }
+    }
+
+    // Apply in stream-name order (list() sorts by stream).
+    let base_tree = ctx
+        .repo
+        .gix
+        .find_object(base)
+        .map_err(|e| Error::new(format!("cannot read {base_hex}: {e}")))?
+        .peel_to_tree()
+        .map_err(|e| Error::new(format!("cannot read the tree of {base_hex}: {e}")))?
+        .id;
+    let mut streams: BTreeMap<String, StreamReport> = BTreeMap::new();
+    let changes: Changes = if let Some(argv) = &opts.reducer {
+        let entries: Vec<&mailbox::Envelope> = valid.iter().map(|(_, e, _)| e).collect();
+        let out = reduce(ctx, argv, prefix, base, &entries)?;
+        for (slot, env, d) in &valid {
+            let (status, ops) = match d {
+                Some(d) => (Outcome::Applied, d.ops.len()),
+                None => (Outcome::Fallback, 0),
+            };
+            let _ = env;
+            streams
+                .insert(slot.stream.clone(), StreamReport { stream: slot.stream.clone(), status, reason: None, ops });
+        }
+        out
+    } else {
+        let source = TreeSource { repo: &ctx.repo.gix, tree: base_tree, prefix: prefix.to_string() };
+        let mut overlay = Overlay::new(&source);
+        let mut late_bad = Vec::new();
+        for (slot, _env, d) in &valid {
+            let report = match d {
+                None => StreamReport { stream: slot.stream.clone(), status: Outcome::Fallback, reason: None, ops: 0 },
+                Some(d) => match overlay.apply(d) {
+                    Ok(()) => StreamReport {
+                        stream: slot.stream.clone(),
+                        status: Outcome::Applied,
+                        reason: None,
+                        ops: d.ops.len(),
+                    },
+                    Err(e) => {
+                        late_bad.push((slot.clone(), e.to_string()));
+                        continue;
+                    }
+                },
+            };
+            streams.insert(slot.stream.clone(), report);
+        }
+        valid.retain(|(s, _, _)| !late_bad.iter().any(|(b, _)| b.stream == s.stream));
+        quarantined.extend(late_bad);
+        overlay.changed_files().into_iter().map(|(p, b)| (format!("{prefix}/{}", p.as_str()), Some(b))).collect()
+    };
+    for (slot, why) in &quarantined {
+        streams.insert(
+            slot.stream.clone(),
+            StreamReport {
+                stream: slot.stream.clone(),
+                status: Outcome::Quarantined,
+                reason: Some(why.clone()),
+                ops: 0,
+            },
+        );
+    }
+    for s in expected(ctx, opts) {
+        if !streams.contains_key(&s) {
+            let (status, reason) = match crash_evidence(ctx, &s, frame) {
+                Some(why) => (Outcome::Crashed, Some(why)),
+                None => (Outcome::Missing, None),
+            };
+            streams.insert(s.clone(), StreamReport { stream: s, status, reason, ops: 0 });
+        }
+    }
+    report.streams = streams.into_values().collect();
+    report.changed = changes.iter().map(|(p, _)| p.clone()).collect();
+
+    // The checked-out target must have clean state files, or nothing is committed. A file modified after
+    // this moment is someone's new edit: the sync below leaves it alone rather than overwrite it.
+    let checked_clean_at = std::time::SystemTime::now();
+    if let Some(w) = &target_wt
+        && opts.push.is_none()
+    {
+        let dirty = crate::building::dirty_paths_under(&w.path, prefix)?;
+        if !dirty.is_empty() {
+            return Err(Error::refused(format!(
+                "state files are modified in {} (the checked-out {target}): {}",
+                w.path.display(),
+                dirty.join(", ")
+            ))
+            .hint("commit or discard them (canonical state changes belong in deltas), then run merge-frame again"));
+        }
+    }
+
+    // Build the frame commit (objects only; nothing moves yet).
+    let tree = build_tree(ctx, base, &changes)?;
+    if opts.dry_run {
+        report.diff = Some(
+            ctx.repo
+                .git()?
+                .args(["diff", "--stat", "-p", &format!("{base_hex}^{{tree}}"), &tree, "--"])
+                .arg(prefix)
+                .read()?,
+        );
+        return Ok(report);
+    }
+    let commit = commit_frame(ctx, &tree, &base_hex, frame, &report)?;
+    report.commit = Some(commit.clone());
+
+    // Ref moves: archive applied/fallback, quarantine invalid, all with the target in one transaction.
+    let mut moves: Vec<(String, String, String)> = Vec::new(); // (from, to, blob)
+    for (slot, _, _) in &valid {
+        moves.push((slot.r#ref.clone(), format!("{APPLIED}{frame}/{}", slot.stream), slot.blob.clone()));
+    }
+    for (slot, _) in &quarantined {
+        moves.push((slot.r#ref.clone(), format!("{QUARANTINE}{frame}/{}", slot.stream), slot.blob.clone()));
+    }
+    if let Some(remote) = &opts.push {
+        push_frame(ctx, remote, target, &base_hex, &commit, &moves)?;
+        report.pushed = Some(remote.clone());
+    }
+    let local_target = format!("refs/heads/{target}");
+    let local_old = ctx.repo.ref_target(&local_target).map(|o| o.to_string());
+    let mut tx = String::new();
+    let mut sync_wt = None;
+    match (&opts.push, &local_old) {
+        (None, _) => {
+            tx += &format!("update {local_target} {commit} {base_hex}\n");
+            if let Some(w) = &target_wt {
+                sync_wt = Some(w.path.clone());
+            }
+        }
+        (Some(remote), old) => {
+            // git push has already advanced the remote-tracking ref; this only makes sure.
+            tx += &format!("update refs/remotes/{remote}/{target} {commit}\n");
+            // Advance the local target only where that loses nothing: when it is not checked out and
+            // the frame commit contains it. A checked-out target is fast-forwarded by git below.
+            if target_wt.is_none()
+                && let Some(old) = old
+                && ctx.repo.git()?.args(["merge-base", "--is-ancestor", old, &commit]).succeeds()?
+            {
+                tx += &format!("update {local_target} {commit} {old}\n");
+            }
+        }
+    }
+    for (from, to, blob) in &moves {
+        tx += &format!("update {to} {blob}\ndelete {from} {blob}\n");
+    }
+    if let Some(w) = &sync_wt {
+        let j = Journal {
+            frame,
+            target: target.to_string(),
+            old: base_hex.clone(),
+            new: commit.clone(),
+            worktree: w.clone(),
+            paths: report.changed.clone(),
+        };
+        let bytes = serde_json::to_vec(&j).map_err(|e| Error::new(format!("cannot encode journal: {e}")))?;
+        state_dir::atomic_write(&journal_path(ctx), &bytes)?;
+    }
+    let txr = ctx
+        .repo
+        .git()?
+        .args(["update-ref", "-m", &format!("git-neighbor merge-frame {frame}"), "--stdin"])
+        .stdin(tx.into_bytes())
+        .run();
+    if let Err(e) = txr {
+        let _ = std::fs::remove_file(journal_path(ctx));
+        return Err(Error::from(e).context("the frame was not committed"));
+    }
+    if let Some(w) = &sync_wt {
+        let skipped = sync_worktree(ctx, w, Sync::Fresh { changes: &changes, clean_at: checked_clean_at })?;
+        if !skipped.is_empty() {
+            report.notes.push(format!(
+                "left alone in {}, edited while the frame was merging: {} (they now differ from the commit)",
+                w.display(),
+                skipped.join(", ")
+            ));
+        }
+        let _ = std::fs::remove_file(journal_path(ctx));
+    } else if opts.push.is_some()
+        && let Some(w) = &target_wt
+    {
+        let ff = ctx
+            .repo
+            .git_in(&w.path)?
+            .env("NEIGHBOR_MERGE_FRAME", "1")
+            .args(["merge", "--ff-only", "--quiet", &commit])
+            .run();
+        if let Err(e) = ff {
+            report.notes.push(format!("{} was left behind the remote: {}", w.path.display(), e.stderr.trim()));
+        }
+    }
+    let counts = |o: Outcome| report.streams.iter().filter(|s| s.status == o).count();
+    events::append(
+        &ctx.state,
+        &Event::new("merge-frame")
+            .with("frame", frame)
+            .with("commit", commit.clone())
+            .with("applied", counts(Outcome::Applied))
+            .with("fallback", counts(Outcome::Fallback))
+            .with("missing", counts(Outcome::Missing))
+            .with("crashed", counts(Outcome::Crashed))
+            .with("quarantined", counts(Outcome::Quarantined)),
+    )?;
+    Ok(report)
+}
+
+/// Validate one mailbox slot: envelope shape, delta format, fallback without ops, paths free of
+/// symlinks in the checked-out state dir. Returns the delta (None for a fallback).
+fn check_slot(ctx: &Ctx, slot: &Slot, wt_state: Option<PathBuf>) -> Result<(mailbox::Envelope, Option<Delta>), String> {
+    let env = mailbox::read(&ctx.repo, slot)?;
+    let bytes = serde_json::to_vec(&env.delta).map_err(|e| e.to_string())?;
+    let d = delta::parse_delta(&bytes, &Limits::default()).map_err(|e| e.to_string())?;
+    if env.status == Kind::Fallback {
+        if !d.ops.is_empty() {
+            return Err("a fallback delta must have no ops".into());
+        }
+        return Ok((env, None));
+    }
+    if let Some(dir) = wt_state {
+        for op in &d.ops {
+            delta::check_no_symlinks(&dir, op.path()).map_err(|e| e.to_string())?;
+        }
+    }
+    Ok((env, Some(d)))
+}
+
+/// Write changed blobs and make the new tree through a private index.
+fn build_tree(ctx: &Ctx, base: gix::ObjectId, changes: &[(String, Option<Vec<u8>>)]) -> Result<String, Error> {
+    let idx = ctx.state.root.join(format!(".frame-index.tmp.{}", state_dir::unique()));
+    let res = (|| -> Result<String, Error> {
+        ctx.repo.git()?.env("GIT_INDEX_FILE", &idx).args(["read-tree", &base.to_string()]).run()?;
+        let mut info = String::new();
+        for (path, bytes) in changes {
+            match bytes {
+                Some(b) => {
+                    let id = ctx.repo.gix.write_blob(b).map_err(|e| Error::new(format!("cannot write {path}: {e}")))?;
+                    info += &format!("100644 {}\t{path}\n", id.detach());
+                }
+                None => info += &format!("0 {}\t{path}\n", "0".repeat(40)),
+            }
+        }
+        if !info.is_empty() {
+            ctx.repo
+                .git()?
+                .env("GIT_INDEX_FILE", &idx)
+                .args(["update-index", "--index-info"])
+                .stdin(info.into_bytes())
+                .run()?;
+        }
+        Ok(ctx.repo.git()?.env("GIT_INDEX_FILE", &idx).arg("write-tree").read()?)
+    })();
+    let _ = std::fs::remove_file(&idx);
+    res
+}
+
+fn commit_frame(ctx: &Ctx, tree: &str, parent: &str, frame: u64, r: &Report) -> Result<String, Error> {
+    let names =
+        |o: Outcome| -> Vec<&str> { r.streams.iter().filter(|s| s.status == o).map(|s| s.stream.as_str()).collect() };
+    let mut msg = format!("neighbor: frame {frame}\n\n");
+    for s in &r.streams {
+        let why = s.reason.as_deref().map(|w| format!(" ({w})")).unwrap_or_default();
+        msg += &format!(
+            "- {}: {}{why}\n",
+            s.stream,
+            serde_json::to_value(s.status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+        );
+    }
+    msg += &format!("\n{FRAME_TRAILER}: {frame}\n");
+    let applied: Vec<&str> = r
+        .streams
+        .iter()
+        .filter(|s| matches!(s.status, Outcome::Applied | Outcome::Fallback))
+        .map(|s| s.stream.as_str())
+        .collect();
+    msg += &format!("Neighbor-Streams: {}\n", applied.join(","));
+    for (key, o) in [
+        ("Neighbor-Missing", Outcome::Missing),
+        ("Neighbor-Crashed", Outcome::Crashed),
+        ("Neighbor-Quarantined", Outcome::Quarantined),
+    ] {
+        let n = names(o);
+        if !n.is_empty() {
+            msg += &format!("{key}: {}\n", n.join(","));
+        }
+    }
+    Ok(rescue::with_identity(&ctx.repo, ctx.repo.git()?)
+        .env("NEIGHBOR_MERGE_FRAME", "1")
+        .args(["commit-tree", tree, "-p", parent])
+        .stdin(msg.into_bytes())
+        .read()?)
+}
+
+/// How `sync_worktree` knows what to write.
+enum Sync<'a> {
+    /// Right after the commit: the state files were verified clean at `clean_at`, and these are the new
+    /// bytes. A file modified since is left alone (nanosecond timestamps on current filesystems; on one
+    /// with coarse timestamps an edit in the same tick as the check can still be overwritten).
+    Fresh { changes: &'a Changes, clean_at: std::time::SystemTime },
+    /// Crash repair from the journal: read old and new from the commits, and leave alone any file that
+    /// is neither (the user changed it since).
+    Repair { old: &'a str, new: &'a str, paths: &'a [String] },
+}
+
+/// Write the frame's changed files into the checked-out target and stage them, so its files and index
+/// match the new commit. Returns the files left alone (repair only).
+fn sync_worktree(ctx: &Ctx, wt: &Path, how: Sync<'_>) -> Result<Vec<String>, Error> {
+    let mut skipped = Vec::new();
+    let mut staged = Vec::new();
+    // Temp files go in the worktree's private git dir, so a crash never leaves one in the checkout.
+    let git_dir = PathBuf::from(ctx.repo.git_in(wt)?.args(["rev-parse", "--absolute-git-dir"]).read()?);
+    let files: Vec<(String, Option<Vec<u8>>)> = match how {
+        Sync::Fresh { changes, clean_at } => changes
+            .iter()
+            .filter(|(p, _)| {
+                let touched = std::fs::metadata(wt.join(p)).and_then(|m| m.modified()).is_ok_and(|m| m > clean_at);
+                if touched {
+                    skipped.push(p.clone());
+                }
+                !touched
+            })
+            .cloned()
+            .collect(),
+        Sync::Repair { old, new, paths } => {
+            let mut v = Vec::new();
+            for p in paths {
+                let new_bytes = blob_at(&ctx.repo, new, p)?;
+                let old_bytes = blob_at(&ctx.repo, old, p)?;
+                let current = std::fs::read(wt.join(p)).ok();
+                if current.is_some() && current != old_bytes && current != new_bytes {
+                    skipped.push(p.clone());
+                    continue;
+                }
+                v.push((p.clone(), new_bytes));
+            }
+            v
+        }
+    };
+    for (p, new_bytes) in files {
+        let dest = wt.join(&p);
+        match &new_bytes {
+            Some(b) => state_dir::atomic_write_via(&git_dir, &dest, b)?,
+            None => {
+                let _ = std::fs::remove_file(&dest);
+            }
+        }
+        staged.push(p);
+    }
+    if !staged.is_empty() {
+        ctx.repo
+            .git_in(wt)?
+            .env("NEIGHBOR_MERGE_FRAME", "1")
+            .args(["update-index", "--add", "--remove", "--"])
+            .args(&staged)
+            .run()?;
+    }
+    Ok(skipped)
+}
+
+fn blob_at(repo: &Repo, commit: &str, path: &str) -> Result<Option<Vec<u8>>, Error> {
+    let spec = format!("{commit}:{path}");
+    match repo.gix.rev_parse_single(spec.as_str()) {
+        Ok(id) => Ok(Some(id.object().map_err(|e| Error::new(format!("cannot read {spec}: {e}")))?.data.clone())),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Finish or discard the worktree sync of a merge-frame that crashed. Call under the building lock.
+fn repair(ctx: &Ctx) -> Result<Option<String>, Error> {
+    let path = journal_path(ctx);
+    let Ok(bytes) = std::fs::read(&path) else { return Ok(None) };
+    let Ok(j) = serde_json::from_slice::<Journal>(&bytes) else {
+        let _ = std::fs::remove_file(&path);
+        return Ok(Some("discarded an unreadable merge-frame journal".into()));
+    };
+    let now = ctx.repo.ref_target(&format!("refs/heads/{}", j.target)).map(|o| o.to_string());
+    let note = if now.as_deref() == Some(j.new.as_str()) {
+        let skipped = sync_worktree(ctx, &j.worktree, Sync::Repair { old: &j.old, new: &j.new, paths: &j.paths })?;
+        let mut n =
+            format!("finished syncing {} after an interrupted merge of frame {}", j.worktree.display(), j.frame);
+        if !skipped.is_empty() {
+            n += &format!(" (left user-modified files alone: {})", skipped.join(", "));
+        }
+        n
+    } else {
+        format!("frame {} was not committed by the interrupted run; nothing to repair", j.frame)
+    };
+    let _ = std::fs::remove_file(&path);
+    Ok(Some(note))
+}
+
+/// After a frame is merged, delete local mailbox refs that were archived (same blob under applied/).
+fn tidy_merged(ctx: &Ctx, frame: u64) -> Result<(), Error> {
+    let applied = mailbox::list(&ctx.repo, APPLIED, Some(frame))?;
+    let mut tx = String::new();
+    for slot in mailbox::list(&ctx.repo, DELTAS, Some(frame))? {
+        if applied.iter().any(|a| a.stream == slot.stream && a.blob == slot.blob) {
+            tx += &format!("delete {} {}\n", slot.r#ref, slot.blob);
+        }
+    }
+    if !tx.is_empty() {
+        ctx.repo.git()?.args(["update-ref", "--stdin"]).stdin(tx.into_bytes()).run()?;
+    }
+    Ok(())
+}
+
+/// Move the target and the delta refs on the remote in one atomic push, guarded by the base we built on.
+fn push_frame(
+    ctx: &Ctx,
+    remote: &str,
+    target: &str,
+    base: &str,
+    commit: &str,
+    moves: &[(String, String, String)],
+) -> Result<(), Error> {
+    let on_remote =
+        ctx.repo.git()?.args(["ls-remote", "--refs"]).end_of_options().arg(remote).arg(format!("{DELTAS}*")).read()?;
+    let remote_refs: Vec<&str> = on_remote.lines().filter_map(|l| l.split('\t').nth(1)).collect();
+    let mut specs = vec![format!("{commit}:refs/heads/{target}")];
+    for (from, to, blob) in moves {
+        specs.push(format!("{blob}:{to}"));
+        if remote_refs.contains(&from.as_str()) {
+            specs.push(format!(":{from}"));
+        }
+    }
+    let res = ctx
+        .repo
+        .git()?
+        .env("NEIGHBOR_MERGE_FRAME", "1")
+        .args(["push", "--atomic", "--porcelain", "--quiet", "--no-verify"])
+        .arg(format!("--force-with-lease=refs/heads/{target}:{base}"))
+        .end_of_options()
+        .arg(remote)
+        .args(&specs)
+        .run();
+    match res {
+        Ok(()) => Ok(()),
+        Err(e)
+            if e.stderr.contains("stale info") || e.stderr.contains("rejected") || e.stderr.contains("fetch first") =>
+        {
+            Err(Error::new(RETRY))
+        }
+        Err(e) => Err(Error::from(e).context(format!("cannot push frame to '{remote}'"))),
+    }
+}
+
+/// Hand ordering and application to a user program: deltas as JSON lines on stdin, the state dir
+/// materialised in `$NEIGHBOR_STATE`. Returns the changed files (None = deleted), paths validated.
+fn reduce(
+    ctx: &Ctx,
+    argv: &[String],
+    prefix: &str,
+    base: gix::ObjectId,
+    deltas: &[&mailbox::Envelope],
+) -> Result<Changes, Error> {
+    let work = ctx.state.root.join(format!(".reducer.tmp.{}", state_dir::unique()));
+    let res = (|| -> Result<Changes, Error> {
+        std::fs::create_dir_all(&work).ctx(|| format!("cannot create {}", work.display()))?;
+        // Materialise the state dir from the base commit.
+        let listing = ctx
+            .repo
+            .git()?
+            .args(["ls-tree", "-r", "-z", "--full-tree", &base.to_string(), "--"])
+            .arg(prefix)
+            .output()?;
+        let mut before: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        for rec in listing.split(|b| *b == 0).filter(|r| !r.is_empty()) {
+            let rec = String::from_utf8_lossy(rec);
+            let Some((meta, path)) = rec.split_once('\t') else { continue };
+            let mut m = meta.split(' ');
+            let (mode, id) = (m.next().unwrap_or(""), m.nth(1).unwrap_or(""));
+            if mode != "100644" && mode != "100755" {
+                continue;
+            }
+            let Some(rel) = path.strip_prefix(&format!("{prefix}/")) else { continue };
+            let bytes = mailbox::read_blob(&ctx.repo, id)?;
+            let dest = work.join(rel);
+            if let Some(d) = dest.parent() {
+                std::fs::create_dir_all(d).ctx(|| format!("cannot create {}", d.display()))?;
+            }
+            std::fs::write(&dest, &bytes).ctx(|| format!("cannot write {}", dest.display()))?;
+            before.insert(rel.to_string(), bytes);
+        }
+        let mut input = Vec::new();
+        for d in deltas {
+            serde_json::to_writer(&mut input, d).map_err(|e| Error::new(format!("cannot encode delta: {e}")))?;
+            input.push(b'\n');
+        }
+        let (prog, args) = argv.split_first().ok_or_else(|| Error::usage("--reducer needs a command"))?;
+        let mut child = std::process::Command::new(prog)
+            .args(args)
+            .env("NEIGHBOR_STATE", &work)
+            .current_dir(ctx.repo.here())
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| Error::new(format!("cannot run reducer '{prog}': {e}")))?;
+        if let Some(mut w) = child.stdin.take() {
+            use std::io::Write;
+            let _ = w.write_all(&input);
+        }
+        let status = child.wait().map_err(|e| Error::new(format!("reducer: {e}")))?;
+        if !status.success() {
+            return Err(Error::new(format!("reducer '{prog}' failed ({status}); the frame was not merged")));
+        }
+        let mut after: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        collect_files(&work, &work, &mut after)?;
+        let mut out = Vec::new();
+        for (rel, bytes) in &after {
+            delta::validate_rel_path(rel)
+                .map_err(|e| Error::new(format!("reducer wrote an invalid path '{rel}': {e}")))?;
+            if before.get(rel) != Some(bytes) {
+                out.push((format!("{prefix}/{rel}"), Some(bytes.clone())));
+            }
+        }
+        for rel in before.keys() {
+            if !after.contains_key(rel) {
+                out.push((format!("{prefix}/{rel}"), None));
+            }
+        }
+        Ok(out)
+    })();
+    let _ = std::fs::remove_dir_all(&work);
+    res
+}
+
+fn collect_files(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) -> Result<(), Error> {
+    for e in std::fs::read_dir(dir).ctx(|| format!("cannot read {}", dir.display()))?.flatten() {
+        let p = e.path();
+        let ft = e.file_type().ctx(|| format!("cannot stat {}", p.display()))?;
+        let rel = normalize(p.strip_prefix(root).unwrap_or(&p)).to_string_lossy().into_owned();
+        if ft.is_symlink() {
+            return Err(Error::new(format!("reducer left a symlink at '{rel}'; state files may not be symlinks")));
+        } else if ft.is_dir() {
+            collect_files(root, &p, out)?;
+        } else {
+            out.insert(rel, std::fs::read(&p).ctx(|| format!("cannot read {}", p.display()))?);
+        }
+    }
+    Ok(())
+}

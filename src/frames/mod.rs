@@ -1,0 +1,6 @@
+//! Frames: deltas written by streams, the mailbox that holds them, and the merge that applies a frame's
+//! deltas to the canonical state in one commit.
+
+pub mod delta;
+pub mod mailbox;
+pub mod merge;

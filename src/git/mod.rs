@@ -1,0 +1,226 @@
+//! The one door to git: gix for in-process reads, and one subprocess builder for the porcelain gix lacks.
+//!
+//! Nothing else in the crate touches `std::process::Command` to run git. Every subprocess error keeps the
+//! arguments and git's stderr, so a failure says exactly which git call failed and why.
+
+pub mod cmd;
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+pub use cmd::{GitCmd, GitError};
+
+use crate::error::Error;
+
+/// A repository as git-neighbor sees it: the building's paths and a gix handle for reads.
+pub struct Repo {
+    /// gix handle opened at the current directory.
+    pub gix: gix::Repository,
+    /// `$(git rev-parse --git-common-dir)`, absolute.
+    pub common_dir: PathBuf,
+    /// This worktree's private git dir, absolute.
+    pub git_dir: PathBuf,
+    /// This worktree's root, if not bare.
+    pub workdir: Option<PathBuf>,
+    /// The main worktree, if the repository is not bare.
+    pub main_worktree: Option<PathBuf>,
+}
+
+/// One worktree of the building, read from git's metadata.
+#[derive(Debug, Clone)]
+pub struct WorktreeInfo {
+    /// Absolute root path.
+    pub path: PathBuf,
+    /// Admin id under `<common>/worktrees/` (`None` for the main worktree).
+    pub id: Option<String>,
+    /// Its private git dir.
+    pub git_dir: PathBuf,
+    /// `refs/heads/...` if on a branch.
+    pub branch: Option<String>,
+    /// Lock reason, if locked (empty string for a reasonless lock).
+    pub locked: Option<String>,
+    /// Whether the root directory exists.
+    pub exists: bool,
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    let p = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().map(|c| c.join(p)).unwrap_or_else(|_| p.to_path_buf())
+    };
+    // Canonicalise when possible so paths compare equal however they were reached (symlinked tmp dirs).
+    std::fs::canonicalize(&p).unwrap_or(p)
+}
+
+impl Repo {
+    /// Find the repository containing `dir`.
+    pub fn discover(dir: &Path) -> Result<Self, Error> {
+        let gix = gix::discover(dir).map_err(|e| {
+            Error::new(format!("not in a git repository ({}): {e}", dir.display()))
+                .hint("run git neighbor inside a repository, or pass -C <path>")
+        })?;
+        let common_dir = absolute(gix.common_dir());
+        let git_dir = absolute(gix.git_dir());
+        let workdir = gix.workdir().map(absolute);
+        let bare = gix.config_snapshot().boolean("core.bare").unwrap_or(false);
+        let main_worktree = if gix.kind() == gix::repository::Kind::LinkedWorkTree || workdir.is_none() {
+            if bare { None } else { common_dir.parent().map(Path::to_path_buf) }
+        } else {
+            workdir.clone()
+        };
+        Ok(Repo { gix, common_dir, git_dir, workdir, main_worktree })
+    }
+
+    /// git-neighbor's shared state directory.
+    pub fn state_dir(&self) -> PathBuf {
+        self.common_dir.join("neighbor")
+    }
+
+    /// Where git commands about the building run from (the current worktree, else the common dir).
+    pub fn here(&self) -> &Path {
+        self.workdir.as_deref().unwrap_or(&self.common_dir)
+    }
+
+    /// A git command run in the current worktree (or the bare repository).
+    pub fn git(&self) -> Result<GitCmd, Error> {
+        GitCmd::new(self.here())
+    }
+
+    /// A git command run inside another worktree.
+    pub fn git_in(&self, dir: &Path) -> Result<GitCmd, Error> {
+        GitCmd::new(dir)
+    }
+
+    /// The building's name: the main worktree's directory name, or the bare directory's without `.git`.
+    pub fn building_name(&self) -> String {
+        let base = self.main_worktree.as_deref().unwrap_or(&self.common_dir);
+        let name = base.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "repo".into());
+        name.strip_suffix(".git").map(str::to_string).unwrap_or(name)
+    }
+
+    /// The directory relative paths in config are anchored at (main worktree, else the bare dir).
+    pub fn anchor_dir(&self) -> &Path {
+        self.main_worktree.as_deref().unwrap_or(&self.common_dir)
+    }
+
+    /// Resolve a revision to a commit id, and the full ref name it names if it names one.
+    pub fn resolve(&self, spec: &str) -> Result<(gix::ObjectId, Option<String>), Error> {
+        let bad = |e: &dyn std::fmt::Display| {
+            Error::new(format!("cannot resolve base revision '{spec}': {e}"))
+                .hint("pass an existing branch, tag or commit with --base")
+        };
+        if spec == "HEAD" {
+            let id = self.gix.head_id().map_err(|e| bad(&e))?.detach();
+            let name = self.gix.head_name().ok().flatten().map(|n| n.as_bstr().to_string());
+            return Ok((self.peel_commit(id).map_err(|e| bad(&e))?, name));
+        }
+        let parsed = self.gix.rev_parse(spec).map_err(|e| bad(&e))?;
+        let id = parsed.single().ok_or_else(|| bad(&"it names a range, not one commit"))?.detach();
+        let (first, _) = parsed.into_references();
+        let name = first.map(|r| r.name().as_bstr().to_string());
+        Ok((self.peel_commit(id).map_err(|e| bad(&e))?, name))
+    }
+
+    fn peel_commit(&self, id: gix::ObjectId) -> Result<gix::ObjectId, String> {
+        let obj = self.gix.find_object(id).map_err(|e| e.to_string())?;
+        obj.peel_to_commit().map(|c| c.id).map_err(|e| e.to_string())
+    }
+
+    /// A config value, read in-process (no `git config` subprocess).
+    pub fn config_string(&self, key: &str) -> Option<String> {
+        self.gix.config_snapshot().string(key).map(|v| v.to_string()).filter(|s| !s.is_empty())
+    }
+
+    /// Every value of a multi-valued config key, in order.
+    pub fn config_strings(&self, key: &str) -> Vec<String> {
+        self.gix.config_snapshot().strings(key).unwrap_or_default().into_iter().map(|v| v.to_string()).collect()
+    }
+
+    /// A boolean config value (`None` when unset or not a boolean).
+    pub fn config_bool(&self, key: &str) -> Option<bool> {
+        self.gix.config_snapshot().boolean(key)
+    }
+
+    /// A path config value with `~` expanded, as `git config --type=path` would give it.
+    pub fn config_path(&self, key: &str) -> Option<PathBuf> {
+        let raw = self.config_string(key)?;
+        match raw.strip_prefix("~/") {
+            Some(rest) => std::env::var_os("HOME").map(|h| PathBuf::from(h).join(rest)),
+            None => Some(PathBuf::from(raw)),
+        }
+    }
+
+    /// The commit a full ref name points at now, if it exists.
+    pub fn ref_target(&self, full_name: &str) -> Option<gix::ObjectId> {
+        let mut r = self.gix.try_find_reference(full_name).ok().flatten()?;
+        r.peel_to_id().ok().map(|id| id.detach())
+    }
+
+    /// Every worktree of the building: main (if any) first, then linked ones in id order.
+    pub fn worktrees(&self) -> Result<Vec<WorktreeInfo>, Error> {
+        let mut out = Vec::new();
+        if let Some(main) = &self.main_worktree {
+            out.push(WorktreeInfo {
+                path: main.clone(),
+                id: None,
+                git_dir: self.common_dir.clone(),
+                branch: read_head_branch(&self.common_dir),
+                locked: None,
+                exists: main.exists(),
+            });
+        }
+        let proxies = self.gix.worktrees().map_err(|e| Error::new(format!("cannot list worktrees: {e}")))?;
+        let mut linked: Vec<WorktreeInfo> = proxies
+            .iter()
+            .filter_map(|p| {
+                let id = p.id().ok()?.to_string();
+                let path = p.base().ok()?;
+                let path = if path.is_absolute() { path } else { p.git_dir().join(path) };
+                let exists = path.exists();
+                let path = if exists { absolute(&path) } else { path };
+                Some(WorktreeInfo {
+                    branch: read_head_branch(p.git_dir()),
+                    locked: p.lock_reason().map(|r| r.to_string()),
+                    git_dir: p.git_dir().to_path_buf(),
+                    id: Some(id),
+                    path,
+                    exists,
+                })
+            })
+            .collect();
+        linked.sort_by(|a, b| a.id.cmp(&b.id));
+        out.extend(linked);
+        Ok(out)
+    }
+}
+
+/// The installed git's version as (major, minor, patch), from `git version`.
+pub fn version() -> Result<(u32, u32, u32), Error> {
+    let dir = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    let text = GitCmd::new(&dir)?.arg("version").read()?;
+    parse_version(&text).ok_or_else(|| Error::new(format!("cannot understand `git version` output: {text}")))
+}
+
+/// Parse `git version 2.47.3` (also `2.39.2.windows.1`, `2.43.0-rc1`).
+pub fn parse_version(text: &str) -> Option<(u32, u32, u32)> {
+    let v = text.trim().strip_prefix("git version ")?;
+    let mut nums = v.split(['.', '-', ' ']).map(|p| p.parse::<u32>().ok());
+    Some((nums.next()??, nums.next()??, nums.next().flatten().unwrap_or(0)))
+}
+
+/// Read `HEAD` of a (private) git dir and return `refs/heads/...` when it is a symbolic ref.
+pub fn read_head_branch(git_dir: &Path) -> Option<String> {
+    let head = std::fs::read_to_string(git_dir.join("HEAD")).ok()?;
+    head.strip_prefix("ref: ").map(|r| r.trim().to_string())
+}
+
+/// Make a user path absolute against the current directory (without requiring it to exist).
+pub fn absolute_path(p: &Path) -> PathBuf {
+    absolute(p)
+}
+
+/// `OsString` helper for paths passed to git.
+pub fn os(p: &Path) -> OsString {
+    p.as_os_str().to_os_string()
+}
