@@ -25,6 +25,7 @@ use crate::error::{Error, IoContext};
 use crate::frames::delta::{self, Delta, Limits, Overlay, RelPath, StateSource};
 use crate::frames::mailbox::{self, APPLIED, DELTAS, FRAME_TRAILER, Kind, QUARANTINE, Slot};
 use crate::git::Repo;
+use crate::git::remote::{self, PushOutcome};
 
 /// What to merge and how.
 #[derive(Debug, Clone, Default)]
@@ -182,17 +183,29 @@ pub fn merge(ctx: &Ctx, opts: &Options) -> Result<Report, Error> {
             None => mailbox::last_merged_frame(&ctx.repo, &base_branch(opts, &target))?.map_or(1, |n| n + 1),
         };
         wait_for_expected(ctx, opts, frame)?;
-        match ctx.locked(|| merge_locked(ctx, opts, &target, &prefix, frame)) {
-            Err(e) if e.message == RETRY && attempt < 8 => {
-                std::thread::sleep(Duration::from_millis(50 * attempt));
-                continue;
+        match ctx.locked(|| merge_locked(ctx, opts, &target, &prefix, frame))? {
+            Some(report) => return Ok(report),
+            None if attempt < PUSH_ATTEMPTS => std::thread::sleep(Duration::from_millis(50 * attempt)),
+            None => {
+                return Err(Error::new(format!(
+                    "the remote's '{target}' moved during each of {PUSH_ATTEMPTS} attempts to publish frame {frame}"
+                ))
+                .hint("other managers are publishing frames at the same time; run merge-frame --push again"));
             }
-            other => return other,
         }
     }
 }
 
-const RETRY: &str = "\u{0}remote moved";
+/// How often `--push` fetches, merges and pushes again when the remote moved in between.
+const PUSH_ATTEMPTS: u64 = 8;
+
+/// Whether a frame reached the remote.
+#[derive(Debug, PartialEq, Eq)]
+enum Published {
+    Pushed,
+    /// The remote's target is no longer the base we built on: fetch, merge again, push again.
+    RemoteMoved,
+}
 
 /// The ref merge-frame builds on: the local target, or its remote-tracking copy with `--push`.
 fn base_branch(opts: &Options, target: &str) -> String {
@@ -213,14 +226,7 @@ fn fetch_remote(ctx: &Ctx, remote: &str, target: &str, frame: Option<u64>) -> Re
             refspecs.push("refs/neighbor/deltas/*:refs/neighbor/deltas/*".into());
         }
     }
-    ctx.repo
-        .git()?
-        .args(["fetch", "--quiet", "--no-write-fetch-head"])
-        .end_of_options()
-        .arg(remote)
-        .args(&refspecs)
-        .run()
-        .map_err(|e| Error::from(e).context(format!("cannot fetch from '{remote}'")))
+    remote::fetch(&ctx.repo, remote, &refspecs)
 }
 
 fn wait_for_expected(ctx: &Ctx, opts: &Options, frame: u64) -> Result<(), Error> {
@@ -260,7 +266,7 @@ fn crash_evidence(ctx: &Ctx, stream: &str, frame: u64) -> Option<String> {
         .map(|t| format!("tenant {} ran for this stream and its lease is dead", t.name))
 }
 
-fn merge_locked(ctx: &Ctx, opts: &Options, target: &str, prefix: &str, frame: u64) -> Result<Report, Error> {
+fn merge_locked(ctx: &Ctx, opts: &Options, target: &str, prefix: &str, frame: u64) -> Result<Option<Report>, Error> {
     let mut notes = Vec::new();
     if let Some(n) = repair(ctx)? {
         notes.push(n);
@@ -292,7 +298,7 @@ fn merge_locked(ctx: &Ctx, opts: &Options, target: &str, prefix: &str, frame: u6
         if !opts.dry_run {
             tidy_merged(ctx, frame)?;
         }
-        return Ok(report);
+        return Ok(Some(report));
     }
 
     // Collect and validate.
@@ -407,7 +413,7 @@ fn merge_locked(ctx: &Ctx, opts: &Options, target: &str, prefix: &str, frame: u6
                 .arg(prefix)
                 .read()?,
         );
-        return Ok(report);
+        return Ok(Some(report));
     }
     let commit = commit_frame(ctx, &tree, &base_hex, frame, &report)?;
     report.commit = Some(commit.clone());
@@ -421,7 +427,9 @@ fn merge_locked(ctx: &Ctx, opts: &Options, target: &str, prefix: &str, frame: u6
         moves.push((slot.r#ref.clone(), format!("{QUARANTINE}{frame}/{}", slot.stream), slot.blob.clone()));
     }
     if let Some(remote) = &opts.push {
-        push_frame(ctx, remote, target, &base_hex, &commit, &moves)?;
+        if push_frame(ctx, remote, target, &base_hex, &commit, &moves)? == Published::RemoteMoved {
+            return Ok(None);
+        }
         report.pushed = Some(remote.clone());
     }
     let local_target = format!("refs/heads/{target}");
@@ -508,7 +516,7 @@ fn merge_locked(ctx: &Ctx, opts: &Options, target: &str, prefix: &str, frame: u6
             .with("crashed", counts(Outcome::Crashed))
             .with("quarantined", counts(Outcome::Quarantined)),
     )?;
-    Ok(report)
+    Ok(Some(report))
 }
 
 /// Validate one mailbox slot: envelope shape, delta format, fallback without ops, paths free of
@@ -711,6 +719,7 @@ fn tidy_merged(ctx: &Ctx, frame: u64) -> Result<(), Error> {
 }
 
 /// Move the target and the delta refs on the remote in one atomic push, guarded by the base we built on.
+/// A refusal while the remote's target is no longer `base` means another manager (or a human) moved it.
 fn push_frame(
     ctx: &Ctx,
     remote: &str,
@@ -718,35 +727,32 @@ fn push_frame(
     base: &str,
     commit: &str,
     moves: &[(String, String, String)],
-) -> Result<(), Error> {
-    let on_remote =
-        ctx.repo.git()?.args(["ls-remote", "--refs"]).end_of_options().arg(remote).arg(format!("{DELTAS}*")).read()?;
-    let remote_refs: Vec<&str> = on_remote.lines().filter_map(|l| l.split('\t').nth(1)).collect();
-    let mut specs = vec![format!("{commit}:refs/heads/{target}")];
+) -> Result<Published, Error> {
+    let target_ref = format!("refs/heads/{target}");
+    let pattern = format!("{DELTAS}*");
+    let remote_refs = remote::ls_remote(&ctx.repo, remote, &[&pattern])?;
+    let mut specs = vec![format!("{commit}:{target_ref}")];
     for (from, to, blob) in moves {
         specs.push(format!("{blob}:{to}"));
-        if remote_refs.contains(&from.as_str()) {
+        if remote_refs.iter().any(|(name, _)| name == from) {
             specs.push(format!(":{from}"));
         }
     }
-    let res = ctx
-        .repo
-        .git()?
+    let outcome = remote::Push::new(&ctx.repo, remote, specs)
+        .atomic()
+        .lease(&target_ref, base)
         .env("NEIGHBOR_MERGE_FRAME", "1")
-        .args(["push", "--atomic", "--porcelain", "--quiet", "--no-verify"])
-        .arg(format!("--force-with-lease=refs/heads/{target}:{base}"))
-        .end_of_options()
-        .arg(remote)
-        .args(&specs)
-        .run();
-    match res {
-        Ok(()) => Ok(()),
-        Err(e)
-            if e.stderr.contains("stale info") || e.stderr.contains("rejected") || e.stderr.contains("fetch first") =>
-        {
-            Err(Error::new(RETRY))
+        .run()
+        .map_err(|e| e.context(format!("cannot push frame to '{remote}'")))?;
+    match outcome {
+        PushOutcome::Pushed => Ok(Published::Pushed),
+        PushOutcome::Rejected(lines) => {
+            if remote::remote_ref(&ctx.repo, remote, &target_ref)?.as_deref() != Some(base) {
+                return Ok(Published::RemoteMoved);
+            }
+            Err(Error::new(format!("'{remote}' refused the frame: {}", lines.join("; ")))
+                .hint("the remote's hooks or permissions refused the push; the frame is committed locally only"))
         }
-        Err(e) => Err(Error::from(e).context(format!("cannot push frame to '{remote}'"))),
     }
 }
 

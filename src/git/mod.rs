@@ -4,6 +4,7 @@
 //! arguments and git's stderr, so a failure says exactly which git call failed and why.
 
 pub mod cmd;
+pub mod remote;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};

@@ -47,6 +47,10 @@ const SHIM: &str = r#"#!/bin/sh
 parent=$(cat /proc/$PPID/comm 2>/dev/null)
 if [ "$parent" = "git-neighbor" ]; then
   printf '%s\n' "$*" >> "$GN_FAULT_LOG"
+  # Interleave another actor: before the first call whose first argument is $GN_FAULT_BEFORE_VERB.
+  if [ -n "$GN_FAULT_BEFORE_VERB" ] && [ "$1" = "$GN_FAULT_BEFORE_VERB" ] && mkdir "$GN_FAULT_LOG.meddled" 2>/dev/null; then
+    sh -c "$GN_FAULT_BEFORE_CMD" >> "$GN_FAULT_LOG.meddle-out" 2>&1
+  fi
   n=$(wc -l < "$GN_FAULT_LOG" | tr -d ' ')
   if [ "$n" = "$GN_FAULT_KILL_AT" ] && [ "$GN_FAULT_WHEN" = before ]; then
     printf 'killed before %s: %s\n' "$n" "$*" >> "$GN_FAULT_LOG.killed"
@@ -108,6 +112,19 @@ impl Faults {
         c
     }
 
+    /// Like [`Faults::cmd`], and run the shell command `meddle` (another actor: a human's push, an agent's
+    /// commit) just before the first git call whose first argument is `verb`.
+    pub fn cmd_meddling(&self, t: &TestRepo, dir: &Path, args: &[&str], verb: &str, meddle: &str) -> Command {
+        let mut c = self.cmd(t, dir, args, None);
+        c.env("GN_FAULT_BEFORE_VERB", verb).env("GN_FAULT_BEFORE_CMD", meddle);
+        c
+    }
+
+    /// Whether the meddling command ran.
+    pub fn meddled(&self) -> bool {
+        Path::new(&format!("{}.meddled", self.log.display())).exists()
+    }
+
     /// Run to completion (or to the kill) and return its output. The call log is reset first.
     pub fn run(&self, t: &TestRepo, dir: &Path, args: &[&str], kill: Option<(usize, When)>) -> Out {
         self.reset();
@@ -130,6 +147,7 @@ impl Faults {
     pub fn reset(&self) {
         std::fs::write(&self.log, "").unwrap();
         let _ = std::fs::remove_file(format!("{}.killed", self.log.display()));
+        let _ = std::fs::remove_dir(format!("{}.meddled", self.log.display()));
     }
 }
 

@@ -338,3 +338,36 @@ fn across_clones_with_push() {
     let o = t.neighbor_in(&other, &["delta", "push"]).ok();
     assert!(o.stderr.contains("already merged"), "{}", o.stderr);
 }
+
+/// The remote's target moves between merge-frame's fetch and its push (a human pushed): the push is
+/// refused by the lease, and merge-frame fetches, merges again on top and publishes, as documented.
+#[test]
+fn push_retries_when_the_remote_moved_between_fetch_and_push() {
+    use crate::faults::Faults;
+    let t = TestRepo::with_remote();
+    let origin = t.root.join("origin.git");
+    let human = t.root.join("human");
+    t.git(&["clone", "-q", origin.to_str().unwrap(), human.to_str().unwrap()]);
+    t.delta(
+        &t.dir,
+        &["--frame", "1", "--stream", "east"],
+        r#"{"ops":[{"op":"set","path":"a.json","pointer":"/x","value":1}]}"#,
+    )
+    .ok();
+    // The human's push happens right before merge-frame's first `git push`.
+    crate::common::write_in(&human, "HUMAN.md", "human\n");
+    let meddle =
+        format!("cd '{}' && git add HUMAN.md && git commit -qm human && git push -q origin main", human.display());
+    let f = Faults::new(&t);
+    let o = crate::common::Out::from_output(
+        f.cmd_meddling(&t, &t.dir, &["merge-frame", "--push", "--json"], "push", &meddle).output().unwrap(),
+    );
+    assert!(f.meddled(), "the human's push did not run");
+    assert_eq!(o.code, 0, "merge-frame --push must retry when the remote moved:\n{}", o.stderr);
+    // The remote holds the human's commit and, on top of it, exactly one frame commit with the delta.
+    assert_eq!(t.git_in(&origin, &["log", "-1", "--format=%s", "main~1"]), "human");
+    assert_eq!(t.frame_commits(&origin, "main", 1), 1);
+    let a: serde_json::Value = serde_json::from_str(&t.git_in(&origin, &["show", "main:state/a.json"])).unwrap();
+    assert_eq!(a["x"], 1);
+    assert!(f.calls().iter().filter(|c| c.starts_with("push ")).count() >= 2, "{:?}", f.calls());
+}
