@@ -350,7 +350,10 @@ fn run(args: &Args) -> Res<usize> {
         std::fs::create_dir_all(&dir)?;
         (dir.join("BENCHMARKS.md"), dir.join("merge-frame-growth.svg"), "merge-frame-growth.svg")
     };
-    let mut facts = vec![("date".to_string(), git_neighbor::building::state_dir::rfc3339(git_neighbor::building::state_dir::now_ms()))];
+    let mut facts = vec![(
+        "date".to_string(),
+        git_neighbor::building::state_dir::rfc3339(git_neighbor::building::state_dir::now_ms()),
+    )];
     let given: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
     facts.push((
         "command".into(),

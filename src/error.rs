@@ -16,6 +16,8 @@ pub enum Kind {
     Refused,
     /// Exit 4: the building lock was not acquired within `--lock-timeout`.
     LockTimeout,
+    /// Exit 0, silently: the reader of our stdout went away (`git neighbor list | head`).
+    BrokenPipe,
 }
 
 impl Kind {
@@ -26,6 +28,7 @@ impl Kind {
             Kind::Usage => 2,
             Kind::Refused => 3,
             Kind::LockTimeout => 4,
+            Kind::BrokenPipe => 0,
         }
     }
 }
@@ -39,6 +42,8 @@ pub struct Error {
     pub message: String,
     /// What to do next, one line each.
     pub hints: Vec<String>,
+    /// What lay beneath, printed as `caused by: …` lines.
+    pub causes: Vec<String>,
 }
 
 /// Result alias used throughout the crate.
@@ -47,7 +52,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// A plain error (exit 1).
     pub fn new(message: impl Into<String>) -> Self {
-        Error { kind: Kind::Error, message: message.into(), hints: Vec::new() }
+        Error { kind: Kind::Error, message: message.into(), hints: Vec::new(), causes: Vec::new() }
     }
     /// A usage error (exit 2).
     pub fn usage(message: impl Into<String>) -> Self {
@@ -60,6 +65,15 @@ impl Error {
     /// The building lock was not acquired in time (exit 4).
     pub fn lock_timeout(message: impl Into<String>) -> Self {
         Error { kind: Kind::LockTimeout, ..Error::new(message) }
+    }
+    /// stdout was closed by its reader: not a failure, the command ends quietly.
+    pub fn broken_pipe() -> Self {
+        Error { kind: Kind::BrokenPipe, ..Error::new("broken pipe") }
+    }
+    /// Attach the error that caused this one (shown as `caused by: …`).
+    pub fn caused_by(mut self, cause: impl fmt::Display) -> Self {
+        self.causes.push(cause.to_string());
+        self
     }
     /// Attach a hint line.
     pub fn hint(mut self, hint: impl Into<String>) -> Self {

@@ -34,7 +34,7 @@ pub fn main_entry() -> u8 {
     let ui = ui::Ui::new(cli.global.json, cli.global.quiet, 0, cli.global.color);
     match cli::run(cli) {
         Ok(code) => code,
-        Err(e) if e.message == ui::BROKEN_PIPE => 0,
+        Err(e) if e.kind == error::Kind::BrokenPipe => 0,
         Err(e) => {
             ui.error(&e);
             e.kind.code()

@@ -59,27 +59,34 @@ impl Ui {
     /// A status line on stderr (silenced by `-q`).
     pub fn status(&self, msg: impl AsRef<str>) {
         if !self.quiet {
-            eprintln!("{}", msg.as_ref());
+            message(format_args!("{}", msg.as_ref()));
         }
     }
 
     /// A detail line on stderr, shown with `-v`.
     pub fn verbose(&self, msg: impl AsRef<str>) {
         if self.verbose > 0 && !self.quiet {
-            eprintln!("{}", msg.as_ref());
+            message(format_args!("{}", msg.as_ref()));
         }
     }
 
     /// A warning on stderr (never silenced).
     pub fn warn(&self, msg: impl AsRef<str>) {
-        eprintln!("{} {}", self.paint(self.color_err, "warning:", Style::new().yellow().bold()), msg.as_ref());
+        message(format_args!(
+            "{} {}",
+            self.paint(self.color_err, "warning:", Style::new().yellow().bold()),
+            msg.as_ref()
+        ));
     }
 
-    /// Print an error with its hints.
+    /// Print an error with its causes and hints.
     pub fn error(&self, e: &Error) {
-        eprintln!("{} {}", self.paint(self.color_err, "error:", Style::new().red().bold()), e.message);
+        message(format_args!("{} {}", self.paint(self.color_err, "error:", Style::new().red().bold()), e.message));
+        for c in &e.causes {
+            message(format_args!("{} {c}", self.paint(self.color_err, "caused by:", Style::new().bold())));
+        }
         for h in &e.hints {
-            eprintln!("{} {h}", self.paint(self.color_err, "hint:", Style::new().cyan().bold()));
+            message(format_args!("{} {h}", self.paint(self.color_err, "hint:", Style::new().cyan().bold())));
         }
     }
 
@@ -97,15 +104,19 @@ impl Ui {
     }
 }
 
-/// Marker message used to recognise a closed stdout.
-pub const BROKEN_PIPE: &str = "\u{0}broken pipe";
-
 fn pipe(e: std::io::Error) -> Error {
     if e.kind() == std::io::ErrorKind::BrokenPipe {
-        Error::new(BROKEN_PIPE)
+        Error::broken_pipe()
     } else {
         Error::new(format!("cannot write to stdout: {e}"))
     }
+}
+
+/// Write one line to stderr, never panicking: a closed or full stderr (`2>&1 | true`, `2>/dev/full`) must
+/// not turn a command that did its work into a crash, nor skip the cleanup that follows the message.
+pub fn message(line: std::fmt::Arguments<'_>) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_fmt(line).and_then(|()| err.write_all(b"\n"));
 }
 
 /// Render rows as aligned columns (last column unpadded).

@@ -17,3 +17,4 @@ mod prune;
 mod remove;
 mod run;
 mod safe_pull;
+mod streams;
