@@ -22,6 +22,8 @@ pub struct Ride {
     pub ticket: u64,
     /// Time spent waiting, in milliseconds.
     pub waited_ms: u64,
+    /// When this launch was recorded as the building's last (ms since the epoch).
+    pub launched_ms: u64,
 }
 
 fn dir(s: &StateDir) -> PathBuf {
@@ -98,10 +100,11 @@ impl Ticket {
             }
             std::thread::sleep(Duration::from_millis((due - now).min(50)));
         }
+        let launched_ms = state_dir::now_ms();
         with_flock(&d.join("lock"), lock_timeout, || {
-            state_dir::atomic_write(&d.join("last"), state_dir::now_ms().to_string().as_bytes())
+            state_dir::atomic_write(&d.join("last"), launched_ms.to_string().as_bytes())
         })?;
-        Ok(Ride { ticket: self.number, waited_ms: state_dir::now_ms().saturating_sub(self.taken_ms) })
+        Ok(Ride { ticket: self.number, waited_ms: launched_ms.saturating_sub(self.taken_ms), launched_ms })
     }
 }
 

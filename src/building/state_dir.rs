@@ -96,7 +96,13 @@ pub fn unique() -> String {
     static N: AtomicU64 = AtomicU64::new(0);
     let n = N.fetch_add(1, Ordering::Relaxed);
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-    format!("{:x}{:x}", nanos, n)
+    format!("{nanos:08x}{n:04x}")
+}
+
+/// Six hex digits that differ between calls of one process (for ids that also carry the pid).
+pub fn unique_suffix() -> String {
+    let u = unique();
+    u[u.len() - 6..].to_string()
 }
 
 /// Whether a file name is one of our temporary files.
@@ -160,6 +166,15 @@ pub fn command_line() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unique_ids_are_long_enough_to_slice() {
+        // `run` ids take six characters; unique() used to be as short as two ("0" "0").
+        for _ in 0..1000 {
+            assert!(unique().len() >= 12);
+            assert_eq!(unique_suffix().len(), 6);
+        }
+    }
     #[test]
     fn rfc3339_epoch_and_leap() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");

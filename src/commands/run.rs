@@ -104,7 +104,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         Some(n) => n.clone(),
         None => match (&a.stream, frame) {
             (Some(s), Some(f)) => format!("run-{s}-f{f}-{}", std::process::id()),
-            _ => format!("run-{}-{}", std::process::id(), &state_dir::unique()[..6]),
+            _ => format!("run-{}-{}", std::process::id(), state_dir::unique_suffix()),
         },
     };
     let req = AddRequest {
@@ -165,7 +165,10 @@ fn supervise_in(
     let spec = Spec { argv: a.cmd.clone(), dir: t.path.clone(), env, timeout: a.timeout, grace: a.grace };
     if let Some(ticket) = gate.ticket.take() {
         let ride = ticket.wait_turn(&ctx.state, gate.stagger, ctx.lock_timeout)?;
-        ui.verbose(format!("elevator: ticket {} after {} ms", ride.ticket, ride.waited_ms));
+        ui.verbose(format!(
+            "elevator: ticket {} after {} ms, launched at {}",
+            ride.ticket, ride.waited_ms, ride.launched_ms
+        ));
     }
     let out = supervise::run(&spec, sigs)?;
     match out.end {

@@ -18,3 +18,27 @@ mod remove;
 mod run;
 mod safe_pull;
 mod streams;
+
+/// Every `.rs` file in this directory is a module of this harness: a test file that is not declared here
+/// would never run and never fail.
+#[test]
+fn every_test_file_is_part_of_the_harness() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration");
+    let main = std::fs::read_to_string(dir.join("main.rs")).unwrap();
+    let mut missing = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        let Some(stem) = name.strip_suffix(".rs") else { continue };
+        if stem != "main" && !main.lines().any(|l| l.trim() == format!("mod {stem};")) {
+            missing.push(name);
+        }
+    }
+    assert!(missing.is_empty(), "test files not declared in tests/integration/main.rs: {missing:?}");
+    // And nothing else under tests/ is a test target of its own that the README's command would miss.
+    let top: Vec<String> = std::fs::read_dir(dir.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".rs"))
+        .collect();
+    assert!(top.is_empty(), "stray test files at tests/: {top:?}");
+}
