@@ -1,4 +1,5 @@
-//! Minimal path globbing for `carry` and `.worktreeinclude`: `*`, `?` within a segment, `**` across.
+//! Path globbing for `carry`, `.worktreeinclude` and `state.canonical`, with git's own wildmatch (gix-glob,
+//! in pathname mode): `*`, `?` and `[...]` within a segment, `**` across segments.
 //!
 //! Patterns are relative to the worktree root; a match that is a directory carries everything under it.
 //! `.git` is never descended into.
@@ -21,17 +22,7 @@ pub fn expand(root: &Path, pat: &str) -> std::io::Result<Vec<PathBuf>> {
         }
         return Ok(out);
     }
-    let segs: Vec<&str> = pat.split('/').filter(|s| !s.is_empty()).collect();
-    walk(
-        root,
-        Path::new(""),
-        &mut |rel| {
-            let parts: Vec<String> = rel.iter().map(|c| c.to_string_lossy().into_owned()).collect();
-            let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
-            match_segments(&segs, &parts)
-        },
-        &mut out,
-    )?;
+    walk(root, Path::new(""), &mut |rel| wildmatch(pat, &rel.to_string_lossy()), &mut out)?;
     Ok(out)
 }
 
@@ -42,9 +33,12 @@ pub fn matches(pat: &str, path: &str) -> bool {
     if !has_magic(pat) {
         return path == pat || path.strip_prefix(pat).is_some_and(|rest| rest.starts_with('/'));
     }
-    let segs: Vec<&str> = pat.split('/').filter(|s| !s.is_empty()).collect();
-    let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    match_segments(&segs, &parts)
+    wildmatch(pat, path)
+}
+
+fn wildmatch(pat: &str, path: &str) -> bool {
+    use gix_glob::wildmatch::Mode;
+    gix_glob::wildmatch(pat.into(), path.into(), Mode::NO_MATCH_SLASH_LITERAL)
 }
 
 fn collect(root: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -84,36 +78,25 @@ fn walk(
     Ok(())
 }
 
-fn match_segments(pat: &[&str], path: &[&str]) -> bool {
-    match (pat.first(), path.first()) {
-        (None, None) => true,
-        (Some(&"**"), _) => match_segments(&pat[1..], path) || (!path.is_empty() && match_segments(pat, &path[1..])),
-        (Some(p), Some(s)) => match_one(p.as_bytes(), s.as_bytes()) && match_segments(&pat[1..], &path[1..]),
-        _ => false,
-    }
-}
-
-fn match_one(p: &[u8], s: &[u8]) -> bool {
-    match (p.first(), s.first()) {
-        (None, None) => true,
-        (Some(b'*'), _) => match_one(&p[1..], s) || (!s.is_empty() && match_one(p, &s[1..])),
-        (Some(b'?'), Some(_)) => match_one(&p[1..], &s[1..]),
-        (Some(a), Some(b)) if a == b => match_one(&p[1..], &s[1..]),
-        _ => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     #[test]
     fn segments() {
-        assert!(match_segments(&["state", "*.json"], &["state", "a.json"]));
-        assert!(!match_segments(&["state", "*.json"], &["state", "x", "a.json"]));
-        assert!(match_segments(&["**", "*.env"], &["a", "b", ".env"]));
-        assert!(match_segments(&["**", "*.env"], &["a", "b", "x.env"]));
-        assert!(match_segments(&["**", "x"], &["x"]));
-        assert!(match_segments(&["a?c"], &["abc"]));
+        assert!(matches("state/*.json", "state/a.json"));
+        assert!(!matches("state/*.json", "state/x/a.json"));
+        assert!(matches("**/*.env", "a/b/.env"));
+        assert!(matches("**/*.env", "a/b/x.env"));
+        assert!(matches("**/x", "x"));
+        assert!(matches("a?c", "abc"));
+    }
+    #[test]
+    fn brackets_match_like_git() {
+        // The hand-written matcher never matched `[ab]`.
+        assert!(matches("conf/[ab].env", "conf/a.env"));
+        assert!(matches("conf/[ab].env", "conf/b.env"));
+        assert!(!matches("conf/[ab].env", "conf/c.env"));
+        assert!(matches("conf/[!a].env", "conf/c.env"));
     }
     #[test]
     fn whole_paths() {

@@ -183,3 +183,16 @@ fn ephemeral_tenant_lives_as_long_as_its_caller() {
     let _ = sh.kill();
     let _ = sh.wait();
 }
+
+/// Carry patterns are git's wildmatch: `[ab]` is a character class (it never matched before).
+#[test]
+fn carry_bracket_patterns_match_like_git() {
+    let t = TestRepo::new();
+    for f in ["a", "b", "c"] {
+        t.write(&format!("conf/{f}.env"), f);
+    }
+    let path = t.add("t1", &["--carry", "conf/[ab].env"]);
+    assert!(path.join("conf/a.env").exists());
+    assert!(path.join("conf/b.env").exists());
+    assert!(!path.join("conf/c.env").exists());
+}
