@@ -266,7 +266,7 @@ fn unknown(at: &str, key: &str, known: &[&str]) -> Error {
     let last = key.rsplit('.').next().unwrap_or(key);
     let best = known
         .iter()
-        .map(|k| (edit_distance(last, k.rsplit('.').next().unwrap_or(k)), *k))
+        .map(|k| (strsim::levenshtein(last, k.rsplit('.').next().unwrap_or(k)), *k))
         .filter(|(d, _)| *d <= 3)
         .min();
     let mut e = Error::new(format!("{at}: unknown key `{key}`"));
@@ -356,20 +356,6 @@ pub fn format_duration(d: Duration) -> String {
     } else {
         format!("{ms}ms")
     }
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 /// The commented file `init` writes.

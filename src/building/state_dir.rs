@@ -56,15 +56,12 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).ctx(|| format!("cannot create {}", dir.display()))?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp.{}.{}", std::process::id(), unique()));
-    let res = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
+    // `.<name>.tmp.<random>`: the sweep recognises (and removes) what a killed writer left.
+    let prefix = format!(".{name}.tmp.");
+    let res = tempfile::Builder::new().prefix(&prefix).tempfile_in(dir).and_then(|mut f| {
         f.write_all(bytes)?;
-        std::fs::rename(&tmp, path)
-    })();
-    if res.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
+        f.persist(path).map(drop).map_err(|e| e.error)
+    });
     res.ctx(|| format!("cannot write {}", path.display()))
 }
 
@@ -122,23 +119,9 @@ pub fn age(since_ms: u64) -> Duration {
 
 /// RFC 3339 UTC timestamp with milliseconds, e.g. `2026-11-21T10:00:00.123Z`.
 pub fn rfc3339(ms: u64) -> String {
-    let secs = ms / 1000;
-    let (days, rem) = (secs / 86400, secs % 86400);
-    let (y, m, d) = civil_from_days(days as i64);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z", rem / 3600, rem % 3600 / 60, rem % 60, ms % 1000)
-}
-
-// Howard Hinnant's days-to-civil algorithm.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
+    let ts = i64::try_from(ms).ok().and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok());
+    let ts = ts.unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    jiff::fmt::strtime::format("%Y-%m-%dT%H:%M:%S%.3fZ", ts).unwrap_or_else(|_| ts.to_string())
 }
 
 /// Short human age: `42s`, `5m`, `3h`, `2d`.
