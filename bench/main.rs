@@ -352,7 +352,7 @@ fn run(args: &Args) -> Res<usize> {
     };
     let mut facts = vec![(
         "date".to_string(),
-        git_neighbor::building::state_dir::rfc3339(git_neighbor::building::state_dir::now_ms()),
+        jiff::fmt::strtime::format("%Y-%m-%dT%H:%M:%SZ", jiff::Timestamp::now()).unwrap_or_default(),
     )];
     let given: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
     facts.push((

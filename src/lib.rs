@@ -6,18 +6,18 @@
 //! door to git.
 #![warn(missing_docs)]
 
-pub mod building;
-pub mod cli;
-pub mod commands;
-pub mod config;
-pub mod demo;
-pub mod error;
-pub mod frames;
-pub mod git;
-pub mod glob;
-pub mod protect;
-pub mod supervise;
-pub mod ui;
+pub(crate) mod building;
+pub(crate) mod cli;
+pub(crate) mod commands;
+pub(crate) mod config;
+pub(crate) mod demo;
+pub(crate) mod error;
+pub(crate) mod frames;
+pub(crate) mod git;
+pub(crate) mod glob;
+pub(crate) mod protect;
+pub(crate) mod supervise;
+pub(crate) mod ui;
 
 use clap::Parser;
 

@@ -108,11 +108,6 @@ impl Ticket {
     }
 }
 
-/// Take a ticket and wait for the turn at once.
-pub fn board(s: &StateDir, stagger: Duration, lock_timeout: Duration) -> Result<Ride, Error> {
-    ticket(s, lock_timeout)?.wait_turn(s, stagger, lock_timeout)
-}
-
 /// Is any ticket numbered below `mine` still held by a live waiter? Dead ones are removed.
 fn earlier_alive(d: &std::path::Path, mine: u64) -> Result<bool, Error> {
     let mut alive = false;

@@ -28,13 +28,13 @@ use events::Event;
 use registry::Tenant;
 use state_dir::StateDir;
 
-pub use create::{AddRequest, Plan, add, create_in_lease, plan_add, spawn_lease_keeper};
+pub use create::{AddRequest, add, create_in_lease, plan_add, spawn_lease_keeper};
 pub(crate) use remove::finish_removal;
 pub use remove::{
-    Removed, Work, dirty_paths, dirty_paths_under, finish_interrupted_removal_locked, remove, remove_in_lease,
-    rollback_locked, short_ref, work_in,
+    dirty_paths, dirty_paths_under, finish_interrupted_removal_locked, remove, remove_in_lease, rollback_locked,
+    short_ref, work_in,
 };
-pub use survey::{Entry, LeaseView, Status, survey, survey_full};
+pub use survey::{Status, survey, survey_full};
 /// Everything a command needs about the building.
 pub struct Ctx {
     /// The repository.

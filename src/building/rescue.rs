@@ -144,6 +144,7 @@ pub struct Snapshot {
     /// What is on disk: tracked files plus untracked, not ignored ones.
     pub work_tree: String,
     /// A private index holding `work_tree`, with fresh stat data for the files on disk.
+    #[expect(dead_code, reason = "held for its Drop, which deletes the file")]
     pub index: TempIndex,
 }
 

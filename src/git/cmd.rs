@@ -26,8 +26,17 @@ pub struct GitError {
 }
 
 impl From<GitError> for Error {
+    /// One line for the error itself (git's first line of stderr); the rest of what git said follows as
+    /// `caused by:` lines, so a multi-line answer from git never makes a multi-line `error:`.
     fn from(e: GitError) -> Self {
-        Error::new(e.to_string())
+        let mut lines = e.stderr.trim().lines().map(str::trim_end).filter(|l| !l.is_empty());
+        let first = lines.next().unwrap_or_default();
+        let code = e.code.map(|c| format!(" (exit {c})")).unwrap_or_default();
+        let mut err = Error::new(format!("`git {}` failed{code}: {first}", e.args));
+        for rest in lines {
+            err = err.caused_by(rest);
+        }
+        err
     }
 }
 

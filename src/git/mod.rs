@@ -6,10 +6,9 @@
 pub mod cmd;
 pub mod remote;
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-pub use cmd::{GitCmd, GitError};
+pub use cmd::GitCmd;
 
 use crate::error::Error;
 
@@ -219,9 +218,4 @@ pub fn read_head_branch(git_dir: &Path) -> Option<String> {
 /// Make a user path absolute against the current directory (without requiring it to exist).
 pub fn absolute_path(p: &Path) -> PathBuf {
     absolute(p)
-}
-
-/// `OsString` helper for paths passed to git.
-pub fn os(p: &Path) -> OsString {
-    p.as_os_str().to_os_string()
 }

@@ -112,25 +112,6 @@ fn fetch_cmd(repo: &Repo) -> Result<GitCmd, Error> {
     Ok(repo.git()?.args(["fetch", "--quiet", "--no-write-fetch-head"]))
 }
 
-/// Where a remote's branch is tracked locally: `refs/remotes/<name>/<branch>` for a configured remote, and
-/// for a URL (which has no tracking namespace) a private ref under `refs/neighbor/remotes/`.
-pub fn tracking_ref(repo: &Repo, remote: &str, branch: &str) -> String {
-    if is_remote_name(repo, remote) {
-        format!("refs/remotes/{remote}/{branch}")
-    } else {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in remote.bytes() {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-        format!("refs/neighbor/remotes/{h:016x}/{branch}")
-    }
-}
-
-/// Whether `remote` names a configured remote (as opposed to a URL or path).
-pub fn is_remote_name(repo: &Repo, remote: &str) -> bool {
-    repo.gix.remote_names().iter().any(|n| n.as_ref() as &[u8] == remote.as_bytes())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -275,9 +275,3 @@ pub fn describe_upstream(u: &UpstreamEvidence, window: &str) -> String {
     let subject = u.subject.as_deref().map(|s| format!(" \"{s}\"")).unwrap_or_default();
     format!("{} got commit {id}{subject} {age} ago (live window {window})", u.name)
 }
-
-/// The command line of a process (NUL-separated arguments), from /proc.
-pub fn cmdline_of(pid: u32) -> Option<Vec<String>> {
-    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-    Some(raw.split(|b| *b == 0).filter(|a| !a.is_empty()).map(|a| String::from_utf8_lossy(a).into_owned()).collect())
-}

@@ -14,7 +14,6 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::io;
-use std::path::PathBuf;
 
 use serde_json::{Map, Number, Value};
 
@@ -24,9 +23,13 @@ use super::json::{add_numbers, check_depth, type_name};
 use super::jsonpatch::apply_patch;
 use super::merge::{merge_into, merge_new};
 use super::ops::{Op, check_append_items, check_lines};
-use super::path::{RelPath, check_no_symlinks};
+use super::path::RelPath;
+#[cfg(test)]
+use super::path::check_no_symlinks;
 use super::pointer::{array_index, format_tokens};
 use super::undo::{Recorder, Undo, rollback};
+#[cfg(test)]
+use std::path::PathBuf;
 
 /// Where the state files come from, e.g. the checked-out state directory.
 pub trait StateSource {
@@ -48,11 +51,13 @@ impl StateSource for HashMap<RelPath, Vec<u8>> {
 
 /// Reads state files from a directory, refusing any path that passes
 /// through a symlink (see [`check_no_symlinks`]).
+#[cfg(test)]
 #[derive(Debug, Clone)]
 pub struct DirSource {
     root: PathBuf,
 }
 
+#[cfg(test)]
 impl DirSource {
     /// A source reading files under `root`.
     pub fn new(root: impl Into<PathBuf>) -> Self {
@@ -60,6 +65,7 @@ impl DirSource {
     }
 }
 
+#[cfg(test)]
 impl StateSource for DirSource {
     fn read(&self, rel: &RelPath) -> io::Result<Option<Vec<u8>>> {
         check_no_symlinks(&self.root, rel).map_err(io::Error::other)?;

@@ -105,16 +105,6 @@ pub enum DeltaError {
     },
 }
 
-impl DeltaError {
-    /// The index of the offending op, for errors about one op.
-    pub fn op_index(&self) -> Option<usize> {
-        match self {
-            DeltaError::InvalidOp { index, .. } => Some(*index),
-            _ => None,
-        }
-    }
-}
-
 /// Why a delta was rejected against the state. The overlay is left exactly
 /// as it was before the delta.
 #[derive(Debug, Error)]
@@ -158,6 +148,7 @@ pub enum ApplyError {
 
 impl ApplyError {
     /// The index of the op that failed.
+    #[cfg(test)]
     pub fn op_index(&self) -> usize {
         match self {
             ApplyError::Op { index, .. } | ApplyError::Io { index, .. } => *index,

@@ -41,12 +41,18 @@ mod tests;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-pub use apply::{DirSource, Overlay, StateSource};
-pub use error::{ApplyError, DeltaError, OpError};
+#[cfg(test)]
+pub use apply::DirSource;
+pub use apply::{Overlay, StateSource};
+#[cfg(test)]
+pub use error::ApplyError;
+pub use error::DeltaError;
+#[cfg(test)]
 pub use json::MAX_DEPTH;
-pub use ops::{Op, PatchOp};
-pub use path::{MAX_COMPONENT_BYTES, MAX_PATH_BYTES, PathError, RelPath, check_no_symlinks, validate_rel_path};
-pub use pointer::{Pointer, PointerError};
+pub use ops::Op;
+#[cfg(test)]
+pub use path::PathError;
+pub use path::{RelPath, check_no_symlinks, validate_rel_path};
 
 /// A parsed, validated delta file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

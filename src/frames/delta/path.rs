@@ -38,6 +38,7 @@ impl RelPath {
     }
 
     /// This path under `base`, built component by component.
+    #[cfg(test)]
     pub fn join_onto(&self, base: &Path) -> PathBuf {
         let mut out = base.to_path_buf();
         for component in self.components() {
@@ -47,6 +48,7 @@ impl RelPath {
     }
 
     /// Gives back the underlying string.
+    #[cfg(test)]
     pub fn into_string(self) -> String {
         self.0
     }
