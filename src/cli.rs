@@ -8,12 +8,10 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use crate::building::Ctx;
-use crate::building::state_dir::StateDir;
+use crate::building::{ConfigPolicy, Ctx};
 use crate::commands;
-use crate::config::{self, Config};
+use crate::config;
 use crate::error::Error;
-use crate::git::Repo;
 use crate::ui::{ColorChoice, Ui};
 
 /// Let many writers share one git repository without destroying each other's work.
@@ -140,11 +138,13 @@ pub enum Cmd {
 
 /// Open the building for a command that needs a repository.
 pub fn open(g: &Global) -> Result<Ctx, Error> {
+    open_with(g, ConfigPolicy::Strict).map(|(ctx, _)| ctx)
+}
+
+/// Open the building with a choice of what a broken `.neighbor.toml` does (see [`ConfigPolicy`]).
+pub fn open_with(g: &Global, policy: ConfigPolicy) -> Result<(Ctx, Option<Error>), Error> {
     let cwd = std::env::current_dir().map_err(|e| Error::new(format!("cannot read the current directory: {e}")))?;
-    let repo = Repo::discover(&cwd)?;
-    let config = Config::load(&repo, &g.config)?;
-    let state = StateDir::new(repo.state_dir());
-    Ok(Ctx { repo, config, state, lock_timeout: g.lock_timeout, overrides: g.config.clone() })
+    Ctx::open(&cwd, &g.config, g.lock_timeout, policy)
 }
 
 /// Run the parsed command line; returns the exit code.

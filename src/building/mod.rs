@@ -49,7 +49,35 @@ pub struct Ctx {
     pub overrides: Vec<String>,
 }
 
+/// What to do when `.neighbor.toml` does not load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigPolicy {
+    /// Fail: a command that changes things must not act on settings it could not read.
+    Strict,
+    /// Use the defaults and hand the error back (hooks and `doctor` must still run).
+    Lenient,
+}
+
 impl Ctx {
+    /// Open the building containing `dir`: the repository, its configuration (with `-c` overrides) and
+    /// the shared state directory. With [`ConfigPolicy::Lenient`] a configuration error is returned beside
+    /// a context that uses the defaults.
+    pub fn open(
+        dir: &Path,
+        overrides: &[String],
+        lock_timeout: std::time::Duration,
+        policy: ConfigPolicy,
+    ) -> Result<(Ctx, Option<Error>), Error> {
+        let repo = Repo::discover(dir)?;
+        let (config, problem) = match (Config::load(&repo, overrides), policy) {
+            (Ok(c), _) => (c, None),
+            (Err(e), ConfigPolicy::Strict) => return Err(e),
+            (Err(e), ConfigPolicy::Lenient) => (Config::default(), Some(e)),
+        };
+        let state = StateDir::new(repo.state_dir());
+        Ok((Ctx { repo, config, state, lock_timeout, overrides: overrides.to_vec() }, problem))
+    }
+
     /// Run `f` under the building lock.
     pub fn locked<T>(&self, f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
         lease::with_building_lock(&self.state, self.lock_timeout, f)

@@ -15,7 +15,7 @@ pub struct Args {
 
 pub fn run(g: &Global, ui: &Ui, a: &Args) -> Result<u8, Error> {
     // A broken .neighbor.toml is a finding here, not a reason to stop.
-    let (ctx, config_error) = crate::commands::hook::open_lenient(g)?;
+    let (ctx, config_error) = crate::cli::open_with(g, crate::building::ConfigPolicy::Lenient)?;
     let mut findings = doctor::examine(&ctx, config_error.as_ref())?;
     if a.fix {
         doctor::fix(&ctx, &mut findings);

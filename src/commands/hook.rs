@@ -4,12 +4,9 @@
 
 use std::io::Read;
 
-use crate::building::Ctx;
-use crate::building::state_dir::StateDir;
+use crate::building::{ConfigPolicy, Ctx};
 use crate::cli::Global;
-use crate::config::Config;
 use crate::error::Error;
-use crate::git::Repo;
 use crate::protect::guard::{self, Kind, Overrides, Violation};
 use crate::protect::liveness;
 use crate::ui::Ui;
@@ -23,23 +20,10 @@ pub struct Args {
     pub args: Vec<String>,
 }
 
-/// Open the building even when `.neighbor.toml` is broken: the defaults are used and the config error is
-/// returned beside the context (hooks must not lock everyone out over a typo; doctor reports it).
-pub fn open_lenient(g: &Global) -> Result<(Ctx, Option<Error>), Error> {
-    let cwd = std::env::current_dir().map_err(|e| Error::new(format!("cannot read the current directory: {e}")))?;
-    let repo = Repo::discover(&cwd)?;
-    let (config, problem) = match Config::load(&repo, &g.config) {
-        Ok(c) => (c, None),
-        Err(e) => (Config::default(), Some(e)),
-    };
-    let state = StateDir::new(repo.state_dir());
-    Ok((Ctx { repo, config, state, lock_timeout: g.lock_timeout, overrides: g.config.clone() }, problem))
-}
-
 pub fn run(g: &Global, ui: &Ui, a: &Args) -> Result<u8, Error> {
     match a.name.as_str() {
         "pre-commit" | "pre-push" => {
-            let (ctx, problem) = open_lenient(g)?;
+            let (ctx, problem) = crate::cli::open_with(g, ConfigPolicy::Lenient)?;
             if let Some(e) = problem {
                 ui.warn(format!("{} (checking with the default settings)", e.message));
             }
@@ -47,7 +31,7 @@ pub fn run(g: &Global, ui: &Ui, a: &Args) -> Result<u8, Error> {
         }
         "pre-rebase" | "post-checkout" => {
             // Warn-only hooks: a failure here must never block or fail git's command.
-            let warned = open_lenient(g).and_then(|(ctx, _)| {
+            let warned = crate::cli::open_with(g, ConfigPolicy::Lenient).and_then(|(ctx, _)| {
                 if a.name == "pre-rebase" { pre_rebase(&ctx, ui) } else { post_checkout(&ctx, ui, a) }
             });
             if let Err(e) = warned {
