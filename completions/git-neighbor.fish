@@ -30,7 +30,7 @@ complete -c git-neighbor -n "__fish_git_neighbor_needs_command" -l color -d 'Whe
 always\t'Always colour'
 never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_needs_command" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
-complete -c git-neighbor -n "__fish_git_neighbor_needs_command" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_needs_command" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_needs_command" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_needs_command" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -70,7 +70,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand init" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand init" -l hooks -d 'Also install the git hooks (as `git neighbor hooks install`)'
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand init" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand init" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand init" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand init" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand init" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -87,7 +87,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand add" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand add" -l ephemeral -d 'The tenant lives only as long as the calling process (its lease); prune removes it after'
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand add" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand add" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand add" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand add" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand add" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -98,7 +98,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand list" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand list" -l full -d 'Also compute dirty and ahead/behind base (slower; runs git status per worktree, in parallel)'
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand list" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand list" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand list" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand list" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -110,7 +110,7 @@ never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand remove" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand remove" -l force -d 'Remove even with uncommitted changes or unmerged commits, after saving them as a rescue ref'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand remove" -l keep-branch -d 'Keep the tenant\'s branch'
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand remove" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand remove" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand remove" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand remove" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand remove" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -122,7 +122,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand keep" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand keep" -l undo -d 'Clear the mark instead'
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand keep" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand keep" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand keep" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand keep" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand keep" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -133,7 +133,7 @@ complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand lock" -l color
 always\t'Always colour'
 never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand lock" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand lock" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand lock" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand lock" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand lock" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand lock" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -143,7 +143,7 @@ complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand unlock" -l col
 always\t'Always colour'
 never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand unlock" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand unlock" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand unlock" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand unlock" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand unlock" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand unlock" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -154,7 +154,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand prune" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand prune" -s n -l dry-run -d 'Show the plan; change nothing'
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand prune" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand prune" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand prune" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand prune" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand prune" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -164,7 +164,7 @@ complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and no
 always\t'Always colour'
 never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and not __fish_seen_subcommand_from list show restore help" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and not __fish_seen_subcommand_from list show restore help" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and not __fish_seen_subcommand_from list show restore help" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and not __fish_seen_subcommand_from list show restore help" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and not __fish_seen_subcommand_from list show restore help" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and not __fish_seen_subcommand_from list show restore help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -178,7 +178,7 @@ complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __
 always\t'Always colour'
 never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from list" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from list" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from list" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -188,7 +188,7 @@ complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __
 always\t'Always colour'
 never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from show" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from show" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from show" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -199,7 +199,7 @@ complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __
 always\t'Always colour'
 never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from restore" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from restore" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from restore" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from restore" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from restore" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from restore" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -213,7 +213,7 @@ complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and not
 always\t'Always colour'
 never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and not __fish_seen_subcommand_from write list show drop push fetch help" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and not __fish_seen_subcommand_from write list show drop push fetch help" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and not __fish_seen_subcommand_from write list show drop push fetch help" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and not __fish_seen_subcommand_from write list show drop push fetch help" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and not __fish_seen_subcommand_from write list show drop push fetch help" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and not __fish_seen_subcommand_from write list show drop push fetch help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -235,7 +235,7 @@ never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __fish_seen_subcommand_from write" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __fish_seen_subcommand_from write" -l fallback -d 'Write a fallback delta ("ran, nothing to say"): no ops; stdin is not read unless --file is given'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __fish_seen_subcommand_from write" -l replace -d 'Overwrite this stream\'s delta for the frame'
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __fish_seen_subcommand_from write" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __fish_seen_subcommand_from write" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __fish_seen_subcommand_from write" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __fish_seen_subcommand_from write" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __fish_seen_subcommand_from write" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -248,7 +248,7 @@ never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __fish_seen_subcommand_from list" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __fish_seen_subcommand_from list" -l applied -d 'List archived (applied) deltas instead'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __fish_seen_subcommand_from list" -l quarantined -d 'List quarantined deltas instead'
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __fish_seen_subcommand_from list" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __fish_seen_subcommand_from list" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -258,7 +258,7 @@ complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __f
 always\t'Always colour'
 never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __fish_seen_subcommand_from show" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __fish_seen_subcommand_from show" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __fish_seen_subcommand_from show" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -268,7 +268,7 @@ complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __f
 always\t'Always colour'
 never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __fish_seen_subcommand_from drop" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __fish_seen_subcommand_from drop" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __fish_seen_subcommand_from drop" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __fish_seen_subcommand_from drop" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __fish_seen_subcommand_from drop" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __fish_seen_subcommand_from drop" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -278,7 +278,7 @@ complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __f
 always\t'Always colour'
 never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __fish_seen_subcommand_from push" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __fish_seen_subcommand_from push" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __fish_seen_subcommand_from push" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __fish_seen_subcommand_from push" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __fish_seen_subcommand_from push" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __fish_seen_subcommand_from push" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -288,7 +288,7 @@ complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __f
 always\t'Always colour'
 never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __fish_seen_subcommand_from fetch" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __fish_seen_subcommand_from fetch" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __fish_seen_subcommand_from fetch" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __fish_seen_subcommand_from fetch" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __fish_seen_subcommand_from fetch" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and __fish_seen_subcommand_from fetch" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -311,7 +311,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand merge-frame" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand merge-frame" -s n -l dry-run -d 'Print the plan and the resulting diff; change nothing'
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand merge-frame" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand merge-frame" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand merge-frame" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand merge-frame" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand merge-frame" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -331,7 +331,7 @@ complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand run" -l keep -
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand run" -l rm -d 'Remove the tenant afterwards even if it holds work (saved as a rescue ref first)'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand run" -l no-stagger -d 'Skip the elevator'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand run" -l pool -d 'Claim a pre-built tenant from the pool instead of creating one'
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand run" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand run" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand run" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand run" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -347,7 +347,7 @@ complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand land" -l no-ff
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand land" -l squash -d 'Land the tenant\'s changes as one commit'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand land" -l rebase -d 'Rebase the tenant onto the target instead of merging the target into it'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand land" -l keep -d 'Keep the tenant after landing (default: remove it)'
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand land" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand land" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand land" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand land" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand land" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -361,7 +361,7 @@ complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand fleet" -l colo
 always\t'Always colour'
 never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand fleet" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand fleet" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand fleet" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand fleet" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand fleet" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand fleet" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -371,7 +371,7 @@ complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand pool; and not 
 always\t'Always colour'
 never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand pool; and not __fish_seen_subcommand_from fill claim release list help" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand pool; and not __fish_seen_subcommand_from fill claim release list help" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand pool; and not __fish_seen_subcommand_from fill claim release list help" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand pool; and not __fish_seen_subcommand_from fill claim release list help" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand pool; and not __fish_seen_subcommand_from fill claim release list help" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand pool; and not __fish_seen_subcommand_from fill claim release list help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -386,7 +386,7 @@ complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand pool; and __fi
 always\t'Always colour'
 never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand pool; and __fish_seen_subcommand_from fill" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand pool; and __fish_seen_subcommand_from fill" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand pool; and __fish_seen_subcommand_from fill" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand pool; and __fish_seen_subcommand_from fill" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand pool; and __fish_seen_subcommand_from fill" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand pool; and __fish_seen_subcommand_from fill" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -396,7 +396,7 @@ complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand pool; and __fi
 always\t'Always colour'
 never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand pool; and __fish_seen_subcommand_from claim" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand pool; and __fish_seen_subcommand_from claim" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand pool; and __fish_seen_subcommand_from claim" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand pool; and __fish_seen_subcommand_from claim" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand pool; and __fish_seen_subcommand_from claim" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand pool; and __fish_seen_subcommand_from claim" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -407,7 +407,7 @@ complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand pool; and __fi
 always\t'Always colour'
 never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand pool; and __fish_seen_subcommand_from release" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand pool; and __fish_seen_subcommand_from release" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand pool; and __fish_seen_subcommand_from release" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand pool; and __fish_seen_subcommand_from release" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand pool; and __fish_seen_subcommand_from release" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand pool; and __fish_seen_subcommand_from release" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -417,7 +417,7 @@ complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand pool; and __fi
 always\t'Always colour'
 never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand pool; and __fish_seen_subcommand_from list" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand pool; and __fish_seen_subcommand_from list" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand pool; and __fish_seen_subcommand_from list" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand pool; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand pool; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand pool; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -433,7 +433,7 @@ complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand safe-pull" -l 
 always\t'Always colour'
 never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand safe-pull" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand safe-pull" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand safe-pull" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand safe-pull" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand safe-pull" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand safe-pull" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -443,7 +443,7 @@ complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand hooks; and not
 always\t'Always colour'
 never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status help" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status help" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status help" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status help" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status help" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand hooks; and not __fish_seen_subcommand_from install uninstall status help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -457,7 +457,7 @@ complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand hooks; and __f
 always\t'Always colour'
 never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand hooks; and __fish_seen_subcommand_from install" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand hooks; and __fish_seen_subcommand_from install" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand hooks; and __fish_seen_subcommand_from install" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand hooks; and __fish_seen_subcommand_from install" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand hooks; and __fish_seen_subcommand_from install" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand hooks; and __fish_seen_subcommand_from install" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -467,7 +467,7 @@ complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand hooks; and __f
 always\t'Always colour'
 never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand hooks; and __fish_seen_subcommand_from uninstall" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand hooks; and __fish_seen_subcommand_from uninstall" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand hooks; and __fish_seen_subcommand_from uninstall" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand hooks; and __fish_seen_subcommand_from uninstall" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand hooks; and __fish_seen_subcommand_from uninstall" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand hooks; and __fish_seen_subcommand_from uninstall" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -477,7 +477,7 @@ complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand hooks; and __f
 always\t'Always colour'
 never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand hooks; and __fish_seen_subcommand_from status" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand hooks; and __fish_seen_subcommand_from status" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand hooks; and __fish_seen_subcommand_from status" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand hooks; and __fish_seen_subcommand_from status" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand hooks; and __fish_seen_subcommand_from status" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand hooks; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -491,7 +491,7 @@ complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand hook" -l color
 always\t'Always colour'
 never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand hook" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand hook" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand hook" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand hook" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand hook" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand hook" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -502,7 +502,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand doctor" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand doctor" -l fix -d 'Repair what cannot lose data: prune-safe items, merged orphan branches, hooks; stashes are saved as rescue refs (never dropped)'
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand doctor" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand doctor" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand doctor" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand doctor" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -513,7 +513,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand status" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand status" -l fetch -d 'Fetch the upstream before judging fleet liveness (default: judge from the last fetched state, so status stays fast enough for prompts and scripts; safe-pull always fetches)'
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand status" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand status" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand status" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand status" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -526,7 +526,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand log" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand log" -s f -l follow -d 'Keep printing new events as they are appended'
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand log" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand log" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand log" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand log" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand log" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -536,7 +536,7 @@ complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand lint" -l color
 always\t'Always colour'
 never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand lint" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand lint" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand lint" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand lint" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand lint" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand lint" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -547,7 +547,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand demo" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand demo" -l keep -d 'Keep the throwaway repository instead of deleting it at the end'
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand demo" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand demo" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand demo" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand demo" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -557,7 +557,7 @@ complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand completions" -
 always\t'Always colour'
 never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand completions" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand completions" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand completions" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand completions" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand completions" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -567,7 +567,7 @@ complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand __gen-docs" -l
 always\t'Always colour'
 never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand __gen-docs" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand __gen-docs" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand __gen-docs" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand __gen-docs" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand __gen-docs" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand __gen-docs" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -577,7 +577,7 @@ complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand __reaper" -l c
 always\t'Always colour'
 never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand __reaper" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand __reaper" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand __reaper" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand __reaper" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand __reaper" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand __reaper" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -587,7 +587,7 @@ complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand __lease-keeper
 always\t'Always colour'
 never\t'Never colour'"
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand __lease-keeper" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand __lease-keeper" -l json -d 'Print data as JSON (documented in README.md)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand __lease-keeper" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand __lease-keeper" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand __lease-keeper" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand __lease-keeper" -s h -l help -d 'Print help (see more with \'--help\')'

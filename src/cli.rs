@@ -29,8 +29,9 @@ pub struct Cli {
     pub command: Cmd,
 }
 
-/// Options every command takes.
+/// Options every command takes; `-h` lists them under their own heading, after the command's own.
 #[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// Run as if started in PATH.
     #[arg(short = 'C', global = true, value_name = "PATH")]
@@ -41,7 +42,7 @@ pub struct Global {
     /// When to colour output.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
-    /// Print data as JSON (documented in README.md).
+    /// Print data as JSON (schemas in git-neighbor(1)).
     #[arg(long, global = true)]
     pub json: bool,
     /// Silence status messages on stderr.
@@ -193,5 +194,30 @@ mod tests {
     fn clap_definition_is_sound() {
         use clap::CommandFactory;
         super::Cli::command().debug_assert();
+    }
+
+    /// Every command's `--help`, as a user sees it, pinned: a change to the help is a reviewed change.
+    #[test]
+    fn help_snapshots() {
+        use clap::CommandFactory;
+        fn walk(cmd: &mut clap::Command, path: &str, out: &mut Vec<(String, String)>) {
+            let help = cmd.render_long_help().to_string();
+            out.push((path.to_string(), help));
+            for sub in cmd.get_subcommands_mut() {
+                if sub.is_hide_set() {
+                    continue;
+                }
+                let name = format!("{path} {}", sub.get_name());
+                walk(sub, &name, out);
+            }
+        }
+        let mut root = super::Cli::command().term_width(100);
+        root.build();
+        let mut all = Vec::new();
+        walk(&mut root, "git-neighbor", &mut all);
+        for (path, help) in all {
+            let name = path.replace(' ', "__");
+            insta::assert_snapshot!(name, help, &path);
+        }
     }
 }

@@ -17,6 +17,7 @@ mod prune;
 mod remove;
 mod run;
 mod safe_pull;
+mod snapshots;
 mod streams;
 
 /// Every `.rs` file in this directory is a module of this harness: a test file that is not declared here
