@@ -17,6 +17,8 @@ pub(crate) mod git;
 pub(crate) mod glob;
 pub(crate) mod protect;
 pub(crate) mod supervise;
+#[cfg(test)]
+mod testing;
 pub(crate) mod ui;
 
 use clap::Parser;

@@ -174,3 +174,6 @@ pub fn current_tenant(ctx: &Ctx) -> Option<Tenant> {
     let here = ctx.repo.workdir.as_deref()?;
     registry::all(&ctx.state).ok()?.0.into_iter().find(|t| t.path == here)
 }
+
+#[cfg(test)]
+mod tests;

@@ -4,3 +4,6 @@
 pub mod delta;
 pub mod mailbox;
 pub mod merge;
+
+#[cfg(test)]
+mod tests;

@@ -7,3 +7,6 @@ pub mod hooks;
 pub mod lint;
 pub mod liveness;
 pub mod safe_pull;
+
+#[cfg(test)]
+mod tests;
