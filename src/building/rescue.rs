@@ -31,20 +31,7 @@ pub struct Rescue {
     pub subject: String,
 }
 
-/// Set a fallback identity when the user has none, so rescue commits can always be made.
-pub fn with_identity(repo: &Repo, cmd: crate::git::GitCmd) -> crate::git::GitCmd {
-    let cfg = repo.gix.config_snapshot();
-    let has = |k: &str| cfg.string(k).is_some();
-    let mut cmd = cmd;
-    if !has("user.name") && std::env::var_os("GIT_AUTHOR_NAME").is_none() {
-        cmd = cmd.env("GIT_AUTHOR_NAME", "git-neighbor").env("GIT_COMMITTER_NAME", "git-neighbor");
-    }
-    if !has("user.email") && std::env::var_os("GIT_AUTHOR_EMAIL").is_none() {
-        cmd =
-            cmd.env("GIT_AUTHOR_EMAIL", "git-neighbor@localhost").env("GIT_COMMITTER_EMAIL", "git-neighbor@localhost");
-    }
-    cmd
-}
+pub use crate::git::commit::with_identity;
 
 /// Snapshot the worktree at `worktree` (HEAD plus every uncommitted change) into a rescue ref.
 /// `label` becomes part of the id; `source` names the command; `trailers` add context.

@@ -4,11 +4,14 @@
 //! arguments and git's stderr, so a failure says exactly which git call failed and why.
 
 pub mod cmd;
+pub mod commit;
+pub mod refs;
 pub mod remote;
+pub mod worktree;
 
 use std::path::{Path, PathBuf};
 
-pub use cmd::GitCmd;
+pub use cmd::{GitCmd, GitError};
 
 use crate::error::Error;
 

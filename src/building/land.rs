@@ -1,0 +1,210 @@
+//! `land`: a merge queue. One landing at a time (the `.land-queue` lease): bring the tenant up to date
+//! with the target, run the test in the tenant, then move the target with compare-and-swap. Conflicts or
+//! a failing test change nothing on the target (exit 1) and mark the tenant kept with the reason.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::events::{self, Event};
+use super::lease::{self, Holder, Share};
+use super::registry::Tenant;
+use super::{Ctx, dirty_paths, remove_in_lease, set_kept};
+use crate::error::Error;
+use crate::git::worktree::{self, Update};
+use crate::git::{commit, refs};
+
+/// How the tenant's work reaches the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Merge the target into the tenant, then fast-forward the target to it.
+    Merge,
+    /// The same, but the target always gets a merge commit.
+    NoFf,
+    /// The tenant's changes as one commit on the target.
+    Squash,
+    /// Rebase the tenant onto the target, then fast-forward.
+    Rebase,
+}
+
+/// What `land` is asked to do.
+#[derive(Debug, Clone)]
+pub struct LandRequest {
+    /// Tenant to land.
+    pub name: String,
+    /// Branch to land into (default: the tenant's base branch, else `state.target`).
+    pub into: Option<String>,
+    /// Test run with `sh -c` in the tenant after it is brought up to date.
+    pub test: Option<String>,
+    /// How to land.
+    pub mode: Mode,
+    /// Keep the tenant afterwards.
+    pub keep: bool,
+}
+
+/// A landing that happened.
+#[derive(Debug, Serialize)]
+pub struct Landed {
+    /// Tenant name.
+    pub name: String,
+    /// Branch landed into.
+    pub into: String,
+    /// Its commit before.
+    pub old: String,
+    /// Its commit after.
+    pub new: String,
+    /// Whether the tenant was removed afterwards.
+    pub removed: bool,
+}
+
+/// Land a tenant; `progress` hears what is happening (the test starting).
+pub fn land(ctx: &Ctx, req: &LandRequest, progress: &dyn Fn(&str)) -> Result<Landed, Error> {
+    let t = ctx.tenant(&req.name)?;
+    let into = target_of(ctx, &t, &req.into);
+    if ctx.repo.ref_target(&format!("refs/heads/{into}")).is_none() {
+        return Err(Error::new(format!("branch '{into}' does not exist")).hint("pass --into with an existing branch"));
+    }
+    // One landing at a time, building-wide; tests may take a while, so this is not the building lock.
+    lease::with_lease(&ctx.state, &t.name, &Holder::me(), Share::No, |_| {
+        wait_queue(ctx, |_| land_one(ctx, req, &t, &into, progress))
+    })
+}
+
+fn target_of(ctx: &Ctx, t: &Tenant, into: &Option<String>) -> String {
+    if let Some(b) = into {
+        return b.clone();
+    }
+    t.base_ref
+        .as_deref()
+        .and_then(|r| r.strip_prefix("refs/heads/"))
+        .map(String::from)
+        .unwrap_or_else(|| ctx.config.state.target.clone())
+}
+
+/// Hold the land queue (a lease named `.land-queue`) while `f` runs, waiting up to `--lock-timeout`.
+fn wait_queue<T>(ctx: &Ctx, f: impl FnOnce(&lease::LeaseFd<'_>) -> Result<T, Error>) -> Result<T, Error> {
+    let start = std::time::Instant::now();
+    let mut f = Some(f);
+    loop {
+        let r = lease::with_lease(&ctx.state, ".land-queue", &Holder::me(), Share::No, |fd| match f.take() {
+            Some(g) => g(fd),
+            None => Err(Error::new("land queue re-entered")),
+        });
+        match r {
+            Err(e) if e.kind == crate::error::Kind::Refused && f.is_some() => {
+                if start.elapsed() >= ctx.lock_timeout {
+                    return Err(Error::lock_timeout(format!("another landing is in progress: {}", e.message))
+                        .hint("wait for it, or raise --lock-timeout"));
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn mark(ctx: &Ctx, t: &Tenant, why: &str) {
+    let _ = set_kept(ctx, &t.name, Some(format!("land: {why}")));
+}
+
+fn land_one(ctx: &Ctx, req: &LandRequest, t: &Tenant, into: &str, progress: &dyn Fn(&str)) -> Result<Landed, Error> {
+    let full = format!("refs/heads/{into}");
+    let dirty = dirty_paths(&t.path)?;
+    if !dirty.is_empty() {
+        return Err(Error::refused(format!("tenant '{}' has uncommitted changes: {}", t.name, dirty.join(", ")))
+            .hint("commit them in the tenant first; land only moves commits"));
+    }
+    for _attempt in 0..3 {
+        let old = ctx
+            .repo
+            .ref_target(&full)
+            .map(|o| o.to_string())
+            .ok_or_else(|| Error::new(format!("branch '{into}' vanished")))?;
+        // 1. Bring the tenant up to date with the target, in the tenant.
+        let how = if req.mode == Mode::Rebase { Update::Rebase } else { Update::Merge };
+        if let Err(e) = worktree::update_onto(&t.path, &old, how)? {
+            mark(ctx, t, &format!("conflicts with {into}"));
+            return Err(Error::new(format!("tenant '{}' conflicts with {into}; {into} is unchanged", t.name))
+                .hint(format!("resolve it in {} (git merge {into}), commit, and land again", t.path.display()))
+                .hint(e.stderr.lines().next().unwrap_or("").to_string()));
+        }
+        let head = worktree::head(&t.path)?;
+        if head == old {
+            return Err(Error::new(format!(
+                "tenant '{}' has nothing to land: it has no commits not on {into}",
+                t.name
+            )));
+        }
+        // 2. Test, in the tenant.
+        if let Some(test) = &req.test {
+            progress(&format!("land {}: testing: {test}", t.name));
+            let st = std::process::Command::new("sh")
+                .args(["-c", test])
+                .current_dir(&t.path)
+                .stdin(std::process::Stdio::null())
+                .status()
+                .map_err(|e| Error::new(format!("cannot run the test: {e}")))?;
+            if !st.success() {
+                let why = format!("tests failed ({st})");
+                mark(ctx, t, &why);
+                return Err(Error::new(format!("tenant '{}': {why}; {into} is unchanged", t.name)));
+            }
+        }
+        // 3. The new target commit.
+        let new = match req.mode {
+            Mode::Squash => {
+                let tree = worktree::tree_of(&t.path, &head)?;
+                let msg = format!("land {}: squash of {}\n", t.name, t.branch);
+                commit::commit_tree(&ctx.repo, &t.path, &tree, &[&old], &msg)?
+            }
+            Mode::NoFf => {
+                let tree = worktree::tree_of(&t.path, &head)?;
+                let msg = format!("land {}: merge {} into {into}\n", t.name, t.branch);
+                commit::commit_tree(&ctx.repo, &t.path, &tree, &[&old, &head], &msg)?
+            }
+            Mode::Merge | Mode::Rebase => head.clone(),
+        };
+        // 4. Move the target: compare-and-swap, through git in its checkout if it has one.
+        let checked_out = ctx.repo.worktrees()?.into_iter().find(|w| w.branch.as_deref() == Some(full.as_str()));
+        let moved = match &checked_out {
+            Some(w) => {
+                if worktree::head(&w.path)? != old {
+                    continue;
+                }
+                worktree::fast_forward(&w.path, &new).map_err(|e| {
+                    Error::new(format!(
+                        "{into} is checked out at {} and could not be updated: {}",
+                        w.path.display(),
+                        e.message
+                    ))
+                    .hint("commit or move the local changes there that the landing would overwrite")
+                })
+            }
+            None => refs::update_cas(&ctx.repo, &full, &new, &old, &format!("git-neighbor land {}", t.name)),
+        };
+        if moved.is_err() && ctx.repo.ref_target(&full).map(|o| o.to_string()) != Some(old.clone()) {
+            continue; // the target moved under us: bring the tenant up to date again
+        }
+        moved?;
+        if matches!(req.mode, Mode::Squash | Mode::NoFf) {
+            // The tenant's branch is now contained in (or squashed onto) the target: point it there.
+            let _ = worktree::reset_hard(&ctx.repo, &t.path, &new);
+        }
+        events::append(
+            &ctx.state,
+            &Event::new("land")
+                .tenant(&t.name, &t.branch, &t.path)
+                .with("into", into)
+                .with("old", old.clone())
+                .with("new", new.clone()),
+        )?;
+        let removed = if req.keep {
+            false
+        } else {
+            let fresh = ctx.tenant(&t.name)?;
+            remove_in_lease(ctx, &fresh, false, false).is_ok()
+        };
+        return Ok(Landed { name: t.name.clone(), into: into.to_string(), old, new, removed });
+    }
+    Err(Error::new(format!("{into} kept moving while landing '{}'; nothing was changed", t.name)).hint("try again"))
+}

@@ -1,0 +1,9 @@
+//! Ref updates that never lose a race silently: every move and deletion is a compare-and-swap.
+
+use super::Repo;
+use crate::error::Error;
+
+/// Move `full_ref` from `old` to `new`; fails (and changes nothing) if it is no longer at `old`.
+pub fn update_cas(repo: &Repo, full_ref: &str, new: &str, old: &str, reason: &str) -> Result<(), Error> {
+    Ok(repo.git()?.args(["update-ref", "-m", reason]).end_of_options().args([full_ref, new, old]).run()?)
+}
