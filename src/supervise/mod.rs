@@ -3,6 +3,7 @@
 //! kills the group if the supervisor itself is killed with `kill -9` (no `unsafe` pre-exec hooks needed,
 //! and it works the same on Linux and macOS).
 
+pub mod fleet;
 pub mod proc;
 
 use std::collections::VecDeque;
