@@ -7,6 +7,7 @@ pub mod cmd;
 pub mod commit;
 pub mod refs;
 pub mod remote;
+pub mod status;
 pub mod worktree;
 
 use std::path::{Path, PathBuf};

@@ -98,41 +98,7 @@ pub fn json_error(data: &[u8]) -> Option<(usize, String)> {
     serde_json::from_slice::<serde::de::IgnoredAny>(data).err().map(|e| (e.line(), e.to_string()))
 }
 
-/// One staged change.
-#[derive(Debug, Clone)]
-pub struct Staged {
-    /// `A`, `M`, `D`, `T`…
-    pub status: char,
-    /// Path.
-    pub path: String,
-    /// New mode (`100644`…), `000000` when deleted.
-    pub mode: String,
-    /// New blob id.
-    pub oid: String,
-}
-
-/// The staged changes (index against HEAD, or against nothing before the first commit).
-pub fn staged(repo: &Repo) -> Result<Vec<Staged>, Error> {
-    let out = repo.git()?.args(["diff", "--cached", "--raw", "-z", "--no-renames", "--no-abbrev"]).output()?;
-    let mut fields = out.split(|b| *b == 0);
-    let mut files = Vec::new();
-    while let Some(meta) = fields.next() {
-        if meta.is_empty() {
-            continue;
-        }
-        let Some(path) = fields.next() else { break };
-        let meta = String::from_utf8_lossy(meta);
-        let parts: Vec<&str> = meta.trim_start_matches(':').split(' ').collect();
-        let (Some(mode), Some(oid), Some(status)) = (parts.get(1), parts.get(3), parts.get(4)) else { continue };
-        files.push(Staged {
-            status: status.chars().next().unwrap_or('M'),
-            path: String::from_utf8_lossy(path).into_owned(),
-            mode: mode.to_string(),
-            oid: oid.to_string(),
-        });
-    }
-    Ok(files)
-}
+use crate::git::status::staged;
 
 fn read_blob(repo: &Repo, oid: &str) -> Option<Vec<u8>> {
     let id = gix::ObjectId::from_hex(oid.as_bytes()).ok()?;

@@ -234,3 +234,23 @@ fn warn_only_hooks_warn_about_autostash_on_a_live_fleet() {
     assert_eq!(o.code, 0, "post-checkout never blocks: {}", o.stderr);
     assert!(o.stderr.contains("autostash is on in your git config and the fleet is live"), "{}", o.stderr);
 }
+
+/// The pre-commit check reads the index git is about to commit: with `commit -a` and `commit <path>` that
+/// is a temporary index (`GIT_INDEX_FILE`), not `.git/index`, so a change staged only there is seen.
+#[test]
+fn pre_commit_sees_the_index_git_commits_with_commit_a_and_paths() {
+    let t = TestRepo::new();
+    t.neighbor(&["hooks", "install"]).ok();
+    let before = head(&t, &t.dir);
+    t.write("state/agents.json", "{\"agents\": [\"edited by hand\"]}\n");
+    let o = git_env(&t, &t.dir, &[], &["commit", "-q", "-am", "by hand"]);
+    assert_ne!(o.code, 0, "commit -a of canonical state must be refused:\n{}", o.stderr);
+    assert!(o.stderr.contains("state/agents.json"), "{}", o.stderr);
+    let o = git_env(&t, &t.dir, &[], &["commit", "-q", "-m", "by hand", "--", "state/agents.json"]);
+    assert_ne!(o.code, 0, "commit <path> of canonical state must be refused:\n{}", o.stderr);
+    assert_eq!(head(&t, &t.dir), before);
+    // An unrelated file goes through both ways.
+    t.write("README.md", "changed\n");
+    git_env(&t, &t.dir, &[], &["commit", "-q", "-m", "readme", "--", "README.md"]);
+    assert_ne!(head(&t, &t.dir), before);
+}
