@@ -82,9 +82,18 @@ pub fn hooks_dir(repo: &Repo) -> Result<PathBuf, Error> {
 }
 
 /// The hook body calls `git-neighbor` directly rather than `git neighbor`: it runs on every commit, and
-/// going through git's dispatch would cost another process.
-fn body(name: &str) -> String {
+/// going through git's dispatch would cost another process. When nothing follows our block (a hook file we
+/// created) the shell `exec`s git-neighbor, so no shell waits around for it.
+fn body(name: &str, last: bool) -> String {
     let missing = format!("  echo \"git-neighbor is not on PATH: its {name} check was skipped\" >&2\n");
+    if last {
+        return format!(
+            "if command -v git-neighbor >/dev/null 2>&1; then\n  \
+             exec git-neighbor hook {name} \"$@\"\n\
+             fi\n{}",
+            missing.trim_start()
+        );
+    }
     if name == "pre-push" {
         // pre-push gets the refs on stdin: read it once, give it to us, then give it back to the rest.
         return format!(
@@ -105,7 +114,7 @@ fn body(name: &str) -> String {
 fn block(name: &str, origin: Origin) -> String {
     let mut s = format!("{BEGIN} managed by `git neighbor hooks`; `git neighbor hooks uninstall` removes it\n");
     s += &format!("{ORIGIN}{}\n", origin.render());
-    s += &body(name);
+    s += &body(name, matches!(origin, Origin::Created));
     match origin {
         Origin::Existing { mode, .. } if mode & 0o111 == 0 => {
             s += "exit 0 # the hook below was not executable before git-neighbor; it stays inactive\n"
