@@ -98,8 +98,10 @@ pub fn slot_ref(frame: u64, stream: &str) -> String {
 
 /// Validate a delta's bytes for writing; the error names the op index.
 pub fn validate(bytes: &[u8]) -> Result<Delta, Error> {
-    delta::parse_delta(bytes, &Limits::default())
-        .map_err(|e| Error::new(format!("invalid delta: {e}")).hint("see README.md, section Deltas, for the format"))
+    delta::parse_delta(bytes, &Limits::default()).map_err(|e| {
+        Error::new(format!("invalid delta: {e}"))
+            .hint("the delta format is in git-neighbor-delta-write(1): `git help neighbor-delta-write`")
+    })
 }
 
 /// This host's name (for the writer field).

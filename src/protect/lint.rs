@@ -152,14 +152,14 @@ const RULES: &[Rule] = &[
         id: "protocol-stash",
         needle: "git stash",
         word: true,
-        message: "the stash is shared by every worktree: never stash on a branch the fleet writes (rule 3)",
+        message: "the stash is shared by every worktree: never stash on a branch the fleet writes",
         hint: "use git neighbor safe-pull (or safe-pull --evacuate)",
     },
     Rule {
         id: "protocol-stash",
         needle: "--autostash",
         word: false,
-        message: "autostash hides edits in the shared stash and can leave conflict markers (rule 3)",
+        message: "autostash hides edits in the shared stash and can leave conflict markers",
         hint: "use git neighbor safe-pull",
     },
     Rule {
@@ -179,27 +179,77 @@ fn word_start(line: &str, at: usize) -> bool {
             .is_some_and(|c| c.is_whitespace() || matches!(c, ';' | '&' | '|' | '(' | '`' | '$' | '{'))
 }
 
-/// The code part of a line (before an unquoted `#` that starts a comment).
-fn code_part(line: &str) -> &str {
-    let (mut sq, mut dq) = (false, false);
+/// The code of a line: quoted text blanked (same length, so columns stay right) except command
+/// substitutions inside double quotes, which are code; cut at an unquoted `#` that starts a comment.
+fn code_part(line: &str) -> String {
+    let (mut sq, mut dq, mut subst) = (false, false, 0usize);
+    let mut out = String::with_capacity(line.len());
     let mut prev = ' ';
-    for (i, c) in line.char_indices() {
+    let mut chars = line.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let quoted = sq || (dq && subst == 0);
         match c {
-            '\'' if !dq => sq = !sq,
-            '"' if !sq => dq = !dq,
-            '#' if !sq && !dq && (prev.is_whitespace() || i == 0) => return &line[..i],
-            _ => {}
+            '\'' if !dq => {
+                sq = !sq;
+                out.push(c);
+            }
+            '"' if !sq && subst == 0 => {
+                dq = !dq;
+                out.push(c);
+            }
+            '$' if dq && chars.peek().is_some_and(|(_, n)| *n == '(') => {
+                subst += 1;
+                out.push(c);
+            }
+            ')' if subst > 0 => {
+                subst -= 1;
+                out.push(c);
+            }
+            '#' if !sq && !dq && (prev.is_whitespace() || i == 0) => return out,
+            _ if quoted => out.extend(std::iter::repeat_n(' ', c.len_utf8())),
+            _ => out.push(c),
         }
         prev = c;
     }
-    line
+    out
+}
+
+/// The terminator of a here-document this line starts (`<<EOF`, `<<-'EOF'`, `<<"EOF"`), if any. `code` is
+/// the masked line (so a `<<` inside quotes does not count) and `raw` the line itself (the word may be
+/// quoted); masking keeps byte positions.
+fn heredoc_start(code: &str, raw: &str) -> Option<(String, bool)> {
+    let at = code.find("<<")?;
+    let rest = raw.get(at + 2..)?;
+    if rest.starts_with('<') {
+        return None; // a here-string
+    }
+    let (rest, strip_tabs) = match rest.strip_prefix('-') {
+        Some(r) => (r, true),
+        None => (rest, false),
+    };
+    let word: String = rest
+        .trim_start()
+        .chars()
+        .take_while(|c| !c.is_whitespace() && !matches!(c, ';' | '|' | '&' | ')' | '<' | '>'))
+        .filter(|c| !matches!(c, '\'' | '"' | '\\'))
+        .collect();
+    (!word.is_empty()).then_some((word, strip_tabs))
 }
 
 /// Check one script's text.
 pub fn check(file: &str, text: &str) -> Vec<Finding> {
     let mut out = Vec::new();
+    let mut heredoc: Option<(String, bool)> = None;
     for (n, raw) in text.lines().enumerate() {
         if n == 0 && raw.starts_with("#!") {
+            continue;
+        }
+        // A here-document's body is text handed to a command, not code.
+        if let Some((end, strip_tabs)) = &heredoc {
+            let line = if *strip_tabs { raw.trim_start_matches('\t') } else { raw };
+            if line == end {
+                heredoc = None;
+            }
             continue;
         }
         let ignore_all = raw.contains("neighbor-lint: ignore") && !raw.contains("neighbor-lint: ignore=");
@@ -207,6 +257,8 @@ pub fn check(file: &str, text: &str) -> Vec<Finding> {
             continue;
         }
         let code = code_part(raw);
+        let code = code.as_str();
+        heredoc = heredoc_start(code, raw);
         for r in RULES {
             if raw.contains(&format!("neighbor-lint: ignore={}", r.id)) {
                 continue;
@@ -215,8 +267,12 @@ pub fn check(file: &str, text: &str) -> Vec<Finding> {
             while let Some(pos) = code[from..].find(r.needle) {
                 let at = from + pos;
                 if !r.word || word_start(code, at) {
-                    // `git pull --rebase --no-autostash` is the safe spelling, not a finding.
-                    if !(r.needle == "--autostash" && code[..at].ends_with("--no")) {
+                    // `git pull --rebase --no-autostash` is the safe spelling, and `git stash list|show`
+                    // only read: neither is a finding.
+                    let after = code[at + r.needle.len()..].split_whitespace().next().unwrap_or("");
+                    let read_only = r.needle == "git stash" && matches!(after, "list" | "show");
+                    let safe_spelling = r.needle == "--autostash" && code[..at].ends_with("--no");
+                    if !read_only && !safe_spelling {
                         out.push(Finding {
                             file: file.into(),
                             line: n + 1,
@@ -293,5 +349,18 @@ mod tests {
         assert!(rules("timeout 5 x # neighbor-lint: ignore").is_empty());
         assert!(rules("timeout 5 x # neighbor-lint: ignore=gnu-timeout").is_empty());
         assert!(rules("#!/bin/bash\nmy_timeout 5").is_empty());
+    }
+    #[test]
+    fn quiet_on_words_in_strings_heredocs_and_read_only_stash() {
+        assert!(rules("echo 'never run git stash here'").is_empty());
+        assert!(rules("echo \"do not: timeout 5 x\"").is_empty());
+        assert!(rules("cat <<EOF\ngit stash push\ntimeout 5 x\nEOF\necho ok").is_empty());
+        assert!(rules("cat <<-'END'\n\tgit stash\n\tEND").is_empty());
+        assert!(rules("git stash list").is_empty());
+        assert!(rules("n=$(git stash list | wc -l)").is_empty());
+        // Code inside a double-quoted command substitution is still code, and code after a heredoc too.
+        assert_eq!(rules("x=\"$(git stash push)\""), ["protocol-stash"]);
+        assert_eq!(rules("cat <<EOF\ntext\nEOF\ngit stash"), ["protocol-stash"]);
+        assert_eq!(rules("echo \"${#a[@]}\"; timeout 5 x"), ["gnu-timeout"]);
     }
 }
