@@ -72,6 +72,8 @@ pub struct Plan {
     pub list: usize,
     /// Tenant counts for `list`.
     pub list_sizes: Vec<usize>,
+    /// Worktrees for `list --full`, and runs.
+    pub list_full: (usize, usize),
     /// Abandoned tenants per `prune` run, and runs.
     pub prune: (usize, usize),
     /// `pool claim` runs.
@@ -96,6 +98,7 @@ impl Plan {
             add: (15, 1),
             list: 30,
             list_sizes: vec![10, 100],
+            list_full: (40, 11),
             prune: (100, 5),
             claim: 11,
             parallel: (64, 3),
@@ -112,6 +115,7 @@ impl Plan {
             add: (3, 1),
             list: 10,
             list_sizes: vec![10, 100],
+            list_full: (8, 3),
             prune: (30, 1),
             claim: 3,
             parallel: (64, 1),
@@ -194,6 +198,15 @@ pub const CASES: &[Case] = &[
                  tenants (made with `add --base tiny`, an orphan one-file branch: listing reads metadata only, \
                  so the tenants' size does not matter).",
         run: list,
+    },
+    Case {
+        id: "list-full",
+        needs: &["list", "add"],
+        method: "`git-neighbor list --full` (dirty, ahead and behind for every worktree) in a building with N \
+                 full checkouts of the big repository (one file edited in every other one), against one \
+                 `git status --porcelain -uall` per worktree run two at a time (`xargs -P 2`, as many as \
+                 cores), and worktrunk's `wt list` when `wt` is on PATH (skipped with a note otherwise).",
+        run: list_full,
     },
     Case {
         id: "prune",
@@ -527,6 +540,92 @@ fn list(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
         args.extend(names.iter().map(String::as_str));
         b.env.out(Prog::Git, &big, &args)?;
     }
+    Ok(rows)
+}
+
+fn list_full(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
+    let big = b.fx.big.clone();
+    let have = missing.is_none();
+    let (size, runs) = b.plan.list_full;
+    let root = b.env.root.join("list-full");
+    let mut dirs = Vec::new();
+    for i in 0..size {
+        let name = format!("lf{i:02}");
+        let path = root.join(&name);
+        if have {
+            b.env.out(Prog::Nb, &big, &["add", &name, "--path", ps(&path)])?;
+        } else {
+            b.env.out(Prog::Git, &big, &["worktree", "add", "-q", "-b", &name, ps(&path)])?;
+        }
+        if i % 2 == 1 {
+            let f = path.join(src_path(0));
+            let mut text = std::fs::read_to_string(&f)?;
+            text += "edited\n";
+            std::fs::write(&f, text)?;
+        }
+        dirs.push(path);
+    }
+    let list: String = dirs.iter().map(|d| format!("{}\n", ps(d))).collect();
+    let script = root.join("statuses.sh");
+    std::fs::write(root.join("dirs"), list)?;
+    std::fs::write(
+        &script,
+        format!(
+            "xargs -P 2 -I '{{}}' git -C '{{}}' status --porcelain -uall < '{}' > /dev/null\n",
+            ps(&root.join("dirs"))
+        ),
+    )?;
+    let (nb, raw) =
+        pair(&b.env, &big, (runs, 1), have.then_some((Prog::Nb, &["list", "--full"][..])), (Prog::Sh, &[ps(&script)]))?;
+    let row = time_row(
+        format!("`list --full`, {size} worktrees of the big repository"),
+        "git-neighbor list --full",
+        nb_cell(nb, missing),
+        "git status per worktree, 2 in parallel",
+        Cell::Time(raw, None),
+    );
+    let mut rows = vec![judge(row, "≤ 1.2× one git status per worktree in parallel", |r| {
+        Some(nb_median(r)? <= 1.2 * raw_median(r)?)
+    })];
+    let wt = std::process::Command::new("sh").args(["-c", "command -v wt"]).output().map(|o| o.status.success());
+    if wt.unwrap_or(false) {
+        let (nb, wt) =
+            pair(&b.env, &big, (runs, 1), have.then_some((Prog::Nb, &["list", "--full"][..])), (Prog::Wt, &["list"]))?;
+        let row = time_row(
+            format!("`list --full` against worktrunk's `wt list`, {size} worktrees"),
+            "git-neighbor list --full",
+            nb_cell(nb, missing),
+            "wt list",
+            Cell::Time(wt, None),
+        );
+        rows.push(judge(row, "faster than wt list", |r| Some(nb_median(r)? < raw_median(r)?)));
+    } else {
+        rows.push(Row {
+            label: "`list --full` against worktrunk's `wt list`".into(),
+            nb_cmd: "git-neighbor list --full".into(),
+            nb: Cell::Nothing,
+            raw_cmd: "wt list".into(),
+            raw: Cell::Text("skipped: `wt` is not installed (the harness never downloads it)".into()),
+            ratio: None,
+            target: "faster than wt list".into(),
+            verdict: Verdict::Info,
+        });
+    }
+    // Clean up (not timed).
+    for (i, d) in dirs.iter().enumerate() {
+        if have {
+            b.env.out(Prog::Nb, &big, &["remove", "--force", &format!("lf{i:02}")])?;
+        } else {
+            b.env.out(Prog::Git, &big, &["worktree", "remove", "--force", ps(d)])?;
+            b.env.out(Prog::Git, &big, &["branch", "-D", &format!("lf{i:02}")])?;
+        }
+    }
+    b.env.out(Prog::Git, &big, &["for-each-ref", "--format=%(refname)", "refs/neighbor/rescue/"]).and_then(|out| {
+        for r in out.lines() {
+            b.env.out(Prog::Git, &big, &["update-ref", "-d", r])?;
+        }
+        Ok(())
+    })?;
     Ok(rows)
 }
 

@@ -31,6 +31,10 @@ pub enum Prog {
     Git,
     /// the git-neighbor binary under test
     Nb,
+    /// `sh`, for baselines that are several git processes (run in parallel by a script)
+    Sh,
+    /// worktrunk's `wt`, when it is installed (the harness never downloads it)
+    Wt,
 }
 
 /// The pinned environment and the binary under test.
@@ -68,6 +72,8 @@ impl Env {
         let mut c = match prog {
             Prog::Git => Command::new("git"),
             Prog::Nb => Command::new(&self.bin),
+            Prog::Sh => Command::new("sh"),
+            Prog::Wt => Command::new("wt"),
         };
         c.env_clear()
             .env("PATH", &self.path_var)
@@ -174,6 +180,8 @@ fn check(prog: Prog, args: &[&str], o: &Output) -> Res<()> {
     let name = match prog {
         Prog::Git => "git",
         Prog::Nb => "git-neighbor",
+        Prog::Sh => "sh",
+        Prog::Wt => "wt",
     };
     fail(format!("`{name} {}` failed ({}): {}", args.join(" "), o.status, String::from_utf8_lossy(&o.stderr).trim()))
 }

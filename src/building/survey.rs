@@ -9,7 +9,7 @@ use super::lease::{self, Holder};
 use super::registry::{self, Phase, Tenant};
 use super::{Ctx, dirty_paths, short_ref, state_dir};
 use crate::error::Error;
-use crate::git::WorktreeInfo;
+use crate::git::{WorktreeInfo, revs};
 
 /// A status word of the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -200,45 +200,38 @@ pub fn survey(ctx: &Ctx) -> Result<Vec<Entry>, Error> {
 
 /// Fill in dirty and ahead/behind for each row, in parallel (`list --full`).
 pub fn survey_full(ctx: &Ctx, rows: &mut [Entry]) {
-    let jobs: Vec<(usize, PathBuf, Option<String>)> = rows
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.exists)
-        .map(|(i, r)| (i, r.path.clone(), r.tenant.as_ref().map(|t| ctx.base_of(t))))
-        .collect();
+    // Ahead/behind are graph walks, answered in-process; only `git status` (the worktree's files) needs a
+    // git process per worktree, and those run in parallel.
+    for r in rows.iter_mut().filter(|r| r.exists) {
+        let (Some(t), Some(git_dir)) = (r.tenant.as_ref(), r.git_dir.as_deref()) else { continue };
+        let base = ctx.repo.resolve(&ctx.base_of(t)).ok().map(|(id, _)| id);
+        if let (Some(head), Some(base)) = (revs::head_of(&ctx.repo, git_dir), base)
+            && let Some((ahead, behind)) = revs::ahead_behind(&ctx.repo, head, base)
+        {
+            r.ahead = Some(ahead);
+            r.behind = Some(behind);
+        }
+    }
+    let jobs: Vec<(usize, PathBuf)> =
+        rows.iter().enumerate().filter(|(_, r)| r.exists).map(|(i, r)| (i, r.path.clone())).collect();
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(2, 8);
     let results = std::sync::Mutex::new(Vec::new());
     let next = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|s| {
-        for _ in 0..threads {
+        for _ in 0..threads.min(jobs.len()) {
             s.spawn(|| {
                 loop {
                     let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some((i, path, base)) = jobs.get(k) else { break };
+                    let Some((i, path)) = jobs.get(k) else { break };
                     let dirty = dirty_paths(path).map(|d| !d.is_empty()).ok();
-                    let counts = base.as_ref().and_then(|b| {
-                        let out = crate::git::GitCmd::new(path)
-                            .ok()?
-                            .args(["rev-list", "--left-right", "--count"])
-                            .arg(format!("HEAD...{b}"))
-                            .arg("--")
-                            .read()
-                            .ok()?;
-                        let mut it = out.split_whitespace().map(|n| n.parse::<u64>().ok());
-                        Some((it.next()??, it.next()??))
-                    });
                     if let Ok(mut r) = results.lock() {
-                        r.push((*i, dirty, counts));
+                        r.push((*i, dirty));
                     }
                 }
             });
         }
     });
-    for (i, dirty, counts) in results.into_inner().unwrap_or_default() {
+    for (i, dirty) in results.into_inner().unwrap_or_default() {
         rows[i].dirty = dirty;
-        if let Some((ahead, behind)) = counts {
-            rows[i].ahead = Some(ahead);
-            rows[i].behind = Some(behind);
-        }
     }
 }

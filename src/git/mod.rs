@@ -7,6 +7,7 @@ pub mod cmd;
 pub mod commit;
 pub mod refs;
 pub mod remote;
+pub mod revs;
 pub mod status;
 pub mod worktree;
 

@@ -1,0 +1,58 @@
+//! Commit-graph questions answered in-process (gix): what a worktree has checked out, and how far two
+//! commits have diverged.
+
+use std::path::Path;
+
+use super::Repo;
+
+/// The commit checked out in the worktree whose private git dir is `git_dir` (a branch's tip, or a
+/// detached HEAD); `None` when HEAD names an unborn branch or cannot be read.
+pub fn head_of(repo: &Repo, git_dir: &Path) -> Option<gix::ObjectId> {
+    let head = std::fs::read_to_string(git_dir.join("HEAD")).ok()?;
+    let head = head.trim();
+    match head.strip_prefix("ref: ") {
+        Some(r) => repo.ref_target(r.trim()),
+        None => gix::ObjectId::from_hex(head.as_bytes()).ok(),
+    }
+}
+
+/// `(ahead, behind)`: commits reachable from `ours` and not `theirs`, and the reverse (what
+/// `git rev-list --left-right --count ours...theirs` prints).
+pub fn ahead_behind(repo: &Repo, ours: gix::ObjectId, theirs: gix::ObjectId) -> Option<(u64, u64)> {
+    let count = |from: gix::ObjectId, hidden: gix::ObjectId| -> Option<u64> {
+        let walk = repo.gix.rev_walk([from]).with_hidden([hidden]).all().ok()?;
+        walk.into_iter().try_fold(0u64, |n, c| c.ok().map(|_| n + 1))
+    };
+    Some((count(ours, theirs)?, count(theirs, ours)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::Fixture;
+
+    #[test]
+    fn ahead_behind_equals_rev_list() {
+        let f = Fixture::new();
+        f.git(&["checkout", "-q", "-b", "side"]);
+        for i in 0..3 {
+            f.write("side.txt", &i.to_string());
+            f.git(&["commit", "-qam", "side", "--allow-empty"]);
+            if i == 0 {
+                f.git(&["add", "side.txt"]);
+                f.git(&["commit", "-qm", "add side"]);
+            }
+        }
+        f.git(&["checkout", "-q", "main"]);
+        f.write("main.txt", "m");
+        f.git(&["add", "main.txt"]);
+        f.git(&["commit", "-qm", "main"]);
+        let ctx = f.ctx();
+        let side = ctx.repo.ref_target("refs/heads/side").unwrap();
+        let main = ctx.repo.ref_target("refs/heads/main").unwrap();
+        let git = f.git(&["rev-list", "--left-right", "--count", "side...main"]);
+        let mut it = git.split_whitespace().map(|n| n.parse::<u64>().unwrap());
+        assert_eq!(ahead_behind(&ctx.repo, side, main), Some((it.next().unwrap(), it.next().unwrap())));
+        assert_eq!(head_of(&ctx.repo, &ctx.repo.git_dir), Some(main));
+    }
+}
