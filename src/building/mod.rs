@@ -158,6 +158,56 @@ pub fn worktree_at(repo: &Repo, path: &Path) -> Result<Option<WorktreeInfo>, Err
     Ok(repo.worktrees()?.into_iter().find(|w| w.path == path && w.id.is_some()))
 }
 
+/// A tenant's git worktree lock after `lock`/`unlock`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LockState {
+    /// Tenant name.
+    pub name: String,
+    /// Locked now.
+    pub locked: bool,
+    /// The lock's reason, when locked.
+    pub reason: Option<String>,
+    /// Whether this call changed anything (locking a locked tenant does not).
+    pub changed: bool,
+}
+
+/// Lock (`Some(reason)`) or unlock (`None`) a tenant's worktree with git's own lock, which every removal
+/// respects. Locking a locked tenant, or unlocking an unlocked one, changes nothing and says so.
+pub fn set_locked(ctx: &Ctx, name: &str, reason: Option<&str>) -> Result<LockState, Error> {
+    let t = ctx.tenant(name)?;
+    ctx.locked(|| {
+        let now = worktree_at(&ctx.repo, &t.path)?
+            .ok_or_else(|| {
+                Error::new(format!("tenant '{name}' has no worktree at {}", t.path.display()))
+                    .hint("`git neighbor prune` cleans up tenants whose worktree is gone")
+            })?
+            .locked;
+        let state = |locked: bool, reason: Option<String>, changed: bool| LockState {
+            name: name.to_string(),
+            locked,
+            reason,
+            changed,
+        };
+        match (reason, now) {
+            (Some(_), Some(had)) => Ok(state(true, Some(had), false)),
+            (None, None) => Ok(state(false, None, false)),
+            (Some(why), None) => {
+                crate::git::worktree::lock(&ctx.repo, &t.path, why)?;
+                events::append(
+                    &ctx.state,
+                    &Event::new("lock").tenant(&t.name, &t.branch, &t.path).with("reason", why.to_string()),
+                )?;
+                Ok(state(true, Some(why.to_string()), true))
+            }
+            (None, Some(_)) => {
+                crate::git::worktree::unlock(&ctx.repo, &t.path)?;
+                events::append(&ctx.state, &Event::new("unlock").tenant(&t.name, &t.branch, &t.path))?;
+                Ok(state(false, None, true))
+            }
+        }
+    })
+}
+
 /// Mark a tenant kept (or clear with `None`).
 pub fn set_kept(ctx: &Ctx, name: &str, reason: Option<String>) -> Result<Tenant, Error> {
     ctx.locked(|| {

@@ -7,6 +7,14 @@ use crate::supervise::fleet::{self, FleetRequest, FrameRow, Progress};
 use crate::ui::{self, Ui};
 
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = "\
+Exit status: 0 when every stream of every frame succeeded and its delta was applied; 1 when any stream \
+failed (non-zero exit, killed, timed out, or no applied delta) or a frame could not be merged; 128+N when \
+signal N stopped the fleet (every run cleans up first).
+
+Examples:
+  git neighbor fleet --streams 4 --frames 3 -- ./agent.sh
+  git neighbor fleet --streams 8 --stagger 2s --timeout 10m --json -- python3 worker.py")]
 pub struct Args {
     /// Parallel streams per frame (named stream-1 … stream-N).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]

@@ -1,7 +1,6 @@
 //! `lock` / `unlock`: git's worktree lock on a tenant, so that nothing (prune, remove) takes it away.
 
-use crate::building::Ctx;
-use crate::building::events::{self, Event};
+use crate::building::{self, Ctx, LockState};
 use crate::error::Error;
 use crate::ui::Ui;
 
@@ -21,25 +20,24 @@ pub struct UnlockArgs {
 }
 
 pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
-    let t = ctx.tenant(&a.name)?;
     let reason = a.reason.clone().unwrap_or_else(|| "locked by git-neighbor".into());
-    ctx.locked(|| {
-        ctx.repo.git()?.args(["worktree", "lock", "--reason", &reason]).end_of_options().arg(&t.path).run()?;
-        events::append(
-            &ctx.state,
-            &Event::new("lock").tenant(&t.name, &t.branch, &t.path).with("reason", reason.clone()),
-        )
-    })?;
-    ui.status(format!("locked tenant {}: {reason}", t.name));
-    Ok(0)
+    render(ui, &building::set_locked(ctx, &a.name, Some(&reason))?)
 }
 
 pub fn run_unlock(ctx: &Ctx, ui: &Ui, a: &UnlockArgs) -> Result<u8, Error> {
-    let t = ctx.tenant(&a.name)?;
-    ctx.locked(|| {
-        ctx.repo.git()?.args(["worktree", "unlock"]).end_of_options().arg(&t.path).run()?;
-        events::append(&ctx.state, &Event::new("unlock").tenant(&t.name, &t.branch, &t.path))
-    })?;
-    ui.status(format!("unlocked tenant {}", t.name));
+    render(ui, &building::set_locked(ctx, &a.name, None)?)
+}
+
+fn render(ui: &Ui, s: &LockState) -> Result<u8, Error> {
+    if ui.json {
+        ui.json_out(s)?;
+    }
+    let reason = s.reason.as_deref().unwrap_or("");
+    ui.status(match (s.locked, s.changed) {
+        (true, true) => format!("locked tenant {}: {reason}", s.name),
+        (true, false) => format!("tenant {} is already locked ({reason}); nothing changed", s.name),
+        (false, true) => format!("unlocked tenant {}", s.name),
+        (false, false) => format!("tenant {} is not locked; nothing changed", s.name),
+    });
     Ok(0)
 }

@@ -58,3 +58,13 @@ pub fn fast_forward(dir: &Path, rev: &str) -> Result<(), Error> {
 pub fn reset_hard(repo: &Repo, dir: &Path, rev: &str) -> Result<(), Error> {
     Ok(repo.git_in(dir)?.args(["reset", "--hard", "--quiet"]).end_of_options().arg(rev).run()?)
 }
+
+/// `git worktree lock --reason <reason>` on the worktree at `path`.
+pub fn lock(repo: &Repo, path: &Path, reason: &str) -> Result<(), Error> {
+    Ok(repo.git()?.args(["worktree", "lock", "--reason", reason]).end_of_options().arg(path).run()?)
+}
+
+/// `git worktree unlock` on the worktree at `path`.
+pub fn unlock(repo: &Repo, path: &Path) -> Result<(), Error> {
+    Ok(repo.git()?.args(["worktree", "unlock"]).end_of_options().arg(path).run()?)
+}

@@ -76,7 +76,9 @@ pub enum Progress<'a> {
     },
 }
 
-/// The whole run: every frame, and the exit code (`128 + N` when signal N stopped it).
+/// The whole run: every frame, and the exit code: 0 when every stream of every frame succeeded and had
+/// its delta applied, 1 when any stream failed (its run exited non-zero, was killed or timed out, or its
+/// delta was not applied), `128 + N` when signal N stopped it. A frame that cannot be merged is an error.
 #[derive(Debug, Serialize)]
 pub struct FleetReport {
     /// Frames, in order.
@@ -148,6 +150,9 @@ pub fn run(
             }
         }
         let row = FrameRow { frame, commit: merged.commit, streams: rows };
+        if row.streams.iter().any(|r| r.exit != Some(0) || r.delta != Some(Outcome::Applied)) {
+            report.code = report.code.max(1);
+        }
         progress(Progress::Merged(&row));
         report.frames.push(row);
     }

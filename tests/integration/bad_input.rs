@@ -92,3 +92,23 @@ fn building_lock_timeout_exits_four_and_names_holder() {
     assert!(t.registry_names().is_empty());
     assert!(t.branches("refs/heads/neighbor/").is_empty());
 }
+
+/// Locking a locked tenant, or unlocking an unlocked one, is not an error and changes nothing; it says so
+/// in words (it used to surface git's raw "fatal: … is already locked").
+#[test]
+fn lock_and_unlock_twice_say_so() {
+    let t = TestRepo::new();
+    t.add("t1", &[]);
+    t.neighbor(&["lock", "t1", "--reason", "demo"]).ok();
+    let again = t.neighbor(&["lock", "t1"]).ok();
+    assert!(again.stderr.contains("already locked (demo); nothing changed"), "{}", again.stderr);
+    assert!(!again.stderr.contains("fatal"), "{}", again.stderr);
+    let j = t.neighbor(&["--json", "lock", "t1"]).ok().json();
+    assert_eq!(
+        (j["locked"].as_bool(), j["changed"].as_bool(), j["reason"].as_str()),
+        (Some(true), Some(false), Some("demo"))
+    );
+    t.neighbor(&["unlock", "t1"]).ok();
+    let again = t.neighbor(&["unlock", "t1"]).ok();
+    assert!(again.stderr.contains("is not locked; nothing changed"), "{}", again.stderr);
+}

@@ -258,7 +258,8 @@ fn fleet_four_streams_three_frames_one_failing() {
     let t = TestRepo::new();
     let script = r#"case $NEIGHBOR_STREAM in stream-3) echo failing >&2; exit 5;; *) echo "{\"ops\":[{\"op\":\"incr\",\"path\":\"n.json\",\"pointer\":\"/n\",\"value\":1}]}" | git neighbor delta write;; esac"#;
     let o = t.neighbor(&["fleet", "--streams", "4", "--frames", "3", "--json", "--", "sh", "-c", script]);
-    assert_eq!(o.code, 0, "{}", o.stderr);
+    // A failing stream makes the fleet exit 1 (the report is still printed, and every frame merged).
+    assert_eq!(o.code, 1, "{}", o.stderr);
     let r = o.json();
     assert_eq!(r.as_array().unwrap().len(), 3);
     for f in r.as_array().unwrap() {
@@ -275,6 +276,15 @@ fn fleet_four_streams_three_frames_one_failing() {
     assert!(t.branches("refs/heads/neighbor/").is_empty());
     let leases = std::fs::read_dir(t.common_dir().join("neighbor/leases")).unwrap().count();
     assert_eq!(leases, 0);
+}
+
+#[test]
+fn fleet_of_succeeding_streams_exits_zero() {
+    let t = TestRepo::new();
+    let script = r#"echo "{\"ops\":[{\"op\":\"incr\",\"path\":\"n.json\",\"pointer\":\"/n\",\"value\":1}]}" | git neighbor delta write"#;
+    let o = t.neighbor(&["fleet", "--streams", "2", "--frames", "2", "--", "sh", "-c", script]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(t.git(&["show", "HEAD:state/n.json"]), "{\n  \"n\": 4\n}");
 }
 
 #[test]
