@@ -200,18 +200,8 @@ pub fn survey(ctx: &Ctx) -> Result<Vec<Entry>, Error> {
 
 /// Fill in dirty and ahead/behind for each row, in parallel (`list --full`).
 pub fn survey_full(ctx: &Ctx, rows: &mut [Entry]) {
-    // Ahead/behind are graph walks, answered in-process; only `git status` (the worktree's files) needs a
-    // git process per worktree, and those run in parallel.
-    for r in rows.iter_mut().filter(|r| r.exists) {
-        let (Some(t), Some(git_dir)) = (r.tenant.as_ref(), r.git_dir.as_deref()) else { continue };
-        let base = ctx.repo.resolve(&ctx.base_of(t)).ok().map(|(id, _)| id);
-        if let (Some(head), Some(base)) = (revs::head_of(&ctx.repo, git_dir), base)
-            && let Some((ahead, behind)) = revs::ahead_behind(&ctx.repo, head, base)
-        {
-            r.ahead = Some(ahead);
-            r.behind = Some(behind);
-        }
-    }
+    // Only `git status` (the worktree's files) needs a git process per worktree: those run on worker
+    // threads while this thread answers ahead/behind in-process (graph walks, gix).
     let jobs: Vec<(usize, PathBuf)> =
         rows.iter().enumerate().filter(|(_, r)| r.exists).map(|(i, r)| (i, r.path.clone())).collect();
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(2, 8);
@@ -229,6 +219,16 @@ pub fn survey_full(ctx: &Ctx, rows: &mut [Entry]) {
                     }
                 }
             });
+        }
+        for r in rows.iter_mut().filter(|r| r.exists) {
+            let (Some(t), Some(git_dir)) = (r.tenant.as_ref(), r.git_dir.as_deref()) else { continue };
+            let base = ctx.repo.resolve(&ctx.base_of(t)).ok().map(|(id, _)| id);
+            if let (Some(head), Some(base)) = (revs::head_of(&ctx.repo, git_dir), base)
+                && let Some((ahead, behind)) = revs::ahead_behind(&ctx.repo, head, base)
+            {
+                r.ahead = Some(ahead);
+                r.behind = Some(behind);
+            }
         }
     });
     for (i, dirty) in results.into_inner().unwrap_or_default() {
