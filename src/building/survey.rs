@@ -25,6 +25,8 @@ pub enum Status {
     Stale,
     /// A worktree git-neighbor did not create.
     Foreign,
+    /// The main worktree (the repository's own checkout).
+    Main,
 }
 
 impl Status {
@@ -36,6 +38,7 @@ impl Status {
             Status::Locked => "locked",
             Status::Stale => "stale",
             Status::Foreign => "foreign",
+            Status::Main => "main",
         }
     }
 }
@@ -70,6 +73,8 @@ pub struct Entry {
     pub path: PathBuf,
     /// Directory exists.
     pub exists: bool,
+    /// The current directory is in this worktree.
+    pub current: bool,
     /// Ephemeral tenant.
     pub ephemeral: bool,
     /// Lease holder, if held.
@@ -150,6 +155,7 @@ pub fn survey(ctx: &Ctx) -> Result<Vec<Entry>, Error> {
             branch: Some(t.branch.clone()),
             path: t.path.clone(),
             exists: t.path.exists(),
+            current: false,
             ephemeral: t.ephemeral,
             lease: lease.map(|h| LeaseView {
                 pid: h.pid,
@@ -175,12 +181,13 @@ pub fn survey(ctx: &Ctx) -> Result<Vec<Entry>, Error> {
         }
         rows.push(Entry {
             name: None,
-            status: Status::Foreign,
+            status: if w.id.is_none() { Status::Main } else { Status::Foreign },
             reason: w.locked.clone().map(|r| format!("locked: {r}")),
             main: w.id.is_none(),
             branch: w.branch.as_deref().map(short_ref),
             path: w.path,
             exists: w.exists,
+            current: false,
             ephemeral: false,
             lease: None,
             created: None,
@@ -194,6 +201,12 @@ pub fn survey(ctx: &Ctx) -> Result<Vec<Entry>, Error> {
             tenant: None,
             git_dir: Some(w.git_dir),
         });
+    }
+    // The current worktree: the deepest one containing the current directory.
+    if let Ok(cwd) = std::env::current_dir().and_then(std::fs::canonicalize)
+        && let Some(r) = rows.iter_mut().filter(|r| cwd.starts_with(&r.path)).max_by_key(|r| r.path.as_os_str().len())
+    {
+        r.current = true;
     }
     Ok(rows)
 }

@@ -37,9 +37,11 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
             Status::Kept => Style::new().cyan(),
             Status::Locked => Style::new().yellow(),
             Status::Stale => Style::new().red(),
-            Status::Foreign => Style::new().dimmed(),
+            Status::Foreign | Status::Main => Style::new().dimmed(),
         };
         let name = r.name.clone().unwrap_or_else(|| if r.main { "(main)".into() } else { "-".into() });
+        // `*` marks the worktree you are in, as `git branch` marks the current branch.
+        let name = format!("{} {name}", if r.current { '*' } else { ' ' });
         let mut status = ui.out_style(r.status.as_str(), style);
         if let Some(reason) = &r.reason {
             status = format!("{status} ({reason})");

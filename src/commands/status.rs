@@ -48,7 +48,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
     let mut foreign = 0;
     for r in &rows {
         match r.status {
-            Status::Foreign => foreign += 1,
+            Status::Foreign | Status::Main => foreign += 1,
             s => {
                 c.total += 1;
                 match s {

@@ -16,7 +16,7 @@ fn list_json_and_full() {
     assert_eq!(a["base"], "refs/heads/main");
     assert!(a.get("dirty").is_none(), "plain list must not compute dirty");
     let main = rows.as_array().unwrap().iter().find(|r| r["main"] == true).unwrap().clone();
-    assert_eq!(main["status"], "foreign");
+    assert_eq!(main["status"], "main");
     let rows = t.neighbor(&["list", "--full", "--json"]).ok().json();
     let a = rows.as_array().unwrap().iter().find(|r| r["name"] == "a").unwrap().clone();
     assert_eq!(a["dirty"], true);
@@ -162,4 +162,29 @@ fn lint_flags_non_portable_scripts_and_passes_our_own() {
         let o = t.neighbor(&["lint", repo.join(f).to_str().unwrap()]);
         assert_eq!(o.code, 0, "{f}: {}", o.stdout);
     }
+}
+
+/// `list` marks the worktree you stand in (`*`, and `"current": true`), and calls the main worktree
+/// `main`, not `foreign`.
+#[test]
+fn list_marks_the_current_worktree_and_the_main_one() {
+    let t = TestRepo::new();
+    let p = t.add("a", &[]);
+    t.add("b", &[]);
+    std::fs::create_dir_all(p.join("sub")).unwrap();
+    let rows = t.neighbor_in(&p.join("sub"), &["list", "--json"]).ok().json();
+    let current: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["current"] == true)
+        .map(|r| r["name"].as_str().unwrap_or("(main)"))
+        .collect();
+    assert_eq!(current, ["a"]);
+    let o = t.neighbor_in(&p, &["list"]).ok();
+    let line = o.stdout.lines().find(|l| l.contains("neighbor/a")).unwrap();
+    assert!(line.starts_with("* a "), "{}", o.stdout);
+    let main = t.neighbor(&["list"]).ok();
+    let line = main.stdout.lines().find(|l| l.contains("(main)")).unwrap();
+    assert!(line.starts_with("* (main)") && line.contains(" main "), "{}", main.stdout);
 }
