@@ -142,6 +142,16 @@ pub fn open(g: &Global) -> Result<Ctx, Error> {
     open_with(g, ConfigPolicy::Strict).map(|(ctx, _)| ctx)
 }
 
+/// Open the building for a command that only looks (`list`, `status`): a `.neighbor.toml` that does not
+/// load is a warning, and the defaults are used, so a bad commit cannot hide the building from its users.
+fn open_read_only(g: &Global, ui: &Ui) -> Result<Ctx, Error> {
+    let (ctx, problem) = open_with(g, ConfigPolicy::Lenient)?;
+    if let Some(e) = problem {
+        ui.warn(format!("{} (showing the building with the default settings)", e.message));
+    }
+    Ok(ctx)
+}
+
 /// Open the building with a choice of what a broken `.neighbor.toml` does (see [`ConfigPolicy`]).
 pub fn open_with(g: &Global, policy: ConfigPolicy) -> Result<(Ctx, Option<Error>), Error> {
     let cwd = std::env::current_dir().map_err(|e| Error::new(format!("cannot read the current directory: {e}")))?;
@@ -160,7 +170,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
     match &cli.command {
         Cmd::Init(a) => commands::init::run(g, &ui, a),
         Cmd::Add(a) => commands::add::run(&open(g)?, &ui, a),
-        Cmd::List(a) => commands::list::run(&open(g)?, &ui, a),
+        Cmd::List(a) => commands::list::run(&open_read_only(g, &ui)?, &ui, a),
         Cmd::Remove(a) => commands::remove::run(&open(g)?, &ui, a),
         Cmd::Keep(a) => commands::keep::run(&open(g)?, &ui, a),
         Cmd::Lock(a) => commands::lock::run(&open(g)?, &ui, a),
@@ -179,7 +189,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Cmd::Hooks(a) => commands::hooks::run(&open(g)?, &ui, a),
         Cmd::Hook(a) => commands::hook::run(g, &ui, a),
         Cmd::Doctor(a) => commands::doctor::run(g, &ui, a),
-        Cmd::Status(a) => commands::status::run(&open(g)?, &ui, a),
+        Cmd::Status(a) => commands::status::run(&open_read_only(g, &ui)?, &ui, a),
         Cmd::Log(a) => commands::log::run(&open(g)?, &ui, a),
         Cmd::Lint(a) => commands::lint::run(open(g).ok().as_ref(), &ui, a),
         Cmd::Demo(a) => commands::demo::run(&ui, a),

@@ -63,6 +63,12 @@ fn pre_commit(ctx: &Ctx) -> Result<u8, Error> {
             "canonical state must stay valid JSON: fix the file (or `git checkout HEAD -- <file>`), then `git add` it",
         );
     }
+    if has(Kind::InvalidConfig) {
+        e = e.hint(format!(
+            "fix {} so it loads (`git neighbor doctor` shows the error), then `git add` it",
+            crate::config::FILE
+        ));
+    }
     if has(Kind::Canonical) {
         e = e
             .hint("canonical state (state.canonical) is committed only by merge-frame: write a delta instead: git neighbor delta write")

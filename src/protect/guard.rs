@@ -29,6 +29,8 @@ pub enum Kind {
     InvalidJson,
     /// A change to a canonical path outside merge-frame.
     Canonical,
+    /// A `.neighbor.toml` that does not load: every command after the commit would refuse to run.
+    InvalidConfig,
 }
 
 /// One violation.
@@ -58,6 +60,7 @@ impl Violation {
             Kind::ConflictMarker => format!("{at}: conflict marker `{}`{commit}", self.detail),
             Kind::InvalidJson => format!("{at}: not valid JSON: {}", self.detail),
             Kind::Canonical => format!("{at}: canonical state {}", self.detail),
+            Kind::InvalidConfig => format!("{at}: {}", self.detail),
         }
     }
 }
@@ -149,6 +152,18 @@ pub fn pre_commit(ctx: &Ctx, ov: Overrides) -> Result<Vec<Violation>, Error> {
             continue;
         }
         let Some(data) = read_blob(&ctx.repo, &f.oid) else { continue };
+        if f.path == crate::config::FILE
+            && let Err(e) = crate::config::Config::default()
+                .apply_file(&String::from_utf8_lossy(&data), std::path::Path::new(crate::config::FILE))
+        {
+            out.push(Violation {
+                kind: Kind::InvalidConfig,
+                path: f.path.clone(),
+                line: None,
+                detail: e.message.trim_start_matches(crate::config::FILE).trim_start_matches(':').to_string(),
+                commit: None,
+            });
+        }
         for (line, text) in markers_in(&f.path, &data).into_iter().take(3) {
             out.push(Violation {
                 kind: Kind::ConflictMarker,

@@ -112,3 +112,24 @@ fn lock_and_unlock_twice_say_so() {
     let again = t.neighbor(&["unlock", "t1"]).ok();
     assert!(again.stderr.contains("is not locked; nothing changed"), "{}", again.stderr);
 }
+
+/// A committed `.neighbor.toml` that does not load does not hide the building from read-only commands
+/// (they warn and use the defaults), and the pre-commit hook refuses to commit such a file.
+#[test]
+fn bad_config_warns_in_read_only_commands_and_cannot_be_committed() {
+    let t = TestRepo::new();
+    t.add("t1", &[]);
+    t.neighbor(&["hooks", "install"]).ok();
+    t.write(".neighbor.toml", "[worktrees]\nroot = 3\n");
+    let o = t.neighbor(&["list"]).ok();
+    assert!(o.stdout.contains("t1"), "{}", o.stdout);
+    assert!(o.stderr.contains("warning:") && o.stderr.contains("worktrees.root"), "{}", o.stderr);
+    let o = t.neighbor(&["status"]).ok();
+    assert!(o.stderr.contains("default settings"), "{}", o.stderr);
+    // Commands that change things still refuse to act on a config they cannot read.
+    assert_eq!(t.neighbor(&["add", "t2"]).code, 1);
+    t.git(&["add", ".neighbor.toml"]);
+    let c = t.git_out(&t.dir, &["commit", "-qm", "bad config"]);
+    assert_ne!(c.code, 0, "a config that does not load must not be committed");
+    assert!(c.stderr.contains(".neighbor.toml") && c.stderr.contains("expected a string"), "{}", c.stderr);
+}
