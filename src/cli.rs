@@ -147,7 +147,7 @@ pub fn open(g: &Global) -> Result<Ctx, Error> {
 fn open_read_only(g: &Global, ui: &Ui) -> Result<Ctx, Error> {
     let (ctx, problem) = open_with(g, ConfigPolicy::Lenient)?;
     if let Some(e) = problem {
-        ui.warn(format!("{} (showing the building with the default settings)", e.message));
+        ui.warn_error(&e, "showing the building with the default settings");
     }
     Ok(ctx)
 }

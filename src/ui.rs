@@ -79,6 +79,17 @@ impl Ui {
         ));
     }
 
+    /// An error that does not stop the command, shown as a warning with its causes and hints.
+    pub fn warn_error(&self, e: &Error, going_on: &str) {
+        self.warn(format!("{} ({going_on})", e.message));
+        for c in &e.causes {
+            message(format_args!("{} {c}", self.paint(self.color_err, "caused by:", Style::new().bold())));
+        }
+        for h in &e.hints {
+            message(format_args!("{} {h}", self.paint(self.color_err, "hint:", Style::new().cyan().bold())));
+        }
+    }
+
     /// Print an error with its causes and hints.
     pub fn error(&self, e: &Error) {
         message(format_args!("{} {}", self.paint(self.color_err, "error:", Style::new().red().bold()), e.message));
