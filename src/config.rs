@@ -359,6 +359,22 @@ pub fn format_duration(d: Duration) -> String {
 }
 
 /// The commented file `init` writes.
+/// The template with `state.target` set to `branch` (the repository's default branch) when that is not
+/// the built-in default, so merge-frame works without editing on a `master` (or any other) repository.
+pub fn template_for(branch: Option<&str>) -> String {
+    match branch {
+        Some(b) if b != Config::default().state.target => TEMPLATE.replace(
+            "# target = \"main\"                # branch merge-frame commits to",
+            &format!("target = {}  # branch merge-frame commits to (this repository's default branch)", toml_string(b)),
+        ),
+        _ => TEMPLATE.to_string(),
+    }
+}
+
+fn toml_string(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
 pub const TEMPLATE: &str = r#"# git-neighbor configuration. Every key is optional; the values shown are the defaults.
 # Reference: `git neighbor --help` and README.md.
 

@@ -37,7 +37,8 @@ pub fn run(g: &Global, ui: &Ui, args: &Args) -> Result<u8, Error> {
             .create_new(true)
             .open(&path)
             .ctx(|| format!("cannot create {}", path.display()))?;
-        f.write_all(config::TEMPLATE.as_bytes()).ctx(|| format!("cannot write {}", path.display()))?;
+        let text = config::template_for(ctx.repo.default_branch().as_deref());
+        f.write_all(text.as_bytes()).ctx(|| format!("cannot write {}", path.display()))?;
         ui.status(format!("wrote {} (commit it to share the settings)", path.display()));
     }
     ui.status(format!("shared state ready in {}", ctx.state.root.display()));

@@ -156,6 +156,23 @@ impl Repo {
         }
     }
 
+    /// The repository's default branch: what `origin/HEAD` points at, else the branch checked out
+    /// in the main worktree, else `None` (detached, no remote).
+    pub fn default_branch(&self) -> Option<String> {
+        let symbolic = |name: &str| -> Option<String> {
+            let r = self.gix.try_find_reference(name).ok().flatten()?;
+            match r.target() {
+                gix::refs::TargetRef::Symbolic(t) => Some(t.as_bstr().to_string()),
+                gix::refs::TargetRef::Object(_) => None,
+            }
+        };
+        if let Some(t) = symbolic("refs/remotes/origin/HEAD") {
+            return t.strip_prefix("refs/remotes/origin/").map(str::to_string);
+        }
+        // The main worktree's (or the bare repository's) HEAD: a tenant's own branch is not the default.
+        read_head_branch(&self.common_dir)?.strip_prefix("refs/heads/").map(str::to_string)
+    }
+
     /// The commit a full ref name points at now, if it exists.
     pub fn ref_target(&self, full_name: &str) -> Option<gix::ObjectId> {
         let mut r = self.gix.try_find_reference(full_name).ok().flatten()?;

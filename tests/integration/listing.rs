@@ -188,3 +188,28 @@ fn list_marks_the_current_worktree_and_the_main_one() {
     let line = main.stdout.lines().find(|l| l.contains("(main)")).unwrap();
     assert!(line.starts_with("* (main)") && line.contains(" main "), "{}", main.stdout);
 }
+
+/// `init` on a repository whose default branch is not `main` writes that branch as `state.target`, so
+/// merge-frame works there without editing the config; on a `main` repository the template is unchanged.
+#[test]
+fn init_targets_the_default_branch() {
+    let t = TestRepo::new();
+    t.git(&["branch", "-m", "main", "master"]);
+    t.neighbor(&["init"]).ok();
+    let cfg = std::fs::read_to_string(t.dir.join(".neighbor.toml")).unwrap();
+    assert!(cfg.contains("\ntarget = \"master\""), "{cfg}");
+    t.delta(
+        &t.dir,
+        &["--frame", "1", "--stream", "s"],
+        r#"{"ops":[{"op":"set","path":"a.json","pointer":"/x","value":1}]}"#,
+    )
+    .ok();
+    let r = t.neighbor(&["merge-frame", "--json"]).ok().json();
+    assert_eq!(r["target"], "master");
+    // A clone follows origin/HEAD even when another branch is checked out.
+    let w = TestRepo::with_remote();
+    w.git(&["checkout", "-q", "-b", "feature"]);
+    w.neighbor(&["init"]).ok();
+    let cfg = std::fs::read_to_string(w.dir.join(".neighbor.toml")).unwrap();
+    assert!(cfg.contains("# target = \"main\""), "main is the default: the template stays as it is\n{cfg}");
+}
