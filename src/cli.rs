@@ -81,12 +81,18 @@ pub enum Cmd {
     Unlock(commands::lock::UnlockArgs),
     /// Remove what is provably abandoned; never anything with work in it.
     Prune(commands::prune::Args),
-    /// Work saved under refs/neighbor/rescue/.
-    #[command(subcommand)]
-    Rescue(commands::rescue::Cmd),
-    /// Deltas: notes of changes to canonical state, written per frame and stream.
-    #[command(subcommand)]
-    Delta(commands::delta::Cmd),
+    /// Work saved under refs/neighbor/rescue/ (no subcommand: list).
+    Rescue {
+        /// What to do.
+        #[command(subcommand)]
+        cmd: Option<commands::rescue::Cmd>,
+    },
+    /// Deltas: notes of changes to canonical state, written per frame and stream (no subcommand: list).
+    Delta {
+        /// What to do.
+        #[command(subcommand)]
+        cmd: Option<commands::delta::Cmd>,
+    },
     /// Apply all of a frame's deltas to the target branch in one commit.
     MergeFrame(commands::merge_frame::Args),
     /// Run a command in its own tenant: lease, elevator, timeout, signals, fallback delta, cleanup.
@@ -95,9 +101,12 @@ pub enum Cmd {
     Land(commands::land::Args),
     /// K frames of N supervised runs in parallel, each frame merged, with a per-frame report.
     Fleet(commands::fleet::Args),
-    /// Pre-built tenants: fill, claim, release, list.
-    #[command(subcommand)]
-    Pool(commands::pool::Cmd),
+    /// Pre-built tenants: fill, claim, release, list (no subcommand: list).
+    Pool {
+        /// What to do.
+        #[command(subcommand)]
+        cmd: Option<commands::pool::Cmd>,
+    },
     /// Pull by rebase without ever stashing; refuses (exit 3) to mix a dirty checkout with a live fleet.
     ///
     /// Clean checkout: fast-forward, or rebase local commits (a conflicting rebase is aborted: nothing
@@ -106,9 +115,12 @@ pub enum Cmd {
     /// idle: save a rescue ref, pull, and re-apply the changes (staged and unstaged); if they would
     /// conflict, the checkout is left (or put back) exactly as it was and the exit code is 1.
     SafePull(commands::safe_pull::Args),
-    /// Install, remove or inspect the git hooks that guard shared state.
-    #[command(subcommand)]
-    Hooks(commands::hooks::Cmd),
+    /// Install, remove or inspect the git hooks that guard shared state (no subcommand: status).
+    Hooks {
+        /// What to do.
+        #[command(subcommand)]
+        cmd: Option<commands::hooks::Cmd>,
+    },
     /// What installed git hooks run: `git neighbor hook <git-hook-name> [ARGS]`.
     Hook(commands::hook::Args),
     /// Find what makes the building unsafe; --fix repairs what cannot lose data.
@@ -176,17 +188,24 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Cmd::Lock(a) => commands::lock::run(&open(g)?, &ui, a),
         Cmd::Unlock(a) => commands::lock::run_unlock(&open(g)?, &ui, a),
         Cmd::Prune(a) => commands::prune::run(&open(g)?, &ui, a),
-        Cmd::Rescue(a) => commands::rescue::run(&open(g)?, &ui, a),
-        Cmd::Delta(a) => commands::delta::run(&open(g)?, &ui, a),
+        Cmd::Rescue { cmd } => {
+            commands::rescue::run(&open(g)?, &ui, cmd.as_ref().unwrap_or(&commands::rescue::Cmd::List))
+        }
+        Cmd::Delta { cmd } => {
+            let list = commands::delta::Cmd::List(Default::default());
+            commands::delta::run(&open(g)?, &ui, cmd.as_ref().unwrap_or(&list))
+        }
         Cmd::MergeFrame(a) => commands::merge_frame::run(&open(g)?, &ui, a),
         Cmd::Run(a) => commands::run::run(&open(g)?, &ui, a),
         Cmd::Land(a) => commands::land::run(&open(g)?, &ui, a),
         Cmd::Fleet(a) => commands::fleet::run(&open(g)?, &ui, a),
-        Cmd::Pool(a) => commands::pool::run(&open(g)?, &ui, a),
+        Cmd::Pool { cmd } => commands::pool::run(&open(g)?, &ui, cmd.as_ref().unwrap_or(&commands::pool::Cmd::List)),
         Cmd::GenDocs(a) => commands::gen_docs::run(a),
         Cmd::Reaper(a) => commands::reaper::run(a),
         Cmd::SafePull(a) => commands::safe_pull::run(&open(g)?, &ui, a),
-        Cmd::Hooks(a) => commands::hooks::run(&open(g)?, &ui, a),
+        Cmd::Hooks { cmd } => {
+            commands::hooks::run(&open(g)?, &ui, cmd.as_ref().unwrap_or(&commands::hooks::Cmd::Status))
+        }
         Cmd::Hook(a) => commands::hook::run(g, &ui, a),
         Cmd::Doctor(a) => commands::doctor::run(g, &ui, a),
         Cmd::Status(a) => commands::status::run(&open_read_only(g, &ui)?, &ui, a),

@@ -213,3 +213,15 @@ fn init_targets_the_default_branch() {
     let cfg = std::fs::read_to_string(w.dir.join(".neighbor.toml")).unwrap();
     assert!(cfg.contains("# target = \"main\""), "main is the default: the template stays as it is\n{cfg}");
 }
+
+/// The command groups do something useful without a subcommand: `hooks` shows their status, `rescue`,
+/// `pool` and `delta` list.
+#[test]
+fn groups_without_a_subcommand_show_their_state() {
+    let t = TestRepo::new();
+    for (group, same_as) in [("hooks", "status"), ("rescue", "list"), ("pool", "list"), ("delta", "list")] {
+        let bare = t.neighbor(&["--json", group]).ok();
+        let explicit = t.neighbor(&["--json", group, same_as]).ok();
+        assert_eq!(bare.stdout, explicit.stdout, "{group}");
+    }
+}

@@ -33,7 +33,7 @@ pub enum Cmd {
     Fetch(RemoteArgs),
 }
 
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Default, clap::Args)]
 pub struct ListArgs {
     /// Only this frame.
     #[arg(long, value_name = "N", value_parser = parse_frame)]
