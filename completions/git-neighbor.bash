@@ -265,8 +265,14 @@ _git__neighbor() {
             git__neighbor__subcmd__help__subcmd__pool,release)
                 cmd="git__neighbor__subcmd__help__subcmd__pool__subcmd__release"
                 ;;
+            git__neighbor__subcmd__help__subcmd__rescue,drop)
+                cmd="git__neighbor__subcmd__help__subcmd__rescue__subcmd__drop"
+                ;;
             git__neighbor__subcmd__help__subcmd__rescue,list)
                 cmd="git__neighbor__subcmd__help__subcmd__rescue__subcmd__list"
+                ;;
+            git__neighbor__subcmd__help__subcmd__rescue,prune)
+                cmd="git__neighbor__subcmd__help__subcmd__rescue__subcmd__prune"
                 ;;
             git__neighbor__subcmd__help__subcmd__rescue,restore)
                 cmd="git__neighbor__subcmd__help__subcmd__rescue__subcmd__restore"
@@ -328,11 +334,17 @@ _git__neighbor() {
             git__neighbor__subcmd__pool__subcmd__help,release)
                 cmd="git__neighbor__subcmd__pool__subcmd__help__subcmd__release"
                 ;;
+            git__neighbor__subcmd__rescue,drop)
+                cmd="git__neighbor__subcmd__rescue__subcmd__drop"
+                ;;
             git__neighbor__subcmd__rescue,help)
                 cmd="git__neighbor__subcmd__rescue__subcmd__help"
                 ;;
             git__neighbor__subcmd__rescue,list)
                 cmd="git__neighbor__subcmd__rescue__subcmd__list"
+                ;;
+            git__neighbor__subcmd__rescue,prune)
+                cmd="git__neighbor__subcmd__rescue__subcmd__prune"
                 ;;
             git__neighbor__subcmd__rescue,restore)
                 cmd="git__neighbor__subcmd__rescue__subcmd__restore"
@@ -340,11 +352,17 @@ _git__neighbor() {
             git__neighbor__subcmd__rescue,show)
                 cmd="git__neighbor__subcmd__rescue__subcmd__show"
                 ;;
+            git__neighbor__subcmd__rescue__subcmd__help,drop)
+                cmd="git__neighbor__subcmd__rescue__subcmd__help__subcmd__drop"
+                ;;
             git__neighbor__subcmd__rescue__subcmd__help,help)
                 cmd="git__neighbor__subcmd__rescue__subcmd__help__subcmd__help"
                 ;;
             git__neighbor__subcmd__rescue__subcmd__help,list)
                 cmd="git__neighbor__subcmd__rescue__subcmd__help__subcmd__list"
+                ;;
+            git__neighbor__subcmd__rescue__subcmd__help,prune)
+                cmd="git__neighbor__subcmd__rescue__subcmd__help__subcmd__prune"
                 ;;
             git__neighbor__subcmd__rescue__subcmd__help,restore)
                 cmd="git__neighbor__subcmd__rescue__subcmd__help__subcmd__restore"
@@ -1525,7 +1543,7 @@ _git__neighbor() {
             return 0
             ;;
         git__subcmd__neighbor__subcmd__help__subcmd__rescue)
-            opts="list show restore"
+            opts="list show drop prune restore"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1538,7 +1556,35 @@ _git__neighbor() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        git__subcmd__neighbor__subcmd__help__subcmd__rescue__subcmd__drop)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         git__subcmd__neighbor__subcmd__help__subcmd__rescue__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__subcmd__neighbor__subcmd__help__subcmd__rescue__subcmd__prune)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2443,7 +2489,7 @@ _git__neighbor() {
             return 0
             ;;
         git__subcmd__neighbor__subcmd__rescue)
-            opts="-C -c -q -v -h --color --json --quiet --verbose --lock-timeout --help list show restore help"
+            opts="-C -c -q -v -h --color --json --quiet --verbose --lock-timeout --help list show drop prune restore help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2472,9 +2518,53 @@ _git__neighbor() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        git__subcmd__neighbor__subcmd__rescue__subcmd__help)
-            opts="list show restore help"
+        git__subcmd__neighbor__subcmd__rescue__subcmd__drop)
+            opts="-C -c -q -v -h --color --json --quiet --verbose --lock-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__subcmd__neighbor__subcmd__rescue__subcmd__help)
+            opts="list show drop prune restore help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__subcmd__neighbor__subcmd__rescue__subcmd__help__subcmd__drop)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -2501,6 +2591,20 @@ _git__neighbor() {
             return 0
             ;;
         git__subcmd__neighbor__subcmd__rescue__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__subcmd__neighbor__subcmd__rescue__subcmd__help__subcmd__prune)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2549,6 +2653,40 @@ _git__neighbor() {
                 return 0
             fi
             case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        git__subcmd__neighbor__subcmd__rescue__subcmd__prune)
+            opts="-C -c -q -v -h --older-than --dry-run --color --json --quiet --verbose --lock-timeout --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --older-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 -C)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

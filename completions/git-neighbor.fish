@@ -158,20 +158,22 @@ complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand prune" -l json
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand prune" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand prune" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand prune" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and not __fish_seen_subcommand_from list show restore help" -s C -d 'Run as if started in PATH' -r -F
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and not __fish_seen_subcommand_from list show restore help" -s c -d 'Override one .neighbor.toml key for this call (repeatable), e.g. -c fleet.stagger=3s' -r
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and not __fish_seen_subcommand_from list show restore help" -l color -d 'When to colour output' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and not __fish_seen_subcommand_from list show drop prune restore help" -s C -d 'Run as if started in PATH' -r -F
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and not __fish_seen_subcommand_from list show drop prune restore help" -s c -d 'Override one .neighbor.toml key for this call (repeatable), e.g. -c fleet.stagger=3s' -r
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and not __fish_seen_subcommand_from list show drop prune restore help" -l color -d 'When to colour output' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and not __fish_seen_subcommand_from list show restore help" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and not __fish_seen_subcommand_from list show restore help" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and not __fish_seen_subcommand_from list show restore help" -s q -l quiet -d 'Silence status messages on stderr'
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and not __fish_seen_subcommand_from list show restore help" -s v -l verbose -d 'More detail on stderr'
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and not __fish_seen_subcommand_from list show restore help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and not __fish_seen_subcommand_from list show restore help" -f -a "list" -d 'List rescue refs, newest first'
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and not __fish_seen_subcommand_from list show restore help" -f -a "show" -d 'Show one rescue: its message and what it changed relative to its parent'
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and not __fish_seen_subcommand_from list show restore help" -f -a "restore" -d 'Make a branch at the rescued snapshot so the work can be checked out and continued'
-complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and not __fish_seen_subcommand_from list show restore help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and not __fish_seen_subcommand_from list show drop prune restore help" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and not __fish_seen_subcommand_from list show drop prune restore help" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and not __fish_seen_subcommand_from list show drop prune restore help" -s q -l quiet -d 'Silence status messages on stderr'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and not __fish_seen_subcommand_from list show drop prune restore help" -s v -l verbose -d 'More detail on stderr'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and not __fish_seen_subcommand_from list show drop prune restore help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and not __fish_seen_subcommand_from list show drop prune restore help" -f -a "list" -d 'List rescue refs, newest first'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and not __fish_seen_subcommand_from list show drop prune restore help" -f -a "show" -d 'Show one rescue: its message and what it changed relative to its parent'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and not __fish_seen_subcommand_from list show drop prune restore help" -f -a "drop" -d 'Delete one rescue ref (its work is gone for good unless another ref holds it)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and not __fish_seen_subcommand_from list show drop prune restore help" -f -a "prune" -d 'Delete the rescue refs made longer ago than a duration (e.g. 30d), so they do not pile up forever'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and not __fish_seen_subcommand_from list show drop prune restore help" -f -a "restore" -d 'Make a branch at the rescued snapshot so the work can be checked out and continued'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and not __fish_seen_subcommand_from list show drop prune restore help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from list" -s C -d 'Run as if started in PATH' -r -F
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from list" -s c -d 'Override one .neighbor.toml key for this call (repeatable), e.g. -c fleet.stagger=3s' -r
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from list" -l color -d 'When to colour output' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
@@ -192,6 +194,28 @@ complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Silence status messages on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More detail on stderr'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from drop" -s C -d 'Run as if started in PATH' -r -F
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from drop" -s c -d 'Override one .neighbor.toml key for this call (repeatable), e.g. -c fleet.stagger=3s' -r
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from drop" -l color -d 'When to colour output' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from drop" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from drop" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from drop" -s q -l quiet -d 'Silence status messages on stderr'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from drop" -s v -l verbose -d 'More detail on stderr'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from drop" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from prune" -l older-than -d 'Age: `30d`, `12h`, …' -r
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from prune" -s C -d 'Run as if started in PATH' -r -F
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from prune" -s c -d 'Override one .neighbor.toml key for this call (repeatable), e.g. -c fleet.stagger=3s' -r
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from prune" -l color -d 'When to colour output' -r -f -a "auto\t'Colour when writing to a terminal and `NO_COLOR` is unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from prune" -l lock-timeout -d 'How long to wait for the building lock before exiting with code 4' -r
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from prune" -l dry-run -d 'Only list what would be deleted'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from prune" -l json -d 'Print data as JSON (schemas in git-neighbor(1))'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from prune" -s q -l quiet -d 'Silence status messages on stderr'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from prune" -s v -l verbose -d 'More detail on stderr'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from prune" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from restore" -l branch -d 'Branch to create (default: rescued/<id>)' -r
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from restore" -s C -d 'Run as if started in PATH' -r -F
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from restore" -s c -d 'Override one .neighbor.toml key for this call (repeatable), e.g. -c fleet.stagger=3s' -r
@@ -205,6 +229,8 @@ complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from restore" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from help" -f -a "list" -d 'List rescue refs, newest first'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one rescue: its message and what it changed relative to its parent'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from help" -f -a "drop" -d 'Delete one rescue ref (its work is gone for good unless another ref holds it)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from help" -f -a "prune" -d 'Delete the rescue refs made longer ago than a duration (e.g. 30d), so they do not pile up forever'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from help" -f -a "restore" -d 'Make a branch at the rescued snapshot so the work can be checked out and continued'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand rescue; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand delta; and not __fish_seen_subcommand_from write list show drop push fetch help" -s C -d 'Run as if started in PATH' -r -F
@@ -621,6 +647,8 @@ complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand help; and not 
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand help; and not __fish_seen_subcommand_from init add list remove keep lock unlock prune rescue delta merge-frame run land fleet pool safe-pull hooks hook doctor status log lint demo completions __gen-docs __reaper __lease-keeper help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand help; and __fish_seen_subcommand_from rescue" -f -a "list" -d 'List rescue refs, newest first'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand help; and __fish_seen_subcommand_from rescue" -f -a "show" -d 'Show one rescue: its message and what it changed relative to its parent'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand help; and __fish_seen_subcommand_from rescue" -f -a "drop" -d 'Delete one rescue ref (its work is gone for good unless another ref holds it)'
+complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand help; and __fish_seen_subcommand_from rescue" -f -a "prune" -d 'Delete the rescue refs made longer ago than a duration (e.g. 30d), so they do not pile up forever'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand help; and __fish_seen_subcommand_from rescue" -f -a "restore" -d 'Make a branch at the rescued snapshot so the work can be checked out and continued'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand help; and __fish_seen_subcommand_from delta" -f -a "write" -d 'Read a delta (stdin or --file), validate it and store it in the mailbox'
 complete -c git-neighbor -n "__fish_git_neighbor_using_subcommand help; and __fish_seen_subcommand_from delta" -f -a "list" -d 'List deltas waiting in the mailbox (or archived ones)'

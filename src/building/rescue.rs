@@ -211,6 +211,20 @@ pub fn list(repo: &Repo) -> Result<Vec<Rescue>, Error> {
         .collect())
 }
 
+/// Delete one rescue, by compare-and-swap against the commit it was listed with.
+pub fn drop(repo: &Repo, r: &Rescue) -> Result<(), Error> {
+    crate::git::refs::delete_cas(repo, &r.r#ref, &r.commit, "git-neighbor rescue drop")
+}
+
+/// The rescues made longer than `age` ago (by their commit date), oldest last as listed.
+pub fn older_than(repo: &Repo, age: std::time::Duration) -> Result<Vec<Rescue>, Error> {
+    let now = jiff::Timestamp::now();
+    Ok(list(repo)?
+        .into_iter()
+        .filter(|r| r.date.parse::<jiff::Timestamp>().is_ok_and(|made| now.duration_since(made).unsigned_abs() > age))
+        .collect())
+}
+
 /// Look up one rescue by id (or unique prefix of an id).
 pub fn find(repo: &Repo, id: &str) -> Result<Rescue, Error> {
     let all = list(repo)?;

@@ -1,4 +1,4 @@
-//! `rescue list|show|restore`: work saved under `refs/neighbor/rescue/` before a command discarded it.
+//! `rescue list|show|restore|drop|prune`: work saved under `refs/neighbor/rescue/` before a command discarded it.
 
 use crate::building::Ctx;
 use crate::building::rescue;
@@ -14,6 +14,20 @@ pub enum Cmd {
         /// Rescue id (or a unique prefix).
         id: String,
     },
+    /// Delete one rescue ref (its work is gone for good unless another ref holds it).
+    Drop {
+        /// Rescue id (or a unique prefix).
+        id: String,
+    },
+    /// Delete the rescue refs made longer ago than a duration (e.g. 30d), so they do not pile up forever.
+    Prune {
+        /// Age: `30d`, `12h`, …
+        #[arg(long, value_name = "D", value_parser = parse_age)]
+        older_than: std::time::Duration,
+        /// Only list what would be deleted.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Make a branch at the rescued snapshot so the work can be checked out and continued.
     Restore {
         /// Rescue id (or a unique prefix).
@@ -24,8 +38,41 @@ pub enum Cmd {
     },
 }
 
+fn parse_age(s: &str) -> Result<std::time::Duration, String> {
+    crate::config::parse_duration(s)
+}
+
 pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
     match cmd {
+        Cmd::Drop { id } => {
+            let r = rescue::find(&ctx.repo, id)?;
+            rescue::drop(&ctx.repo, &r)?;
+            if ui.json {
+                ui.json_out(&[&r])?;
+            }
+            ui.status(format!("dropped rescue {} ({})", r.id, &r.commit[..10.min(r.commit.len())]));
+        }
+        Cmd::Prune { older_than, dry_run } => {
+            let old = rescue::older_than(&ctx.repo, *older_than)?;
+            if !dry_run {
+                for r in &old {
+                    rescue::drop(&ctx.repo, r)?;
+                }
+            }
+            if ui.json {
+                ui.json_out(&old)?;
+            } else {
+                for r in &old {
+                    ui.data(&format!("{}\t{}\t{}\n", r.id, r.date, r.subject))?;
+                }
+            }
+            let verb = if *dry_run { "would drop" } else { "dropped" };
+            ui.status(format!(
+                "{verb} {} rescue(s) older than {}",
+                old.len(),
+                crate::config::format_duration(*older_than)
+            ));
+        }
         Cmd::List => {
             let all = rescue::list(&ctx.repo)?;
             if ui.json {

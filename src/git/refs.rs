@@ -3,6 +3,11 @@
 use super::Repo;
 use crate::error::Error;
 
+/// Delete `full_ref` only if it still points at `old` (a concurrent update makes it fail, deleting nothing).
+pub fn delete_cas(repo: &Repo, full_ref: &str, old: &str, reason: &str) -> Result<(), Error> {
+    Ok(repo.git()?.args(["update-ref", "-m", reason, "-d"]).end_of_options().args([full_ref, old]).run()?)
+}
+
 /// Move `full_ref` from `old` to `new`; fails (and changes nothing) if it is no longer at `old`.
 pub fn update_cas(repo: &Repo, full_ref: &str, new: &str, old: &str, reason: &str) -> Result<(), Error> {
     Ok(repo.git()?.args(["update-ref", "-m", reason]).end_of_options().args([full_ref, new, old]).run()?)

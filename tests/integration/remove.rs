@@ -91,3 +91,35 @@ fn keep_lock_unlock_change_status() {
     assert_eq!(t.tenants_json()[0]["status"], "active");
     t.neighbor(&["remove", "a"]).ok();
 }
+
+/// Rescue refs can be dropped one by one and pruned by age, so they do not pile up forever.
+#[test]
+fn rescue_drop_and_prune_by_age() {
+    let t = TestRepo::new();
+    for name in ["r1", "r2", "r3"] {
+        let p = t.add(name, &[]);
+        write_in(&p, "work.txt", name);
+        t.neighbor(&["remove", "--force", name]).ok();
+    }
+    let ids: Vec<String> = t
+        .neighbor(&["--json", "rescue", "list"])
+        .ok()
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 3);
+    t.neighbor(&["rescue", "drop", &ids[0]]).ok();
+    assert_eq!(t.git(&["for-each-ref", "refs/neighbor/rescue/"]).lines().count(), 2);
+    assert_eq!(t.neighbor(&["rescue", "drop", &ids[0]]).code, 1, "a dropped rescue is gone");
+    // The tests pin commit dates to 2026-01-01: a ten-year window keeps them, thirty days does not.
+    let kept = t.neighbor(&["--json", "rescue", "prune", "--older-than", "3650d"]).ok().json();
+    assert_eq!(kept.as_array().unwrap().len(), 0);
+    let would = t.neighbor(&["--json", "rescue", "prune", "--older-than", "30d", "--dry-run"]).ok().json();
+    assert_eq!(would.as_array().unwrap().len(), 2);
+    assert_eq!(t.git(&["for-each-ref", "refs/neighbor/rescue/"]).lines().count(), 2, "dry run deletes nothing");
+    t.neighbor(&["rescue", "prune", "--older-than", "30d"]).ok();
+    assert_eq!(t.git(&["for-each-ref", "refs/neighbor/rescue/"]), "");
+}
