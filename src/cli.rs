@@ -138,6 +138,9 @@ pub enum Cmd {
     Demo(commands::demo::Args),
     /// Print shell completions.
     Completions(commands::completions::Args),
+    /// Internal: what the completion scripts call.
+    #[command(name = "__complete", hide = true)]
+    Complete(commands::complete::Args),
     /// Internal: write man pages and completions from the command definition.
     #[command(name = "__gen-docs", hide = true)]
     GenDocs(commands::gen_docs::Args),
@@ -212,7 +215,8 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Cmd::Log(a) => commands::log::run(&open(g)?, &ui, a),
         Cmd::Lint(a) => commands::lint::run(open(g).ok().as_ref(), &ui, a),
         Cmd::Demo(a) => commands::demo::run(&ui, a),
-        Cmd::Completions(a) => commands::completions::run(a),
+        Cmd::Completions(a) => commands::completions::run(&ui, a),
+        Cmd::Complete(a) => commands::complete::run(&ui, a),
         Cmd::LeaseKeeper(a) => commands::keeper::run(&open(g)?, a),
     }
 }

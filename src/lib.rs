@@ -9,6 +9,7 @@
 pub(crate) mod building;
 pub(crate) mod cli;
 pub(crate) mod commands;
+pub(crate) mod completion;
 pub(crate) mod config;
 pub(crate) mod demo;
 pub(crate) mod error;

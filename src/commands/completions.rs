@@ -1,20 +1,44 @@
-//! `completions`: print a completion script for a shell.
+//! `completions <shell>`: print a completion script. bash, zsh and fish get scripts that complete at run
+//! time (tenant names, delta specs, rescue ids) for both `git neighbor …` and `git-neighbor …`; elvish and
+//! powershell get clap's static script.
 
 use clap::CommandFactory;
 
 use crate::error::Error;
+use crate::ui::Ui;
 
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = "\
+Where the scripts go (install.sh puts them there):
+  bash  ~/.local/share/bash-completion/completions/git-neighbor (bash-completion loads it for `git-neighbor`,
+        and git's completion loads it for `git neighbor`)
+  zsh   a directory on $fpath, as _git-neighbor
+  fish  ~/.config/fish/completions/git-neighbor.fish
+
+Examples:
+  git neighbor completions bash > ~/.local/share/bash-completion/completions/git-neighbor
+  git neighbor completions zsh > ~/.zfunc/_git-neighbor   # with fpath+=(~/.zfunc) before compinit")]
 pub struct Args {
     /// Shell to generate for.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
 }
 
-pub fn run(a: &Args) -> Result<u8, Error> {
-    let mut cmd = crate::cli::Cli::command();
-    let mut out = Vec::new();
-    clap_complete::generate(a.shell, &mut cmd, "git-neighbor", &mut out);
-    crate::ui::Ui::new(false, false, 0, crate::ui::ColorChoice::Never).data(&String::from_utf8_lossy(&out))?;
+/// The script for `shell`.
+pub fn script(shell: clap_complete::Shell) -> String {
+    match shell {
+        clap_complete::Shell::Bash => crate::completion::BASH.to_string(),
+        clap_complete::Shell::Zsh => crate::completion::ZSH.to_string(),
+        clap_complete::Shell::Fish => crate::completion::FISH.to_string(),
+        other => {
+            let mut out = Vec::new();
+            clap_complete::generate(other, &mut crate::cli::Cli::command(), "git-neighbor", &mut out);
+            String::from_utf8_lossy(&out).into_owned()
+        }
+    }
+}
+
+pub fn run(ui: &Ui, a: &Args) -> Result<u8, Error> {
+    ui.data(&script(a.shell))?;
     Ok(0)
 }

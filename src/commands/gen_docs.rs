@@ -37,9 +37,7 @@ pub fn run(a: &Args) -> Result<u8, Error> {
         (clap_complete::Shell::Zsh, "_git-neighbor"),
         (clap_complete::Shell::Fish, "git-neighbor.fish"),
     ] {
-        let mut out = Vec::new();
-        clap_complete::generate(shell, &mut crate::cli::Cli::command(), "git-neighbor", &mut out);
-        write(&a.out.join("completions").join(file), &out)?;
+        write(&a.out.join("completions").join(file), crate::commands::completions::script(shell).as_bytes())?;
     }
     Ok(0)
 }
