@@ -1,22 +1,103 @@
 #!/bin/sh
-# Build git-neighbor from source and put it on PATH as `git-neighbor` (so `git neighbor …` works).
-# Usage: ./install.sh [PREFIX]   (default PREFIX: $CARGO_HOME or ~/.cargo; the binary goes to PREFIX/bin)
+# Build git-neighbor from source and install it so that `git neighbor …` works: the binary, its man pages
+# and shell completions. Needs the Rust toolchain (cargo) and git; nothing is downloaded but crates.
+#
+# Usage: ./install.sh [--prefix DIR] [--binary FILE] [--uninstall]
+#   --prefix DIR  binary in DIR/bin, man pages in DIR/share/man, completions in DIR/share/{bash-completion,
+#                 zsh/site-functions,fish/vendor_completions.d} (where shells look for a system prefix)
+#                 Default: $CARGO_HOME (or ~/.cargo) for the binary and man pages, and the per-user
+#                 directories each shell reads without configuration for the completions.
+#   --binary FILE install this already built git-neighbor instead of building one (packagers, tests)
+#   --uninstall   remove what an install with the same options put in place
+# Running it again reinstalls over the previous install.
 set -eu
 cd "$(dirname "$0")"
-prefix=${1:-${CARGO_HOME:-$HOME/.cargo}}
-command -v cargo >/dev/null 2>&1 || { echo "install.sh: cargo not found; install Rust from rustup first" >&2; exit 1; }
-command -v git >/dev/null 2>&1 || { echo "install.sh: git not found" >&2; exit 1; }
-cargo install --quiet --locked --force --path . --root "$prefix"
-bin="$prefix/bin"
-# Man pages and shell completions, when the tree ships them.
-if [ -d man ]; then
-  mkdir -p "$prefix/share/man/man1" && cp man/*.1 "$prefix/share/man/man1/" 2>/dev/null || true
+
+prefix=""
+binary=""
+action=install
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --prefix) [ $# -ge 2 ] || { echo "install.sh: --prefix needs a directory" >&2; exit 2; }; prefix=$2; shift 2 ;;
+    --prefix=*) prefix=${1#--prefix=}; shift ;;
+    --binary) [ $# -ge 2 ] || { echo "install.sh: --binary needs a file" >&2; exit 2; }; binary=$2; shift 2 ;;
+    --uninstall) action=uninstall; shift ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "install.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+if [ -n "$prefix" ]; then
+  root=$prefix
+  bash_dir=$prefix/share/bash-completion/completions
+  zsh_dir=$prefix/share/zsh/site-functions
+  fish_dir=$prefix/share/fish/vendor_completions.d
+else
+  root=${CARGO_HOME:-$HOME/.cargo}
+  bash_dir=${XDG_DATA_HOME:-$HOME/.local/share}/bash-completion/completions
+  zsh_dir=${XDG_DATA_HOME:-$HOME/.local/share}/zsh/site-functions
+  fish_dir=${XDG_CONFIG_HOME:-$HOME/.config}/fish/completions
 fi
-if [ -d completions ]; then
-  mkdir -p "$prefix/share/git-neighbor/completions" && cp completions/* "$prefix/share/git-neighbor/completions/" 2>/dev/null || true
+bin_dir=$root/bin
+man_dir=$root/share/man
+
+if [ "$action" = uninstall ]; then
+  for f in "$bin_dir/git-neighbor" "$bash_dir/git-neighbor" "$zsh_dir/_git-neighbor" "$fish_dir/git-neighbor.fish"; do
+    if [ -e "$f" ]; then rm -f "$f" && echo "removed $f" >&2; fi
+  done
+  for f in man/*.1 man/*.7; do
+    [ -e "$f" ] || continue
+    sec=${f##*.}
+    t=$man_dir/man$sec/$(basename "$f")
+    if [ -e "$t" ]; then rm -f "$t"; fi
+  done
+  echo "removed the man pages from $man_dir" >&2
+  exit 0
 fi
-case ":$PATH:" in
-  *":$bin:"*) ;;
-  *) echo "install.sh: add $bin to PATH to use 'git neighbor'" >&2 ;;
+
+command -v git >/dev/null 2>&1 || { echo "install.sh: git not found: install git first" >&2; exit 1; }
+if [ -n "$binary" ]; then
+  [ -x "$binary" ] || { echo "install.sh: --binary $binary is not an executable file" >&2; exit 2; }
+  mkdir -p "$bin_dir"
+  # Copy then rename, so a git-neighbor running from there (a hook) never sees a half-written file.
+  cp "$binary" "$bin_dir/.git-neighbor.tmp.$$" && mv -f "$bin_dir/.git-neighbor.tmp.$$" "$bin_dir/git-neighbor"
+else
+  command -v cargo >/dev/null 2>&1 || { echo "install.sh: cargo not found: install the Rust toolchain (rustup) first" >&2; exit 1; }
+  echo "building git-neighbor (release profile; cargo shows its progress)..." >&2
+  cargo install --locked --force --path . --root "$root"
+fi
+
+mkdir -p "$man_dir/man1" "$bash_dir" "$zsh_dir" "$fish_dir"
+for f in man/*.1 man/*.7; do
+  [ -e "$f" ] || continue
+  sec=${f##*.}
+  mkdir -p "$man_dir/man$sec"
+  cp "$f" "$man_dir/man$sec/"
+done
+cp completions/git-neighbor.bash "$bash_dir/git-neighbor"
+cp completions/_git-neighbor "$zsh_dir/_git-neighbor"
+cp completions/git-neighbor.fish "$fish_dir/git-neighbor.fish"
+
+echo "installed:" >&2
+echo "  $bin_dir/git-neighbor" >&2
+echo "  man pages in $man_dir (git help neighbor)" >&2
+echo "  bash completion: $bash_dir/git-neighbor" >&2
+echo "  zsh completion:  $zsh_dir/_git-neighbor" >&2
+echo "  fish completion: $fish_dir/git-neighbor.fish" >&2
+if command -v zsh >/dev/null 2>&1 && ! zsh -fc 'print -l -- $fpath' 2>/dev/null | grep -qx "$zsh_dir"; then
+  echo "  zsh: add this line to ~/.zshrc, before compinit:  fpath+=($zsh_dir)" >&2
+fi
+case ":${MANPATH:-}:" in
+  *":$man_dir:"*|"::") ;;
+  *) echo "  man: add $man_dir to MANPATH if 'git help neighbor' does not find the page" >&2 ;;
 esac
-echo "installed $bin/git-neighbor" >&2
+
+case ":$PATH:" in
+  *":$bin_dir:"*) ;;
+  *)
+    echo "" >&2
+    echo "install.sh: $bin_dir is NOT on your PATH, so 'git neighbor' will say it is not a git command." >&2
+    echo "install.sh: add it, e.g.  export PATH=\"$bin_dir:\$PATH\"  (in ~/.profile), then run git neighbor demo" >&2
+    exit 1
+    ;;
+esac

@@ -11,6 +11,7 @@ mod bad_input;
 mod doctor;
 mod frames;
 mod hooks;
+mod install;
 mod land;
 mod layouts;
 mod listing;
