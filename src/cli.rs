@@ -232,7 +232,6 @@ mod tests {
     /// Every command's `--help`, as a user sees it, pinned: a change to the help is a reviewed change.
     #[test]
     fn help_snapshots() {
-        use clap::CommandFactory;
         fn walk(cmd: &mut clap::Command, path: &str, out: &mut Vec<(String, String)>) {
             let help = cmd.render_long_help().to_string();
             out.push((path.to_string(), help));
@@ -244,7 +243,7 @@ mod tests {
                 walk(sub, &name, out);
             }
         }
-        let mut root = super::Cli::command().term_width(100);
+        let mut root = crate::help::command().term_width(100);
         root.build();
         let mut all = Vec::new();
         walk(&mut root, "git-neighbor", &mut all);

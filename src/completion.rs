@@ -175,11 +175,10 @@ complete -c git -n '__fish_seen_subcommand_from neighbor' -f -a '(__git_neighbor
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     fn complete(line: &[&str]) -> Vec<String> {
         let words: Vec<String> = line.iter().map(|s| s.to_string()).collect();
-        candidates(&crate::cli::Cli::command(), &words, &|k| match k {
+        candidates(&crate::help::command(), &words, &|k| match k {
             Names::Tenants => vec!["alpha".into(), "beta".into()],
             Names::PoolTenants => vec!["pool-1".into()],
             Names::DeltaSpecs => vec!["1/east".into(), "1/west".into()],

@@ -16,21 +16,40 @@ pub(crate) mod error;
 pub(crate) mod frames;
 pub(crate) mod git;
 pub(crate) mod glob;
+pub(crate) mod help;
 pub(crate) mod protect;
 pub(crate) mod supervise;
 #[cfg(test)]
 mod testing;
 pub(crate) mod ui;
 
-use clap::Parser;
+/// After a usage error: the one mistake clap cannot explain, a command to run given without `--`.
+fn usage_hint() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let runs = args.iter().position(|a| a == "run" || a == "fleet");
+    if let Some(at) = runs
+        && !args.iter().any(|a| a == "--")
+    {
+        ui::message(format_args!(
+            "hint: put `--` before the command to run, e.g. `git neighbor {} -- {}`",
+            args[at],
+            args.get(at + 1..).map(|r| r.join(" ")).filter(|r| !r.is_empty()).unwrap_or_else(|| "make test".into())
+        ));
+    }
+}
 
 /// Parse arguments, run, print errors; returns the process exit code.
 pub fn main_entry() -> u8 {
-    let cli = match cli::Cli::try_parse() {
+    let parsed =
+        help::command().try_get_matches().and_then(|m| <cli::Cli as clap::FromArgMatches>::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
             let _ = e.print();
+            if e.use_stderr() {
+                usage_hint();
+            }
             return code;
         }
     };

@@ -3,8 +3,6 @@
 
 use std::path::PathBuf;
 
-use clap::CommandFactory;
-
 use crate::building::{ConfigPolicy, Ctx, registry};
 use crate::completion::{self, Names};
 use crate::error::Error;
@@ -26,7 +24,7 @@ pub fn run(ui: &Ui, a: &Args) -> Result<u8, Error> {
     // `-C DIR` on the line being completed says which building the names come from.
     let dir = words.windows(2).rev().find(|w| w[0] == "-C").map(|w| PathBuf::from(&w[1]));
     let live = |kind: Names| -> Vec<String> { live_names(dir.clone(), kind).unwrap_or_default() };
-    let out = completion::candidates(&crate::cli::Cli::command(), &words, &live);
+    let out = completion::candidates(&crate::help::command(), &words, &live);
     let mut text = out.join("\n");
     if !text.is_empty() {
         text.push('\n');

@@ -2,8 +2,6 @@
 //! time (tenant names, delta specs, rescue ids) for both `git neighbor …` and `git-neighbor …`; elvish and
 //! powershell get clap's static script.
 
-use clap::CommandFactory;
-
 use crate::error::Error;
 use crate::ui::Ui;
 
@@ -32,7 +30,7 @@ pub fn script(shell: clap_complete::Shell) -> String {
         clap_complete::Shell::Fish => crate::completion::FISH.to_string(),
         other => {
             let mut out = Vec::new();
-            clap_complete::generate(other, &mut crate::cli::Cli::command(), "git-neighbor", &mut out);
+            clap_complete::generate(other, &mut crate::help::command(), "git-neighbor", &mut out);
             String::from_utf8_lossy(&out).into_owned()
         }
     }

@@ -3,8 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::CommandFactory;
-
 use crate::error::{Error, IoContext};
 
 #[derive(Debug, clap::Args)]
@@ -30,7 +28,7 @@ fn man_page(cmd: &clap::Command, name: &str, dir: &Path) -> Result<(), Error> {
 }
 
 pub fn run(a: &Args) -> Result<u8, Error> {
-    let cmd = crate::cli::Cli::command();
+    let cmd = crate::help::command();
     man_page(&cmd, "git-neighbor", &a.out.join("man"))?;
     for (shell, file) in [
         (clap_complete::Shell::Bash, "git-neighbor.bash"),

@@ -135,3 +135,17 @@ fn bad_config_warns_in_read_only_commands_and_cannot_be_committed() {
     assert_ne!(c.code, 0, "a config that does not load must not be committed");
     assert!(c.stderr.contains(".neighbor.toml") && c.stderr.contains("expected a string"), "{}", c.stderr);
 }
+
+/// `run sleep 1` without `--`: clap's error, then the hint that says how to write it.
+#[test]
+fn a_command_without_double_dash_gets_a_hint() {
+    let t = TestRepo::new();
+    let o = t.neighbor(&["run", "sleep", "1"]);
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr.contains("hint: put `--` before the command to run, e.g. `git neighbor run -- sleep 1`"),
+        "{}",
+        o.stderr
+    );
+    assert!(t.tenants_json().is_empty());
+}
