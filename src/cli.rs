@@ -42,7 +42,7 @@ pub struct Global {
     /// When to colour output.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
-    /// Print data as JSON (schemas in git-neighbor(1)).
+    /// Print data as JSON (schemas in git-neighbor-reference(7)).
     #[arg(long, global = true)]
     pub json: bool,
     /// Silence status messages on stderr.

@@ -31,6 +31,7 @@ fn install_into_a_prefix_then_uninstall() {
         "bin/git-neighbor",
         "share/man/man1/git-neighbor.1",
         "share/man/man1/git-neighbor-add.1",
+        "share/man/man7/git-neighbor-reference.7",
         "share/bash-completion/completions/git-neighbor",
         "share/zsh/site-functions/_git-neighbor",
         "share/fish/vendor_completions.d/git-neighbor.fish",
@@ -48,6 +49,7 @@ fn install_into_a_prefix_then_uninstall() {
     install(&t, &with, &["--prefix", p, "--uninstall"]).ok();
     assert!(!prefix.join("bin/git-neighbor").exists());
     assert!(!prefix.join("share/man/man1/git-neighbor.1").exists());
+    assert!(!prefix.join("share/man/man7/git-neighbor-reference.7").exists());
     assert!(!prefix.join("share/bash-completion/completions/git-neighbor").exists());
     // Bad arguments: one line, exit 2.
     let o = install(&t, &with, &["--bogus"]);
