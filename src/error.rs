@@ -21,6 +21,16 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The kind's name in JSON errors.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Error => "error",
+            Kind::Usage => "usage",
+            Kind::Refused => "refused",
+            Kind::LockTimeout => "lock-timeout",
+            Kind::BrokenPipe => "broken-pipe",
+        }
+    }
     /// The process exit code for this kind.
     pub fn code(self) -> u8 {
         match self {

@@ -10,6 +10,9 @@ use serde::Serialize;
 
 use crate::error::Error;
 
+/// The version of the JSON vocabulary (`schema_version` on every top-level object and error).
+pub const SCHEMA_VERSION: u32 = 1;
+
 /// `--color` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ColorChoice {
@@ -90,8 +93,22 @@ impl Ui {
         }
     }
 
-    /// Print an error with its causes and hints.
+    /// Print an error with its causes and hints; under `--json`, as one JSON object on stderr.
     pub fn error(&self, e: &Error) {
+        if self.json {
+            let v = serde_json::json!({
+                "schema_version": SCHEMA_VERSION,
+                "error": {
+                    "kind": e.kind.name(),
+                    "code": e.kind.code(),
+                    "message": e.message,
+                    "causes": e.causes,
+                    "hints": e.hints,
+                }
+            });
+            message(format_args!("{v}"));
+            return;
+        }
         message(format_args!("{} {}", self.paint(self.color_err, "error:", Style::new().red().bold()), e.message));
         for c in &e.causes {
             message(format_args!("{} {c}", self.paint(self.color_err, "caused by:", Style::new().bold())));
@@ -107,9 +124,20 @@ impl Ui {
         out.write_all(text.as_bytes()).and_then(|_| out.flush()).map_err(pipe)
     }
 
-    /// Write a value as pretty JSON to stdout.
+    /// Write a value as pretty JSON to stdout. A top-level object carries `"schema_version"` first, so a
+    /// consumer can tell which vocabulary it reads.
     pub fn json_out<T: Serialize>(&self, v: &T) -> Result<(), Error> {
-        let mut s = serde_json::to_string_pretty(v).map_err(|e| Error::new(format!("cannot encode JSON: {e}")))?;
+        let value = serde_json::to_value(v).map_err(|e| Error::new(format!("cannot encode JSON: {e}")))?;
+        let value = match value {
+            serde_json::Value::Object(fields) => {
+                let mut out = serde_json::Map::new();
+                out.insert("schema_version".into(), SCHEMA_VERSION.into());
+                out.extend(fields);
+                serde_json::Value::Object(out)
+            }
+            other => other,
+        };
+        let mut s = serde_json::to_string_pretty(&value).map_err(|e| Error::new(format!("cannot encode JSON: {e}")))?;
         s.push('\n');
         self.data(&s)
     }

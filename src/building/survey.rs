@@ -211,6 +211,14 @@ pub fn survey(ctx: &Ctx) -> Result<Vec<Entry>, Error> {
     Ok(rows)
 }
 
+/// One tenant's row, as `list` shows it: the one JSON shape for a tenant, whichever command prints it.
+pub fn entry(ctx: &Ctx, name: &str) -> Result<Entry, Error> {
+    survey(ctx)?
+        .into_iter()
+        .find(|r| r.name.as_deref() == Some(name))
+        .ok_or_else(|| Error::new(format!("no tenant named '{name}'")).hint("`git neighbor list` shows the tenants"))
+}
+
 /// Fill in dirty and ahead/behind for each row, in parallel (`list --full`).
 pub fn survey_full(ctx: &Ctx, rows: &mut [Entry]) {
     // Only `git status` (the worktree's files) needs a git process per worktree: those run on worker

@@ -47,7 +47,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
     };
     let t = building::add(ctx, &req)?;
     if ui.json {
-        ui.json_out(&t)?;
+        ui.json_out(&building::entry(ctx, &t.name)?)?;
     } else {
         ui.data(&format!("{}\n", t.path.display()))?;
     }

@@ -13,20 +13,40 @@ pub struct Args {
     pub hooks: bool,
 }
 
+/// What `init` did (`--json`).
+#[derive(Debug, serde::Serialize)]
+struct Initialised {
+    /// The config file (none in a bare repository).
+    config: Option<std::path::PathBuf>,
+    /// Whether this call wrote it.
+    config_written: bool,
+    /// The shared state directory.
+    state_dir: std::path::PathBuf,
+    /// Hook changes with `--hooks`.
+    hooks: Vec<crate::protect::hooks::Change>,
+}
+
 pub fn run(g: &Global, ui: &Ui, args: &Args) -> Result<u8, Error> {
     let ctx = cli::open(g)?;
     ctx.state.ensure()?;
+    let mut done =
+        Initialised { config: None, config_written: false, state_dir: ctx.state.root.clone(), hooks: Vec::new() };
     if args.hooks {
-        for c in crate::protect::hooks::install(&ctx.repo)? {
+        done.hooks = crate::protect::hooks::install(&ctx.repo)?;
+        for c in &done.hooks {
             ui.status(format!("hook {}: {} ({})", c.hook, c.action, c.path.display()));
         }
     }
     let Some(root) = ctx.repo.workdir.as_deref() else {
         ui.status(format!("shared state ready in {}", ctx.state.root.display()));
         ui.status("bare repository: commit a .neighbor.toml from a worktree to configure it");
+        if ui.json {
+            ui.json_out(&done)?;
+        }
         return Ok(0);
     };
     let path = root.join(config::FILE);
+    done.config = Some(path.clone());
     if path.exists() {
         ui.status(format!("{} already exists; left unchanged", path.display()));
     } else {
@@ -40,7 +60,11 @@ pub fn run(g: &Global, ui: &Ui, args: &Args) -> Result<u8, Error> {
         let text = config::template_for(ctx.repo.default_branch().as_deref());
         f.write_all(text.as_bytes()).ctx(|| format!("cannot write {}", path.display()))?;
         ui.status(format!("wrote {} (commit it to share the settings)", path.display()));
+        done.config_written = true;
     }
     ui.status(format!("shared state ready in {}", ctx.state.root.display()));
+    if ui.json {
+        ui.json_out(&done)?;
+    }
     Ok(0)
 }

@@ -20,7 +20,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
     let reason = if a.undo { None } else { Some(a.reason.clone().unwrap_or_else(|| "kept by user".into())) };
     let t = building::set_kept(ctx, &a.name, reason)?;
     if ui.json {
-        ui.json_out(&t)?;
+        ui.json_out(&building::entry(ctx, &t.name)?)?;
     }
     ui.status(match &t.kept {
         Some(k) => format!("tenant {} kept: {}", t.name, k.reason),

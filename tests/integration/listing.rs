@@ -225,3 +225,30 @@ fn groups_without_a_subcommand_show_their_state() {
         assert_eq!(bare.stdout, explicit.stdout, "{group}");
     }
 }
+
+/// One JSON vocabulary: `add --json` and `keep --json` print the tenant as `list --json` shows it (not the
+/// internal record), top-level objects carry `schema_version`, `init --json` says what it did, and an error
+/// under `--json` is one JSON object on stderr with the exit code's kind.
+#[test]
+fn one_json_vocabulary() {
+    let t = TestRepo::new();
+    let added = t.neighbor(&["--json", "add", "v1"]).ok().json();
+    assert_eq!(added["schema_version"], 1);
+    let row = t.tenants_json().into_iter().find(|r| r["name"] == "v1").unwrap();
+    for key in ["name", "status", "branch", "path", "created", "base"] {
+        assert_eq!(added[key], row[key], "{key}");
+    }
+    assert!(added.get("created_ms").is_none() && added.get("base_ref").is_none(), "{added}");
+    let kept = t.neighbor(&["--json", "keep", "v1", "--reason", "review"]).ok().json();
+    assert_eq!((kept["status"].as_str(), kept["reason"].as_str()), (Some("kept"), Some("review")));
+    let init = t.neighbor(&["--json", "init"]).ok().json();
+    assert_eq!(init["config_written"], true);
+    assert!(init["state_dir"].as_str().unwrap().ends_with("/.git/neighbor"));
+    let err = t.neighbor(&["--json", "remove", "nope"]);
+    assert_eq!(err.code, 1);
+    let e: serde_json::Value = serde_json::from_str(err.stderr.trim()).unwrap();
+    assert_eq!(e["error"]["kind"], "error");
+    assert_eq!(e["error"]["code"], 1);
+    assert!(e["error"]["message"].as_str().unwrap().contains("no tenant named 'nope'"));
+    assert_eq!(e["schema_version"], 1);
+}
