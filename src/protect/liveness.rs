@@ -80,8 +80,11 @@ pub struct UpstreamEvidence {
     pub committed: Option<String>,
     /// Its age in seconds (0 when dated in the future).
     pub age_secs: Option<u64>,
-    /// Younger than the live window.
+    /// Younger than the live window, and not this clone's own push.
     pub live: bool,
+    /// This clone pushed the tip itself (its remote-tracking ref's reflog says so): not evidence that
+    /// anyone else is writing.
+    pub own_push: bool,
     /// The tip was fetched just now (false: the last fetched remote-tracking ref was used).
     pub fetched: bool,
     /// Why fetching failed, if it did.
@@ -159,6 +162,7 @@ pub fn upstream_evidence(
         committed: None,
         age_secs: None,
         live: false,
+        own_push: false,
         fetched,
         fetch_error,
     };
@@ -177,10 +181,22 @@ pub fn upstream_evidence(
             ev.committed = Some(state_dir::rfc3339(ms));
             ev.age_secs = Some(age.as_secs());
             // A commit dated in the future (clock skew) has age 0: it counts as fresh.
-            ev.live = !window.is_zero() && age < window;
+            ev.own_push = up.tracking_ref(&ctx.repo).is_some_and(|r| pushed_from_here(&ctx.repo, &r, tip));
+            ev.live = !window.is_zero() && age < window && !ev.own_push;
         }
     }
     ev
+}
+
+/// Whether the last change of the remote-tracking ref `tracking` was this clone's own push of `tip`: git
+/// writes "update by push" in that ref's reflog when a push moves it. A fetch that brought someone
+/// else's commit writes another entry, and then the tip is not ours.
+fn pushed_from_here(repo: &Repo, tracking: &str, tip: &str) -> bool {
+    let Ok(log) = std::fs::read_to_string(repo.common_dir.join("logs").join(tracking)) else { return false };
+    log.lines().next_back().is_some_and(|last| {
+        let (head, message) = last.split_once('\t').unwrap_or((last, ""));
+        head.split(' ').nth(1) == Some(tip) && message.starts_with("update by push")
+    })
 }
 
 /// Evidence about the current branch's upstream: fetched first when `do_fetch`, else from the

@@ -326,3 +326,28 @@ fn status_reports_an_idle_fleet_and_explicit_remote_branch_works() {
     t.neighbor(&["safe-pull", "origin", "main"]).ok();
     assert_eq!(t.git(&["rev-parse", "HEAD"]), tip);
 }
+
+/// Your own push from this clone is not evidence that a fleet is writing: after it, the fleet is idle
+/// (and a dirty safe-pull is not refused for it); someone else's fresh commit, fetched, still is.
+#[test]
+fn own_push_is_not_fleet_evidence() {
+    let t = TestRepo::with_remote();
+    write_in(&t.dir, "mine.txt", "mine\n");
+    assert!(git_now(&t, &t.dir, &["add", "mine.txt"]));
+    assert!(git_now(&t, &t.dir, &["commit", "-qm", "my fresh commit"]));
+    assert!(git_now(&t, &t.dir, &["push", "-q", "origin", "main"]));
+    let s = t.neighbor(&["status", "--json"]).ok().json();
+    assert_eq!(s["fleet"]["live"], false, "{s}");
+    assert_eq!(s["fleet"]["upstream"]["own_push"], true, "{s}");
+    // Another clone pushes a fresh commit; once fetched, it is evidence.
+    let other = t.root.join("other");
+    let origin = t.root.join("origin.git");
+    t.git(&["clone", "-q", origin.to_str().unwrap(), other.to_str().unwrap()]);
+    write_in(&other, "theirs.txt", "theirs\n");
+    assert!(git_now(&t, &other, &["add", "theirs.txt"]));
+    assert!(git_now(&t, &other, &["commit", "-qm", "their fresh commit"]));
+    assert!(git_now(&t, &other, &["push", "-q", "origin", "main"]));
+    let s = t.neighbor(&["status", "--fetch", "--json"]).ok().json();
+    assert_eq!(s["fleet"]["live"], true, "{s}");
+    assert_eq!(s["fleet"]["upstream"]["own_push"], false, "{s}");
+}
