@@ -6,6 +6,8 @@
 //! The delta is kept as raw JSON so a malformed one that reached the mailbox some other way (a push from
 //! an older client, a hand-made ref) can still be quarantined with its reason instead of failing a frame.
 
+use std::time::{Duration, Instant};
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -109,7 +111,82 @@ pub fn host() -> String {
     nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_else(|_| "unknown".into())
 }
 
-/// Store an envelope in its slot. Refuses (exit 3) an occupied slot unless `replace`.
+/// The mailbox lock: writers hold it shared while they check that their frame is still open and store
+/// their delta; `merge-frame` holds it exclusively from listing a frame's slots to its commit point. So a
+/// delta is either seen by the merge of its frame or finds that frame merged and is refused: an accepted
+/// delta is never left behind in a merged frame.
+pub fn with_lock<T>(
+    dir: &state_dir::StateDir,
+    exclusive: bool,
+    timeout: Duration,
+    f: impl FnOnce() -> Result<T, Error>,
+) -> Result<T, Error> {
+    dir.ensure()?;
+    let path = dir.root.join("mailbox.lock");
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| Error::new(format!("cannot open lock file {}: {e}", path.display())))?;
+    let mut lock = fd_lock::RwLock::new(file);
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(1);
+    loop {
+        // The guards are different types; each branch holds its own for the whole of `f`.
+        let got = if exclusive {
+            match lock.try_write() {
+                Ok(_guard) => return f(),
+                Err(e) => e,
+            }
+        } else {
+            match lock.try_read() {
+                Ok(_guard) => return f(),
+                Err(e) => e,
+            }
+        };
+        if got.kind() != std::io::ErrorKind::WouldBlock {
+            return Err(Error::new(format!("cannot lock {}: {got}", path.display())));
+        }
+        if start.elapsed() >= timeout {
+            return Err(Error::lock_timeout(format!(
+                "mailbox lock {} not acquired within {}: a merge-frame is committing",
+                path.display(),
+                crate::config::format_duration(timeout)
+            ))
+            .hint("wait for merge-frame to finish, or raise --lock-timeout; the lock dies with its holder"));
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(25));
+    }
+}
+
+/// Store an envelope in its slot if its frame is still open on `target` (a full ref), under the mailbox
+/// lock. Refuses (exit 3) a merged frame, and an occupied slot unless `replace`.
+pub fn store_open(
+    repo: &Repo,
+    dir: &state_dir::StateDir,
+    timeout: Duration,
+    target: &str,
+    env: &Envelope,
+    replace: bool,
+) -> Result<Slot, Error> {
+    with_lock(dir, false, timeout, || {
+        if let Some(c) = frame_merged_quick(repo, target, env.frame)? {
+            return Err(Error::refused(format!(
+                "frame {} is already merged (commit {})",
+                env.frame,
+                &c[..10.min(c.len())]
+            ))
+            .hint("write for the next frame, or omit --frame to use it"));
+        }
+        store(repo, env, replace)
+    })
+}
+
+/// Store an envelope in its slot. Refuses (exit 3) an occupied slot unless `replace`. Writers use
+/// [`store_open`], which also makes sure the frame is still open.
 pub fn store(repo: &Repo, env: &Envelope, replace: bool) -> Result<Slot, Error> {
     let bytes = serde_json::to_vec(env).map_err(|e| Error::new(format!("cannot encode delta: {e}")))?;
     let blob = repo
@@ -154,11 +231,17 @@ pub fn list(repo: &Repo, ns: &str, frame: Option<u64>) -> Result<Vec<Slot>, Erro
             let (r, blob) = l.split_once('\0')?;
             let rest = r.strip_prefix(ns)?;
             let (f, s) = rest.split_once('/')?;
-            Some(Slot { frame: f.parse().ok()?, stream: s.to_string(), r#ref: r.to_string(), blob: blob.to_string() })
+            let frame = canonical_frame(f)?;
+            Some(Slot { frame, stream: s.to_string(), r#ref: r.to_string(), blob: blob.to_string() })
         })
         .collect();
     slots.sort_by(|a, b| (a.frame, &a.stream).cmp(&(b.frame, &b.stream)));
     Ok(slots)
+}
+
+/// A frame number spelled the one way refs name it (`12`, not `012` or `+12`).
+fn canonical_frame(f: &str) -> Option<u64> {
+    f.parse::<u64>().ok().filter(|n| *n > 0 && n.to_string() == f)
 }
 
 /// Read a slot's blob.

@@ -99,6 +99,8 @@ pub struct Report {
     pub pushed: Option<String>,
     /// Non-fatal notes (repairs done, worktree left behind, …).
     pub notes: Vec<String>,
+    /// The frame had nothing to merge (no delta applied or fallen back): no commit was made.
+    pub nothing_to_merge: bool,
 }
 
 /// Changed state files: repository path and new bytes (`None`: deleted).
@@ -131,6 +133,9 @@ impl StateSource for TreeSource<'_> {
                 return Err(other(format!(
                     "{acc} is a symlink in the target tree; state paths may not pass through symlinks"
                 )));
+            }
+            if i + 1 < parts.len() && !mode.is_tree() {
+                return Err(other(format!("{acc} is a file in the target tree, so {full} cannot be under it")));
             }
             if i + 1 == parts.len() {
                 if !mode.is_blob() {
@@ -183,7 +188,10 @@ pub fn merge(ctx: &Ctx, opts: &Options) -> Result<Report, Error> {
             None => mailbox::last_merged_frame(&ctx.repo, &base_branch(opts, &target))?.map_or(1, |n| n + 1),
         };
         wait_for_expected(ctx, opts, frame)?;
-        match ctx.locked(|| merge_locked(ctx, opts, &target, &prefix, frame))? {
+        let merged = ctx.locked(|| {
+            mailbox::with_lock(&ctx.state, true, ctx.lock_timeout, || merge_locked(ctx, opts, &target, &prefix, frame))
+        })?;
+        match merged {
             Some(report) => return Ok(report),
             None if attempt < PUSH_ATTEMPTS => std::thread::sleep(Duration::from_millis(50 * attempt)),
             None => {
@@ -271,6 +279,11 @@ fn merge_locked(ctx: &Ctx, opts: &Options, target: &str, prefix: &str, frame: u6
     if let Some(n) = repair(ctx)? {
         notes.push(n);
     }
+    let target_wt =
+        ctx.repo.worktrees()?.into_iter().find(|w| w.branch.as_deref() == Some(&format!("refs/heads/{target}")));
+    if let Some(w) = &target_wt {
+        clear_own_stale_index_lock(&w.git_dir);
+    }
     let base_ref = match &opts.push {
         Some(remote) => format!("refs/remotes/{remote}/{target}"),
         None => format!("refs/heads/{target}"),
@@ -291,6 +304,7 @@ fn merge_locked(ctx: &Ctx, opts: &Options, target: &str, prefix: &str, frame: u6
         diff: None,
         pushed: None,
         notes,
+        nothing_to_merge: false,
     };
     if let Some(done) = mailbox::frame_commit(&ctx.repo, &base_hex, frame)? {
         report.already_merged = true;
@@ -301,10 +315,22 @@ fn merge_locked(ctx: &Ctx, opts: &Options, target: &str, prefix: &str, frame: u6
         return Ok(Some(report));
     }
 
+    // A target being rebased or bisected is written back when that ends: never move it under it.
+    if let Some(busy) = crate::git::busy::branch_busy(&ctx.repo, &format!("refs/heads/{target}"))? {
+        return Err(Error::refused(format!("{}; merge-frame will not move it", busy.describe(target)))
+            .hint("finish or abort that operation there, then run merge-frame again"));
+    }
+    // Files are written into the checked-out state dir: no part of the way there may be a symlink.
+    if let Some(w) = &target_wt {
+        let rel = delta::validate_rel_path(prefix).map_err(|e| Error::new(format!("state.dir: {e}")))?;
+        delta::check_dir_no_symlinks(&w.path, &rel).map_err(|e| {
+            Error::refused(format!("the state dir in {} is unsafe to write: {e}", w.path.display()))
+                .hint("state files are never written through a symlink; make the state dir a plain directory")
+        })?;
+    }
+
     // Collect and validate.
     let slots = mailbox::list(&ctx.repo, DELTAS, Some(frame))?;
-    let target_wt =
-        ctx.repo.worktrees()?.into_iter().find(|w| w.branch.as_deref() == Some(&format!("refs/heads/{target}")));
     let mut valid: Vec<(Slot, mailbox::Envelope, Option<Delta>)> = Vec::new();
     let mut quarantined: Vec<(Slot, String)> = Vec::new();
     for slot in slots {
@@ -341,16 +367,28 @@ fn merge_locked(ctx: &Ctx, opts: &Options, target: &str, prefix: &str, frame: u6
         let source = TreeSource { repo: &ctx.repo.gix, tree: base_tree, prefix: prefix.to_string() };
         let mut overlay = Overlay::new(&source);
         let mut late_bad = Vec::new();
+        // Files written by the deltas applied so far: a later delta may not put a file under one of them,
+        // nor make a file where they need a directory.
+        let mut files: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
         for (slot, _env, d) in &valid {
+            if let Some(d) = d
+                && let Some(why) = file_dir_conflict(&files, d)
+            {
+                late_bad.push((slot.clone(), why));
+                continue;
+            }
             let report = match d {
                 None => StreamReport { stream: slot.stream.clone(), status: Outcome::Fallback, reason: None, ops: 0 },
                 Some(d) => match overlay.apply(d) {
-                    Ok(()) => StreamReport {
-                        stream: slot.stream.clone(),
-                        status: Outcome::Applied,
-                        reason: None,
-                        ops: d.ops.len(),
-                    },
+                    Ok(()) => {
+                        files.extend(d.ops.iter().map(|op| op.path().as_str().to_string()));
+                        StreamReport {
+                            stream: slot.stream.clone(),
+                            status: Outcome::Applied,
+                            reason: None,
+                            ops: d.ops.len(),
+                        }
+                    }
                     Err(e) => {
                         late_bad.push((slot.clone(), e.to_string()));
                         continue;
@@ -386,6 +424,31 @@ fn merge_locked(ctx: &Ctx, opts: &Options, target: &str, prefix: &str, frame: u6
     report.streams = streams.into_values().collect();
     report.changed = changes.iter().map(|(p, _)| p.clone()).collect();
 
+    // No delta to apply and no stream that fell back: nothing to record, so no commit. Invalid deltas
+    // still leave the mailbox for the quarantine.
+    if valid.is_empty() {
+        report.nothing_to_merge = true;
+        if !opts.dry_run && opts.push.is_none() && !quarantined.is_empty() {
+            let mut tx = String::new();
+            for (slot, _) in &quarantined {
+                tx += &format!(
+                    "update {QUARANTINE}{frame}/{} {b}\ndelete {} {b}\n",
+                    slot.stream,
+                    slot.r#ref,
+                    b = slot.blob
+                );
+            }
+            ctx.repo.git()?.args(["update-ref", "--stdin"]).stdin(tx.into_bytes()).run()?;
+        }
+        return Ok(Some(report));
+    }
+
+    // The checked-out target's index lock, from before the commit point until its index matches the
+    // new commit: a running git that holds it makes merge-frame refuse before anything is committed.
+    let index_lock = match &target_wt {
+        Some(w) if opts.push.is_none() && !opts.dry_run => Some(IndexLock::take(&w.git_dir, ctx.lock_timeout)?),
+        _ => None,
+    };
     // The checked-out target must have clean state files, or nothing is committed. A file modified after
     // this moment is someone's new edit: the sync below leaves it alone rather than overwrite it.
     let checked_clean_at = std::time::SystemTime::now();
@@ -405,6 +468,7 @@ fn merge_locked(ctx: &Ctx, opts: &Options, target: &str, prefix: &str, frame: u6
 
     // Build the frame commit (objects only; nothing moves yet).
     let tree = build_tree(ctx, base, &changes)?;
+    verify_tree(ctx, base_tree, &tree, &changes)?;
     if opts.dry_run {
         report.diff = Some(
             ctx.repo
@@ -481,8 +545,10 @@ fn merge_locked(ctx: &Ctx, opts: &Options, target: &str, prefix: &str, frame: u6
         let _ = std::fs::remove_file(journal_path(ctx));
         return Err(Error::from(e).context("the frame was not committed"));
     }
-    if let Some(w) = &sync_wt {
-        let skipped = sync_worktree(ctx, w, Sync::Fresh { changes: &changes, clean_at: checked_clean_at })?;
+    if let Some(w) = &sync_wt
+        && let Some(lock) = &index_lock
+    {
+        let skipped = sync_worktree(ctx, w, lock, Sync::Fresh { changes: &changes, clean_at: checked_clean_at })?;
         if !skipped.is_empty() {
             report.notes.push(format!(
                 "left alone in {}, edited while the frame was merging: {} (they now differ from the commit)",
@@ -517,6 +583,27 @@ fn merge_locked(ctx: &Ctx, opts: &Options, target: &str, prefix: &str, frame: u6
             .with("quarantined", counts(Outcome::Quarantined)),
     )?;
     Ok(Some(report))
+}
+
+/// Why delta `d` cannot be applied on top of `files` (the files written by earlier deltas of this frame):
+/// one of its files would lie under one of theirs, or theirs under one of its.
+fn file_dir_conflict(files: &std::collections::BTreeSet<String>, d: &Delta) -> Option<String> {
+    for op in &d.ops {
+        let p = op.path().as_str();
+        for (at, _) in p.match_indices('/') {
+            if files.contains(&p[..at]) {
+                return Some(format!(
+                    "{p}: {} is a file written earlier in this frame, so nothing can be under it",
+                    &p[..at]
+                ));
+            }
+        }
+        let dir = format!("{p}/");
+        if let Some(under) = files.range(dir.clone()..).next().filter(|f| f.starts_with(&dir)) {
+            return Some(format!("{p}: {under} is written earlier in this frame, so {p} must stay a directory"));
+        }
+    }
+    None
 }
 
 /// Validate one mailbox slot: envelope shape, delta format, fallback without ops, paths free of
@@ -618,11 +705,11 @@ enum Sync<'a> {
 
 /// Write the frame's changed files into the checked-out target and stage them, so its files and index
 /// match the new commit. Returns the files left alone (repair only).
-fn sync_worktree(ctx: &Ctx, wt: &Path, how: Sync<'_>) -> Result<Vec<String>, Error> {
+fn sync_worktree(ctx: &Ctx, wt: &Path, lock: &IndexLock, how: Sync<'_>) -> Result<Vec<String>, Error> {
     let mut skipped = Vec::new();
     let mut staged = Vec::new();
     // Temp files go in the worktree's private git dir, so a crash never leaves one in the checkout.
-    let git_dir = PathBuf::from(ctx.repo.git_in(wt)?.args(["rev-parse", "--absolute-git-dir"]).read()?);
+    let git_dir = lock.git_dir.clone();
     let files: Vec<(String, Option<Vec<u8>>)> = match how {
         Sync::Fresh { changes, clean_at } => changes
             .iter()
@@ -661,14 +748,137 @@ fn sync_worktree(ctx: &Ctx, wt: &Path, how: Sync<'_>) -> Result<Vec<String>, Err
         staged.push(p);
     }
     if !staged.is_empty() {
-        ctx.repo
-            .git_in(wt)?
-            .env("NEIGHBOR_MERGE_FRAME", "1")
-            .args(["update-index", "--add", "--remove", "--"])
-            .args(&staged)
-            .run()?;
+        lock.stage(ctx, wt, &staged)?;
     }
     Ok(skipped)
+}
+
+/// What merge-frame writes into an `index.lock` it holds, so that its own lock left by a crash can be
+/// told from a live git's.
+const INDEX_LOCK_MARK: &str = "git-neighbor merge-frame pid ";
+
+/// The checked-out target's `index.lock`, held from before the commit point until the index matches
+/// the new commit. Released (deleted) on drop; a crash leaves it, marked, for the repair to clear.
+struct IndexLock {
+    git_dir: PathBuf,
+    lock: PathBuf,
+}
+
+impl IndexLock {
+    /// Create the lock, waiting up to `timeout` for a running git to release it (`git status` holds it
+    /// for an instant); refuse (exit 3) if it is still held then (a `git commit` waiting for its editor).
+    /// The lock is made complete (with its mark) and then linked into place, so it never exists unmarked.
+    fn take(git_dir: &Path, timeout: Duration) -> Result<IndexLock, Error> {
+        let lock = git_dir.join("index.lock");
+        let tmp = git_dir.join(format!("neighbor-frame-index.tmp.lock.{}", state_dir::unique()));
+        std::fs::write(&tmp, format!("{INDEX_LOCK_MARK}{}\n", std::process::id()))
+            .ctx(|| format!("cannot write {}", tmp.display()))?;
+        let start = Instant::now();
+        let res = loop {
+            match std::fs::hard_link(&tmp, &lock) {
+                Ok(()) => break Ok(IndexLock { git_dir: git_dir.to_path_buf(), lock }),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && start.elapsed() < timeout => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    break Err(Error::refused(format!(
+                        "{} exists: a git command is using the checked-out target's index; nothing was committed",
+                        lock.display()
+                    ))
+                    .hint("let that git command finish (a `git commit` waiting for its editor, say), then run merge-frame again")
+                    .hint("if no git is running there, `git neighbor prune` removes a stale lock"));
+                }
+                Err(e) => break Err(Error::new(format!("cannot create {}: {e}", lock.display()))),
+            }
+        };
+        let _ = std::fs::remove_file(&tmp);
+        res
+    }
+
+    /// Stage `paths` from the worktree, as `git update-index --add --remove` would, into a copy of the
+    /// index that then replaces it (git cannot take the lock we hold).
+    fn stage(&self, ctx: &Ctx, wt: &Path, paths: &[String]) -> Result<(), Error> {
+        let index = self.git_dir.join("index");
+        let tmp = self.git_dir.join(format!("neighbor-frame-index.tmp.{}", state_dir::unique()));
+        let res = (|| -> Result<(), Error> {
+            if index.exists() {
+                std::fs::copy(&index, &tmp).ctx(|| format!("cannot copy {}", index.display()))?;
+            }
+            ctx.repo
+                .git_in(wt)?
+                .env("GIT_INDEX_FILE", &tmp)
+                .env("NEIGHBOR_MERGE_FRAME", "1")
+                .args(["update-index", "--add", "--remove", "--"])
+                .args(paths)
+                .run()?;
+            std::fs::rename(&tmp, &index).ctx(|| format!("cannot replace {}", index.display()))
+        })();
+        if res.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        res
+    }
+}
+
+impl Drop for IndexLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.lock);
+    }
+}
+
+/// Remove an `index.lock` (and index copies) that a merge-frame killed mid-way left in `git_dir`. Only
+/// ours, and only when its process is gone; call under the building lock.
+fn clear_own_stale_index_lock(git_dir: &Path) {
+    let lock = git_dir.join("index.lock");
+    if let Ok(text) = std::fs::read_to_string(&lock)
+        && let Some(pid) = text.strip_prefix(INDEX_LOCK_MARK).and_then(|r| r.trim().parse::<u32>().ok())
+        && !crate::supervise::proc::pid_alive(pid)
+    {
+        let _ = std::fs::remove_file(&lock);
+    }
+    for e in std::fs::read_dir(git_dir).into_iter().flatten().flatten() {
+        if e.file_name().to_string_lossy().starts_with("neighbor-frame-index.tmp.") {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// The frame's tree must differ from the base in exactly the changed paths, each holding the bytes in
+/// hand. git drops index entries it refuses without failing (`update-index --index-info` prints
+/// "Ignoring path" and exits 0), so a dropped path fails the frame here instead of vanishing from it.
+fn verify_tree(ctx: &Ctx, base_tree: gix::ObjectId, tree: &str, changes: &Changes) -> Result<(), Error> {
+    let out = ctx
+        .repo
+        .git()?
+        .args(["diff-tree", "-r", "-z", "--no-renames", "--name-only", &base_tree.to_string(), tree])
+        .output()?;
+    let got: std::collections::BTreeSet<String> =
+        out.split(|b| *b == 0).filter(|r| !r.is_empty()).map(|r| String::from_utf8_lossy(r).into_owned()).collect();
+    let want: std::collections::BTreeSet<String> = changes.iter().map(|(p, _)| p.clone()).collect();
+    let bad = |why: String| {
+        Error::new(format!("the frame's tree does not hold exactly its changed files ({why}); nothing was committed"))
+    };
+    if got != want {
+        let missing: Vec<&String> = want.difference(&got).collect();
+        let extra: Vec<&String> = got.difference(&want).collect();
+        return Err(bad(format!("missing {missing:?}, unexpected {extra:?}")));
+    }
+    let id = gix::ObjectId::from_hex(tree.as_bytes()).map_err(|e| bad(e.to_string()))?;
+    let tree = ctx.repo.gix.find_object(id).map_err(|e| bad(e.to_string()))?.into_tree();
+    for (path, bytes) in changes {
+        let entry = tree.lookup_entry_by_path(path).map_err(|e| bad(e.to_string()))?;
+        let ok = match (entry, bytes) {
+            (None, None) => true,
+            (Some(e), Some(b)) => {
+                e.mode().is_blob() && e.object().map_err(|e| bad(e.to_string()))?.data.as_slice() == b.as_slice()
+            }
+            _ => false,
+        };
+        if !ok {
+            return Err(bad(format!("{path} does not hold the frame's bytes")));
+        }
+    }
+    Ok(())
 }
 
 fn blob_at(repo: &Repo, commit: &str, path: &str) -> Result<Option<Vec<u8>>, Error> {
@@ -689,7 +899,11 @@ fn repair(ctx: &Ctx) -> Result<Option<String>, Error> {
     };
     let now = ctx.repo.ref_target(&format!("refs/heads/{}", j.target)).map(|o| o.to_string());
     let note = if now.as_deref() == Some(j.new.as_str()) {
-        let skipped = sync_worktree(ctx, &j.worktree, Sync::Repair { old: &j.old, new: &j.new, paths: &j.paths })?;
+        let git_dir = PathBuf::from(ctx.repo.git_in(&j.worktree)?.args(["rev-parse", "--absolute-git-dir"]).read()?);
+        clear_own_stale_index_lock(&git_dir);
+        let lock = IndexLock::take(&git_dir, ctx.lock_timeout)?;
+        let skipped =
+            sync_worktree(ctx, &j.worktree, &lock, Sync::Repair { old: &j.old, new: &j.new, paths: &j.paths })?;
         let mut n =
             format!("finished syncing {} after an interrupted merge of frame {}", j.worktree.display(), j.frame);
         if !skipped.is_empty() {
@@ -781,10 +995,19 @@ fn reduce(
             let Some((meta, path)) = rec.split_once('\t') else { continue };
             let mut m = meta.split(' ');
             let (mode, id) = (m.next().unwrap_or(""), m.nth(1).unwrap_or(""));
-            if mode != "100644" && mode != "100755" {
-                continue;
-            }
             let Some(rel) = path.strip_prefix(&format!("{prefix}/")) else { continue };
+            // The tree may come from anyone who can push: every path is checked as git would before
+            // writing it, and only plain files are materialised.
+            let refuse = |why: String| {
+                Error::new(format!("the target's tree holds {path:?}, which merge-frame will not write: {why}"))
+                    .hint("repair the target branch: git would not check this tree out either")
+            };
+            delta::validate_rel_path(rel).map_err(|e| refuse(e.to_string()))?;
+            if mode != "100644" && mode != "100755" {
+                return Err(refuse(format!(
+                    "mode {mode} is not a plain file (state files are never links or submodules)"
+                )));
+            }
             let bytes = mailbox::read_blob(&ctx.repo, id)?;
             let dest = work.join(rel);
             if let Some(d) = dest.parent() {
