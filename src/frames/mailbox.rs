@@ -244,6 +244,20 @@ fn canonical_frame(f: &str) -> Option<u64> {
     f.parse::<u64>().ok().filter(|n| *n > 0 && n.to_string() == f)
 }
 
+/// Refs under `ns` that no frame will ever pick up: a frame part that is not a canonical positive
+/// number, or a stream that is not a valid stream name.
+pub fn malformed(repo: &Repo, ns: &str) -> Result<Vec<String>, Error> {
+    let out = repo.git()?.args(["for-each-ref", "--format=%(refname)", ns]).read()?;
+    Ok(out
+        .lines()
+        .filter(|r| {
+            let Some((f, s)) = r.strip_prefix(ns).and_then(|rest| rest.split_once('/')) else { return true };
+            canonical_frame(f).is_none() || crate::building::registry::validate_name_as("stream", s).is_err()
+        })
+        .map(String::from)
+        .collect())
+}
+
 /// Read a slot's blob.
 pub fn read_blob(repo: &Repo, blob: &str) -> Result<Vec<u8>, Error> {
     let id = gix::ObjectId::from_hex(blob.as_bytes()).map_err(|e| Error::new(format!("bad object id {blob}: {e}")))?;
@@ -288,6 +302,10 @@ fn frame_of(message: &[u8]) -> Option<u64> {
 /// In-process: hot paths (`delta write`, `run`) must not pay for a `git log`.
 fn frame_commits_of(repo: &Repo, full: &str, mut visit: impl FnMut(gix::ObjectId, u64) -> bool) -> Result<(), Error> {
     let Some(mut id) = repo.ref_target(full) else { return Ok(()) };
+    // In a shallow clone (CI's `--depth 1`) history ends at the shallow boundary: the parents of those
+    // commits are not here, and there is nothing older to look at.
+    let boundary: Vec<gix::ObjectId> =
+        repo.gix.shallow_commits().ok().flatten().map(|c| c.iter().copied().collect()).unwrap_or_default();
     // A frame commit is normally at or near the tip; the cap only bounds pathological histories.
     for _ in 0..100_000 {
         let commit = repo.gix.find_commit(id).map_err(|e| Error::new(format!("cannot read commit {id}: {e}")))?;
@@ -298,6 +316,7 @@ fn frame_commits_of(repo: &Repo, full: &str, mut visit: impl FnMut(gix::ObjectId
             return Ok(());
         }
         match commit.parent_ids().next() {
+            Some(_) if boundary.contains(&id) => return Ok(()),
             Some(p) => id = p.detach(),
             None => return Ok(()),
         }

@@ -185,7 +185,7 @@ pub fn merge(ctx: &Ctx, opts: &Options) -> Result<Report, Error> {
         }
         let frame = match opts.frame {
             Some(f) => f,
-            None => mailbox::last_merged_frame(&ctx.repo, &base_branch(opts, &target))?.map_or(1, |n| n + 1),
+            None => mailbox::last_merged_frame(&ctx.repo, &base_branch(ctx, opts, &target))?.map_or(1, |n| n + 1),
         };
         wait_for_expected(ctx, opts, frame)?;
         let merged = ctx.locked(|| {
@@ -216,15 +216,16 @@ enum Published {
 }
 
 /// The ref merge-frame builds on: the local target, or its remote-tracking copy with `--push`.
-fn base_branch(opts: &Options, target: &str) -> String {
+fn base_branch(ctx: &Ctx, opts: &Options, target: &str) -> String {
     match &opts.push {
-        Some(remote) => format!("refs/remotes/{remote}/{target}"),
+        Some(remote) => crate::git::remote::tracking_ref(&ctx.repo, remote, target),
         None => format!("refs/heads/{target}"),
     }
 }
 
 fn fetch_remote(ctx: &Ctx, remote: &str, target: &str, frame: Option<u64>) -> Result<(), Error> {
-    let mut refspecs = vec![format!("+refs/heads/{target}:refs/remotes/{remote}/{target}")];
+    let mut refspecs =
+        vec![format!("+refs/heads/{target}:{}", crate::git::remote::tracking_ref(&ctx.repo, remote, target))];
     match frame {
         Some(f) => {
             refspecs.push(format!("refs/neighbor/deltas/{f}/*:refs/neighbor/deltas/{f}/*"));
@@ -285,7 +286,7 @@ fn merge_locked(ctx: &Ctx, opts: &Options, target: &str, prefix: &str, frame: u6
         clear_own_stale_index_lock(&w.git_dir);
     }
     let base_ref = match &opts.push {
-        Some(remote) => format!("refs/remotes/{remote}/{target}"),
+        Some(remote) => crate::git::remote::tracking_ref(&ctx.repo, remote, target),
         None => format!("refs/heads/{target}"),
     };
     let base = ctx.repo.ref_target(&base_ref).ok_or_else(|| {
@@ -509,7 +510,7 @@ fn merge_locked(ctx: &Ctx, opts: &Options, target: &str, prefix: &str, frame: u6
         }
         (Some(remote), old) => {
             // git push has already advanced the remote-tracking ref; this only makes sure.
-            tx += &format!("update refs/remotes/{remote}/{target} {commit}\n");
+            tx += &format!("update {} {commit}\n", crate::git::remote::tracking_ref(&ctx.repo, remote, target));
             // Advance the local target only where that loses nothing: when it is not checked out and
             // the frame commit contains it. A checked-out target is fast-forwarded by git below.
             if target_wt.is_none()
@@ -887,6 +888,85 @@ fn blob_at(repo: &Repo, commit: &str, path: &str) -> Result<Option<Vec<u8>>, Err
         Ok(id) => Ok(Some(id.object().map_err(|e| Error::new(format!("cannot read {spec}: {e}")))?.data.clone())),
         Err(_) => Ok(None),
     }
+}
+
+/// A merge-frame that passed its commit point and was stopped before the checked-out target's files and
+/// index matched the new commit.
+#[derive(Debug, Clone, Serialize)]
+pub struct Interrupted {
+    /// The frame.
+    pub frame: u64,
+    /// Its target branch.
+    pub target: String,
+    /// The checkout left behind.
+    pub worktree: PathBuf,
+}
+
+impl Interrupted {
+    /// One line for humans.
+    pub fn describe(&self) -> String {
+        format!(
+            "merge-frame of frame {} into {} was interrupted after its commit point: the files and index of {} \
+             still show the previous frame",
+            self.frame,
+            self.target,
+            self.worktree.display()
+        )
+    }
+}
+
+/// The interrupted merge-frame whose journal is waiting, if any (read without a lock: a running
+/// merge-frame has one too, for an instant).
+pub fn interrupted(ctx: &Ctx) -> Option<Interrupted> {
+    let bytes = std::fs::read(journal_path(ctx)).ok()?;
+    let j: Journal = serde_json::from_slice(&bytes).ok()?;
+    Some(Interrupted { frame: j.frame, target: j.target, worktree: j.worktree })
+}
+
+/// Finish what a killed merge-frame left: its checkout sync (journal), its own index lock, and its
+/// scratch files (reducer dirs, private indexes). Takes the building lock. Returns what it did.
+pub fn recover(ctx: &Ctx) -> Result<Vec<String>, Error> {
+    ctx.locked(|| {
+        let mut notes: Vec<String> = repair(ctx)?.into_iter().collect();
+        // Under the building lock no merge-frame runs: every scratch file of one is garbage.
+        for e in std::fs::read_dir(&ctx.state.root).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with(".reducer.tmp.") {
+                if std::fs::remove_dir_all(e.path()).is_ok() {
+                    notes.push(format!("removed reducer scratch dir {}", e.path().display()));
+                }
+            } else if name.starts_with(".frame-index.tmp.") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+        let target = format!("refs/heads/{}", ctx.config.state.target);
+        if let Some(w) = ctx.repo.worktrees()?.into_iter().find(|w| w.branch.as_deref() == Some(target.as_str())) {
+            clear_own_stale_index_lock(&w.git_dir);
+        }
+        Ok(notes)
+    })
+}
+
+/// Deltas waiting in frames already merged into the local target: they will never be applied.
+pub fn waiting_in_merged(ctx: &Ctx) -> Result<Vec<Slot>, Error> {
+    let target = format!("refs/heads/{}", ctx.config.state.target);
+    let mut out = Vec::new();
+    let mut merged: BTreeMap<u64, bool> = BTreeMap::new();
+    for slot in mailbox::list(&ctx.repo, DELTAS, None)? {
+        let done = match merged.get(&slot.frame) {
+            Some(d) => *d,
+            None => {
+                let d = ctx.repo.ref_target(&target).is_some()
+                    && mailbox::frame_commit(&ctx.repo, &target, slot.frame)?.is_some();
+                merged.insert(slot.frame, d);
+                d
+            }
+        };
+        if done {
+            out.push(slot);
+        }
+    }
+    Ok(out)
 }
 
 /// Finish or discard the worktree sync of a merge-frame that crashed. Call under the building lock.

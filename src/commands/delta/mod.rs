@@ -159,18 +159,40 @@ pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
         Cmd::Push(a) => push(ctx, ui, &remote_of(ctx, a)?),
         Cmd::Fetch(a) => {
             let remote = remote_of(ctx, a)?;
-            ctx.repo
-                .git()?
-                .args(["fetch", "--quiet", "--no-write-fetch-head"])
-                .end_of_options()
-                .arg(&remote)
-                .arg("refs/neighbor/deltas/*:refs/neighbor/deltas/*")
-                .run()?;
+            let tidied = sync_with(ctx, &remote, true)?;
             let n = mailbox::list(&ctx.repo, DELTAS, None)?.len();
-            ui.status(format!("fetched deltas from {remote}; {n} waiting"));
+            let gone = if tidied > 0 { format!(" ({tidied} merged there left the mailbox)") } else { String::new() };
+            ui.status(format!("fetched deltas from {remote}; {n} waiting{gone}"));
             Ok(0)
         }
     }
+}
+
+/// Fetch the remote's target (into its tracking ref) and its archive of applied deltas (and, with
+/// `deltas`, its waiting deltas), then drop every local delta the remote's managers have merged: its
+/// frame is merged there and the archive holds the same blob. Returns how many were dropped.
+fn sync_with(ctx: &Ctx, remote: &str, deltas: bool) -> Result<usize, Error> {
+    let target = &ctx.config.state.target;
+    let tracking = crate::git::remote::tracking_ref(&ctx.repo, remote, target);
+    let mut specs = vec![format!("+refs/heads/{target}:{tracking}"), format!("{APPLIED}*:{APPLIED}*")];
+    if deltas {
+        specs.push(format!("{DELTAS}*:{DELTAS}*"));
+    }
+    crate::git::remote::fetch(&ctx.repo, remote, &specs)?;
+    let applied = mailbox::list(&ctx.repo, APPLIED, None)?;
+    let mut tx = String::new();
+    let mut n = 0;
+    for slot in mailbox::list(&ctx.repo, DELTAS, None)? {
+        let archived = applied.iter().any(|a| a.frame == slot.frame && a.stream == slot.stream && a.blob == slot.blob);
+        if archived && mailbox::frame_commit(&ctx.repo, &tracking, slot.frame)?.is_some() {
+            tx += &format!("delete {} {}\n", slot.r#ref, slot.blob);
+            n += 1;
+        }
+    }
+    if !tx.is_empty() {
+        ctx.repo.git()?.args(["update-ref", "--stdin"]).stdin(tx.into_bytes()).run()?;
+    }
+    Ok(n)
 }
 
 fn remote_of(ctx: &Ctx, a: &RemoteArgs) -> Result<String, Error> {
@@ -184,28 +206,40 @@ fn remote_of(ctx: &Ctx, a: &RemoteArgs) -> Result<String, Error> {
     Ok(configured.unwrap_or_else(|| "origin".into()))
 }
 
-/// Push waiting deltas whose frame is not merged on the remote yet.
+/// Push waiting deltas whose frame is not merged on the remote yet. A delta replaced since it was
+/// pushed replaces the remote's copy, by compare-and-swap against the copy seen just before.
 fn push(ctx: &Ctx, ui: &Ui, remote: &str) -> Result<u8, Error> {
     let target = &ctx.config.state.target;
-    let tracking = format!("refs/remotes/{remote}/{target}");
-    ctx.repo
-        .git()?
-        .args(["fetch", "--quiet", "--no-write-fetch-head"])
-        .end_of_options()
-        .arg(remote)
-        .arg(format!("+refs/heads/{target}:{tracking}"))
-        .run()?;
+    let tracking = crate::git::remote::tracking_ref(&ctx.repo, remote, target);
+    sync_with(ctx, remote, false)?;
+    let there: std::collections::BTreeMap<String, String> =
+        crate::git::remote::ls_remote(&ctx.repo, remote, &[&format!("{DELTAS}*")])?.into_iter().collect();
     let mut specs = Vec::new();
+    let mut leases = Vec::new();
     let mut late = Vec::new();
     for slot in mailbox::list(&ctx.repo, DELTAS, None)? {
         if mailbox::frame_commit(&ctx.repo, &tracking, slot.frame)?.is_some() {
             late.push(format!("{}/{}", slot.frame, slot.stream));
-        } else {
-            specs.push(format!("{}:{}", slot.blob, slot.r#ref));
+            continue;
+        }
+        match there.get(&slot.r#ref) {
+            Some(b) if *b == slot.blob => {}
+            Some(old) => {
+                specs.push(format!("+{}:{}", slot.blob, slot.r#ref));
+                leases.push((slot.r#ref.clone(), old.clone()));
+            }
+            None => specs.push(format!("{}:{}", slot.blob, slot.r#ref)),
         }
     }
     if !specs.is_empty() {
-        ctx.repo.git()?.args(["push", "--quiet", "--no-verify"]).end_of_options().arg(remote).args(&specs).run()?;
+        let mut p = crate::git::remote::Push::new(&ctx.repo, remote, specs.clone());
+        for (r, old) in &leases {
+            p = p.lease(r, old);
+        }
+        if let crate::git::remote::PushOutcome::Rejected(lines) = p.run()? {
+            return Err(Error::new(format!("{remote} refused some deltas: {}", lines.join("; ")))
+                .hint("another writer changed them meanwhile; `git neighbor delta fetch` and look again"));
+        }
     }
     ui.status(format!("pushed {} delta(s) to {remote}", specs.len()));
     if !late.is_empty() {
