@@ -280,6 +280,7 @@ fn merge_locked(ctx: &Ctx, opts: &Options, target: &str, prefix: &str, frame: u6
     if let Some(n) = repair(ctx)? {
         notes.push(n);
     }
+    sweep_scratch(ctx, &mut notes);
     let target_wt =
         ctx.repo.worktrees()?.into_iter().find(|w| w.branch.as_deref() == Some(&format!("refs/heads/{target}")));
     if let Some(w) = &target_wt {
@@ -307,6 +308,11 @@ fn merge_locked(ctx: &Ctx, opts: &Options, target: &str, prefix: &str, frame: u6
         notes,
         nothing_to_merge: false,
     };
+    // With a remote, the local target follows the remote's where that loses nothing, whoever moved it
+    // (another manager, or this one killed right after its push).
+    if opts.push.is_some() && !opts.dry_run {
+        follow_remote(ctx, target, target_wt.as_ref(), &base_hex, &mut report.notes)?;
+    }
     if let Some(done) = mailbox::frame_commit(&ctx.repo, &base_hex, frame)? {
         report.already_merged = true;
         report.commit = Some(done);
@@ -584,6 +590,44 @@ fn merge_locked(ctx: &Ctx, opts: &Options, target: &str, prefix: &str, frame: u6
             .with("quarantined", counts(Outcome::Quarantined)),
     )?;
     Ok(Some(report))
+}
+
+/// Fast-forward the local target to `tip` (the remote's) where that loses nothing: in its checkout
+/// through git, or by compare-and-swap when it is not checked out; never while it is rebased or bisected.
+fn follow_remote(
+    ctx: &Ctx,
+    target: &str,
+    wt: Option<&crate::git::WorktreeInfo>,
+    tip: &str,
+    notes: &mut Vec<String>,
+) -> Result<(), Error> {
+    let local = format!("refs/heads/{target}");
+    let Some(old) = ctx.repo.ref_target(&local).map(|o| o.to_string()) else { return Ok(()) };
+    if old == tip
+        || crate::git::busy::branch_busy(&ctx.repo, &local)?.is_some()
+        || !ctx.repo.git()?.args(["merge-base", "--is-ancestor", &old, tip]).succeeds()?
+    {
+        return Ok(());
+    }
+    let moved = match wt {
+        Some(w) => ctx
+            .repo
+            .git_in(&w.path)?
+            .env("NEIGHBOR_MERGE_FRAME", "1")
+            .args(["merge", "--ff-only", "--quiet", tip])
+            .run()
+            .map_err(|e| format!("{} was left behind the remote: {}", w.path.display(), e.stderr.trim())),
+        None => ctx
+            .repo
+            .git()?
+            .args(["update-ref", &local, tip, &old])
+            .run()
+            .map_err(|e| format!("{target} was left behind the remote: {}", e.stderr.trim())),
+    };
+    if let Err(n) = moved {
+        notes.push(n);
+    }
+    Ok(())
 }
 
 /// Why delta `d` cannot be applied on top of `files` (the files written by earlier deltas of this frame):
@@ -928,23 +972,28 @@ pub fn interrupted(ctx: &Ctx) -> Option<Interrupted> {
 pub fn recover(ctx: &Ctx) -> Result<Vec<String>, Error> {
     ctx.locked(|| {
         let mut notes: Vec<String> = repair(ctx)?.into_iter().collect();
-        // Under the building lock no merge-frame runs: every scratch file of one is garbage.
-        for e in std::fs::read_dir(&ctx.state.root).into_iter().flatten().flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if name.starts_with(".reducer.tmp.") {
-                if std::fs::remove_dir_all(e.path()).is_ok() {
-                    notes.push(format!("removed reducer scratch dir {}", e.path().display()));
-                }
-            } else if name.starts_with(".frame-index.tmp.") {
-                let _ = std::fs::remove_file(e.path());
-            }
-        }
+        sweep_scratch(ctx, &mut notes);
         let target = format!("refs/heads/{}", ctx.config.state.target);
         if let Some(w) = ctx.repo.worktrees()?.into_iter().find(|w| w.branch.as_deref() == Some(target.as_str())) {
             clear_own_stale_index_lock(&w.git_dir);
         }
         Ok(notes)
     })
+}
+
+/// Remove what killed merge-frames left in the state dir: reducer scratch dirs and private indexes.
+/// Call under the building lock, where no merge-frame runs, so every one of them is garbage.
+fn sweep_scratch(ctx: &Ctx, notes: &mut Vec<String>) {
+    for e in std::fs::read_dir(&ctx.state.root).into_iter().flatten().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with(".reducer.tmp.") {
+            if std::fs::remove_dir_all(e.path()).is_ok() {
+                notes.push(format!("removed reducer scratch dir {}", e.path().display()));
+            }
+        } else if name.starts_with(".frame-index.tmp.") || name.starts_with(".merge-frame.journal.tmp.") {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 /// Deltas waiting in frames already merged into the local target: they will never be applied.

@@ -12,6 +12,7 @@ mod doctor;
 mod frames;
 mod frames_atomic;
 mod frames_check;
+mod frames_crash;
 mod frames_recovery;
 mod frames_trust;
 mod hooks;
