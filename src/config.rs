@@ -458,6 +458,36 @@ pub const TEMPLATE: &str = r#"# git-neighbor configuration. Every key is optiona
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: if std::env::var("NEIGHBOR_LONG").is_ok_and(|v| v == "1") { 20_000 } else { 512 }, ..Default::default() })]
+
+        /// Any document: no panic; whatever is accepted is as valid as the matching flag would be.
+        #[test]
+        fn hostile_documents_never_panic_or_pass_bad_values(
+            section in proptest::sample::select(vec!["state", "merge", "worktrees", "fleet", "x"]),
+            key in proptest::sample::select(vec!["dir", "expect", "target", "carry", "canonical", "root", "branch", "stagger"]),
+            value in proptest::prop_oneof![
+                r#""([.gGiItT~1/ a]|\\n|\\u0000|\.\.|Neighbor-Frame: 9){0,8}""#,
+                r#"\[("[a-z.~/\\n -]{0,6}", ?){0,3}\]"#,
+                r#"[\[\]"{}=.a-z0-9 ,\n]{0,24}"#,
+            ],
+            junk in r#"[\[\]"=.a-z \n]{0,12}"#,
+        ) {
+            let text = format!("[{section}]\n{key} = {value}\n{junk}");
+            let mut c = Config::default();
+            if c.apply_file(&text, Path::new(FILE)).is_ok() {
+                proptest::prop_assert!(crate::frames::delta::validate_rel_path(&c.state.dir).is_ok(), "{:?}", c.state.dir);
+                for s in &c.merge.expect {
+                    proptest::prop_assert!(crate::building::registry::validate_name_as("stream", s).is_ok(), "{:?}", s);
+                }
+                let all = [&c.state.dir, &c.state.target, &c.worktrees.root, &c.worktrees.branch, &c.worktrees.base];
+                for s in all.into_iter().chain(&c.state.canonical).chain(&c.worktrees.carry).chain(&c.merge.expect) {
+                    proptest::prop_assert!(!s.chars().any(char::is_control), "{:?}", s);
+                }
+            }
+        }
+    }
+
     #[test]
     fn durations() {
         assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
