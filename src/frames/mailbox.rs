@@ -22,6 +22,11 @@ pub const DELTAS: &str = "refs/neighbor/deltas/";
 pub const APPLIED: &str = "refs/neighbor/applied/";
 /// Where invalid deltas are moved.
 pub const QUARANTINE: &str = "refs/neighbor/quarantine/";
+/// On a shared remote, each frame's seal: a ref that every `delta push` and every `merge-frame --push`
+/// of that frame moves by compare-and-swap in the same atomic push as its deltas. A manager that read the
+/// seal before fetching the deltas publishes only if no delta arrived since; a writer publishes only
+/// if the frame was not merged since. See [`merged_seal`].
+pub const SEALS: &str = "refs/neighbor/seal/";
 /// Trailer naming a frame in its commit.
 pub const FRAME_TRAILER: &str = "Neighbor-Frame";
 
@@ -91,6 +96,21 @@ pub fn parse_frame(s: &str) -> Result<u64, Error> {
         Ok(n) if n > 0 => Ok(n),
         _ => Err(Error::usage(format!("invalid frame '{s}': frames are positive integers"))),
     }
+}
+
+/// The blob a frame's seal points at once the frame is merged. The same bytes in every clone, so any
+/// clone knows the id without fetching it.
+pub fn merged_seal(repo: &Repo, frame: u64) -> Result<String, Error> {
+    let bytes = format!("git-neighbor: frame {frame} is merged\n");
+    repo.gix
+        .write_blob(bytes.as_bytes())
+        .map(|id| id.detach().to_string())
+        .map_err(|e| Error::new(format!("cannot write the seal of frame {frame}: {e}")))
+}
+
+/// The seals on `remote`, by ref name.
+pub fn remote_seals(repo: &Repo, remote: &str) -> Result<std::collections::BTreeMap<String, String>, Error> {
+    Ok(crate::git::remote::ls_remote(repo, remote, &[&format!("{SEALS}*")])?.into_iter().collect())
 }
 
 /// The ref of a slot.

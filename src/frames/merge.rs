@@ -180,16 +180,27 @@ pub fn merge(ctx: &Ctx, opts: &Options) -> Result<Report, Error> {
     let mut attempt = 0;
     loop {
         attempt += 1;
+        // The seals are read before the deltas are fetched: a delta pushed after this moment changes its
+        // frame's seal, and the frame's push (leased on the seal) is refused and retried.
+        let mut seals = BTreeMap::new();
         if let Some(remote) = &opts.push {
+            seals = mailbox::remote_seals(&ctx.repo, remote)?;
             fetch_remote(ctx, remote, &target, opts.frame)?;
         }
         let frame = match opts.frame {
             Some(f) => f,
             None => mailbox::last_merged_frame(&ctx.repo, &base_branch(ctx, opts, &target))?.map_or(1, |n| n + 1),
         };
-        wait_for_expected(ctx, opts, frame)?;
+        if wait_for_expected(ctx, opts, frame)?
+            && let Some(remote) = &opts.push
+        {
+            seals = mailbox::remote_seals(&ctx.repo, remote)?;
+            fetch_remote(ctx, remote, &target, Some(frame))?;
+        }
         let merged = ctx.locked(|| {
-            mailbox::with_lock(&ctx.state, true, ctx.lock_timeout, || merge_locked(ctx, opts, &target, &prefix, frame))
+            mailbox::with_lock(&ctx.state, true, ctx.lock_timeout, || {
+                merge_locked(ctx, opts, &target, &prefix, frame, &seals)
+            })
         })?;
         match merged {
             Some(report) => return Ok(report),
@@ -238,22 +249,26 @@ fn fetch_remote(ctx: &Ctx, remote: &str, target: &str, frame: Option<u64>) -> Re
     remote::fetch(&ctx.repo, remote, &refspecs)
 }
 
-fn wait_for_expected(ctx: &Ctx, opts: &Options, frame: u64) -> Result<(), Error> {
+/// Wait up to `--wait` for the expected streams. Returns whether it fetched from the remote meanwhile
+/// (the seals read before the first fetch are then stale).
+fn wait_for_expected(ctx: &Ctx, opts: &Options, frame: u64) -> Result<bool, Error> {
     let expect = expected(ctx, opts);
     if expect.is_empty() || opts.wait.is_zero() {
-        return Ok(());
+        return Ok(false);
     }
     let start = Instant::now();
+    let mut fetched = false;
     loop {
         let have: Vec<String> = mailbox::list(&ctx.repo, DELTAS, Some(frame))?.into_iter().map(|s| s.stream).collect();
         let waiting: Vec<&String> =
             expect.iter().filter(|s| !have.contains(s) && crash_evidence(ctx, s, frame).is_none()).collect();
         if waiting.is_empty() || start.elapsed() >= opts.wait {
-            return Ok(());
+            return Ok(fetched);
         }
         std::thread::sleep(Duration::from_millis(100));
         if let Some(remote) = &opts.push {
             let _ = fetch_remote(ctx, remote, &ctx.config.state.target, Some(frame));
+            fetched = true;
         }
     }
 }
@@ -275,7 +290,14 @@ fn crash_evidence(ctx: &Ctx, stream: &str, frame: u64) -> Option<String> {
         .map(|t| format!("tenant {} ran for this stream and its lease is dead", t.name))
 }
 
-fn merge_locked(ctx: &Ctx, opts: &Options, target: &str, prefix: &str, frame: u64) -> Result<Option<Report>, Error> {
+fn merge_locked(
+    ctx: &Ctx,
+    opts: &Options,
+    target: &str,
+    prefix: &str,
+    frame: u64,
+    seals: &BTreeMap<String, String>,
+) -> Result<Option<Report>, Error> {
     let mut notes = Vec::new();
     if let Some(n) = repair(ctx)? {
         notes.push(n);
@@ -498,7 +520,9 @@ fn merge_locked(ctx: &Ctx, opts: &Options, target: &str, prefix: &str, frame: u6
         moves.push((slot.r#ref.clone(), format!("{QUARANTINE}{frame}/{}", slot.stream), slot.blob.clone()));
     }
     if let Some(remote) = &opts.push {
-        if push_frame(ctx, remote, target, &base_hex, &commit, &moves)? == Published::RemoteMoved {
+        let seal = format!("{}{frame}", mailbox::SEALS);
+        let seen = seals.get(&seal).map(String::as_str);
+        if push_frame(ctx, remote, target, &base_hex, &commit, &moves, (&seal, seen))? == Published::RemoteMoved {
             return Ok(None);
         }
         report.pushed = Some(remote.clone());
@@ -1070,11 +1094,14 @@ fn push_frame(
     base: &str,
     commit: &str,
     moves: &[(String, String, String)],
+    (seal, seen): (&str, Option<&str>),
 ) -> Result<Published, Error> {
     let target_ref = format!("refs/heads/{target}");
     let pattern = format!("{DELTAS}*");
     let remote_refs = remote::ls_remote(&ctx.repo, remote, &[&pattern])?;
-    let mut specs = vec![format!("{commit}:{target_ref}")];
+    let frame = seal.rsplit('/').next().and_then(|f| f.parse().ok()).unwrap_or(0);
+    let mut specs =
+        vec![format!("{commit}:{target_ref}"), format!("{}:{seal}", mailbox::merged_seal(&ctx.repo, frame)?)];
     for (from, to, blob) in moves {
         specs.push(format!("{blob}:{to}"));
         if remote_refs.iter().any(|(name, _)| name == from) {
@@ -1084,13 +1111,16 @@ fn push_frame(
     let outcome = remote::Push::new(&ctx.repo, remote, specs)
         .atomic()
         .lease(&target_ref, base)
+        .lease(seal, seen.unwrap_or(""))
         .env("NEIGHBOR_MERGE_FRAME", "1")
         .run()
         .map_err(|e| e.context(format!("cannot push frame to '{remote}'")))?;
     match outcome {
         PushOutcome::Pushed => Ok(Published::Pushed),
         PushOutcome::Rejected(lines) => {
-            if remote::remote_ref(&ctx.repo, remote, &target_ref)?.as_deref() != Some(base) {
+            if remote::remote_ref(&ctx.repo, remote, &target_ref)?.as_deref() != Some(base)
+                || remote::remote_ref(&ctx.repo, remote, seal)?.as_deref() != seen
+            {
                 return Ok(Published::RemoteMoved);
             }
             Err(Error::new(format!("'{remote}' refused the frame: {}", lines.join("; ")))

@@ -94,3 +94,87 @@ fn writers_and_managers_race_locally() {
         merged_frames(&t, &t.dir, "main").len()
     );
 }
+
+/// The same race through a bare remote: writers in two worker clones write and `delta push`, two
+/// manager clones run `merge-frame --push` in a loop. A delta counts as accepted when its write and its
+/// push both exited 0 and the push did not report it late.
+#[test]
+fn writers_and_managers_race_through_a_remote() {
+    let (clones, writers_per_clone, per_writer, managers) = if long() { (3, 3, 4, 3) } else { (2, 2, 2, 2) };
+    let t = Arc::new(TestRepo::with_remote());
+    t.write("state/log.txt", "");
+    t.git(&["add", "-A"]);
+    t.git(&["commit", "-q", "-m", "log"]);
+    t.git(&["push", "-q", "origin", "main"]);
+    let origin = t.root.join("origin.git");
+    let mut dirs = Vec::new();
+    for i in 0..(clones + managers) {
+        let d = t.root.join(format!("c{i}"));
+        t.git(&["clone", "-q", origin.to_str().unwrap(), d.to_str().unwrap()]);
+        dirs.push(d);
+    }
+    let accepted: Arc<Mutex<Vec<Accepted>>> = Arc::default();
+    let done = Arc::new(AtomicBool::new(false));
+    let mut handles = Vec::new();
+    for m in 0..managers {
+        let (t, done, dir) = (t.clone(), done.clone(), dirs[clones + m].clone());
+        handles.push(std::thread::spawn(move || {
+            let mut runs = 0;
+            while !done.load(Ordering::SeqCst) {
+                let o = t.neighbor_in(&dir, &["merge-frame", "--push"]);
+                assert!(o.code == 0, "manager {m}: {}", o.stderr);
+                runs += 1;
+            }
+            runs
+        }));
+    }
+    let mut ws = Vec::new();
+    for (c, dir) in dirs.iter().take(clones).enumerate() {
+        for w in 0..writers_per_clone {
+            let (t, accepted, dir, origin) = (t.clone(), accepted.clone(), dir.clone(), origin.clone());
+            ws.push(std::thread::spawn(move || {
+                let stream = format!("c{c}w{w}");
+                let mut wrote = 0;
+                let mut last_frame = 0;
+                while wrote < per_writer {
+                    let f = open_frame(&t, &origin);
+                    if f == last_frame {
+                        std::thread::yield_now();
+                        continue;
+                    }
+                    let o = t.delta(&dir, &["--frame", &f.to_string(), "--stream", &stream], &log_delta(f, &stream));
+                    if o.code != 0 {
+                        continue;
+                    }
+                    let p = t.neighbor_in(&dir, &["delta", "push"]);
+                    let late = p.stderr.contains(&format!("{f}/{stream}"));
+                    if p.code == 0 && !late {
+                        accepted.lock().unwrap().push(Accepted::parse(&o.stdout));
+                        wrote += 1;
+                        last_frame = f;
+                    } else {
+                        // Not published: take it back and write for the frame that is open now.
+                        let _ = t.neighbor_in(&dir, &["delta", "drop", &format!("{f}/{stream}")]);
+                    }
+                }
+            }));
+        }
+    }
+    for w in ws {
+        w.join().unwrap();
+    }
+    done.store(true, Ordering::SeqCst);
+    let manager_runs: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    t.neighbor_in(&dirs[clones], &["merge-frame", "--push"]).ok();
+    let accepted = accepted.lock().unwrap().clone();
+    check_accepted(&t, &origin, "main", &accepted);
+    let applied = t.git_in(&origin, &["for-each-ref", "--format=%(refname)", "refs/neighbor/applied/"]);
+    assert_eq!(applied.lines().count(), accepted.len(), "applied count != accepted count");
+    eprintln!(
+        "race through a remote: {} writers x {per_writer} deltas, {managers} managers ({manager_runs} runs): {} accepted, {} applied, {} frames",
+        clones * writers_per_clone,
+        accepted.len(),
+        applied.lines().count(),
+        merged_frames(&t, &origin, "main").len()
+    );
+}
