@@ -1181,18 +1181,30 @@ fn reduce(
             input.push(b'\n');
         }
         let (prog, args) = argv.split_first().ok_or_else(|| Error::usage("--reducer needs a command"))?;
-        let mut child = std::process::Command::new(prog)
-            .args(args)
-            .env("NEIGHBOR_STATE", &work)
-            .current_dir(ctx.repo.here())
-            .stdin(std::process::Stdio::piped())
-            .spawn()
-            .map_err(|e| Error::new(format!("cannot run reducer '{prog}': {e}")))?;
+        // In its own process group, watched by a reaper sidecar: if merge-frame is killed, the reducer
+        // (and anything it started) ends too instead of writing into a scratch dir nobody reads.
+        let mut child = {
+            use std::os::unix::process::CommandExt;
+            std::process::Command::new(prog)
+                .args(args)
+                .env("NEIGHBOR_STATE", &work)
+                .current_dir(ctx.repo.here())
+                .stdin(std::process::Stdio::piped())
+                .process_group(0)
+                .spawn()
+                .map_err(|e| Error::new(format!("cannot run reducer '{prog}': {e}")))?
+        };
+        let reaper = i32::try_from(child.id()).ok().and_then(crate::supervise::spawn_reaper);
         if let Some(mut w) = child.stdin.take() {
             use std::io::Write;
             let _ = w.write_all(&input);
         }
-        let status = child.wait().map_err(|e| Error::new(format!("reducer: {e}")))?;
+        let status = child.wait().map_err(|e| Error::new(format!("reducer: {e}")));
+        if let Some(mut r) = reaper {
+            let _ = r.kill();
+            let _ = r.wait();
+        }
+        let status = status?;
         if !status.success() {
             return Err(Error::new(format!("reducer '{prog}' failed ({status}); the frame was not merged")));
         }

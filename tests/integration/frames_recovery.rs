@@ -187,3 +187,32 @@ fn reducer_scratch_dirs_are_swept() {
     t.neighbor(&["prune"]).ok();
     assert!(!scratch.exists());
 }
+
+/// G2: a reducer does not outlive a merge-frame killed with `kill -9`; the next run sweeps its dir.
+#[test]
+fn reducer_ends_with_a_killed_merge_frame() {
+    let t = TestRepo::new();
+    t.delta(&t.dir, &["--stream", "a"], r#"{"ops":[]}"#).ok();
+    let pidfile = t.root.join("reducer.pid");
+    let script = t.root.join("reduce.sh");
+    std::fs::write(&script, format!("#!/bin/sh\necho $$ > {}.tmp && mv {0}.tmp {0}\nsleep 30\n", pidfile.display()))
+        .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut child = t.spawn(&["merge-frame", "--reducer", script.to_str().unwrap()]);
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !pidfile.exists() {
+        assert!(std::time::Instant::now() < until, "the reducer never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let pid = read(&pidfile).trim().to_string();
+    let alive = || std::path::Path::new(&format!("/proc/{pid}")).exists();
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while alive() {
+        assert!(std::time::Instant::now() < until, "the reducer {pid} outlived merge-frame");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    t.neighbor(&["merge-frame"]).ok();
+    assert!(temp_leftovers(&t, &t.dir).is_empty(), "{:?}", temp_leftovers(&t, &t.dir));
+}
