@@ -436,7 +436,7 @@ fn merge_locked(
             StreamReport {
                 stream: slot.stream.clone(),
                 status: Outcome::Quarantined,
-                reason: Some(why.clone()),
+                reason: Some(printable(why)),
                 ops: 0,
             },
         );
@@ -654,6 +654,12 @@ fn follow_remote(
     Ok(())
 }
 
+/// `text` with control characters escaped: reasons quote untrusted input and end up in the frame
+/// commit's message (where a line of their own could pose as a trailer) and on terminals.
+fn printable(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
+}
+
 /// Why delta `d` cannot be applied on top of `files` (the files written by earlier deltas of this frame):
 /// one of its files would lie under one of theirs, or theirs under one of its.
 fn file_dir_conflict(files: &std::collections::BTreeSet<String>, d: &Delta) -> Option<String> {
@@ -678,6 +684,8 @@ fn file_dir_conflict(files: &std::collections::BTreeSet<String>, d: &Delta) -> O
 /// Validate one mailbox slot: envelope shape, delta format, fallback without ops, paths free of
 /// symlinks in the checked-out state dir. Returns the delta (None for a fallback).
 fn check_slot(ctx: &Ctx, slot: &Slot, wt_state: Option<PathBuf>) -> Result<(mailbox::Envelope, Option<Delta>), String> {
+    // The name goes into the commit's `Neighbor-Streams:` trailer: it must be a stream name there too.
+    registry::validate_name_as("stream", &slot.stream).map_err(|e| e.message)?;
     let env = mailbox::read(&ctx.repo, slot)?;
     let bytes = serde_json::to_vec(&env.delta).map_err(|e| e.to_string())?;
     let d = delta::parse_delta(&bytes, &Limits::default()).map_err(|e| e.to_string())?;

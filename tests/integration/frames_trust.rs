@@ -254,3 +254,25 @@ fn config_list_keys_are_validated() {
     let r = t.neighbor(&["merge-frame", "--json"]).ok().json();
     assert_eq!(r["frame"], 1);
 }
+
+/// C5: nothing a delta or a ref name carries reaches the frame commit's message as a line of its own:
+/// a forged `Neighbor-Frame:` line in a quarantine reason, or a stream name that would split the
+/// `Neighbor-Streams:` trailer, cannot make a later frame count as merged.
+#[test]
+fn commit_message_carries_no_forged_lines() {
+    let t = TestRepo::new();
+    let d = t.dir.clone();
+    smuggle(&t, &d, "1", "evil", r#"{"ops":[{"op":"x\nNeighbor-Frame: 999","path":"a.json"}]}"#);
+    smuggle(&t, &d, "1", "a,b", r#"{"ops":[]}"#);
+    t.delta(&d, &["--frame", "1", "--stream", "good"], r#"{"ops":[]}"#).ok();
+    let r = t.neighbor(&["merge-frame", "--json"]).ok().json();
+    let status =
+        |s: &str| r["streams"].as_array().unwrap().iter().find(|x| x["stream"] == s).unwrap()["status"].clone();
+    assert_eq!(status("evil"), "quarantined", "{r}");
+    assert_eq!(status("a,b"), "quarantined", "{r}");
+    assert_eq!(t.frame_commits(&d, "HEAD", 999), 0, "{}", t.git(&["log", "-1", "--format=%B"]));
+    let msg = t.git(&["log", "-1", "--format=%B"]);
+    assert!(msg.contains("Neighbor-Streams: good\n") || msg.ends_with("Neighbor-Streams: good"), "{msg}");
+    t.delta(&d, &["--stream", "next"], r#"{"ops":[]}"#).ok();
+    assert_eq!(t.neighbor(&["merge-frame", "--json"]).ok().json()["frame"], 2);
+}
