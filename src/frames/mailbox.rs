@@ -215,6 +215,7 @@ pub fn store(repo: &Repo, env: &Envelope, replace: bool) -> Result<Slot, Error> 
         .map_err(|e| Error::new(format!("cannot store delta object: {e}")))?
         .detach()
         .to_string();
+    crate::failpoint::hit("delta-write.blob-stored");
     let r = slot_ref(env.frame, &env.stream);
     // In-process ref creation (gix takes the same lock files git does); "must not exist" makes the
     // write-once rule atomic.
@@ -234,6 +235,7 @@ pub fn store(repo: &Repo, env: &Envelope, replace: bool) -> Result<Slot, Error> 
         }
         return Err(Error::new(format!("cannot store delta {}: {e}", r)));
     }
+    crate::failpoint::hit("delta-write.ref-stored");
     Ok(Slot { frame: env.frame, stream: env.stream.clone(), r#ref: r, blob })
 }
 

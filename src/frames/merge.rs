@@ -478,6 +478,7 @@ fn merge_locked(
         Some(w) if opts.push.is_none() && !opts.dry_run => Some(IndexLock::take(&w.git_dir, ctx.lock_timeout)?),
         _ => None,
     };
+    crate::failpoint::hit("merge-frame.index-locked");
     // The checked-out target must have clean state files, or nothing is committed. A file modified after
     // this moment is someone's new edit: the sync below leaves it alone rather than overwrite it.
     let checked_clean_at = std::time::SystemTime::now();
@@ -565,6 +566,7 @@ fn merge_locked(
         };
         let bytes = serde_json::to_vec(&j).map_err(|e| Error::new(format!("cannot encode journal: {e}")))?;
         state_dir::atomic_write(&journal_path(ctx), &bytes)?;
+        crate::failpoint::hit("merge-frame.journal-written");
     }
     let txr = ctx
         .repo
@@ -572,6 +574,7 @@ fn merge_locked(
         .args(["update-ref", "-m", &format!("git-neighbor merge-frame {frame}"), "--stdin"])
         .stdin(tx.into_bytes())
         .run();
+    crate::failpoint::hit("merge-frame.committed");
     if let Err(e) = txr {
         let _ = std::fs::remove_file(journal_path(ctx));
         return Err(Error::from(e).context("the frame was not committed"));
@@ -822,11 +825,14 @@ fn sync_worktree(ctx: &Ctx, wt: &Path, lock: &IndexLock, how: Sync<'_>) -> Resul
                 let _ = std::fs::remove_file(&dest);
             }
         }
+        crate::failpoint::hit("merge-frame.file-written");
         staged.push(p);
     }
+    crate::failpoint::hit("merge-frame.files-written");
     if !staged.is_empty() {
         lock.stage(ctx, wt, &staged)?;
     }
+    crate::failpoint::hit("merge-frame.index-staged");
     Ok(skipped)
 }
 
@@ -888,6 +894,7 @@ impl IndexLock {
                 .args(["update-index", "--add", "--remove", "--"])
                 .args(paths)
                 .run()?;
+            crate::failpoint::hit("merge-frame.index-copy-staged");
             std::fs::rename(&tmp, &index).ctx(|| format!("cannot replace {}", index.display()))
         })();
         if res.is_err() {

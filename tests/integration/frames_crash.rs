@@ -236,3 +236,74 @@ fn crash_delta_write() {
     }
     eprintln!("crash sweep delta write: {n} git calls");
 }
+
+/// The fail points a command passes on a clean run (`NEIGHBOR_FAILPOINT_TRACE`), in order, once each.
+fn failpoints(t: &TestRepo, dir: &Path, args: &[&str]) -> Vec<String> {
+    let trace = t.root.join("failpoints.trace");
+    let o = t.cmd_in(dir, args).env("NEIGHBOR_FAILPOINT_TRACE", &trace).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut seen: Vec<String> = Vec::new();
+    for l in std::fs::read_to_string(&trace).unwrap_or_default().lines() {
+        if !seen.iter().any(|s| s == l) {
+            seen.push(l.to_string());
+        }
+    }
+    seen
+}
+
+/// Run `args` killed (SIGKILL) at the named in-process point.
+fn run_killed_at(t: &TestRepo, dir: &Path, args: &[&str], point: &str) -> Out {
+    let o = t.cmd_in(dir, args).env("NEIGHBOR_FAILPOINT", point).output().unwrap();
+    Out::from_output(o)
+}
+
+/// The in-process effects (a ref written by gix, the journal, files and the index renamed into place)
+/// have named fail points; kill at each one `delta write` and `merge-frame` pass, rerun, check.
+#[test]
+fn crash_at_in_process_fail_points() {
+    let body = |t: &TestRepo| {
+        let f = t.root.join("late.json");
+        std::fs::write(&f, log_delta(1, "late")).unwrap();
+        f
+    };
+    // delta write
+    let names = {
+        let t = local_setup();
+        let f = body(&t);
+        failpoints(&t, &t.dir, &["delta", "write", "--frame", "1", "--stream", "late", "--file", f.to_str().unwrap()])
+    };
+    assert!(names.len() >= 2, "{names:?}");
+    for name in &names {
+        let t = local_setup();
+        let f = body(&t);
+        let args = ["delta", "write", "--frame", "1", "--stream", "late", "--file", f.to_str().unwrap()];
+        let o = run_killed_at(&t, &t.dir, &args, name);
+        assert!(killed(&o), "{name}: {}", o.stderr);
+        let again = t.neighbor(&args);
+        assert!(again.code == 0 || again.code == 3, "{name}: {}", again.stderr);
+        finish_local_with(&t, &["late"]);
+    }
+    // merge-frame
+    let mnames = {
+        let t = local_setup();
+        failpoints(&t, &t.dir, &["merge-frame"])
+    };
+    assert!(mnames.len() >= 5, "{mnames:?}");
+    for name in &mnames {
+        let t = local_setup();
+        let o = run_killed_at(&t, &t.dir, &["merge-frame"], name);
+        assert!(killed(&o), "{name}: {}", o.stderr);
+        old_or_whole(&t, &t.dir, "main");
+        finish_local(&t);
+    }
+    eprintln!("fail points: delta write {names:?}; merge-frame {mnames:?}");
+}
+
+fn finish_local_with(t: &TestRepo, extra: &[&str]) {
+    t.neighbor(&["merge-frame"]).ok();
+    let mut acc = accepted_all(1);
+    acc.extend(extra.iter().map(|s| Accepted { frame: 1, stream: s.to_string() }));
+    check_accepted(t, &t.dir, "main", &acc);
+    check_checkout(t, &t.dir);
+    assert!(temp_leftovers(t, &t.dir).is_empty(), "{:?}", temp_leftovers(t, &t.dir));
+}
