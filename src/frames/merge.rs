@@ -1,13 +1,19 @@
 //! The building manager: `merge-frame` applies all of a frame's deltas to the target branch in one commit.
 //!
-//! Order of work, under the building lock: repair a previous crash (journal); take frame N; collect its
-//! deltas; quarantine invalid ones; apply the rest in stream-name order onto the target's tree (read from
-//! git objects, never from a worktree); commit exactly the changed state files; then move the target,
-//! archive the deltas and quarantine the bad ones in ONE `update-ref --stdin` transaction — the commit
-//! point. If the target is checked out, its changed files are then written atomically and its index
-//! updated; a journal written before the commit point lets the next run finish that step after a crash.
-//! With a remote, the same refs move on the remote in one `git push --atomic` guarded by
-//! `--force-with-lease`, retried from the top when the remote moved.
+//! Order of work, under the building lock: repair a previous crash (journal, own stale index lock,
+//! scratch files); refuse a target some worktree rebases or bisects, or a checked-out state dir reached
+//! through a symlink; take frame N; under the mailbox lock (exclusive, so no writer can slip a delta
+//! in unseen), collect its deltas; quarantine invalid ones (paths git would not check out, stream names
+//! that are not names, file/directory conflicts within the frame); apply the rest in stream-name order
+//! onto the target's tree (read from git objects, never from a worktree); take the checked-out target's
+//! `index.lock`; build the tree and verify it differs from the base in exactly the changed files; commit;
+//! then move the target, archive the deltas and quarantine the bad ones in ONE `update-ref --stdin`
+//! transaction — the commit point. If the target is checked out, its changed files are then written
+//! atomically and its index replaced under the lock we hold; a journal written before the commit point
+//! lets the next run (or `prune`, `doctor --fix`) finish that step after a crash. A frame with nothing
+//! to merge makes no commit. With a remote, the same refs and the frame's seal
+//! (`refs/neighbor/seal/<N>`, see [`mailbox::SEALS`]) move on the remote in one `git push --atomic`
+//! guarded by leases on the target and the seal, retried from the top when either moved.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -998,10 +1004,13 @@ impl Interrupted {
     }
 }
 
-/// The interrupted merge-frame whose journal is waiting, if any (read without a lock: a running
-/// merge-frame has one too, for an instant).
+/// The interrupted merge-frame whose journal is waiting, if any (read without waiting for a lock).
 pub fn interrupted(ctx: &Ctx) -> Option<Interrupted> {
     let bytes = std::fs::read(journal_path(ctx)).ok()?;
+    // A merge-frame at work holds the building lock and has a journal for an instant: not interrupted.
+    if lease::is_held(&ctx.state.lock_file()) {
+        return None;
+    }
     let j: Journal = serde_json::from_slice(&bytes).ok()?;
     Some(Interrupted { frame: j.frame, target: j.target, worktree: j.worktree })
 }

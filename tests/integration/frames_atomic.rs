@@ -186,6 +186,12 @@ fn branch_being_rebased_is_never_moved() {
     assert_eq!(o.code, 3, "{}", o.stderr);
     assert_eq!(t.git(&["rev-parse", "refs/heads/main"]), main);
     t.git(&["rebase", "--abort"]);
+    // Bisecting main (bisect returns to it at the end): refused too.
+    t.git(&["bisect", "start"]);
+    let o = t.neighbor(&["merge-frame", "--frame", "1"]);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    assert!(o.stderr.contains("bisect"), "{}", o.stderr);
+    t.git(&["bisect", "reset"]);
     t.neighbor(&["merge-frame", "--frame", "1"]).ok();
 }
 
