@@ -32,6 +32,30 @@ fn points(n: usize) -> Vec<(usize, When)> {
 
 const STREAMS: &[&str] = &["a", "b", "c"];
 
+/// A fresh copy of `template` (its repositories copied file by file, remotes re-pointed at the copy's
+/// bare repository): the same starting state for every kill point, for a fraction of building it.
+fn copy_of(template: &TestRepo) -> TestRepo {
+    let mut t = TestRepo::empty();
+    for e in std::fs::read_dir(&template.root).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name == "home" || name.starts_with("faults-") {
+            continue;
+        }
+        let st = std::process::Command::new("cp").arg("-a").arg(e.path()).arg(t.root.join(&name)).status().unwrap();
+        assert!(st.success());
+    }
+    t.dir = t.root.join(template.dir.strip_prefix(&template.root).unwrap());
+    let origin = t.root.join("origin.git");
+    if origin.exists() {
+        for e in std::fs::read_dir(&t.root).unwrap().flatten() {
+            if e.path().join(".git").exists() && t.git_in(&e.path(), &["remote"]).lines().any(|r| r == "origin") {
+                t.git_in(&e.path(), &["remote", "set-url", "origin", origin.to_str().unwrap()]);
+            }
+        }
+    }
+    t
+}
+
 /// A repository whose state has `log.txt`, with frame 1's deltas from every stream waiting.
 fn local_setup() -> TestRepo {
     let t = TestRepo::new();
@@ -69,8 +93,9 @@ fn sweep(
     args: &[&str],
     after: impl Fn(&TestRepo, &Faults),
 ) -> usize {
+    let template = setup();
     let n = {
-        let t = setup();
+        let t = copy_of(&template);
         let f = Faults::new(&t);
         f.run(&t, &dir_of(&t), args, None).ok();
         f.calls().len()
@@ -78,7 +103,7 @@ fn sweep(
     assert!(n > 0, "{args:?} makes no git call");
     let mut hit = 0;
     for (k, when) in points(n) {
-        let t = setup();
+        let t = copy_of(&template);
         let f = Faults::new(&t);
         let o = f.run(&t, &dir_of(&t), args, Some((k, when)));
         assert!(killed(&o) || o.code == 0, "{args:?} at {k} {when:?}: {}", o.stderr);
@@ -125,8 +150,9 @@ fn reducer_setup() -> TestRepo {
 #[test]
 fn crash_merge_frame_reducer() {
     // The reducer's path is under the per-test root, so the args are built per run.
+    let template = reducer_setup();
     let n = {
-        let t = reducer_setup();
+        let t = copy_of(&template);
         let f = Faults::new(&t);
         let script = t.root.join("reduce.sh");
         f.run(&t, &t.dir, &["merge-frame", "--reducer", script.to_str().unwrap()], None).ok();
@@ -135,7 +161,7 @@ fn crash_merge_frame_reducer() {
     };
     let mut hit = 0;
     for (k, when) in points(n) {
-        let t = reducer_setup();
+        let t = copy_of(&template);
         let f = Faults::new(&t);
         let script = t.root.join("reduce.sh");
         let args = ["merge-frame", "--reducer", script.to_str().unwrap()];
