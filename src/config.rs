@@ -189,7 +189,7 @@ impl Config {
                     let names: Vec<&str> = names.iter().map(String::as_str).collect();
                     return Err(unknown(&format!("{shown}:{line}"), &full, &names));
                 };
-                let v = convert(value, *ty).map_err(|why| {
+                let v = convert(value, *ty).and_then(|v| check(&full, v)).map_err(|why| {
                     Error::new(format!("{shown}:{line}: {full}: {why}")).hint(format!("fix {full} in {shown}"))
                 })?;
                 self.store(&full, v);
@@ -228,7 +228,7 @@ impl Config {
             Ty::Dur => parse_duration(raw).map(Val::Dur),
             Ty::List => Err(why),
         });
-        let v = v.map_err(|why| Error::usage(format!("{where_}: {why}")))?;
+        let v = v.and_then(|v| check(key, v)).map_err(|why| Error::usage(format!("{where_}: {why}")))?;
         self.store(key, v);
         Ok(())
     }
@@ -293,6 +293,62 @@ fn convert(v: &Spanned<DeValue<'_>>, ty: Ty) -> Result<Val, String> {
         (Ty::Dur, DeValue::String(s)) => parse_duration(s).map(Val::Dur),
         (Ty::Dur, DeValue::Integer(i)) if i.as_str() == "0" => Ok(Val::Dur(Duration::ZERO)),
         (Ty::Dur, other) => Err(format!("expected a duration string like \"10m\", found {}", type_name(other))),
+    }
+}
+
+/// Validate a value the way the matching flag is validated. A committed config is untrusted input: its
+/// values reach paths, ref names and commit messages, so nothing here may carry a control character, the
+/// state dir must be a plain relative directory git would check out, streams are stream names and the
+/// target is a branch name.
+fn check(key: &str, v: Val) -> Result<Val, String> {
+    let strings: Vec<&String> = match &v {
+        Val::Str(s) => vec![s],
+        Val::List(l) => l.iter().collect(),
+        Val::Dur(_) => Vec::new(),
+    };
+    for s in &strings {
+        if let Some(c) = s.chars().find(|c| c.is_control()) {
+            return Err(format!("{s:?} contains the control character {c:?}"));
+        }
+    }
+    match (key, v) {
+        ("state.dir", Val::Str(s)) => {
+            let trimmed = s.strip_suffix('/').unwrap_or(&s);
+            crate::frames::delta::validate_rel_path(trimmed)
+                .map_err(|e| format!("{s:?} is not a usable state directory: {e}"))?;
+            Ok(Val::Str(trimmed.to_string()))
+        }
+        ("state.target", Val::Str(s)) => {
+            let bad = |why: String| format!("{s:?} is not a branch name: {why}");
+            if s.is_empty() || s.starts_with('-') {
+                return Err(bad("it is empty or starts with '-'".into()));
+            }
+            gix::validate::reference::name(format!("refs/heads/{s}").as_bytes().into())
+                .map_err(|e| bad(e.to_string()))?;
+            Ok(Val::Str(s))
+        }
+        ("merge.expect", Val::List(l)) => {
+            for s in &l {
+                crate::building::registry::validate_name_as("stream", s).map_err(|e| e.message)?;
+            }
+            Ok(Val::List(l))
+        }
+        ("state.canonical" | "worktrees.carry", Val::List(l)) => {
+            for s in &l {
+                if s.is_empty() {
+                    return Err("an entry is empty".into());
+                }
+                // Globs, so `*` and friends are fine; no component may name a git dir.
+                if let Some(c) = s
+                    .split('/')
+                    .find(|c| !matches!(*c, "" | "." | "..") && crate::frames::delta::check_component(c).is_err())
+                {
+                    return Err(format!("{s:?} names {c:?}, which git reserves"));
+                }
+            }
+            Ok(Val::List(l))
+        }
+        (_, v) => Ok(v),
     }
 }
 
@@ -401,6 +457,36 @@ pub const TEMPLATE: &str = r#"# git-neighbor configuration. Every key is optiona
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: if std::env::var("NEIGHBOR_LONG").is_ok_and(|v| v == "1") { 20_000 } else { 512 }, ..Default::default() })]
+
+        /// Any document: no panic; whatever is accepted is as valid as the matching flag would be.
+        #[test]
+        fn hostile_documents_never_panic_or_pass_bad_values(
+            section in proptest::sample::select(vec!["state", "merge", "worktrees", "fleet", "x"]),
+            key in proptest::sample::select(vec!["dir", "expect", "target", "carry", "canonical", "root", "branch", "stagger"]),
+            value in proptest::prop_oneof![
+                r#""([.gGiItT~1/ a]|\\n|\\u0000|\.\.|Neighbor-Frame: 9){0,8}""#,
+                r#"\[("[a-z.~/\\n -]{0,6}", ?){0,3}\]"#,
+                r#"[\[\]"{}=.a-z0-9 ,\n]{0,24}"#,
+            ],
+            junk in r#"[\[\]"=.a-z \n]{0,12}"#,
+        ) {
+            let text = format!("[{section}]\n{key} = {value}\n{junk}");
+            let mut c = Config::default();
+            if c.apply_file(&text, Path::new(FILE)).is_ok() {
+                proptest::prop_assert!(crate::frames::delta::validate_rel_path(&c.state.dir).is_ok(), "{:?}", c.state.dir);
+                for s in &c.merge.expect {
+                    proptest::prop_assert!(crate::building::registry::validate_name_as("stream", s).is_ok(), "{:?}", s);
+                }
+                let all = [&c.state.dir, &c.state.target, &c.worktrees.root, &c.worktrees.branch, &c.worktrees.base];
+                for s in all.into_iter().chain(&c.state.canonical).chain(&c.worktrees.carry).chain(&c.merge.expect) {
+                    proptest::prop_assert!(!s.chars().any(char::is_control), "{:?}", s);
+                }
+            }
+        }
+    }
 
     #[test]
     fn durations() {

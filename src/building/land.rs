@@ -107,8 +107,18 @@ fn mark(ctx: &Ctx, t: &Tenant, why: &str) {
     let _ = set_kept(ctx, &t.name, Some(format!("land: {why}")));
 }
 
+/// Refuse (exit 3) while some worktree rebases or bisects the target.
+fn refuse_if_busy(ctx: &Ctx, full: &str, into: &str) -> Result<(), Error> {
+    match crate::git::busy::branch_busy(&ctx.repo, full)? {
+        Some(busy) => Err(Error::refused(format!("{}; {into} is unchanged", busy.describe(into)))
+            .hint("finish or abort that operation there, then land again")),
+        None => Ok(()),
+    }
+}
+
 fn land_one(ctx: &Ctx, req: &LandRequest, t: &Tenant, into: &str, progress: &dyn Fn(&str)) -> Result<Landed, Error> {
     let full = format!("refs/heads/{into}");
+    refuse_if_busy(ctx, &full, into)?;
     let dirty = dirty_paths(&t.path)?;
     if !dirty.is_empty() {
         return Err(Error::refused(format!("tenant '{}' has uncommitted changes: {}", t.name, dirty.join(", ")))
@@ -164,7 +174,9 @@ fn land_one(ctx: &Ctx, req: &LandRequest, t: &Tenant, into: &str, progress: &dyn
             }
             Mode::Merge | Mode::Rebase => head.clone(),
         };
-        // 4. Move the target: compare-and-swap, through git in its checkout if it has one.
+        // 4. Move the target: compare-and-swap, through git in its checkout if it has one; never while a
+        // worktree rebases or bisects it (that operation writes it back when it ends).
+        refuse_if_busy(ctx, &full, into)?;
         let checked_out = ctx.repo.worktrees()?.into_iter().find(|w| w.branch.as_deref() == Some(full.as_str()));
         let moved = match &checked_out {
             Some(w) => {

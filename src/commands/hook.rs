@@ -44,11 +44,24 @@ pub fn run(g: &Global, ui: &Ui, a: &Args) -> Result<u8, Error> {
     }
 }
 
+fn same_dir(a: &std::path::Path, b: &std::path::Path) -> bool {
+    let canon = |p: &std::path::Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    canon(a) == canon(b)
+}
+
 fn listing(vs: &[Violation]) -> String {
     vs.iter().map(|v| format!("\n  {}", v.describe())).collect()
 }
 
 fn pre_commit(ctx: &Ctx) -> Result<u8, Error> {
+    // A frame interrupted after its commit point: this checkout's index still holds the previous frame,
+    // so any commit here would revert it.
+    if let Some(i) = crate::frames::merge::interrupted(ctx)
+        && ctx.repo.workdir.as_deref().is_some_and(|w| same_dir(w, &i.worktree))
+    {
+        return Err(Error::refused(format!("commit refused: {}", i.describe()))
+            .hint("run `git neighbor doctor --fix` to finish that merge-frame, then commit again"));
+    }
     let vs = guard::pre_commit(ctx, Overrides::from_env())?;
     if vs.is_empty() {
         return Ok(0);

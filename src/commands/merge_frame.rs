@@ -61,6 +61,10 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         ));
         return Ok(0);
     }
+    if r.nothing_to_merge && r.streams.is_empty() {
+        ui.status(format!("frame {}: nothing to merge (no deltas); no commit made", r.frame));
+        return Ok(0);
+    }
     let mut rows = vec![vec!["STREAM".to_string(), "STATUS".into(), "OPS".into(), "REASON".into()]];
     for s in &r.streams {
         let status = serde_json::to_value(s.status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
@@ -80,7 +84,9 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         n(Outcome::Quarantined),
         r.changed.len()
     );
-    if r.dry_run {
+    if r.nothing_to_merge {
+        ui.status(format!("frame {}: nothing to merge ({summary}); no commit made", r.frame));
+    } else if r.dry_run {
         ui.status(format!("frame {} (dry run, nothing written): {summary}", r.frame));
     } else {
         let c = r.commit.as_deref().unwrap_or("");

@@ -13,6 +13,15 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
+    if a.dry_run {
+        if let Some(i) = crate::frames::merge::interrupted(ctx) {
+            ui.status(format!("would finish: {}", i.describe()));
+        }
+    } else {
+        for note in crate::frames::merge::recover(ctx)? {
+            ui.status(note);
+        }
+    }
     let mut items = prune::plan(ctx)?;
     if !a.dry_run {
         prune::execute(ctx, &mut items)?;

@@ -215,12 +215,13 @@ fn leave_fallback(ctx: &Ctx, ui: &Ui, t: &Tenant, frame: u64, stream: &str, out:
         "meta": {"exit_code": exit, "signal": signal, "timed_out": timed_out, "stderr_tail": out.stderr_tail, "tenant": t.name}
     });
     let env = mailbox::envelope(frame, stream, Kind::Fallback, Some(t.name.clone()), delta);
-    match mailbox::store(&ctx.repo, &env, false) {
+    let target = format!("refs/heads/{}", ctx.config.state.target);
+    match mailbox::store_open(&ctx.repo, &ctx.state, ctx.lock_timeout, &target, &env, false) {
         Ok(_) => {
             ui.status(format!("{stream}: wrote no delta for frame {frame}; left a fallback delta"));
             Ok(())
         }
-        // The command wrote its delta at the last moment: fine.
+        // The command wrote its delta at the last moment, or the frame was merged meanwhile: fine.
         Err(e) if e.kind == crate::error::Kind::Refused => Ok(()),
         Err(e) => Err(e),
     }

@@ -31,6 +31,8 @@ struct Report {
     leases_held: usize,
     building_lock: Option<lease::Holder>,
     fleet: liveness::Liveness,
+    /// A merge-frame interrupted after its commit point, waiting to be finished.
+    interrupted_merge: Option<crate::frames::merge::Interrupted>,
 }
 
 #[derive(Serialize, Default)]
@@ -73,6 +75,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         fleet: liveness::observe(ctx, a.fetch)?,
         tenants: c,
         foreign,
+        interrupted_merge: crate::frames::merge::interrupted(ctx),
     };
     if ui.json {
         ui.json_out(&report)?;
@@ -96,6 +99,9 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         None => "building lock: free\n".into(),
     };
     s += &fleet_lines(&report.fleet);
+    if let Some(i) = &report.interrupted_merge {
+        s += &format!("{}\nhint: `git neighbor doctor --fix` finishes it; commit nothing there before\n", i.describe());
+    }
     if t.stale > 0 {
         s += "hint: `git neighbor prune` cleans up stale tenants\n";
     }

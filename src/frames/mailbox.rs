@@ -6,6 +6,8 @@
 //! The delta is kept as raw JSON so a malformed one that reached the mailbox some other way (a push from
 //! an older client, a hand-made ref) can still be quarantined with its reason instead of failing a frame.
 
+use std::time::{Duration, Instant};
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -20,6 +22,11 @@ pub const DELTAS: &str = "refs/neighbor/deltas/";
 pub const APPLIED: &str = "refs/neighbor/applied/";
 /// Where invalid deltas are moved.
 pub const QUARANTINE: &str = "refs/neighbor/quarantine/";
+/// On a shared remote, each frame's seal: a ref that every `delta push` and every `merge-frame --push`
+/// of that frame moves by compare-and-swap in the same atomic push as its deltas. A manager that read the
+/// seal before fetching the deltas publishes only if no delta arrived since; a writer publishes only
+/// if the frame was not merged since. See [`merged_seal`].
+pub const SEALS: &str = "refs/neighbor/seal/";
 /// Trailer naming a frame in its commit.
 pub const FRAME_TRAILER: &str = "Neighbor-Frame";
 
@@ -91,6 +98,21 @@ pub fn parse_frame(s: &str) -> Result<u64, Error> {
     }
 }
 
+/// The blob a frame's seal points at once the frame is merged. The same bytes in every clone, so any
+/// clone knows the id without fetching it.
+pub fn merged_seal(repo: &Repo, frame: u64) -> Result<String, Error> {
+    let bytes = format!("git-neighbor: frame {frame} is merged\n");
+    repo.gix
+        .write_blob(bytes.as_bytes())
+        .map(|id| id.detach().to_string())
+        .map_err(|e| Error::new(format!("cannot write the seal of frame {frame}: {e}")))
+}
+
+/// The seals on `remote`, by ref name.
+pub fn remote_seals(repo: &Repo, remote: &str) -> Result<std::collections::BTreeMap<String, String>, Error> {
+    Ok(crate::git::remote::ls_remote(repo, remote, &[&format!("{SEALS}*")])?.into_iter().collect())
+}
+
 /// The ref of a slot.
 pub fn slot_ref(frame: u64, stream: &str) -> String {
     format!("{DELTAS}{frame}/{stream}")
@@ -109,7 +131,82 @@ pub fn host() -> String {
     nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_else(|_| "unknown".into())
 }
 
-/// Store an envelope in its slot. Refuses (exit 3) an occupied slot unless `replace`.
+/// The mailbox lock: writers hold it shared while they check that their frame is still open and store
+/// their delta; `merge-frame` holds it exclusively from listing a frame's slots to its commit point. So a
+/// delta is either seen by the merge of its frame or finds that frame merged and is refused: an accepted
+/// delta is never left behind in a merged frame.
+pub fn with_lock<T>(
+    dir: &state_dir::StateDir,
+    exclusive: bool,
+    timeout: Duration,
+    f: impl FnOnce() -> Result<T, Error>,
+) -> Result<T, Error> {
+    dir.ensure()?;
+    let path = dir.root.join("mailbox.lock");
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| Error::new(format!("cannot open lock file {}: {e}", path.display())))?;
+    let mut lock = fd_lock::RwLock::new(file);
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(1);
+    loop {
+        // The guards are different types; each branch holds its own for the whole of `f`.
+        let got = if exclusive {
+            match lock.try_write() {
+                Ok(_guard) => return f(),
+                Err(e) => e,
+            }
+        } else {
+            match lock.try_read() {
+                Ok(_guard) => return f(),
+                Err(e) => e,
+            }
+        };
+        if got.kind() != std::io::ErrorKind::WouldBlock {
+            return Err(Error::new(format!("cannot lock {}: {got}", path.display())));
+        }
+        if start.elapsed() >= timeout {
+            return Err(Error::lock_timeout(format!(
+                "mailbox lock {} not acquired within {}: a merge-frame is committing",
+                path.display(),
+                crate::config::format_duration(timeout)
+            ))
+            .hint("wait for merge-frame to finish, or raise --lock-timeout; the lock dies with its holder"));
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(25));
+    }
+}
+
+/// Store an envelope in its slot if its frame is still open on `target` (a full ref), under the mailbox
+/// lock. Refuses (exit 3) a merged frame, and an occupied slot unless `replace`.
+pub fn store_open(
+    repo: &Repo,
+    dir: &state_dir::StateDir,
+    timeout: Duration,
+    target: &str,
+    env: &Envelope,
+    replace: bool,
+) -> Result<Slot, Error> {
+    with_lock(dir, false, timeout, || {
+        if let Some(c) = frame_merged_quick(repo, target, env.frame)? {
+            return Err(Error::refused(format!(
+                "frame {} is already merged (commit {})",
+                env.frame,
+                &c[..10.min(c.len())]
+            ))
+            .hint("write for the next frame, or omit --frame to use it"));
+        }
+        store(repo, env, replace)
+    })
+}
+
+/// Store an envelope in its slot. Refuses (exit 3) an occupied slot unless `replace`. Writers use
+/// [`store_open`], which also makes sure the frame is still open.
 pub fn store(repo: &Repo, env: &Envelope, replace: bool) -> Result<Slot, Error> {
     let bytes = serde_json::to_vec(env).map_err(|e| Error::new(format!("cannot encode delta: {e}")))?;
     let blob = repo
@@ -118,6 +215,7 @@ pub fn store(repo: &Repo, env: &Envelope, replace: bool) -> Result<Slot, Error> 
         .map_err(|e| Error::new(format!("cannot store delta object: {e}")))?
         .detach()
         .to_string();
+    crate::failpoint::hit("delta-write.blob-stored");
     let r = slot_ref(env.frame, &env.stream);
     // In-process ref creation (gix takes the same lock files git does); "must not exist" makes the
     // write-once rule atomic.
@@ -137,6 +235,7 @@ pub fn store(repo: &Repo, env: &Envelope, replace: bool) -> Result<Slot, Error> 
         }
         return Err(Error::new(format!("cannot store delta {}: {e}", r)));
     }
+    crate::failpoint::hit("delta-write.ref-stored");
     Ok(Slot { frame: env.frame, stream: env.stream.clone(), r#ref: r, blob })
 }
 
@@ -154,11 +253,31 @@ pub fn list(repo: &Repo, ns: &str, frame: Option<u64>) -> Result<Vec<Slot>, Erro
             let (r, blob) = l.split_once('\0')?;
             let rest = r.strip_prefix(ns)?;
             let (f, s) = rest.split_once('/')?;
-            Some(Slot { frame: f.parse().ok()?, stream: s.to_string(), r#ref: r.to_string(), blob: blob.to_string() })
+            let frame = canonical_frame(f)?;
+            Some(Slot { frame, stream: s.to_string(), r#ref: r.to_string(), blob: blob.to_string() })
         })
         .collect();
     slots.sort_by(|a, b| (a.frame, &a.stream).cmp(&(b.frame, &b.stream)));
     Ok(slots)
+}
+
+/// A frame number spelled the one way refs name it (`12`, not `012` or `+12`).
+fn canonical_frame(f: &str) -> Option<u64> {
+    f.parse::<u64>().ok().filter(|n| *n > 0 && n.to_string() == f)
+}
+
+/// Refs under `ns` that no frame will ever pick up: a frame part that is not a canonical positive
+/// number, or a stream that is not a valid stream name.
+pub fn malformed(repo: &Repo, ns: &str) -> Result<Vec<String>, Error> {
+    let out = repo.git()?.args(["for-each-ref", "--format=%(refname)", ns]).read()?;
+    Ok(out
+        .lines()
+        .filter(|r| {
+            let Some((f, s)) = r.strip_prefix(ns).and_then(|rest| rest.split_once('/')) else { return true };
+            canonical_frame(f).is_none() || crate::building::registry::validate_name_as("stream", s).is_err()
+        })
+        .map(String::from)
+        .collect())
 }
 
 /// Read a slot's blob.
@@ -205,6 +324,10 @@ fn frame_of(message: &[u8]) -> Option<u64> {
 /// In-process: hot paths (`delta write`, `run`) must not pay for a `git log`.
 fn frame_commits_of(repo: &Repo, full: &str, mut visit: impl FnMut(gix::ObjectId, u64) -> bool) -> Result<(), Error> {
     let Some(mut id) = repo.ref_target(full) else { return Ok(()) };
+    // In a shallow clone (CI's `--depth 1`) history ends at the shallow boundary: the parents of those
+    // commits are not here, and there is nothing older to look at.
+    let boundary: Vec<gix::ObjectId> =
+        repo.gix.shallow_commits().ok().flatten().map(|c| c.iter().copied().collect()).unwrap_or_default();
     // A frame commit is normally at or near the tip; the cap only bounds pathological histories.
     for _ in 0..100_000 {
         let commit = repo.gix.find_commit(id).map_err(|e| Error::new(format!("cannot read commit {id}: {e}")))?;
@@ -215,6 +338,7 @@ fn frame_commits_of(repo: &Repo, full: &str, mut visit: impl FnMut(gix::ObjectId
             return Ok(());
         }
         match commit.parent_ids().next() {
+            Some(_) if boundary.contains(&id) => return Ok(()),
             Some(p) => id = p.detach(),
             None => return Ok(()),
         }

@@ -1,13 +1,19 @@
 //! The building manager: `merge-frame` applies all of a frame's deltas to the target branch in one commit.
 //!
-//! Order of work, under the building lock: repair a previous crash (journal); take frame N; collect its
-//! deltas; quarantine invalid ones; apply the rest in stream-name order onto the target's tree (read from
-//! git objects, never from a worktree); commit exactly the changed state files; then move the target,
-//! archive the deltas and quarantine the bad ones in ONE `update-ref --stdin` transaction — the commit
-//! point. If the target is checked out, its changed files are then written atomically and its index
-//! updated; a journal written before the commit point lets the next run finish that step after a crash.
-//! With a remote, the same refs move on the remote in one `git push --atomic` guarded by
-//! `--force-with-lease`, retried from the top when the remote moved.
+//! Order of work, under the building lock: repair a previous crash (journal, own stale index lock,
+//! scratch files); refuse a target some worktree rebases or bisects, or a checked-out state dir reached
+//! through a symlink; take frame N; under the mailbox lock (exclusive, so no writer can slip a delta
+//! in unseen), collect its deltas; quarantine invalid ones (paths git would not check out, stream names
+//! that are not names, file/directory conflicts within the frame); apply the rest in stream-name order
+//! onto the target's tree (read from git objects, never from a worktree); take the checked-out target's
+//! `index.lock`; build the tree and verify it differs from the base in exactly the changed files; commit;
+//! then move the target, archive the deltas and quarantine the bad ones in ONE `update-ref --stdin`
+//! transaction — the commit point. If the target is checked out, its changed files are then written
+//! atomically and its index replaced under the lock we hold; a journal written before the commit point
+//! lets the next run (or `prune`, `doctor --fix`) finish that step after a crash. A frame with nothing
+//! to merge makes no commit. With a remote, the same refs and the frame's seal
+//! (`refs/neighbor/seal/<N>`, see [`mailbox::SEALS`]) move on the remote in one `git push --atomic`
+//! guarded by leases on the target and the seal, retried from the top when either moved.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -99,6 +105,8 @@ pub struct Report {
     pub pushed: Option<String>,
     /// Non-fatal notes (repairs done, worktree left behind, …).
     pub notes: Vec<String>,
+    /// The frame had nothing to merge (no delta applied or fallen back): no commit was made.
+    pub nothing_to_merge: bool,
 }
 
 /// Changed state files: repository path and new bytes (`None`: deleted).
@@ -131,6 +139,9 @@ impl StateSource for TreeSource<'_> {
                 return Err(other(format!(
                     "{acc} is a symlink in the target tree; state paths may not pass through symlinks"
                 )));
+            }
+            if i + 1 < parts.len() && !mode.is_tree() {
+                return Err(other(format!("{acc} is a file in the target tree, so {full} cannot be under it")));
             }
             if i + 1 == parts.len() {
                 if !mode.is_blob() {
@@ -175,15 +186,29 @@ pub fn merge(ctx: &Ctx, opts: &Options) -> Result<Report, Error> {
     let mut attempt = 0;
     loop {
         attempt += 1;
+        // The seals are read before the deltas are fetched: a delta pushed after this moment changes its
+        // frame's seal, and the frame's push (leased on the seal) is refused and retried.
+        let mut seals = BTreeMap::new();
         if let Some(remote) = &opts.push {
+            seals = mailbox::remote_seals(&ctx.repo, remote)?;
             fetch_remote(ctx, remote, &target, opts.frame)?;
         }
         let frame = match opts.frame {
             Some(f) => f,
-            None => mailbox::last_merged_frame(&ctx.repo, &base_branch(opts, &target))?.map_or(1, |n| n + 1),
+            None => mailbox::last_merged_frame(&ctx.repo, &base_branch(ctx, opts, &target))?.map_or(1, |n| n + 1),
         };
-        wait_for_expected(ctx, opts, frame)?;
-        match ctx.locked(|| merge_locked(ctx, opts, &target, &prefix, frame))? {
+        if wait_for_expected(ctx, opts, frame)?
+            && let Some(remote) = &opts.push
+        {
+            seals = mailbox::remote_seals(&ctx.repo, remote)?;
+            fetch_remote(ctx, remote, &target, Some(frame))?;
+        }
+        let merged = ctx.locked(|| {
+            mailbox::with_lock(&ctx.state, true, ctx.lock_timeout, || {
+                merge_locked(ctx, opts, &target, &prefix, frame, &seals)
+            })
+        })?;
+        match merged {
             Some(report) => return Ok(report),
             None if attempt < PUSH_ATTEMPTS => std::thread::sleep(Duration::from_millis(50 * attempt)),
             None => {
@@ -208,15 +233,16 @@ enum Published {
 }
 
 /// The ref merge-frame builds on: the local target, or its remote-tracking copy with `--push`.
-fn base_branch(opts: &Options, target: &str) -> String {
+fn base_branch(ctx: &Ctx, opts: &Options, target: &str) -> String {
     match &opts.push {
-        Some(remote) => format!("refs/remotes/{remote}/{target}"),
+        Some(remote) => crate::git::remote::tracking_ref(&ctx.repo, remote, target),
         None => format!("refs/heads/{target}"),
     }
 }
 
 fn fetch_remote(ctx: &Ctx, remote: &str, target: &str, frame: Option<u64>) -> Result<(), Error> {
-    let mut refspecs = vec![format!("+refs/heads/{target}:refs/remotes/{remote}/{target}")];
+    let mut refspecs =
+        vec![format!("+refs/heads/{target}:{}", crate::git::remote::tracking_ref(&ctx.repo, remote, target))];
     match frame {
         Some(f) => {
             refspecs.push(format!("refs/neighbor/deltas/{f}/*:refs/neighbor/deltas/{f}/*"));
@@ -229,22 +255,26 @@ fn fetch_remote(ctx: &Ctx, remote: &str, target: &str, frame: Option<u64>) -> Re
     remote::fetch(&ctx.repo, remote, &refspecs)
 }
 
-fn wait_for_expected(ctx: &Ctx, opts: &Options, frame: u64) -> Result<(), Error> {
+/// Wait up to `--wait` for the expected streams. Returns whether it fetched from the remote meanwhile
+/// (the seals read before the first fetch are then stale).
+fn wait_for_expected(ctx: &Ctx, opts: &Options, frame: u64) -> Result<bool, Error> {
     let expect = expected(ctx, opts);
     if expect.is_empty() || opts.wait.is_zero() {
-        return Ok(());
+        return Ok(false);
     }
     let start = Instant::now();
+    let mut fetched = false;
     loop {
         let have: Vec<String> = mailbox::list(&ctx.repo, DELTAS, Some(frame))?.into_iter().map(|s| s.stream).collect();
         let waiting: Vec<&String> =
             expect.iter().filter(|s| !have.contains(s) && crash_evidence(ctx, s, frame).is_none()).collect();
         if waiting.is_empty() || start.elapsed() >= opts.wait {
-            return Ok(());
+            return Ok(fetched);
         }
         std::thread::sleep(Duration::from_millis(100));
         if let Some(remote) = &opts.push {
             let _ = fetch_remote(ctx, remote, &ctx.config.state.target, Some(frame));
+            fetched = true;
         }
     }
 }
@@ -266,13 +296,26 @@ fn crash_evidence(ctx: &Ctx, stream: &str, frame: u64) -> Option<String> {
         .map(|t| format!("tenant {} ran for this stream and its lease is dead", t.name))
 }
 
-fn merge_locked(ctx: &Ctx, opts: &Options, target: &str, prefix: &str, frame: u64) -> Result<Option<Report>, Error> {
+fn merge_locked(
+    ctx: &Ctx,
+    opts: &Options,
+    target: &str,
+    prefix: &str,
+    frame: u64,
+    seals: &BTreeMap<String, String>,
+) -> Result<Option<Report>, Error> {
     let mut notes = Vec::new();
     if let Some(n) = repair(ctx)? {
         notes.push(n);
     }
+    sweep_scratch(ctx, &mut notes);
+    let target_wt =
+        ctx.repo.worktrees()?.into_iter().find(|w| w.branch.as_deref() == Some(&format!("refs/heads/{target}")));
+    if let Some(w) = &target_wt {
+        clear_own_stale_index_lock(&w.git_dir);
+    }
     let base_ref = match &opts.push {
-        Some(remote) => format!("refs/remotes/{remote}/{target}"),
+        Some(remote) => crate::git::remote::tracking_ref(&ctx.repo, remote, target),
         None => format!("refs/heads/{target}"),
     };
     let base = ctx.repo.ref_target(&base_ref).ok_or_else(|| {
@@ -291,7 +334,13 @@ fn merge_locked(ctx: &Ctx, opts: &Options, target: &str, prefix: &str, frame: u6
         diff: None,
         pushed: None,
         notes,
+        nothing_to_merge: false,
     };
+    // With a remote, the local target follows the remote's where that loses nothing, whoever moved it
+    // (another manager, or this one killed right after its push).
+    if opts.push.is_some() && !opts.dry_run {
+        follow_remote(ctx, target, target_wt.as_ref(), &base_hex, &mut report.notes)?;
+    }
     if let Some(done) = mailbox::frame_commit(&ctx.repo, &base_hex, frame)? {
         report.already_merged = true;
         report.commit = Some(done);
@@ -301,10 +350,22 @@ fn merge_locked(ctx: &Ctx, opts: &Options, target: &str, prefix: &str, frame: u6
         return Ok(Some(report));
     }
 
+    // A target being rebased or bisected is written back when that ends: never move it under it.
+    if let Some(busy) = crate::git::busy::branch_busy(&ctx.repo, &format!("refs/heads/{target}"))? {
+        return Err(Error::refused(format!("{}; merge-frame will not move it", busy.describe(target)))
+            .hint("finish or abort that operation there, then run merge-frame again"));
+    }
+    // Files are written into the checked-out state dir: no part of the way there may be a symlink.
+    if let Some(w) = &target_wt {
+        let rel = delta::validate_rel_path(prefix).map_err(|e| Error::new(format!("state.dir: {e}")))?;
+        delta::check_dir_no_symlinks(&w.path, &rel).map_err(|e| {
+            Error::refused(format!("the state dir in {} is unsafe to write: {e}", w.path.display()))
+                .hint("state files are never written through a symlink; make the state dir a plain directory")
+        })?;
+    }
+
     // Collect and validate.
     let slots = mailbox::list(&ctx.repo, DELTAS, Some(frame))?;
-    let target_wt =
-        ctx.repo.worktrees()?.into_iter().find(|w| w.branch.as_deref() == Some(&format!("refs/heads/{target}")));
     let mut valid: Vec<(Slot, mailbox::Envelope, Option<Delta>)> = Vec::new();
     let mut quarantined: Vec<(Slot, String)> = Vec::new();
     for slot in slots {
@@ -341,16 +402,28 @@ fn merge_locked(ctx: &Ctx, opts: &Options, target: &str, prefix: &str, frame: u6
         let source = TreeSource { repo: &ctx.repo.gix, tree: base_tree, prefix: prefix.to_string() };
         let mut overlay = Overlay::new(&source);
         let mut late_bad = Vec::new();
+        // Files written by the deltas applied so far: a later delta may not put a file under one of them,
+        // nor make a file where they need a directory.
+        let mut files: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
         for (slot, _env, d) in &valid {
+            if let Some(d) = d
+                && let Some(why) = file_dir_conflict(&files, d)
+            {
+                late_bad.push((slot.clone(), why));
+                continue;
+            }
             let report = match d {
                 None => StreamReport { stream: slot.stream.clone(), status: Outcome::Fallback, reason: None, ops: 0 },
                 Some(d) => match overlay.apply(d) {
-                    Ok(()) => StreamReport {
-                        stream: slot.stream.clone(),
-                        status: Outcome::Applied,
-                        reason: None,
-                        ops: d.ops.len(),
-                    },
+                    Ok(()) => {
+                        files.extend(d.ops.iter().map(|op| op.path().as_str().to_string()));
+                        StreamReport {
+                            stream: slot.stream.clone(),
+                            status: Outcome::Applied,
+                            reason: None,
+                            ops: d.ops.len(),
+                        }
+                    }
                     Err(e) => {
                         late_bad.push((slot.clone(), e.to_string()));
                         continue;
@@ -369,7 +442,7 @@ fn merge_locked(ctx: &Ctx, opts: &Options, target: &str, prefix: &str, frame: u6
             StreamReport {
                 stream: slot.stream.clone(),
                 status: Outcome::Quarantined,
-                reason: Some(why.clone()),
+                reason: Some(printable(why)),
                 ops: 0,
             },
         );
@@ -386,6 +459,32 @@ fn merge_locked(ctx: &Ctx, opts: &Options, target: &str, prefix: &str, frame: u6
     report.streams = streams.into_values().collect();
     report.changed = changes.iter().map(|(p, _)| p.clone()).collect();
 
+    // No delta to apply and no stream that fell back: nothing to record, so no commit. Invalid deltas
+    // still leave the mailbox for the quarantine.
+    if valid.is_empty() {
+        report.nothing_to_merge = true;
+        if !opts.dry_run && opts.push.is_none() && !quarantined.is_empty() {
+            let mut tx = String::new();
+            for (slot, _) in &quarantined {
+                tx += &format!(
+                    "update {QUARANTINE}{frame}/{} {b}\ndelete {} {b}\n",
+                    slot.stream,
+                    slot.r#ref,
+                    b = slot.blob
+                );
+            }
+            ctx.repo.git()?.args(["update-ref", "--stdin"]).stdin(tx.into_bytes()).run()?;
+        }
+        return Ok(Some(report));
+    }
+
+    // The checked-out target's index lock, from before the commit point until its index matches the
+    // new commit: a running git that holds it makes merge-frame refuse before anything is committed.
+    let index_lock = match &target_wt {
+        Some(w) if opts.push.is_none() && !opts.dry_run => Some(IndexLock::take(&w.git_dir, ctx.lock_timeout)?),
+        _ => None,
+    };
+    crate::failpoint::hit("merge-frame.index-locked");
     // The checked-out target must have clean state files, or nothing is committed. A file modified after
     // this moment is someone's new edit: the sync below leaves it alone rather than overwrite it.
     let checked_clean_at = std::time::SystemTime::now();
@@ -405,6 +504,7 @@ fn merge_locked(ctx: &Ctx, opts: &Options, target: &str, prefix: &str, frame: u6
 
     // Build the frame commit (objects only; nothing moves yet).
     let tree = build_tree(ctx, base, &changes)?;
+    verify_tree(ctx, base_tree, &tree, &changes)?;
     if opts.dry_run {
         report.diff = Some(
             ctx.repo
@@ -427,7 +527,9 @@ fn merge_locked(ctx: &Ctx, opts: &Options, target: &str, prefix: &str, frame: u6
         moves.push((slot.r#ref.clone(), format!("{QUARANTINE}{frame}/{}", slot.stream), slot.blob.clone()));
     }
     if let Some(remote) = &opts.push {
-        if push_frame(ctx, remote, target, &base_hex, &commit, &moves)? == Published::RemoteMoved {
+        let seal = format!("{}{frame}", mailbox::SEALS);
+        let seen = seals.get(&seal).map(String::as_str);
+        if push_frame(ctx, remote, target, &base_hex, &commit, &moves, (&seal, seen))? == Published::RemoteMoved {
             return Ok(None);
         }
         report.pushed = Some(remote.clone());
@@ -445,7 +547,7 @@ fn merge_locked(ctx: &Ctx, opts: &Options, target: &str, prefix: &str, frame: u6
         }
         (Some(remote), old) => {
             // git push has already advanced the remote-tracking ref; this only makes sure.
-            tx += &format!("update refs/remotes/{remote}/{target} {commit}\n");
+            tx += &format!("update {} {commit}\n", crate::git::remote::tracking_ref(&ctx.repo, remote, target));
             // Advance the local target only where that loses nothing: when it is not checked out and
             // the frame commit contains it. A checked-out target is fast-forwarded by git below.
             if target_wt.is_none()
@@ -470,6 +572,7 @@ fn merge_locked(ctx: &Ctx, opts: &Options, target: &str, prefix: &str, frame: u6
         };
         let bytes = serde_json::to_vec(&j).map_err(|e| Error::new(format!("cannot encode journal: {e}")))?;
         state_dir::atomic_write(&journal_path(ctx), &bytes)?;
+        crate::failpoint::hit("merge-frame.journal-written");
     }
     let txr = ctx
         .repo
@@ -477,12 +580,15 @@ fn merge_locked(ctx: &Ctx, opts: &Options, target: &str, prefix: &str, frame: u6
         .args(["update-ref", "-m", &format!("git-neighbor merge-frame {frame}"), "--stdin"])
         .stdin(tx.into_bytes())
         .run();
+    crate::failpoint::hit("merge-frame.committed");
     if let Err(e) = txr {
         let _ = std::fs::remove_file(journal_path(ctx));
         return Err(Error::from(e).context("the frame was not committed"));
     }
-    if let Some(w) = &sync_wt {
-        let skipped = sync_worktree(ctx, w, Sync::Fresh { changes: &changes, clean_at: checked_clean_at })?;
+    if let Some(w) = &sync_wt
+        && let Some(lock) = &index_lock
+    {
+        let skipped = sync_worktree(ctx, w, lock, Sync::Fresh { changes: &changes, clean_at: checked_clean_at })?;
         if !skipped.is_empty() {
             report.notes.push(format!(
                 "left alone in {}, edited while the frame was merging: {} (they now differ from the commit)",
@@ -519,9 +625,76 @@ fn merge_locked(ctx: &Ctx, opts: &Options, target: &str, prefix: &str, frame: u6
     Ok(Some(report))
 }
 
+/// Fast-forward the local target to `tip` (the remote's) where that loses nothing: in its checkout
+/// through git, or by compare-and-swap when it is not checked out; never while it is rebased or bisected.
+fn follow_remote(
+    ctx: &Ctx,
+    target: &str,
+    wt: Option<&crate::git::WorktreeInfo>,
+    tip: &str,
+    notes: &mut Vec<String>,
+) -> Result<(), Error> {
+    let local = format!("refs/heads/{target}");
+    let Some(old) = ctx.repo.ref_target(&local).map(|o| o.to_string()) else { return Ok(()) };
+    if old == tip
+        || crate::git::busy::branch_busy(&ctx.repo, &local)?.is_some()
+        || !ctx.repo.git()?.args(["merge-base", "--is-ancestor", &old, tip]).succeeds()?
+    {
+        return Ok(());
+    }
+    let moved = match wt {
+        Some(w) => ctx
+            .repo
+            .git_in(&w.path)?
+            .env("NEIGHBOR_MERGE_FRAME", "1")
+            .args(["merge", "--ff-only", "--quiet", tip])
+            .run()
+            .map_err(|e| format!("{} was left behind the remote: {}", w.path.display(), e.stderr.trim())),
+        None => ctx
+            .repo
+            .git()?
+            .args(["update-ref", &local, tip, &old])
+            .run()
+            .map_err(|e| format!("{target} was left behind the remote: {}", e.stderr.trim())),
+    };
+    if let Err(n) = moved {
+        notes.push(n);
+    }
+    Ok(())
+}
+
+/// `text` with control characters escaped: reasons quote untrusted input and end up in the frame
+/// commit's message (where a line of their own could pose as a trailer) and on terminals.
+fn printable(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
+}
+
+/// Why delta `d` cannot be applied on top of `files` (the files written by earlier deltas of this frame):
+/// one of its files would lie under one of theirs, or theirs under one of its.
+fn file_dir_conflict(files: &std::collections::BTreeSet<String>, d: &Delta) -> Option<String> {
+    for op in &d.ops {
+        let p = op.path().as_str();
+        for (at, _) in p.match_indices('/') {
+            if files.contains(&p[..at]) {
+                return Some(format!(
+                    "{p}: {} is a file written earlier in this frame, so nothing can be under it",
+                    &p[..at]
+                ));
+            }
+        }
+        let dir = format!("{p}/");
+        if let Some(under) = files.range(dir.clone()..).next().filter(|f| f.starts_with(&dir)) {
+            return Some(format!("{p}: {under} is written earlier in this frame, so {p} must stay a directory"));
+        }
+    }
+    None
+}
+
 /// Validate one mailbox slot: envelope shape, delta format, fallback without ops, paths free of
 /// symlinks in the checked-out state dir. Returns the delta (None for a fallback).
 fn check_slot(ctx: &Ctx, slot: &Slot, wt_state: Option<PathBuf>) -> Result<(mailbox::Envelope, Option<Delta>), String> {
+    // The name goes into the commit's `Neighbor-Streams:` trailer: it must be a stream name there too.
+    registry::validate_name_as("stream", &slot.stream).map_err(|e| e.message)?;
     let env = mailbox::read(&ctx.repo, slot)?;
     let bytes = serde_json::to_vec(&env.delta).map_err(|e| e.to_string())?;
     let d = delta::parse_delta(&bytes, &Limits::default()).map_err(|e| e.to_string())?;
@@ -618,11 +791,11 @@ enum Sync<'a> {
 
 /// Write the frame's changed files into the checked-out target and stage them, so its files and index
 /// match the new commit. Returns the files left alone (repair only).
-fn sync_worktree(ctx: &Ctx, wt: &Path, how: Sync<'_>) -> Result<Vec<String>, Error> {
+fn sync_worktree(ctx: &Ctx, wt: &Path, lock: &IndexLock, how: Sync<'_>) -> Result<Vec<String>, Error> {
     let mut skipped = Vec::new();
     let mut staged = Vec::new();
     // Temp files go in the worktree's private git dir, so a crash never leaves one in the checkout.
-    let git_dir = PathBuf::from(ctx.repo.git_in(wt)?.args(["rev-parse", "--absolute-git-dir"]).read()?);
+    let git_dir = lock.git_dir.clone();
     let files: Vec<(String, Option<Vec<u8>>)> = match how {
         Sync::Fresh { changes, clean_at } => changes
             .iter()
@@ -658,17 +831,144 @@ fn sync_worktree(ctx: &Ctx, wt: &Path, how: Sync<'_>) -> Result<Vec<String>, Err
                 let _ = std::fs::remove_file(&dest);
             }
         }
+        crate::failpoint::hit("merge-frame.file-written");
         staged.push(p);
     }
+    crate::failpoint::hit("merge-frame.files-written");
     if !staged.is_empty() {
-        ctx.repo
-            .git_in(wt)?
-            .env("NEIGHBOR_MERGE_FRAME", "1")
-            .args(["update-index", "--add", "--remove", "--"])
-            .args(&staged)
-            .run()?;
+        lock.stage(ctx, wt, &staged)?;
     }
+    crate::failpoint::hit("merge-frame.index-staged");
     Ok(skipped)
+}
+
+/// What merge-frame writes into an `index.lock` it holds, so that its own lock left by a crash can be
+/// told from a live git's.
+const INDEX_LOCK_MARK: &str = "git-neighbor merge-frame pid ";
+
+/// The checked-out target's `index.lock`, held from before the commit point until the index matches
+/// the new commit. Released (deleted) on drop; a crash leaves it, marked, for the repair to clear.
+struct IndexLock {
+    git_dir: PathBuf,
+    lock: PathBuf,
+}
+
+impl IndexLock {
+    /// Create the lock, waiting up to `timeout` for a running git to release it (`git status` holds it
+    /// for an instant); refuse (exit 3) if it is still held then (a `git commit` waiting for its editor).
+    /// The lock is made complete (with its mark) and then linked into place, so it never exists unmarked.
+    fn take(git_dir: &Path, timeout: Duration) -> Result<IndexLock, Error> {
+        let lock = git_dir.join("index.lock");
+        let tmp = git_dir.join(format!("neighbor-frame-index.tmp.lock.{}", state_dir::unique()));
+        std::fs::write(&tmp, format!("{INDEX_LOCK_MARK}{}\n", std::process::id()))
+            .ctx(|| format!("cannot write {}", tmp.display()))?;
+        let start = Instant::now();
+        let res = loop {
+            match std::fs::hard_link(&tmp, &lock) {
+                Ok(()) => break Ok(IndexLock { git_dir: git_dir.to_path_buf(), lock }),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && start.elapsed() < timeout => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    break Err(Error::refused(format!(
+                        "{} exists: a git command is using the checked-out target's index; nothing was committed",
+                        lock.display()
+                    ))
+                    .hint("let that git command finish (a `git commit` waiting for its editor, say), then run merge-frame again")
+                    .hint("if no git is running there, `git neighbor prune` removes a stale lock"));
+                }
+                Err(e) => break Err(Error::new(format!("cannot create {}: {e}", lock.display()))),
+            }
+        };
+        let _ = std::fs::remove_file(&tmp);
+        res
+    }
+
+    /// Stage `paths` from the worktree, as `git update-index --add --remove` would, into a copy of the
+    /// index that then replaces it (git cannot take the lock we hold).
+    fn stage(&self, ctx: &Ctx, wt: &Path, paths: &[String]) -> Result<(), Error> {
+        let index = self.git_dir.join("index");
+        let tmp = self.git_dir.join(format!("neighbor-frame-index.tmp.{}", state_dir::unique()));
+        let res = (|| -> Result<(), Error> {
+            if index.exists() {
+                std::fs::copy(&index, &tmp).ctx(|| format!("cannot copy {}", index.display()))?;
+            }
+            ctx.repo
+                .git_in(wt)?
+                .env("GIT_INDEX_FILE", &tmp)
+                .env("NEIGHBOR_MERGE_FRAME", "1")
+                .args(["update-index", "--add", "--remove", "--"])
+                .args(paths)
+                .run()?;
+            crate::failpoint::hit("merge-frame.index-copy-staged");
+            std::fs::rename(&tmp, &index).ctx(|| format!("cannot replace {}", index.display()))
+        })();
+        if res.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        res
+    }
+}
+
+impl Drop for IndexLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.lock);
+    }
+}
+
+/// Remove an `index.lock` (and index copies) that a merge-frame killed mid-way left in `git_dir`. Only
+/// ours, and only when its process is gone; call under the building lock.
+fn clear_own_stale_index_lock(git_dir: &Path) {
+    let lock = git_dir.join("index.lock");
+    if let Ok(text) = std::fs::read_to_string(&lock)
+        && let Some(pid) = text.strip_prefix(INDEX_LOCK_MARK).and_then(|r| r.trim().parse::<u32>().ok())
+        && !crate::supervise::proc::pid_alive(pid)
+    {
+        let _ = std::fs::remove_file(&lock);
+    }
+    for e in std::fs::read_dir(git_dir).into_iter().flatten().flatten() {
+        if e.file_name().to_string_lossy().starts_with("neighbor-frame-index.tmp.") {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// The frame's tree must differ from the base in exactly the changed paths, each holding the bytes in
+/// hand. git drops index entries it refuses without failing (`update-index --index-info` prints
+/// "Ignoring path" and exits 0), so a dropped path fails the frame here instead of vanishing from it.
+fn verify_tree(ctx: &Ctx, base_tree: gix::ObjectId, tree: &str, changes: &Changes) -> Result<(), Error> {
+    let out = ctx
+        .repo
+        .git()?
+        .args(["diff-tree", "-r", "-z", "--no-renames", "--name-only", &base_tree.to_string(), tree])
+        .output()?;
+    let got: std::collections::BTreeSet<String> =
+        out.split(|b| *b == 0).filter(|r| !r.is_empty()).map(|r| String::from_utf8_lossy(r).into_owned()).collect();
+    let want: std::collections::BTreeSet<String> = changes.iter().map(|(p, _)| p.clone()).collect();
+    let bad = |why: String| {
+        Error::new(format!("the frame's tree does not hold exactly its changed files ({why}); nothing was committed"))
+    };
+    if got != want {
+        let missing: Vec<&String> = want.difference(&got).collect();
+        let extra: Vec<&String> = got.difference(&want).collect();
+        return Err(bad(format!("missing {missing:?}, unexpected {extra:?}")));
+    }
+    let id = gix::ObjectId::from_hex(tree.as_bytes()).map_err(|e| bad(e.to_string()))?;
+    let tree = ctx.repo.gix.find_object(id).map_err(|e| bad(e.to_string()))?.into_tree();
+    for (path, bytes) in changes {
+        let entry = tree.lookup_entry_by_path(path).map_err(|e| bad(e.to_string()))?;
+        let ok = match (entry, bytes) {
+            (None, None) => true,
+            (Some(e), Some(b)) => {
+                e.mode().is_blob() && e.object().map_err(|e| bad(e.to_string()))?.data.as_slice() == b.as_slice()
+            }
+            _ => false,
+        };
+        if !ok {
+            return Err(bad(format!("{path} does not hold the frame's bytes")));
+        }
+    }
+    Ok(())
 }
 
 fn blob_at(repo: &Repo, commit: &str, path: &str) -> Result<Option<Vec<u8>>, Error> {
@@ -677,6 +977,93 @@ fn blob_at(repo: &Repo, commit: &str, path: &str) -> Result<Option<Vec<u8>>, Err
         Ok(id) => Ok(Some(id.object().map_err(|e| Error::new(format!("cannot read {spec}: {e}")))?.data.clone())),
         Err(_) => Ok(None),
     }
+}
+
+/// A merge-frame that passed its commit point and was stopped before the checked-out target's files and
+/// index matched the new commit.
+#[derive(Debug, Clone, Serialize)]
+pub struct Interrupted {
+    /// The frame.
+    pub frame: u64,
+    /// Its target branch.
+    pub target: String,
+    /// The checkout left behind.
+    pub worktree: PathBuf,
+}
+
+impl Interrupted {
+    /// One line for humans.
+    pub fn describe(&self) -> String {
+        format!(
+            "merge-frame of frame {} into {} was interrupted after its commit point: the files and index of {} \
+             still show the previous frame",
+            self.frame,
+            self.target,
+            self.worktree.display()
+        )
+    }
+}
+
+/// The interrupted merge-frame whose journal is waiting, if any (read without waiting for a lock).
+pub fn interrupted(ctx: &Ctx) -> Option<Interrupted> {
+    let bytes = std::fs::read(journal_path(ctx)).ok()?;
+    // A merge-frame at work holds the building lock and has a journal for an instant: not interrupted.
+    if lease::is_held(&ctx.state.lock_file()) {
+        return None;
+    }
+    let j: Journal = serde_json::from_slice(&bytes).ok()?;
+    Some(Interrupted { frame: j.frame, target: j.target, worktree: j.worktree })
+}
+
+/// Finish what a killed merge-frame left: its checkout sync (journal), its own index lock, and its
+/// scratch files (reducer dirs, private indexes). Takes the building lock. Returns what it did.
+pub fn recover(ctx: &Ctx) -> Result<Vec<String>, Error> {
+    ctx.locked(|| {
+        let mut notes: Vec<String> = repair(ctx)?.into_iter().collect();
+        sweep_scratch(ctx, &mut notes);
+        let target = format!("refs/heads/{}", ctx.config.state.target);
+        if let Some(w) = ctx.repo.worktrees()?.into_iter().find(|w| w.branch.as_deref() == Some(target.as_str())) {
+            clear_own_stale_index_lock(&w.git_dir);
+        }
+        Ok(notes)
+    })
+}
+
+/// Remove what killed merge-frames left in the state dir: reducer scratch dirs and private indexes.
+/// Call under the building lock, where no merge-frame runs, so every one of them is garbage.
+fn sweep_scratch(ctx: &Ctx, notes: &mut Vec<String>) {
+    for e in std::fs::read_dir(&ctx.state.root).into_iter().flatten().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with(".reducer.tmp.") {
+            if std::fs::remove_dir_all(e.path()).is_ok() {
+                notes.push(format!("removed reducer scratch dir {}", e.path().display()));
+            }
+        } else if name.starts_with(".frame-index.tmp.") || name.starts_with(".merge-frame.journal.tmp.") {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// Deltas waiting in frames already merged into the local target: they will never be applied.
+pub fn waiting_in_merged(ctx: &Ctx) -> Result<Vec<Slot>, Error> {
+    let target = format!("refs/heads/{}", ctx.config.state.target);
+    let mut out = Vec::new();
+    let mut merged: BTreeMap<u64, bool> = BTreeMap::new();
+    for slot in mailbox::list(&ctx.repo, DELTAS, None)? {
+        let done = match merged.get(&slot.frame) {
+            Some(d) => *d,
+            None => {
+                let d = ctx.repo.ref_target(&target).is_some()
+                    && mailbox::frame_commit(&ctx.repo, &target, slot.frame)?.is_some();
+                merged.insert(slot.frame, d);
+                d
+            }
+        };
+        if done {
+            out.push(slot);
+        }
+    }
+    Ok(out)
 }
 
 /// Finish or discard the worktree sync of a merge-frame that crashed. Call under the building lock.
@@ -689,7 +1076,11 @@ fn repair(ctx: &Ctx) -> Result<Option<String>, Error> {
     };
     let now = ctx.repo.ref_target(&format!("refs/heads/{}", j.target)).map(|o| o.to_string());
     let note = if now.as_deref() == Some(j.new.as_str()) {
-        let skipped = sync_worktree(ctx, &j.worktree, Sync::Repair { old: &j.old, new: &j.new, paths: &j.paths })?;
+        let git_dir = PathBuf::from(ctx.repo.git_in(&j.worktree)?.args(["rev-parse", "--absolute-git-dir"]).read()?);
+        clear_own_stale_index_lock(&git_dir);
+        let lock = IndexLock::take(&git_dir, ctx.lock_timeout)?;
+        let skipped =
+            sync_worktree(ctx, &j.worktree, &lock, Sync::Repair { old: &j.old, new: &j.new, paths: &j.paths })?;
         let mut n =
             format!("finished syncing {} after an interrupted merge of frame {}", j.worktree.display(), j.frame);
         if !skipped.is_empty() {
@@ -727,11 +1118,14 @@ fn push_frame(
     base: &str,
     commit: &str,
     moves: &[(String, String, String)],
+    (seal, seen): (&str, Option<&str>),
 ) -> Result<Published, Error> {
     let target_ref = format!("refs/heads/{target}");
     let pattern = format!("{DELTAS}*");
     let remote_refs = remote::ls_remote(&ctx.repo, remote, &[&pattern])?;
-    let mut specs = vec![format!("{commit}:{target_ref}")];
+    let frame = seal.rsplit('/').next().and_then(|f| f.parse().ok()).unwrap_or(0);
+    let mut specs =
+        vec![format!("{commit}:{target_ref}"), format!("{}:{seal}", mailbox::merged_seal(&ctx.repo, frame)?)];
     for (from, to, blob) in moves {
         specs.push(format!("{blob}:{to}"));
         if remote_refs.iter().any(|(name, _)| name == from) {
@@ -741,13 +1135,16 @@ fn push_frame(
     let outcome = remote::Push::new(&ctx.repo, remote, specs)
         .atomic()
         .lease(&target_ref, base)
+        .lease(seal, seen.unwrap_or(""))
         .env("NEIGHBOR_MERGE_FRAME", "1")
         .run()
         .map_err(|e| e.context(format!("cannot push frame to '{remote}'")))?;
     match outcome {
         PushOutcome::Pushed => Ok(Published::Pushed),
         PushOutcome::Rejected(lines) => {
-            if remote::remote_ref(&ctx.repo, remote, &target_ref)?.as_deref() != Some(base) {
+            if remote::remote_ref(&ctx.repo, remote, &target_ref)?.as_deref() != Some(base)
+                || remote::remote_ref(&ctx.repo, remote, seal)?.as_deref() != seen
+            {
                 return Ok(Published::RemoteMoved);
             }
             Err(Error::new(format!("'{remote}' refused the frame: {}", lines.join("; ")))
@@ -781,10 +1178,19 @@ fn reduce(
             let Some((meta, path)) = rec.split_once('\t') else { continue };
             let mut m = meta.split(' ');
             let (mode, id) = (m.next().unwrap_or(""), m.nth(1).unwrap_or(""));
-            if mode != "100644" && mode != "100755" {
-                continue;
-            }
             let Some(rel) = path.strip_prefix(&format!("{prefix}/")) else { continue };
+            // The tree may come from anyone who can push: every path is checked as git would before
+            // writing it, and only plain files are materialised.
+            let refuse = |why: String| {
+                Error::new(format!("the target's tree holds {path:?}, which merge-frame will not write: {why}"))
+                    .hint("repair the target branch: git would not check this tree out either")
+            };
+            delta::validate_rel_path(rel).map_err(|e| refuse(e.to_string()))?;
+            if mode != "100644" && mode != "100755" {
+                return Err(refuse(format!(
+                    "mode {mode} is not a plain file (state files are never links or submodules)"
+                )));
+            }
             let bytes = mailbox::read_blob(&ctx.repo, id)?;
             let dest = work.join(rel);
             if let Some(d) = dest.parent() {
@@ -799,18 +1205,30 @@ fn reduce(
             input.push(b'\n');
         }
         let (prog, args) = argv.split_first().ok_or_else(|| Error::usage("--reducer needs a command"))?;
-        let mut child = std::process::Command::new(prog)
-            .args(args)
-            .env("NEIGHBOR_STATE", &work)
-            .current_dir(ctx.repo.here())
-            .stdin(std::process::Stdio::piped())
-            .spawn()
-            .map_err(|e| Error::new(format!("cannot run reducer '{prog}': {e}")))?;
+        // In its own process group, watched by a reaper sidecar: if merge-frame is killed, the reducer
+        // (and anything it started) ends too instead of writing into a scratch dir nobody reads.
+        let mut child = {
+            use std::os::unix::process::CommandExt;
+            std::process::Command::new(prog)
+                .args(args)
+                .env("NEIGHBOR_STATE", &work)
+                .current_dir(ctx.repo.here())
+                .stdin(std::process::Stdio::piped())
+                .process_group(0)
+                .spawn()
+                .map_err(|e| Error::new(format!("cannot run reducer '{prog}': {e}")))?
+        };
+        let reaper = i32::try_from(child.id()).ok().and_then(crate::supervise::spawn_reaper);
         if let Some(mut w) = child.stdin.take() {
             use std::io::Write;
             let _ = w.write_all(&input);
         }
-        let status = child.wait().map_err(|e| Error::new(format!("reducer: {e}")))?;
+        let status = child.wait().map_err(|e| Error::new(format!("reducer: {e}")));
+        if let Some(mut r) = reaper {
+            let _ = r.kill();
+            let _ = r.wait();
+        }
+        let status = status?;
         if !status.success() {
             return Err(Error::new(format!("reducer '{prog}' failed ({status}); the frame was not merged")));
         }

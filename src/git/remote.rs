@@ -98,6 +98,24 @@ pub fn remote_ref(repo: &Repo, remote: &str, full_ref: &str) -> Result<Option<St
     Ok(ls_remote(repo, remote, &[full_ref])?.into_iter().find(|(n, _)| n == full_ref).map(|(_, id)| id))
 }
 
+/// The local ref that tracks `branch` of `remote`: `refs/remotes/<name>/<branch>` for a configured remote
+/// name; for a URL or a path (which cannot be a ref component), `refs/neighbor/remotes/<hash>/<branch>`
+/// with a stable hash of the URL.
+pub fn tracking_ref(repo: &Repo, remote: &str, branch: &str) -> String {
+    let named = repo.config_string(&format!("remote.{remote}.url")).is_some()
+        && gix::validate::reference::name_partial(format!("remotes/{remote}/{branch}").as_bytes().into()).is_ok();
+    if named {
+        return format!("refs/remotes/{remote}/{branch}");
+    }
+    // FNV-1a: stable across builds, which is all a cache key needs.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in remote.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("refs/neighbor/remotes/{h:016x}/{branch}")
+}
+
 /// `git fetch --quiet --no-write-fetch-head -- <remote> <refspecs>`.
 pub fn fetch(repo: &Repo, remote: &str, refspecs: &[String]) -> Result<(), Error> {
     fetch_cmd(repo)?

@@ -46,6 +46,7 @@ enum Fix {
     DeleteBranch { full: String, tip: String },
     Rescue { commit: String, label: String, subject: String },
     InstallHooks,
+    RecoverFrame,
 }
 
 /// One finding.
@@ -156,6 +157,7 @@ pub fn examine(ctx: &Ctx, config_error: Option<&Error>) -> Result<Vec<Finding>, 
     check_stash(ctx, &mut out)?;
     check_rebase_state(ctx, &mut out)?;
     check_state_files(ctx, &mut out)?;
+    check_frames(ctx, &mut out)?;
     check_hooks(ctx, &mut out)?;
     check_autostash_config(ctx, &mut out);
     Ok(out)
@@ -410,6 +412,48 @@ fn check_state_files(ctx: &Ctx, out: &mut Vec<Finding>) -> Result<(), Error> {
     Ok(())
 }
 
+/// A merge-frame interrupted after its commit point; deltas that wait in frames already merged (never to
+/// be applied); mailbox refs no frame will pick up.
+fn check_frames(ctx: &Ctx, out: &mut Vec<Finding>) -> Result<(), Error> {
+    use crate::frames::{mailbox, merge};
+    if let Some(i) = merge::interrupted(ctx) {
+        out.push(
+            Finding::new("merge-frame", Status::Problem, i.describe())
+                .path(&i.worktree)
+                .hint("`git neighbor doctor --fix` (or `prune`, or the next merge-frame) finishes it; commit nothing there before")
+                .fix(Fix::RecoverFrame),
+        );
+    }
+    for slot in merge::waiting_in_merged(ctx)? {
+        out.push(
+            Finding::new(
+                "mailbox",
+                Status::Problem,
+                format!("delta {}/{} waits in frame {}, which is already merged: it will never be applied", slot.frame, slot.stream, slot.frame),
+            )
+            .with_ref(slot.r#ref.clone())
+            .hint(format!(
+                "write it again for the next frame (`git neighbor delta show {}/{}` prints it), then `git neighbor delta drop {}/{}`",
+                slot.frame, slot.stream, slot.frame, slot.stream
+            )),
+        );
+    }
+    for ns in [mailbox::DELTAS, mailbox::APPLIED, mailbox::QUARANTINE] {
+        for r in mailbox::malformed(&ctx.repo, ns)? {
+            out.push(
+                Finding::new(
+                    "mailbox",
+                    Status::Problem,
+                    format!("{r} is not <frame>/<stream> with a plain frame number: no frame will ever pick it up"),
+                )
+                .with_ref(r.clone())
+                .hint(format!("look at it with `git cat-file -p {r}`; delete it with `git update-ref -d {r}`")),
+            );
+        }
+    }
+    Ok(())
+}
+
 fn check_hooks(ctx: &Ctx, out: &mut Vec<Finding>) -> Result<(), Error> {
     let st = hooks::status(&ctx.repo)?;
     let bad: Vec<String> =
@@ -466,6 +510,7 @@ pub fn fix(ctx: &Ctx, findings: &mut [Finding]) {
                 let _ = events::append(&ctx.state, &ev);
                 format!("saved as {} (nothing was dropped)", r.r#ref)
             }),
+            Fix::RecoverFrame => crate::frames::merge::recover(ctx).map(|notes| notes.join("; ")),
             Fix::InstallHooks => {
                 let done = hooks_done
                     .get_or_insert_with(|| hooks::install(&ctx.repo).map(drop).map_err(|e| e.message))

@@ -244,8 +244,9 @@ pub fn run(spec: &Spec, sigs: &Signals) -> Result<Outcome, Error> {
     Ok(Outcome { end, stderr_tail, duration_ms: started.elapsed().as_millis() as u64, forwarded: sigs.received() })
 }
 
-/// A sidecar in its own process group that kills the child's group if we die.
-fn spawn_reaper(pg: i32) -> Option<std::process::Child> {
+/// A sidecar in its own process group that kills the child's group `pg` if we die (used by `run` and
+/// by merge-frame's reducer).
+pub(crate) fn spawn_reaper(pg: i32) -> Option<std::process::Child> {
     let exe = std::env::current_exe().ok()?;
     Command::new(exe)
         .args(["__reaper", &std::process::id().to_string(), &pg.to_string()])

@@ -59,6 +59,10 @@ if [ "$parent" = "git-neighbor" ]; then
   fi
   "$GN_FAULT_REAL_GIT" "$@"
   rc=$?
+  if [ "$n" = "$GN_FAULT_PAUSE_AT" ]; then
+    printf '%s\n' "$*" > "$GN_FAULT_LOG.paused"
+    while [ ! -e "$GN_FAULT_LOG.resume" ]; do sleep 0.02; done
+  fi
   if [ "$n" = "$GN_FAULT_KILL_AT" ] && [ "$GN_FAULT_WHEN" = after ]; then
     printf 'killed after %s: %s\n' "$n" "$*" >> "$GN_FAULT_LOG.killed"
     kill -9 "$PPID"
@@ -101,6 +105,7 @@ impl Faults {
             .env("GN_FAULT_LOG", &self.log)
             .env("GN_FAULT_REAL_GIT", real_git())
             .env("GN_FAULT_KILL_AT", kill.map(|(k, _)| k.to_string()).unwrap_or_default())
+            .env("GN_FAULT_PAUSE_AT", "")
             .env(
                 "GN_FAULT_WHEN",
                 match kill {
@@ -130,6 +135,43 @@ impl Faults {
         self.reset();
         let o = self.cmd(t, dir, args, kill).stdout(Stdio::piped()).stderr(Stdio::piped()).output().unwrap();
         Out::from_output(o)
+    }
+
+    /// Start `args` in the background; it stops right after its `at`-th git call returned, until
+    /// [`Faults::resume`]. [`Faults::wait_paused`] returns once it is stopped there.
+    pub fn spawn_paused(&self, t: &TestRepo, dir: &Path, args: &[&str], at: usize) -> std::process::Child {
+        self.reset();
+        let _ = std::fs::remove_file(self.marker("paused"));
+        let _ = std::fs::remove_file(self.marker("resume"));
+        self.cmd(t, dir, args, None)
+            .env("GN_FAULT_PAUSE_AT", at.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    /// Wait until the paused command reached its pause point; returns the call it paused after. Panics
+    /// if the command exits first.
+    pub fn wait_paused(&self, child: &mut std::process::Child) -> String {
+        loop {
+            if let Ok(s) = std::fs::read_to_string(self.marker("paused")) {
+                return s.trim().to_string();
+            }
+            if let Some(st) = child.try_wait().unwrap() {
+                panic!("exited ({st}) before its pause point");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
+    /// Let the paused command go on.
+    pub fn resume(&self) {
+        std::fs::write(self.marker("resume"), "").unwrap();
+    }
+
+    fn marker(&self, what: &str) -> PathBuf {
+        PathBuf::from(format!("{}.{what}", self.log.display()))
     }
 
     /// The git calls logged since the last reset, one argument string per call.

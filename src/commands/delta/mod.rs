@@ -159,18 +159,40 @@ pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
         Cmd::Push(a) => push(ctx, ui, &remote_of(ctx, a)?),
         Cmd::Fetch(a) => {
             let remote = remote_of(ctx, a)?;
-            ctx.repo
-                .git()?
-                .args(["fetch", "--quiet", "--no-write-fetch-head"])
-                .end_of_options()
-                .arg(&remote)
-                .arg("refs/neighbor/deltas/*:refs/neighbor/deltas/*")
-                .run()?;
+            let tidied = sync_with(ctx, &remote, true)?;
             let n = mailbox::list(&ctx.repo, DELTAS, None)?.len();
-            ui.status(format!("fetched deltas from {remote}; {n} waiting"));
+            let gone = if tidied > 0 { format!(" ({tidied} merged there left the mailbox)") } else { String::new() };
+            ui.status(format!("fetched deltas from {remote}; {n} waiting{gone}"));
             Ok(0)
         }
     }
+}
+
+/// Fetch the remote's target (into its tracking ref) and its archive of applied deltas (and, with
+/// `deltas`, its waiting deltas), then drop every local delta the remote's managers have merged: its
+/// frame is merged there and the archive holds the same blob. Returns how many were dropped.
+fn sync_with(ctx: &Ctx, remote: &str, deltas: bool) -> Result<usize, Error> {
+    let target = &ctx.config.state.target;
+    let tracking = crate::git::remote::tracking_ref(&ctx.repo, remote, target);
+    let mut specs = vec![format!("+refs/heads/{target}:{tracking}"), format!("{APPLIED}*:{APPLIED}*")];
+    if deltas {
+        specs.push(format!("{DELTAS}*:{DELTAS}*"));
+    }
+    crate::git::remote::fetch(&ctx.repo, remote, &specs)?;
+    let applied = mailbox::list(&ctx.repo, APPLIED, None)?;
+    let mut tx = String::new();
+    let mut n = 0;
+    for slot in mailbox::list(&ctx.repo, DELTAS, None)? {
+        let archived = applied.iter().any(|a| a.frame == slot.frame && a.stream == slot.stream && a.blob == slot.blob);
+        if archived && mailbox::frame_commit(&ctx.repo, &tracking, slot.frame)?.is_some() {
+            tx += &format!("delete {} {}\n", slot.r#ref, slot.blob);
+            n += 1;
+        }
+    }
+    if !tx.is_empty() {
+        ctx.repo.git()?.args(["update-ref", "--stdin"]).stdin(tx.into_bytes()).run()?;
+    }
+    Ok(n)
 }
 
 fn remote_of(ctx: &Ctx, a: &RemoteArgs) -> Result<String, Error> {
@@ -184,30 +206,68 @@ fn remote_of(ctx: &Ctx, a: &RemoteArgs) -> Result<String, Error> {
     Ok(configured.unwrap_or_else(|| "origin".into()))
 }
 
-/// Push waiting deltas whose frame is not merged on the remote yet.
+/// Push waiting deltas whose frame is not merged on the remote yet, with each frame's seal moved by
+/// compare-and-swap in the same atomic push: if a manager merged the frame in between, the push is
+/// refused and retried, and those deltas are then reported late (kept here, never orphaned there). A
+/// delta replaced since it was pushed replaces the remote's copy by compare-and-swap too.
 fn push(ctx: &Ctx, ui: &Ui, remote: &str) -> Result<u8, Error> {
+    use crate::git::remote::{Push, PushOutcome, ls_remote, tracking_ref};
     let target = &ctx.config.state.target;
-    let tracking = format!("refs/remotes/{remote}/{target}");
-    ctx.repo
-        .git()?
-        .args(["fetch", "--quiet", "--no-write-fetch-head"])
-        .end_of_options()
-        .arg(remote)
-        .arg(format!("+refs/heads/{target}:{tracking}"))
-        .run()?;
-    let mut specs = Vec::new();
-    let mut late = Vec::new();
-    for slot in mailbox::list(&ctx.repo, DELTAS, None)? {
-        if mailbox::frame_commit(&ctx.repo, &tracking, slot.frame)?.is_some() {
-            late.push(format!("{}/{}", slot.frame, slot.stream));
-        } else {
+    let tracking = tracking_ref(&ctx.repo, remote, target);
+    for _attempt in 0..PUSH_ATTEMPTS {
+        // Seals first: a frame merged after this read changes its seal and refuses our push.
+        let seals = mailbox::remote_seals(&ctx.repo, remote)?;
+        sync_with(ctx, remote, false)?;
+        let there: std::collections::BTreeMap<String, String> =
+            ls_remote(&ctx.repo, remote, &[&format!("{DELTAS}*")])?.into_iter().collect();
+        let mut specs = Vec::new();
+        let mut leases: Vec<(String, String)> = Vec::new();
+        let mut late = Vec::new();
+        let mut frames: std::collections::BTreeMap<u64, String> = std::collections::BTreeMap::new();
+        for slot in mailbox::list(&ctx.repo, DELTAS, None)? {
+            let seal = format!("{}{}", mailbox::SEALS, slot.frame);
+            let merged_seal = mailbox::merged_seal(&ctx.repo, slot.frame)?;
+            if seals.get(&seal) == Some(&merged_seal)
+                || mailbox::frame_commit(&ctx.repo, &tracking, slot.frame)?.is_some()
+            {
+                late.push(format!("{}/{}", slot.frame, slot.stream));
+                continue;
+            }
+            match there.get(&slot.r#ref) {
+                Some(b) if *b == slot.blob => continue,
+                Some(old) => leases.push((slot.r#ref.clone(), old.clone())),
+                None => {}
+            }
             specs.push(format!("{}:{}", slot.blob, slot.r#ref));
+            frames.entry(slot.frame).or_insert(slot.blob.clone());
+        }
+        if specs.is_empty() {
+            return pushed(ui, remote, 0, &late);
+        }
+        for (frame, token) in &frames {
+            let seal = format!("{}{frame}", mailbox::SEALS);
+            specs.push(format!("{token}:{seal}"));
+            leases.push((seal.clone(), seals.get(&seal).cloned().unwrap_or_default()));
+        }
+        let mut p = Push::new(&ctx.repo, remote, specs.clone()).atomic();
+        for (r, old) in &leases {
+            p = p.lease(r, old);
+        }
+        match p.run()? {
+            PushOutcome::Pushed => return pushed(ui, remote, specs.len() - frames.len(), &late),
+            // A frame was merged, or another writer of the same frames pushed, in between: look again.
+            PushOutcome::Rejected(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
         }
     }
-    if !specs.is_empty() {
-        ctx.repo.git()?.args(["push", "--quiet", "--no-verify"]).end_of_options().arg(remote).args(&specs).run()?;
-    }
-    ui.status(format!("pushed {} delta(s) to {remote}", specs.len()));
+    Err(Error::new(format!("{remote} kept changing while pushing deltas; nothing of this attempt was published"))
+        .hint("run `git neighbor delta push` again"))
+}
+
+/// How often `delta push` looks again when the remote moved under it.
+const PUSH_ATTEMPTS: u32 = 8;
+
+fn pushed(ui: &Ui, remote: &str, n: usize, late: &[String]) -> Result<u8, Error> {
+    ui.status(format!("pushed {n} delta(s) to {remote}"));
     if !late.is_empty() {
         ui.warn(format!("not pushed, their frame is already merged on {remote}: {}", late.join(", ")));
     }

@@ -59,24 +59,26 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &WriteArgs) -> Result<u8, Error> {
             Error::usage("a fallback delta has no ops").hint("drop --fallback, or write {\"ops\": [], \"meta\": {…}}")
         );
     }
-    // Symlinks in the checked-out state dir are refused now rather than at merge time.
+    // Symlinks in the checked-out state dir (or on the way to it) are refused now rather than at merge time.
     if let Some(wt) = &ctx.repo.workdir {
-        let dir = wt.join(&ctx.config.state.dir);
+        let rel = delta::validate_rel_path(&ctx.config.state.dir)
+            .map_err(|e| Error::new(format!("state.dir \"{}\": {e}", ctx.config.state.dir)))?;
+        delta::check_dir_no_symlinks(wt, &rel).map_err(|e| {
+            Error::new(format!("invalid state dir {}: {e}", wt.join(rel.as_str()).display()))
+                .hint("state files are never written through a symlink; make the state dir a plain directory")
+        })?;
+        let dir = wt.join(rel.as_str());
         for (i, op) in d.ops.iter().enumerate() {
             delta::check_no_symlinks(&dir, op.path()).map_err(|e| {
                 Error::new(format!("invalid delta: ops[{i}] ({} state path \"{}\"): {e}", op.name(), op.path()))
             })?;
         }
     }
-    if let Some(c) = mailbox::frame_merged_quick(&ctx.repo, &format!("refs/heads/{}", ctx.config.state.target), frame)?
-    {
-        return Err(Error::refused(format!("frame {frame} is already merged (commit {})", &c[..10.min(c.len())]))
-            .hint("write for the next frame, or omit --frame to use it"));
-    }
     let value = serde_json::to_value(&d).map_err(|e| Error::new(format!("cannot encode delta: {e}")))?;
     let kind = if a.fallback { Kind::Fallback } else { Kind::Ok };
     let env = mailbox::envelope(frame, &stream, kind, building::current_tenant(ctx).map(|t| t.name), value);
-    let slot = mailbox::store(&ctx.repo, &env, a.replace)?;
+    let target = format!("refs/heads/{}", ctx.config.state.target);
+    let slot = mailbox::store_open(&ctx.repo, &ctx.state, ctx.lock_timeout, &target, &env, a.replace)?;
     if ui.json {
         ui.json_out(&slot)?;
     } else {

@@ -95,6 +95,18 @@ pub enum DeltaError {
         /// The limit in force.
         max: usize,
     },
+    /// One op's file lies under another op's file: both cannot be files.
+    #[error("ops[{index}] (state path {:?}): ops[{other}] writes {:?} as a file, so nothing can be under it", clip(.path, ECHO_MAX), clip(.file, ECHO_MAX))]
+    PathConflict {
+        /// Position of the op whose path runs through the other's file.
+        index: usize,
+        /// Its path.
+        path: String,
+        /// Position of the op that names the file.
+        other: usize,
+        /// The file.
+        file: String,
+    },
     /// One op is malformed.
     #[error("ops[{index}]{}: {}", .error.context(), .error.reason)]
     InvalidOp {

@@ -52,7 +52,7 @@ pub use json::MAX_DEPTH;
 pub use ops::Op;
 #[cfg(test)]
 pub use path::PathError;
-pub use path::{RelPath, check_no_symlinks, validate_rel_path};
+pub use path::{RelPath, check_component, check_dir_no_symlinks, check_no_symlinks, validate_rel_path};
 
 /// A parsed, validated delta file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -117,5 +117,25 @@ pub fn parse_delta(bytes: &[u8], limits: &Limits) -> Result<Delta, DeltaError> {
         .enumerate()
         .map(|(index, raw)| ops::parse_op(raw).map_err(|error| DeltaError::InvalidOp { index, error }))
         .collect::<Result<Vec<_>, _>>()?;
+    check_file_dir_conflicts(&ops)?;
     Ok(Delta { ops, meta })
+}
+
+/// No op may name a file under another op's file (`a.json` and `a.json/b.json`): the second would turn
+/// the first into a directory.
+fn check_file_dir_conflicts(ops: &[Op]) -> Result<(), DeltaError> {
+    let mut first: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (i, op) in ops.iter().enumerate() {
+        first.entry(op.path().as_str()).or_insert(i);
+    }
+    for (index, op) in ops.iter().enumerate() {
+        let path = op.path().as_str();
+        for (at, _) in path.match_indices('/') {
+            if let Some(&other) = first.get(&path[..at]) {
+                let file = path[..at].to_string();
+                return Err(DeltaError::PathConflict { index, path: path.to_string(), other, file });
+            }
+        }
+    }
+    Ok(())
 }

@@ -1,10 +1,13 @@
 //! State-file paths named by delta ops: lexical validation ([`validate_rel_path`])
-//! and the on-disk symlink check ([`check_no_symlinks`]).
+//! and the on-disk symlink checks ([`check_no_symlinks`], [`check_dir_no_symlinks`]).
 //!
 //! Every file a delta touches is named relative to the canonical state
 //! directory. A [`RelPath`] can only be built through validation, so holding
 //! one proves the path cannot climb out of that directory by its spelling
-//! alone; the symlink check covers the part that spelling cannot.
+//! alone, and that no component is one git refuses to check out (`.git` in
+//! any spelling NTFS or HFS+ would fold to it, `.gitmodules`); the symlink
+//! checks cover the part that spelling cannot. The same validation serves
+//! delta paths, `state.dir` and every path read back from a tree.
 
 use std::fmt;
 use std::io;
@@ -127,6 +130,14 @@ pub enum PathError {
     /// The path contains a `..` component.
     #[error("path contains a '..' component")]
     DotDotComponent,
+    /// A component git refuses to check out, or one that another file system folds onto a different name.
+    #[error("path component {component:?} is reserved by git ({why})")]
+    Reserved {
+        /// The refused component.
+        component: String,
+        /// Why git refuses it.
+        why: String,
+    },
     /// One component is longer than [`MAX_COMPONENT_BYTES`].
     #[error("path component is {len} bytes long, over the {MAX_COMPONENT_BYTES}-byte limit")]
     ComponentTooLong {
@@ -153,7 +164,8 @@ pub enum PathError {
 ///
 /// Accepted: non-empty, `/`-separated, at most [`MAX_PATH_BYTES`] bytes, no
 /// leading or trailing `/`, no `\`, no control characters, and no empty, `.`
-/// or `..` components, each at most [`MAX_COMPONENT_BYTES`] bytes.
+/// or `..` components, each at most [`MAX_COMPONENT_BYTES`] bytes and none of
+/// them refused by [`check_component`].
 pub fn validate_rel_path(path: &str) -> Result<RelPath, PathError> {
     check_spelling(path)?;
     Ok(RelPath(path.to_owned()))
@@ -180,15 +192,38 @@ fn check_spelling(path: &str) -> Result<(), PathError> {
         return Err(PathError::TrailingSlash);
     }
     for component in path.split('/') {
-        match component {
-            "" => return Err(PathError::EmptyComponent),
-            "." => return Err(PathError::DotComponent),
-            ".." => return Err(PathError::DotDotComponent),
-            c if c.len() > MAX_COMPONENT_BYTES => {
-                return Err(PathError::ComponentTooLong { len: c.len() });
-            }
-            _ => {}
+        check_component(component)?;
+    }
+    Ok(())
+}
+
+/// Checks one path component the way git checks a tree entry before writing
+/// it to disk (`verify_path` with `core.protectNTFS` and `core.protectHFS`,
+/// whatever the platform: a state file written here is checked out elsewhere):
+/// no `.git` in any case, with trailing dots or spaces, as the NTFS short name
+/// `git~1` or with HFS+-ignored code points; no `.gitmodules` in any such
+/// spelling; and no trailing dot or space at all, which Windows strips (two
+/// state files would be one there).
+pub fn check_component(component: &str) -> Result<(), PathError> {
+    use gix::bstr::ByteSlice;
+    use gix::validate::path::component::{Mode, Options};
+    match component {
+        "" => return Err(PathError::EmptyComponent),
+        "." => return Err(PathError::DotComponent),
+        ".." => return Err(PathError::DotDotComponent),
+        c if c.len() > MAX_COMPONENT_BYTES => {
+            return Err(PathError::ComponentTooLong { len: c.len() });
         }
+        _ => {}
+    }
+    let reserved = |why: String| PathError::Reserved { component: component.to_string(), why };
+    // Mode::Symlink makes the check refuse `.gitmodules` spellings too: state files never need that name.
+    let opts = Options { protect_windows: false, protect_hfs: true, protect_ntfs: true };
+    if let Err(e) = gix::validate::path::component(component.as_bytes().as_bstr(), Some(Mode::Symlink), opts) {
+        return Err(reserved(e.to_string()));
+    }
+    if component.ends_with('.') || component.ends_with(' ') {
+        return Err(reserved("a trailing dot or space is dropped by Windows".into()));
     }
     Ok(())
 }
@@ -206,6 +241,20 @@ pub fn check_no_symlinks(state_dir: &Path, rel: &RelPath) -> Result<(), PathErro
     if !exists_without_symlink(&current)? {
         return Ok(());
     }
+    for component in rel.components() {
+        current.push(component);
+        if !exists_without_symlink(&current)? {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// Refuses if `dir`, or any ancestor of it from `root` down, is a symbolic link
+/// (`dir` must be `root` joined with a validated relative path). A write under
+/// `dir` would otherwise land wherever the link points.
+pub fn check_dir_no_symlinks(root: &Path, rel: &RelPath) -> Result<(), PathError> {
+    let mut current = root.to_path_buf();
     for component in rel.components() {
         current.push(component);
         if !exists_without_symlink(&current)? {

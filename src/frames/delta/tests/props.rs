@@ -208,6 +208,39 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: if std::env::var("NEIGHBOR_LONG").is_ok_and(|v| v == "1") { 20_000 } else { 512 }, .. ProptestConfig::default() })]
+
+    /// Whatever the spelling, an accepted path has no component that a case-insensitive, HFS+ or
+    /// NTFS file system would take for `.git` or `.gitmodules`, and none Windows would shorten.
+    #[test]
+    fn accepted_paths_never_name_a_git_dir(
+        path in prop_oneof![
+            r"([.gGiItT~1 /]|\x{200c}|\x{feff}|m|o|d|u|l|e|s){0,16}",
+            r"(\.git|\.GIT|git~1|\.gitmodules|a|\.|/| |\x{200d}){0,6}",
+        ]
+    ) {
+        if let Ok(rel) = validate_rel_path(&path) {
+            for c in rel.as_str().split('/') {
+                prop_assert!(!c.ends_with('.') && !c.ends_with(' '), "{:?} kept {:?}", path, c);
+                // HFS+ ignores some code points when comparing names; NTFS drops trailing dots and
+                // spaces and knows 8.3 short names.
+                let hfs: String = c
+                    .chars()
+                    .filter(|ch| !matches!(*ch as u32, 0x200c..=0x200f | 0x202a..=0x202e | 0x206a..=0x206f | 0xfeff))
+                    .collect::<String>()
+                    .to_ascii_lowercase();
+                prop_assert!(hfs != ".git" && hfs != ".gitmodules", "{:?} kept {:?}", path, c);
+                let lower = c.to_ascii_lowercase();
+                let ntfs = lower.trim_end_matches(['.', ' ']);
+                let gitmod_short =
+                    ntfs.len() == 8 && ntfs.starts_with("gitmod~") && (b'1'..=b'4').contains(&ntfs.as_bytes()[7]);
+                prop_assert!(ntfs != ".git" && ntfs != "git~1" && ntfs != ".gitmodules" && !gitmod_short, "{:?} kept {:?}", path, c);
+            }
+        }
+    }
+}
+
 /// Resolves `.` and `..` without touching the file system.
 fn lexically_normalise(p: &Path) -> PathBuf {
     let mut out = PathBuf::new();

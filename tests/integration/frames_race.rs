@@ -1,0 +1,180 @@
+//! Races with the real enemy: N writers (`delta write` for the frame they believe open) against M
+//! managers (`merge-frame` in a loop), all real processes at once, in one building. Bounded; the
+//! invariants are checked with git afterwards: every accepted delta applied exactly once (or pending
+//! in an unmerged frame), applied count == accepted count, one commit per frame.
+//! `NEIGHBOR_LONG=1` runs more writers, deltas and managers.
+
+use crate::common::*;
+use crate::frames_check::*;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+fn long() -> bool {
+    std::env::var("NEIGHBOR_LONG").is_ok_and(|v| v == "1")
+}
+
+/// The frame a writer believes open: last merged on `main` + 1.
+fn open_frame(t: &TestRepo, dir: &Path) -> u64 {
+    let frames = merged_frames(t, dir, "main");
+    frames.keys().max().map_or(1, |f| f + 1)
+}
+
+#[test]
+fn writers_and_managers_race_locally() {
+    let (writers, per_writer, managers) = if long() { (12, 6, 4) } else { (4, 3, 2) };
+    let t = Arc::new(TestRepo::new());
+    t.write("state/log.txt", "");
+    t.git(&["add", "-A"]);
+    t.git(&["commit", "-q", "-m", "log"]);
+    let accepted: Arc<Mutex<Vec<Accepted>>> = Arc::default();
+    let refused = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let mut handles = Vec::new();
+    for m in 0..managers {
+        let (t, done) = (t.clone(), done.clone());
+        handles.push(std::thread::spawn(move || {
+            let mut runs = 0;
+            while !done.load(Ordering::SeqCst) {
+                let o = t.neighbor(&["merge-frame"]);
+                assert!(o.code == 0, "manager {m}: {}", o.stderr);
+                runs += 1;
+            }
+            runs
+        }));
+    }
+    let mut ws = Vec::new();
+    for w in 0..writers {
+        let (t, accepted, refused) = (t.clone(), accepted.clone(), refused.clone());
+        ws.push(std::thread::spawn(move || {
+            let stream = format!("w{w}");
+            let mut wrote = 0;
+            let mut last_frame = 0;
+            while wrote < per_writer {
+                let f = open_frame(&t, &t.dir);
+                if f == last_frame {
+                    // This stream already has its delta in frame f: wait for the frame to move on.
+                    std::thread::yield_now();
+                    continue;
+                }
+                let o = t.delta(&t.dir, &["--frame", &f.to_string(), "--stream", &stream], &log_delta(f, &stream));
+                match o.code {
+                    0 => {
+                        accepted.lock().unwrap().push(Accepted::parse(&o.stdout));
+                        wrote += 1;
+                        last_frame = f;
+                    }
+                    3 => {
+                        refused.fetch_add(1, Ordering::SeqCst);
+                    }
+                    c => panic!("writer {stream}: exit {c}: {}", o.stderr),
+                }
+            }
+        }));
+    }
+    for w in ws {
+        w.join().unwrap();
+    }
+    done.store(true, Ordering::SeqCst);
+    let manager_runs: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    // Drain: whatever is still pending is merged now.
+    t.neighbor(&["merge-frame"]).ok();
+    let accepted = accepted.lock().unwrap().clone();
+    assert_eq!(accepted.len(), writers * per_writer);
+    check_accepted(&t, &t.dir, "main", &accepted);
+    let applied = t.branches("refs/neighbor/applied/").len();
+    assert_eq!(applied, accepted.len(), "applied count != accepted count");
+    assert!(t.branches("refs/neighbor/deltas/").is_empty(), "deltas left after the drain");
+    check_checkout(&t, &t.dir);
+    eprintln!(
+        "race: {writers} writers x {per_writer} deltas, {managers} managers ({manager_runs} merge-frame runs): \
+         {} accepted, {applied} applied, {} refused (frame merged meanwhile), {} frames",
+        accepted.len(),
+        refused.load(Ordering::SeqCst),
+        merged_frames(&t, &t.dir, "main").len()
+    );
+}
+
+/// The same race through a bare remote: writers in two worker clones write and `delta push`, two
+/// manager clones run `merge-frame --push` in a loop. A delta counts as accepted when its write and its
+/// push both exited 0 and the push did not report it late.
+#[test]
+fn writers_and_managers_race_through_a_remote() {
+    let (clones, writers_per_clone, per_writer, managers) = if long() { (3, 3, 4, 3) } else { (2, 2, 2, 2) };
+    let t = Arc::new(TestRepo::with_remote());
+    t.write("state/log.txt", "");
+    t.git(&["add", "-A"]);
+    t.git(&["commit", "-q", "-m", "log"]);
+    t.git(&["push", "-q", "origin", "main"]);
+    let origin = t.root.join("origin.git");
+    let mut dirs = Vec::new();
+    for i in 0..(clones + managers) {
+        let d = t.root.join(format!("c{i}"));
+        t.git(&["clone", "-q", origin.to_str().unwrap(), d.to_str().unwrap()]);
+        dirs.push(d);
+    }
+    let accepted: Arc<Mutex<Vec<Accepted>>> = Arc::default();
+    let done = Arc::new(AtomicBool::new(false));
+    let mut handles = Vec::new();
+    for m in 0..managers {
+        let (t, done, dir) = (t.clone(), done.clone(), dirs[clones + m].clone());
+        handles.push(std::thread::spawn(move || {
+            let mut runs = 0;
+            while !done.load(Ordering::SeqCst) {
+                let o = t.neighbor_in(&dir, &["merge-frame", "--push"]);
+                assert!(o.code == 0, "manager {m}: {}", o.stderr);
+                runs += 1;
+            }
+            runs
+        }));
+    }
+    let mut ws = Vec::new();
+    for (c, dir) in dirs.iter().take(clones).enumerate() {
+        for w in 0..writers_per_clone {
+            let (t, accepted, dir, origin) = (t.clone(), accepted.clone(), dir.clone(), origin.clone());
+            ws.push(std::thread::spawn(move || {
+                let stream = format!("c{c}w{w}");
+                let mut wrote = 0;
+                let mut last_frame = 0;
+                while wrote < per_writer {
+                    let f = open_frame(&t, &origin);
+                    if f == last_frame {
+                        std::thread::yield_now();
+                        continue;
+                    }
+                    let o = t.delta(&dir, &["--frame", &f.to_string(), "--stream", &stream], &log_delta(f, &stream));
+                    if o.code != 0 {
+                        continue;
+                    }
+                    let p = t.neighbor_in(&dir, &["delta", "push"]);
+                    let late = p.stderr.contains(&format!("{f}/{stream}"));
+                    if p.code == 0 && !late {
+                        accepted.lock().unwrap().push(Accepted::parse(&o.stdout));
+                        wrote += 1;
+                        last_frame = f;
+                    } else {
+                        // Not published: take it back and write for the frame that is open now.
+                        let _ = t.neighbor_in(&dir, &["delta", "drop", &format!("{f}/{stream}")]);
+                    }
+                }
+            }));
+        }
+    }
+    for w in ws {
+        w.join().unwrap();
+    }
+    done.store(true, Ordering::SeqCst);
+    let manager_runs: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    t.neighbor_in(&dirs[clones], &["merge-frame", "--push"]).ok();
+    let accepted = accepted.lock().unwrap().clone();
+    check_accepted(&t, &origin, "main", &accepted);
+    let applied = t.git_in(&origin, &["for-each-ref", "--format=%(refname)", "refs/neighbor/applied/"]);
+    assert_eq!(applied.lines().count(), accepted.len(), "applied count != accepted count");
+    eprintln!(
+        "race through a remote: {} writers x {per_writer} deltas, {managers} managers ({manager_runs} runs): {} accepted, {} applied, {} frames",
+        clones * writers_per_clone,
+        accepted.len(),
+        applied.lines().count(),
+        merged_frames(&t, &origin, "main").len()
+    );
+}
