@@ -136,6 +136,12 @@ pub enum Cmd {
     Lint(commands::lint::Args),
     /// Demonstrate git-neighbor in a throwaway repository.
     Demo(commands::demo::Args),
+    /// Claude Code's WorktreeCreate/WorktreeRemove hooks (registered by `init --claude`).
+    Claude {
+        /// Which hook.
+        #[command(subcommand)]
+        cmd: commands::claude::Cmd,
+    },
     /// Print shell completions.
     Completions(commands::completions::Args),
     /// Internal: what the completion scripts call.
@@ -216,6 +222,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Cmd::Lint(a) => commands::lint::run(open(g).ok().as_ref(), &ui, a),
         Cmd::Demo(a) => commands::demo::run(&ui, a),
         Cmd::Completions(a) => commands::completions::run(&ui, a),
+        Cmd::Claude { cmd } => commands::claude::run(g, &ui, cmd),
         Cmd::Complete(a) => commands::complete::run(&ui, a),
         Cmd::LeaseKeeper(a) => commands::keeper::run(&open(g)?, a),
     }

@@ -112,6 +112,11 @@ const EXAMPLES: &[(&str, &str)] = &[
               git neighbor lint scripts/*.sh",
     ),
     (
+        "claude",
+        "git neighbor init --claude   # register these as Claude Code's worktree hooks\n\
+         echo '{\"name\":\"fix-login\",\"cwd\":\"/src/repo\"}' | git neighbor claude worktree-create",
+    ),
+    (
         "demo",
         "git neighbor demo          # a throwaway repository, a fleet, a crash, a refusal\n\
               git neighbor demo --keep   # keep the repository to look around",

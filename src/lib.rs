@@ -17,6 +17,7 @@ pub(crate) mod failpoint;
 pub(crate) mod frames;
 pub(crate) mod git;
 pub(crate) mod glob;
+pub(crate) mod harness;
 pub(crate) mod help;
 pub(crate) mod protect;
 pub(crate) mod supervise;

@@ -228,6 +228,35 @@ pub fn set_kept(ctx: &Ctx, name: &str, reason: Option<String>) -> Result<Tenant,
     })
 }
 
+/// The tenant a command names: a tenant name, a path inside a tenant's worktree (`remove .`,
+/// `remove ../repo.worktrees/t1`), or with `None` the tenant the current directory is in.
+pub fn resolve_tenant(ctx: &Ctx, spec: Option<&str>) -> Result<Tenant, Error> {
+    let by_path = |p: &Path| -> Option<Tenant> {
+        let p = std::fs::canonicalize(p).ok()?;
+        registry::all(&ctx.state)
+            .ok()?
+            .0
+            .into_iter()
+            .filter(|t| p.starts_with(&t.path))
+            .max_by_key(|t| t.path.as_os_str().len())
+    };
+    match spec {
+        None => {
+            let cwd = std::env::current_dir()?;
+            by_path(&cwd).ok_or_else(|| {
+                Error::usage("not inside a tenant").hint("name one: `git neighbor list` shows the tenants")
+            })
+        }
+        Some(s) if registry::validate_name(s).is_ok() && registry::get(&ctx.state, s)?.is_some() => ctx.tenant(s),
+        Some(s) if s.contains('/') || s == "." || s == ".." || Path::new(s).exists() => by_path(Path::new(s))
+            .ok_or_else(|| {
+                Error::new(format!("'{s}' is not inside a tenant"))
+                    .hint("`git neighbor list` shows the tenants and their paths")
+            }),
+        Some(s) => ctx.tenant(s),
+    }
+}
+
 /// Which tenant contains the current directory, if any.
 pub fn current_tenant(ctx: &Ctx) -> Option<Tenant> {
     let here = ctx.repo.workdir.as_deref()?;

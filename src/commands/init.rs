@@ -11,6 +11,10 @@ pub struct Args {
     /// Also install the git hooks (as `git neighbor hooks install`).
     #[arg(long)]
     pub hooks: bool,
+    /// Also register git-neighbor as Claude Code's worktree hooks in .claude/settings.json (keeps every
+    /// other setting; running it again changes nothing).
+    #[arg(long)]
+    pub claude: bool,
 }
 
 /// What `init` did (`--json`).
@@ -24,13 +28,20 @@ struct Initialised {
     state_dir: std::path::PathBuf,
     /// Hook changes with `--hooks`.
     hooks: Vec<crate::protect::hooks::Change>,
+    /// The Claude Code settings file, with `--claude`.
+    claude_settings: Option<std::path::PathBuf>,
 }
 
 pub fn run(g: &Global, ui: &Ui, args: &Args) -> Result<u8, Error> {
     let ctx = cli::open(g)?;
     ctx.state.ensure()?;
-    let mut done =
-        Initialised { config: None, config_written: false, state_dir: ctx.state.root.clone(), hooks: Vec::new() };
+    let mut done = Initialised {
+        config: None,
+        config_written: false,
+        state_dir: ctx.state.root.clone(),
+        hooks: Vec::new(),
+        claude_settings: None,
+    };
     if args.hooks {
         done.hooks = crate::protect::hooks::install(&ctx.repo)?;
         for c in &done.hooks {
@@ -45,6 +56,15 @@ pub fn run(g: &Global, ui: &Ui, args: &Args) -> Result<u8, Error> {
         }
         return Ok(0);
     };
+    if args.claude {
+        let changed = crate::harness::install_claude_hooks(root)?;
+        done.claude_settings = Some(root.join(".claude/settings.json"));
+        ui.status(if changed {
+            "registered git-neighbor as Claude Code's WorktreeCreate/WorktreeRemove hooks in .claude/settings.json"
+        } else {
+            ".claude/settings.json already has git-neighbor's worktree hooks"
+        });
+    }
     let path = root.join(config::FILE);
     done.config = Some(path.clone());
     if path.exists() {

@@ -2,6 +2,7 @@
 #![allow(missing_docs)]
 
 pub mod add;
+pub mod claude;
 pub mod complete;
 pub mod completions;
 pub mod delta;

@@ -6,8 +6,8 @@ use crate::ui::Ui;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Tenant name.
-    pub name: String,
+    /// Tenant name, or a path in its worktree (default: the tenant you are in).
+    pub name: Option<String>,
     /// Remove even with uncommitted changes or unmerged commits, after saving them as a rescue ref.
     #[arg(long)]
     pub force: bool,
@@ -17,7 +17,7 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
-    let t = ctx.tenant(&a.name)?;
+    let t = building::resolve_tenant(ctx, a.name.as_deref())?;
     let r = building::remove(ctx, &t, a.force, a.keep_branch)?;
     if ui.json {
         ui.json_out(&r)?;

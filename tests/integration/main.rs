@@ -16,6 +16,7 @@ mod frames_crash;
 mod frames_race;
 mod frames_recovery;
 mod frames_trust;
+mod harness;
 mod hooks;
 mod install;
 mod land;
