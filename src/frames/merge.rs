@@ -474,6 +474,7 @@ fn merge_locked(
                 );
             }
             ctx.repo.git()?.args(["update-ref", "--stdin"]).stdin(tx.into_bytes()).run()?;
+            log_quarantined(ctx, frame, &quarantined)?;
         }
         return Ok(Some(report));
     }
@@ -622,7 +623,24 @@ fn merge_locked(
             .with("crashed", counts(Outcome::Crashed))
             .with("quarantined", counts(Outcome::Quarantined)),
     )?;
+    log_quarantined(ctx, frame, &quarantined)?;
     Ok(Some(report))
+}
+
+/// One `quarantine` event per quarantined delta, with its reason, so `delta list --quarantined` can say
+/// why without parsing commit messages (a frame of only invalid deltas makes no commit at all).
+fn log_quarantined(ctx: &Ctx, frame: u64, quarantined: &[(Slot, String)]) -> Result<(), Error> {
+    for (slot, why) in quarantined {
+        events::append(
+            &ctx.state,
+            &Event::new("quarantine")
+                .with("frame", frame)
+                .with("stream", slot.stream.clone())
+                .with("blob", slot.blob.clone())
+                .with("reason", why.clone()),
+        )?;
+    }
+    Ok(())
 }
 
 /// Fast-forward the local target to `tip` (the remote's) where that loses nothing: in its checkout

@@ -206,6 +206,21 @@ fn invalid_deltas_refused_then_quarantined() {
     assert!(!t.root.join("escape.json").exists() && !d.join("escape.json").exists());
     assert!(!d.join("state/ok.json").exists());
     assert_eq!(t.git(&["diff", "--name-only", "HEAD~1", "HEAD"]), "state/good.json");
+    // `delta list --quarantined` says why each one is there, in JSON and in the table.
+    let q = t.neighbor(&["delta", "list", "--quarantined", "--json"]).ok().json();
+    let reasons: Vec<(String, String)> = q
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["stream"].as_str().unwrap().to_string(), r["reason"].as_str().unwrap_or("").to_string()))
+        .collect();
+    assert_eq!(reasons.len(), 6, "{q}");
+    for (stream, why) in &reasons {
+        let expected = r["streams"].as_array().unwrap().iter().find(|x| x["stream"] == stream.as_str()).unwrap();
+        assert_eq!(why.as_str(), expected["reason"].as_str().unwrap(), "{stream}");
+    }
+    let table = t.neighbor(&["delta", "list", "--quarantined"]).ok().stdout;
+    assert!(table.lines().next().unwrap().ends_with("REASON"), "{table}");
 }
 
 /// A dirty state file in the checked-out target: exit 3 and nothing committed.

@@ -67,6 +67,9 @@ struct Row {
     writer: Option<mailbox::Writer>,
     ops: Option<usize>,
     error: Option<String>,
+    /// Why merge-frame quarantined it (`--quarantined`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
 }
 
 pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
@@ -80,9 +83,27 @@ pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
             } else {
                 DELTAS
             };
+            // Why each quarantined delta is there: the reason merge-frame logged when it moved it.
+            let reasons: Vec<crate::building::events::Event> = if ns == QUARANTINE {
+                crate::building::events::read_all(&ctx.state)?.into_iter().filter(|e| e.event == "quarantine").collect()
+            } else {
+                Vec::new()
+            };
+            let reason_of = |s: &mailbox::Slot| -> Option<String> {
+                reasons
+                    .iter()
+                    .rev()
+                    .find(|e| {
+                        e.extra.get("frame").and_then(|v| v.as_u64()) == Some(s.frame)
+                            && e.extra.get("stream").and_then(|v| v.as_str()) == Some(s.stream.as_str())
+                            && e.extra.get("blob").and_then(|v| v.as_str()) == Some(s.blob.as_str())
+                    })
+                    .and_then(|e| e.extra.get("reason").and_then(|v| v.as_str()).map(String::from))
+            };
             let rows: Vec<Row> = mailbox::list(&ctx.repo, ns, a.frame)?
                 .into_iter()
                 .map(|s| {
+                    let reason = reason_of(&s);
                     let env = mailbox::read(&ctx.repo, &s);
                     let (env, error) = match env {
                         Ok(e) => (Some(e), None),
@@ -98,6 +119,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
                         ops: env.as_ref().map(|e| e.delta.get("ops").and_then(|o| o.as_array()).map_or(0, Vec::len)),
                         writer: env.map(|e| e.writer),
                         error,
+                        reason,
                     }
                 })
                 .collect();
@@ -114,7 +136,11 @@ pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
                     "WRITTEN".into(),
                     "WRITER".into(),
                 ]];
+                if a.quarantined {
+                    t[0].push("REASON".into());
+                }
                 for r in rows {
+                    let reason = r.reason.clone();
                     t.push(vec![
                         r.frame.to_string(),
                         r.stream,
@@ -127,6 +153,11 @@ pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
                             .map(|w| format!("{}@{} pid {}", w.tenant.unwrap_or_else(|| "-".into()), w.host, w.pid))
                             .unwrap_or_else(|| "-".into()),
                     ]);
+                    if a.quarantined
+                        && let Some(row) = t.last_mut()
+                    {
+                        row.push(reason.unwrap_or_else(|| "-".into()));
+                    }
                 }
                 ui.data(&ui::table(&t))?;
             }
