@@ -35,6 +35,28 @@ pub struct Ui {
     pub verbose: u8,
     color_out: bool,
     color_err: bool,
+    err_tty: bool,
+}
+
+/// A spinner on stderr for long work, shown only on a terminal (never with `-q`, `--json`, or when stderr
+/// is a file or pipe); it clears itself when dropped.
+pub struct Progress(Option<indicatif::ProgressBar>);
+
+impl Progress {
+    /// Change what the spinner says.
+    pub fn set(&self, msg: impl Into<String>) {
+        if let Some(p) = &self.0 {
+            p.set_message(msg.into());
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            p.finish_and_clear();
+        }
+    }
 }
 
 impl Ui {
@@ -47,7 +69,17 @@ impl Ui {
             ColorChoice::Auto if no_color => (false, false),
             ColorChoice::Auto => (std::io::stdout().is_terminal(), std::io::stderr().is_terminal()),
         };
-        Ui { json, quiet, verbose, color_out: out, color_err: err }
+        Ui { json, quiet, verbose, color_out: out, color_err: err, err_tty: std::io::stderr().is_terminal() }
+    }
+
+    /// A spinner saying `msg` while long work runs (see [`Progress`]).
+    pub fn progress(&self, msg: impl Into<String>) -> Progress {
+        if self.quiet || self.json || !self.err_tty {
+            return Progress(None);
+        }
+        let p = indicatif::ProgressBar::new_spinner().with_message(msg.into());
+        p.enable_steady_tick(std::time::Duration::from_millis(100));
+        Progress(Some(p))
     }
 
     fn paint(&self, on: bool, s: &str, style: Style) -> String {
@@ -193,4 +225,25 @@ fn visible_len(s: &str) -> usize {
         }
     }
     n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_spinner_off_a_terminal_or_when_quiet() {
+        let mut ui = Ui::new(false, false, 0, ColorChoice::Never);
+        ui.err_tty = false;
+        assert!(ui.progress("x").0.is_none(), "stderr is not a terminal");
+        ui.err_tty = true;
+        ui.quiet = true;
+        assert!(ui.progress("x").0.is_none(), "-q");
+        ui.quiet = false;
+        ui.json = true;
+        assert!(ui.progress("x").0.is_none(), "--json");
+        ui.json = false;
+        let shown = ui.progress("x");
+        assert!(shown.0.is_some(), "a terminal, not quiet: shown");
+    }
 }

@@ -45,7 +45,9 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         ephemeral: a.ephemeral,
         ..Default::default()
     };
+    let progress = ui.progress(format!("creating tenant {} (checking out)", a.name));
     let t = building::add(ctx, &req)?;
+    drop(progress);
     if ui.json {
         ui.json_out(&building::entry(ctx, &t.name)?)?;
     } else {

@@ -43,12 +43,20 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         cmd: a.cmd.clone(),
     };
     let mut shown: Result<(), Error> = Ok(());
+    let mut spinner: Option<crate::ui::Progress> = None;
     let report = fleet::run(ctx, &req, &sigs, &mut |p| match p {
-        Progress::Launching { frame, streams } => ui.status(format!("frame {frame}: launching {streams} stream(s)")),
+        Progress::Launching { frame, streams } => {
+            spinner = None;
+            ui.status(format!("frame {frame}: launching {streams} stream(s)"));
+            spinner = Some(ui.progress(format!("frame {frame}: {streams} stream(s) running, then merge-frame")));
+        }
         Progress::Interrupted { frame, signal } => {
             ui.status(format!("interrupted by signal {signal}: every run cleaned up; frame {frame} left unmerged"))
         }
-        Progress::Merged(row) if !ui.json && shown.is_ok() => shown = render(ui, row),
+        Progress::Merged(row) if !ui.json && shown.is_ok() => {
+            spinner = None;
+            shown = render(ui, row);
+        }
         Progress::Merged(_) => {}
     })?;
     shown?;

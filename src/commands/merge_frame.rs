@@ -44,7 +44,9 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         push: a.push.clone(),
         reducer: a.reducer.as_ref().map(|r| r.split_whitespace().map(String::from).collect()),
     };
+    let progress = ui.progress("merging the frame (waiting for expected streams, then applying)");
     let r = merge::merge(ctx, &opts)?;
+    drop(progress);
     for n in &r.notes {
         ui.status(n);
     }

@@ -30,7 +30,9 @@ pub enum Cmd {
 pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
     match cmd {
         Cmd::Fill { n } => {
+            let progress = ui.progress(format!("filling the pool to {n} free tenant(s)"));
             let made = pool::fill(ctx, *n)?;
+            drop(progress);
             if ui.json {
                 ui.json_out(&made)?;
             }

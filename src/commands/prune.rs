@@ -22,10 +22,13 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
             ui.status(note);
         }
     }
+    let progress = ui.progress("looking for abandoned tenants");
     let mut items = prune::plan(ctx)?;
     if !a.dry_run {
+        progress.set(format!("pruning {} item(s)", items.len()));
         prune::execute(ctx, &mut items)?;
     }
+    drop(progress);
     if ui.json {
         ui.json_out(&items)?;
         return Ok(0);
