@@ -11,18 +11,30 @@ use crate::ui::Ui;
 struct Demo {
     exe: PathBuf,
     repo: PathBuf,
+    /// `--color` for the commands shown: the demo's own terminal decides.
+    color: &'static str,
+}
+
+/// Set by SIGINT/SIGTERM: the demo stops at the next step and removes its files.
+static INTERRUPTED: std::sync::LazyLock<std::sync::Arc<std::sync::atomic::AtomicBool>> =
+    std::sync::LazyLock::new(|| std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)));
+
+fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
 }
 
 impl Demo {
     fn neighbor(&self, args: &[&str]) -> Result<Output, Error> {
         self.neighbor_in(&self.repo, args)
     }
+    /// Run git-neighbor with its stdout and stderr on one pipe, so what it prints keeps its order.
     fn neighbor_in(&self, dir: &Path, args: &[&str]) -> Result<Output, Error> {
-        self.cmd(dir, args).output().map_err(|e| Error::new(format!("demo: cannot run git-neighbor: {e}")))
+        let fail = |e: std::io::Error| Error::new(format!("demo: cannot run git-neighbor: {e}"));
+        merged_output(self.cmd(dir, args)).map_err(fail)
     }
     fn cmd(&self, dir: &Path, args: &[&str]) -> Command {
         let mut c = Command::new(&self.exe);
-        c.args(["--color", "never"]).args(args).current_dir(dir).stdin(Stdio::null()).envs(IDENTITY);
+        c.args(["--color", self.color]).args(args).current_dir(dir).stdin(Stdio::null()).envs(IDENTITY);
         c
     }
     fn git(&self, dir: &Path, args: &[&str]) -> Result<String, Error> {
@@ -34,7 +46,22 @@ impl Demo {
     }
 }
 
+/// Run `c` with stdout and stderr on one pipe; the output's `stdout` holds both, in the order written.
+fn merged_output(mut c: Command) -> std::io::Result<Output> {
+    use std::io::Read;
+    let (mut reader, writer) = std::io::pipe()?;
+    let mut child = c.stdout(writer.try_clone()?).stderr(writer).spawn()?;
+    drop(c); // the parent's copies of the write end must close, or the read never ends
+    let mut all = Vec::new();
+    reader.read_to_end(&mut all)?;
+    let status = child.wait()?;
+    Ok(Output { status, stdout: all, stderr: Vec::new() })
+}
+
 fn say(ui: &Ui, text: &str) -> Result<(), Error> {
+    if interrupted() {
+        return Err(Error::new("demo interrupted"));
+    }
     ui.data(&format!("{text}\n"))
 }
 
@@ -57,9 +84,18 @@ const IDENTITY: [(&str, &str); 4] = [
 
 /// Run the demonstration.
 pub fn run(ui: &Ui, keep: bool) -> Result<u8, Error> {
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, INTERRUPTED.clone())
+            .map_err(|e| Error::new(format!("demo: cannot handle signals: {e}")))?;
+    }
     let base = std::env::temp_dir().join(format!("git-neighbor-demo-{}", std::process::id()));
     std::fs::create_dir_all(&base).map_err(|e| Error::new(format!("demo: cannot create {}: {e}", base.display())))?;
     let res = script(ui, &base);
+    if interrupted() {
+        let _ = std::fs::remove_dir_all(&base);
+        ui.status(format!("demo interrupted; removed {}", base.display()));
+        return Ok(130);
+    }
     if keep {
         ui.status(format!("demo files kept in {}", base.display()));
     } else {
@@ -72,7 +108,8 @@ fn script(ui: &Ui, base: &Path) -> Result<u8, Error> {
     let exe = std::env::current_exe().map_err(|e| Error::new(format!("demo: cannot find own executable: {e}")))?;
     let repo = base.join("building");
     std::fs::create_dir_all(repo.join("state")).map_err(Error::from)?;
-    let d = Demo { exe, repo: repo.clone() };
+    let color = if ui.colors_stdout() { "always" } else { "never" };
+    let d = Demo { exe, repo: repo.clone(), color };
     d.git(&repo, &["init", "-q", "-b", "main"])?;
     std::fs::write(repo.join("state/agents.json"), "{\n  \"agents\": []\n}\n").map_err(Error::from)?;
     std::fs::write(repo.join("README.md"), "demo building\n").map_err(Error::from)?;
@@ -119,13 +156,14 @@ fn script(ui: &Ui, base: &Path) -> Result<u8, Error> {
     std::thread::sleep(std::time::Duration::from_millis(15));
     let _ = c.kill();
     let _ = c.wait();
-    say(ui, "    (whatever it had made is half-made; prune will roll it back once its lease is dead)")?;
+    // Its git children may hold the lease a moment longer: wait for the real state, not a fixed time.
+    wait_for_dead_lease(&d, "crashy");
+    say(ui, "    (whatever it had made is half-made; its lease is dead, so prune will roll it back)")?;
 
     say(ui, "\n== The building now")?;
     show(ui, &d.neighbor(&["list"])?)?;
 
     say(ui, "\n== prune (with prune-after=0s): clean merged apartments go; agent-1's unmerged commit is kept")?;
-    std::thread::sleep(std::time::Duration::from_millis(300));
     show(ui, &d.neighbor(&["-c", "worktrees.prune-after=0s", "prune"])?)?;
 
     say(ui, "\n== A fleet: 3 streams x 2 frames. stream-1 reports a new agent as a delta; stream-2 crashes;")?;
@@ -144,12 +182,15 @@ fn script(ui: &Ui, base: &Path) -> Result<u8, Error> {
         d.exe.parent().map(|p| p.display().to_string()).unwrap_or_default(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let o = d
-        .cmd(&repo, &["fleet", "--streams", "3", "--frames", "2", "--timeout", "1s", "--", "sh", "-c", script])
-        .env("PATH", path)
-        .output()
-        .map_err(|e| Error::new(format!("demo: cannot run fleet: {e}")))?;
+    let mut fleet =
+        d.cmd(&repo, &["fleet", "--streams", "3", "--frames", "2", "--timeout", "1s", "--", "sh", "-c", script]);
+    fleet.env("PATH", path);
+    let o = merged_output(fleet).map_err(|e| Error::new(format!("demo: cannot run fleet: {e}")))?;
     show(ui, &o)?;
+    say(
+        ui,
+        &format!("    fleet exit code {} (1: a stream failed; the frames still merged)", o.status.code().unwrap_or(-1)),
+    )?;
     say(ui, "== The canonical state after two frames (one commit per frame, no conflict, nothing lost):")?;
     let agents = std::fs::read_to_string(repo.join("state/agents.json")).unwrap_or_default();
     for line in agents.lines() {
@@ -193,7 +234,9 @@ fn script(ui: &Ui, base: &Path) -> Result<u8, Error> {
     say(ui, "== safe-pull --evacuate moves the edits into a new tenant as a commit, then pulls:")?;
     let o = d.neighbor_in(&human, &["safe-pull", "--evacuate", "human-edits"])?;
     show(ui, &o)?;
-    let evacuated = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    // The tenant's path is the line of output that is a directory (stdout and stderr share the pipe).
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    let evacuated = text.lines().find(|l| l.starts_with('/') && Path::new(l).is_dir()).unwrap_or("").to_string();
     if !evacuated.is_empty() {
         for line in d.git(Path::new(&evacuated), &["show", "--stat", "--format=    tenant commit: %s", "HEAD"])?.lines()
         {
@@ -216,4 +259,21 @@ fn script(ui: &Ui, base: &Path) -> Result<u8, Error> {
     say(ui, "\nDone: every writer had its own worktree, nothing with work in it was deleted, crashes and hangs were")?;
     say(ui, "cleaned up and recorded as fallback deltas, and the shared state advanced one commit per frame.")?;
     Ok(0)
+}
+
+/// Wait (at most ten seconds) until no live process holds `name`'s lease, as `list --json` reports it.
+fn wait_for_dead_lease(d: &Demo, name: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < deadline && !interrupted() {
+        let free = d
+            .neighbor(&["list", "--json"])
+            .ok()
+            .and_then(|o| serde_json::from_slice::<serde_json::Value>(&o.stdout).ok())
+            .and_then(|v| v.as_array().cloned())
+            .is_some_and(|rows| !rows.iter().any(|r| r["name"] == name && !r["lease"].is_null()));
+        if free {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }

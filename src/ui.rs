@@ -86,6 +86,11 @@ impl Ui {
         if on { s.style(style).to_string() } else { s.to_string() }
     }
 
+    /// Whether stdout gets colour (`--color`, `NO_COLOR`, a terminal).
+    pub fn colors_stdout(&self) -> bool {
+        self.color_out
+    }
+
     /// Style a word for stdout.
     pub fn out_style(&self, s: &str, style: Style) -> String {
         self.paint(self.color_out, s, style)

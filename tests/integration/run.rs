@@ -325,4 +325,27 @@ fn demo_runs_in_a_throwaway_repo() {
         .filter(|e| e.file_name().to_string_lossy().starts_with("git-neighbor-demo"))
         .collect();
     assert!(left.is_empty());
+    // The narration waits for the real state: the killed writer's lease is dead by the time it says so.
+    let after_kill = o.stdout.split("killed with SIGKILL").nth(1).unwrap_or("");
+    let listing = after_kill.split("== prune").next().unwrap_or("");
+    let crashy = listing.lines().find(|l| l.contains("crashy")).unwrap_or("");
+    assert!(!crashy.contains("pid "), "the killed writer still shows a lease holder: {crashy}");
+}
+
+/// Ctrl-C during the demo: it stops at the next step, removes its throwaway files and exits 130.
+#[test]
+fn interrupted_demo_removes_its_files() {
+    let t = TestRepo::empty();
+    let child = t
+        .cmd_in(&t.root, &["demo"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let dir = t.root.join(format!("git-neighbor-demo-{}", child.id()));
+    wait_for(&dir.join("building/.git"), 30);
+    signal(child.id(), "-INT");
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!dir.exists(), "{} left behind", dir.display());
 }
