@@ -24,7 +24,6 @@ use serde::{Deserialize, Serialize};
 use crate::building::events::{self, Event};
 use crate::building::lease;
 use crate::building::registry;
-use crate::building::rescue;
 use crate::building::state_dir;
 use crate::building::{Ctx, normalize};
 use crate::error::{Error, IoContext};
@@ -32,6 +31,8 @@ use crate::frames::delta::{self, Delta, Limits, Overlay, RelPath, StateSource};
 use crate::frames::mailbox::{self, APPLIED, DELTAS, FRAME_TRAILER, Kind, QUARANTINE, Slot};
 use crate::git::Repo;
 use crate::git::remote::{self, PushOutcome};
+use crate::git::{checkout, refs, revs, tree as trees};
+use crate::protect::guard;
 
 /// What to merge and how.
 #[derive(Debug, Clone, Default)]
@@ -473,7 +474,7 @@ fn merge_locked(
                     b = slot.blob
                 );
             }
-            ctx.repo.git()?.args(["update-ref", "--stdin"]).stdin(tx.into_bytes()).run()?;
+            refs::transaction(&ctx.repo, None, &tx)?;
             log_quarantined(ctx, frame, &quarantined)?;
         }
         return Ok(Some(report));
@@ -507,13 +508,7 @@ fn merge_locked(
     let tree = build_tree(ctx, base, &changes)?;
     verify_tree(ctx, base_tree, &tree, &changes)?;
     if opts.dry_run {
-        report.diff = Some(
-            ctx.repo
-                .git()?
-                .args(["diff", "--stat", "-p", &format!("{base_hex}^{{tree}}"), &tree, "--"])
-                .arg(prefix)
-                .read()?,
-        );
+        report.diff = Some(trees::diff_text(&ctx.repo, &format!("{base_hex}^{{tree}}"), &tree, prefix)?);
         return Ok(Some(report));
     }
     let commit = commit_frame(ctx, &tree, &base_hex, frame, &report)?;
@@ -553,7 +548,7 @@ fn merge_locked(
             // the frame commit contains it. A checked-out target is fast-forwarded by git below.
             if target_wt.is_none()
                 && let Some(old) = old
-                && ctx.repo.git()?.args(["merge-base", "--is-ancestor", old, &commit]).succeeds()?
+                && revs::is_ancestor(&ctx.repo, old, &commit)?
             {
                 tx += &format!("update {local_target} {commit} {old}\n");
             }
@@ -575,12 +570,7 @@ fn merge_locked(
         state_dir::atomic_write(&journal_path(ctx), &bytes)?;
         crate::failpoint::hit("merge-frame.journal-written");
     }
-    let txr = ctx
-        .repo
-        .git()?
-        .args(["update-ref", "-m", &format!("git-neighbor merge-frame {frame}"), "--stdin"])
-        .stdin(tx.into_bytes())
-        .run();
+    let txr = refs::transaction(&ctx.repo, Some(&format!("git-neighbor merge-frame {frame}")), &tx);
     crate::failpoint::hit("merge-frame.committed");
     if let Err(e) = txr {
         let _ = std::fs::remove_file(journal_path(ctx));
@@ -601,12 +591,7 @@ fn merge_locked(
     } else if opts.push.is_some()
         && let Some(w) = &target_wt
     {
-        let ff = ctx
-            .repo
-            .git_in(&w.path)?
-            .env("NEIGHBOR_MERGE_FRAME", "1")
-            .args(["merge", "--ff-only", "--quiet", &commit])
-            .run();
+        let ff = checkout::fast_forward_with(&w.path, &commit, &[(guard::ENV_MERGE_FRAME, "1")]);
         if let Err(e) = ff {
             report.notes.push(format!("{} was left behind the remote: {}", w.path.display(), e.stderr.trim()));
         }
@@ -656,24 +641,15 @@ fn follow_remote(
     let Some(old) = ctx.repo.ref_target(&local).map(|o| o.to_string()) else { return Ok(()) };
     if old == tip
         || crate::git::busy::branch_busy(&ctx.repo, &local)?.is_some()
-        || !ctx.repo.git()?.args(["merge-base", "--is-ancestor", &old, tip]).succeeds()?
+        || !revs::is_ancestor(&ctx.repo, &old, tip)?
     {
         return Ok(());
     }
     let moved = match wt {
-        Some(w) => ctx
-            .repo
-            .git_in(&w.path)?
-            .env("NEIGHBOR_MERGE_FRAME", "1")
-            .args(["merge", "--ff-only", "--quiet", tip])
-            .run()
+        Some(w) => checkout::fast_forward_with(&w.path, tip, &[(guard::ENV_MERGE_FRAME, "1")])
             .map_err(|e| format!("{} was left behind the remote: {}", w.path.display(), e.stderr.trim())),
-        None => ctx
-            .repo
-            .git()?
-            .args(["update-ref", &local, tip, &old])
-            .run()
-            .map_err(|e| format!("{target} was left behind the remote: {}", e.stderr.trim())),
+        None => refs::update_cas(&ctx.repo, &local, tip, &old, "git-neighbor merge-frame: follow the remote")
+            .map_err(|e| format!("{target} was left behind the remote: {}", e.message)),
     };
     if let Err(n) = moved {
         notes.push(n);
@@ -733,30 +709,17 @@ fn check_slot(ctx: &Ctx, slot: &Slot, wt_state: Option<PathBuf>) -> Result<(mail
 /// Write changed blobs and make the new tree through a private index.
 fn build_tree(ctx: &Ctx, base: gix::ObjectId, changes: &[(String, Option<Vec<u8>>)]) -> Result<String, Error> {
     let idx = ctx.state.root.join(format!(".frame-index.tmp.{}", state_dir::unique()));
-    let res = (|| -> Result<String, Error> {
-        ctx.repo.git()?.env("GIT_INDEX_FILE", &idx).args(["read-tree", &base.to_string()]).run()?;
-        let mut info = String::new();
-        for (path, bytes) in changes {
-            match bytes {
-                Some(b) => {
-                    let id = ctx.repo.gix.write_blob(b).map_err(|e| Error::new(format!("cannot write {path}: {e}")))?;
-                    info += &format!("100644 {}\t{path}\n", id.detach());
-                }
-                None => info += &format!("0 {}\t{path}\n", "0".repeat(40)),
+    let mut info = String::new();
+    for (path, bytes) in changes {
+        match bytes {
+            Some(b) => {
+                let id = ctx.repo.gix.write_blob(b).map_err(|e| Error::new(format!("cannot write {path}: {e}")))?;
+                info += &format!("100644 {}\t{path}\n", id.detach());
             }
+            None => info += &format!("0 {}\t{path}\n", "0".repeat(40)),
         }
-        if !info.is_empty() {
-            ctx.repo
-                .git()?
-                .env("GIT_INDEX_FILE", &idx)
-                .args(["update-index", "--index-info"])
-                .stdin(info.into_bytes())
-                .run()?;
-        }
-        Ok(ctx.repo.git()?.env("GIT_INDEX_FILE", &idx).arg("write-tree").read()?)
-    })();
-    let _ = std::fs::remove_file(&idx);
-    res
+    }
+    trees::build(&ctx.repo, &base.to_string(), &idx, &info)
 }
 
 fn commit_frame(ctx: &Ctx, tree: &str, parent: &str, frame: u64, r: &Report) -> Result<String, Error> {
@@ -789,11 +752,14 @@ fn commit_frame(ctx: &Ctx, tree: &str, parent: &str, frame: u64, r: &Report) -> 
             msg += &format!("{key}: {}\n", n.join(","));
         }
     }
-    Ok(rescue::with_identity(&ctx.repo, ctx.repo.git()?)
-        .env("NEIGHBOR_MERGE_FRAME", "1")
-        .args(["commit-tree", tree, "-p", parent])
-        .stdin(msg.into_bytes())
-        .read()?)
+    crate::git::commit::commit_tree_with(
+        &ctx.repo,
+        ctx.repo.here(),
+        tree,
+        &[parent],
+        &msg,
+        &[(guard::ENV_MERGE_FRAME, "1")],
+    )
 }
 
 /// How `sync_worktree` knows what to write.
@@ -854,7 +820,7 @@ fn sync_worktree(ctx: &Ctx, wt: &Path, lock: &IndexLock, how: Sync<'_>) -> Resul
     }
     crate::failpoint::hit("merge-frame.files-written");
     if !staged.is_empty() {
-        lock.stage(ctx, wt, &staged)?;
+        lock.stage(wt, &staged)?;
     }
     crate::failpoint::hit("merge-frame.index-staged");
     Ok(skipped)
@@ -904,20 +870,14 @@ impl IndexLock {
 
     /// Stage `paths` from the worktree, as `git update-index --add --remove` would, into a copy of the
     /// index that then replaces it (git cannot take the lock we hold).
-    fn stage(&self, ctx: &Ctx, wt: &Path, paths: &[String]) -> Result<(), Error> {
+    fn stage(&self, wt: &Path, paths: &[String]) -> Result<(), Error> {
         let index = self.git_dir.join("index");
         let tmp = self.git_dir.join(format!("neighbor-frame-index.tmp.{}", state_dir::unique()));
         let res = (|| -> Result<(), Error> {
             if index.exists() {
                 std::fs::copy(&index, &tmp).ctx(|| format!("cannot copy {}", index.display()))?;
             }
-            ctx.repo
-                .git_in(wt)?
-                .env("GIT_INDEX_FILE", &tmp)
-                .env("NEIGHBOR_MERGE_FRAME", "1")
-                .args(["update-index", "--add", "--remove", "--"])
-                .args(paths)
-                .run()?;
+            checkout::stage_into(wt, &tmp, paths, &[(guard::ENV_MERGE_FRAME, "1")])?;
             crate::failpoint::hit("merge-frame.index-copy-staged");
             std::fs::rename(&tmp, &index).ctx(|| format!("cannot replace {}", index.display()))
         })();
@@ -955,13 +915,7 @@ fn clear_own_stale_index_lock(git_dir: &Path) {
 /// hand. git drops index entries it refuses without failing (`update-index --index-info` prints
 /// "Ignoring path" and exits 0), so a dropped path fails the frame here instead of vanishing from it.
 fn verify_tree(ctx: &Ctx, base_tree: gix::ObjectId, tree: &str, changes: &Changes) -> Result<(), Error> {
-    let out = ctx
-        .repo
-        .git()?
-        .args(["diff-tree", "-r", "-z", "--no-renames", "--name-only", &base_tree.to_string(), tree])
-        .output()?;
-    let got: std::collections::BTreeSet<String> =
-        out.split(|b| *b == 0).filter(|r| !r.is_empty()).map(|r| String::from_utf8_lossy(r).into_owned()).collect();
+    let got = trees::changed_paths(&ctx.repo, &base_tree.to_string(), tree)?;
     let want: std::collections::BTreeSet<String> = changes.iter().map(|(p, _)| p.clone()).collect();
     let bad = |why: String| {
         Error::new(format!("the frame's tree does not hold exactly its changed files ({why}); nothing was committed"))
@@ -1094,7 +1048,7 @@ fn repair(ctx: &Ctx) -> Result<Option<String>, Error> {
     };
     let now = ctx.repo.ref_target(&format!("refs/heads/{}", j.target)).map(|o| o.to_string());
     let note = if now.as_deref() == Some(j.new.as_str()) {
-        let git_dir = PathBuf::from(ctx.repo.git_in(&j.worktree)?.args(["rev-parse", "--absolute-git-dir"]).read()?);
+        let git_dir = checkout::git_dir_of(&j.worktree)?;
         clear_own_stale_index_lock(&git_dir);
         let lock = IndexLock::take(&git_dir, ctx.lock_timeout)?;
         let skipped =
@@ -1122,7 +1076,7 @@ fn tidy_merged(ctx: &Ctx, frame: u64) -> Result<(), Error> {
         }
     }
     if !tx.is_empty() {
-        ctx.repo.git()?.args(["update-ref", "--stdin"]).stdin(tx.into_bytes()).run()?;
+        refs::transaction(&ctx.repo, None, &tx)?;
     }
     Ok(())
 }
@@ -1184,18 +1138,10 @@ fn reduce(
     let res = (|| -> Result<Changes, Error> {
         std::fs::create_dir_all(&work).ctx(|| format!("cannot create {}", work.display()))?;
         // Materialise the state dir from the base commit.
-        let listing = ctx
-            .repo
-            .git()?
-            .args(["ls-tree", "-r", "-z", "--full-tree", &base.to_string(), "--"])
-            .arg(prefix)
-            .output()?;
+        let listing = trees::entries_under(&ctx.repo, &base.to_string(), prefix)?;
         let mut before: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-        for rec in listing.split(|b| *b == 0).filter(|r| !r.is_empty()) {
-            let rec = String::from_utf8_lossy(rec);
-            let Some((meta, path)) = rec.split_once('\t') else { continue };
-            let mut m = meta.split(' ');
-            let (mode, id) = (m.next().unwrap_or(""), m.nth(1).unwrap_or(""));
+        for (mode, id, path) in &listing {
+            let (mode, id, path) = (mode.as_str(), id.as_str(), path.as_str());
             let Some(rel) = path.strip_prefix(&format!("{prefix}/")) else { continue };
             // The tree may come from anyone who can push: every path is checked as git would before
             // writing it, and only plain files are materialised.

@@ -25,6 +25,13 @@ pub struct GitError {
     pub stdout: String,
 }
 
+impl GitError {
+    /// git could not be started at all (not found on PATH).
+    pub fn not_started(what: &str, e: Error) -> Self {
+        GitError { args: what.to_string(), code: None, stderr: e.message, stdout: String::new() }
+    }
+}
+
 impl From<GitError> for Error {
     /// One line for the error itself (git's first line of stderr); the rest of what git said follows as
     /// `caused by:` lines, so a multi-line answer from git never makes a multi-line `error:`.

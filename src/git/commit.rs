@@ -22,7 +22,23 @@ pub fn with_identity(repo: &Repo, cmd: GitCmd) -> GitCmd {
 
 /// `git commit-tree <tree> -p <parent>… ` with `message`, run in `dir`; returns the new commit id.
 pub fn commit_tree(repo: &Repo, dir: &Path, tree: &str, parents: &[&str], message: &str) -> Result<String, Error> {
-    let mut cmd = with_identity(repo, GitCmd::new(dir)?).args(["commit-tree", tree]);
+    commit_tree_with(repo, dir, tree, parents, message, &[])
+}
+
+/// [`commit_tree`] with extra environment (the hooks and guards git may run see it).
+pub fn commit_tree_with(
+    repo: &Repo,
+    dir: &Path,
+    tree: &str,
+    parents: &[&str],
+    message: &str,
+    env: &[(&str, &str)],
+) -> Result<String, Error> {
+    let mut cmd = with_identity(repo, GitCmd::new(dir)?);
+    for (k, v) in env {
+        cmd = cmd.env(k, v);
+    }
+    let mut cmd = cmd.args(["commit-tree", tree]);
     for p in parents {
         cmd = cmd.args(["-p", p]);
     }

@@ -4,12 +4,14 @@
 //! arguments and git's stderr, so a failure says exactly which git call failed and why.
 
 pub mod busy;
+pub mod checkout;
 pub mod cmd;
 pub mod commit;
 pub mod refs;
 pub mod remote;
 pub mod revs;
 pub mod status;
+pub mod tree;
 pub mod worktree;
 
 use std::path::{Path, PathBuf};

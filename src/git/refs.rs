@@ -3,6 +3,16 @@
 use super::Repo;
 use crate::error::Error;
 
+/// Apply `commands` (`update-ref --stdin` lines: `update`, `create`, `delete`, `verify`, each with its
+/// expected old value) as one all-or-nothing transaction.
+pub fn transaction(repo: &Repo, reason: Option<&str>, commands: &str) -> Result<(), super::GitError> {
+    let mut cmd = repo.git().map_err(|e| super::GitError::not_started("update-ref", e))?.arg("update-ref");
+    if let Some(r) = reason {
+        cmd = cmd.args(["-m", r]);
+    }
+    cmd.arg("--stdin").stdin(commands.as_bytes().to_vec()).run()
+}
+
 /// Delete `full_ref` only if it still points at `old` (a concurrent update makes it fail, deleting nothing).
 pub fn delete_cas(repo: &Repo, full_ref: &str, old: &str, reason: &str) -> Result<(), Error> {
     Ok(repo.git()?.args(["update-ref", "-m", reason, "-d"]).end_of_options().args([full_ref, old]).run()?)

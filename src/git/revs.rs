@@ -16,6 +16,11 @@ pub fn head_of(repo: &Repo, git_dir: &Path) -> Option<gix::ObjectId> {
     }
 }
 
+/// Whether `ancestor` is reachable from `descendant` (`merge-base --is-ancestor`).
+pub fn is_ancestor(repo: &Repo, ancestor: &str, descendant: &str) -> Result<bool, crate::error::Error> {
+    Ok(repo.git()?.args(["merge-base", "--is-ancestor", ancestor, descendant]).succeeds()?)
+}
+
 /// `(ahead, behind)`: commits reachable from `ours` and not `theirs`, and the reverse (what
 /// `git rev-list --left-right --count ours...theirs` prints).
 pub fn ahead_behind(repo: &Repo, ours: gix::ObjectId, theirs: gix::ObjectId) -> Option<(u64, u64)> {

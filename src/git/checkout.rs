@@ -1,0 +1,30 @@
+//! Writing into a checkout that someone may be using: fast-forward its branch, stage paths through a copy
+//! of its index, find its private git dir.
+
+use std::path::{Path, PathBuf};
+
+use super::GitCmd;
+use crate::error::Error;
+
+/// Fast-forward the branch checked out at `dir` to `rev`, with extra environment for the hooks git runs.
+pub fn fast_forward_with(dir: &Path, rev: &str, env: &[(&str, &str)]) -> Result<(), super::GitError> {
+    let mut cmd = GitCmd::new(dir).map_err(|e| super::GitError::not_started("merge", e))?;
+    for (k, v) in env {
+        cmd = cmd.env(k, v);
+    }
+    cmd.args(["merge", "--ff-only", "--quiet"]).end_of_options().arg(rev).run()
+}
+
+/// Stage `paths` of the worktree at `dir` (added, changed or deleted) into the index file `index`.
+pub fn stage_into(dir: &Path, index: &Path, paths: &[String], env: &[(&str, &str)]) -> Result<(), Error> {
+    let mut cmd = GitCmd::new(dir)?.env("GIT_INDEX_FILE", index);
+    for (k, v) in env {
+        cmd = cmd.env(k, v);
+    }
+    Ok(cmd.args(["update-index", "--add", "--remove", "--"]).args(paths).run()?)
+}
+
+/// The worktree at `dir`'s private git dir, absolute.
+pub fn git_dir_of(dir: &Path) -> Result<PathBuf, Error> {
+    Ok(PathBuf::from(GitCmd::new(dir)?.args(["rev-parse", "--absolute-git-dir"]).read()?))
+}
