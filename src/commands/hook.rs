@@ -131,7 +131,7 @@ fn post_checkout(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<(), Error> {
         return Ok(());
     }
     let stashes = if ctx.repo.ref_target("refs/stash").is_some() {
-        ctx.repo.git()?.args(["log", "-g", "--format=%H", "refs/stash", "--"]).read()?.lines().count()
+        crate::git::refs::reflog_len(&ctx.repo, "refs/stash")
     } else {
         0
     };

@@ -16,10 +16,9 @@ pub fn run(ctx: Option<&Ctx>, ui: &Ui, a: &Args) -> Result<u8, Error> {
         let ctx =
             ctx.ok_or_else(|| Error::new("no files given and not in a repository").hint("git neighbor lint FILE…"))?;
         let root = ctx.repo.here().to_path_buf();
-        let out = ctx.repo.git()?.args(["ls-files", "-z", "--full-name"]).output()?;
-        out.split(|b| *b == 0)
-            .filter(|f| !f.is_empty())
-            .map(|f| root.join(String::from_utf8_lossy(f).into_owned()))
+        crate::git::tree::tracked_files(&ctx.repo)?
+            .into_iter()
+            .map(|f| root.join(f))
             .filter(|p| {
                 let first = std::fs::read(p)
                     .ok()

@@ -246,15 +246,13 @@ pub fn list(repo: &Repo, ns: &str, frame: Option<u64>) -> Result<Vec<Slot>, Erro
         Some(f) => format!("{ns}{f}/"),
         None => ns.to_string(),
     };
-    let out = repo.git()?.args(["for-each-ref", "--format=%(refname)%00%(objectname)", &prefix]).read()?;
-    let mut slots: Vec<Slot> = out
-        .lines()
-        .filter_map(|l| {
-            let (r, blob) = l.split_once('\0')?;
+    let mut slots: Vec<Slot> = crate::git::refs::under(repo, &prefix)?
+        .into_iter()
+        .filter_map(|(r, blob)| {
             let rest = r.strip_prefix(ns)?;
             let (f, s) = rest.split_once('/')?;
             let frame = canonical_frame(f)?;
-            Some(Slot { frame, stream: s.to_string(), r#ref: r.to_string(), blob: blob.to_string() })
+            Some(Slot { frame, stream: s.to_string(), r#ref: r.clone(), blob })
         })
         .collect();
     slots.sort_by(|a, b| (a.frame, &a.stream).cmp(&(b.frame, &b.stream)));
@@ -269,14 +267,13 @@ fn canonical_frame(f: &str) -> Option<u64> {
 /// Refs under `ns` that no frame will ever pick up: a frame part that is not a canonical positive
 /// number, or a stream that is not a valid stream name.
 pub fn malformed(repo: &Repo, ns: &str) -> Result<Vec<String>, Error> {
-    let out = repo.git()?.args(["for-each-ref", "--format=%(refname)", ns]).read()?;
-    Ok(out
-        .lines()
+    Ok(crate::git::refs::under(repo, ns)?
+        .into_iter()
+        .map(|(r, _)| r)
         .filter(|r| {
             let Some((f, s)) = r.strip_prefix(ns).and_then(|rest| rest.split_once('/')) else { return true };
             canonical_frame(f).is_none() || crate::building::registry::validate_name_as("stream", s).is_err()
         })
-        .map(String::from)
         .collect())
 }
 
@@ -372,12 +369,5 @@ pub fn frame_merged_quick(repo: &Repo, full: &str, frame: u64) -> Result<Option<
 
 /// The commit on `tip`'s first-parent history that merged `frame`, if any.
 pub fn frame_commit(repo: &Repo, tip: &str, frame: u64) -> Result<Option<String>, Error> {
-    let out = repo
-        .git()?
-        .args(["log", "-1", "--first-parent", "--format=%H"])
-        .arg(format!("--grep=^{FRAME_TRAILER}: {frame}$"))
-        .arg(tip)
-        .arg("--")
-        .read()?;
-    Ok(Some(out.trim().to_string()).filter(|s| !s.is_empty()))
+    crate::git::revs::first_parent_matching(repo, tip, &format!("^{FRAME_TRAILER}: {frame}$"))
 }

@@ -116,6 +116,27 @@ pub fn tracking_ref(repo: &Repo, remote: &str, branch: &str) -> String {
     format!("refs/neighbor/remotes/{h:016x}/{branch}")
 }
 
+/// Fetch `branch` of `remote` into `FETCH_HEAD` only (no ref moves, no tags, no submodules) and return
+/// the fetched commit id.
+pub fn fetch_head(repo: &Repo, remote: &str, branch: &str) -> Result<String, Error> {
+    repo.git()?
+        .args(["-c", "fetch.recurseSubmodules=false", "-c", "fetch.writeFetchHEAD=true"])
+        .args(["fetch", "--quiet", "--no-tags", "--refmap=", "--no-auto-maintenance"])
+        .end_of_options()
+        .arg(remote)
+        .arg(branch)
+        .run()?;
+    // FETCH_HEAD's first line starts with the fetched commit id; read it rather than spawn rev-parse.
+    let first = std::fs::read_to_string(repo.git_dir.join("FETCH_HEAD"))
+        .ok()
+        .and_then(|t| t.split(|c: char| !c.is_ascii_hexdigit()).next().map(str::to_string))
+        .filter(|h| h.len() == 40 || h.len() == 64);
+    match first {
+        Some(tip) => Ok(tip),
+        None => Ok(repo.git()?.args(["rev-parse", "--verify", "-q", "FETCH_HEAD^{commit}"]).read()?),
+    }
+}
+
 /// `git fetch --quiet --no-write-fetch-head -- <remote> <refspecs>`.
 pub fn fetch(repo: &Repo, remote: &str, refspecs: &[String]) -> Result<(), Error> {
     fetch_cmd(repo)?

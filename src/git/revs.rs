@@ -16,6 +16,39 @@ pub fn head_of(repo: &Repo, git_dir: &Path) -> Option<gix::ObjectId> {
     }
 }
 
+/// The newest commit on `tip`'s first-parent line whose message has a line matching `grep` (a regular
+/// expression, as `git log --grep`), if any.
+pub fn first_parent_matching(repo: &Repo, tip: &str, grep: &str) -> Result<Option<String>, crate::error::Error> {
+    let id = repo
+        .git()?
+        .args(["log", "-1", "--first-parent", "--format=%H"])
+        .arg(format!("--grep={grep}"))
+        .arg(tip)
+        .arg("--")
+        .read()?;
+    Ok(Some(id).filter(|s| !s.is_empty()))
+}
+
+/// Whether `oid` names a commit this repository has (or a tag of one).
+pub fn has_commit(repo: &Repo, oid: &str) -> bool {
+    gix::ObjectId::from_hex(oid.as_bytes())
+        .ok()
+        .and_then(|id| repo.gix.find_object(id).ok())
+        .is_some_and(|o| o.peel_to_commit().is_ok())
+}
+
+/// The patches (`log -p -U0`, each commit introduced by a `commit <id>` line) of the commits reachable from
+/// `tip` and from none of `not` (`--remotes=<name>` style arguments are accepted there too).
+pub fn patches(repo: &Repo, tip: &str, not: &[String]) -> Result<Vec<u8>, crate::error::Error> {
+    Ok(repo
+        .git()?
+        .args(["log", "-p", "-U0", "--no-color", "--no-ext-diff", "--no-textconv", "--no-renames"])
+        .args(["--format=commit %H", tip, "--not"])
+        .args(not)
+        .arg("--")
+        .output()?)
+}
+
 /// Whether `ancestor` is reachable from `descendant` (`merge-base --is-ancestor`).
 pub fn is_ancestor(repo: &Repo, ancestor: &str, descendant: &str) -> Result<bool, crate::error::Error> {
     Ok(repo.git()?.args(["merge-base", "--is-ancestor", ancestor, descendant]).succeeds()?)

@@ -42,6 +42,12 @@ pub fn entries_under(repo: &Repo, commit: &str, prefix: &str) -> Result<Vec<(Str
         .collect())
 }
 
+/// Every file the index tracks, repository-relative (`ls-files -z --full-name`).
+pub fn tracked_files(repo: &Repo) -> Result<Vec<String>, Error> {
+    let out = repo.git()?.args(["ls-files", "-z", "--full-name"]).output()?;
+    Ok(out.split(|b| *b == 0).filter(|f| !f.is_empty()).map(|f| String::from_utf8_lossy(f).into_owned()).collect())
+}
+
 /// The paths that differ between two trees (`diff-tree -r --name-only`, no rename detection).
 pub fn changed_paths(repo: &Repo, a: &str, b: &str) -> Result<BTreeSet<String>, Error> {
     let out = repo.git()?.args(["diff-tree", "-r", "-z", "--no-renames", "--name-only", a, b]).output()?;

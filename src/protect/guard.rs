@@ -101,6 +101,7 @@ pub fn json_error(data: &[u8]) -> Option<(usize, String)> {
     serde_json::from_slice::<serde::de::IgnoredAny>(data).err().map(|e| (e.line(), e.to_string()))
 }
 
+use crate::git::revs;
 use crate::git::status::staged;
 
 fn read_blob(repo: &Repo, oid: &str) -> Option<Vec<u8>> {
@@ -193,21 +194,15 @@ pub fn pre_push(ctx: &Ctx, remote: &str, updates: &str) -> Result<Vec<Violation>
         if local.bytes().all(|b| b == b'0') {
             continue; // a deletion pushes no content
         }
-        let known = !remote_oid.bytes().all(|b| b == b'0')
-            && ctx.repo.git()?.args(["cat-file", "-e"]).arg(format!("{remote_oid}^{{commit}}")).succeeds()?;
-        let mut cmd = ctx
-            .repo
-            .git()?
-            .args(["log", "-p", "-U0", "--no-color", "--no-ext-diff", "--no-textconv", "--no-renames"])
-            .args(["--format=commit %H", local, "--not"]);
-        cmd = if known {
-            cmd.arg(*remote_oid)
+        let known = !remote_oid.bytes().all(|b| b == b'0') && revs::has_commit(&ctx.repo, remote_oid);
+        let not = if known {
+            remote_oid.to_string()
         } else if ctx.repo.config_string(&format!("remote.{remote}.url")).is_some() {
-            cmd.arg(format!("--remotes={remote}"))
+            format!("--remotes={remote}")
         } else {
-            cmd.arg("--remotes")
+            "--remotes".to_string()
         };
-        let log = cmd.arg("--").output()?;
+        let log = revs::patches(&ctx.repo, local, &[not])?;
         scan_log(&log, &mut out);
         if out.len() >= 20 {
             break;

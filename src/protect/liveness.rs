@@ -121,27 +121,9 @@ pub fn current_upstream(repo: &Repo) -> Result<Option<Upstream>, Error> {
 
 /// Fetch `up` into `FETCH_HEAD` only (no ref moves, no tags) and return the fetched commit id.
 pub fn fetch(repo: &Repo, up: &Upstream) -> Result<String, Error> {
-    repo.git()?
-        .args(["-c", "fetch.recurseSubmodules=false", "-c", "fetch.writeFetchHEAD=true"])
-        .args(["fetch", "--quiet", "--no-tags", "--refmap=", "--no-auto-maintenance"])
-        .end_of_options()
-        .arg(&up.remote)
-        .arg(&up.branch)
-        .run()
-        .map_err(|e| {
-            Error::from(e)
-                .context(format!("cannot fetch {}", up.short()))
-                .hint("check the remote and your network; nothing was changed")
-        })?;
-    // FETCH_HEAD's first line starts with the fetched commit id; read it rather than spawn rev-parse.
-    let first = std::fs::read_to_string(repo.git_dir.join("FETCH_HEAD"))
-        .ok()
-        .and_then(|t| t.split(|c: char| !c.is_ascii_hexdigit()).next().map(str::to_string))
-        .filter(|h| h.len() == 40 || h.len() == 64);
-    match first {
-        Some(tip) => Ok(tip),
-        None => Ok(repo.git()?.args(["rev-parse", "--verify", "-q", "FETCH_HEAD^{commit}"]).read()?),
-    }
+    crate::git::remote::fetch_head(repo, &up.remote, &up.branch).map_err(|e| {
+        e.context(format!("cannot fetch {}", up.short())).hint("check the remote and your network; nothing was changed")
+    })
 }
 
 /// Evidence about the upstream tip `tip` (None: unknown).

@@ -183,7 +183,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
                 .into_iter()
                 .find(|s| s.stream == stream)
                 .ok_or_else(|| Error::new(format!("no waiting delta {frame}/{stream}")))?;
-            ctx.repo.git()?.args(["update-ref", "-d", &slot.r#ref, &slot.blob]).run()?;
+            crate::git::refs::delete_cas(&ctx.repo, &slot.r#ref, &slot.blob, "git-neighbor delta drop")?;
             ui.status(format!("dropped delta {frame}/{stream}"));
             Ok(0)
         }
@@ -221,7 +221,7 @@ fn sync_with(ctx: &Ctx, remote: &str, deltas: bool) -> Result<usize, Error> {
         }
     }
     if !tx.is_empty() {
-        ctx.repo.git()?.args(["update-ref", "--stdin"]).stdin(tx.into_bytes()).run()?;
+        crate::git::refs::transaction(&ctx.repo, None, &tx)?;
     }
     Ok(n)
 }
