@@ -200,7 +200,7 @@ fn prune_tenant(ctx: &Ctx, item: &Item) -> Result<(), Error> {
     }
     match item.action {
         Action::Rollback => ctx.locked(|| building::rollback_locked(ctx, &t)).map(drop),
-        Action::Finish => ctx.locked(|| building::finish_interrupted_removal_locked(ctx, &t)),
+        Action::Finish => ctx.locked(|| building::finish_interrupted_removal_locked(ctx, &t)).map(drop),
         Action::Forget => ctx.locked(|| {
             if let Some(wt) = building::worktree_at(&ctx.repo, &t.path)?
                 && let Some(id) = wt.id
@@ -209,8 +209,7 @@ fn prune_tenant(ctx: &Ctx, item: &Item) -> Result<(), Error> {
                 std::fs::remove_dir_all(&admin)
                     .map_err(|e| Error::new(format!("cannot remove {}: {e}", admin.display())))?;
             }
-            let keep_branch = building::work_in(ctx, &t)?.unmerged > 0;
-            building::finish_removal(ctx, &t, keep_branch, None, "prune").map(drop)
+            building::forget_gone_locked(ctx, &t).map(drop)
         }),
         Action::Remove => {
             // remove() re-checks work and refuses if any appeared since the plan.

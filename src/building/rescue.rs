@@ -2,8 +2,9 @@
 //!
 //! A rescue commit's tree is a snapshot of the worktree (tracked changes and untracked, non-ignored files,
 //! taken through a temporary index so the real index is untouched); its parent is the worktree's HEAD, so
-//! any unmerged commits stay reachable too. Trailers record where the work came from. Snapshots taken by
-//! `safe-pull` add a second parent holding the index, so what was staged is restorable as well.
+//! any unmerged commits stay reachable too; its second parent holds the index, so what was staged is
+//! restorable as well (and a tenant's rescue adds its branch tip when HEAD is elsewhere). Trailers record
+//! where the work came from.
 
 use std::path::{Path, PathBuf};
 
@@ -32,44 +33,6 @@ pub struct Rescue {
 }
 
 pub use crate::git::commit::with_identity;
-
-/// Snapshot the worktree at `worktree` (HEAD plus every uncommitted change) into a rescue ref.
-/// `label` becomes part of the id; `source` names the command; `trailers` add context.
-pub fn save(
-    repo: &Repo,
-    worktree: &Path,
-    git_dir: &Path,
-    label: &str,
-    subject: &str,
-    trailers: &[(&str, String)],
-) -> Result<Rescue, Error> {
-    let head = repo.git_in(worktree)?.args(["rev-parse", "--verify", "HEAD^{commit}"]).read()?;
-    // Build the snapshot in a private index seeded from the real one, so staged work is included.
-    let tmp_index = git_dir.join(format!("neighbor-rescue-index.tmp.{}", state_dir::unique()));
-    let real_index = git_dir.join("index");
-    if real_index.exists() {
-        std::fs::copy(&real_index, &tmp_index).map_err(|e| Error::new(format!("cannot copy index: {e}")))?;
-    }
-    let snap = (|| -> Result<String, Error> {
-        let idx = tmp_index.as_os_str();
-        if !real_index.exists() {
-            repo.git_in(worktree)?.env("GIT_INDEX_FILE", idx).args(["read-tree", &head]).run()?;
-        }
-        repo.git_in(worktree)?.env("GIT_INDEX_FILE", idx).args(["add", "-A", "--", "."]).run()?;
-        Ok(repo.git_in(worktree)?.env("GIT_INDEX_FILE", idx).arg("write-tree").read()?)
-    })();
-    let _ = std::fs::remove_file(&tmp_index);
-    let tree = snap?;
-    let mut msg = format!("{subject}\n\n");
-    for (k, v) in trailers {
-        msg.push_str(&format!("{k}: {v}\n"));
-    }
-    let commit = with_identity(repo, repo.git_in(worktree)?)
-        .args(["commit-tree", &tree, "-p", &head])
-        .stdin(msg.into_bytes())
-        .read()?;
-    store(repo, label, &commit, subject)
-}
 
 /// Record an existing commit as a new rescue ref `refs/neighbor/rescue/<label>-<stamp>-<short id>`.
 pub fn store(repo: &Repo, label: &str, commit: &str, subject: &str) -> Result<Rescue, Error> {
@@ -168,6 +131,18 @@ pub fn commit_snapshot(
     subject: &str,
     trailers: &[(&str, String)],
 ) -> Result<(String, String), Error> {
+    commit_snapshot_onto(repo, worktree, snap, subject, trailers, &[])
+}
+
+/// [`commit_snapshot`] with more parents after the index commit (a branch tip HEAD does not contain).
+pub fn commit_snapshot_onto(
+    repo: &Repo,
+    worktree: &Path,
+    snap: &Snapshot,
+    subject: &str,
+    trailers: &[(&str, String)],
+    extra_parents: &[String],
+) -> Result<(String, String), Error> {
     let index_commit = with_identity(repo, repo.git_in(worktree)?)
         .args(["commit-tree", &snap.index_tree, "-p", &snap.head])
         .stdin(format!("index: {subject}\n").into_bytes())
@@ -177,10 +152,18 @@ pub fn commit_snapshot(
         msg.push_str(&format!("{k}: {v}\n"));
     }
     msg.push_str(&format!("Neighbor-Rescue-Index: {index_commit}\n"));
-    let work_commit = with_identity(repo, repo.git_in(worktree)?)
-        .args(["commit-tree", &snap.work_tree, "-p", &snap.head, "-p", &index_commit])
-        .stdin(msg.into_bytes())
-        .read()?;
+    let mut cmd = with_identity(repo, repo.git_in(worktree)?).args([
+        "commit-tree",
+        &snap.work_tree,
+        "-p",
+        &snap.head,
+        "-p",
+        &index_commit,
+    ]);
+    for p in extra_parents {
+        cmd = cmd.args(["-p", p]);
+    }
+    let work_commit = cmd.stdin(msg.into_bytes()).read()?;
     Ok((index_commit, work_commit))
 }
 

@@ -23,6 +23,7 @@ mod land;
 mod layouts;
 mod listing;
 mod prune;
+mod removal;
 mod remove;
 mod run;
 mod safe_pull;

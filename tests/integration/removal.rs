@@ -1,0 +1,219 @@
+//! Removal never loses work (issue 11): every path that deletes a branch, a worktree or a file proves first
+//! that nothing is lost, by compare-and-swap against what it checked. Races are made deterministic with a
+//! `git` shim that pauses git-neighbor right after a chosen git call, or kills it around one.
+
+use crate::common::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// A `git` first on PATH for one git-neighbor call: at the first call whose arguments contain `pattern`,
+/// `pause-after` runs it and then waits for [`Shim::go`]; `kill-before`/`kill-after` kill -9 the caller.
+pub struct Shim {
+    dir: PathBuf,
+}
+
+impl Shim {
+    pub fn new(t: &TestRepo, mode: &str, pattern: &str) -> Self {
+        let dir = t.root.join(format!("shim-{}", t.root.read_dir().unwrap().count()));
+        std::fs::create_dir_all(dir.join("bin")).unwrap();
+        let real = String::from_utf8(Command::new("sh").args(["-c", "command -v git"]).output().unwrap().stdout)
+            .unwrap()
+            .trim()
+            .to_string();
+        let script = format!(
+            r#"#!/bin/sh
+real='{real}'
+ctl='{ctl}'
+case " $* " in
+  *'{pattern}'*)
+    if mkdir "$ctl/latch" 2>/dev/null; then
+      case '{mode}' in
+        kill-before) kill -9 $PPID; exit 1;;
+        kill-after) "$real" "$@"; rc=$?; kill -9 $PPID; exit $rc;;
+        pause-after) "$real" "$@"; rc=$?; : > "$ctl/hit"
+          while [ ! -e "$ctl/go" ]; do sleep 0.02; done; exit $rc;;
+      esac
+    fi;;
+esac
+exec "$real" "$@"
+"#,
+            ctl = dir.display()
+        );
+        let git = dir.join("bin/git");
+        std::fs::write(&git, script).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&git, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Shim { dir }
+    }
+
+    /// A git-neighbor command in `dir` that sees the shim first on PATH.
+    pub fn cmd(&self, t: &TestRepo, dir: &Path, args: &[&str]) -> Command {
+        let mut c = t.cmd_in(dir, args);
+        let path = format!("{}:{}:{}", self.dir.join("bin").display(), bin().parent().unwrap().display(), env_path());
+        c.env("PATH", path);
+        c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        c
+    }
+
+    /// Wait until the paused call was reached.
+    pub fn wait_hit(&self) {
+        let start = Instant::now();
+        while !self.dir.join("hit").exists() {
+            assert!(start.elapsed() < Duration::from_secs(60), "the shim's call was never reached");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    pub fn go(&self) {
+        std::fs::write(self.dir.join("go"), "").unwrap();
+    }
+
+    pub fn fired(&self) -> bool {
+        self.dir.join("latch").exists()
+    }
+}
+
+fn env_path() -> String {
+    std::env::var("PATH").unwrap_or_default()
+}
+
+fn finish(child: std::process::Child) -> Out {
+    let o = child.wait_with_output().unwrap();
+    Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+/// Is `commit` reachable from a branch, a rescue ref or any other ref?
+fn reachable(t: &TestRepo, commit: &str) -> bool {
+    !t.git(&["for-each-ref", "--contains", commit, "--format=%(refname)"]).is_empty()
+}
+
+fn commit_in(t: &TestRepo, p: &Path, file: &str, msg: &str) -> String {
+    write_in(p, file, &format!("{msg}\n"));
+    t.git_in(p, &["add", file]);
+    t.git_in(p, &["commit", "-q", "-m", msg]);
+    t.git_in(p, &["rev-parse", "HEAD"])
+}
+
+/// L2: a commit made after remove checked the tenant (and before it deleted anything) survives.
+#[test]
+fn remove_keeps_a_commit_made_after_its_check() {
+    let t = TestRepo::new();
+    let p = t.add("t1", &[]);
+    let shim = Shim::new(&t, "pause-after", " rev-list ");
+    let child = shim.cmd(&t, &t.dir, &["remove", "t1"]).spawn().unwrap();
+    shim.wait_hit();
+    let late = commit_in(&t, &p, "late.txt", "late work");
+    shim.go();
+    let o = finish(child);
+    assert!(reachable(&t, &late), "the late commit was lost; remove said {}: {}", o.code, o.stderr);
+    assert_ne!(o.code, 0, "remove claimed success while the tenant held new work: {}", o.stderr);
+}
+
+/// L2: a file written after remove checked the tenant is not deleted.
+#[test]
+fn remove_keeps_a_file_written_after_its_check() {
+    let t = TestRepo::new();
+    let p = t.add("t1", &[]);
+    let shim = Shim::new(&t, "pause-after", " status ");
+    let child = shim.cmd(&t, &t.dir, &["remove", "t1"]).spawn().unwrap();
+    shim.wait_hit();
+    write_in(&p, "notes.txt", "precious\n");
+    shim.go();
+    let o = finish(child);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    assert_eq!(std::fs::read_to_string(p.join("notes.txt")).unwrap(), "precious\n");
+    assert_eq!(t.tenants_json().len(), 1);
+}
+
+/// L2: prune (prune-after 0s) racing a commit in the tenant: the commit survives.
+#[test]
+fn prune_keeps_a_commit_made_after_its_check() {
+    let t = TestRepo::new();
+    let p = t.add("t1", &[]);
+    // Pause at prune's last look before it deletes (the removal's own re-check, or the plan's).
+    let shim = Shim::new(&t, "pause-after", " rev-list ");
+    let child = shim.cmd(&t, &t.dir, &["-c", "worktrees.prune-after=0s", "prune"]).spawn().unwrap();
+    shim.wait_hit();
+    let late = commit_in(&t, &p, "late.txt", "late work");
+    shim.go();
+    let o = finish(child);
+    assert!(reachable(&t, &late), "the late commit was lost; prune said {}: {}{}", o.code, o.stdout, o.stderr);
+}
+
+/// U3: `remove` run from inside the tenant deletes its branch too (no orphan left for doctor).
+#[test]
+fn remove_from_inside_the_tenant_deletes_its_branch() {
+    let t = TestRepo::new();
+    let p = t.add("inside", &[]);
+    let o = t.neighbor_in(&p, &["remove", "inside"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(!p.exists());
+    assert!(t.branches("refs/heads/neighbor/").is_empty(), "branch left behind: {:?}", t.branches("refs/heads/"));
+    assert!(t.registry_names().is_empty());
+}
+
+/// L5: prune's rollback of a crashed `add A --path P` never removes tenant B made at P since.
+#[test]
+fn rollback_of_a_crashed_add_leaves_another_tenant_at_its_path() {
+    let t = TestRepo::new();
+    let p = t.root.join("shared-path");
+    let shim = Shim::new(&t, "kill-before", " worktree add ");
+    let o = finish(shim.cmd(&t, &t.dir, &["add", "a", "--path", p.to_str().unwrap()]).spawn().unwrap());
+    assert!(shim.fired(), "{}", o.stderr);
+    assert!(!p.exists());
+    let pb = t.add("b", &["--path", p.to_str().unwrap()]);
+    assert_eq!(pb, p);
+    write_in(&p, "b-work.txt", "b's work\n");
+    let o = t.neighbor(&["prune"]).ok();
+    assert_eq!(std::fs::read_to_string(p.join("b-work.txt")).unwrap(), "b's work\n", "{}", o.stdout);
+    assert_eq!(t.git_in(&p, &["symbolic-ref", "HEAD"]), "refs/heads/neighbor/b");
+    let names: Vec<String> = t.tenants_json().iter().map(|r| r["name"].as_str().unwrap().to_string()).collect();
+    assert_eq!(names, ["b"]);
+}
+
+/// L6: `remove --force` never loses a commit made inside a submodule of the tenant.
+#[test]
+fn force_remove_never_loses_submodule_work() {
+    let t = TestRepo::new();
+    let sub = t.root.join("sub-origin");
+    std::fs::create_dir_all(&sub).unwrap();
+    t.git_in(&sub, &["init", "-q", "-b", "main"]);
+    write_in(&sub, "lib.txt", "lib\n");
+    t.git_in(&sub, &["add", "-A"]);
+    t.git_in(&sub, &["commit", "-q", "-m", "lib"]);
+    t.git(&["-c", "protocol.file.allow=always", "submodule", "add", "-q", sub.to_str().unwrap(), "sub"]);
+    t.git(&["commit", "-q", "-m", "add sub"]);
+    let p = t.add("withsub", &[]);
+    let inner = p.join("sub");
+    t.git_in(&inner, &["checkout", "-q", "-b", "wip"]);
+    let c = commit_in(&t, &inner, "inner.txt", "inner work");
+    write_in(&inner, "loose.txt", "uncommitted inside the submodule\n");
+    let o = t.neighbor(&["remove", "--force", "withsub"]);
+    if o.code == 0 {
+        panic!("remove --force removed a tenant whose submodule held commit {c} and a loose file: {}", o.stderr);
+    }
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    assert!(o.stderr.contains("hint:"), "{}", o.stderr);
+    assert_eq!(t.git_in(&inner, &["rev-parse", "HEAD"]), c);
+    assert!(inner.join("loose.txt").exists());
+}
+
+/// L12: the rescue made by `remove --force` keeps the staged version of a file, not only the one on disk.
+#[test]
+fn force_remove_rescue_keeps_the_staged_version() {
+    let t = TestRepo::new();
+    let p = t.add("staged", &[]);
+    write_in(&p, "f.txt", "staged version\n");
+    t.git_in(&p, &["add", "f.txt"]);
+    write_in(&p, "f.txt", "disk version\n");
+    t.neighbor(&["remove", "--force", "staged"]).ok();
+    let all = t.git(&["rev-list", "--all"]);
+    let blobs: Vec<String> = all.lines().map(|c| t.git_out(&t.dir, &["show", &format!("{c}:f.txt")]).stdout).collect();
+    assert!(blobs.iter().any(|b| b == "staged version\n"), "staged version lost: {blobs:?}");
+    assert!(blobs.iter().any(|b| b == "disk version\n"), "disk version lost: {blobs:?}");
+}
