@@ -58,6 +58,20 @@ pub fn delete_if(repo: &Repo, full: &str, old: &str, why: &str) -> Result<Cas, E
     }
 }
 
+/// Create `full` at `new` only if it does not exist. `Done` also when it already holds `new` (a rerun).
+pub fn create_if_absent(repo: &Repo, full: &str, new: &str, why: &str) -> Result<Cas, Error> {
+    let zero = "0".repeat(new.len());
+    let (code, _, err) = repo.git_common()?.args(["update-ref", "-m", why, full, new, &zero]).answer()?;
+    if code == Some(0) {
+        return Ok(Cas::Done);
+    }
+    match oid_of(repo, full)? {
+        Some(now) if now == new => Ok(Cas::Done),
+        Some(now) => Ok(Cas::Moved(now)),
+        None => Err(Error::new(format!("cannot create {full}: {}", err.trim()))),
+    }
+}
+
 /// Commits reachable from `tips` and from none of `not` (capped count).
 pub fn count_only_on(repo: &Repo, tips: &[String], not: &[String]) -> Result<u64, Error> {
     if tips.is_empty() {

@@ -217,3 +217,19 @@ fn force_remove_rescue_keeps_the_staged_version() {
     assert!(blobs.iter().any(|b| b == "staged version\n"), "staged version lost: {blobs:?}");
     assert!(blobs.iter().any(|b| b == "disk version\n"), "disk version lost: {blobs:?}");
 }
+
+/// M2: an interrupted `remove --force` re-run at once succeeds and leaves one rescue, not two.
+#[test]
+fn rerun_of_an_interrupted_force_remove_is_idempotent() {
+    let t = TestRepo::new();
+    let p = t.add("again", &[]);
+    write_in(&p, "wip.txt", "wip\n");
+    let shim = Shim::new(&t, "kill-after", "update-ref -m git-neighbor rescue refs/neighbor/rescue/");
+    let o = finish(shim.cmd(&t, &t.dir, &["remove", "--force", "again"]).spawn().unwrap());
+    assert!(shim.fired(), "{}", o.stderr);
+    assert_eq!(t.branches("refs/neighbor/rescue/").len(), 1);
+    let o = t.neighbor(&["remove", "--force", "again"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(t.branches("refs/neighbor/rescue/").len(), 1, "{:?}", t.branches("refs/neighbor/rescue/"));
+    assert!(t.registry_names().is_empty());
+}
