@@ -14,6 +14,7 @@ use crate::building::registry::{self, Phase, Tenant};
 use crate::building::state_dir;
 use crate::building::{self, Ctx, Status};
 use crate::error::Error;
+use crate::git::worktree::checked_out;
 
 /// What prune does with one thing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -27,6 +28,8 @@ pub enum Action {
     Forget,
     /// Finish a removal whose remover died.
     Finish,
+    /// Follow a tenant that was moved (and repaired with `git worktree repair`): record its new path.
+    Follow,
     /// Delete a stale `index.lock`.
     Unlock,
     /// Leave it: it holds work (reported).
@@ -101,15 +104,13 @@ fn judge(ctx: &Ctx, t: &Tenant, status: Status, prune_after: Duration) -> Result
         Phase::Ready => {}
     }
     if !t.path.exists() {
-        let work = building::work_in(ctx, t)?;
-        let why = if work.unmerged > 0 {
-            format!("its directory is gone; branch {} kept ({} unmerged commit(s))", t.branch, work.unmerged)
-        } else {
-            "its directory is gone".into()
-        };
-        return Ok(item(Action::Forget, why));
+        return gone(ctx, t).map(|(action, why)| item(action, why));
     }
     if status == Status::Kept {
+        return Ok(None);
+    }
+    // The pool hands its tenants out and takes them back; prune never takes them from it.
+    if t.pool.is_some() {
         return Ok(None);
     }
     let dead_ephemeral = t.ephemeral;
@@ -127,6 +128,36 @@ fn judge(ctx: &Ctx, t: &Tenant, status: Status, prune_after: Duration) -> Result
         format!("clean, merged, older than {}", crate::config::format_duration(prune_after))
     };
     Ok(item(Action::Remove, why))
+}
+
+/// A tenant whose directory is gone: moved (git knows where), missing (git still keeps its metadata, as it
+/// does for months in case the directory was moved or is on a drive not mounted), or gone for git too.
+fn gone(ctx: &Ctx, t: &Tenant) -> Result<(Action, String), Error> {
+    let full = format!("refs/heads/{}", t.branch);
+    let worktrees = ctx.repo.worktrees()?;
+    if let Some(w) = worktrees
+        .iter()
+        .find(|w| w.id.is_some() && w.exists && checked_out(&w.git_dir).as_deref() == Some(full.as_str()))
+    {
+        return Ok((Action::Follow, format!("it was moved to {}", w.path.display())));
+    }
+    if worktrees.iter().any(|w| w.id.is_some() && w.path == t.path) {
+        return Ok((
+            Action::Keep,
+            "its directory is gone but git keeps its worktree metadata: if you moved it, run `git worktree \
+             repair` in the new place; if you deleted it, `git worktree prune` lets prune forget it"
+                .into(),
+        ));
+    }
+    let work = building::work_in(ctx, t)?;
+    Ok((
+        Action::Forget,
+        if work.unmerged > 0 {
+            format!("its directory is gone; branch {} kept ({} unmerged commit(s))", t.branch, work.unmerged)
+        } else {
+            "its directory is gone".into()
+        },
+    ))
 }
 
 /// Decide whether an `index.lock` belongs to a dead writer.
@@ -201,15 +232,20 @@ fn prune_tenant(ctx: &Ctx, item: &Item) -> Result<(), Error> {
     match item.action {
         Action::Rollback => ctx.locked(|| building::rollback_locked(ctx, &t)).map(drop),
         Action::Finish => ctx.locked(|| building::finish_interrupted_removal_locked(ctx, &t)).map(drop),
-        Action::Forget => ctx.locked(|| {
-            if let Some(wt) = building::worktree_at(&ctx.repo, &t.path)?
-                && let Some(id) = wt.id
-            {
-                let admin = ctx.repo.common_dir.join("worktrees").join(id);
-                std::fs::remove_dir_all(&admin)
-                    .map_err(|e| Error::new(format!("cannot remove {}: {e}", admin.display())))?;
-            }
-            building::forget_gone_locked(ctx, &t).map(drop)
+        Action::Forget => ctx.locked(|| building::forget_gone_locked(ctx, &t)).map(drop),
+        Action::Follow => ctx.locked(|| {
+            let Some(mut t) = registry::get(&ctx.state, name)? else { return Ok(()) };
+            let full = format!("refs/heads/{}", t.branch);
+            let moved = ctx
+                .repo
+                .worktrees()?
+                .into_iter()
+                .find(|w| w.id.is_some() && w.exists && checked_out(&w.git_dir).as_deref() == Some(full.as_str()));
+            let Some(w) = moved.filter(|_| !t.path.exists()) else { return Err(Error::new("it moved again")) };
+            let from = t.path.display().to_string();
+            t.path = w.path;
+            registry::put(&ctx.state, &t)?;
+            events::append(&ctx.state, &Event::new("follow").tenant(&t.name, &t.branch, &t.path).with("from", from))
         }),
         Action::Remove => {
             // remove() re-checks work and refuses if any appeared since the plan.

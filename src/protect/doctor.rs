@@ -207,6 +207,15 @@ fn check_stale(ctx: &Ctx, out: &mut Vec<Finding>) -> Result<(), Error> {
             Action::Remove => ephemeral,
             _ => true,
         };
+        // A tenant whose directory went missing while git keeps its metadata (moved?) needs a person.
+        if item.action == Action::Keep && item.name.is_some() && !item.path.exists() {
+            any = true;
+            let name = item.name.as_deref().unwrap_or("?");
+            out.push(
+                Finding::new("stale", Status::Problem, format!("tenant {name}: {}", item.reason)).path(&item.path),
+            );
+            continue;
+        }
         if !stale {
             continue;
         }

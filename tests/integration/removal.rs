@@ -233,3 +233,50 @@ fn rerun_of_an_interrupted_force_remove_is_idempotent() {
     assert_eq!(t.branches("refs/neighbor/rescue/").len(), 1, "{:?}", t.branches("refs/neighbor/rescue/"));
     assert!(t.registry_names().is_empty());
 }
+
+/// U4: prune leaves free pool tenants alone, however old.
+#[test]
+fn prune_keeps_free_pool_tenants() {
+    let t = TestRepo::new();
+    t.neighbor(&["pool", "fill", "2"]).ok();
+    let before = t.registry_names();
+    assert_eq!(before.len(), 2);
+    let o = t.neighbor(&["-c", "worktrees.prune-after=0s", "prune", "--json"]).ok();
+    assert_eq!(t.registry_names(), before, "{}", o.stdout);
+    assert_eq!(t.linked_worktrees().len(), 2);
+    t.neighbor(&["pool", "claim"]).ok();
+}
+
+/// C2 (a): a tenant moved with plain `mv`: prune keeps git's metadata, so the moved copy stays a worktree.
+#[test]
+fn prune_keeps_git_metadata_of_a_moved_tenant() {
+    let t = TestRepo::new();
+    let p = t.add("mv1", &[]);
+    write_in(&p, "staged.txt", "staged\n");
+    t.git_in(&p, &["add", "staged.txt"]);
+    let moved = t.root.join("moved-here");
+    std::fs::rename(&p, &moved).unwrap();
+    let o = t.neighbor(&["prune"]).ok();
+    // Moving it back (or `git worktree repair`) must find everything as it was.
+    std::fs::rename(&moved, &p).unwrap();
+    let st = t.git_out(&p, &["status", "--porcelain"]);
+    assert_eq!(st.code, 0, "the moved worktree is broken after prune ({}): {}", o.stdout, st.stderr);
+    assert_eq!(st.stdout, "A  staged.txt\n");
+    assert_eq!(t.branches("refs/heads/neighbor/mv1").len(), 1);
+}
+
+/// C2 (b): a tenant moved then repaired with `git worktree repair`: prune never deletes its checked-out
+/// branch (it follows the move or reports it).
+#[test]
+fn prune_never_deletes_the_branch_of_a_repaired_moved_tenant() {
+    let t = TestRepo::new();
+    let p = t.add("mv2", &[]);
+    let moved = t.root.join("moved-there");
+    std::fs::rename(&p, &moved).unwrap();
+    t.git_in(&moved, &["worktree", "repair"]);
+    let o = t.neighbor(&["-c", "worktrees.prune-after=0s", "prune"]).ok();
+    let head = t.git_out(&moved, &["rev-parse", "--verify", "HEAD"]);
+    assert_eq!(head.code, 0, "the moved worktree lost its branch ({}): {}", o.stdout, head.stderr);
+    assert_eq!(t.git_in(&moved, &["symbolic-ref", "HEAD"]), "refs/heads/neighbor/mv2");
+    assert_eq!(t.branches("refs/heads/neighbor/mv2").len(), 1);
+}
