@@ -15,6 +15,7 @@ use crate::building::state_dir;
 use crate::building::{self, Ctx, Status};
 use crate::error::Error;
 use crate::git::worktree::checked_out;
+use crate::supervise::users;
 
 /// What prune does with one thing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -81,15 +82,12 @@ pub fn plan(ctx: &Ctx) -> Result<Vec<Item>, Error> {
             continue;
         }
         let Some(lock_path) = row.git_dir.as_ref().map(|d| d.join("index.lock")) else { continue };
-        if let Some(why) = stale_lock(&lock_path) {
-            items.push(Item {
-                name: row.name.clone(),
-                path: lock_path,
-                action: Action::Unlock,
-                reason: why,
-                result: None,
-            });
-        }
+        let (action, reason) = match stale_lock(&lock_path, &row.path) {
+            Some(Ok(why)) => (Action::Unlock, why),
+            Some(Err(why)) => (Action::Keep, why),
+            None => continue,
+        };
+        items.push(Item { name: row.name.clone(), path: lock_path, action, reason, result: None });
     }
     Ok(items)
 }
@@ -160,39 +158,26 @@ fn gone(ctx: &Ctx, t: &Tenant) -> Result<(Action, String), Error> {
     ))
 }
 
-/// Decide whether an `index.lock` belongs to a dead writer.
-fn stale_lock(path: &Path) -> Option<String> {
+/// How old an `index.lock` must be before its writer may be judged dead: git holds it for the time of a
+/// hook or an editor, which can be minutes.
+const LOCK_AGE: Duration = Duration::from_secs(600);
+
+/// Judge an `index.lock` of the worktree at `worktree`: `Some(Ok(why))` when its writer is provably gone,
+/// `Some(Err(why))` when it is old but something may still use it (reported, left), `None` when young.
+fn stale_lock(path: &Path, worktree: &Path) -> Option<Result<String, String>> {
     let meta = std::fs::metadata(path).ok()?;
     let age = meta.modified().ok().and_then(|m| m.elapsed().ok()).unwrap_or_default();
-    // A live git holds the lock file open while it writes; a short grace covers the rename window.
-    if age < Duration::from_secs(2) {
+    if age < LOCK_AGE {
         return None;
     }
-    match open_by_any_process(path) {
-        Some(true) => None,
-        Some(false) => Some(format!("no process has it open (age {})", state_dir::human_age(age))),
-        // Without /proc we cannot see open files: only very old locks are judged dead.
-        None if age > Duration::from_secs(600) => Some(format!("older than 10m (age {})", state_dir::human_age(age))),
-        None => None,
-    }
-}
-
-/// `Some(true)` if a process has `path` open, `Some(false)` if none does, `None` when /proc is unavailable.
-fn open_by_any_process(path: &Path) -> Option<bool> {
-    let procs = std::fs::read_dir("/proc").ok()?;
-    let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    for p in procs.flatten() {
-        if !p.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
-            continue;
-        }
-        let Ok(fds) = std::fs::read_dir(p.path().join("fd")) else { continue };
-        for fd in fds.flatten() {
-            if std::fs::read_link(fd.path()).is_ok_and(|l| l == target) {
-                return Some(true);
-            }
-        }
-    }
-    Some(false)
+    let age_s = state_dir::human_age(age);
+    Some(match users::user_of(path, Some(worktree)) {
+        Ok(None) => Ok(format!("no git uses it (age {age_s})")),
+        Ok(Some(u)) => Err(format!("index.lock left alone: {} (age {age_s})", u.describe())),
+        // Without /proc nothing can be seen: only a very old lock is judged dead.
+        Err(()) if age > Duration::from_secs(86_400) => Ok(format!("older than a day (age {age_s})")),
+        Err(()) => Err(format!("index.lock left alone: cannot see which processes use it (age {age_s})")),
+    })
 }
 
 /// Carry out a plan (everything but `Keep` items), re-checking each under the building lock.
@@ -202,13 +187,22 @@ pub fn execute(ctx: &Ctx, items: &mut [Item]) -> Result<(), Error> {
             Action::Keep => continue,
             Action::Unlock => {
                 // Re-judge right before deleting.
-                match stale_lock(&item.path) {
-                    Some(_) => std::fs::remove_file(&item.path).map_err(Error::from).and_then(|_| {
+                let tree = item.path.parent().map(Path::to_path_buf).unwrap_or_default();
+                let worktree = ctx
+                    .repo
+                    .worktrees()
+                    .ok()
+                    .and_then(|ws| ws.into_iter().find(|w| w.git_dir == tree))
+                    .map(|w| w.path)
+                    .unwrap_or(tree);
+                match stale_lock(&item.path, &worktree) {
+                    Some(Ok(_)) => std::fs::remove_file(&item.path).map_err(Error::from).and_then(|_| {
                         events::append(
                             &ctx.state,
                             &Event::new("prune-index-lock").with("path", item.path.display().to_string()),
                         )
                     }),
+                    Some(Err(why)) => Err(Error::new(why)),
                     None => Err(Error::new("a writer came back")),
                 }
             }
@@ -255,7 +249,25 @@ fn prune_tenant(ctx: &Ctx, item: &Item) -> Result<(), Error> {
     }
 }
 
+/// Temp index copies (`neighbor-index.tmp.*`, `neighbor-rescue-index.tmp.*`) are whole indexes; one
+/// left by a killed safe-pull or rescue goes once it is an hour old and no process names it.
+const TEMP_INDEX_AGE: Duration = Duration::from_secs(3600);
+
 fn sweep_temp_files(ctx: &Ctx) {
+    for w in ctx.repo.worktrees().unwrap_or_default() {
+        let Ok(rd) = std::fs::read_dir(&w.git_dir) else { continue };
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if !(name.starts_with("neighbor-index.tmp.") || name.starts_with("neighbor-rescue-index.tmp.")) {
+                continue;
+            }
+            let age =
+                e.metadata().ok().and_then(|m| m.modified().ok()).and_then(|m| m.elapsed().ok()).unwrap_or_default();
+            if age > TEMP_INDEX_AGE && matches!(users::user_of(&e.path(), None), Ok(None)) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
     for dir in [ctx.state.root.clone(), ctx.state.registry(), ctx.state.leases()] {
         let Ok(rd) = std::fs::read_dir(&dir) else { continue };
         for e in rd.flatten() {

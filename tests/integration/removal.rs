@@ -5,7 +5,7 @@
 use crate::common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// A `git` first on PATH for one git-neighbor call: at the first call whose arguments contain `pattern`,
 /// `pause-after` runs it and then waits for [`Shim::go`]; `kill-before`/`kill-after` kill -9 the caller.
@@ -279,4 +279,81 @@ fn prune_never_deletes_the_branch_of_a_repaired_moved_tenant() {
     assert_eq!(head.code, 0, "the moved worktree lost its branch ({}): {}", o.stdout, head.stderr);
     assert_eq!(t.git_in(&moved, &["symbolic-ref", "HEAD"]), "refs/heads/neighbor/mv2");
     assert_eq!(t.branches("refs/heads/neighbor/mv2").len(), 1);
+}
+
+/// C1: prune never deletes the index.lock of a live `git commit` whose pre-commit hook is running (git
+/// has closed the lock file by then), which would make git commit an empty tree.
+#[test]
+fn prune_leaves_the_index_lock_of_a_commit_in_its_hook() {
+    let t = TestRepo::new();
+    let p = t.add("hooked", &[]);
+    let hooks = t.root.join("hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    let ctl = t.root.join("hook-ctl");
+    std::fs::create_dir_all(&ctl).unwrap();
+    let hook = hooks.join("pre-commit");
+    std::fs::write(
+        &hook,
+        format!("#!/bin/sh\n: > '{c}/started'\nwhile [ ! -e '{c}/go' ]; do sleep 0.02; done\n", c = ctl.display()),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    t.git_in(&p, &["config", "core.hooksPath", hooks.to_str().unwrap()]);
+    write_in(&p, "README.md", "changed\n");
+    let mut c = Command::new("git");
+    t.env(&mut c);
+    let commit = c
+        .args(["commit", "-a", "-q", "-m", "agent"])
+        .current_dir(&p)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !ctl.join("started").exists() {
+        assert!(start.elapsed() < Duration::from_secs(30));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let gitdir = PathBuf::from(t.git_in(&p, &["rev-parse", "--absolute-git-dir"]));
+    let lock = gitdir.join("index.lock");
+    assert!(lock.exists());
+    // However old it looks, a writer is still there.
+    let f = std::fs::File::options().write(true).open(&lock).unwrap();
+    f.set_modified(SystemTime::now() - Duration::from_secs(7200)).unwrap();
+    drop(f);
+    let o = t.neighbor(&["prune", "--json"]).ok();
+    let lock_there = lock.exists();
+    std::fs::write(ctl.join("go"), "").unwrap();
+    let done = finish(commit);
+    assert!(lock_there, "prune deleted a live commit's index.lock: {}", o.stdout);
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    let files = t.git_in(&p, &["ls-tree", "-r", "--name-only", "HEAD"]);
+    assert!(files.contains("README.md") && files.contains("state/agents.json"), "commit lost files: {files}");
+}
+
+/// G1: temp index copies left in a worktree's git dir by a killed safe-pull or rescue are swept by prune.
+#[test]
+fn prune_sweeps_old_temp_index_copies() {
+    let t = TestRepo::new();
+    let p = t.add("tmpidx", &[]);
+    let gitdir = PathBuf::from(t.git_in(&p, &["rev-parse", "--absolute-git-dir"]));
+    let main_gitdir = t.common_dir();
+    let olds = [
+        gitdir.join("neighbor-index.tmp.1-2"),
+        gitdir.join("neighbor-rescue-index.tmp.3-4"),
+        main_gitdir.join("neighbor-index.tmp.5-6"),
+    ];
+    for f in &olds {
+        std::fs::write(f, "x").unwrap();
+        let h = std::fs::File::options().write(true).open(f).unwrap();
+        h.set_modified(SystemTime::now() - Duration::from_secs(7200)).unwrap();
+    }
+    let young = gitdir.join("neighbor-index.tmp.7-8");
+    std::fs::write(&young, "x").unwrap();
+    t.neighbor(&["prune"]).ok();
+    for f in &olds {
+        assert!(!f.exists(), "{} left", f.display());
+    }
+    assert!(young.exists(), "a young temp index (maybe in use) was swept");
 }
