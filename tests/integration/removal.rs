@@ -357,3 +357,17 @@ fn prune_sweeps_old_temp_index_copies() {
     }
     assert!(young.exists(), "a young temp index (maybe in use) was swept");
 }
+
+/// L4: doctor --fix never deletes two orphan branches that only hold each other's work.
+#[test]
+fn doctor_fix_keeps_orphans_that_only_contain_each_other() {
+    let t = TestRepo::new();
+    t.git(&["branch", "neighbor/o1"]);
+    t.git(&["checkout", "-q", "neighbor/o1"]);
+    t.commit_file("o.txt", "only here\n", "orphan work");
+    let work = t.git(&["rev-parse", "HEAD"]);
+    t.git(&["checkout", "-q", "main"]);
+    t.git(&["branch", "neighbor/o2", "neighbor/o1"]);
+    let _ = t.neighbor(&["doctor", "--fix"]);
+    assert!(reachable(&t, &work), "doctor --fix deleted both copies of {work}");
+}
