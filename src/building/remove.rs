@@ -41,6 +41,9 @@ pub struct Work {
     /// The branch tip that was checked.
     #[serde(skip)]
     pub tip: Option<String>,
+    /// The worktree's HEAD commit that was checked.
+    #[serde(skip)]
+    pub head: Option<String>,
 }
 
 impl Work {
@@ -128,7 +131,7 @@ pub fn work_in(ctx: &Ctx, t: &Tenant) -> Result<Work, Error> {
     let mut unsaveable = if here { submodule_work(ctx, &t.path, "")? } else { Vec::new() };
     // An untracked directory listed whole is a nested repository: `git add` would keep only its HEAD id.
     unsaveable.extend(dirty.iter().filter(|d| d.ends_with('/') && t.path.join(d).join(".git").exists()).cloned());
-    Ok(Work { dirty, unmerged, base, unsaveable, tip })
+    Ok(Work { dirty, unmerged, base, unsaveable, tip, head })
 }
 
 /// Submodules of the worktree at `dir` (recursively) with uncommitted changes, or with commits on no

@@ -114,3 +114,25 @@ pub fn forget(repo: &Repo, id: &str) -> Result<(), Error> {
             .hint("check its permissions, then run `git neighbor prune`")),
     }
 }
+
+/// Move the worktree at `dir`, whose HEAD is on branch `full` at `from`, to commit `to`: the branch by
+/// compare-and-swap against `from`, then the index and files by git's two-tree merge, which refuses to
+/// touch a file that differs from `from` (and keeps unrelated local changes). `Ok(false)` when anything
+/// changed since `from` was checked: then nothing was moved (the branch is put back).
+pub fn move_checked(repo: &Repo, dir: &Path, full: &str, from: &str, to: &str) -> Result<bool, Error> {
+    if super::refs::oid_of(repo, full)?.as_deref() != Some(from) {
+        return Ok(false);
+    }
+    let cas =
+        repo.git_common()?.args(["update-ref", "-m", "git-neighbor: reset to base", full, to, from]).succeeds()?;
+    if !cas {
+        return Ok(false);
+    }
+    let merged = repo.git_in(dir)?.args(["read-tree", "-m", "-u", from, to]).succeeds()?;
+    if !merged {
+        // A file changed after the check: put the branch back where it was checked (nothing else moved).
+        repo.git_common()?.args(["update-ref", "-m", "git-neighbor: reset refused", full, from, to]).run()?;
+        return Ok(false);
+    }
+    Ok(true)
+}

@@ -371,3 +371,44 @@ fn doctor_fix_keeps_orphans_that_only_contain_each_other() {
     let _ = t.neighbor(&["doctor", "--fix"]);
     assert!(reachable(&t, &work), "doctor --fix deleted both copies of {work}");
 }
+
+fn claim(t: &TestRepo) -> (PathBuf, String, String) {
+    let o = t.neighbor(&["pool", "claim", "--json"]).ok().json();
+    let s = |k: &str| o[k].as_str().unwrap().to_string();
+    (PathBuf::from(s("path")), s("name"), s("lease_id"))
+}
+
+/// L2 (pool release): an edit and a commit made after release checked the tenant are never reset away.
+#[test]
+fn pool_release_never_resets_work_made_after_its_check() {
+    for late in ["edit", "commit"] {
+        let t = TestRepo::new();
+        t.neighbor(&["pool", "fill", "1"]).ok();
+        let (p, name, lease) = claim(&t);
+        t.commit_file("main.txt", "main moved\n", "main moves on");
+        let shim = Shim::new(&t, "pause-after", " status ");
+        let child = shim.cmd(&t, &t.dir, &["pool", "release", &name, "--lease-id", &lease]).spawn().unwrap();
+        shim.wait_hit();
+        let commit = match late {
+            "edit" => {
+                write_in(&p, "README.md", "edited after the check\n");
+                None
+            }
+            _ => Some(commit_in(&t, &p, "late.txt", "late work")),
+        };
+        shim.go();
+        let o = finish(child);
+        match commit {
+            None => assert_eq!(
+                std::fs::read_to_string(p.join("README.md")).unwrap(),
+                "edited after the check\n",
+                "{late}: {}",
+                o.stderr
+            ),
+            Some(c) => {
+                assert!(reachable(&t, &c), "{late}: commit lost: {}", o.stderr);
+                assert_eq!(t.git_in(&p, &["rev-parse", "HEAD"]), c, "{late}: {}", o.stderr);
+            }
+        }
+    }
+}
