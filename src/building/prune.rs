@@ -225,7 +225,7 @@ fn prune_tenant(ctx: &Ctx, item: &Item) -> Result<(), Error> {
     }
     match item.action {
         Action::Rollback => ctx.locked(|| building::rollback_locked(ctx, &t)).map(drop),
-        Action::Finish => ctx.locked(|| building::finish_interrupted_removal_locked(ctx, &t)).map(drop),
+        Action::Finish => ctx.locked(|| building::finish_interrupted_removal_locked(ctx, &t, false)).map(drop),
         Action::Forget => ctx.locked(|| building::forget_gone_locked(ctx, &t)).map(drop),
         Action::Follow => ctx.locked(|| {
             let Some(mut t) = registry::get(&ctx.state, name)? else { return Ok(()) };

@@ -116,21 +116,26 @@ pub fn dirty_paths_under(path: &Path, prefix: &str) -> Result<Vec<String>, Error
 
 /// What a tenant holds that removal would lose.
 pub fn work_in(ctx: &Ctx, t: &Tenant) -> Result<Work, Error> {
+    work_at(ctx, t, &t.path)
+}
+
+/// [`work_in`] with the tenant's files read at `dir` (its directory, or where a removal moved it).
+fn work_at(ctx: &Ctx, t: &Tenant, dir: &Path) -> Result<Work, Error> {
     let base = ctx.base_of(t);
     let tip = refs::oid_of(&ctx.repo, &branch_ref(t))?;
-    let here = t.path.is_dir();
-    let dirty = if here { dirty_paths(&t.path)? } else { Vec::new() };
+    let here = dir.is_dir();
+    let dirty = if here { dirty_paths(dir)? } else { Vec::new() };
     let head = if here {
-        ctx.repo.git_in(&t.path)?.args(["rev-parse", "--verify", "-q", "HEAD"]).read().ok().filter(|h| !h.is_empty())
+        ctx.repo.git_in(dir)?.args(["rev-parse", "--verify", "-q", "HEAD"]).read().ok().filter(|h| !h.is_empty())
     } else {
         None
     };
     let mut tips: Vec<String> = tip.iter().chain(head.iter()).cloned().collect();
     tips.dedup();
     let unmerged = refs::count_only_on(&ctx.repo, &tips, std::slice::from_ref(&base))?;
-    let mut unsaveable = if here { submodule_work(ctx, &t.path, "")? } else { Vec::new() };
+    let mut unsaveable = if here { submodule_work(ctx, dir, "")? } else { Vec::new() };
     // An untracked directory listed whole is a nested repository: `git add` would keep only its HEAD id.
-    unsaveable.extend(dirty.iter().filter(|d| d.ends_with('/') && t.path.join(d).join(".git").exists()).cloned());
+    unsaveable.extend(dirty.iter().filter(|d| d.ends_with('/') && dir.join(d).join(".git").exists()).cloned());
     Ok(Work { dirty, unmerged, base, unsaveable, tip, head })
 }
 
@@ -217,7 +222,7 @@ pub fn remove(ctx: &Ctx, t: &Tenant, force: bool, keep_branch: bool) -> Result<R
 /// [`remove`] for a caller that already holds the tenant's lease (`run`, the pool).
 pub fn remove_in_lease(ctx: &Ctx, t: &Tenant, force: bool, keep_branch: bool) -> Result<Removed, Error> {
     if t.phase == Phase::Removing {
-        return ctx.locked(|| finish_interrupted_removal_locked(ctx, t));
+        return ctx.locked(|| finish_interrupted_removal_locked(ctx, t, force));
     }
     // A first look without the building lock, so the common refusal never waits for it.
     if !force && t.path.is_dir() {
@@ -253,9 +258,10 @@ fn own_worktree(ctx: &Ctx, t: &Tenant) -> Result<Option<WorktreeInfo>, Error> {
     }
 }
 
-/// Under the building lock: check the tenant, refuse or rescue, record the check, move its files out of
-/// the way, forget git's worktree and delete the branch by compare-and-swap. The moved files are
-/// deleted by [`purge`] afterwards.
+/// Under the building lock: check the tenant, record the check, move its files out of the way, check
+/// the moved copy again (anything written up to the move is seen there: a change puts the files back
+/// and refuses, or, forced, is rescued from there), then forget git's worktree and delete the branch by
+/// compare-and-swap. The moved files are deleted by [`purge`] afterwards.
 fn take_apart_locked(ctx: &Ctx, t: &Tenant, force: bool, keep_branch: bool) -> Result<Removed, Error> {
     let wt = own_worktree(ctx, t)?;
     if wt.is_none() && t.path.exists() {
@@ -271,37 +277,85 @@ fn take_apart_locked(ctx: &Ctx, t: &Tenant, force: bool, keep_branch: bool) -> R
             .hint(format!("git neighbor unlock {} first", t.name)));
     }
     let work = work_in(ctx, t)?;
-    if !work.unsaveable.is_empty() {
-        return Err(Error::refused(format!(
-            "tenant '{}' has work that exists nowhere else inside {}",
-            t.name,
-            work.unsaveable.join(", ")
-        ))
-        .hint("a rescue ref cannot hold a submodule's own commits or files: commit and push them (or delete them) in that repository first"));
-    }
-    let mut rescue_ref = None;
-    if !work.is_empty() {
-        if !force {
-            return Err(refusal(t, &work));
-        }
-        rescue_ref = Some(rescue_tenant(ctx, t, "remove --force", work.tip.as_deref())?.r#ref);
+    check_saveable(t, &work)?;
+    if !work.is_empty() && !force {
+        return Err(refusal(t, &work));
     }
     let mut rec = t.clone();
     rec.phase = Phase::Removing;
-    rec.removal = Some(Removal { tip: work.tip.clone(), keep_branch, rescue: rescue_ref.clone() });
+    rec.removal = Some(Removal { tip: work.tip.clone(), keep_branch, rescue: None });
     registry::put(&ctx.state, &rec)?;
-    // From here on only what was checked is deleted: the files move away at once, so anything written
-    // after this instant is not in the tenant any more (and a process still inside sees its git dir go).
-    if t.path.exists() {
-        let trash = trash_path(t);
+    // The files move away at once: whatever is written after this instant does not land in the tenant
+    // (a writer by path fails; git finds no worktree there), and what was written before is in the copy.
+    let trash = trash_path(t);
+    let moved = t.path.exists();
+    if moved {
         purge(&trash)?;
         std::fs::rename(&t.path, &trash).ctx(|| format!("cannot move {} out of the way", t.path.display()))?;
+    }
+    let dir = if moved { trash.as_path() } else { t.path.as_path() };
+    let again = match work_at(ctx, t, dir) {
+        Ok(w) => w,
+        Err(e) => return Err(put_back(ctx, t, moved, e)),
+    };
+    let changed = !again.unsaveable.is_empty() || (!force && (!again.is_empty() || again.head != work.head));
+    if changed {
+        let e = check_saveable(t, &again).err().unwrap_or_else(|| {
+            Error::refused(format!(
+                "tenant '{}' changed while it was being removed: it has {}",
+                t.name,
+                again.describe()
+            ))
+            .hint("it was left as it is; run the command again once its writer is done")
+        });
+        return Err(put_back(ctx, t, moved, e));
+    }
+    let mut rescue_ref = None;
+    if !again.is_empty() {
+        let at = wt.as_ref().filter(|_| moved).map(|w| (dir, w.git_dir.as_path()));
+        let tip = again.tip.as_deref().or(work.tip.as_deref());
+        match rescue_tenant(ctx, t, "remove --force", tip, at) {
+            Ok(r) => rescue_ref = Some(r.r#ref),
+            Err(e) => return Err(put_back(ctx, t, moved, e)),
+        }
+        rec.removal = Some(Removal { tip: work.tip.clone(), keep_branch, rescue: rescue_ref.clone() });
+        registry::put(&ctx.state, &rec)?;
     }
     if let Some(id) = wt.and_then(|w| w.id) {
         worktree::forget(&ctx.repo, &id)?;
     }
     let (branch_deleted, branch_kept) = delete_branch_locked(ctx, t, work.tip.as_deref(), keep_branch)?;
     Ok(Removed { name: t.name.clone(), path: t.path.clone(), branch_deleted, rescue: rescue_ref, branch_kept })
+}
+
+fn check_saveable(t: &Tenant, work: &Work) -> Result<(), Error> {
+    if work.unsaveable.is_empty() {
+        return Ok(());
+    }
+    Err(Error::refused(format!(
+        "tenant '{}' has work that exists nowhere else inside {}",
+        t.name,
+        work.unsaveable.join(", ")
+    ))
+    .hint("a rescue ref cannot hold a submodule's own commits or files: commit and push them (or delete them) in that repository first"))
+}
+
+/// Undo a removal that found work after moving the files: move them back and mark the tenant ready.
+fn put_back(ctx: &Ctx, t: &Tenant, moved: bool, why: Error) -> Error {
+    if moved && let Err(e) = std::fs::rename(trash_path(t), &t.path) {
+        // Something was made at the tenant's path meanwhile: the files stay where they are, recorded.
+        return why.context(format!(
+            "and its files could not be put back from {} ({e}); nothing was deleted",
+            trash_path(t).display()
+        ));
+    }
+    let mut back = t.clone();
+    back.phase = Phase::Ready;
+    back.removal = None;
+    match registry::put(&ctx.state, &back) {
+        Ok(()) => why,
+        Err(e) => why.context(e.message),
+    }
 }
 
 /// Delete the tenant's branch if it still points at `checked` and no worktree has it checked out.
@@ -357,33 +411,35 @@ fn forget_locked(ctx: &Ctx, t: &Tenant, r: &mut Removed, event: &str) -> Result<
 /// Finish a removal whose remover died (phase `removing`). Call under the lock. If its files were never
 /// moved away they are checked again like a fresh removal (and the tenant is kept, back to `ready`, when
 /// it holds work); otherwise what the remover checked is deleted.
-pub fn finish_interrupted_removal_locked(ctx: &Ctx, t: &Tenant) -> Result<Removed, Error> {
+pub fn finish_interrupted_removal_locked(ctx: &Ctx, t: &Tenant, force: bool) -> Result<Removed, Error> {
     let info = t.removal.clone().unwrap_or_default();
+    let trash = trash_path(t);
+    // git's worktree still there: the remover died before its second look passed. Put the files back
+    // and check them again from the start.
+    let admin_left = worktree_at(&ctx.repo, &t.path)?.is_some();
+    if admin_left && !t.path.exists() && trash.exists() {
+        std::fs::rename(&trash, &t.path).ctx(|| format!("cannot move {} back", trash.display()))?;
+    }
     let mut done = if t.path.exists() {
-        match take_apart_locked(ctx, t, false, info.keep_branch) {
-            Ok(mut d) => {
-                d.rescue = d.rescue.or(info.rescue);
-                d
-            }
+        let mut d = match take_apart_locked(ctx, t, force, info.keep_branch) {
+            Ok(d) => d,
             Err(e) => {
-                let mut back = t.clone();
-                back.phase = Phase::Ready;
-                back.removal = None;
-                registry::put(&ctx.state, &back)?;
+                if t.path.exists() {
+                    let mut back = t.clone();
+                    back.phase = Phase::Ready;
+                    back.removal = None;
+                    registry::put(&ctx.state, &back)?;
+                }
                 return Err(e.context(format!("tenant '{}' kept", t.name)));
             }
-        }
+        };
+        d.rescue = d.rescue.or(info.rescue);
+        d
     } else {
-        if let Some(w) = worktree_at(&ctx.repo, &t.path)?
-            && let Some(id) = &w.id
-            && checked_out(&w.git_dir).is_none_or(|b| b == branch_ref(t))
-        {
-            worktree::forget(&ctx.repo, id)?;
-        }
         let (branch_deleted, branch_kept) = delete_branch_locked(ctx, t, info.tip.as_deref(), info.keep_branch)?;
         Removed { name: t.name.clone(), path: t.path.clone(), branch_deleted, rescue: info.rescue, branch_kept }
     };
-    purge(&trash_path(t))?;
+    purge(&trash)?;
     forget_locked(ctx, t, &mut done, "remove")?;
     Ok(done)
 }
@@ -403,8 +459,17 @@ fn release_own_keeper(ctx: &Ctx, t: &Tenant, h: &Holder) -> Result<(), Error> {
 
 /// Save a tenant's work as a rescue ref: its files (tracked and untracked), its index (second parent),
 /// HEAD and, when HEAD does not contain it, the branch tip `tip`. Without a worktree, the branch alone.
-pub(crate) fn rescue_tenant(ctx: &Ctx, t: &Tenant, why: &str, tip: Option<&str>) -> Result<rescue::Rescue, Error> {
-    let git_dir = worktree_at(&ctx.repo, &t.path)?.map(|w| w.git_dir);
+pub(crate) fn rescue_tenant(
+    ctx: &Ctx,
+    t: &Tenant,
+    why: &str,
+    tip: Option<&str>,
+    at: Option<(&Path, &Path)>,
+) -> Result<rescue::Rescue, Error> {
+    let (dir, git_dir) = match at {
+        Some((d, g)) => (d.to_path_buf(), Some(g.to_path_buf())),
+        None => (t.path.clone(), worktree_at(&ctx.repo, &t.path)?.map(|w| w.git_dir)),
+    };
     let trailers = [
         ("Neighbor-Rescue-Tenant", t.name.clone()),
         ("Neighbor-Rescue-Branch", t.branch.clone()),
@@ -412,16 +477,16 @@ pub(crate) fn rescue_tenant(ctx: &Ctx, t: &Tenant, why: &str, tip: Option<&str>)
         ("Neighbor-Rescue-Source", why.to_string()),
     ];
     let subject = format!("rescue: tenant {} before {why}", t.name);
-    let r = match (git_dir, t.path.is_dir()) {
+    let r = match (git_dir, dir.is_dir()) {
         (Some(gd), true) => {
-            let snap = rescue::snapshot(&ctx.repo, &t.path, &gd)?;
+            let snap = rescue::snapshot(&ctx.repo, &dir, &gd)?;
             let mut extra = Vec::new();
             if let Some(tip) = tip
                 && !ctx.repo.git_common()?.args(["merge-base", "--is-ancestor", tip, &snap.head]).succeeds()?
             {
                 extra.push(tip.to_string());
             }
-            let (_, commit) = rescue::commit_snapshot_onto(&ctx.repo, &t.path, &snap, &subject, &trailers, &extra)?;
+            let (_, commit) = rescue::commit_snapshot_onto(&ctx.repo, &dir, &snap, &subject, &trailers, &extra)?;
             rescue::store(&ctx.repo, &t.name, &commit, &subject)?
         }
         _ => {

@@ -15,6 +15,11 @@ pub struct Shim {
 
 impl Shim {
     pub fn new(t: &TestRepo, mode: &str, pattern: &str) -> Self {
+        Self::nth(t, mode, pattern, 1)
+    }
+
+    /// Act at the `nth` call matching `pattern` instead of the first.
+    pub fn nth(t: &TestRepo, mode: &str, pattern: &str, nth: usize) -> Self {
         let dir = t.root.join(format!("shim-{}", t.root.read_dir().unwrap().count()));
         std::fs::create_dir_all(dir.join("bin")).unwrap();
         let real = String::from_utf8(Command::new("sh").args(["-c", "command -v git"]).output().unwrap().stdout)
@@ -27,7 +32,8 @@ real='{real}'
 ctl='{ctl}'
 case " $* " in
   *'{pattern}'*)
-    if mkdir "$ctl/latch" 2>/dev/null; then
+    echo x >> "$ctl/count"
+    if [ "$(wc -l < "$ctl/count" | tr -d ' ')" = '{nth}' ] && mkdir "$ctl/latch" 2>/dev/null; then
       case '{mode}' in
         kill-before) kill -9 $PPID; exit 1;;
         kill-after) "$real" "$@"; rc=$?; kill -9 $PPID; exit $rc;;
@@ -128,6 +134,37 @@ fn remove_keeps_a_file_written_after_its_check() {
     assert_eq!(o.code, 3, "{}", o.stderr);
     assert_eq!(std::fs::read_to_string(p.join("notes.txt")).unwrap(), "precious\n");
     assert_eq!(t.tenants_json().len(), 1);
+}
+
+/// L2: a file written after remove's check under the building lock (its last look before deleting) is
+/// not deleted either: the files move away first and are looked at again there.
+#[test]
+fn remove_keeps_a_file_written_after_its_last_check() {
+    for force in [false, true] {
+        let t = TestRepo::new();
+        let p = t.add("t1", &[]);
+        let mut args = vec!["remove", "t1"];
+        if force {
+            args.insert(1, "--force");
+        }
+        // remove --force makes no first look outside the lock.
+        let shim = Shim::nth(&t, "pause-after", " status ", if force { 1 } else { 2 });
+        let child = shim.cmd(&t, &t.dir, &args).spawn().unwrap();
+        shim.wait_hit();
+        write_in(&p, "notes.txt", "precious\n");
+        shim.go();
+        let o = finish(child);
+        if force {
+            assert_eq!(o.code, 0, "{}", o.stderr);
+            let saved = t.git(&["for-each-ref", "--format=%(objectname)", "refs/neighbor/rescue/"]);
+            assert_eq!(t.git(&["show", &format!("{saved}:notes.txt")]), "precious", "force: not rescued");
+        } else {
+            assert_eq!(o.code, 3, "{}", o.stderr);
+            assert_eq!(std::fs::read_to_string(p.join("notes.txt")).unwrap(), "precious\n");
+            assert_eq!(t.tenants_json()[0]["status"], "active");
+            t.neighbor(&["remove", "--force", "t1"]).ok();
+        }
+    }
 }
 
 /// L2: prune (prune-after 0s) racing a commit in the tenant: the commit survives.
