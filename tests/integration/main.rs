@@ -8,6 +8,7 @@ mod faults;
 
 mod add;
 mod bad_input;
+mod crash;
 mod doctor;
 mod frames;
 mod frames_atomic;
@@ -19,6 +20,7 @@ mod frames_trust;
 mod harness;
 mod hooks;
 mod install;
+mod invariants;
 mod land;
 mod layouts;
 mod listing;
@@ -29,6 +31,7 @@ mod run;
 mod safe_pull;
 mod snapshots;
 mod streams;
+mod stress;
 
 /// Every `.rs` file in this directory is a module of this harness: a test file that is not declared here
 /// would never run and never fail.
