@@ -449,3 +449,19 @@ fn pool_release_never_resets_work_made_after_its_check() {
         }
     }
 }
+
+/// L6: a nested repository (an untracked directory with its own `.git`) is work a rescue ref cannot
+/// hold (`git add` records only its HEAD id): `remove --force` refuses.
+#[test]
+fn force_remove_refuses_a_nested_repository() {
+    let t = TestRepo::new();
+    let p = t.add("nest", &[]);
+    let nested = p.join("vendor/lib");
+    std::fs::create_dir_all(&nested).unwrap();
+    t.git_in(&nested, &["init", "-q", "-b", "main"]);
+    let c = commit_in(&t, &nested, "mine.txt", "nested work");
+    let o = t.neighbor(&["remove", "--force", "nest"]);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    assert!(o.stderr.contains("vendor/lib"), "{}", o.stderr);
+    assert_eq!(t.git_in(&nested, &["rev-parse", "HEAD"]), c);
+}
