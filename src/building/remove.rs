@@ -264,7 +264,7 @@ fn own_worktree(ctx: &Ctx, t: &Tenant) -> Result<Option<WorktreeInfo>, Error> {
 /// compare-and-swap. The moved files are deleted by [`purge`] afterwards.
 fn take_apart_locked(ctx: &Ctx, t: &Tenant, force: bool, keep_branch: bool) -> Result<Removed, Error> {
     let wt = own_worktree(ctx, t)?;
-    if wt.is_none() && t.path.exists() {
+    if t.path.exists() && (wt.is_none() || !t.path.join(".git").is_file()) {
         return Err(Error::refused(format!(
             "{} is not a worktree git knows, so tenant '{}' cannot be checked there",
             t.path.display(),
@@ -290,7 +290,16 @@ fn take_apart_locked(ctx: &Ctx, t: &Tenant, force: bool, keep_branch: bool) -> R
     let trash = trash_path(t);
     let moved = t.path.exists();
     if moved {
-        purge(&trash)?;
+        if trash.symlink_metadata().is_ok() {
+            // Files an earlier removal moved there were never checked again: never delete them unseen.
+            return Err(put_back(
+                ctx,
+                t,
+                false,
+                Error::refused(format!("an earlier removal of '{}' left files at {}", t.name, trash.display()))
+                    .hint("look at them, keep what you need, delete that directory, then remove again"),
+            ));
+        }
         std::fs::rename(&t.path, &trash).ctx(|| format!("cannot move {} out of the way", t.path.display()))?;
     }
     let dir = if moved { trash.as_path() } else { t.path.as_path() };
@@ -436,6 +445,14 @@ pub fn finish_interrupted_removal_locked(ctx: &Ctx, t: &Tenant, force: bool) -> 
         d.rescue = d.rescue.or(info.rescue);
         d
     } else {
+        // Nothing left on disk to check; git's metadata for the missing directory goes with the record.
+        if let Some(w) = worktree_at(&ctx.repo, &t.path)?
+            && let Some(id) = &w.id
+            && !trash.exists()
+            && checked_out(&w.git_dir).is_none_or(|b| b == branch_ref(t))
+        {
+            worktree::forget(&ctx.repo, id)?;
+        }
         let (branch_deleted, branch_kept) = delete_branch_locked(ctx, t, info.tip.as_deref(), info.keep_branch)?;
         Removed { name: t.name.clone(), path: t.path.clone(), branch_deleted, rescue: info.rescue, branch_kept }
     };

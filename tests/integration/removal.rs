@@ -465,3 +465,19 @@ fn force_remove_refuses_a_nested_repository() {
     assert!(o.stderr.contains("vendor/lib"), "{}", o.stderr);
     assert_eq!(t.git_in(&nested, &["rev-parse", "HEAD"]), c);
 }
+
+/// Files an earlier, interrupted removal moved aside were never looked at again: a new removal refuses
+/// rather than delete them unseen.
+#[test]
+fn remove_never_deletes_files_an_earlier_removal_left_aside() {
+    let t = TestRepo::new();
+    let p = t.add("aside", &[]);
+    let trash = p.with_file_name(".aside.aside.neighbor-removing");
+    write_in(&trash, "left.txt", "left aside\n");
+    let o = t.neighbor(&["remove", "aside"]);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    assert!(o.stderr.contains("left files at"), "{}", o.stderr);
+    assert_eq!(std::fs::read_to_string(trash.join("left.txt")).unwrap(), "left aside\n");
+    assert!(p.join(".git").is_file());
+    assert_eq!(t.tenants_json()[0]["status"], "active");
+}
