@@ -481,3 +481,27 @@ fn remove_never_deletes_files_an_earlier_removal_left_aside() {
     assert!(p.join(".git").is_file());
     assert_eq!(t.tenants_json()[0]["status"], "active");
 }
+
+/// M2 (safe-pull): a dirty safe-pull killed right after saving its rescue, rerun at once, succeeds and
+/// leaves one rescue, not two (its rescue commit is the same work).
+#[test]
+fn rerun_of_an_interrupted_safe_pull_is_idempotent() {
+    let t = TestRepo::with_remote();
+    let other = t.root.join("other");
+    let origin = t.root.join("origin.git");
+    t.git(&["clone", "-q", origin.to_str().unwrap(), other.to_str().unwrap()]);
+    write_in(&other, "README.md", "upstream\n");
+    t.git_in(&other, &["commit", "-q", "-am", "upstream"]);
+    t.git_in(&other, &["push", "-q", "origin", "main"]);
+    t.write("state/agents.json", "{\n  \"agents\": [\"mine\"]\n}\n");
+    t.write("loose.txt", "untracked\n");
+    let shim = Shim::new(&t, "kill-after", "update-ref -m git-neighbor rescue refs/neighbor/rescue/");
+    let o = finish(shim.cmd(&t, &t.dir, &["safe-pull"]).spawn().unwrap());
+    assert!(shim.fired(), "{}", o.stderr);
+    assert_eq!(t.branches("refs/neighbor/rescue/").len(), 1);
+    let o = t.neighbor(&["safe-pull"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(t.branches("refs/neighbor/rescue/").len(), 1, "{:?}", t.branches("refs/neighbor/rescue/"));
+    assert_eq!(std::fs::read_to_string(t.dir.join("loose.txt")).unwrap(), "untracked\n");
+    assert_eq!(std::fs::read_to_string(t.dir.join("README.md")).unwrap(), "upstream\n");
+}
