@@ -2,12 +2,14 @@
 //! just after each git call it makes, on a fresh building each time; then `prune` repairs, and the
 //! invariant checker (`invariants.rs`) must find nothing lost, nothing half-written and nothing left over.
 //!
-//! Bounded by default (every kill point of the removal commands, every other one of the longer ones);
-//! `NEIGHBOR_LONG=1` kills at every point of every command.
+//! Bounded by default (every kill point of add, remove, remove --force and rescue restore; every second
+//! one of prune, doctor --fix and pool release; every third of run and land); `NEIGHBOR_LONG=1` kills
+//! at every point of every command.
 
 use crate::common::*;
 use crate::faults::{Faults, When, killed};
 use crate::invariants::{self, Opts};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 fn long() -> bool {
@@ -46,7 +48,13 @@ fn with_work() -> TestRepo {
 }
 
 /// Run `args` killed at every chosen point; return (kill points, violations).
-fn enumerate(what: &str, setup: impl Fn() -> TestRepo, args: &[&str], stride: usize) -> (usize, Vec<String>) {
+fn enumerate(
+    what: &str,
+    setup: impl Fn() -> TestRepo,
+    args: &[&str],
+    repair: &[&str],
+    stride: usize,
+) -> (usize, Vec<String>) {
     let n = {
         let t = setup();
         let f = Faults::new(&t);
@@ -70,9 +78,11 @@ fn enumerate(what: &str, setup: impl Fn() -> TestRepo, args: &[&str], stride: us
                 bad.push(format!("{what} {k} {when:?}: failed without a kill: {}", o.stderr.trim()));
             }
             wait_leases(&t);
-            let p = t.neighbor(&["prune"]);
-            if p.code != 0 {
-                bad.push(format!("{what} {k} {when:?} [{at}]: prune failed: {}", p.stderr.trim()));
+            for cmd in [repair, &["prune"][..]] {
+                let p = t.neighbor(cmd);
+                if p.code != 0 {
+                    bad.push(format!("{what} {k} {when:?} [{at}]: {cmd:?} failed: {}", p.stderr.trim()));
+                }
             }
             let opts = Opts { after_prune: true, allow_kept_branches: false };
             for v in invariants::violations(&t, &before, opts) {
@@ -85,7 +95,12 @@ fn enumerate(what: &str, setup: impl Fn() -> TestRepo, args: &[&str], stride: us
 }
 
 fn check(what: &str, setup: impl Fn() -> TestRepo, args: &[&str], stride: usize) {
-    let (_, bad) = enumerate(what, setup, args, stride);
+    check_with(what, setup, args, &["prune"], stride);
+}
+
+/// [`check`] repairing with `repair` (then `prune`).
+fn check_with(what: &str, setup: impl Fn() -> TestRepo, args: &[&str], repair: &[&str], stride: usize) {
+    let (_, bad) = enumerate(what, setup, args, repair, stride);
     assert!(bad.is_empty(), "{} violation(s):\n{}", bad.len(), bad.join("\n"));
 }
 
@@ -128,13 +143,13 @@ fn crash_prune() {
             t
         },
         &["-c", "worktrees.prune-after=0s", "prune"],
-        1,
+        2,
     );
 }
 
 #[test]
 fn crash_run_cleanup() {
-    check("run --rm", TestRepo::new, &["run", "r1", "--rm", "--", "sh", "-c", "echo run > run.txt"], 2);
+    check("run --rm", TestRepo::new, &["run", "r1", "--rm", "--", "sh", "-c", "echo run > run.txt"], 3);
 }
 
 #[test]
@@ -148,7 +163,7 @@ fn crash_land() {
             t
         },
         &["land", "l1"],
-        2,
+        3,
     );
 }
 
@@ -185,4 +200,77 @@ fn crash_rescue_restore() {
     }
     eprintln!("crash rescue restore: {n} git calls, {} kill points, {} violation(s)", 2 * n, bad.len());
     assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+#[test]
+fn crash_pool_release() {
+    let setup = || {
+        let t = TestRepo::new();
+        t.neighbor(&["pool", "fill", "1"]).ok();
+        // Claimed by a shell that has exited since: the claim (and its lease) died with it.
+        let mut sh = std::process::Command::new("sh");
+        t.env(&mut sh);
+        let out = sh.args(["-c", "git-neighbor pool claim --json"]).current_dir(&t.dir).output().unwrap();
+        let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        wait_leases(&t);
+        let p = PathBuf::from(c["path"].as_str().unwrap());
+        commit_in(&t, &p, "pooled.txt", "pool work");
+        t.git(&["merge", "-q", "--ff-only", c["branch"].as_str().unwrap()]);
+        t.commit_file("main.txt", "main moves\n", "main moves on");
+        std::fs::write(t.root.join("lease-id"), c["lease_id"].as_str().unwrap()).unwrap();
+        t
+    };
+    let lease = |t: &TestRepo| std::fs::read_to_string(t.root.join("lease-id")).unwrap();
+    let n = {
+        let t = setup();
+        let f = Faults::new(&t);
+        let o = f.run(&t, &t.dir, &["pool", "release", "pool-1", "--lease-id", &lease(&t)], None);
+        assert_eq!(o.code, 0, "{}", o.stderr);
+        f.calls().len()
+    };
+    let mut bad = Vec::new();
+    let mut points = 0;
+    for k in (1..=n).step_by(if long() { 1 } else { 2 }) {
+        for when in [When::Before, When::After] {
+            points += 1;
+            let t = setup();
+            let before = invariants::capture(&t);
+            let f = Faults::new(&t);
+            f.run(&t, &t.dir, &["pool", "release", "pool-1", "--lease-id", &lease(&t)], Some((k, when)));
+            wait_leases(&t);
+            t.neighbor(&["prune"]).ok();
+            for v in invariants::violations(&t, &before, Opts { after_prune: true, allow_kept_branches: false }) {
+                bad.push(format!("pool release {k} {when:?}: {v}"));
+            }
+        }
+    }
+    eprintln!("crash pool release: {n} git calls, {points} kill points, {} violation(s)", bad.len());
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+#[test]
+fn crash_doctor_fix() {
+    check_with(
+        "doctor --fix",
+        || {
+            let t = TestRepo::new();
+            t.neighbor(&["hooks", "install"]).ok();
+            // A merged orphan branch, a tenant whose directory git forgot, and a dead ephemeral tenant
+            // holding work.
+            t.git(&["branch", "neighbor/orphan"]);
+            let gone = t.add("gone", &[]);
+            std::fs::remove_dir_all(gone).unwrap();
+            t.git(&["worktree", "prune"]);
+            let mut sh = std::process::Command::new("sh");
+            t.env(&mut sh);
+            let out = sh.args(["-c", "git-neighbor add --ephemeral eph"]).current_dir(&t.dir).output().unwrap();
+            let eph = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+            write_in(&eph, "eph.txt", "ephemeral work\n");
+            wait_leases(&t);
+            t
+        },
+        &["doctor", "--fix"],
+        &["doctor", "--fix"],
+        2,
+    );
 }
