@@ -300,7 +300,11 @@ fn take_apart_locked(ctx: &Ctx, t: &Tenant, force: bool, keep_branch: bool) -> R
                     .hint("look at them, keep what you need, delete that directory, then remove again"),
             ));
         }
-        std::fs::rename(&t.path, &trash).ctx(|| format!("cannot move {} out of the way", t.path.display()))?;
+        if let Err(e) = std::fs::rename(&t.path, &trash) {
+            let e = Error::new(format!("cannot move {} out of the way: {e}", t.path.display()))
+                .hint("check the permissions of its parent directory; nothing was deleted");
+            return Err(put_back(ctx, t, false, e));
+        }
     }
     let dir = if moved { trash.as_path() } else { t.path.as_path() };
     let again = match work_at(ctx, t, dir) {
