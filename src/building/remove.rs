@@ -248,7 +248,7 @@ fn own_worktree(ctx: &Ctx, t: &Tenant) -> Result<Option<WorktreeInfo>, Error> {
     let Some(w) = worktree_at(&ctx.repo, &t.path)? else { return Ok(None) };
     match checked_out(&w.git_dir) {
         Some(b) if b != branch_ref(t) => Err(Error::refused(format!(
-            "the worktree at {} is not tenant '{}''s: it has {} checked out",
+            "the worktree at {} does not belong to tenant '{}': it has {} checked out",
             t.path.display(),
             t.name,
             short_ref(&b)
