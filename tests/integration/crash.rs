@@ -1,6 +1,8 @@
 //! Crash injection: every command that removes, rescues or lands is killed (`kill -9`) just before and
 //! just after each git call it makes, on a fresh building each time; then `prune` repairs, and the
-//! invariant checker (`invariants.rs`) must find nothing lost, nothing half-written and nothing left over.
+//! invariant checker (`invariants.rs`) must find nothing lost, nothing half-written and nothing left over;
+//! then the command is run again (it must finish, refuse or say it is done, never crash) and the checker
+//! runs once more.
 //!
 //! Bounded by default (every kill point of add, remove, remove --force and rescue restore; every second
 //! one of prune, doctor --fix and pool release; every third of run and land); `NEIGHBOR_LONG=1` kills
@@ -87,6 +89,16 @@ fn enumerate(
             let opts = Opts { after_prune: true, allow_kept_branches: false };
             for v in invariants::violations(&t, &before, opts) {
                 bad.push(format!("{what} {k} {when:?} [{at}]: {v}"));
+            }
+            // Rerun: done, refused, or "already done" (1) — never a crash — and still nothing lost.
+            let again = t.neighbor(args);
+            if ![0, 1, 3].contains(&again.code) {
+                bad.push(format!("{what} {k} {when:?} [{at}]: rerun exited {}: {}", again.code, again.stderr.trim()));
+            }
+            wait_leases(&t);
+            t.neighbor(&["prune"]);
+            for v in invariants::violations(&t, &before, opts) {
+                bad.push(format!("{what} {k} {when:?} [{at}] then rerun: {v}"));
             }
         }
     }
