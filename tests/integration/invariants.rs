@@ -5,7 +5,8 @@
 //!    staged in some worktree;
 //! 2. no half-written state: every registry record and every line of `events.jsonl` parses;
 //! 3. after `prune`: no tenant branch without a record (unless it holds work no base has, which prune
-//!    keeps and doctor reports), no record without a worktree git lists at its path;
+//!    keeps and doctor reports), no record without a worktree git lists at its path, no removal's
+//!    moved-aside files left;
 //! 4. the building lock is free;
 //! 5. `doctor` finds no problem (hooks aside: the test buildings do not install them), or only orphan
 //!    branches holding unmerged work when the caller allows those (races with agents' commits).
@@ -171,6 +172,19 @@ pub fn violations(t: &TestRepo, before: &Before, opts: Opts) -> Vec<String> {
             }
             if r["phase"] != "ready" {
                 bad.push(format!("record {} is left in phase {}", r["name"], r["phase"]));
+            }
+        }
+        // No removal's moved-aside files left behind once prune has finished every removal.
+        let mut dirs: BTreeSet<PathBuf> = records
+            .iter()
+            .filter_map(|r| r["path"].as_str().and_then(|p| Path::new(p).parent().map(Path::to_path_buf)))
+            .collect();
+        dirs.insert(t.root.join("repo.worktrees"));
+        for d in dirs {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                if e.file_name().to_string_lossy().ends_with(".neighbor-removing") {
+                    bad.push(format!("moved-aside files left at {}", e.path().display()));
+                }
             }
         }
         let owned: BTreeSet<String> =
