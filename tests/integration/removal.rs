@@ -505,3 +505,20 @@ fn rerun_of_an_interrupted_safe_pull_is_idempotent() {
     assert_eq!(std::fs::read_to_string(t.dir.join("loose.txt")).unwrap(), "untracked\n");
     assert_eq!(std::fs::read_to_string(t.dir.join("README.md")).unwrap(), "upstream\n");
 }
+
+/// L2 (run cleanup): a file written into the tenant after `run` looked at it for its cleanup is kept
+/// with the tenant, and run still exits with its command's code.
+#[test]
+fn run_cleanup_keeps_work_written_after_its_look() {
+    let t = TestRepo::new();
+    let shim = Shim::new(&t, "pause-after", " status ");
+    let child = shim.cmd(&t, &t.dir, &["run", "r1", "--", "true"]).spawn().unwrap();
+    shim.wait_hit();
+    let p = PathBuf::from(&t.tenants_json()[0]["path"].as_str().unwrap());
+    write_in(&p, "late.txt", "written by a process the command left behind\n");
+    shim.go();
+    let o = finish(child);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(std::fs::read_to_string(p.join("late.txt")).unwrap(), "written by a process the command left behind\n");
+    assert_eq!(t.tenants_json()[0]["status"], "kept");
+}
