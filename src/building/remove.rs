@@ -224,18 +224,23 @@ pub fn remove_in_lease(ctx: &Ctx, t: &Tenant, force: bool, keep_branch: bool) ->
     if t.phase == Phase::Removing {
         return ctx.locked(|| finish_interrupted_removal_locked(ctx, t, force));
     }
-    // A first look without the building lock, so the common refusal never waits for it.
-    if !force && t.path.is_dir() {
+    // A first look without the building lock, so the common refusal never waits for it (and the lock is
+    // held only for the move and the second look).
+    let first = if !force && t.path.is_dir() {
         let work = work_in(ctx, t)?;
+        check_saveable(t, &work)?;
         if !work.is_empty() {
             return Err(refusal(t, &work));
         }
-    }
+        Some(work)
+    } else {
+        None
+    };
     let mut done = ctx.locked(|| {
         let fresh = registry::get(&ctx.state, &t.name)?
             .filter(|r| r.path == t.path && r.branch == t.branch)
             .ok_or_else(|| Error::new(format!("tenant '{}' changed while it was being removed", t.name)))?;
-        take_apart_locked(ctx, &fresh, force, keep_branch)
+        take_apart_locked(ctx, &fresh, force, keep_branch, first)
     })?;
     purge(&trash_path(t))?;
     ctx.locked(|| forget_locked(ctx, t, &mut done, "remove"))?;
@@ -262,7 +267,13 @@ fn own_worktree(ctx: &Ctx, t: &Tenant) -> Result<Option<WorktreeInfo>, Error> {
 /// the moved copy again (anything written up to the move is seen there: a change puts the files back
 /// and refuses, or, forced, is rescued from there), then forget git's worktree and delete the branch by
 /// compare-and-swap. The moved files are deleted by [`purge`] afterwards.
-fn take_apart_locked(ctx: &Ctx, t: &Tenant, force: bool, keep_branch: bool) -> Result<Removed, Error> {
+fn take_apart_locked(
+    ctx: &Ctx,
+    t: &Tenant,
+    force: bool,
+    keep_branch: bool,
+    first: Option<Work>,
+) -> Result<Removed, Error> {
     let wt = own_worktree(ctx, t)?;
     if t.path.exists() && (wt.is_none() || !t.path.join(".git").is_file()) {
         return Err(Error::refused(format!(
@@ -276,7 +287,10 @@ fn take_apart_locked(ctx: &Ctx, t: &Tenant, force: bool, keep_branch: bool) -> R
         return Err(Error::refused(format!("tenant '{}' is locked", t.name))
             .hint(format!("git neighbor unlock {} first", t.name)));
     }
-    let work = work_in(ctx, t)?;
+    let work = match first {
+        Some(w) => w,
+        None => work_in(ctx, t)?,
+    };
     check_saveable(t, &work)?;
     if !work.is_empty() && !force {
         return Err(refusal(t, &work));
@@ -434,7 +448,7 @@ pub fn finish_interrupted_removal_locked(ctx: &Ctx, t: &Tenant, force: bool) -> 
         std::fs::rename(&trash, &t.path).ctx(|| format!("cannot move {} back", trash.display()))?;
     }
     let mut done = if t.path.exists() {
-        let mut d = match take_apart_locked(ctx, t, force, info.keep_branch) {
+        let mut d = match take_apart_locked(ctx, t, force, info.keep_branch, None) {
             Ok(d) => d,
             Err(e) => {
                 if t.path.exists() {

@@ -147,8 +147,9 @@ fn remove_keeps_a_file_written_after_its_last_check() {
         if force {
             args.insert(1, "--force");
         }
-        // remove --force makes no first look outside the lock.
-        let shim = Shim::nth(&t, "pause-after", " status ", if force { 1 } else { 2 });
+        // The last look before the files move away: outside the lock for a plain remove, under it for
+        // --force.
+        let shim = Shim::new(&t, "pause-after", " status ");
         let child = shim.cmd(&t, &t.dir, &args).spawn().unwrap();
         shim.wait_hit();
         write_in(&p, "notes.txt", "precious\n");
