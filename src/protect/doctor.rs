@@ -208,7 +208,14 @@ fn check_stale(ctx: &Ctx, out: &mut Vec<Finding>) -> Result<(), Error> {
             _ => true,
         };
         // A tenant whose directory went missing while git keeps its metadata (moved?) needs a person.
-        if item.action == Action::Keep && item.name.is_some() && !item.path.exists() {
+        let tenant_gone = item.action == Action::Keep
+            && !item.path.exists()
+            && item
+                .name
+                .as_deref()
+                .and_then(|n| registry::get(&ctx.state, n).ok().flatten())
+                .is_some_and(|t| t.path == item.path);
+        if tenant_gone {
             any = true;
             let name = item.name.as_deref().unwrap_or("?");
             out.push(
