@@ -85,6 +85,7 @@ pub fn plan_add(ctx: &Ctx, req: &AddRequest) -> Result<Plan, Error> {
         frame: req.frame,
         port: None,
         pool: req.pool.then(registry::PoolSlot::default),
+        removal: None,
     };
     Ok(Plan { tenant, carry, base_spec, want_port: req.port })
 }

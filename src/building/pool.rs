@@ -9,6 +9,7 @@ use crate::building::registry::{self, Claim, PoolSlot, Tenant};
 use crate::building::state_dir;
 use crate::building::{self, AddRequest, Ctx};
 use crate::error::Error;
+use crate::git::{read_head_branch, worktree};
 
 /// Pool tenants are named `pool-<k>`.
 pub const PREFIX: &str = "pool-";
@@ -126,31 +127,55 @@ pub fn release_in_lease(ctx: &Ctx, name: &str, lease_id: Option<&str>) -> Result
     }
     let work = building::work_in(ctx, &t)?;
     if !work.is_empty() {
-        let reason = format!("released from the pool with {}", work.describe());
-        ctx.locked(|| {
-            let mut k = ctx.tenant(name)?;
-            k.pool = None;
-            k.kept = Some(registry::Kept { reason: reason.clone(), at_ms: state_dir::now_ms() });
-            registry::put(&ctx.state, &k)?;
-            events::append(
-                &ctx.state,
-                &Event::new("pool-keep").tenant(&k.name, &k.branch, &k.path).with("reason", reason.clone()),
-            )
-        })?;
-        return Ok(Released { name: name.into(), reset: false, kept: Some(reason) });
+        return keep_out(ctx, name, format!("released from the pool with {}", work.describe()));
     }
-    // Nothing would be lost: move it to the base's current tip.
+    // Nothing would be lost: move it to the base's current tip, by compare-and-swap against what was
+    // checked (under the lock, checked again), so work made since is never reset away.
     let base = ctx.base_of(&t);
-    let tip = ctx.repo.git()?.args(["rev-parse", "--verify"]).arg(format!("{base}^{{commit}}")).read()?;
-    ctx.repo.git_in(&t.path)?.args(["reset", "--hard", "--quiet", &tip]).run()?;
-    ctx.locked(|| {
+    let tip = ctx.repo.git_common()?.args(["rev-parse", "--verify"]).arg(format!("{base}^{{commit}}")).read()?;
+    let full = format!("refs/heads/{}", t.branch);
+    let changed = ctx.locked(|| {
+        let again = building::work_in(ctx, &t)?;
+        if !again.is_empty() {
+            return Ok(Some(format!("released from the pool with {}", again.describe())));
+        }
+        let git_dir = building::worktree_at(&ctx.repo, &t.path)?.map(|w| w.git_dir);
+        let on_branch = git_dir.as_deref().and_then(read_head_branch).as_deref() == Some(full.as_str());
+        let (Some(head), true) = (again.head.clone(), on_branch) else {
+            return Ok(Some("released from the pool with HEAD off its branch".to_string()));
+        };
+        if again.head != work.head || again.tip != work.tip || again.tip.as_deref() != Some(head.as_str()) {
+            return Ok(Some("released from the pool while it changed".to_string()));
+        }
+        if !worktree::move_checked(&ctx.repo, &t.path, &full, &head, &tip)? {
+            return Ok(Some("released from the pool while it changed".to_string()));
+        }
         let mut r = ctx.tenant(name)?;
         r.base_oid = tip.clone();
         r.pool = Some(PoolSlot { claim: None });
         registry::put(&ctx.state, &r)?;
-        events::append(&ctx.state, &Event::new("pool-release").tenant(&r.name, &r.branch, &r.path))
+        events::append(&ctx.state, &Event::new("pool-release").tenant(&r.name, &r.branch, &r.path))?;
+        Ok(None)
     })?;
+    if let Some(reason) = changed {
+        return keep_out(ctx, name, reason);
+    }
     Ok(Released { name: name.into(), reset: true, kept: None })
+}
+
+/// Take a released tenant out of the pool and keep it, because it holds work.
+fn keep_out(ctx: &Ctx, name: &str, reason: String) -> Result<Released, Error> {
+    ctx.locked(|| {
+        let mut k = ctx.tenant(name)?;
+        k.pool = None;
+        k.kept = Some(registry::Kept { reason: reason.clone(), at_ms: state_dir::now_ms() });
+        registry::put(&ctx.state, &k)?;
+        events::append(
+            &ctx.state,
+            &Event::new("pool-keep").tenant(&k.name, &k.branch, &k.path).with("reason", reason.clone()),
+        )
+    })?;
+    Ok(Released { name: name.into(), reset: false, kept: Some(reason) })
 }
 
 /// Release from the command line: stop the keeper that holds the lease for the claimant, take the lease,

@@ -14,6 +14,8 @@ use crate::building::registry::{self, Phase, Tenant};
 use crate::building::state_dir;
 use crate::building::{self, Ctx, Status};
 use crate::error::Error;
+use crate::git::worktree::checked_out;
+use crate::supervise::users;
 
 /// What prune does with one thing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -27,6 +29,8 @@ pub enum Action {
     Forget,
     /// Finish a removal whose remover died.
     Finish,
+    /// Follow a tenant that was moved (and repaired with `git worktree repair`): record its new path.
+    Follow,
     /// Delete a stale `index.lock`.
     Unlock,
     /// Leave it: it holds work (reported).
@@ -78,15 +82,12 @@ pub fn plan(ctx: &Ctx) -> Result<Vec<Item>, Error> {
             continue;
         }
         let Some(lock_path) = row.git_dir.as_ref().map(|d| d.join("index.lock")) else { continue };
-        if let Some(why) = stale_lock(&lock_path) {
-            items.push(Item {
-                name: row.name.clone(),
-                path: lock_path,
-                action: Action::Unlock,
-                reason: why,
-                result: None,
-            });
-        }
+        let (action, reason) = match stale_lock(&lock_path, &row.path) {
+            Some(Ok(why)) => (Action::Unlock, why),
+            Some(Err(why)) => (Action::Keep, why),
+            None => continue,
+        };
+        items.push(Item { name: row.name.clone(), path: lock_path, action, reason, result: None });
     }
     Ok(items)
 }
@@ -101,15 +102,13 @@ fn judge(ctx: &Ctx, t: &Tenant, status: Status, prune_after: Duration) -> Result
         Phase::Ready => {}
     }
     if !t.path.exists() {
-        let work = building::work_in(ctx, t)?;
-        let why = if work.unmerged > 0 {
-            format!("its directory is gone; branch {} kept ({} unmerged commit(s))", t.branch, work.unmerged)
-        } else {
-            "its directory is gone".into()
-        };
-        return Ok(item(Action::Forget, why));
+        return gone(ctx, t).map(|(action, why)| item(action, why));
     }
     if status == Status::Kept {
+        return Ok(None);
+    }
+    // The pool hands its tenants out and takes them back; prune never takes them from it.
+    if t.pool.is_some() {
         return Ok(None);
     }
     let dead_ephemeral = t.ephemeral;
@@ -129,39 +128,56 @@ fn judge(ctx: &Ctx, t: &Tenant, status: Status, prune_after: Duration) -> Result
     Ok(item(Action::Remove, why))
 }
 
-/// Decide whether an `index.lock` belongs to a dead writer.
-fn stale_lock(path: &Path) -> Option<String> {
-    let meta = std::fs::metadata(path).ok()?;
-    let age = meta.modified().ok().and_then(|m| m.elapsed().ok()).unwrap_or_default();
-    // A live git holds the lock file open while it writes; a short grace covers the rename window.
-    if age < Duration::from_secs(2) {
-        return None;
+/// A tenant whose directory is gone: moved (git knows where), missing (git still keeps its metadata, as it
+/// does for months in case the directory was moved or is on a drive not mounted), or gone for git too.
+fn gone(ctx: &Ctx, t: &Tenant) -> Result<(Action, String), Error> {
+    let full = format!("refs/heads/{}", t.branch);
+    let worktrees = ctx.repo.worktrees()?;
+    if let Some(w) = worktrees
+        .iter()
+        .find(|w| w.id.is_some() && w.exists && checked_out(&w.git_dir).as_deref() == Some(full.as_str()))
+    {
+        return Ok((Action::Follow, format!("it was moved to {}", w.path.display())));
     }
-    match open_by_any_process(path) {
-        Some(true) => None,
-        Some(false) => Some(format!("no process has it open (age {})", state_dir::human_age(age))),
-        // Without /proc we cannot see open files: only very old locks are judged dead.
-        None if age > Duration::from_secs(600) => Some(format!("older than 10m (age {})", state_dir::human_age(age))),
-        None => None,
+    if worktrees.iter().any(|w| w.id.is_some() && w.path == t.path) {
+        return Ok((
+            Action::Keep,
+            "its directory is gone but git keeps its worktree metadata: if you moved it, run `git worktree \
+             repair` in the new place; if you deleted it, `git worktree prune` lets prune forget it"
+                .into(),
+        ));
     }
+    let work = building::work_in(ctx, t)?;
+    Ok((
+        Action::Forget,
+        if work.unmerged > 0 {
+            format!("its directory is gone; branch {} kept ({} unmerged commit(s))", t.branch, work.unmerged)
+        } else {
+            "its directory is gone".into()
+        },
+    ))
 }
 
-/// `Some(true)` if a process has `path` open, `Some(false)` if none does, `None` when /proc is unavailable.
-fn open_by_any_process(path: &Path) -> Option<bool> {
-    let procs = std::fs::read_dir("/proc").ok()?;
-    let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    for p in procs.flatten() {
-        if !p.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
-            continue;
-        }
-        let Ok(fds) = std::fs::read_dir(p.path().join("fd")) else { continue };
-        for fd in fds.flatten() {
-            if std::fs::read_link(fd.path()).is_ok_and(|l| l == target) {
-                return Some(true);
-            }
-        }
+/// How old an `index.lock` must be before its writer may be judged dead: git holds it for the time of a
+/// hook or an editor, which can be minutes.
+const LOCK_AGE: Duration = Duration::from_secs(600);
+
+/// Judge an `index.lock` of the worktree at `worktree`: `Some(Ok(why))` when its writer is provably gone,
+/// `Some(Err(why))` when it is old but something may still use it (reported, left), `None` when young.
+fn stale_lock(path: &Path, worktree: &Path) -> Option<Result<String, String>> {
+    let meta = std::fs::metadata(path).ok()?;
+    let age = meta.modified().ok().and_then(|m| m.elapsed().ok()).unwrap_or_default();
+    if age < LOCK_AGE {
+        return None;
     }
-    Some(false)
+    let age_s = state_dir::human_age(age);
+    Some(match users::user_of(path, Some(worktree)) {
+        Ok(None) => Ok(format!("no git uses it (age {age_s})")),
+        Ok(Some(u)) => Err(format!("index.lock left alone: {} (age {age_s})", u.describe())),
+        // Without /proc nothing can be seen: only a very old lock is judged dead.
+        Err(()) if age > Duration::from_secs(86_400) => Ok(format!("older than a day (age {age_s})")),
+        Err(()) => Err(format!("index.lock left alone: cannot see which processes use it (age {age_s})")),
+    })
 }
 
 /// Carry out a plan (everything but `Keep` items), re-checking each under the building lock.
@@ -171,13 +187,22 @@ pub fn execute(ctx: &Ctx, items: &mut [Item]) -> Result<(), Error> {
             Action::Keep => continue,
             Action::Unlock => {
                 // Re-judge right before deleting.
-                match stale_lock(&item.path) {
-                    Some(_) => std::fs::remove_file(&item.path).map_err(Error::from).and_then(|_| {
+                let tree = item.path.parent().map(Path::to_path_buf).unwrap_or_default();
+                let worktree = ctx
+                    .repo
+                    .worktrees()
+                    .ok()
+                    .and_then(|ws| ws.into_iter().find(|w| w.git_dir == tree))
+                    .map(|w| w.path)
+                    .unwrap_or(tree);
+                match stale_lock(&item.path, &worktree) {
+                    Some(Ok(_)) => std::fs::remove_file(&item.path).map_err(Error::from).and_then(|_| {
                         events::append(
                             &ctx.state,
                             &Event::new("prune-index-lock").with("path", item.path.display().to_string()),
                         )
                     }),
+                    Some(Err(why)) => Err(Error::new(why)),
                     None => Err(Error::new("a writer came back")),
                 }
             }
@@ -200,17 +225,21 @@ fn prune_tenant(ctx: &Ctx, item: &Item) -> Result<(), Error> {
     }
     match item.action {
         Action::Rollback => ctx.locked(|| building::rollback_locked(ctx, &t)).map(drop),
-        Action::Finish => ctx.locked(|| building::finish_interrupted_removal_locked(ctx, &t)),
-        Action::Forget => ctx.locked(|| {
-            if let Some(wt) = building::worktree_at(&ctx.repo, &t.path)?
-                && let Some(id) = wt.id
-            {
-                let admin = ctx.repo.common_dir.join("worktrees").join(id);
-                std::fs::remove_dir_all(&admin)
-                    .map_err(|e| Error::new(format!("cannot remove {}: {e}", admin.display())))?;
-            }
-            let keep_branch = building::work_in(ctx, &t)?.unmerged > 0;
-            building::finish_removal(ctx, &t, keep_branch, None, "prune").map(drop)
+        Action::Finish => ctx.locked(|| building::finish_interrupted_removal_locked(ctx, &t, false)).map(drop),
+        Action::Forget => ctx.locked(|| building::forget_gone_locked(ctx, &t)).map(drop),
+        Action::Follow => ctx.locked(|| {
+            let Some(mut t) = registry::get(&ctx.state, name)? else { return Ok(()) };
+            let full = format!("refs/heads/{}", t.branch);
+            let moved = ctx
+                .repo
+                .worktrees()?
+                .into_iter()
+                .find(|w| w.id.is_some() && w.exists && checked_out(&w.git_dir).as_deref() == Some(full.as_str()));
+            let Some(w) = moved.filter(|_| !t.path.exists()) else { return Err(Error::new("it moved again")) };
+            let from = t.path.display().to_string();
+            t.path = w.path;
+            registry::put(&ctx.state, &t)?;
+            events::append(&ctx.state, &Event::new("follow").tenant(&t.name, &t.branch, &t.path).with("from", from))
         }),
         Action::Remove => {
             // remove() re-checks work and refuses if any appeared since the plan.
@@ -220,7 +249,25 @@ fn prune_tenant(ctx: &Ctx, item: &Item) -> Result<(), Error> {
     }
 }
 
+/// Temp index copies (`neighbor-index.tmp.*`, `neighbor-rescue-index.tmp.*`) are whole indexes; one
+/// left by a killed safe-pull or rescue goes once it is an hour old and no process names it.
+const TEMP_INDEX_AGE: Duration = Duration::from_secs(3600);
+
 fn sweep_temp_files(ctx: &Ctx) {
+    for w in ctx.repo.worktrees().unwrap_or_default() {
+        let Ok(rd) = std::fs::read_dir(&w.git_dir) else { continue };
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if !(name.starts_with("neighbor-index.tmp.") || name.starts_with("neighbor-rescue-index.tmp.")) {
+                continue;
+            }
+            let age =
+                e.metadata().ok().and_then(|m| m.modified().ok()).and_then(|m| m.elapsed().ok()).unwrap_or_default();
+            if age > TEMP_INDEX_AGE && matches!(users::user_of(&e.path(), None), Ok(None)) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
     for dir in [ctx.state.root.clone(), ctx.state.registry(), ctx.state.leases()] {
         let Ok(rd) = std::fs::read_dir(&dir) else { continue };
         for e in rd.flatten() {

@@ -71,6 +71,23 @@ pub struct Tenant {
     /// Pool membership and claim, for tenants made by `pool fill`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pool: Option<PoolSlot>,
+    /// What a removal checked before it began deleting (phase `removing`), so whoever finishes it deletes
+    /// exactly that.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removal: Option<Removal>,
+}
+
+/// What a removal checked, recorded before it deletes anything.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Removal {
+    /// The branch tip that was checked (the branch is deleted only if it still points there).
+    pub tip: Option<String>,
+    /// `--keep-branch`.
+    #[serde(default)]
+    pub keep_branch: bool,
+    /// The rescue ref made first, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rescue: Option<String>,
 }
 
 /// A pool tenant's claim state.

@@ -1,5 +1,14 @@
-//! Removing a tenant: check what it holds, refuse or rescue, then delete its files, git's metadata and
-//! its branch; roll back half-made tenants; finish removals whose remover died.
+//! Removing a tenant: check what it holds, refuse or rescue, then delete exactly what was checked; roll
+//! back half-made tenants; finish removals whose remover died.
+//!
+//! Proof before removal. Under the building lock the tenant is checked (files, index, HEAD, branch tip,
+//! submodules), rescued when forced, its check recorded (phase `removing`), and its directory renamed out
+//! of the way at once, so nothing written after the check is deleted unseen; the renamed copy is deleted
+//! outside the lock. Only a worktree whose checked-out branch is the tenant's is ever touched. The branch
+//! goes by compare-and-swap against the tip that was checked, never while any worktree has it checked
+//! out: a commit made after the check keeps the branch. Git runs from the common dir throughout, so a
+//! removal works from inside the tenant it removes. A crash anywhere leaves a `removing` record that
+//! prune finishes; if the files were never moved away, it checks them again first.
 
 use std::path::{Path, PathBuf};
 
@@ -7,11 +16,13 @@ use serde::Serialize;
 
 use super::events::{self, Event};
 use super::lease::{self, Holder};
-use super::registry::{self, Phase, Tenant};
+use super::registry::{self, Phase, Removal, Tenant};
 use super::rescue;
-use super::state_dir;
 use super::{Ctx, worktree_at};
 use crate::error::{Error, IoContext};
+use crate::git::WorktreeInfo;
+use crate::git::refs::{self, Cas};
+use crate::git::worktree::{self, checked_out};
 use crate::supervise::proc::caller_pid;
 
 /// Uncommitted and unmerged work in a tenant.
@@ -23,12 +34,22 @@ pub struct Work {
     pub unmerged: u64,
     /// The base it was compared against.
     pub base: String,
+    /// Submodules or nested repositories holding work that exists nowhere else (a rescue ref cannot hold
+    /// it: their git dirs go with the tenant).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unsaveable: Vec<String>,
+    /// The branch tip that was checked.
+    #[serde(skip)]
+    pub tip: Option<String>,
+    /// The worktree's HEAD commit that was checked.
+    #[serde(skip)]
+    pub head: Option<String>,
 }
 
 impl Work {
     /// Nothing would be lost.
     pub fn is_empty(&self) -> bool {
-        self.dirty.is_empty() && self.unmerged == 0
+        self.dirty.is_empty() && self.unmerged == 0 && self.unsaveable.is_empty()
     }
     /// One line describing what would be lost.
     pub fn describe(&self) -> String {
@@ -40,6 +61,9 @@ impl Work {
         }
         if self.unmerged > 0 {
             parts.push(format!("{} commit(s) not on {}", self.unmerged, short_ref(&self.base)));
+        }
+        if !self.unsaveable.is_empty() {
+            parts.push(format!("work that exists nowhere else inside {}", self.unsaveable.join(", ")));
         }
         parts.join(" and ")
     }
@@ -92,24 +116,70 @@ pub fn dirty_paths_under(path: &Path, prefix: &str) -> Result<Vec<String>, Error
 
 /// What a tenant holds that removal would lose.
 pub fn work_in(ctx: &Ctx, t: &Tenant) -> Result<Work, Error> {
+    work_at(ctx, t, &t.path)
+}
+
+/// [`work_in`] with the tenant's files read at `dir` (its directory, or where a removal moved it).
+fn work_at(ctx: &Ctx, t: &Tenant, dir: &Path) -> Result<Work, Error> {
     let base = ctx.base_of(t);
-    let dirty = if t.path.is_dir() { dirty_paths(&t.path)? } else { Vec::new() };
-    let mut tips = Vec::new();
-    if ctx.repo.ref_target(&format!("refs/heads/{}", t.branch)).is_some() {
-        tips.push(format!("refs/heads/{}", t.branch));
-    }
-    if t.path.is_dir()
-        && let Ok(head) = ctx.repo.git_in(&t.path)?.args(["rev-parse", "--verify", "-q", "HEAD"]).read()
-    {
-        tips.push(head);
-    }
-    let unmerged = if tips.is_empty() {
-        0
+    let tip = refs::oid_of(&ctx.repo, &branch_ref(t))?;
+    let here = dir.is_dir();
+    let dirty = if here { dirty_paths(dir)? } else { Vec::new() };
+    let head = if here {
+        ctx.repo.git_in(dir)?.args(["rev-parse", "--verify", "-q", "HEAD"]).read().ok().filter(|h| !h.is_empty())
     } else {
-        let out = ctx.repo.git()?.args(["rev-list", "--count"]).args(&tips).arg("--not").arg(&base).arg("--").read()?;
-        out.trim().parse().unwrap_or(0)
+        None
     };
-    Ok(Work { dirty, unmerged, base })
+    let mut tips: Vec<String> = tip.iter().chain(head.iter()).cloned().collect();
+    tips.dedup();
+    let unmerged = refs::count_only_on(&ctx.repo, &tips, std::slice::from_ref(&base))?;
+    let mut unsaveable = if here { submodule_work(ctx, dir, "")? } else { Vec::new() };
+    // An untracked directory listed whole is a nested repository: `git add` would keep only its HEAD id.
+    unsaveable.extend(dirty.iter().filter(|d| d.ends_with('/') && dir.join(d).join(".git").exists()).cloned());
+    Ok(Work { dirty, unmerged, base, unsaveable, tip, head })
+}
+
+/// Submodules of the worktree at `dir` (recursively) with uncommitted changes, or with commits on no
+/// remote-tracking ref or tag of their own repository: that repository lives in the tenant's git dir.
+fn submodule_work(ctx: &Ctx, dir: &Path, prefix: &str) -> Result<Vec<String>, Error> {
+    if !dir.join(".gitmodules").exists() {
+        return Ok(Vec::new());
+    }
+    let listing = ctx.repo.git_in(dir)?.args(["ls-files", "--stage", "-z"]).output()?;
+    let mut out = Vec::new();
+    for rec in listing.split(|b| *b == 0).filter(|r| r.starts_with(b"160000 ")) {
+        let Some(tab) = rec.iter().position(|b| *b == b'\t') else { continue };
+        let rel = String::from_utf8_lossy(&rec[tab + 1..]).into_owned();
+        let sub = dir.join(&rel);
+        if !sub.join(".git").exists() {
+            continue; // not checked out: nothing of its own here
+        }
+        let shown = format!("{prefix}{rel}");
+        if !dirty_paths(&sub)?.is_empty() {
+            out.push(shown);
+            continue;
+        }
+        let heads = ctx.repo.git_in(&sub)?.args(["for-each-ref", "--format=%(objectname)", "refs/heads"]).read()?;
+        let mut tips: Vec<String> = heads.lines().map(String::from).collect();
+        tips.push("HEAD".into());
+        let only_here = ctx
+            .repo
+            .git_in(&sub)?
+            .args(["rev-list", "--count"])
+            .args(&tips)
+            .args(["--not", "--remotes", "--tags", "--"])
+            .read()?;
+        if only_here.trim() != "0" {
+            out.push(shown);
+            continue;
+        }
+        out.extend(submodule_work(ctx, &sub, &format!("{shown}/"))?);
+    }
+    Ok(out)
+}
+
+fn branch_ref(t: &Tenant) -> String {
+    format!("refs/heads/{}", t.branch)
 }
 
 /// Outcome of removing a tenant.
@@ -123,13 +193,23 @@ pub struct Removed {
     pub branch_deleted: Option<String>,
     /// Rescue ref made first, if any.
     pub rescue: Option<String>,
+    /// Why the branch was kept although its deletion was asked for (it moved after the check, or a
+    /// worktree has it checked out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub branch_kept: Option<String>,
+}
+
+fn refusal(t: &Tenant, work: &Work) -> Error {
+    Error::refused(format!("tenant '{}' has {}", t.name, work.describe())).hint(format!(
+        "commit and land it first, or `git neighbor remove --force {}` to save it under {}…",
+        t.name,
+        rescue::PREFIX
+    ))
 }
 
 /// Remove a tenant. Refuses (exit 3) when work would be lost unless `force`, which rescues first.
 ///
-/// The tenant's lease is held throughout. Its files are deleted outside the building lock (slow, private
-/// to the tenant) after the record says `removing`; git's metadata and the branch go under the lock,
-/// because `git worktree` commands read every worktree's metadata and race with each other otherwise.
+/// The tenant's lease is held throughout; see the module doc for how the check and the deletion meet.
 pub fn remove(ctx: &Ctx, t: &Tenant, force: bool, keep_branch: bool) -> Result<Removed, Error> {
     if let Some(h) = lease::lease_holder(&ctx.state, &t.name) {
         release_own_keeper(ctx, t, &h)?;
@@ -141,78 +221,262 @@ pub fn remove(ctx: &Ctx, t: &Tenant, force: bool, keep_branch: bool) -> Result<R
 
 /// [`remove`] for a caller that already holds the tenant's lease (`run`, the pool).
 pub fn remove_in_lease(ctx: &Ctx, t: &Tenant, force: bool, keep_branch: bool) -> Result<Removed, Error> {
-    {
-        let wt = worktree_at(&ctx.repo, &t.path)?;
-        if wt.as_ref().is_some_and(|w| w.locked.is_some()) && !force {
-            return Err(Error::refused(format!("tenant '{}' is locked", t.name))
-                .hint(format!("git neighbor unlock {} first", t.name)));
-        }
-        let work = if t.phase == Phase::Removing { Work::default() } else { work_in(ctx, t)? };
-        let mut rescue_ref = None;
+    if t.phase == Phase::Removing {
+        return ctx.locked(|| finish_interrupted_removal_locked(ctx, t, force));
+    }
+    // A first look without the building lock, so the common refusal never waits for it (and the lock is
+    // held only for the move and the second look).
+    let first = if !force && t.path.is_dir() {
+        let work = work_in(ctx, t)?;
+        check_saveable(t, &work)?;
         if !work.is_empty() {
-            if !force {
-                return Err(Error::refused(format!("tenant '{}' has {}", t.name, work.describe())).hint(format!(
-                    "commit and land it first, or `git neighbor remove --force {}` to save it under {}…",
-                    t.name,
-                    rescue::PREFIX
-                )));
+            return Err(refusal(t, &work));
+        }
+        Some(work)
+    } else {
+        None
+    };
+    let mut done = ctx.locked(|| {
+        let fresh = registry::get(&ctx.state, &t.name)?
+            .filter(|r| r.path == t.path && r.branch == t.branch)
+            .ok_or_else(|| Error::new(format!("tenant '{}' changed while it was being removed", t.name)))?;
+        take_apart_locked(ctx, &fresh, force, keep_branch, first)
+    })?;
+    purge(&trash_path(t))?;
+    ctx.locked(|| forget_locked(ctx, t, &mut done, "remove"))?;
+    Ok(done)
+}
+
+/// The git worktree at the tenant's path, if git lists one there. A worktree there that has another
+/// branch checked out is someone else's: refused.
+fn own_worktree(ctx: &Ctx, t: &Tenant) -> Result<Option<WorktreeInfo>, Error> {
+    let Some(w) = worktree_at(&ctx.repo, &t.path)? else { return Ok(None) };
+    match checked_out(&w.git_dir) {
+        Some(b) if b != branch_ref(t) => Err(Error::refused(format!(
+            "the worktree at {} does not belong to tenant '{}': it has {} checked out",
+            t.path.display(),
+            t.name,
+            short_ref(&b)
+        ))
+        .hint(format!("it was left alone; if tenant '{}' is gone, git neighbor prune forgets it", t.name))),
+        _ => Ok(Some(w)),
+    }
+}
+
+/// Under the building lock: check the tenant, record the check, move its files out of the way, check
+/// the moved copy again (anything written up to the move is seen there: a change puts the files back
+/// and refuses, or, forced, is rescued from there), then forget git's worktree and delete the branch by
+/// compare-and-swap. The moved files are deleted by [`purge`] afterwards.
+fn take_apart_locked(
+    ctx: &Ctx,
+    t: &Tenant,
+    force: bool,
+    keep_branch: bool,
+    first: Option<Work>,
+) -> Result<Removed, Error> {
+    let wt = own_worktree(ctx, t)?;
+    if t.path.exists() && (wt.is_none() || !t.path.join(".git").is_file()) {
+        return Err(Error::refused(format!(
+            "{} is not a worktree git knows, so tenant '{}' cannot be checked there",
+            t.path.display(),
+            t.name
+        ))
+        .hint("if you moved or restored that directory, run `git worktree repair` in it; it was left alone"));
+    }
+    if wt.as_ref().is_some_and(|w| w.locked.is_some()) && !force {
+        return Err(Error::refused(format!("tenant '{}' is locked", t.name))
+            .hint(format!("git neighbor unlock {} first", t.name)));
+    }
+    let work = match first {
+        Some(w) => w,
+        None => work_in(ctx, t)?,
+    };
+    check_saveable(t, &work)?;
+    if !work.is_empty() && !force {
+        return Err(refusal(t, &work));
+    }
+    let mut rec = t.clone();
+    rec.phase = Phase::Removing;
+    rec.removal = Some(Removal { tip: work.tip.clone(), keep_branch, rescue: None });
+    registry::put(&ctx.state, &rec)?;
+    // The files move away at once: whatever is written after this instant does not land in the tenant
+    // (a writer by path fails; git finds no worktree there), and what was written before is in the copy.
+    let trash = trash_path(t);
+    let moved = t.path.exists();
+    if moved {
+        if trash.symlink_metadata().is_ok() {
+            // Files an earlier removal moved there were never checked again: never delete them unseen.
+            return Err(put_back(
+                ctx,
+                t,
+                false,
+                Error::refused(format!("an earlier removal of '{}' left files at {}", t.name, trash.display()))
+                    .hint("look at them, keep what you need, delete that directory, then remove again"),
+            ));
+        }
+        if let Err(e) = std::fs::rename(&t.path, &trash) {
+            let e = Error::new(format!("cannot move {} out of the way: {e}", t.path.display()))
+                .hint("check the permissions of its parent directory; nothing was deleted");
+            return Err(put_back(ctx, t, false, e));
+        }
+    }
+    let dir = if moved { trash.as_path() } else { t.path.as_path() };
+    let again = match work_at(ctx, t, dir) {
+        Ok(w) => w,
+        Err(e) => return Err(put_back(ctx, t, moved, e)),
+    };
+    let changed = !again.unsaveable.is_empty() || (!force && (!again.is_empty() || again.head != work.head));
+    if changed {
+        let e = check_saveable(t, &again).err().unwrap_or_else(|| {
+            Error::refused(format!(
+                "tenant '{}' changed while it was being removed: it has {}",
+                t.name,
+                again.describe()
+            ))
+            .hint("it was left as it is; run the command again once its writer is done")
+        });
+        return Err(put_back(ctx, t, moved, e));
+    }
+    let mut rescue_ref = None;
+    if !again.is_empty() {
+        let at = wt.as_ref().filter(|_| moved).map(|w| (dir, w.git_dir.as_path()));
+        let tip = again.tip.as_deref().or(work.tip.as_deref());
+        match rescue_tenant(ctx, t, "remove --force", tip, at) {
+            Ok(r) => rescue_ref = Some(r.r#ref),
+            Err(e) => return Err(put_back(ctx, t, moved, e)),
+        }
+        rec.removal = Some(Removal { tip: work.tip.clone(), keep_branch, rescue: rescue_ref.clone() });
+        registry::put(&ctx.state, &rec)?;
+    }
+    if let Some(id) = wt.and_then(|w| w.id) {
+        worktree::forget(&ctx.repo, &id)?;
+    }
+    let (branch_deleted, branch_kept) = delete_branch_locked(ctx, t, work.tip.as_deref(), keep_branch)?;
+    Ok(Removed { name: t.name.clone(), path: t.path.clone(), branch_deleted, rescue: rescue_ref, branch_kept })
+}
+
+fn check_saveable(t: &Tenant, work: &Work) -> Result<(), Error> {
+    if work.unsaveable.is_empty() {
+        return Ok(());
+    }
+    Err(Error::refused(format!(
+        "tenant '{}' has work that exists nowhere else inside {}",
+        t.name,
+        work.unsaveable.join(", ")
+    ))
+    .hint("a rescue ref cannot hold a submodule's own commits or files: commit and push them (or delete them) in that repository first"))
+}
+
+/// Undo a removal that found work after moving the files: move them back and mark the tenant ready.
+fn put_back(ctx: &Ctx, t: &Tenant, moved: bool, why: Error) -> Error {
+    if moved && let Err(e) = std::fs::rename(trash_path(t), &t.path) {
+        // Something was made at the tenant's path meanwhile: the files stay where they are, recorded.
+        return why.context(format!(
+            "and its files could not be put back from {} ({e}); nothing was deleted",
+            trash_path(t).display()
+        ));
+    }
+    let mut back = t.clone();
+    back.phase = Phase::Ready;
+    back.removal = None;
+    match registry::put(&ctx.state, &back) {
+        Ok(()) => why,
+        Err(e) => why.context(e.message),
+    }
+}
+
+/// Delete the tenant's branch if it still points at `checked` and no worktree has it checked out.
+/// Returns (deleted, why kept).
+fn delete_branch_locked(
+    ctx: &Ctx,
+    t: &Tenant,
+    checked: Option<&str>,
+    keep_branch: bool,
+) -> Result<(Option<String>, Option<String>), Error> {
+    let full = branch_ref(t);
+    let Some(tip) = checked.filter(|_| !keep_branch) else { return Ok((None, None)) };
+    if let Some(w) = worktree::holding(&ctx.repo, &full, None)?.first() {
+        return Ok((None, Some(format!("{} has it checked out", w.path.display()))));
+    }
+    Ok(match refs::delete_if(&ctx.repo, &full, tip, "git-neighbor: remove tenant")? {
+        Cas::Done => (Some(t.branch.clone()), None),
+        Cas::Gone => (None, None),
+        Cas::Moved(now) => (None, Some(format!("it moved to {} after it was checked", &now[..10.min(now.len())]))),
+    })
+}
+
+/// Where a tenant's files wait for deletion: beside it (same file system, so the move is one rename).
+fn trash_path(t: &Tenant) -> PathBuf {
+    let dir = t.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    t.path.with_file_name(format!(".{dir}.{}.neighbor-removing", t.name))
+}
+
+/// Delete moved-away files (idempotent).
+fn purge(trash: &Path) -> Result<(), Error> {
+    match std::fs::symlink_metadata(trash) {
+        Err(_) => Ok(()),
+        Ok(m) if m.is_dir() => std::fs::remove_dir_all(trash).ctx(|| format!("cannot remove {}", trash.display())),
+        Ok(_) => std::fs::remove_file(trash).ctx(|| format!("cannot remove {}", trash.display())),
+    }
+}
+
+/// Under the building lock: delete the record and lease files; log the removal.
+fn forget_locked(ctx: &Ctx, t: &Tenant, r: &mut Removed, event: &str) -> Result<(), Error> {
+    registry::delete(&ctx.state, &t.name)?;
+    lease::remove_lease_files(&ctx.state, &t.name);
+    let mut ev =
+        Event::new(event).tenant(&t.name, &t.branch, &t.path).with("branch_deleted", r.branch_deleted.is_some());
+    if let Some(x) = &r.rescue {
+        ev = ev.with("rescue", x.clone());
+    }
+    if let Some(k) = &r.branch_kept {
+        ev = ev.with("branch_kept", k.clone());
+    }
+    events::append(&ctx.state, &ev)
+}
+
+/// Finish a removal whose remover died (phase `removing`). Call under the lock. If its files were never
+/// moved away they are checked again like a fresh removal (and the tenant is kept, back to `ready`, when
+/// it holds work); otherwise what the remover checked is deleted.
+pub fn finish_interrupted_removal_locked(ctx: &Ctx, t: &Tenant, force: bool) -> Result<Removed, Error> {
+    let info = t.removal.clone().unwrap_or_default();
+    let trash = trash_path(t);
+    // git's worktree still there: the remover died before its second look passed. Put the files back
+    // and check them again from the start.
+    let admin_left = worktree_at(&ctx.repo, &t.path)?.is_some();
+    if admin_left && !t.path.exists() && trash.exists() {
+        std::fs::rename(&trash, &t.path).ctx(|| format!("cannot move {} back", trash.display()))?;
+    }
+    let mut done = if t.path.exists() {
+        let mut d = match take_apart_locked(ctx, t, force, info.keep_branch, None) {
+            Ok(d) => d,
+            Err(e) => {
+                if t.path.exists() {
+                    let mut back = t.clone();
+                    back.phase = Phase::Ready;
+                    back.removal = None;
+                    registry::put(&ctx.state, &back)?;
+                }
+                return Err(e.context(format!("tenant '{}' kept", t.name)));
             }
-            rescue_ref = Some(rescue_tenant(ctx, t, "remove --force")?.r#ref);
-        }
-        ctx.locked(|| {
-            let mut rec = t.clone();
-            rec.phase = Phase::Removing;
-            registry::put(&ctx.state, &rec)
-        })?;
-        clear_worktree_files(&t.path)?;
-        ctx.locked(|| {
-            drop_worktree_locked(ctx, &t.path)?;
-            finish_removal(ctx, t, keep_branch, rescue_ref.clone(), "remove")
-        })
-    }
-}
-
-/// Delete everything in a worktree except its `.git` link, so git's own removal is quick.
-fn clear_worktree_files(path: &Path) -> Result<(), Error> {
-    let Ok(rd) = std::fs::read_dir(path) else { return Ok(()) };
-    for e in rd.flatten() {
-        if e.file_name() == ".git" {
-            continue;
-        }
-        let p = e.path();
-        let r = if e.file_type().is_ok_and(|f| f.is_dir()) {
-            std::fs::remove_dir_all(&p)
-        } else {
-            std::fs::remove_file(&p)
         };
-        r.ctx(|| format!("cannot remove {}", p.display()))?;
-    }
-    Ok(())
-}
-
-/// Remove git's worktree at `path` (metadata and directory). Call under the building lock.
-fn drop_worktree_locked(ctx: &Ctx, path: &Path) -> Result<(), Error> {
-    if let Some(wt) = worktree_at(&ctx.repo, path)? {
-        let r = ctx.repo.git()?.args(["worktree", "remove", "--force", "--force"]).end_of_options().arg(path).run();
-        if let Err(e) = r {
-            // Fall back to removing the admin dir ourselves (git refuses e.g. when the dir is half gone).
-            let Some(id) = wt.id else { return Err(e.into()) };
-            let admin = ctx.repo.common_dir.join("worktrees").join(id);
-            std::fs::remove_dir_all(&admin).ctx(|| format!("cannot remove {}", admin.display()))?;
+        d.rescue = d.rescue.or(info.rescue);
+        d
+    } else {
+        // Nothing left on disk to check; git's metadata for the missing directory goes with the record.
+        if let Some(w) = worktree_at(&ctx.repo, &t.path)?
+            && let Some(id) = &w.id
+            && !trash.exists()
+            && checked_out(&w.git_dir).is_none_or(|b| b == branch_ref(t))
+        {
+            worktree::forget(&ctx.repo, id)?;
         }
-    }
-    if path.exists() {
-        std::fs::remove_dir_all(path).ctx(|| format!("cannot remove {}", path.display()))?;
-    }
-    Ok(())
-}
-
-/// Finish a removal whose remover died after checking the tenant held no work. Call under the lock.
-pub fn finish_interrupted_removal_locked(ctx: &Ctx, t: &Tenant) -> Result<(), Error> {
-    drop_worktree_locked(ctx, &t.path)?;
-    // A forced removal rescued the work first; keep an unmerged branch anyway.
-    let keep = work_in(ctx, t)?.unmerged > 0;
-    finish_removal(ctx, t, keep, None, "remove").map(drop)
+        let (branch_deleted, branch_kept) = delete_branch_locked(ctx, t, info.tip.as_deref(), info.keep_branch)?;
+        Removed { name: t.name.clone(), path: t.path.clone(), branch_deleted, rescue: info.rescue, branch_kept }
+    };
+    purge(&trash)?;
+    forget_locked(ctx, t, &mut done, "remove")?;
+    Ok(done)
 }
 
 /// A lease held by the keeper of our own caller's ephemeral tenant may be released by that caller;
@@ -228,8 +492,19 @@ fn release_own_keeper(ctx: &Ctx, t: &Tenant, h: &Holder) -> Result<(), Error> {
     Err(busy())
 }
 
-pub(crate) fn rescue_tenant(ctx: &Ctx, t: &Tenant, why: &str) -> Result<rescue::Rescue, Error> {
-    let git_dir = worktree_at(&ctx.repo, &t.path)?.map(|w| w.git_dir);
+/// Save a tenant's work as a rescue ref: its files (tracked and untracked), its index (second parent),
+/// HEAD and, when HEAD does not contain it, the branch tip `tip`. Without a worktree, the branch alone.
+pub(crate) fn rescue_tenant(
+    ctx: &Ctx,
+    t: &Tenant,
+    why: &str,
+    tip: Option<&str>,
+    at: Option<(&Path, &Path)>,
+) -> Result<rescue::Rescue, Error> {
+    let (dir, git_dir) = match at {
+        Some((d, g)) => (d.to_path_buf(), Some(g.to_path_buf())),
+        None => (t.path.clone(), worktree_at(&ctx.repo, &t.path)?.map(|w| w.git_dir)),
+    };
     let trailers = [
         ("Neighbor-Rescue-Tenant", t.name.clone()),
         ("Neighbor-Rescue-Branch", t.branch.clone()),
@@ -237,68 +512,89 @@ pub(crate) fn rescue_tenant(ctx: &Ctx, t: &Tenant, why: &str) -> Result<rescue::
         ("Neighbor-Rescue-Source", why.to_string()),
     ];
     let subject = format!("rescue: tenant {} before {why}", t.name);
-    let r = match (git_dir, t.path.is_dir()) {
-        (Some(gd), true) => rescue::save(&ctx.repo, &t.path, &gd, &t.name, &subject, &trailers)?,
+    let r = match (git_dir, dir.is_dir()) {
+        (Some(gd), true) => {
+            let snap = rescue::snapshot(&ctx.repo, &dir, &gd)?;
+            let mut extra = Vec::new();
+            if let Some(tip) = tip
+                && !ctx.repo.git_common()?.args(["merge-base", "--is-ancestor", tip, &snap.head]).succeeds()?
+            {
+                extra.push(tip.to_string());
+            }
+            let (_, commit) = rescue::commit_snapshot_onto(&ctx.repo, &dir, &snap, &subject, &trailers, &extra)?;
+            rescue::store(&ctx.repo, &t.name, &commit, &subject)?
+        }
         _ => {
             // No worktree left: the branch alone holds the work.
-            let tip = ctx
-                .repo
-                .git()?
-                .args(["rev-parse", "--verify"])
-                .end_of_options()
-                .arg(format!("refs/heads/{}", t.branch))
-                .read()?;
-            let id = format!("{}-{}", t.name, &tip[..8.min(tip.len())]);
-            let full = format!("{}{id}", rescue::PREFIX);
-            ctx.repo.git()?.args(["update-ref", &full, &tip]).run()?;
-            rescue::Rescue { id, r#ref: full, commit: tip, date: state_dir::rfc3339(state_dir::now_ms()), subject }
+            let tip = refs::oid_of(&ctx.repo, &branch_ref(t))?
+                .ok_or_else(|| Error::new(format!("tenant '{}' has neither a worktree nor a branch", t.name)))?;
+            rescue::store(&ctx.repo, &t.name, &tip, &subject)?
         }
     };
     events::append(&ctx.state, &Event::new("rescue").tenant(&t.name, &t.branch, &t.path).with("ref", r.r#ref.clone()))?;
     Ok(r)
 }
 
-/// Under the building lock: delete the branch (compare-and-swap), the record, the lease files; log it.
-pub(crate) fn finish_removal(
-    ctx: &Ctx,
-    t: &Tenant,
-    keep_branch: bool,
-    rescue: Option<String>,
-    event: &str,
-) -> Result<Removed, Error> {
-    let full = format!("refs/heads/{}", t.branch);
-    let mut deleted = None;
-    if !keep_branch && let Some(tip) = ctx.repo.ref_target(&full) {
-        ctx.repo.git()?.args(["update-ref", "-d", &full, &tip.to_string()]).run()?;
-        deleted = Some(t.branch.clone());
+/// Under the building lock: forget a tenant whose directory and git worktree are both gone. The branch
+/// goes only when nothing on it is unmerged, by compare-and-swap, and never while checked out anywhere.
+pub(crate) fn forget_gone_locked(ctx: &Ctx, t: &Tenant) -> Result<Removed, Error> {
+    if t.path.exists() || worktree_at(&ctx.repo, &t.path)?.is_some() {
+        return Err(Error::new("it came back"));
     }
-    registry::delete(&ctx.state, &t.name)?;
-    lease::remove_lease_files(&ctx.state, &t.name);
-    let mut ev = Event::new(event).tenant(&t.name, &t.branch, &t.path).with("branch_deleted", deleted.is_some());
-    if let Some(r) = &rescue {
-        ev = ev.with("rescue", r.clone());
+    let work = work_in(ctx, t)?;
+    let keep = work.unmerged > 0;
+    let (branch_deleted, mut branch_kept) = delete_branch_locked(ctx, t, work.tip.as_deref(), keep)?;
+    if keep {
+        branch_kept = Some(format!("{} unmerged commit(s)", work.unmerged));
     }
-    events::append(&ctx.state, &ev)?;
-    Ok(Removed { name: t.name.clone(), path: t.path.clone(), branch_deleted: deleted, rescue })
+    let mut done = Removed { name: t.name.clone(), path: t.path.clone(), branch_deleted, rescue: None, branch_kept };
+    forget_locked(ctx, t, &mut done, "prune")?;
+    Ok(done)
 }
 
 /// Roll back a tenant that never finished being created. Call under the building lock.
-/// Keeps (and reports) a branch that moved past its base: that would be someone's work.
+/// Only the worktree with this tenant's branch checked out is removed (another tenant may have been made
+/// at the same path since); the branch goes only if it is still at its base and checked out nowhere.
 pub fn rollback_locked(ctx: &Ctx, t: &Tenant) -> Result<String, Error> {
-    let full = format!("refs/heads/{}", t.branch);
-    let tip = ctx.repo.ref_target(&full);
-    // The directory was created by this add (its absence was checked under the lock).
-    drop_worktree_locked(ctx, &t.path)?;
-    let mut note = String::from("rolled back");
-    match tip {
-        Some(tip) if tip == t.base_oid => {
-            ctx.repo.git()?.args(["update-ref", "-d", &full, &t.base_oid]).run()?;
+    let full = branch_ref(t);
+    let mut notes = Vec::new();
+    match worktree_at(&ctx.repo, &t.path)? {
+        Some(w) if checked_out(&w.git_dir).as_deref() == Some(full.as_str()) => {
+            let trash = trash_path(t);
+            if t.path.exists() {
+                purge(&trash)?;
+                std::fs::rename(&t.path, &trash).ctx(|| format!("cannot move {} out of the way", t.path.display()))?;
+            }
+            if let Some(id) = &w.id {
+                worktree::forget(&ctx.repo, id)?;
+            }
+            purge(&trash)?;
         }
-        Some(_) => note = format!("rolled back; branch {} kept: it moved past its base", t.branch),
+        Some(_) => notes.push(format!("{} left alone: another worktree lives there now", t.path.display())),
+        None if t.path.exists() => {
+            // git died before registering it: only a directory holding nothing but git's link is ours.
+            let entries: Vec<_> = std::fs::read_dir(&t.path).map(|rd| rd.flatten().collect()).unwrap_or_default();
+            if entries.iter().all(|e| e.file_name() == ".git") {
+                purge(&t.path)?;
+            } else {
+                notes.push(format!("{} left alone: it is not a worktree git knows", t.path.display()));
+            }
+        }
+        None => {}
+    }
+    match refs::oid_of(&ctx.repo, &full)? {
+        Some(tip) if tip == t.base_oid => {
+            if worktree::holding(&ctx.repo, &full, None)?.is_empty() {
+                refs::delete_if(&ctx.repo, &full, &t.base_oid, "git-neighbor: roll back tenant")?;
+            } else {
+                notes.push(format!("branch {} kept: a worktree has it checked out", t.branch));
+            }
+        }
+        Some(_) => notes.push(format!("branch {} kept: it moved past its base", t.branch)),
         None => {}
     }
     registry::delete(&ctx.state, &t.name)?;
     lease::remove_lease_files(&ctx.state, &t.name);
     events::append(&ctx.state, &Event::new("rollback").tenant(&t.name, &t.branch, &t.path))?;
-    Ok(note)
+    Ok(if notes.is_empty() { "rolled back".into() } else { format!("rolled back; {}", notes.join("; ")) })
 }

@@ -2,8 +2,9 @@
 //!
 //! A rescue commit's tree is a snapshot of the worktree (tracked changes and untracked, non-ignored files,
 //! taken through a temporary index so the real index is untouched); its parent is the worktree's HEAD, so
-//! any unmerged commits stay reachable too. Trailers record where the work came from. Snapshots taken by
-//! `safe-pull` add a second parent holding the index, so what was staged is restorable as well.
+//! any unmerged commits stay reachable too; its second parent holds the index, so what was staged is
+//! restorable as well (and a tenant's rescue adds its branch tip when HEAD is elsewhere). Trailers record
+//! where the work came from. Storing a rescue is idempotent: a rerun finds the one it already made.
 
 use std::path::{Path, PathBuf};
 
@@ -12,6 +13,7 @@ use serde::Serialize;
 use crate::building::state_dir;
 use crate::error::Error;
 use crate::git::Repo;
+use crate::git::refs::{self, Cas};
 
 /// Ref namespace for rescues.
 pub const PREFIX: &str = "refs/neighbor/rescue/";
@@ -33,53 +35,28 @@ pub struct Rescue {
 
 pub use crate::git::commit::with_identity;
 
-/// Snapshot the worktree at `worktree` (HEAD plus every uncommitted change) into a rescue ref.
-/// `label` becomes part of the id; `source` names the command; `trailers` add context.
-pub fn save(
-    repo: &Repo,
-    worktree: &Path,
-    git_dir: &Path,
-    label: &str,
-    subject: &str,
-    trailers: &[(&str, String)],
-) -> Result<Rescue, Error> {
-    let head = repo.git_in(worktree)?.args(["rev-parse", "--verify", "HEAD^{commit}"]).read()?;
-    // Build the snapshot in a private index seeded from the real one, so staged work is included.
-    let tmp_index = git_dir.join(format!("neighbor-rescue-index.tmp.{}", state_dir::unique()));
-    let real_index = git_dir.join("index");
-    if real_index.exists() {
-        std::fs::copy(&real_index, &tmp_index).map_err(|e| Error::new(format!("cannot copy index: {e}")))?;
-    }
-    let snap = (|| -> Result<String, Error> {
-        let idx = tmp_index.as_os_str();
-        if !real_index.exists() {
-            repo.git_in(worktree)?.env("GIT_INDEX_FILE", idx).args(["read-tree", &head]).run()?;
-        }
-        repo.git_in(worktree)?.env("GIT_INDEX_FILE", idx).args(["add", "-A", "--", "."]).run()?;
-        Ok(repo.git_in(worktree)?.env("GIT_INDEX_FILE", idx).arg("write-tree").read()?)
-    })();
-    let _ = std::fs::remove_file(&tmp_index);
-    let tree = snap?;
-    let mut msg = format!("{subject}\n\n");
-    for (k, v) in trailers {
-        msg.push_str(&format!("{k}: {v}\n"));
-    }
-    let commit = with_identity(repo, repo.git_in(worktree)?)
-        .args(["commit-tree", &tree, "-p", &head])
-        .stdin(msg.into_bytes())
-        .read()?;
-    store(repo, label, &commit, subject)
-}
-
-/// Record an existing commit as a new rescue ref `refs/neighbor/rescue/<label>-<stamp>-<short id>`.
+/// Record an existing commit as a rescue ref `refs/neighbor/rescue/<label>-<stamp>-<short id>`.
+///
+/// Idempotent: when a rescue with the same label already holds the same work (the same commit, or one
+/// with the same tree and parents made by an earlier run of the same command), that one is returned and
+/// nothing is added, so a command rerun after a crash neither fails on its own ref nor leaves a duplicate.
 pub fn store(repo: &Repo, label: &str, commit: &str, subject: &str) -> Result<Rescue, Error> {
+    if let Some(existing) = same_rescue(repo, label, commit)? {
+        return Ok(existing);
+    }
     let now = state_dir::now_ms();
     let stamp: String = state_dir::rfc3339(now).chars().filter(|c| c.is_ascii_digit()).take(14).collect();
     let id = format!("{label}-{stamp}-{}", &commit[..8.min(commit.len())]);
     let full = format!("{PREFIX}{id}");
-    // Zero old value: never overwrite an existing rescue.
-    let zero = "0".repeat(commit.len());
-    repo.git()?.args(["update-ref", "-m", "git-neighbor rescue", &full, commit, &zero]).run()?;
+    // Never overwrite an existing rescue: create only; "already there with this value" is success.
+    match refs::create_if_absent(repo, &full, commit, "git-neighbor rescue")? {
+        Cas::Done => {}
+        Cas::Moved(other) => {
+            return Err(Error::new(format!("rescue ref {full} already holds {other}"))
+                .hint("run the command again a second later: the next rescue gets a new name"));
+        }
+        Cas::Gone => return Err(Error::new(format!("cannot create rescue ref {full}"))),
+    }
     Ok(Rescue {
         id,
         r#ref: full,
@@ -87,6 +64,57 @@ pub fn store(repo: &Repo, label: &str, commit: &str, subject: &str) -> Result<Re
         date: state_dir::rfc3339(now),
         subject: subject.to_string(),
     })
+}
+
+/// A rescue labelled `label` that already holds the work of `commit`: the same commit, or one with the
+/// same tree whose parents are the same commits or hold the same trees (a rerun's index commit differs
+/// only in its date).
+fn same_rescue(repo: &Repo, label: &str, commit: &str) -> Result<Option<Rescue>, Error> {
+    let pattern = format!("{PREFIX}{label}-");
+    let listing = repo
+        .git_common()?
+        .args([
+            "for-each-ref",
+            "--format=%(refname)%00%(objectname)%00%(tree)%00%(parent)%00%(committerdate:iso-strict)%00%(contents:subject)",
+            PREFIX,
+        ])
+        .read()?;
+    let mine = repo.git_common()?.args(["show", "-s", "--format=%T%x00%P", commit]).read()?;
+    let (tree, parents) = mine.split_once('\0').unwrap_or((mine.as_str(), ""));
+    let parents: Vec<&str> = parents.split_whitespace().collect();
+    for line in listing.lines() {
+        let f: Vec<&str> = line.split('\0').collect();
+        let [r, oid, t, p, date, subject] = f[..] else { continue };
+        if !r.starts_with(&pattern) || t != tree {
+            continue;
+        }
+        let theirs: Vec<&str> = p.split_whitespace().collect();
+        let same = oid == commit
+            || theirs == parents
+            || (theirs.len() == parents.len()
+                && theirs.first() == parents.first()
+                && same_trees(repo, &theirs[1..], &parents[1..])?);
+        if same {
+            return Ok(Some(Rescue {
+                id: r.trim_start_matches(PREFIX).to_string(),
+                r#ref: r.to_string(),
+                commit: oid.to_string(),
+                date: date.to_string(),
+                subject: subject.to_string(),
+            }));
+        }
+    }
+    Ok(None)
+}
+
+fn same_trees(repo: &Repo, a: &[&str], b: &[&str]) -> Result<bool, Error> {
+    if a.is_empty() {
+        return Ok(true);
+    }
+    let trees = |c: &[&str]| -> Result<String, Error> {
+        Ok(repo.git_common()?.arg("rev-parse").args(c.iter().map(|c| format!("{c}^{{tree}}"))).read()?)
+    };
+    Ok(trees(a)? == trees(b)?)
 }
 
 /// A private index file under a git dir, removed when dropped. Commands that must not disturb the real
@@ -168,6 +196,18 @@ pub fn commit_snapshot(
     subject: &str,
     trailers: &[(&str, String)],
 ) -> Result<(String, String), Error> {
+    commit_snapshot_onto(repo, worktree, snap, subject, trailers, &[])
+}
+
+/// [`commit_snapshot`] with more parents after the index commit (a branch tip HEAD does not contain).
+pub fn commit_snapshot_onto(
+    repo: &Repo,
+    worktree: &Path,
+    snap: &Snapshot,
+    subject: &str,
+    trailers: &[(&str, String)],
+    extra_parents: &[String],
+) -> Result<(String, String), Error> {
     let index_commit = with_identity(repo, repo.git_in(worktree)?)
         .args(["commit-tree", &snap.index_tree, "-p", &snap.head])
         .stdin(format!("index: {subject}\n").into_bytes())
@@ -177,10 +217,18 @@ pub fn commit_snapshot(
         msg.push_str(&format!("{k}: {v}\n"));
     }
     msg.push_str(&format!("Neighbor-Rescue-Index: {index_commit}\n"));
-    let work_commit = with_identity(repo, repo.git_in(worktree)?)
-        .args(["commit-tree", &snap.work_tree, "-p", &snap.head, "-p", &index_commit])
-        .stdin(msg.into_bytes())
-        .read()?;
+    let mut cmd = with_identity(repo, repo.git_in(worktree)?).args([
+        "commit-tree",
+        &snap.work_tree,
+        "-p",
+        &snap.head,
+        "-p",
+        &index_commit,
+    ]);
+    for p in extra_parents {
+        cmd = cmd.args(["-p", p]);
+    }
+    let work_commit = cmd.stdin(msg.into_bytes()).read()?;
     Ok((index_commit, work_commit))
 }
 

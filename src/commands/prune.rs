@@ -44,6 +44,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
             Action::Remove => "remove",
             Action::Forget => "forget",
             Action::Finish => "finish-remove",
+            Action::Follow => "follow",
             Action::Unlock => "unlock",
             Action::Keep => "keep",
         };

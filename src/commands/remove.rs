@@ -30,5 +30,9 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         None => String::new(),
     };
     ui.status(format!("removed tenant {}{branch}", r.name));
+    if let Some(why) = &r.branch_kept {
+        let b = &t.branch;
+        ui.status(format!("kept branch {b}: {why}; nothing on it was lost (delete it with git branch -D {b})"));
+    }
     Ok(0)
 }

@@ -236,11 +236,22 @@ fn finish(ctx: &Ctx, ui: &Ui, a: &Args, t: &Tenant) -> Result<(), Error> {
     }
     let work = building::work_in(ctx, t)?;
     if work.is_empty() || a.rm {
-        let r = building::remove_in_lease(ctx, t, a.rm, false)?;
-        if let Some(rescue) = r.rescue {
-            ui.status(format!("removed tenant {}; its work is saved as {rescue}", t.name));
+        match building::remove_in_lease(ctx, t, a.rm, false) {
+            Ok(r) => {
+                if let Some(rescue) = r.rescue {
+                    ui.status(format!("removed tenant {}; its work is saved as {rescue}", t.name));
+                }
+                return Ok(());
+            }
+            // Work appeared after the look above (a process CMD left behind): keep it, as below.
+            Err(e) if e.kind == crate::error::Kind::Refused && !a.rm => {
+                let reason = format!("run's cleanup found work: {}", e.message);
+                building::set_kept(ctx, &t.name, Some(reason.clone()))?;
+                ui.status(format!("kept tenant {} at {}: {reason}", t.name, t.path.display()));
+                return Ok(());
+            }
+            Err(e) => return Err(e),
         }
-        return Ok(());
     }
     let reason = format!("run left {}", work.describe());
     building::set_kept(ctx, &t.name, Some(reason.clone()))?;

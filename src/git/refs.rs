@@ -1,6 +1,8 @@
-//! Ref updates that never lose a race silently: every move and deletion is a compare-and-swap.
+//! Ref reads and updates that never lose a race silently: every move and deletion is a compare-and-swap.
+//! They run from the common git dir where they must work from anywhere in the building, even from inside
+//! a worktree that is being removed (its own git dir may be gone by then).
 
-use super::Repo;
+use super::{GitCmd, Repo};
 use crate::error::Error;
 
 /// Apply `commands` (`update-ref --stdin` lines: `update`, `create`, `delete`, `verify`, each with its
@@ -37,4 +39,71 @@ pub fn delete_cas(repo: &Repo, full_ref: &str, old: &str, reason: &str) -> Resul
 /// Move `full_ref` from `old` to `new`; fails (and changes nothing) if it is no longer at `old`.
 pub fn update_cas(repo: &Repo, full_ref: &str, new: &str, old: &str, reason: &str) -> Result<(), Error> {
     Ok(repo.git()?.args(["update-ref", "-m", reason]).end_of_options().args([full_ref, new, old]).run()?)
+}
+
+/// How a compare-and-swap on a ref ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cas {
+    /// Done: the ref held the expected value.
+    Done,
+    /// Not done: the ref moved to this commit since it was checked.
+    Moved(String),
+    /// Not done: the ref does not exist (any more).
+    Gone,
+}
+
+impl Repo {
+    /// A git command run in the common git dir: valid while any worktree, the current one included, is
+    /// being deleted.
+    pub fn git_common(&self) -> Result<GitCmd, Error> {
+        GitCmd::new(&self.common_dir)
+    }
+}
+
+/// The object a full ref name (`refs/…`) points at now, through git, or `None` when it does not exist.
+pub fn oid_of(repo: &Repo, full: &str) -> Result<Option<String>, Error> {
+    let (code, out, err) = repo.git_common()?.args(["rev-parse", "--verify", "--quiet"]).arg(full).answer()?;
+    match code {
+        Some(0) => Ok(Some(String::from_utf8_lossy(&out).trim().to_string())),
+        Some(1) => Ok(None),
+        _ => Err(Error::new(format!("cannot read ref {full}: {}", err.trim()))),
+    }
+}
+
+/// Delete `full` only if it still points at `old`.
+pub fn delete_if(repo: &Repo, full: &str, old: &str, why: &str) -> Result<Cas, Error> {
+    let (code, _, err) = repo.git_common()?.args(["update-ref", "-m", why, "-d", full, old]).answer()?;
+    if code == Some(0) {
+        return Ok(Cas::Done);
+    }
+    // Decide from the ref itself, not from git's message.
+    match oid_of(repo, full)? {
+        None => Ok(Cas::Gone),
+        Some(now) if now != old => Ok(Cas::Moved(now)),
+        Some(_) => Err(Error::new(format!("cannot delete {full}: {}", err.trim()))),
+    }
+}
+
+/// Create `full` at `new` only if it does not exist. `Done` also when it already holds `new` (a rerun).
+pub fn create_if_absent(repo: &Repo, full: &str, new: &str, why: &str) -> Result<Cas, Error> {
+    let zero = "0".repeat(new.len());
+    let (code, _, err) = repo.git_common()?.args(["update-ref", "-m", why, full, new, &zero]).answer()?;
+    if code == Some(0) {
+        return Ok(Cas::Done);
+    }
+    match oid_of(repo, full)? {
+        Some(now) if now == new => Ok(Cas::Done),
+        Some(now) => Ok(Cas::Moved(now)),
+        None => Err(Error::new(format!("cannot create {full}: {}", err.trim()))),
+    }
+}
+
+/// Commits reachable from `tips` and from none of `not` (capped count).
+pub fn count_only_on(repo: &Repo, tips: &[String], not: &[String]) -> Result<u64, Error> {
+    if tips.is_empty() {
+        return Ok(0);
+    }
+    let mut cmd = repo.git_common()?.args(["rev-list", "--count"]).args(tips).arg("--not").args(not);
+    cmd = cmd.arg("--");
+    Ok(cmd.read()?.trim().parse().unwrap_or(0))
 }

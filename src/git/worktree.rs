@@ -1,10 +1,12 @@
-//! Porcelain run inside one worktree: bring it up to date, read its HEAD, move its branch.
+//! Porcelain run inside one worktree (bring it up to date, read its HEAD, move its branch) and what git's
+//! worktree metadata says about one: which branch it has checked out (also while a rebase or bisect holds
+//! it detached), and forgetting a worktree by its admin dir.
 //!
 //! Merges and rebases never autostash: the stash is shared by every worktree of the building.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use super::{GitCmd, GitError, Repo};
+use super::{GitCmd, GitError, Repo, WorktreeInfo, read_head_branch};
 use crate::error::Error;
 
 /// How a worktree's branch is brought up to date with another commit.
@@ -67,4 +69,70 @@ pub fn lock(repo: &Repo, path: &Path, reason: &str) -> Result<(), Error> {
 /// `git worktree unlock` on the worktree at `path`.
 pub fn unlock(repo: &Repo, path: &Path) -> Result<(), Error> {
     Ok(repo.git()?.args(["worktree", "unlock"]).end_of_options().arg(path).run()?)
+}
+
+/// The branch (`refs/heads/…`) a worktree's git dir has checked out: HEAD's target, or the branch a rebase
+/// or bisect in progress will return to. `None` when detached for no such reason.
+pub fn checked_out(git_dir: &Path) -> Option<String> {
+    if let Some(b) = read_head_branch(git_dir) {
+        return Some(b);
+    }
+    for f in ["rebase-merge/head-name", "rebase-apply/head-name"] {
+        if let Ok(s) = std::fs::read_to_string(git_dir.join(f))
+            && s.trim().starts_with("refs/heads/")
+        {
+            return Some(s.trim().to_string());
+        }
+    }
+    let bisect = std::fs::read_to_string(git_dir.join("BISECT_START")).ok()?;
+    let b = bisect.trim();
+    (!b.is_empty() && !b.chars().all(|c| c.is_ascii_hexdigit())).then(|| format!("refs/heads/{b}"))
+}
+
+/// Worktrees (other than `except`, a path) that have `full` checked out, as git would refuse to move it.
+pub fn holding(repo: &Repo, full: &str, except: Option<&Path>) -> Result<Vec<WorktreeInfo>, Error> {
+    Ok(repo
+        .worktrees()?
+        .into_iter()
+        .filter(|w| except != Some(w.path.as_path()))
+        .filter(|w| checked_out(&w.git_dir).as_deref() == Some(full))
+        .collect())
+}
+
+/// The admin dir of linked worktree `id`.
+pub fn admin_dir(repo: &Repo, id: &str) -> PathBuf {
+    repo.common_dir.join("worktrees").join(id)
+}
+
+/// Forget a linked worktree as `git worktree prune` would: delete its admin dir (idempotent).
+pub fn forget(repo: &Repo, id: &str) -> Result<(), Error> {
+    let admin = admin_dir(repo, id);
+    match std::fs::remove_dir_all(&admin) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::new(format!("cannot remove {}: {e}", admin.display()))
+            .hint("check its permissions, then run `git neighbor prune`")),
+    }
+}
+
+/// Move the worktree at `dir`, whose HEAD is on branch `full` at `from`, to commit `to`: the branch by
+/// compare-and-swap against `from`, then the index and files by git's two-tree merge, which refuses to
+/// touch a file that differs from `from` (and keeps unrelated local changes). `Ok(false)` when anything
+/// changed since `from` was checked: then nothing was moved (the branch is put back).
+pub fn move_checked(repo: &Repo, dir: &Path, full: &str, from: &str, to: &str) -> Result<bool, Error> {
+    if super::refs::oid_of(repo, full)?.as_deref() != Some(from) {
+        return Ok(false);
+    }
+    let cas =
+        repo.git_common()?.args(["update-ref", "-m", "git-neighbor: reset to base", full, to, from]).succeeds()?;
+    if !cas {
+        return Ok(false);
+    }
+    let merged = repo.git_in(dir)?.args(["read-tree", "-m", "-u", from, to]).succeeds()?;
+    if !merged {
+        // A file changed after the check: put the branch back where it was checked (nothing else moved).
+        repo.git_common()?.args(["update-ref", "-m", "git-neighbor: reset refused", full, from, to]).run()?;
+        return Ok(false);
+    }
+    Ok(true)
 }

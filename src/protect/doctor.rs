@@ -207,6 +207,22 @@ fn check_stale(ctx: &Ctx, out: &mut Vec<Finding>) -> Result<(), Error> {
             Action::Remove => ephemeral,
             _ => true,
         };
+        // A tenant whose directory went missing while git keeps its metadata (moved?) needs a person.
+        let tenant_gone = item.action == Action::Keep
+            && !item.path.exists()
+            && item
+                .name
+                .as_deref()
+                .and_then(|n| registry::get(&ctx.state, n).ok().flatten())
+                .is_some_and(|t| t.path == item.path);
+        if tenant_gone {
+            any = true;
+            let name = item.name.as_deref().unwrap_or("?");
+            out.push(
+                Finding::new("stale", Status::Problem, format!("tenant {name}: {}", item.reason)).path(&item.path),
+            );
+            continue;
+        }
         if !stale {
             continue;
         }
@@ -248,21 +264,19 @@ fn check_orphans(ctx: &Ctx, out: &mut Vec<Finding>) -> Result<(), Error> {
         .args(["for-each-ref", "--format=%(refname)%00%(objectname)"])
         .arg(format!("refs/heads/{prefix}"))
         .read()?;
-    let mut any = false;
-    for line in listing.lines() {
-        let Some((full, tip)) = line.split_once('\0') else { continue };
-        if owned.contains(full) {
-            continue;
-        }
-        any = true;
+    let orphans: Vec<(&str, &str)> =
+        listing.lines().filter_map(|l| l.split_once('\0')).filter(|(full, _)| !owned.contains(*full)).collect();
+    let any = !orphans.is_empty();
+    for &(full, tip) in &orphans {
         let short = full.strip_prefix("refs/heads/").unwrap_or(full);
+        // Only a ref that stays counts: the other orphans may be deleted by this same fix.
         let elsewhere = ctx
             .repo
             .git()?
             .args(["for-each-ref", "--format=%(refname)", "--contains", tip, "refs/heads", "refs/remotes", "refs/tags"])
             .read()?
             .lines()
-            .any(|r| r != full);
+            .any(|r| r != full && !orphans.iter().any(|(o, _)| *o == r));
         let f = Finding::new("orphan-branch", Status::Problem, format!("branch {short} belongs to no tenant"))
             .with_ref(full);
         out.push(if elsewhere {

@@ -5,6 +5,7 @@
 
 pub mod fleet;
 pub mod proc;
+pub mod users;
 
 use std::collections::VecDeque;
 use std::io::{BufRead, Write};

@@ -97,6 +97,8 @@ fn doctor_fixes_stale_tenants_and_rescues_an_abandoned_rebase_autostash() {
     t.neighbor(&["hooks", "install"]).ok();
     let p = t.add("gone", &[]);
     std::fs::remove_dir_all(&p).unwrap();
+    // git keeps a missing worktree's metadata (it may have been moved) until told it is gone.
+    t.git(&["worktree", "prune"]);
     // A rebase left behind with an autostash inside (as a killed `git rebase --autostash` leaves it).
     let work = t.git(&["commit-tree", "HEAD^{tree}", "-p", "HEAD", "-m", "autostash"]);
     let state = t.common_dir().join("rebase-merge");

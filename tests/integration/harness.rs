@@ -132,6 +132,7 @@ fn remove_by_path_and_from_inside() {
     t.neighbor_in(&b.join("sub"), &["remove"]).ok();
     assert!(!b.exists());
     assert!(t.tenants_json().is_empty());
+    assert!(t.branches("refs/heads/neighbor/").is_empty(), "branches go too, even removed from inside");
     let o = t.neighbor(&["remove"]);
     assert_eq!(o.code, 2);
     assert!(o.stderr.contains("not inside a tenant"), "{}", o.stderr);

@@ -8,6 +8,7 @@ mod faults;
 
 mod add;
 mod bad_input;
+mod crash;
 mod doctor;
 mod frames;
 mod frames_atomic;
@@ -19,15 +20,18 @@ mod frames_trust;
 mod harness;
 mod hooks;
 mod install;
+mod invariants;
 mod land;
 mod layouts;
 mod listing;
 mod prune;
+mod removal;
 mod remove;
 mod run;
 mod safe_pull;
 mod snapshots;
 mod streams;
+mod stress;
 
 /// Every `.rs` file in this directory is a module of this harness: a test file that is not declared here
 /// would never run and never fail.
