@@ -2,6 +2,7 @@
 //! the building lock while holding the tenant's lease, check out outside the lock, carry files, and mark
 //! it ready. A creator that dies leaves a `creating` record with a dead lease, which `prune` rolls back.
 
+use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 use super::events::{self, Event};
@@ -85,6 +86,7 @@ pub fn plan_add(ctx: &Ctx, req: &AddRequest) -> Result<Plan, Error> {
         frame: req.frame,
         port: None,
         pool: req.pool.then(registry::PoolSlot::default),
+        carried: Default::default(),
     };
     Ok(Plan { tenant, carry, base_spec, want_port: req.port })
 }
@@ -139,9 +141,12 @@ pub fn create_in_lease(ctx: &Ctx, plan: &Plan) -> Result<Tenant, Error> {
         }
         Ok(())
     })?;
-    if let Err(e) = populate(ctx, &tenant, &plan.carry) {
-        let _ = ctx.locked(|| rollback_locked(ctx, &tenant));
-        return Err(e.context(format!("cannot build tenant '{}'", tenant.name)));
+    match populate(ctx, &tenant, &plan.carry) {
+        Ok(carried) => tenant.carried = carried,
+        Err(e) => {
+            let _ = ctx.locked(|| rollback_locked(ctx, &tenant));
+            return Err(e.context(format!("cannot build tenant '{}'", tenant.name)));
+        }
     }
     tenant.phase = Phase::Ready;
     ctx.locked(|| {
@@ -196,6 +201,11 @@ fn carry_list(ctx: &Ctx, req: &AddRequest) -> Result<Vec<PathBuf>, Error> {
         if found.is_empty() && !crate::glob::has_magic(pat) && req.carry.contains(pat) {
             return Err(Error::new(format!("carry path '{pat}' does not exist in {}", src.display())));
         }
+        for f in &found {
+            if let Some(link) = symlinked_parent(src, f) {
+                return Err(through_link(f, &link));
+            }
+        }
         files.extend(found);
     }
     files.sort();
@@ -203,20 +213,49 @@ fn carry_list(ctx: &Ctx, req: &AddRequest) -> Result<Vec<PathBuf>, Error> {
     Ok(files)
 }
 
-fn populate(ctx: &Ctx, t: &Tenant, carry: &[PathBuf]) -> Result<(), Error> {
+/// Check out the tenant's files and carry `carry` into it. Returns the fingerprint of every carried file
+/// as written, so later checks can tell an unchanged carried file from the tenant's own work.
+fn populate(ctx: &Ctx, t: &Tenant, carry: &[PathBuf]) -> Result<BTreeMap<String, String>, Error> {
     ctx.repo.git_in(&t.path)?.args(["reset", "--hard", "--quiet", "--no-recurse-submodules"]).run()?;
+    let mut carried = Vec::new();
     if let Some(src) = ctx.repo.workdir.as_deref() {
         for rel in carry {
+            // The tenant's own tree may differ from the caller's: check its side too, right before writing.
+            if let Some(link) = symlinked_parent(&t.path, rel) {
+                return Err(through_link(rel, &link));
+            }
             copy_preserving(&src.join(rel), &t.path.join(rel))?;
+            carried.push(rel.to_string_lossy().into_owned());
         }
     }
+    let prints = crate::git::carry::fingerprints(&t.path, &carried)?;
     if t.path.join(".gitmodules").exists() {
         ctx.repo
             .git_in(&t.path)?
             .args(["-c", "protocol.file.allow=always", "submodule", "update", "--init", "--recursive", "--quiet"])
             .run()?;
     }
-    Ok(())
+    Ok(prints.into_iter().collect())
+}
+
+/// The first proper ancestor of `rel` under `root` that is a symlink, if any: a carried file is never
+/// read or written through a link (the link may lead back to the very file being copied, or out of the
+/// tenant).
+fn symlinked_parent(root: &Path, rel: &Path) -> Option<PathBuf> {
+    let mut prefix = PathBuf::new();
+    let parts: Vec<Component> = rel.components().collect();
+    for c in parts.iter().take(parts.len().saturating_sub(1)) {
+        prefix.push(c);
+        if std::fs::symlink_metadata(root.join(&prefix)).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Some(prefix);
+        }
+    }
+    None
+}
+
+fn through_link(rel: &Path, link: &Path) -> Error {
+    Error::new(format!("cannot carry '{}': its parent '{}' is a symbolic link", rel.display(), link.display()))
+        .hint(format!("carry the link itself ('{}') or list the files it points to by their real path", link.display()))
 }
 
 fn copy_preserving(from: &Path, to: &Path) -> Result<(), Error> {
@@ -224,12 +263,42 @@ fn copy_preserving(from: &Path, to: &Path) -> Result<(), Error> {
     if let Some(dir) = to.parent() {
         std::fs::create_dir_all(dir).ctx(|| format!("cannot create {}", dir.display()))?;
     }
+    if let Ok(there) = std::fs::symlink_metadata(to) {
+        use std::os::unix::fs::MetadataExt;
+        // Never copy a file onto itself: fs::copy truncates the destination first.
+        if there.dev() == meta.dev() && there.ino() == meta.ino() {
+            return Err(Error::new(format!("cannot carry {}: {} is the same file", from.display(), to.display()))
+                .hint("the tenant already shares this file; leave it out of the carry list"));
+        }
+    }
     if meta.file_type().is_symlink() {
         let target = std::fs::read_link(from).ctx(|| format!("cannot read link {}", from.display()))?;
         let _ = std::fs::remove_file(to);
         std::os::unix::fs::symlink(target, to).ctx(|| format!("cannot carry link to {}", to.display()))?;
         return Ok(());
     }
+    if std::fs::symlink_metadata(to).is_ok_and(|m| m.file_type().is_symlink()) {
+        // A tracked link at the destination: replace the link, never write through it.
+        std::fs::remove_file(to).ctx(|| format!("cannot replace link {}", to.display()))?;
+    }
     // fs::copy copies permission bits too.
     std::fs::copy(from, to).map(drop).ctx(|| format!("cannot carry {} to {}", from.display(), to.display()))
+}
+
+/// `dirty` without the carried files that are exactly as `add` wrote them and not staged: those are a
+/// copy of the caller's files, and removing the tenant loses nothing of them.
+pub fn without_carried(t: &Tenant, dirty: Vec<String>) -> Result<Vec<String>, Error> {
+    let candidates: Vec<String> = dirty.iter().filter(|p| t.carried.contains_key(*p)).cloned().collect();
+    if candidates.is_empty() || !t.path.is_dir() {
+        return Ok(dirty);
+    }
+    let staged = crate::git::carry::staged_among(&t.path, &candidates)?;
+    let now: BTreeMap<String, String> = crate::git::carry::fingerprints(&t.path, &candidates)?.into_iter().collect();
+    Ok(dirty
+        .into_iter()
+        .filter(|p| {
+            let unchanged = t.carried.get(p).is_some_and(|was| now.get(p) == Some(was));
+            !unchanged || staged.contains(p)
+        })
+        .collect())
 }

@@ -71,6 +71,10 @@ pub struct Tenant {
     /// Pool membership and claim, for tenants made by `pool fill`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pool: Option<PoolSlot>,
+    /// Files `add` carried into the tenant, with what it wrote (`blob:<id>` or `link:<target>`): while
+    /// they are unchanged (and not staged) they are a copy of the caller's files, not work of the tenant.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub carried: std::collections::BTreeMap<String, String>,
 }
 
 /// A pool tenant's claim state.

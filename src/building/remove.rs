@@ -93,7 +93,7 @@ pub fn dirty_paths_under(path: &Path, prefix: &str) -> Result<Vec<String>, Error
 /// What a tenant holds that removal would lose.
 pub fn work_in(ctx: &Ctx, t: &Tenant) -> Result<Work, Error> {
     let base = ctx.base_of(t);
-    let dirty = if t.path.is_dir() { dirty_paths(&t.path)? } else { Vec::new() };
+    let dirty = if t.path.is_dir() { super::create::without_carried(t, dirty_paths(&t.path)?)? } else { Vec::new() };
     let mut tips = Vec::new();
     if ctx.repo.ref_target(&format!("refs/heads/{}", t.branch)).is_some() {
         tips.push(format!("refs/heads/{}", t.branch));

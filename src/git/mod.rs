@@ -3,6 +3,7 @@
 //! Nothing else in the crate touches `std::process::Command` to run git. Every subprocess error keeps the
 //! arguments and git's stderr, so a failure says exactly which git call failed and why.
 
+pub mod carry;
 pub mod cmd;
 pub mod commit;
 pub mod refs;
