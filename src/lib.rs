@@ -13,6 +13,7 @@ pub(crate) mod completion;
 pub(crate) mod config;
 pub(crate) mod demo;
 pub(crate) mod error;
+pub(crate) mod failpoint;
 pub(crate) mod frames;
 pub(crate) mod git;
 pub(crate) mod glob;

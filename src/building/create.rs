@@ -32,6 +32,8 @@ pub struct AddRequest {
     pub task: Option<String>,
     /// Lives only as long as its lease.
     pub ephemeral: bool,
+    /// The process an ephemeral tenant's lease follows (default: [`caller_pid`]).
+    pub follow: Option<u32>,
     /// Stream it writes for (`run --stream`).
     pub stream: Option<String>,
     /// Frame it writes for (`run --frame`).
@@ -99,7 +101,7 @@ pub fn add(ctx: &Ctx, req: &AddRequest) -> Result<Tenant, Error> {
         let t = create_in_lease(ctx, &plan)?;
         if t.ephemeral {
             // The keeper inherits our lease descriptor, so the lease never lapses between us and it.
-            spawn_lease_keeper(&t, caller_pid())?;
+            spawn_lease_keeper(&t, req.follow.unwrap_or_else(caller_pid))?;
         }
         Ok(t)
     })
@@ -167,8 +169,8 @@ fn exists_err(name: &str) -> Error {
         .hint(format!("pick another name, or remove it first: git neighbor remove {name}"))
 }
 
-/// Start the keeper that holds `t`'s (inherited) lease while `watch` lives.
-pub fn spawn_lease_keeper(t: &Tenant, watch: u32) -> Result<(), Error> {
+/// Start the keeper that holds `t`'s (inherited) lease while `watch` lives. Returns the keeper's pid.
+pub fn spawn_lease_keeper(t: &Tenant, watch: u32) -> Result<u32, Error> {
     let exe = std::env::current_exe().map_err(|e| Error::new(format!("cannot find own executable: {e}")))?;
     std::process::Command::new(exe)
         .args(["__lease-keeper", &t.name, &watch.to_string()])
@@ -177,7 +179,7 @@ pub fn spawn_lease_keeper(t: &Tenant, watch: u32) -> Result<(), Error> {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
-        .map(drop)
+        .map(|c| c.id())
         .map_err(|e| Error::new(format!("cannot start the lease keeper: {e}")))
 }
 

@@ -210,6 +210,10 @@ pub fn write_lease_note(dir: &StateDir, name: &str, holder: &Holder) -> Result<(
 /// Stop the lease keeper `h` holding tenant `name`'s lease (SIGTERM) and wait up to 2 s for the lease to
 /// end. Returns whether it ended.
 pub fn stop_keeper(dir: &StateDir, name: &str, h: &Holder) -> bool {
+    // A note written by this very process (before its keeper wrote its own) names no keeper to stop.
+    if h.pid == std::process::id() {
+        return false;
+    }
     let Ok(raw) = i32::try_from(h.pid) else { return false };
     let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(raw), nix::sys::signal::Signal::SIGTERM);
     for _ in 0..200 {

@@ -9,12 +9,10 @@ use crate::building::registry::{self, Claim, PoolSlot, Tenant};
 use crate::building::state_dir;
 use crate::building::{self, AddRequest, Ctx};
 use crate::error::Error;
+use crate::supervise::proc::pid_alive;
 
 /// Pool tenants are named `pool-<k>`.
 pub const PREFIX: &str = "pool-";
-
-/// A claim a young process has recorded but whose lease it may not hold yet.
-const CLAIM_GRACE_MS: u64 = 5_000;
 
 /// A pool tenant as listed.
 #[derive(Debug, Clone, Serialize)]
@@ -25,7 +23,8 @@ pub struct Member {
     pub path: std::path::PathBuf,
     /// Branch.
     pub branch: String,
-    /// `free` or `claimed`.
+    /// `free`, `claimed`, or `abandoned` (its claimant died: the next claim releases it first, which
+    /// resets it, or keeps it out of the pool when it holds work).
     pub state: &'static str,
     /// Current claim, if any.
     pub claim: Option<Claim>,
@@ -39,9 +38,11 @@ fn members(ctx: &Ctx) -> Result<Vec<Tenant>, Error> {
         .collect())
 }
 
+/// A claim is live while its lease is held (by the claimant, or by the keeper that follows it), or while
+/// the process that is making it still runs (it takes the lease right after recording the claim).
 fn claim_live(ctx: &Ctx, t: &Tenant) -> bool {
     let Some(c) = t.pool.as_ref().and_then(|p| p.claim.as_ref()) else { return false };
-    state_dir::now_ms().saturating_sub(c.at_ms) < CLAIM_GRACE_MS || lease::lease_holder(&ctx.state, &t.name).is_some()
+    c.pending.is_some_and(pid_alive) || lease::lease_holder(&ctx.state, &t.name).is_some()
 }
 
 /// List the pool.
@@ -50,8 +51,13 @@ pub fn list(ctx: &Ctx) -> Result<Vec<Member>, Error> {
         .into_iter()
         .map(|t| {
             let live = claim_live(ctx, &t);
+            let claimed = t.pool.as_ref().is_some_and(|p| p.claim.is_some());
             Member {
-                state: if live { "claimed" } else { "free" },
+                state: match (live, claimed) {
+                    (true, _) => "claimed",
+                    (false, true) => "abandoned",
+                    (false, false) => "free",
+                },
                 claim: if live { t.pool.and_then(|p| p.claim) } else { None },
                 name: t.name,
                 path: t.path,
@@ -80,22 +86,71 @@ pub fn fill(ctx: &Ctx, n: usize) -> Result<Vec<String>, Error> {
     Ok(made)
 }
 
-/// Claim a free tenant for process `pid`. Under the building lock; no git. Returns the tenant and the
-/// lease id the release must present. The caller takes the lease right after (or hands it to a keeper).
+/// Claim a free tenant for process `pid`. Claims whose claimant died are first released the way `pool
+/// release` would (reset, or kept out of the pool when they hold work), so no one is handed another's
+/// leftovers. Then, under the building lock and without git, a free tenant is recorded as claimed,
+/// pending until [`confirm`]. Returns the tenant and the lease id the release must present. The caller
+/// takes the lease right after (or hands it to a keeper).
 pub fn claim(ctx: &Ctx, pid: u32) -> Result<(Tenant, String), Error> {
+    release_abandoned(ctx);
     ctx.locked(|| {
         let mut t = members(ctx)?
             .into_iter()
-            .find(|t| !claim_live(ctx, t))
+            .find(|t| t.pool.as_ref().is_some_and(|p| p.claim.is_none()))
             .ok_or_else(|| Error::new("the pool has no free tenant").hint("git neighbor pool fill <N> makes more"))?;
         let lease_id = format!("{}-{}", t.name, state_dir::unique());
-        t.pool = Some(PoolSlot { claim: Some(Claim { lease_id: lease_id.clone(), pid, at_ms: state_dir::now_ms() }) });
+        let claim =
+            Claim { lease_id: lease_id.clone(), pid, at_ms: state_dir::now_ms(), pending: Some(std::process::id()) };
+        t.pool = Some(PoolSlot { claim: Some(claim) });
         registry::put(&ctx.state, &t)?;
         events::append(
             &ctx.state,
             &Event::new("pool-claim").tenant(&t.name, &t.branch, &t.path).with("lease_id", lease_id.clone()),
         )?;
         Ok((t, lease_id))
+    })
+}
+
+/// Release every claim whose claimant is gone, through the same path as `pool release`. A tenant someone
+/// else is releasing right now (its lease is taken) is left to them; one that cannot be released stays
+/// abandoned, never handed out.
+fn release_abandoned(ctx: &Ctx) {
+    let Ok(all) = members(ctx) else { return };
+    for t in all {
+        let Some(c) = t.pool.as_ref().and_then(|p| p.claim.clone()) else { continue };
+        if claim_live(ctx, &t) {
+            continue;
+        }
+        let _ = lease::with_lease(&ctx.state, &t.name, &Holder::me(), lease::Share::No, |_| {
+            release_in_lease(ctx, &t.name, Some(&c.lease_id))
+        });
+    }
+}
+
+/// The claimant has received the claim: it is no longer pending. Until then a claim whose claiming
+/// process died is given back by its keeper.
+pub fn confirm(ctx: &Ctx, name: &str, lease_id: &str) -> Result<(), Error> {
+    ctx.locked(|| {
+        let mut t = ctx.tenant(name)?;
+        match t.pool.as_mut().and_then(|p| p.claim.as_mut()) {
+            Some(c) if c.lease_id == lease_id => c.pending = None,
+            _ => return Err(Error::new(format!("the claim on '{name}' was lost before it was handed over"))),
+        }
+        registry::put(&ctx.state, &t)
+    })
+}
+
+/// Withdraw a claim that was never handed to its claimant (nothing was done in the tenant).
+pub fn withdraw(ctx: &Ctx, name: &str, lease_id: &str) -> Result<(), Error> {
+    ctx.locked(|| {
+        let mut t = ctx.tenant(name)?;
+        if let Some(p) = t.pool.as_mut()
+            && p.claim.as_ref().is_some_and(|c| c.lease_id == lease_id)
+        {
+            p.claim = None;
+            registry::put(&ctx.state, &t)?;
+        }
+        Ok(())
     })
 }
 

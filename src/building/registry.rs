@@ -93,6 +93,10 @@ pub struct Claim {
     pub pid: u32,
     /// When (ms since epoch).
     pub at_ms: u64,
+    /// While the claiming process has not yet handed the claim to its caller: that process's pid. A claim
+    /// still pending when that process is gone was never received, and is given back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<u32>,
 }
 
 fn path_of(dir: &StateDir, name: &str) -> PathBuf {

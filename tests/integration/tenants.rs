@@ -115,3 +115,148 @@ fn carried_unchanged_files_are_not_work() {
     t.neighbor(&["-c", "worktrees.prune-after=0s", "prune"]).ok();
     assert!(tenant_row(&t, "t4").is_null(), "{:?}", t.tenants_json());
 }
+
+// ---- C3 -------------------------------------------------------------------------------------------
+
+fn claim_following(t: &TestRepo, pid: u32) -> serde_json::Value {
+    t.neighbor(&["pool", "claim", "--json", "--follow-pid", &pid.to_string()]).ok().json()
+}
+
+fn wait_claim_dead(t: &TestRepo, name: &str) {
+    let until = Instant::now() + Duration::from_secs(15);
+    while pool_member(t, name)["state"] == "claimed" {
+        assert!(Instant::now() < until, "claim never died: {}", pool_member(t, name));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_dead_claimants_work_is_kept_not_handed_out() {
+    let t = TestRepo::new();
+    t.neighbor(&["pool", "fill", "1"]).ok();
+    let mut a = Command::new("sleep").arg("600").spawn().unwrap();
+    let c = claim_following(&t, a.id());
+    let name = c["name"].as_str().unwrap().to_string();
+    let pa = PathBuf::from(c["path"].as_str().unwrap());
+    write_in(&pa, "a-work.txt", "uncommitted\n");
+    a.kill().unwrap();
+    a.wait().unwrap();
+    wait_claim_dead(&t, &name);
+    // B never gets A's dirty tenant.
+    let o = t.neighbor(&["pool", "claim", "--json"]);
+    if o.code == 0 {
+        assert_ne!(o.json()["name"], name.as_str(), "the dead claimant's dirty tenant was handed out");
+    }
+    assert_eq!(std::fs::read_to_string(pa.join("a-work.txt")).unwrap(), "uncommitted\n");
+    let row = tenant_row(&t, &name);
+    assert_eq!(row["status"], "kept", "{row}");
+    assert!(pool_member(&t, &name).is_null(), "kept out of the pool");
+}
+
+#[test]
+fn a_dead_claimants_clean_tenant_is_reset_and_reissued() {
+    let t = TestRepo::new();
+    t.neighbor(&["pool", "fill", "1"]).ok();
+    let mut a = Command::new("sleep").arg("600").spawn().unwrap();
+    let c = claim_following(&t, a.id());
+    let name = c["name"].as_str().unwrap().to_string();
+    a.kill().unwrap();
+    a.wait().unwrap();
+    wait_claim_dead(&t, &name);
+    t.commit_file("new.txt", "moved on\n", "main moves");
+    let mut b = Command::new("sleep").arg("600").spawn().unwrap();
+    let c2 = claim_following(&t, b.id());
+    assert_eq!(c2["name"], name.as_str());
+    let p = PathBuf::from(c2["path"].as_str().unwrap());
+    assert!(p.join("new.txt").exists(), "released through the release path: reset to its base's tip");
+    let _ = b.kill();
+    let _ = b.wait();
+}
+
+// ---- C4 -------------------------------------------------------------------------------------------
+
+#[test]
+fn a_claim_through_a_wrapper_follows_the_real_caller() {
+    let t = TestRepo::new();
+    t.neighbor(&["pool", "fill", "3"]).ok();
+    let out = t.root.join("claim.json");
+    let mut caller = sh(&t, &format!("timeout 60 git-neighbor pool claim --json > {}; exec sleep 600", out.display()))
+        .spawn()
+        .unwrap();
+    wait_for(&out, 20);
+    let c: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let m = pool_member(&t, c["name"].as_str().unwrap());
+    assert_eq!(m["claim"]["pid"], caller.id(), "the claim follows the shell, not `timeout`: {m}");
+    // Named explicitly, by flag and by environment.
+    let mut other = Command::new("sleep").arg("600").spawn().unwrap();
+    let c = claim_following(&t, other.id());
+    assert_eq!(pool_member(&t, c["name"].as_str().unwrap())["claim"]["pid"], other.id());
+    let mut cmd = t.cmd_in(&t.dir, &["pool", "claim", "--json"]);
+    let c: serde_json::Value =
+        serde_json::from_slice(&cmd.env("NEIGHBOR_FOLLOW_PID", other.id().to_string()).output().unwrap().stdout)
+            .unwrap();
+    assert_eq!(pool_member(&t, c["name"].as_str().unwrap())["claim"]["pid"], other.id());
+    // A pid that does not exist is a usage error.
+    assert_eq!(t.neighbor(&["pool", "claim", "--follow-pid", "999999999"]).code, 2);
+    let help = t.neighbor(&["pool", "claim", "--help"]).ok().stdout;
+    assert!(help.contains("--follow-pid") && help.contains("NEIGHBOR_FOLLOW_PID"), "{help}");
+    for c in [&mut caller, &mut other] {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+}
+
+#[test]
+fn an_ephemeral_add_through_a_wrapper_follows_the_real_caller() {
+    let t = TestRepo::new();
+    let out = t.root.join("path");
+    let mut caller = sh(&t, &format!("timeout 60 git-neighbor add --ephemeral e1 > {}; exec sleep 600", out.display()))
+        .spawn()
+        .unwrap();
+    wait_for(&out, 20);
+    let lease = tenant_row(&t, "e1")["lease"].clone();
+    assert!(!lease.is_null());
+    let keeper = std::fs::read_to_string(t.common_dir().join("neighbor/leases/e1.json")).unwrap();
+    let note: serde_json::Value = serde_json::from_str(&keeper).unwrap();
+    assert_eq!(note["watch_pid"], caller.id(), "{note}");
+    let mut other = Command::new("sleep").arg("600").spawn().unwrap();
+    t.neighbor(&["add", "--ephemeral", "e2", "--follow-pid", &other.id().to_string()]).ok();
+    let note: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(t.common_dir().join("neighbor/leases/e2.json")).unwrap())
+            .unwrap();
+    assert_eq!(note["watch_pid"], other.id());
+    assert_eq!(t.neighbor(&["add", "e3", "--follow-pid", &other.id().to_string()]).code, 2, "only with --ephemeral");
+    for c in [&mut caller, &mut other] {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+}
+
+// ---- N4 -------------------------------------------------------------------------------------------
+
+#[test]
+fn a_claim_that_cannot_answer_is_not_held() {
+    let t = TestRepo::new();
+    t.neighbor(&["pool", "fill", "1"]).ok();
+    let mut caller = Command::new("sleep").arg("600").spawn().unwrap();
+    // The answer cannot be written (full disk): the claim is given back, not held for the caller's life.
+    let full = std::fs::File::create("/dev/full").unwrap();
+    let o =
+        t.cmd_in(&t.dir, &["pool", "claim", "--follow-pid", &caller.id().to_string()]).stdout(full).output().unwrap();
+    assert_ne!(o.status.code(), Some(0));
+    let m = &t.neighbor(&["pool", "list", "--json"]).ok().json()[0];
+    assert_ne!(m["state"], "claimed", "{m}");
+    // Killed after its keeper started but before it answered: the keeper lets go.
+    let o = t
+        .cmd_in(&t.dir, &["pool", "claim", "--follow-pid", &caller.id().to_string()])
+        .env("NEIGHBOR_FAILPOINT", "pool-claim-answer")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), None, "killed at the fail point: {}", String::from_utf8_lossy(&o.stderr));
+    let name = t.neighbor(&["pool", "list", "--json"]).ok().json()[0]["name"].as_str().unwrap().to_string();
+    wait_claim_dead(&t, &name);
+    let c = claim_following(&t, caller.id());
+    assert_eq!(c["name"], name.as_str(), "the unanswered claim went back to the pool");
+    let _ = caller.kill();
+    let _ = caller.wait();
+}
