@@ -116,6 +116,52 @@ fn carried_unchanged_files_are_not_work() {
     assert!(tenant_row(&t, "t4").is_null(), "{:?}", t.tenants_json());
 }
 
+// ---- L11 ------------------------------------------------------------------------------------------
+
+fn upstream_tracks_env(t: &TestRepo) {
+    // The original repository pushes a commit that starts tracking `.env`.
+    let up = t.root.join("repo");
+    write_in(&up, ".env", "UPSTREAM=placeholder\n");
+    t.git_in(&up, &["add", "-f", ".env"]);
+    t.git_in(&up, &["commit", "-q", "-m", "track .env"]);
+    t.git_in(&up, &["push", "-q", t.root.join("origin.git").to_str().unwrap(), "main"]);
+}
+
+#[test]
+fn safe_pull_never_overwrites_an_ignored_file() {
+    let t = TestRepo::with_remote();
+    t.commit_file(".gitignore", ".env\n", "ignore .env");
+    t.git(&["push", "-q", "origin", "main"]);
+    t.git_in(&t.root.join("repo"), &["pull", "-q", t.root.join("origin.git").to_str().unwrap(), "main"]);
+    t.write(".env", "SECRET=real\n");
+    upstream_tracks_env(&t);
+    let head = t.git(&["rev-parse", "HEAD"]);
+    // Clean tree (fast-forward path).
+    let o = t.neighbor(&["safe-pull"]);
+    assert_eq!(std::fs::read_to_string(t.dir.join(".env")).unwrap(), "SECRET=real\n", "{}", o.stderr);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    assert!(o.stderr.contains(".env"), "{}", o.stderr);
+    assert_eq!(t.git(&["rev-parse", "HEAD"]), head);
+    // Dirty tree, idle fleet (re-apply path).
+    t.write("README.md", "local edit\n");
+    let o = t.neighbor(&["safe-pull"]);
+    assert_eq!(std::fs::read_to_string(t.dir.join(".env")).unwrap(), "SECRET=real\n", "{}", o.stderr);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    assert_eq!(std::fs::read_to_string(t.dir.join("README.md")).unwrap(), "local edit\n");
+    assert_eq!(t.git(&["rev-parse", "HEAD"]), head);
+    // Diverged (rebase path).
+    t.git(&["checkout", "-q", "README.md"]);
+    t.commit_file("local.txt", "mine\n", "local commit");
+    let head = t.git(&["rev-parse", "HEAD"]);
+    let o = t.neighbor(&["safe-pull"]);
+    assert_eq!(std::fs::read_to_string(t.dir.join(".env")).unwrap(), "SECRET=real\n", "{}", o.stderr);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    assert_eq!(t.git(&["rev-parse", "HEAD"]), head);
+    // Once the file is moved aside the pull goes through.
+    std::fs::rename(t.dir.join(".env"), t.root.join("env.saved")).unwrap();
+    t.neighbor(&["safe-pull"]).ok();
+}
+
 // ---- C3 -------------------------------------------------------------------------------------------
 
 fn claim_following(t: &TestRepo, pid: u32) -> serde_json::Value {
