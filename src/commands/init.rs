@@ -32,7 +32,7 @@ pub fn run(g: &Global, ui: &Ui, args: &Args) -> Result<u8, Error> {
     let mut done =
         Initialised { config: None, config_written: false, state_dir: ctx.state.root.clone(), hooks: Vec::new() };
     if args.hooks {
-        done.hooks = crate::protect::hooks::install(&ctx.repo)?;
+        done.hooks = crate::protect::hooks::install(&ctx)?;
         for c in &done.hooks {
             ui.status(format!("hook {}: {} ({})", c.hook, c.action, c.path.display()));
         }

@@ -467,9 +467,8 @@ pub fn fix(ctx: &Ctx, findings: &mut [Finding]) {
                 format!("saved as {} (nothing was dropped)", r.r#ref)
             }),
             Fix::InstallHooks => {
-                let done = hooks_done
-                    .get_or_insert_with(|| hooks::install(&ctx.repo).map(drop).map_err(|e| e.message))
-                    .clone();
+                let done =
+                    hooks_done.get_or_insert_with(|| hooks::install(ctx).map(drop).map_err(|e| e.message)).clone();
                 done.map(|_| "installed".to_string()).map_err(Error::new)
             }
         };

@@ -306,3 +306,41 @@ fn a_claim_that_cannot_answer_is_not_held() {
     let _ = caller.kill();
     let _ = caller.wait();
 }
+
+// ---- L13 ------------------------------------------------------------------------------------------
+
+#[test]
+fn concurrent_hook_installs_never_lose_the_users_hook() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = TestRepo::new();
+    let hooks = t.common_dir().join("hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    let mine = b"#!/usr/bin/env python3\nprint('my own pre-rebase')\n".to_vec();
+    for round in 0..10 {
+        std::fs::write(hooks.join("pre-rebase"), &mine).unwrap();
+        std::fs::set_permissions(hooks.join("pre-rebase"), std::fs::Permissions::from_mode(0o751)).unwrap();
+        let kids: Vec<Child> = (0..8).map(|_| t.spawn(&["hooks", "install"])).collect();
+        for k in kids {
+            let _ = k.wait_with_output().unwrap();
+        }
+        t.neighbor(&["hooks", "uninstall"]).ok();
+        let back = std::fs::read(hooks.join("pre-rebase")).unwrap_or_default();
+        assert_eq!(back, mine, "round {round}: the user's hook was lost");
+        let mode = std::fs::metadata(hooks.join("pre-rebase")).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o751, "round {round}");
+        assert!(!hooks.join("pre-rebase.neighbor-chained").exists());
+    }
+}
+
+#[test]
+fn install_never_overwrites_an_existing_chained_file() {
+    let t = TestRepo::new();
+    let hooks = t.common_dir().join("hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    std::fs::write(hooks.join("pre-rebase"), b"#!/usr/bin/env python3\nprint(1)\n").unwrap();
+    std::fs::write(hooks.join("pre-rebase.neighbor-chained"), b"older user file\n").unwrap();
+    let o = t.neighbor(&["hooks", "install"]);
+    assert_ne!(o.code, 0);
+    assert_eq!(std::fs::read(hooks.join("pre-rebase.neighbor-chained")).unwrap(), b"older user file\n");
+    assert_eq!(std::fs::read(hooks.join("pre-rebase")).unwrap(), b"#!/usr/bin/env python3\nprint(1)\n");
+}
