@@ -35,6 +35,8 @@ pub struct Spec {
     pub timeout: Option<Duration>,
     /// Between TERM and KILL.
     pub grace: Duration,
+    /// Pass a terminal stdin on to the child (otherwise it gets /dev/null when stdin is a terminal).
+    pub terminal_stdin: bool,
 }
 
 /// How the child ended.
@@ -101,7 +103,7 @@ impl Signals {
                 if pg > 0
                     && let Ok(s) = Signal::try_from(sig)
                 {
-                    let _ = killpg(Pid::from_raw(pg), s);
+                    forward(pg, s);
                 }
             }
         });
@@ -116,8 +118,29 @@ impl Signals {
             && let Some(sig) = self.received()
             && let Ok(s) = Signal::try_from(sig)
         {
-            let _ = killpg(Pid::from_raw(pg), s);
+            forward(pg, s);
         }
+    }
+
+    /// When our parent is git's dispatcher (`git neighbor run …`), treat its death (even by `kill -9`,
+    /// which it cannot pass on) like SIGTERM: the pid an orchestrator holds is the dispatcher's.
+    pub fn follow_dispatcher(&self) {
+        let parent = nix::unistd::getppid();
+        let Ok(raw) = u32::try_from(parent.as_raw()) else { return };
+        if proc::proc_parent(raw).is_none_or(|(comm, _)| comm != "git") {
+            return;
+        }
+        let (l, t) = (self.last.clone(), self.target.clone());
+        std::thread::spawn(move || {
+            while nix::unistd::getppid() == parent {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            l.store(SIGTERM, Ordering::SeqCst);
+            let pg = t.load(Ordering::SeqCst);
+            if pg > 0 {
+                forward(pg, Signal::SIGTERM);
+            }
+        });
     }
 
     /// The last signal received, if any.
@@ -132,6 +155,15 @@ impl Drop for Signals {
     }
 }
 
+/// Send `sig` to the group, then SIGCONT: a stopped member (Ctrl-Z, SIGTTIN, `kill -STOP`) would
+/// otherwise hold the signal pending for ever.
+fn forward(pg: i32, sig: Signal) {
+    let _ = killpg(Pid::from_raw(pg), sig);
+    if sig != Signal::SIGCONT {
+        let _ = killpg(Pid::from_raw(pg), Signal::SIGCONT);
+    }
+}
+
 fn group_alive(pg: i32) -> bool {
     killpg(Pid::from_raw(pg), None).is_ok()
 }
@@ -141,7 +173,7 @@ fn end_group(pg: i32, grace: Duration) {
     if !group_alive(pg) {
         return;
     }
-    let _ = killpg(Pid::from_raw(pg), Signal::SIGTERM);
+    forward(pg, Signal::SIGTERM);
     let until = Instant::now() + grace;
     while group_alive(pg) && Instant::now() < until {
         std::thread::sleep(Duration::from_millis(10));
@@ -169,7 +201,7 @@ pub fn run(spec: &Spec, sigs: &Signals) -> Result<Outcome, Error> {
         .current_dir(&spec.dir)
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
         .process_group(0)
-        .stdin(Stdio::inherit())
+        .stdin(child_stdin(spec.terminal_stdin))
         .stdout(Stdio::inherit())
         .stderr(Stdio::piped())
         .spawn()
@@ -211,7 +243,7 @@ pub fn run(spec: &Spec, sigs: &Signals) -> Result<Outcome, Error> {
             && started.elapsed() >= limit
         {
             timed_out = true;
-            let _ = killpg(Pid::from_raw(pg), Signal::SIGTERM);
+            forward(pg, Signal::SIGTERM);
             kill_at = Some(Instant::now() + spec.grace);
         }
         if kill_at.is_some_and(|t| Instant::now() >= t) {
@@ -242,6 +274,12 @@ pub fn run(spec: &Spec, sigs: &Signals) -> Result<Outcome, Error> {
     };
     let stderr_tail = tail.lock().map(|t| t.iter().cloned().collect()).unwrap_or_default();
     Ok(Outcome { end, stderr_tail, duration_ms: started.elapsed().as_millis() as u64, forwarded: sigs.received() })
+}
+
+/// The child's stdin: ours, unless it is a terminal the child was not given (`run --stdin`).
+fn child_stdin(terminal_stdin: bool) -> Stdio {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() && !terminal_stdin { Stdio::null() } else { Stdio::inherit() }
 }
 
 /// A sidecar in its own process group that kills the child's group if we die.

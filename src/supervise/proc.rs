@@ -74,6 +74,20 @@ pub fn pid_alive(pid: u32) -> bool {
     }
 }
 
+/// Whether a process is stopped (Ctrl-Z, SIGSTOP, SIGTTIN): it holds what it holds but makes no progress.
+pub fn is_stopped(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rfind(')')
+            .and_then(|i| stat[i + 1..].split_whitespace().next())
+            .is_some_and(|st| st == "T" || st == "t"),
+        Err(_) => std::process::Command::new("ps")
+            .args(["-o", "stat=", "-p", &pid.to_string()])
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim_start().starts_with('T')),
+    }
+}
+
 /// Our process's ancestors, nearest first (`/proc`, else `ps`).
 pub fn ancestor_pids() -> Vec<u32> {
     let mut out = Vec::new();

@@ -307,6 +307,173 @@ fn a_claim_that_cannot_answer_is_not_held() {
     let _ = caller.wait();
 }
 
+// ---- H1 -------------------------------------------------------------------------------------------
+
+/// Start a run that waits in the elevator (stagger 1h after a first launch), and wait until it queues.
+fn queued_run(t: &TestRepo, extra: &[&str]) -> Child {
+    let tickets = t.common_dir().join("neighbor/elevator");
+    let before = count_tickets(&tickets);
+    let mut args = vec!["run", "--stagger", "1h"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--", "true"]);
+    let c = t.spawn(&args);
+    let until = Instant::now() + Duration::from_secs(20);
+    while count_tickets(&tickets) <= before {
+        assert!(Instant::now() < until, "the run never queued");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    c
+}
+
+/// SIGSTOP run `pid` once it waits in the elevator: its tenant is ready and it holds no building lock.
+fn stop_while_waiting(t: &TestRepo, pid: u32) {
+    let lock = t.common_dir().join("neighbor/lock");
+    let prefix = format!("run-{pid}-");
+    let until = Instant::now() + Duration::from_secs(20);
+    loop {
+        assert!(Instant::now() < until, "run {pid} never settled in the elevator");
+        let ready =
+            t.tenants_json().iter().any(|r| r["name"].as_str().unwrap().starts_with(&prefix) && r["reason"].is_null());
+        if ready {
+            signal(pid, "-STOP");
+            if Command::new("flock").args(["-n"]).arg(&lock).arg("true").status().unwrap().success() {
+                return;
+            }
+            signal(pid, "-CONT");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn count_tickets(d: &Path) -> usize {
+    std::fs::read_dir(d)
+        .map(|rd| rd.flatten().filter(|e| e.file_name().to_string_lossy().ends_with(".ticket")).count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_stopped_waiter_never_jams_the_elevator() {
+    let t = TestRepo::new();
+    // A first launch records the time; the next run waits an hour of stagger.
+    t.neighbor(&["run", "--stagger", "1h", "--", "true"]).ok();
+    let a = queued_run(&t, &[]);
+    let apid = a.id();
+    stop_while_waiting(&t, apid);
+    // B is behind A: the stopped waiter is passed over, B launches after its own (1 s) stagger.
+    let b = t.spawn(&["--lock-timeout", "1s", "run", "--stagger", "1s", "--", "true"]);
+    let o = wait_bounded(b, 30, "run behind a stopped waiter");
+    signal(apid, "-CONT");
+    signal(apid, "-TERM");
+    let oa = wait_bounded(a, 30, "the stopped waiter after SIGCONT+SIGTERM");
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(oa.code, 143, "a queued run honours SIGTERM: {}", oa.stderr);
+}
+
+#[test]
+fn a_queued_run_honours_signals_and_the_lock_timeout() {
+    let t = TestRepo::new();
+    t.neighbor(&["run", "--stagger", "1h", "--", "true"]).ok();
+    // Waiting out the stagger: SIGTERM ends it (128+15), and it leaves no tenant.
+    let a = queued_run(&t, &[]);
+    let pid = a.id();
+    signal(pid, "-TERM");
+    let o = wait_bounded(a, 30, "a run waiting out its stagger, after SIGTERM");
+    assert_eq!(o.code, 143, "{}", o.stderr);
+    // Behind a live waiter that makes no progress: exit 4 naming the ticket holder.
+    let a = queued_run(&t, &[]);
+    // (B's own stagger is 1s: behind a ticket that has not moved for its stagger + lock timeout, it gives up.)
+    let b = t.spawn(&["--lock-timeout", "1s", "run", "--stagger", "1s", "--", "true"]);
+    let ob = wait_bounded(b, 30, "a run behind a live waiter with --lock-timeout 1s");
+    let apid = a.id();
+    signal(apid, "-TERM");
+    wait_bounded(a, 30, "the first waiter");
+    assert_eq!(ob.code, 4, "{}", ob.stderr);
+    assert!(ob.stderr.contains(&format!("pid {apid}")), "names the ticket holder: {}", ob.stderr);
+    let left: Vec<_> =
+        t.tenants_json().into_iter().filter(|r| r["name"].as_str().unwrap().starts_with("run-")).collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+// ---- H2 -------------------------------------------------------------------------------------------
+
+#[test]
+fn kill_nine_of_the_git_dispatcher_ends_the_command() {
+    let t = TestRepo::new();
+    let pidf = t.root.join("cmd.pid");
+    let script = format!("echo $$ > {}; exec sleep 600", pidf.display());
+    let mut c = Command::new("git");
+    t.env(&mut c);
+    let mut git = c
+        .args(["neighbor", "run", "--", "sh", "-c", &script])
+        .current_dir(&t.dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(&pidf, 20);
+    let cmd_pid = std::fs::read_to_string(&pidf).unwrap();
+    git.kill().unwrap(); // SIGKILL to the dispatcher the orchestrator holds
+    git.wait().unwrap();
+    let until = Instant::now() + Duration::from_secs(20);
+    while alive(&cmd_pid) {
+        assert!(Instant::now() < until, "the supervised command outlived its dispatcher");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // And run cleaned up as on SIGTERM: no lease, no tenant.
+    let until = Instant::now() + Duration::from_secs(20);
+    while !t.tenants_json().is_empty() {
+        assert!(Instant::now() < until, "tenant left: {:?}", t.tenants_json());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+// ---- U2 -------------------------------------------------------------------------------------------
+
+#[test]
+fn a_stopped_command_still_gets_the_forwarded_signal() {
+    let t = TestRepo::new();
+    let pidf = t.root.join("cmd.pid");
+    let script = format!("echo $$ > {}; kill -STOP $$; sleep 600", pidf.display());
+    let run = t.spawn(&["run", "--", "sh", "-c", &script]);
+    wait_for(&pidf, 20);
+    let cmd_pid = std::fs::read_to_string(&pidf).unwrap();
+    let until = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(format!("/proc/{}/stat", cmd_pid.trim()))
+        .map(|s| s.rsplit(')').next().unwrap_or("").trim_start().starts_with('T'))
+        .unwrap_or(false)
+    {
+        assert!(Instant::now() < until, "never stopped");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    signal(run.id(), "-TERM");
+    let o = wait_bounded(run, 30, "run whose command is stopped, after SIGTERM");
+    assert_eq!(o.code, 143, "{}", o.stderr);
+    assert!(!alive(&cmd_pid));
+}
+
+#[test]
+fn the_command_gets_no_terminal_stdin_unless_asked() {
+    let t = TestRepo::new();
+    // `script` gives run a terminal; a command that reads stdin must not stop (SIGTTIN) for ever.
+    let out = t.root.join("read.out");
+    let inner = format!("read x; echo \"rc=$?\" > {}", out.display());
+    let cmdline = format!("git-neighbor run -- sh -c '{inner}'");
+    let mut c = Command::new("script");
+    t.env(&mut c);
+    let child = c
+        .args(["-qec", &cmdline, "/dev/null"])
+        .current_dir(&t.dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let o = wait_bounded(child, 30, "run at a terminal with a command that reads stdin");
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(std::fs::read_to_string(&out).unwrap().trim(), "rc=1");
+}
+
 // ---- L13 ------------------------------------------------------------------------------------------
 
 #[test]
