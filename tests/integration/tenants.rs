@@ -511,3 +511,55 @@ fn install_never_overwrites_an_existing_chained_file() {
     assert_eq!(std::fs::read(hooks.join("pre-rebase.neighbor-chained")).unwrap(), b"older user file\n");
     assert_eq!(std::fs::read(hooks.join("pre-rebase")).unwrap(), b"#!/usr/bin/env python3\nprint(1)\n");
 }
+
+// ---- U5 -------------------------------------------------------------------------------------------
+
+#[test]
+fn a_released_lock_names_no_holder() {
+    let t = TestRepo::new();
+    t.add("t1", &[]);
+    let state = t.common_dir().join("neighbor");
+    // Something without a note holds the lock now: the message must not name the last (finished) holder.
+    let mut holder = Command::new("flock").arg(state.join("lock")).args(["sleep", "20"]).spawn().unwrap();
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        let o = t.neighbor(&["--lock-timeout", "200ms", "add", "t2"]);
+        if o.code == 4 {
+            assert!(!o.stderr.contains("add t1"), "names a holder that is gone: {}", o.stderr);
+            break;
+        }
+        assert!(Instant::now() < until, "flock never took the lock: {}", o.stderr);
+        t.neighbor(&["remove", "t2"]).ok();
+    }
+    let _ = holder.kill();
+    let _ = holder.wait();
+}
+
+#[test]
+fn a_lease_held_by_an_orphaned_child_does_not_show_its_dead_writer_as_live() {
+    let t = TestRepo::new();
+    t.add("t1", &[]);
+    let leases = t.common_dir().join("neighbor/leases");
+    std::fs::create_dir_all(&leases).unwrap();
+    // The writer (pid from a finished process) left its note; its child (here flock) still holds the lease.
+    let mut gone = Command::new("true").spawn().unwrap();
+    let dead = gone.id();
+    gone.wait().unwrap();
+    std::fs::write(leases.join("t1.json"), format!(r#"{{"pid":{dead},"command":"git-neighbor add t1","since_ms":0}}"#))
+        .unwrap();
+    let mut child = Command::new("flock").arg(leases.join("t1.lock")).args(["sleep", "20"]).spawn().unwrap();
+    let until = Instant::now() + Duration::from_secs(10);
+    let row = loop {
+        let row = tenant_row(&t, "t1");
+        if !row["lease"].is_null() {
+            break row;
+        }
+        assert!(Instant::now() < until, "flock never took the lease");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(row["lease"]["exited"], true, "{row}");
+    let human = t.neighbor(&["list"]).ok().stdout;
+    assert!(human.contains(&format!("child of exited pid {dead}")), "{human}");
+    let _ = child.kill();
+    let _ = child.wait();
+}
