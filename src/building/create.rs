@@ -65,6 +65,7 @@ pub fn plan_add(ctx: &Ctx, req: &AddRequest) -> Result<Plan, Error> {
         Some(p) => normalize(&crate::git::absolute_path(p)),
         None => default_path(ctx, &req.name),
     };
+    check_tenant_path(ctx, &path, req.path.is_some())?;
     let base_spec = req.base.clone().unwrap_or_else(|| ctx.config.worktrees.base.clone());
     let (base_oid, base_ref) = ctx.repo.resolve(&base_spec)?;
     let carry = carry_list(ctx, req)?;
@@ -162,6 +163,62 @@ pub fn create_in_lease(ctx: &Ctx, plan: &Plan) -> Result<Tenant, Error> {
         )
     })?;
     Ok(tenant)
+}
+
+/// A tenant never goes inside another worktree of the building (the main checkout's `git add -A` would
+/// embed it, a tenant under the state directory stops every frame), inside a git directory, or straight
+/// under the file system root (`worktrees.root = "/"`). A committed config is untrusted input.
+fn check_tenant_path(ctx: &Ctx, path: &Path, flag: bool) -> Result<(), Error> {
+    let bad = |why: String| {
+        let e = format!("tenant path '{}' {why}", path.display());
+        if flag {
+            Error::usage(e).hint("pass --path outside every checkout of this repository")
+        } else {
+            Error::new(e).hint(format!(
+                "set worktrees.root in {} to a directory outside the repository (default \"../{{repo}}.worktrees\")",
+                crate::config::FILE
+            ))
+        }
+    };
+    let at = resolved(path);
+    if at.parent().is_none_or(|p| p.parent().is_none()) {
+        return Err(bad("is at the root of the file system".into()));
+    }
+    let mut inside: Vec<(PathBuf, &str)> =
+        vec![(ctx.repo.common_dir.clone(), "git directory"), (ctx.repo.git_dir.clone(), "git directory")];
+    for w in ctx.repo.worktrees()? {
+        inside.push((w.path, "worktree"));
+    }
+    for (dir, what) in inside {
+        let dir = resolved(&dir);
+        // The very path of a worktree is refused later, as a path that already exists.
+        if at.starts_with(&dir) && (at != dir || what != "worktree") {
+            return Err(bad(format!("is inside the {what} {}", dir.display())));
+        }
+    }
+    Ok(())
+}
+
+/// `p` with its longest existing ancestor canonicalised (symlinked temp dirs compare equal).
+fn resolved(p: &Path) -> PathBuf {
+    let mut base = p.to_path_buf();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(c) = std::fs::canonicalize(&base) {
+            let mut out = c;
+            for part in rest.iter().rev() {
+                out.push(part);
+            }
+            return out;
+        }
+        match (base.file_name().map(|f| f.to_os_string()), base.parent()) {
+            (Some(name), Some(parent)) => {
+                rest.push(name);
+                base = parent.to_path_buf();
+            }
+            _ => return p.to_path_buf(),
+        }
+    }
 }
 
 fn exists_err(name: &str) -> Error {

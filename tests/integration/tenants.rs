@@ -3,8 +3,6 @@
 //! with its dispatcher, an elevator no stopped waiter can jam, hooks installed under the lock, and the
 //! names and paths git itself refuses.
 
-#![allow(dead_code, unused_imports)] // helpers shared by sections that land one commit at a time
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -562,4 +560,49 @@ fn a_lease_held_by_an_orphaned_child_does_not_show_its_dead_writer_as_live() {
     assert!(human.contains(&format!("child of exited pid {dead}")), "{human}");
     let _ = child.kill();
     let _ = child.wait();
+}
+
+// ---- N1 -------------------------------------------------------------------------------------------
+
+#[test]
+fn tenant_paths_inside_the_checkout_or_at_the_root_are_refused() {
+    let t = TestRepo::new();
+    for (args, what) in [
+        (vec!["-c", "worktrees.root=", "add", "a1"], "empty root"),
+        (vec!["-c", "worktrees.root=/", "add", "a2"], "root /"),
+        (vec!["-c", "worktrees.root=sub", "add", "a3"], "root inside the checkout"),
+        (vec!["add", "a4", "--path", "state/nested"], "--path inside the checkout"),
+        (vec!["add", "a5", "--path", ".git/x"], "--path inside the git dir"),
+    ] {
+        let o = t.neighbor(&args);
+        assert!(o.code == 1 || o.code == 2, "{what}: {} {}", o.code, o.stderr);
+        assert!(t.registry_names().is_empty(), "{what}");
+        assert!(t.linked_worktrees().is_empty(), "{what}");
+    }
+    assert!(!Path::new("/a2").exists());
+    assert!(!t.dir.join("state/nested").exists());
+}
+
+// ---- N2 -------------------------------------------------------------------------------------------
+
+#[test]
+fn branch_names_git_refuses_are_refused() {
+    let t = TestRepo::new();
+    for b in ["@", "HEAD", "refs/heads/main", "-x", "a..b", "a@{1}", "x.lock", "a b"] {
+        let o = t.neighbor(&["add", "b1", "--branch", b]);
+        assert_eq!(o.code, 2, "--branch {b:?}: {}", o.stderr);
+        assert!(t.registry_names().is_empty(), "{b}");
+    }
+    assert!(t.branches("refs/heads/refs/").is_empty());
+    // rescue restore --branch too.
+    let p = t.add("r1", &[]);
+    write_in(&p, "w.txt", "work\n");
+    t.neighbor(&["remove", "--force", "r1"]).ok();
+    let id = t.neighbor(&["rescue", "list", "--json"]).ok().json()[0]["id"].as_str().unwrap().to_string();
+    for b in ["HEAD", "@", "refs/heads/x"] {
+        let o = t.neighbor(&["rescue", "restore", &id, "--branch", b]);
+        assert_eq!(o.code, 2, "--branch {b:?}: {}", o.stderr);
+    }
+    let o = t.git_out(&t.dir, &["rev-parse", "-q", "--verify", "refs/heads/HEAD"]);
+    assert_ne!(o.code, 0, "refs/heads/HEAD was created");
 }
