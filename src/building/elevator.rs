@@ -4,7 +4,9 @@
 //! Each launcher takes a numbered ticket under `elevator/lock` and holds an flock on its ticket file while
 //! it waits. It goes when every earlier ticket is gone or dead (its flock is free, e.g. after a crash) and
 //! `stagger` has passed since the last launch recorded in `elevator/last`. Dead tickets are swept by
-//! whoever finds them, so a crash never jams the queue.
+//! whoever finds them, so a crash never jams the queue; a ticket whose waiter is stopped (Ctrl-Z) is
+//! passed over, and one that does not move for `stagger + --lock-timeout` ends the wait with exit 4 naming
+//! its pid (written in the ticket). Both waits return at once when a signal arrives.
 
 use std::fs::OpenOptions;
 use std::path::PathBuf;

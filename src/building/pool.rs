@@ -1,5 +1,7 @@
 //! The pool: pre-built tenants handed out in O(1) — a registry update under the building lock and a
-//! lease, no git — and reset to their base on release only when nothing unmerged would be lost.
+//! lease, no git — and reset to their base on release only when nothing unmerged would be lost. A claim
+//! follows one process (the caller, or `--follow-pid`); when that process dies, its tenant is released
+//! through the same path as `pool release` before anyone can claim it again (the only git a claim runs).
 
 use serde::Serialize;
 

@@ -1,5 +1,6 @@
-//! Supervising a child: no shell, its own process group, signals forwarded, a timeout that escalates
-//! TERM → grace → KILL, the tail of its stderr kept for the fallback delta, and a reaper sidecar that
+//! Supervising a child: no shell, its own process group, signals forwarded (each followed by SIGCONT, so a
+//! stopped child still gets it), no terminal on stdin unless asked, the death of git's dispatcher treated
+//! as SIGTERM, a timeout that escalates TERM → grace → KILL, the tail of its stderr kept for the fallback delta, and a reaper sidecar that
 //! kills the group if the supervisor itself is killed with `kill -9` (no `unsafe` pre-exec hooks needed,
 //! and it works the same on Linux and macOS).
 
