@@ -21,6 +21,7 @@ mod run;
 mod safe_pull;
 mod snapshots;
 mod streams;
+mod tenant_suites;
 mod tenants;
 
 /// Every `.rs` file in this directory is a module of this harness: a test file that is not declared here
