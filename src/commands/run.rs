@@ -37,9 +37,9 @@ pub struct Args {
     /// Remove the tenant afterwards even if it holds work (saved as a rescue ref first).
     #[arg(long)]
     pub rm: bool,
-    /// Give CMD this terminal as its stdin. By default a terminal stdin is replaced by /dev/null: CMD runs in
-    /// a process group of its own, where reading the terminal would stop it for good (a pipe or file on
-    /// stdin is always passed on).
+    /// Give CMD this terminal as its stdin (its process group becomes the terminal's foreground while it
+    /// runs). By default a terminal stdin is replaced by /dev/null: CMD runs in a process group of its own,
+    /// where reading the terminal would stop it for good. A pipe or file on stdin is always passed on.
     #[arg(long)]
     pub stdin: bool,
     /// Skip the elevator.

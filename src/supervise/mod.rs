@@ -212,6 +212,9 @@ pub fn run(spec: &Spec, sigs: &Signals) -> Result<Outcome, Error> {
         })?;
     let pg = i32::try_from(child.id()).unwrap_or(0);
     sigs.set_target(pg);
+    // `run --stdin` at a terminal: the child's group becomes the terminal's foreground while it runs, so
+    // reading the terminal works (the terminal's Ctrl-C then reaches it directly).
+    let foreground = if spec.terminal_stdin { Foreground::hand_to(pg) } else { None };
     let reaper = spawn_reaper(pg);
     let tail = Arc::new(Mutex::new(VecDeque::with_capacity(TAIL)));
     let tee = child.stderr.take().map(|err| {
@@ -253,6 +256,7 @@ pub fn run(spec: &Spec, sigs: &Signals) -> Result<Outcome, Error> {
         }
         std::thread::sleep(Duration::from_millis(10));
     };
+    drop(foreground);
     // Whatever the leader did, nothing of its group outlives the run.
     end_group(pg, Duration::from_millis(200));
     sigs.target.store(0, Ordering::SeqCst);
@@ -275,6 +279,45 @@ pub fn run(spec: &Spec, sigs: &Signals) -> Result<Outcome, Error> {
     };
     let stderr_tail = tail.lock().map(|t| t.iter().cloned().collect()).unwrap_or_default();
     Ok(Outcome { end, stderr_tail, duration_ms: started.elapsed().as_millis() as u64, forwarded: sigs.received() })
+}
+
+/// The terminal on our stdin, handed to the child's process group while it runs and taken back after.
+struct Foreground {
+    ours: Pid,
+}
+
+impl Foreground {
+    /// Hand the terminal to group `pg` if stdin is a terminal whose foreground group is ours.
+    fn hand_to(pg: i32) -> Option<Foreground> {
+        use std::io::IsTerminal;
+        let stdin = std::io::stdin();
+        if !stdin.is_terminal() {
+            return None;
+        }
+        let ours = nix::unistd::getpgrp();
+        if nix::unistd::tcgetpgrp(&stdin).ok()? != ours {
+            return None;
+        }
+        // SIGTTOU is blocked around tcsetpgrp so taking the terminal back from the background never stops us.
+        let mut ttou = nix::sys::signal::SigSet::empty();
+        ttou.add(Signal::SIGTTOU);
+        let _ = ttou.thread_block();
+        let handed = nix::unistd::tcsetpgrp(&stdin, Pid::from_raw(pg)).is_ok();
+        if handed {
+            // A read that raced the hand-over stopped it (SIGTTIN): let it try again.
+            let _ = killpg(Pid::from_raw(pg), Signal::SIGCONT);
+        }
+        handed.then_some(Foreground { ours })
+    }
+}
+
+impl Drop for Foreground {
+    fn drop(&mut self) {
+        let _ = nix::unistd::tcsetpgrp(std::io::stdin(), self.ours);
+        let mut ttou = nix::sys::signal::SigSet::empty();
+        ttou.add(Signal::SIGTTOU);
+        let _ = ttou.thread_unblock();
+    }
 }
 
 /// The child's stdin: ours, unless it is a terminal the child was not given (`run --stdin`).

@@ -12,7 +12,7 @@ use crate::common::*;
 fn sh(t: &TestRepo, script: &str) -> Command {
     let mut c = Command::new("sh");
     t.env(&mut c);
-    c.args(["-c", script]).current_dir(&t.dir).stdin(Stdio::null());
+    c.args(["-c", script]).current_dir(&t.dir).stdin(Stdio::null()).stderr(Stdio::null());
     c
 }
 
@@ -470,6 +470,30 @@ fn the_command_gets_no_terminal_stdin_unless_asked() {
     let o = wait_bounded(child, 30, "run at a terminal with a command that reads stdin");
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert_eq!(std::fs::read_to_string(&out).unwrap().trim(), "rc=1");
+}
+
+#[test]
+fn run_stdin_gives_the_command_the_terminal() {
+    use std::io::Write;
+    let t = TestRepo::new();
+    let out = t.root.join("read.out");
+    let cmdline = format!("git-neighbor run --stdin -- sh -c 'read x; echo \"got:$x\" > {}'", out.display());
+    let mut c = Command::new("script");
+    t.env(&mut c);
+    let mut child = c
+        .args(["-qec", &cmdline, "/dev/null"])
+        .current_dir(&t.dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(b"hello\n").unwrap();
+    let o = wait_bounded(child, 30, "run --stdin at a terminal");
+    drop(input);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(std::fs::read_to_string(&out).unwrap().trim(), "got:hello");
 }
 
 // ---- L13 ------------------------------------------------------------------------------------------
