@@ -71,8 +71,10 @@ pub fn list(ctx: &Ctx) -> Result<Vec<Member>, Error> {
 
 /// Make sure at least `n` tenants are free. Returns the names created.
 pub fn fill(ctx: &Ctx, n: usize) -> Result<Vec<String>, Error> {
+    // Abandoned claims first become free (reset) or leave the pool (they hold work).
+    release_abandoned(ctx);
     let all = members(ctx)?;
-    let free = all.iter().filter(|t| !claim_live(ctx, t)).count();
+    let free = all.iter().filter(|t| t.pool.as_ref().is_some_and(|p| p.claim.is_none())).count();
     let mut made = Vec::new();
     let mut k = 1;
     while free + made.len() < n {

@@ -217,6 +217,26 @@ fn a_dead_claimants_clean_tenant_is_reset_and_reissued() {
     let _ = b.wait();
 }
 
+#[test]
+fn fill_counts_an_abandoned_claim_with_work_as_taken() {
+    let t = TestRepo::new();
+    t.neighbor(&["pool", "fill", "1"]).ok();
+    let mut a = Command::new("sleep").arg("600").spawn().unwrap();
+    let c = claim_following(&t, a.id());
+    let name = c["name"].as_str().unwrap().to_string();
+    write_in(Path::new(c["path"].as_str().unwrap()), "a-work.txt", "uncommitted\n");
+    a.kill().unwrap();
+    a.wait().unwrap();
+    wait_claim_dead(&t, &name);
+    // `fill 1` must leave one tenant someone can claim: the abandoned one holds work and is kept.
+    t.neighbor(&["pool", "fill", "1"]).ok();
+    let mut b = Command::new("sleep").arg("600").spawn().unwrap();
+    let c2 = claim_following(&t, b.id());
+    assert_ne!(c2["name"], name.as_str());
+    let _ = b.kill();
+    let _ = b.wait();
+}
+
 // ---- C4 -------------------------------------------------------------------------------------------
 
 #[test]
