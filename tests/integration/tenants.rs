@@ -270,6 +270,21 @@ fn a_claim_through_a_wrapper_follows_the_real_caller() {
     }
 }
 
+/// The note of the keeper holding `name`'s lease (it replaces add's own note right after it starts).
+fn keeper_note(t: &TestRepo, name: &str) -> serde_json::Value {
+    let p = t.common_dir().join(format!("neighbor/leases/{name}.json"));
+    let until = Instant::now() + Duration::from_secs(20);
+    loop {
+        let note: serde_json::Value =
+            std::fs::read(&p).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+        if !note["watch_pid"].is_null() {
+            return note;
+        }
+        assert!(Instant::now() < until, "no keeper note for {name}: {note}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn an_ephemeral_add_through_a_wrapper_follows_the_real_caller() {
     let t = TestRepo::new();
@@ -280,15 +295,11 @@ fn an_ephemeral_add_through_a_wrapper_follows_the_real_caller() {
     wait_for(&out, 20);
     let lease = tenant_row(&t, "e1")["lease"].clone();
     assert!(!lease.is_null());
-    let keeper = std::fs::read_to_string(t.common_dir().join("neighbor/leases/e1.json")).unwrap();
-    let note: serde_json::Value = serde_json::from_str(&keeper).unwrap();
+    let note = keeper_note(&t, "e1");
     assert_eq!(note["watch_pid"], caller.id(), "{note}");
     let mut other = Command::new("sleep").arg("600").spawn().unwrap();
     t.neighbor(&["add", "--ephemeral", "e2", "--follow-pid", &other.id().to_string()]).ok();
-    let note: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(t.common_dir().join("neighbor/leases/e2.json")).unwrap())
-            .unwrap();
-    assert_eq!(note["watch_pid"], other.id());
+    assert_eq!(keeper_note(&t, "e2")["watch_pid"], other.id());
     assert_eq!(t.neighbor(&["add", "e3", "--follow-pid", &other.id().to_string()]).code, 2, "only with --ephemeral");
     for c in [&mut caller, &mut other] {
         let _ = c.kill();
