@@ -2,6 +2,7 @@
 //! the building lock while holding the tenant's lease, check out outside the lock, carry files, and mark
 //! it ready. A creator that dies leaves a `creating` record with a dead lease, which `prune` rolls back.
 
+use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 use super::events::{self, Event};
@@ -31,6 +32,8 @@ pub struct AddRequest {
     pub task: Option<String>,
     /// Lives only as long as its lease.
     pub ephemeral: bool,
+    /// The process an ephemeral tenant's lease follows (default: [`caller_pid`]).
+    pub follow: Option<u32>,
     /// Stream it writes for (`run --stream`).
     pub stream: Option<String>,
     /// Frame it writes for (`run --frame`).
@@ -62,6 +65,7 @@ pub fn plan_add(ctx: &Ctx, req: &AddRequest) -> Result<Plan, Error> {
         Some(p) => normalize(&crate::git::absolute_path(p)),
         None => default_path(ctx, &req.name),
     };
+    check_tenant_path(ctx, &path, req.path.is_some())?;
     let base_spec = req.base.clone().unwrap_or_else(|| ctx.config.worktrees.base.clone());
     let (base_oid, base_ref) = ctx.repo.resolve(&base_spec)?;
     let carry = carry_list(ctx, req)?;
@@ -86,6 +90,7 @@ pub fn plan_add(ctx: &Ctx, req: &AddRequest) -> Result<Plan, Error> {
         port: None,
         pool: req.pool.then(registry::PoolSlot::default),
         removal: None,
+        carried: Default::default(),
     };
     Ok(Plan { tenant, carry, base_spec, want_port: req.port })
 }
@@ -98,7 +103,7 @@ pub fn add(ctx: &Ctx, req: &AddRequest) -> Result<Tenant, Error> {
         let t = create_in_lease(ctx, &plan)?;
         if t.ephemeral {
             // The keeper inherits our lease descriptor, so the lease never lapses between us and it.
-            spawn_lease_keeper(&t, caller_pid())?;
+            spawn_lease_keeper(&t, req.follow.unwrap_or_else(caller_pid))?;
         }
         Ok(t)
     })
@@ -140,9 +145,12 @@ pub fn create_in_lease(ctx: &Ctx, plan: &Plan) -> Result<Tenant, Error> {
         }
         Ok(())
     })?;
-    if let Err(e) = populate(ctx, &tenant, &plan.carry) {
-        let _ = ctx.locked(|| rollback_locked(ctx, &tenant));
-        return Err(e.context(format!("cannot build tenant '{}'", tenant.name)));
+    match populate(ctx, &tenant, &plan.carry) {
+        Ok(carried) => tenant.carried = carried,
+        Err(e) => {
+            let _ = ctx.locked(|| rollback_locked(ctx, &tenant));
+            return Err(e.context(format!("cannot build tenant '{}'", tenant.name)));
+        }
     }
     tenant.phase = Phase::Ready;
     ctx.locked(|| {
@@ -158,13 +166,69 @@ pub fn create_in_lease(ctx: &Ctx, plan: &Plan) -> Result<Tenant, Error> {
     Ok(tenant)
 }
 
+/// A tenant never goes inside another worktree of the building (the main checkout's `git add -A` would
+/// embed it, a tenant under the state directory stops every frame), inside a git directory, or straight
+/// under the file system root (`worktrees.root = "/"`). A committed config is untrusted input.
+fn check_tenant_path(ctx: &Ctx, path: &Path, flag: bool) -> Result<(), Error> {
+    let bad = |why: String| {
+        let e = format!("tenant path '{}' {why}", path.display());
+        if flag {
+            Error::usage(e).hint("pass --path outside every checkout of this repository")
+        } else {
+            Error::new(e).hint(format!(
+                "set worktrees.root in {} to a directory outside the repository (default \"../{{repo}}.worktrees\")",
+                crate::config::FILE
+            ))
+        }
+    };
+    let at = resolved(path);
+    if at.parent().is_none_or(|p| p.parent().is_none()) {
+        return Err(bad("is at the root of the file system".into()));
+    }
+    let mut inside: Vec<(PathBuf, &str)> =
+        vec![(ctx.repo.common_dir.clone(), "git directory"), (ctx.repo.git_dir.clone(), "git directory")];
+    for w in ctx.repo.worktrees()? {
+        inside.push((w.path, "worktree"));
+    }
+    for (dir, what) in inside {
+        let dir = resolved(&dir);
+        // The very path of a worktree is refused later, as a path that already exists.
+        if at.starts_with(&dir) && (at != dir || what != "worktree") {
+            return Err(bad(format!("is inside the {what} {}", dir.display())));
+        }
+    }
+    Ok(())
+}
+
+/// `p` with its longest existing ancestor canonicalised (symlinked temp dirs compare equal).
+fn resolved(p: &Path) -> PathBuf {
+    let mut base = p.to_path_buf();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(c) = std::fs::canonicalize(&base) {
+            let mut out = c;
+            for part in rest.iter().rev() {
+                out.push(part);
+            }
+            return out;
+        }
+        match (base.file_name().map(|f| f.to_os_string()), base.parent()) {
+            (Some(name), Some(parent)) => {
+                rest.push(name);
+                base = parent.to_path_buf();
+            }
+            _ => return p.to_path_buf(),
+        }
+    }
+}
+
 fn exists_err(name: &str) -> Error {
     Error::new(format!("a tenant named '{name}' already exists"))
         .hint(format!("pick another name, or remove it first: git neighbor remove {name}"))
 }
 
-/// Start the keeper that holds `t`'s (inherited) lease while `watch` lives.
-pub fn spawn_lease_keeper(t: &Tenant, watch: u32) -> Result<(), Error> {
+/// Start the keeper that holds `t`'s (inherited) lease while `watch` lives. Returns the keeper's pid.
+pub fn spawn_lease_keeper(t: &Tenant, watch: u32) -> Result<u32, Error> {
     let exe = std::env::current_exe().map_err(|e| Error::new(format!("cannot find own executable: {e}")))?;
     std::process::Command::new(exe)
         .args(["__lease-keeper", &t.name, &watch.to_string()])
@@ -173,7 +237,7 @@ pub fn spawn_lease_keeper(t: &Tenant, watch: u32) -> Result<(), Error> {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
-        .map(drop)
+        .map(|c| c.id())
         .map_err(|e| Error::new(format!("cannot start the lease keeper: {e}")))
 }
 
@@ -197,6 +261,11 @@ fn carry_list(ctx: &Ctx, req: &AddRequest) -> Result<Vec<PathBuf>, Error> {
         if found.is_empty() && !crate::glob::has_magic(pat) && req.carry.contains(pat) {
             return Err(Error::new(format!("carry path '{pat}' does not exist in {}", src.display())));
         }
+        for f in &found {
+            if let Some(link) = symlinked_parent(src, f) {
+                return Err(through_link(f, &link));
+            }
+        }
         files.extend(found);
     }
     files.sort();
@@ -204,20 +273,49 @@ fn carry_list(ctx: &Ctx, req: &AddRequest) -> Result<Vec<PathBuf>, Error> {
     Ok(files)
 }
 
-fn populate(ctx: &Ctx, t: &Tenant, carry: &[PathBuf]) -> Result<(), Error> {
+/// Check out the tenant's files and carry `carry` into it. Returns the fingerprint of every carried file
+/// as written, so later checks can tell an unchanged carried file from the tenant's own work.
+fn populate(ctx: &Ctx, t: &Tenant, carry: &[PathBuf]) -> Result<BTreeMap<String, String>, Error> {
     ctx.repo.git_in(&t.path)?.args(["reset", "--hard", "--quiet", "--no-recurse-submodules"]).run()?;
+    let mut carried = Vec::new();
     if let Some(src) = ctx.repo.workdir.as_deref() {
         for rel in carry {
+            // The tenant's own tree may differ from the caller's: check its side too, right before writing.
+            if let Some(link) = symlinked_parent(&t.path, rel) {
+                return Err(through_link(rel, &link));
+            }
             copy_preserving(&src.join(rel), &t.path.join(rel))?;
+            carried.push(rel.to_string_lossy().into_owned());
         }
     }
+    let prints = crate::git::carry::fingerprints(&t.path, &carried)?;
     if t.path.join(".gitmodules").exists() {
         ctx.repo
             .git_in(&t.path)?
             .args(["-c", "protocol.file.allow=always", "submodule", "update", "--init", "--recursive", "--quiet"])
             .run()?;
     }
-    Ok(())
+    Ok(prints.into_iter().collect())
+}
+
+/// The first proper ancestor of `rel` under `root` that is a symlink, if any: a carried file is never
+/// read or written through a link (the link may lead back to the very file being copied, or out of the
+/// tenant).
+fn symlinked_parent(root: &Path, rel: &Path) -> Option<PathBuf> {
+    let mut prefix = PathBuf::new();
+    let parts: Vec<Component> = rel.components().collect();
+    for c in parts.iter().take(parts.len().saturating_sub(1)) {
+        prefix.push(c);
+        if std::fs::symlink_metadata(root.join(&prefix)).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Some(prefix);
+        }
+    }
+    None
+}
+
+fn through_link(rel: &Path, link: &Path) -> Error {
+    Error::new(format!("cannot carry '{}': its parent '{}' is a symbolic link", rel.display(), link.display()))
+        .hint(format!("carry the link itself ('{}') or list the files it points to by their real path", link.display()))
 }
 
 fn copy_preserving(from: &Path, to: &Path) -> Result<(), Error> {
@@ -225,12 +323,42 @@ fn copy_preserving(from: &Path, to: &Path) -> Result<(), Error> {
     if let Some(dir) = to.parent() {
         std::fs::create_dir_all(dir).ctx(|| format!("cannot create {}", dir.display()))?;
     }
+    if let Ok(there) = std::fs::symlink_metadata(to) {
+        use std::os::unix::fs::MetadataExt;
+        // Never copy a file onto itself: fs::copy truncates the destination first.
+        if there.dev() == meta.dev() && there.ino() == meta.ino() {
+            return Err(Error::new(format!("cannot carry {}: {} is the same file", from.display(), to.display()))
+                .hint("the tenant already shares this file; leave it out of the carry list"));
+        }
+    }
     if meta.file_type().is_symlink() {
         let target = std::fs::read_link(from).ctx(|| format!("cannot read link {}", from.display()))?;
         let _ = std::fs::remove_file(to);
         std::os::unix::fs::symlink(target, to).ctx(|| format!("cannot carry link to {}", to.display()))?;
         return Ok(());
     }
+    if std::fs::symlink_metadata(to).is_ok_and(|m| m.file_type().is_symlink()) {
+        // A tracked link at the destination: replace the link, never write through it.
+        std::fs::remove_file(to).ctx(|| format!("cannot replace link {}", to.display()))?;
+    }
     // fs::copy copies permission bits too.
     std::fs::copy(from, to).map(drop).ctx(|| format!("cannot carry {} to {}", from.display(), to.display()))
+}
+
+/// `dirty` without the carried files that are exactly as `add` wrote them and not staged: those are a
+/// copy of the caller's files, and removing the tenant loses nothing of them.
+pub fn without_carried(t: &Tenant, dir: &Path, dirty: Vec<String>) -> Result<Vec<String>, Error> {
+    let candidates: Vec<String> = dirty.iter().filter(|p| t.carried.contains_key(*p)).cloned().collect();
+    if candidates.is_empty() || !dir.is_dir() {
+        return Ok(dirty);
+    }
+    let staged = crate::git::carry::staged_among(dir, &candidates)?;
+    let now: BTreeMap<String, String> = crate::git::carry::fingerprints(dir, &candidates)?.into_iter().collect();
+    Ok(dirty
+        .into_iter()
+        .filter(|p| {
+            let unchanged = t.carried.get(p).is_some_and(|was| now.get(p) == Some(was));
+            !unchanged || staged.contains(p)
+        })
+        .collect())
 }

@@ -4,11 +4,13 @@
 //! Each launcher takes a numbered ticket under `elevator/lock` and holds an flock on its ticket file while
 //! it waits. It goes when every earlier ticket is gone or dead (its flock is free, e.g. after a crash) and
 //! `stagger` has passed since the last launch recorded in `elevator/last`. Dead tickets are swept by
-//! whoever finds them, so a crash never jams the queue.
+//! whoever finds them, so a crash never jams the queue; a ticket whose waiter is stopped (Ctrl-Z) is
+//! passed over, and one that does not move for `stagger + --lock-timeout` ends the wait with exit 4 naming
+//! its pid (written in the ticket). Both waits return at once when a signal arrives.
 
 use std::fs::OpenOptions;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -56,12 +58,15 @@ pub fn ticket(s: &StateDir, lock_timeout: Duration) -> Result<Ticket, Error> {
     // The ticket file is locked before the gate and renamed to its number inside it (a rename keeps
     // the inode, hence the lock), so no earlier ticket can appear after ours unlocked.
     let pending = d.join(format!(".pending-{}-{}", std::process::id(), state_dir::unique()));
-    let file = OpenOptions::new()
+    let mut file = OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(&pending)
         .ctx(|| format!("cannot create {}", pending.display()))?;
+    // The waiter's pid, so those behind it can name it (and pass it over while it is stopped).
+    std::io::Write::write_all(&mut file, format!("{}\n", std::process::id()).as_bytes())
+        .ctx(|| format!("cannot write {}", pending.display()))?;
     let mut lock = fd_lock::RwLock::new(file);
     match lock.try_write() {
         Ok(g) => std::mem::forget(g),
@@ -84,14 +89,42 @@ pub fn ticket(s: &StateDir, lock_timeout: Duration) -> Result<Ticket, Error> {
 }
 
 impl Ticket {
-    /// Wait until every earlier ticket has gone (or died) and `stagger` has passed since the last
-    /// launch; record ours and leave the queue.
-    pub fn wait_turn(self, s: &StateDir, stagger: Duration, lock_timeout: Duration) -> Result<Ride, Error> {
+    /// Wait until every earlier ticket has gone (or died, or is stopped) and `stagger` has passed since
+    /// the last launch; record ours and leave the queue. Returns `None`, launching nothing, as soon as
+    /// `interrupted` says so (a signal arrived). Waiting behind one ticket that does not move for
+    /// `stagger + lock_timeout` fails with exit 4 naming its holder.
+    pub fn wait_turn(
+        self,
+        s: &StateDir,
+        stagger: Duration,
+        lock_timeout: Duration,
+        interrupted: &dyn Fn() -> bool,
+    ) -> Result<Option<Ride>, Error> {
         let d = dir(s);
-        while earlier_alive(&d, self.number)? {
+        let mut head: Option<Waiter> = None;
+        let mut since = Instant::now();
+        while let Some(w) = earliest_waiting(&d, self.number)? {
+            if interrupted() {
+                return Ok(None);
+            }
+            if head.as_ref().is_none_or(|h| h.number != w.number) {
+                head = Some(w);
+                since = Instant::now();
+            } else if since.elapsed() >= stagger.saturating_add(lock_timeout) {
+                let who = if w.pid == 0 { "an unknown process".to_string() } else { format!("pid {}", w.pid) };
+                return Err(Error::lock_timeout(format!(
+                    "elevator: ticket {} held by {who} has not moved for {}",
+                    w.number,
+                    crate::config::format_duration(since.elapsed())
+                ))
+                .hint("that launch is stuck (or stopped with Ctrl-Z: `fg` it); wait, or raise --lock-timeout"));
+            }
             std::thread::sleep(Duration::from_millis(5));
         }
         loop {
+            if interrupted() {
+                return Ok(None);
+            }
             let last = read_u64(&d.join("last"));
             let due = last.saturating_add(stagger.as_millis() as u64);
             let now = state_dir::now_ms();
@@ -104,13 +137,21 @@ impl Ticket {
         with_flock(&d.join("lock"), lock_timeout, || {
             state_dir::atomic_write(&d.join("last"), launched_ms.to_string().as_bytes())
         })?;
-        Ok(Ride { ticket: self.number, waited_ms: launched_ms.saturating_sub(self.taken_ms), launched_ms })
+        Ok(Some(Ride { ticket: self.number, waited_ms: launched_ms.saturating_sub(self.taken_ms), launched_ms }))
     }
 }
 
-/// Is any ticket numbered below `mine` still held by a live waiter? Dead ones are removed.
-fn earlier_alive(d: &std::path::Path, mine: u64) -> Result<bool, Error> {
-    let mut alive = false;
+/// A live ticket ahead of ours.
+struct Waiter {
+    number: u64,
+    pid: u32,
+}
+
+/// The earliest ticket numbered below `mine` whose waiter is alive and not stopped. Dead ones are
+/// removed; a stopped one (Ctrl-Z) is passed over, so it never jams the building, and takes its turn
+/// when continued.
+fn earliest_waiting(d: &std::path::Path, mine: u64) -> Result<Option<Waiter>, Error> {
+    let mut first: Option<Waiter> = None;
     for e in std::fs::read_dir(d).ctx(|| format!("cannot read {}", d.display()))?.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         if name.starts_with(".pending-") {
@@ -118,17 +159,21 @@ fn earlier_alive(d: &std::path::Path, mine: u64) -> Result<bool, Error> {
             continue;
         }
         let Some(n) = name.strip_suffix(".ticket").and_then(|n| n.parse::<u64>().ok()) else { continue };
-        if n >= mine {
+        if n >= mine || first.as_ref().is_some_and(|f| f.number < n) {
             continue;
         }
         if crate::building::lease::is_held(&e.path()) {
-            alive = true;
+            let pid = read_u64(&e.path()) as u32;
+            if pid != 0 && crate::supervise::proc::is_stopped(pid) {
+                continue;
+            }
+            first = Some(Waiter { number: n, pid });
         } else {
             // Its waiter died (or just left): sweep it.
             let _ = std::fs::remove_file(e.path());
         }
     }
-    Ok(alive)
+    Ok(first)
 }
 
 fn sweep_if_dead(p: &std::path::Path) {

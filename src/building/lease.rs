@@ -44,7 +44,17 @@ impl Holder {
     }
     /// `pid 123 (git-neighbor add t1) for 2s`
     pub fn describe(&self) -> String {
-        format!("pid {} ({}) for {}", self.pid, self.command, state_dir::human_age(state_dir::age(self.since_ms)))
+        let exited = if self.exited() { ", which has exited; a process it started still holds it" } else { "" };
+        format!(
+            "pid {} ({}) for {}{exited}",
+            self.pid,
+            self.command,
+            state_dir::human_age(state_dir::age(self.since_ms))
+        )
+    }
+    /// The recorded holder is gone (a child it started, e.g. git, still holds the descriptor).
+    pub fn exited(&self) -> bool {
+        self.pid != 0 && !crate::supervise::proc::pid_alive(self.pid)
     }
 }
 
@@ -75,11 +85,13 @@ pub fn with_building_lock<T>(
             Err(e) => return Err(Error::new(format!("cannot lock {}: {e}", dir.lock_file().display()))),
         }
         if start.elapsed() >= timeout {
+            // The note is removed on release, so one that is there names the holder (or the process
+            // whose child inherited the lock, when that process has exited).
             let holder = std::fs::read(dir.lock_holder_file())
                 .ok()
                 .and_then(|b| serde_json::from_slice::<Holder>(&b).ok())
                 .map(|h| format!("held by {}", h.describe()))
-                .unwrap_or_else(|| "holder unknown".into());
+                .unwrap_or_else(|| "holder unknown (it left no note)".into());
             return Err(Error::lock_timeout(format!(
                 "building lock {} not acquired within {}: {holder}",
                 dir.lock_file().display(),
@@ -94,6 +106,8 @@ pub fn with_building_lock<T>(
     let note = serde_json::to_vec(&Holder::me()).unwrap_or_default();
     let _ = state_dir::atomic_write(&dir.lock_holder_file(), &note);
     let out = f();
+    // A released lock names no holder: remove the note while still holding the lock.
+    let _ = std::fs::remove_file(dir.lock_holder_file());
     drop(guard);
     out
 }
@@ -210,6 +224,10 @@ pub fn write_lease_note(dir: &StateDir, name: &str, holder: &Holder) -> Result<(
 /// Stop the lease keeper `h` holding tenant `name`'s lease (SIGTERM) and wait up to 2 s for the lease to
 /// end. Returns whether it ended.
 pub fn stop_keeper(dir: &StateDir, name: &str, h: &Holder) -> bool {
+    // A note written by this very process (before its keeper wrote its own) names no keeper to stop.
+    if h.pid == std::process::id() {
+        return false;
+    }
     let Ok(raw) = i32::try_from(h.pid) else { return false };
     let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(raw), nix::sys::signal::Signal::SIGTERM);
     for _ in 0..200 {

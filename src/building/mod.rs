@@ -145,14 +145,7 @@ pub fn branch_for(cfg: &Config, req: &AddRequest) -> Result<String, Error> {
 }
 
 fn check_branch_name(branch: &str) -> Result<(), Error> {
-    let full = format!("refs/heads/{branch}");
-    let ok = !branch.starts_with('-') && gix::refs::FullName::try_from(full.as_str()).is_ok();
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::usage(format!("'{branch}' is not a valid branch name"))
-            .hint("see `git check-ref-format --help`; pass another name or --branch"))
-    }
+    crate::git::refs::validate_branch_name(branch)
 }
 
 /// Where a new tenant goes by default.

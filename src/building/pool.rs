@@ -1,5 +1,7 @@
 //! The pool: pre-built tenants handed out in O(1) — a registry update under the building lock and a
-//! lease, no git — and reset to their base on release only when nothing unmerged would be lost.
+//! lease, no git — and reset to their base on release only when nothing unmerged would be lost. A claim
+//! follows one process (the caller, or `--follow-pid`); when that process dies, its tenant is released
+//! through the same path as `pool release` before anyone can claim it again (the only git a claim runs).
 
 use serde::Serialize;
 
@@ -10,12 +12,10 @@ use crate::building::state_dir;
 use crate::building::{self, AddRequest, Ctx};
 use crate::error::Error;
 use crate::git::{read_head_branch, worktree};
+use crate::supervise::proc::pid_alive;
 
 /// Pool tenants are named `pool-<k>`.
 pub const PREFIX: &str = "pool-";
-
-/// A claim a young process has recorded but whose lease it may not hold yet.
-const CLAIM_GRACE_MS: u64 = 5_000;
 
 /// A pool tenant as listed.
 #[derive(Debug, Clone, Serialize)]
@@ -26,7 +26,8 @@ pub struct Member {
     pub path: std::path::PathBuf,
     /// Branch.
     pub branch: String,
-    /// `free` or `claimed`.
+    /// `free`, `claimed`, or `abandoned` (its claimant died: the next claim releases it first, which
+    /// resets it, or keeps it out of the pool when it holds work).
     pub state: &'static str,
     /// Current claim, if any.
     pub claim: Option<Claim>,
@@ -40,9 +41,11 @@ fn members(ctx: &Ctx) -> Result<Vec<Tenant>, Error> {
         .collect())
 }
 
+/// A claim is live while its lease is held (by the claimant, or by the keeper that follows it), or while
+/// the process that is making it still runs (it takes the lease right after recording the claim).
 fn claim_live(ctx: &Ctx, t: &Tenant) -> bool {
     let Some(c) = t.pool.as_ref().and_then(|p| p.claim.as_ref()) else { return false };
-    state_dir::now_ms().saturating_sub(c.at_ms) < CLAIM_GRACE_MS || lease::lease_holder(&ctx.state, &t.name).is_some()
+    c.pending.is_some_and(pid_alive) || lease::lease_holder(&ctx.state, &t.name).is_some()
 }
 
 /// List the pool.
@@ -51,8 +54,13 @@ pub fn list(ctx: &Ctx) -> Result<Vec<Member>, Error> {
         .into_iter()
         .map(|t| {
             let live = claim_live(ctx, &t);
+            let claimed = t.pool.as_ref().is_some_and(|p| p.claim.is_some());
             Member {
-                state: if live { "claimed" } else { "free" },
+                state: match (live, claimed) {
+                    (true, _) => "claimed",
+                    (false, true) => "abandoned",
+                    (false, false) => "free",
+                },
                 claim: if live { t.pool.and_then(|p| p.claim) } else { None },
                 name: t.name,
                 path: t.path,
@@ -64,8 +72,10 @@ pub fn list(ctx: &Ctx) -> Result<Vec<Member>, Error> {
 
 /// Make sure at least `n` tenants are free. Returns the names created.
 pub fn fill(ctx: &Ctx, n: usize) -> Result<Vec<String>, Error> {
+    // Abandoned claims first become free (reset) or leave the pool (they hold work).
+    release_abandoned(ctx);
     let all = members(ctx)?;
-    let free = all.iter().filter(|t| !claim_live(ctx, t)).count();
+    let free = all.iter().filter(|t| t.pool.as_ref().is_some_and(|p| p.claim.is_none())).count();
     let mut made = Vec::new();
     let mut k = 1;
     while free + made.len() < n {
@@ -81,22 +91,71 @@ pub fn fill(ctx: &Ctx, n: usize) -> Result<Vec<String>, Error> {
     Ok(made)
 }
 
-/// Claim a free tenant for process `pid`. Under the building lock; no git. Returns the tenant and the
-/// lease id the release must present. The caller takes the lease right after (or hands it to a keeper).
+/// Claim a free tenant for process `pid`. Claims whose claimant died are first released the way `pool
+/// release` would (reset, or kept out of the pool when they hold work), so no one is handed another's
+/// leftovers. Then, under the building lock and without git, a free tenant is recorded as claimed,
+/// pending until [`confirm`]. Returns the tenant and the lease id the release must present. The caller
+/// takes the lease right after (or hands it to a keeper).
 pub fn claim(ctx: &Ctx, pid: u32) -> Result<(Tenant, String), Error> {
+    release_abandoned(ctx);
     ctx.locked(|| {
         let mut t = members(ctx)?
             .into_iter()
-            .find(|t| !claim_live(ctx, t))
+            .find(|t| t.pool.as_ref().is_some_and(|p| p.claim.is_none()))
             .ok_or_else(|| Error::new("the pool has no free tenant").hint("git neighbor pool fill <N> makes more"))?;
         let lease_id = format!("{}-{}", t.name, state_dir::unique());
-        t.pool = Some(PoolSlot { claim: Some(Claim { lease_id: lease_id.clone(), pid, at_ms: state_dir::now_ms() }) });
+        let claim =
+            Claim { lease_id: lease_id.clone(), pid, at_ms: state_dir::now_ms(), pending: Some(std::process::id()) };
+        t.pool = Some(PoolSlot { claim: Some(claim) });
         registry::put(&ctx.state, &t)?;
         events::append(
             &ctx.state,
             &Event::new("pool-claim").tenant(&t.name, &t.branch, &t.path).with("lease_id", lease_id.clone()),
         )?;
         Ok((t, lease_id))
+    })
+}
+
+/// Release every claim whose claimant is gone, through the same path as `pool release`. A tenant someone
+/// else is releasing right now (its lease is taken) is left to them; one that cannot be released stays
+/// abandoned, never handed out.
+fn release_abandoned(ctx: &Ctx) {
+    let Ok(all) = members(ctx) else { return };
+    for t in all {
+        let Some(c) = t.pool.as_ref().and_then(|p| p.claim.clone()) else { continue };
+        if claim_live(ctx, &t) {
+            continue;
+        }
+        let _ = lease::with_lease(&ctx.state, &t.name, &Holder::me(), lease::Share::No, |_| {
+            release_in_lease(ctx, &t.name, Some(&c.lease_id))
+        });
+    }
+}
+
+/// The claimant has received the claim: it is no longer pending. Until then a claim whose claiming
+/// process died is given back by its keeper.
+pub fn confirm(ctx: &Ctx, name: &str, lease_id: &str) -> Result<(), Error> {
+    ctx.locked(|| {
+        let mut t = ctx.tenant(name)?;
+        match t.pool.as_mut().and_then(|p| p.claim.as_mut()) {
+            Some(c) if c.lease_id == lease_id => c.pending = None,
+            _ => return Err(Error::new(format!("the claim on '{name}' was lost before it was handed over"))),
+        }
+        registry::put(&ctx.state, &t)
+    })
+}
+
+/// Withdraw a claim that was never handed to its claimant (nothing was done in the tenant).
+pub fn withdraw(ctx: &Ctx, name: &str, lease_id: &str) -> Result<(), Error> {
+    ctx.locked(|| {
+        let mut t = ctx.tenant(name)?;
+        if let Some(p) = t.pool.as_mut()
+            && p.claim.as_ref().is_some_and(|c| c.lease_id == lease_id)
+        {
+            p.claim = None;
+            registry::put(&ctx.state, &t)?;
+        }
+        Ok(())
     })
 }
 

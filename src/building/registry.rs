@@ -75,6 +75,10 @@ pub struct Tenant {
     /// exactly that.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub removal: Option<Removal>,
+    /// Files `add` carried into the tenant, with what it wrote (`blob:<id>` or `link:<target>`): while
+    /// they are unchanged (and not staged) they are a copy of the caller's files, not work of the tenant.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub carried: std::collections::BTreeMap<String, String>,
 }
 
 /// What a removal checked, recorded before it deletes anything.
@@ -106,6 +110,10 @@ pub struct Claim {
     pub pid: u32,
     /// When (ms since epoch).
     pub at_ms: u64,
+    /// While the claiming process has not yet handed the claim to its caller: that process's pid. A claim
+    /// still pending when that process is gone was never received, and is given back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<u32>,
 }
 
 fn path_of(dir: &StateDir, name: &str) -> PathBuf {

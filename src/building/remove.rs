@@ -124,7 +124,8 @@ fn work_at(ctx: &Ctx, t: &Tenant, dir: &Path) -> Result<Work, Error> {
     let base = ctx.base_of(t);
     let tip = refs::oid_of(&ctx.repo, &branch_ref(t))?;
     let here = dir.is_dir();
-    let dirty = if here { dirty_paths(dir)? } else { Vec::new() };
+    // Files add carried in, unchanged and unstaged, are the caller's copies, not the tenant's work.
+    let dirty = if here { super::create::without_carried(t, dir, dirty_paths(dir)?)? } else { Vec::new() };
     let head = if here {
         ctx.repo.git_in(dir)?.args(["rev-parse", "--verify", "-q", "HEAD"]).read().ok().filter(|h| !h.is_empty())
     } else {

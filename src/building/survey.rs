@@ -54,6 +54,9 @@ pub struct LeaseView {
     pub since: String,
     /// Age in seconds.
     pub age_secs: u64,
+    /// The recorded holder has exited; a process it started (e.g. git) still holds the lease.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub exited: bool,
 }
 
 /// One row of `list`.
@@ -158,6 +161,7 @@ pub fn survey(ctx: &Ctx) -> Result<Vec<Entry>, Error> {
             current: false,
             ephemeral: t.ephemeral,
             lease: lease.map(|h| LeaseView {
+                exited: h.exited(),
                 pid: h.pid,
                 command: h.command,
                 since: state_dir::rfc3339(h.since_ms),

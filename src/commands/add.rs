@@ -28,9 +28,14 @@ pub struct Args {
     /// Task id recorded in the registry.
     #[arg(long, value_name = "ID")]
     pub task: Option<String>,
-    /// The tenant lives only as long as the calling process (its lease); prune removes it after.
+    /// The tenant lives only as long as the calling process (its lease); prune removes it after. git's
+    /// dispatcher and wrappers such as `timeout`, `xargs`, `flock`, `sudo` are looked through to the process
+    /// that ran them; name another process with --follow-pid.
     #[arg(long)]
     pub ephemeral: bool,
+    /// With --ephemeral: follow this process's life instead of the caller's [env: NEIGHBOR_FOLLOW_PID].
+    #[arg(long, value_name = "PID", requires = "ephemeral")]
+    pub follow_pid: Option<u32>,
 }
 
 pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
@@ -43,6 +48,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         owner: a.owner.clone(),
         task: a.task.clone(),
         ephemeral: a.ephemeral,
+        follow: if a.ephemeral { Some(crate::supervise::proc::follow_pid(a.follow_pid)?) } else { None },
         ..Default::default()
     };
     let progress = ui.progress(format!("creating tenant {} (checking out)", a.name));

@@ -19,8 +19,7 @@ pub enum Cmd {
 pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
     match cmd {
         Cmd::Install | Cmd::Uninstall => {
-            let changes =
-                if matches!(cmd, Cmd::Install) { hooks::install(&ctx.repo)? } else { hooks::uninstall(&ctx.repo)? };
+            let changes = if matches!(cmd, Cmd::Install) { hooks::install(ctx)? } else { hooks::uninstall(ctx)? };
             if ui.json {
                 ui.json_out(&changes)?;
             } else {

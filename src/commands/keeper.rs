@@ -32,15 +32,21 @@ pub fn run(ctx: &Ctx, a: &Args) -> Result<u8, Error> {
     while pid_alive(a.watch) {
         std::thread::sleep(Duration::from_millis(100));
         tick += 1;
-        if tick.is_multiple_of(10) {
-            // Stop when the tenant is gone, or (pool) when the claim it held for is no longer this one.
+        if tick.is_multiple_of(5) {
+            // Stop when the tenant is gone, or (pool) when the claim it held for is no longer this one, or
+            // when `pool claim` died before handing the claim over (its caller never learnt of it).
             match registry::get(&ctx.state, &a.name).ok().flatten() {
                 None => break,
                 Some(t) => {
-                    if let Some(p) = &t.pool
-                        && p.claim.as_ref().is_none_or(|c| c.pid != a.watch)
-                    {
-                        break;
+                    if let Some(p) = &t.pool {
+                        match &p.claim {
+                            Some(c) if c.pid == a.watch => {
+                                if c.pending.is_some_and(|claimer| !pid_alive(claimer)) {
+                                    break;
+                                }
+                            }
+                            _ => break,
+                        }
                     }
                 }
             }

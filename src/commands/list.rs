@@ -49,7 +49,10 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         let lease = r
             .lease
             .as_ref()
-            .map(|l| format!("pid {} {}", l.pid, state_dir::human_age(std::time::Duration::from_secs(l.age_secs))))
+            .map(|l| {
+                let age = state_dir::human_age(std::time::Duration::from_secs(l.age_secs));
+                if l.exited { format!("child of exited pid {} {age}", l.pid) } else { format!("pid {} {age}", l.pid) }
+            })
             .unwrap_or_else(|| "-".into());
         let age =
             r.age_secs.map(|s| state_dir::human_age(std::time::Duration::from_secs(s))).unwrap_or_else(|| "-".into());

@@ -14,7 +14,17 @@ pub enum Cmd {
         n: usize,
     },
     /// Claim a free tenant for the calling process; prints its path (the lease id goes to stderr and --json).
-    Claim,
+    ///
+    /// The claim lasts as long as the process that called `git neighbor pool claim`: git's dispatcher and
+    /// wrappers such as `timeout`, `xargs`, `flock`, `sudo`, `nice` are looked through to the process that
+    /// ran them. When that is still not the process that will use the tenant, name it with --follow-pid
+    /// or NEIGHBOR_FOLLOW_PID. The claim is yours once this command exits 0; one whose claimant died is
+    /// released (reset, or kept out of the pool when it holds work) before anyone else gets it.
+    Claim {
+        /// Follow this process's life instead of the caller's [env: NEIGHBOR_FOLLOW_PID].
+        #[arg(long, value_name = "PID")]
+        follow_pid: Option<u32>,
+    },
     /// Give a claimed tenant back: reset to its base if nothing unmerged would be lost, else keep it.
     Release {
         /// Tenant name.
@@ -38,19 +48,33 @@ pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
             }
             ui.status(format!("pool: made {} tenant(s); {n} free", made.len()));
         }
-        Cmd::Claim => {
-            let watch = crate::supervise::proc::caller_pid();
+        Cmd::Claim { follow_pid } => {
+            let watch = crate::supervise::proc::follow_pid(*follow_pid)?;
             let (t, lease_id) = pool::claim(ctx, watch)?;
-            // The lease follows the caller: a keeper shares it and lets go when the caller exits.
-            lease::with_lease(&ctx.state, &t.name, &Holder::me(), Share::HandOver, |_| {
+            // The lease follows the caller: a keeper shares it and lets go when the caller exits (or when
+            // this process dies before the claim is handed over).
+            let keeper = match lease::with_lease(&ctx.state, &t.name, &Holder::me(), Share::HandOver, |_| {
                 building::spawn_lease_keeper(&t, watch)
-            })?;
-            if ui.json {
+            }) {
+                Ok(pid) => pid,
+                Err(e) => {
+                    let _ = pool::withdraw(ctx, &t.name, &lease_id);
+                    return Err(e);
+                }
+            };
+            crate::failpoint::hit("pool-claim-answer");
+            let answered = if ui.json {
                 ui.json_out(
                     &serde_json::json!({"name": t.name, "path": t.path, "branch": t.branch, "lease_id": lease_id}),
-                )?;
+                )
             } else {
-                ui.data(&format!("{}\n", t.path.display()))?;
+                ui.data(&format!("{}\n", t.path.display()))
+            };
+            if let Err(e) = answered.and_then(|_| pool::confirm(ctx, &t.name, &lease_id)) {
+                // The caller never learnt of the claim: give it back at once.
+                lease::stop_keeper(&ctx.state, &t.name, &Holder { pid: keeper, ..Holder::me() });
+                let _ = pool::withdraw(ctx, &t.name, &lease_id);
+                return Err(e);
             }
             ui.status(format!("claimed {} (lease id {lease_id})", t.name));
         }

@@ -103,6 +103,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
         Cmd::Restore { id, branch } => {
             let r = rescue::find(&ctx.repo, id)?;
             let b = branch.clone().unwrap_or_else(|| format!("rescued/{}", r.id));
+            crate::git::refs::validate_branch_name(&b)?;
             let full = format!("refs/heads/{b}");
             if ctx.repo.ref_target(&full).is_some() {
                 return Err(Error::new(format!("branch '{b}' already exists")).hint("pass --branch with a new name"));

@@ -37,6 +37,11 @@ pub struct Args {
     /// Remove the tenant afterwards even if it holds work (saved as a rescue ref first).
     #[arg(long)]
     pub rm: bool,
+    /// Give CMD this terminal as its stdin (its process group becomes the terminal's foreground while it
+    /// runs). By default a terminal stdin is replaced by /dev/null: CMD runs in a process group of its own,
+    /// where reading the terminal would stop it for good. A pipe or file on stdin is always passed on.
+    #[arg(long)]
+    pub stdin: bool,
     /// Skip the elevator.
     #[arg(long)]
     pub no_stagger: bool,
@@ -56,6 +61,8 @@ pub struct Args {
 
 pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
     let sigs = Signals::install()?;
+    // kill -9 of `git` (the pid an orchestrator holds for `git neighbor run`) ends CMD as SIGTERM would.
+    sigs.follow_dispatcher();
     if let Some(s) = &a.stream {
         registry::validate_name_as("stream", s)?;
     }
@@ -162,13 +169,23 @@ fn supervise_in(
     if let Some(p) = t.port {
         env.push(("NEIGHBOR_PORT".into(), p.to_string()));
     }
-    let spec = Spec { argv: a.cmd.clone(), dir: t.path.clone(), env, timeout: a.timeout, grace: a.grace };
+    let spec = Spec {
+        argv: a.cmd.clone(),
+        dir: t.path.clone(),
+        env,
+        timeout: a.timeout,
+        grace: a.grace,
+        terminal_stdin: a.stdin,
+    };
     if let Some(ticket) = gate.ticket.take() {
-        let ride = ticket.wait_turn(&ctx.state, gate.stagger, ctx.lock_timeout)?;
-        ui.verbose(format!(
-            "elevator: ticket {} after {} ms, launched at {}",
-            ride.ticket, ride.waited_ms, ride.launched_ms
-        ));
+        // A signal (or the death of git's dispatcher) ends the wait; supervise::run then starts nothing.
+        let ride = ticket.wait_turn(&ctx.state, gate.stagger, ctx.lock_timeout, &|| sigs.received().is_some())?;
+        if let Some(ride) = ride {
+            ui.verbose(format!(
+                "elevator: ticket {} after {} ms, launched at {}",
+                ride.ticket, ride.waited_ms, ride.launched_ms
+            ));
+        }
     }
     let out = supervise::run(&spec, sigs)?;
     match out.end {

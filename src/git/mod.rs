@@ -4,6 +4,7 @@
 //! arguments and git's stderr, so a failure says exactly which git call failed and why.
 
 pub mod busy;
+pub mod carry;
 pub mod checkout;
 pub mod cmd;
 pub mod commit;

@@ -107,3 +107,26 @@ pub fn count_only_on(repo: &Repo, tips: &[String], not: &[String]) -> Result<u64
     cmd = cmd.arg("--");
     Ok(cmd.read()?.trim().parse().unwrap_or(0))
 }
+/// Refuse a branch name git's own `git branch` refuses, or one that would not name what the user meant:
+/// anything `git check-ref-format --branch` rejects, `HEAD`, `@` and `@{…}` (git reads them as revisions),
+/// names starting with `-`, and `refs/…` (which would become `refs/heads/refs/…`).
+pub fn validate_branch_name(branch: &str) -> Result<(), Error> {
+    let why = if branch.is_empty() {
+        Some("it is empty")
+    } else if branch.starts_with('-') {
+        Some("it starts with '-'")
+    } else if branch == "HEAD" || branch == "@" || branch.contains("@{") {
+        Some("git reads it as a revision, not a branch")
+    } else if branch.starts_with("refs/") {
+        Some("it is a full ref name; give the short name (without refs/heads/)")
+    } else if gix::refs::FullName::try_from(format!("refs/heads/{branch}").as_str()).is_err() {
+        Some("git check-ref-format refuses it")
+    } else {
+        None
+    };
+    match why {
+        None => Ok(()),
+        Some(why) => Err(Error::usage(format!("'{branch}' is not a valid branch name: {why}"))
+            .hint("pass another name; `git check-ref-format --branch <name>` checks one")),
+    }
+}

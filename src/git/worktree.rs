@@ -136,3 +136,16 @@ pub fn move_checked(repo: &Repo, dir: &Path, full: &str, from: &str, to: &str) -
     }
     Ok(true)
 }
+
+/// What changes from tree-ish `from` to tree-ish `to` (ids, not user input), path by path:
+/// `(status letter, path)` from `git diff-tree -r --name-status` (`A` added, `D` deleted, `M`, `T`).
+pub fn tree_changes(dir: &Path, from: &str, to: &str) -> Result<Vec<(char, String)>, Error> {
+    let out = GitCmd::new(dir)?.args(["diff-tree", "-r", "-z", "--name-status", "--no-renames", from, to]).output()?;
+    let mut fields = out.split(|b| *b == 0).filter(|f| !f.is_empty());
+    let mut v = Vec::new();
+    while let (Some(st), Some(p)) = (fields.next(), fields.next()) {
+        let letter = st.first().map(|b| *b as char).unwrap_or('?');
+        v.push((letter, String::from_utf8_lossy(p).into_owned()));
+    }
+    Ok(v)
+}

@@ -526,9 +526,8 @@ pub fn fix(ctx: &Ctx, findings: &mut [Finding]) {
             }),
             Fix::RecoverFrame => crate::frames::merge::recover(ctx).map(|notes| notes.join("; ")),
             Fix::InstallHooks => {
-                let done = hooks_done
-                    .get_or_insert_with(|| hooks::install(&ctx.repo).map(drop).map_err(|e| e.message))
-                    .clone();
+                let done =
+                    hooks_done.get_or_insert_with(|| hooks::install(ctx).map(drop).map_err(|e| e.message)).clone();
                 done.map(|_| "installed".to_string()).map_err(Error::new)
             }
         };

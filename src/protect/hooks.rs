@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::building::state_dir;
+use crate::building::{Ctx, state_dir};
 use crate::error::{Error, IoContext};
 use crate::git::Repo;
 
@@ -182,7 +182,10 @@ fn write_hook(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Error> {
     let tmp = dir.join(format!(".{name}.tmp.{}", state_dir::unique()));
     let res = std::fs::write(&tmp, bytes)
         .and_then(|_| std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode)))
-        .and_then(|_| std::fs::rename(&tmp, path));
+        .and_then(|_| {
+            crate::failpoint::hit("hooks-write");
+            std::fs::rename(&tmp, path)
+        });
     if res.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
@@ -202,11 +205,54 @@ pub struct Change {
     pub action: String,
 }
 
-/// Install (or bring up to date) every hook. Idempotent.
-pub fn install(repo: &Repo) -> Result<Vec<Change>, Error> {
-    let dir = hooks_dir(repo)?;
-    std::fs::create_dir_all(&dir).ctx(|| format!("cannot create {}", dir.display()))?;
-    NAMES.iter().map(|n| install_one(&dir, n)).collect()
+/// Install (or bring up to date) every hook, under the building lock (parallel installers, e.g. agents
+/// running `doctor --fix`, would otherwise move each other's files aside). Idempotent.
+pub fn install(ctx: &Ctx) -> Result<Vec<Change>, Error> {
+    let dir = hooks_dir(&ctx.repo)?;
+    ctx.locked(|| {
+        std::fs::create_dir_all(&dir).ctx(|| format!("cannot create {}", dir.display()))?;
+        sweep_temp_files(&dir);
+        NAMES.iter().map(|n| install_one(&dir, n)).collect()
+    })
+}
+
+/// Remove the temporary files of an install or uninstall that was killed before its rename. Call under
+/// the building lock.
+fn sweep_temp_files(dir: &Path) {
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let n = e.file_name().to_string_lossy().into_owned();
+        if NAMES.iter().any(|h| n.starts_with(&format!(".{h}.tmp.")) || n.starts_with(&format!(".{h}{CHAINED}.tmp."))) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// Move the user's hook at `path` to `aside` without ever replacing a file already there: a hard link
+/// (which fails when `aside` exists) rather than a rename; `path` is then replaced by our wrapper.
+/// An `aside` that is already the same file is what an install killed at this point left: reuse it.
+fn link_aside(path: &Path, aside: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::MetadataExt;
+    let exists = || {
+        Error::new(format!("cannot chain hook {}: {} already exists", path.display(), aside.display()))
+            .hint("move that file away, then run `git neighbor hooks install` again")
+    };
+    match std::fs::hard_link(path, aside) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let (a, b) = (std::fs::symlink_metadata(path), std::fs::symlink_metadata(aside));
+            match (a, b) {
+                (Ok(a), Ok(b)) if a.dev() == b.dev() && a.ino() == b.ino() => Ok(()),
+                _ => Err(exists()),
+            }
+        }
+        Err(_) => {
+            // No hard links here (some file systems): check, then rename, under the building lock.
+            if std::fs::symlink_metadata(aside).is_ok() {
+                return Err(exists());
+            }
+            std::fs::copy(path, aside).map(drop).ctx(|| format!("cannot move {} aside", path.display()))
+        }
+    }
 }
 
 fn install_one(dir: &Path, name: &str) -> Result<Change, Error> {
@@ -253,13 +299,11 @@ fn install_one(dir: &Path, name: &str) -> Result<Change, Error> {
     }
     // Another language, a binary or a symlink: move it aside (bytes, mode and link intact) and chain.
     let aside = dir.join(format!("{name}{CHAINED}"));
-    if std::fs::symlink_metadata(&aside).is_ok() {
-        return Err(Error::new(format!("cannot chain hook {}: {} already exists", path.display(), aside.display()))
-            .hint("move that file away, then run `git neighbor hooks install` again"));
-    }
-    std::fs::rename(&path, &aside).ctx(|| format!("cannot move {} aside", path.display()))?;
+    link_aside(&path, &aside)?;
+    crate::failpoint::hit("hooks-aside");
+    // `path` still holds the user's hook until our wrapper replaces it in one rename.
     if let Err(e) = write_hook(&path, format!("{SHEBANG}{}", block(name, Origin::Chained)).as_bytes(), 0o755) {
-        let _ = std::fs::rename(&aside, &path);
+        let _ = std::fs::remove_file(&aside);
         return Err(e);
     }
     change("chained")
@@ -270,10 +314,13 @@ fn damaged(path: &Path) -> Error {
         .hint("remove the lines between the git-neighbor markers by hand, then install again")
 }
 
-/// Remove our block from every hook, giving back exactly what was there before.
-pub fn uninstall(repo: &Repo) -> Result<Vec<Change>, Error> {
-    let dir = hooks_dir(repo)?;
-    NAMES.iter().map(|n| uninstall_one(&dir, n)).collect()
+/// Remove our block from every hook, giving back exactly what was there before (under the building lock).
+pub fn uninstall(ctx: &Ctx) -> Result<Vec<Change>, Error> {
+    let dir = hooks_dir(&ctx.repo)?;
+    ctx.locked(|| {
+        sweep_temp_files(&dir);
+        NAMES.iter().map(|n| uninstall_one(&dir, n)).collect()
+    })
 }
 
 fn uninstall_one(dir: &Path, name: &str) -> Result<Change, Error> {
@@ -318,9 +365,11 @@ fn uninstall_one(dir: &Path, name: &str) -> Result<Change, Error> {
                 return Err(Error::new(format!("{} has lines outside the git-neighbor block", path.display()))
                     .hint(format!("move them into {} by hand, then uninstall again", aside.display())));
             }
-            std::fs::remove_file(&path).ctx(|| format!("cannot remove {}", path.display()))?;
+            // One rename puts the user's hook back over our wrapper: there is no moment without either.
             if std::fs::symlink_metadata(&aside).is_ok() {
                 std::fs::rename(&aside, &path).ctx(|| format!("cannot restore {}", path.display()))?;
+            } else {
+                std::fs::remove_file(&path).ctx(|| format!("cannot remove {}", path.display()))?;
             }
             change("restored")
         }

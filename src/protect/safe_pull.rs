@@ -14,9 +14,11 @@
 //!   restores the exact pre-pull HEAD, index and files.
 //!
 //! Files move only through `git read-tree -m -u <from> <to>` on a private index that was just built from
-//! the files on disk: git then refuses to overwrite anything it was not told about (including ignored
-//! files), and a check that the files still are `<from>` catches a concurrent writer. No path ever
-//! writes conflict markers into the worktree.
+//! the files on disk: git then refuses to overwrite untracked files, and a check that the files still
+//! are `<from>` catches a concurrent writer. git treats *ignored* files as expendable (its checkout,
+//! merge and rebase overwrite them), so before anything moves, a pull that would overwrite or delete an
+//! ignored file (upstream starts tracking `.env`) is refused with exit 3, every path untouched. No path
+//! ever writes conflict markers into the worktree.
 
 use std::path::{Path, PathBuf};
 
@@ -128,6 +130,19 @@ pub fn safe_pull(
     let fleet = liveness::assess(ctx, Some(liveness::upstream_evidence(ctx, &up, Some(&tip), true, None)));
     let dirty = building::dirty_paths(&wt)?;
     let relation = relation(repo, &head, &tip)?;
+    if relation != Relation::UpToDate {
+        let in_the_way = ignored_in_the_way(&wt, &head, &tip, &dirty)?;
+        if !in_the_way.is_empty() {
+            let shown: Vec<&str> = in_the_way.iter().take(5).map(String::as_str).collect();
+            let more = if in_the_way.len() > 5 { format!(" and {} more", in_the_way.len() - 5) } else { String::new() };
+            return Err(Error::refused(format!(
+                "{} now tracks {}{more}, which exists here untracked (ignored); pulling would overwrite it",
+                up.short(),
+                shown.join(", ")
+            ))
+            .hint("move it aside (ignored files are in no commit and no rescue ref), then run safe-pull again"));
+        }
+    }
     let mut report = Report {
         result: Outcome::UpToDate,
         upstream: up.short(),
@@ -171,6 +186,56 @@ pub fn safe_pull(
         return Ok(report);
     }
     p.pull_dirty(relation, report)
+}
+
+/// Files on disk that git was never told about (ignored, so not in `dirty`) and that moving from `head` to
+/// `tip` would overwrite or delete: a path `tip` adds that exists here, anything under such a path when it
+/// is a directory here, or a non-directory here where `tip` needs a directory. git's own checkout treats
+/// ignored files as expendable; safe-pull does not.
+fn ignored_in_the_way(wt: &Path, head: &str, tip: &str, dirty: &[String]) -> Result<Vec<String>, Error> {
+    use std::collections::BTreeSet;
+    let changes = crate::git::worktree::tree_changes(wt, head, tip)?;
+    let deleted: BTreeSet<&str> = changes.iter().filter(|(s, _)| *s == 'D').map(|(_, p)| p.as_str()).collect();
+    let dirty: BTreeSet<&str> = dirty.iter().map(String::as_str).collect();
+    let known = |p: &str| deleted.contains(p) || dirty.contains(p);
+    let mut found = BTreeSet::new();
+    for (_, added) in changes.iter().filter(|(s, _)| *s == 'A') {
+        // Ancestors: a file or link where the new path needs a directory.
+        let mut prefix = String::new();
+        let parts: Vec<&str> = added.split('/').collect();
+        for part in &parts[..parts.len().saturating_sub(1)] {
+            if !prefix.is_empty() {
+                prefix.push('/');
+            }
+            prefix.push_str(part);
+            if let Ok(m) = std::fs::symlink_metadata(wt.join(&prefix))
+                && !m.is_dir()
+                && !known(&prefix)
+            {
+                found.insert(prefix.clone());
+            }
+        }
+        match std::fs::symlink_metadata(wt.join(added)) {
+            Ok(m) if m.is_dir() => {
+                let mut stack = vec![added.clone()];
+                while let Some(d) = stack.pop() {
+                    for e in std::fs::read_dir(wt.join(&d)).into_iter().flatten().flatten() {
+                        let rel = format!("{d}/{}", e.file_name().to_string_lossy());
+                        if e.file_type().is_ok_and(|t| t.is_dir()) {
+                            stack.push(rel);
+                        } else if !known(&rel) {
+                            found.insert(rel);
+                        }
+                    }
+                }
+            }
+            Ok(_) if !known(added) => {
+                found.insert(added.clone());
+            }
+            _ => {}
+        }
+    }
+    Ok(found.into_iter().collect())
 }
 
 /// How HEAD relates to the fetched tip.

@@ -1,5 +1,6 @@
-//! Supervising a child: no shell, its own process group, signals forwarded, a timeout that escalates
-//! TERM → grace → KILL, the tail of its stderr kept for the fallback delta, and a reaper sidecar that
+//! Supervising a child: no shell, its own process group, signals forwarded (each followed by SIGCONT, so a
+//! stopped child still gets it), no terminal on stdin unless asked, the death of git's dispatcher treated
+//! as SIGTERM, a timeout that escalates TERM → grace → KILL, the tail of its stderr kept for the fallback delta, and a reaper sidecar that
 //! kills the group if the supervisor itself is killed with `kill -9` (no `unsafe` pre-exec hooks needed,
 //! and it works the same on Linux and macOS).
 
@@ -36,6 +37,8 @@ pub struct Spec {
     pub timeout: Option<Duration>,
     /// Between TERM and KILL.
     pub grace: Duration,
+    /// Pass a terminal stdin on to the child (otherwise it gets /dev/null when stdin is a terminal).
+    pub terminal_stdin: bool,
 }
 
 /// How the child ended.
@@ -102,7 +105,7 @@ impl Signals {
                 if pg > 0
                     && let Ok(s) = Signal::try_from(sig)
                 {
-                    let _ = killpg(Pid::from_raw(pg), s);
+                    forward(pg, s);
                 }
             }
         });
@@ -117,8 +120,29 @@ impl Signals {
             && let Some(sig) = self.received()
             && let Ok(s) = Signal::try_from(sig)
         {
-            let _ = killpg(Pid::from_raw(pg), s);
+            forward(pg, s);
         }
+    }
+
+    /// When our parent is git's dispatcher (`git neighbor run …`), treat its death (even by `kill -9`,
+    /// which it cannot pass on) like SIGTERM: the pid an orchestrator holds is the dispatcher's.
+    pub fn follow_dispatcher(&self) {
+        let parent = nix::unistd::getppid();
+        let Ok(raw) = u32::try_from(parent.as_raw()) else { return };
+        if proc::proc_parent(raw).is_none_or(|(comm, _)| comm != "git") {
+            return;
+        }
+        let (l, t) = (self.last.clone(), self.target.clone());
+        std::thread::spawn(move || {
+            while nix::unistd::getppid() == parent {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            l.store(SIGTERM, Ordering::SeqCst);
+            let pg = t.load(Ordering::SeqCst);
+            if pg > 0 {
+                forward(pg, Signal::SIGTERM);
+            }
+        });
     }
 
     /// The last signal received, if any.
@@ -133,6 +157,15 @@ impl Drop for Signals {
     }
 }
 
+/// Send `sig` to the group, then SIGCONT: a stopped member (Ctrl-Z, SIGTTIN, `kill -STOP`) would
+/// otherwise hold the signal pending for ever.
+fn forward(pg: i32, sig: Signal) {
+    let _ = killpg(Pid::from_raw(pg), sig);
+    if sig != Signal::SIGCONT {
+        let _ = killpg(Pid::from_raw(pg), Signal::SIGCONT);
+    }
+}
+
 fn group_alive(pg: i32) -> bool {
     killpg(Pid::from_raw(pg), None).is_ok()
 }
@@ -142,7 +175,7 @@ fn end_group(pg: i32, grace: Duration) {
     if !group_alive(pg) {
         return;
     }
-    let _ = killpg(Pid::from_raw(pg), Signal::SIGTERM);
+    forward(pg, Signal::SIGTERM);
     let until = Instant::now() + grace;
     while group_alive(pg) && Instant::now() < until {
         std::thread::sleep(Duration::from_millis(10));
@@ -170,7 +203,7 @@ pub fn run(spec: &Spec, sigs: &Signals) -> Result<Outcome, Error> {
         .current_dir(&spec.dir)
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
         .process_group(0)
-        .stdin(Stdio::inherit())
+        .stdin(child_stdin(spec.terminal_stdin))
         .stdout(Stdio::inherit())
         .stderr(Stdio::piped())
         .spawn()
@@ -180,6 +213,9 @@ pub fn run(spec: &Spec, sigs: &Signals) -> Result<Outcome, Error> {
         })?;
     let pg = i32::try_from(child.id()).unwrap_or(0);
     sigs.set_target(pg);
+    // `run --stdin` at a terminal: the child's group becomes the terminal's foreground while it runs, so
+    // reading the terminal works (the terminal's Ctrl-C then reaches it directly).
+    let foreground = if spec.terminal_stdin { Foreground::hand_to(pg) } else { None };
     let reaper = spawn_reaper(pg);
     let tail = Arc::new(Mutex::new(VecDeque::with_capacity(TAIL)));
     let tee = child.stderr.take().map(|err| {
@@ -212,7 +248,7 @@ pub fn run(spec: &Spec, sigs: &Signals) -> Result<Outcome, Error> {
             && started.elapsed() >= limit
         {
             timed_out = true;
-            let _ = killpg(Pid::from_raw(pg), Signal::SIGTERM);
+            forward(pg, Signal::SIGTERM);
             kill_at = Some(Instant::now() + spec.grace);
         }
         if kill_at.is_some_and(|t| Instant::now() >= t) {
@@ -221,6 +257,7 @@ pub fn run(spec: &Spec, sigs: &Signals) -> Result<Outcome, Error> {
         }
         std::thread::sleep(Duration::from_millis(10));
     };
+    drop(foreground);
     // Whatever the leader did, nothing of its group outlives the run.
     end_group(pg, Duration::from_millis(200));
     sigs.target.store(0, Ordering::SeqCst);
@@ -243,6 +280,51 @@ pub fn run(spec: &Spec, sigs: &Signals) -> Result<Outcome, Error> {
     };
     let stderr_tail = tail.lock().map(|t| t.iter().cloned().collect()).unwrap_or_default();
     Ok(Outcome { end, stderr_tail, duration_ms: started.elapsed().as_millis() as u64, forwarded: sigs.received() })
+}
+
+/// The terminal on our stdin, handed to the child's process group while it runs and taken back after.
+struct Foreground {
+    ours: Pid,
+}
+
+impl Foreground {
+    /// Hand the terminal to group `pg` if stdin is a terminal whose foreground group is ours.
+    fn hand_to(pg: i32) -> Option<Foreground> {
+        use std::io::IsTerminal;
+        let stdin = std::io::stdin();
+        if !stdin.is_terminal() {
+            return None;
+        }
+        let ours = nix::unistd::getpgrp();
+        if nix::unistd::tcgetpgrp(&stdin).ok()? != ours {
+            return None;
+        }
+        // SIGTTOU is blocked around tcsetpgrp so taking the terminal back from the background never stops us.
+        let mut ttou = nix::sys::signal::SigSet::empty();
+        ttou.add(Signal::SIGTTOU);
+        let _ = ttou.thread_block();
+        let handed = nix::unistd::tcsetpgrp(&stdin, Pid::from_raw(pg)).is_ok();
+        if handed {
+            // A read that raced the hand-over stopped it (SIGTTIN): let it try again.
+            let _ = killpg(Pid::from_raw(pg), Signal::SIGCONT);
+        }
+        handed.then_some(Foreground { ours })
+    }
+}
+
+impl Drop for Foreground {
+    fn drop(&mut self) {
+        let _ = nix::unistd::tcsetpgrp(std::io::stdin(), self.ours);
+        let mut ttou = nix::sys::signal::SigSet::empty();
+        ttou.add(Signal::SIGTTOU);
+        let _ = ttou.thread_unblock();
+    }
+}
+
+/// The child's stdin: ours, unless it is a terminal the child was not given (`run --stdin`).
+fn child_stdin(terminal_stdin: bool) -> Stdio {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() && !terminal_stdin { Stdio::null() } else { Stdio::inherit() }
 }
 
 /// A sidecar in its own process group that kills the child's group `pg` if we die (used by `run` and

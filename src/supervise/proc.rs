@@ -1,12 +1,47 @@
 //! Process ancestry and liveness: who called us (through `git`'s dispatcher), whether a pid lives.
 //! `/proc` where there is one, `ps` everywhere else (macOS, BSD).
 
-/// The process that invoked us: our parent, or its parent when that is `git` (as for `git neighbor …`).
+/// Programs that run a command as their child and exit when it does, so they are never the real caller:
+/// git's dispatcher, and wrappers such as `timeout`, `xargs`, `flock`, `sudo`.
+pub const PASS_THROUGH: &[&str] = &[
+    "git", "timeout", "xargs", "flock", "sudo", "doas", "time", "nice", "nohup", "env", "stdbuf", "ionice", "chrt",
+    "taskset", "setsid", "strace", "ltrace", "unbuffer",
+];
+
+/// The process that invoked us: our parent, walking up past git's dispatcher and the wrappers in
+/// [`PASS_THROUGH`] (`timeout 60 git neighbor pool claim` is called by the shell, not by `timeout`).
 pub fn caller_pid() -> u32 {
-    let parent = nix::unistd::getppid().as_raw() as u32;
-    match proc_parent(parent) {
-        Some((comm, grand)) if comm == "git" => grand,
-        _ => parent,
+    let mut pid = nix::unistd::getppid().as_raw() as u32;
+    for _ in 0..16 {
+        match proc_parent(pid) {
+            Some((comm, grand)) if grand > 1 && PASS_THROUGH.contains(&comm.as_str()) => pid = grand,
+            _ => break,
+        }
+    }
+    pid
+}
+
+/// The process a claim or an ephemeral tenant follows: `--follow-pid`, else `$NEIGHBOR_FOLLOW_PID`, else
+/// [`caller_pid`]. A named pid must be a live process.
+pub fn follow_pid(flag: Option<u32>) -> Result<u32, crate::error::Error> {
+    let named = match flag {
+        Some(p) => Some((p, "--follow-pid")),
+        None => match std::env::var("NEIGHBOR_FOLLOW_PID").ok().filter(|v| !v.trim().is_empty()) {
+            Some(v) => Some((
+                v.trim()
+                    .parse::<u32>()
+                    .map_err(|_| crate::error::Error::usage(format!("NEIGHBOR_FOLLOW_PID={v} is not a process id")))?,
+                "NEIGHBOR_FOLLOW_PID",
+            )),
+            None => None,
+        },
+    };
+    match named {
+        None => Ok(caller_pid()),
+        Some((p, _)) if p > 1 && pid_alive(p) => Ok(p),
+        Some((p, from)) => Err(crate::error::Error::usage(format!("{from}: no process {p} is running")).hint(
+            "name the pid of the process whose life the claim should follow (e.g. your agent's, `$$` in a shell)",
+        )),
     }
 }
 
@@ -36,6 +71,20 @@ pub fn pid_alive(pid: u32) -> bool {
     match nix::sys::signal::kill(nix::unistd::Pid::from_raw(raw), None) {
         Ok(()) => true,
         Err(e) => e == Errno::EPERM,
+    }
+}
+
+/// Whether a process is stopped (Ctrl-Z, SIGSTOP, SIGTTIN): it holds what it holds but makes no progress.
+pub fn is_stopped(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rfind(')')
+            .and_then(|i| stat[i + 1..].split_whitespace().next())
+            .is_some_and(|st| st == "T" || st == "t"),
+        Err(_) => std::process::Command::new("ps")
+            .args(["-o", "stat=", "-p", &pid.to_string()])
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim_start().starts_with('T')),
     }
 }
 

@@ -77,20 +77,20 @@ fn building_lock_timeout_exits_four_and_names_holder() {
     let t = TestRepo::new();
     t.neighbor(&["init"]).ok();
     let state = t.common_dir().join("neighbor");
-    std::fs::write(state.join("lock.holder"), r#"{"pid":4242,"command":"git-neighbor merge-frame","since_ms":0}"#)
-        .unwrap();
-    // flock(1) takes the same kind of lock fd-lock does.
+    // flock(1) takes the same kind of lock fd-lock does; its note names it as the holder.
     let mut holder = std::process::Command::new("flock")
         .arg(state.join("lock"))
         .args(["sleep", "20"])
         .spawn()
         .expect("flock(1) is needed for this test");
+    let note = format!(r#"{{"pid":{},"command":"git-neighbor merge-frame","since_ms":0}}"#, holder.id());
+    std::fs::write(state.join("lock.holder"), note).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(300));
     let o = t.neighbor(&["--lock-timeout", "300ms", "add", "x"]);
     let _ = holder.kill();
     let _ = holder.wait();
     assert_eq!(o.code, 4, "{}", o.stderr);
-    assert!(o.stderr.contains("pid 4242 (git-neighbor merge-frame)"), "{}", o.stderr);
+    assert!(o.stderr.contains(&format!("pid {} (git-neighbor merge-frame)", holder.id())), "{}", o.stderr);
     assert!(t.registry_names().is_empty());
     assert!(t.branches("refs/heads/neighbor/").is_empty());
 }

@@ -32,6 +32,8 @@ mod safe_pull;
 mod snapshots;
 mod streams;
 mod stress;
+mod tenant_suites;
+mod tenants;
 
 /// Every `.rs` file in this directory is a module of this harness: a test file that is not declared here
 /// would never run and never fail.
