@@ -114,8 +114,10 @@ impl TestRepo {
         self.neighbor_in(&self.dir, args)
     }
 
+    /// Run git-neighbor in `dir`. A process that cannot start (its directory was removed under it, as a
+    /// concurrent removal does to an agent's tenant) is an `Out` with code -2, not a panic of the test.
     pub fn neighbor_in(&self, dir: &Path, args: &[&str]) -> Out {
-        Out::from(self.cmd_in(dir, args).output().unwrap())
+        spawned(self.cmd_in(dir, args).output())
     }
 
     pub fn spawn(&self, args: &[&str]) -> Child {
@@ -128,10 +130,11 @@ impl TestRepo {
         o.stdout.trim_end().to_string()
     }
 
+    /// Run git in `dir` (code -2 when it cannot start, see [`TestRepo::neighbor_in`]).
     pub fn git_out(&self, dir: &Path, args: &[&str]) -> Out {
         let mut c = Command::new("git");
         self.env(&mut c);
-        Out::from(c.args(args).current_dir(dir).output().unwrap())
+        spawned(c.args(args).current_dir(dir).output())
     }
 
     pub fn git(&self, args: &[&str]) -> String {
@@ -202,6 +205,13 @@ impl TestRepo {
             .map(|n| std::fs::read_to_string(self.common_dir().join("neighbor/registry").join(n)).unwrap())
             .collect();
         format!("{refs}\n--\n{wts}\n--\n{}", reg.join("\n"))
+    }
+}
+
+fn spawned(r: std::io::Result<Output>) -> Out {
+    match r {
+        Ok(o) => Out::from(o),
+        Err(e) => Out { code: -2, stdout: String::new(), stderr: format!("could not start: {e}") },
     }
 }
 
