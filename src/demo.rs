@@ -37,6 +37,8 @@ impl Demo {
         c.args(["--color", self.color]).args(args).current_dir(dir).stdin(Stdio::null()).envs(IDENTITY);
         c
     }
+    /// git run as the demo's user would run it (the demo shows what people do by hand), so it is spelled
+    /// here rather than as a named operation in `src/git/`.
     fn git(&self, dir: &Path, args: &[&str]) -> Result<String, Error> {
         let mut g = GitCmd::new(dir)?;
         for (k, v) in IDENTITY {

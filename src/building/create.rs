@@ -131,14 +131,7 @@ pub fn create_in_lease(ctx: &Ctx, plan: &Plan) -> Result<Tenant, Error> {
         }
         registry::put(&ctx.state, &tenant)?;
         // Metadata only (fast): the checkout happens outside the building lock.
-        let made = ctx
-            .repo
-            .git()?
-            .args(["worktree", "add", "--no-checkout", "--no-track", "-b", &branch])
-            .end_of_options()
-            .arg(&path)
-            .arg(&tenant.base_oid)
-            .run();
+        let made = crate::git::checkout::add_worktree_metadata(&ctx.repo, &branch, &path, &tenant.base_oid);
         if let Err(e) = made {
             let _ = rollback_locked(ctx, &tenant);
             return Err(e.into());
@@ -276,7 +269,7 @@ fn carry_list(ctx: &Ctx, req: &AddRequest) -> Result<Vec<PathBuf>, Error> {
 /// Check out the tenant's files and carry `carry` into it. Returns the fingerprint of every carried file
 /// as written, so later checks can tell an unchanged carried file from the tenant's own work.
 fn populate(ctx: &Ctx, t: &Tenant, carry: &[PathBuf]) -> Result<BTreeMap<String, String>, Error> {
-    ctx.repo.git_in(&t.path)?.args(["reset", "--hard", "--quiet", "--no-recurse-submodules"]).run()?;
+    crate::git::checkout::check_out_all(&ctx.repo, &t.path)?;
     let mut carried = Vec::new();
     if let Some(src) = ctx.repo.workdir.as_deref() {
         for rel in carry {
@@ -290,10 +283,7 @@ fn populate(ctx: &Ctx, t: &Tenant, carry: &[PathBuf]) -> Result<BTreeMap<String,
     }
     let prints = crate::git::carry::fingerprints(&t.path, &carried)?;
     if t.path.join(".gitmodules").exists() {
-        ctx.repo
-            .git_in(&t.path)?
-            .args(["-c", "protocol.file.allow=always", "submodule", "update", "--init", "--recursive", "--quiet"])
-            .run()?;
+        crate::git::checkout::init_submodules(&ctx.repo, &t.path)?;
     }
     Ok(prints.into_iter().collect())
 }

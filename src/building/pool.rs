@@ -191,7 +191,7 @@ pub fn release_in_lease(ctx: &Ctx, name: &str, lease_id: Option<&str>) -> Result
     // Nothing would be lost: move it to the base's current tip, by compare-and-swap against what was
     // checked (under the lock, checked again), so work made since is never reset away.
     let base = ctx.base_of(&t);
-    let tip = ctx.repo.git_common()?.args(["rev-parse", "--verify"]).arg(format!("{base}^{{commit}}")).read()?;
+    let tip = crate::git::query::commit_of(&ctx.repo, &base)?;
     let full = format!("refs/heads/{}", t.branch);
     let changed = ctx.locked(|| {
         let again = building::work_in(ctx, &t)?;

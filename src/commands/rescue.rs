@@ -90,13 +90,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
             if ui.json {
                 ui.json_out(&r)?;
             } else {
-                let text = ctx
-                    .repo
-                    .git()?
-                    .args(["show", "-m", "--first-parent", "--stat", "--format=commit %H%nDate: %cI%n%n%B"])
-                    .arg(&r.commit)
-                    .arg("--")
-                    .read()?;
+                let text = crate::git::query::describe_commit(&ctx.repo, &r.commit)?;
                 ui.data(&format!("{text}\n"))?;
             }
         }
@@ -108,8 +102,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
             if ctx.repo.ref_target(&full).is_some() {
                 return Err(Error::new(format!("branch '{b}' already exists")).hint("pass --branch with a new name"));
             }
-            let zero = "0".repeat(r.commit.len());
-            ctx.repo.git()?.args(["update-ref", "-m", "git-neighbor rescue restore", &full, &r.commit, &zero]).run()?;
+            crate::git::query::create_ref(&ctx.repo, &full, &r.commit, "git-neighbor rescue restore")?;
             if ui.json {
                 ui.json_out(&serde_json::json!({"id": r.id, "branch": b, "commit": r.commit}))?;
             } else {

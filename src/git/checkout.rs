@@ -1,5 +1,6 @@
-//! Writing into a checkout that someone may be using: fast-forward its branch, stage paths through a copy
-//! of its index, find its private git dir.
+//! Making and writing checkouts: a new worktree's metadata, its files and submodules; and, in a checkout
+//! someone may be using, fast-forward its branch, stage paths through a copy of its index, find its
+//! private git dir.
 
 use std::path::{Path, PathBuf};
 
@@ -27,4 +28,34 @@ pub fn stage_into(dir: &Path, index: &Path, paths: &[String], env: &[(&str, &str
 /// The worktree at `dir`'s private git dir, absolute.
 pub fn git_dir_of(dir: &Path) -> Result<PathBuf, Error> {
     Ok(PathBuf::from(GitCmd::new(dir)?.args(["rev-parse", "--absolute-git-dir"]).read()?))
+}
+
+/// `git worktree add --no-checkout --no-track -b <branch> <path> <base>`: git's metadata and the branch,
+/// no files yet (the checkout runs later, outside the building lock).
+pub fn add_worktree_metadata(
+    repo: &super::Repo,
+    branch: &str,
+    path: &std::path::Path,
+    base: &str,
+) -> Result<(), super::GitError> {
+    repo.git()
+        .map_err(|e| super::GitError::not_started("worktree add", e))?
+        .args(["worktree", "add", "--no-checkout", "--no-track", "-b", branch])
+        .end_of_options()
+        .arg(path)
+        .arg(base)
+        .run()
+}
+
+/// Check out every file of a worktree made with [`add_worktree_metadata`] (index and files from HEAD).
+pub fn check_out_all(repo: &super::Repo, dir: &std::path::Path) -> Result<(), Error> {
+    Ok(repo.git_in(dir)?.args(["reset", "--hard", "--quiet", "--no-recurse-submodules"]).run()?)
+}
+
+/// Initialise and check out the worktree's submodules, recursively.
+pub fn init_submodules(repo: &super::Repo, dir: &std::path::Path) -> Result<(), Error> {
+    Ok(repo
+        .git_in(dir)?
+        .args(["-c", "protocol.file.allow=always", "submodule", "update", "--init", "--recursive", "--quiet"])
+        .run()?)
 }

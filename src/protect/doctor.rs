@@ -8,6 +8,7 @@
 //! stashes, which are never dropped: each is saved as a rescue ref and reported. Everything else is
 //! reported with what to do.
 
+use crate::git::query;
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -258,25 +259,16 @@ fn check_orphans(ctx: &Ctx, out: &mut Vec<Finding>) -> Result<(), Error> {
     let (tenants, _) = registry::all(&ctx.state)?;
     let mut owned: BTreeSet<String> = tenants.iter().map(|t| format!("refs/heads/{}", t.branch)).collect();
     owned.extend(ctx.repo.worktrees()?.into_iter().filter_map(|w| w.branch));
-    let listing = ctx
-        .repo
-        .git()?
-        .args(["for-each-ref", "--format=%(refname)%00%(objectname)"])
-        .arg(format!("refs/heads/{prefix}"))
-        .read()?;
+    let listing = crate::git::refs::under(&ctx.repo, &format!("refs/heads/{prefix}"))?;
     let orphans: Vec<(&str, &str)> =
-        listing.lines().filter_map(|l| l.split_once('\0')).filter(|(full, _)| !owned.contains(*full)).collect();
+        listing.iter().map(|(r, o)| (r.as_str(), o.as_str())).filter(|(full, _)| !owned.contains(*full)).collect();
     let any = !orphans.is_empty();
     for &(full, tip) in &orphans {
         let short = full.strip_prefix("refs/heads/").unwrap_or(full);
         // Only a ref that stays counts: the other orphans may be deleted by this same fix.
-        let elsewhere = ctx
-            .repo
-            .git()?
-            .args(["for-each-ref", "--format=%(refname)", "--contains", tip, "refs/heads", "refs/remotes", "refs/tags"])
-            .read()?
-            .lines()
-            .any(|r| r != full && !orphans.iter().any(|(o, _)| *o == r));
+        let elsewhere = query::refs_containing(&ctx.repo, tip, &["refs/heads", "refs/remotes", "refs/tags"])?
+            .iter()
+            .any(|r| r != full && !orphans.iter().any(|(o, _)| o == r));
         let f = Finding::new("orphan-branch", Status::Problem, format!("branch {short} belongs to no tenant"))
             .with_ref(full);
         out.push(if elsewhere {
@@ -305,10 +297,8 @@ fn check_stash(ctx: &Ctx, out: &mut Vec<Finding>) -> Result<(), Error> {
         return Ok(());
     }
     let rescued = rescued_commits(ctx)?;
-    let entries = ctx.repo.git()?.args(["log", "-g", "--format=%H%x00%gd%x00%gs", "refs/stash", "--"]).read()?;
-    for line in entries.lines() {
-        let mut p = line.split('\0');
-        let (Some(commit), Some(sel), Some(subject)) = (p.next(), p.next(), p.next()) else { continue };
+    for (commit, sel, subject) in query::stash_entries(&ctx.repo)? {
+        let (commit, sel, subject) = (commit.as_str(), sel.as_str(), subject.as_str());
         let kind = if subject.contains("autostash") { "leftover autostash" } else { "stash entry" };
         let msg = format!("{kind} {sel} \"{subject}\" in refs/stash, which every worktree shares");
         let f = Finding::new("stash", Status::Problem, msg).with_ref(sel);
