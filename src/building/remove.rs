@@ -10,6 +10,7 @@
 //! removal works from inside the tenant it removes. A crash anywhere leaves a `removing` record that
 //! prune finishes; if the files were never moved away, it checks them again first.
 
+use crate::git::status;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -80,38 +81,14 @@ pub fn short_ref(r: &str) -> String {
     r.to_string()
 }
 
-/// Paths with uncommitted changes in a worktree (`status --porcelain -z`).
+/// Paths with uncommitted changes in a worktree (see [`status::dirty_paths`]).
 pub fn dirty_paths(path: &Path) -> Result<Vec<String>, Error> {
-    // No optional locks: looking must never take index.lock from under a writer working there.
-    let out = crate::git::GitCmd::new(path)?
-        .env("GIT_OPTIONAL_LOCKS", "0")
-        .args(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignore-submodules=none"])
-        .output()?;
-    let mut files = Vec::new();
-    let mut it = out.split(|b| *b == 0).filter(|s| !s.is_empty());
-    while let Some(rec) = it.next() {
-        if rec.len() < 4 {
-            continue;
-        }
-        let (xy, p) = (&rec[..2], &rec[3..]);
-        files.push(String::from_utf8_lossy(p).into_owned());
-        if xy[0] == b'R' || xy[0] == b'C' {
-            it.next(); // rename source
-        }
-    }
-    Ok(files)
+    status::dirty_paths(path)
 }
 
-/// Paths with uncommitted changes under `prefix` in a worktree (tracked or untracked).
+/// Paths changed but not staged under `prefix` in a worktree (tracked or untracked).
 pub fn dirty_paths_under(path: &Path, prefix: &str) -> Result<Vec<String>, Error> {
-    let out = crate::git::GitCmd::new(path)?
-        .args(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--", prefix])
-        .output()?;
-    Ok(out
-        .split(|b| *b == 0)
-        .filter(|r| r.len() > 3 && r[2] == b' ')
-        .map(|r| String::from_utf8_lossy(&r[3..]).into_owned())
-        .collect())
+    status::unstaged_paths_under(path, prefix)
 }
 
 /// What a tenant holds that removal would lose.
@@ -126,11 +103,7 @@ fn work_at(ctx: &Ctx, t: &Tenant, dir: &Path) -> Result<Work, Error> {
     let here = dir.is_dir();
     // Files add carried in, unchanged and unstaged, are the caller's copies, not the tenant's work.
     let dirty = if here { super::create::without_carried(t, dir, dirty_paths(dir)?)? } else { Vec::new() };
-    let head = if here {
-        ctx.repo.git_in(dir)?.args(["rev-parse", "--verify", "-q", "HEAD"]).read().ok().filter(|h| !h.is_empty())
-    } else {
-        None
-    };
+    let head = if here { status::head_commit(&ctx.repo, dir) } else { None };
     let mut tips: Vec<String> = tip.iter().chain(head.iter()).cloned().collect();
     tips.dedup();
     let unmerged = refs::count_only_on(&ctx.repo, &tips, std::slice::from_ref(&base))?;
@@ -146,11 +119,8 @@ fn submodule_work(ctx: &Ctx, dir: &Path, prefix: &str) -> Result<Vec<String>, Er
     if !dir.join(".gitmodules").exists() {
         return Ok(Vec::new());
     }
-    let listing = ctx.repo.git_in(dir)?.args(["ls-files", "--stage", "-z"]).output()?;
     let mut out = Vec::new();
-    for rec in listing.split(|b| *b == 0).filter(|r| r.starts_with(b"160000 ")) {
-        let Some(tab) = rec.iter().position(|b| *b == b'\t') else { continue };
-        let rel = String::from_utf8_lossy(&rec[tab + 1..]).into_owned();
+    for rel in status::submodule_paths(&ctx.repo, dir)? {
         let sub = dir.join(&rel);
         if !sub.join(".git").exists() {
             continue; // not checked out: nothing of its own here
@@ -160,17 +130,7 @@ fn submodule_work(ctx: &Ctx, dir: &Path, prefix: &str) -> Result<Vec<String>, Er
             out.push(shown);
             continue;
         }
-        let heads = ctx.repo.git_in(&sub)?.args(["for-each-ref", "--format=%(objectname)", "refs/heads"]).read()?;
-        let mut tips: Vec<String> = heads.lines().map(String::from).collect();
-        tips.push("HEAD".into());
-        let only_here = ctx
-            .repo
-            .git_in(&sub)?
-            .args(["rev-list", "--count"])
-            .args(&tips)
-            .args(["--not", "--remotes", "--tags", "--"])
-            .read()?;
-        if only_here.trim() != "0" {
+        if status::local_only_commits(&ctx.repo, &sub)? != 0 {
             out.push(shown);
             continue;
         }
@@ -518,7 +478,7 @@ pub(crate) fn rescue_tenant(
             let snap = rescue::snapshot(&ctx.repo, &dir, &gd)?;
             let mut extra = Vec::new();
             if let Some(tip) = tip
-                && !ctx.repo.git_common()?.args(["merge-base", "--is-ancestor", tip, &snap.head]).succeeds()?
+                && !crate::git::revs::is_ancestor_common(&ctx.repo, tip, &snap.head)?
             {
                 extra.push(tip.to_string());
             }

@@ -6,8 +6,6 @@
 //! restorable as well (and a tenant's rescue adds its branch tip when HEAD is elsewhere). Trailers record
 //! where the work came from. Storing a rescue is idempotent: a rerun finds the one it already made.
 
-use std::path::{Path, PathBuf};
-
 use serde::Serialize;
 
 use crate::building::state_dir;
@@ -117,120 +115,7 @@ fn same_trees(repo: &Repo, a: &[&str], b: &[&str]) -> Result<bool, Error> {
     Ok(trees(a)? == trees(b)?)
 }
 
-/// A private index file under a git dir, removed when dropped. Commands that must not disturb the real
-/// index (or the user's staging) build trees and check files out through one of these.
-pub struct TempIndex {
-    /// Where it lives (`<git-dir>/neighbor-index.tmp.<unique>`).
-    pub path: PathBuf,
-}
-
-impl TempIndex {
-    /// A copy of the worktree's real index (empty when there is none), so its stat data stays valid.
-    pub fn copy_of_real(git_dir: &Path) -> Result<Self, Error> {
-        let path = git_dir.join(format!("neighbor-index.tmp.{}", state_dir::unique()));
-        let real = git_dir.join("index");
-        if real.exists() {
-            std::fs::copy(&real, &path).map_err(|e| Error::new(format!("cannot copy {}: {e}", real.display())))?;
-        }
-        Ok(TempIndex { path })
-    }
-    /// A git command in `dir` that reads and writes this index.
-    pub fn git(&self, repo: &Repo, dir: &Path) -> Result<crate::git::GitCmd, Error> {
-        Ok(repo.git_in(dir)?.env("GIT_INDEX_FILE", self.path.as_os_str()))
-    }
-}
-
-impl Drop for TempIndex {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-/// A worktree's uncommitted state as git objects, taken without writing its index or files.
-pub struct Snapshot {
-    /// HEAD commit.
-    pub head: String,
-    /// HEAD's tree.
-    pub head_tree: String,
-    /// `refs/heads/…` when HEAD is on a branch.
-    pub branch: Option<String>,
-    /// What is staged (the real index as a tree).
-    pub index_tree: String,
-    /// What is on disk: tracked files plus untracked, not ignored ones.
-    pub work_tree: String,
-    /// A private index holding `work_tree`, with fresh stat data for the files on disk.
-    #[expect(dead_code, reason = "held for its Drop, which deletes the file")]
-    pub index: TempIndex,
-}
-
-impl Snapshot {
-    /// Is anything uncommitted (staged, unstaged or untracked)?
-    pub fn dirty(&self) -> bool {
-        self.index_tree != self.head_tree || self.work_tree != self.head_tree
-    }
-}
-
-/// Snapshot the worktree at `worktree` (whose private git dir is `git_dir`).
-pub fn snapshot(repo: &Repo, worktree: &Path, git_dir: &Path) -> Result<Snapshot, Error> {
-    let head = repo.git_in(worktree)?.args(["rev-parse", "--verify", "-q", "HEAD^{commit}"]).read().map_err(|_| {
-        Error::new(format!("{} has no commit checked out yet", worktree.display()))
-            .hint("make a first commit, or use plain git for this checkout")
-    })?;
-    let head_tree = repo.git_in(worktree)?.args(["rev-parse", "--verify"]).arg(format!("{head}^{{tree}}")).read()?;
-    let index = TempIndex::copy_of_real(git_dir)?;
-    let index_tree = index.git(repo, worktree)?.arg("write-tree").read().map_err(|e| {
-        Error::new(format!("cannot read the index of {}: {e}", worktree.display()))
-            .hint("finish or abort the merge in progress (unmerged paths), then try again")
-    })?;
-    index.git(repo, worktree)?.args(["add", "-A", "--", "."]).run()?;
-    let work_tree = index.git(repo, worktree)?.arg("write-tree").read()?;
-    Ok(Snapshot { head, head_tree, branch: crate::git::read_head_branch(git_dir), index_tree, work_tree, index })
-}
-
-/// Turn a snapshot into a rescue commit: tree = the files, first parent = HEAD, second parent = a commit
-/// holding the index, so both the work and what was staged can be restored exactly.
-pub fn commit_snapshot(
-    repo: &Repo,
-    worktree: &Path,
-    snap: &Snapshot,
-    subject: &str,
-    trailers: &[(&str, String)],
-) -> Result<(String, String), Error> {
-    commit_snapshot_onto(repo, worktree, snap, subject, trailers, &[])
-}
-
-/// [`commit_snapshot`] with more parents after the index commit (a branch tip HEAD does not contain).
-pub fn commit_snapshot_onto(
-    repo: &Repo,
-    worktree: &Path,
-    snap: &Snapshot,
-    subject: &str,
-    trailers: &[(&str, String)],
-    extra_parents: &[String],
-) -> Result<(String, String), Error> {
-    let index_commit = with_identity(repo, repo.git_in(worktree)?)
-        .args(["commit-tree", &snap.index_tree, "-p", &snap.head])
-        .stdin(format!("index: {subject}\n").into_bytes())
-        .read()?;
-    let mut msg = format!("{subject}\n\n");
-    for (k, v) in trailers {
-        msg.push_str(&format!("{k}: {v}\n"));
-    }
-    msg.push_str(&format!("Neighbor-Rescue-Index: {index_commit}\n"));
-    let mut cmd = with_identity(repo, repo.git_in(worktree)?).args([
-        "commit-tree",
-        &snap.work_tree,
-        "-p",
-        &snap.head,
-        "-p",
-        &index_commit,
-    ]);
-    for p in extra_parents {
-        cmd = cmd.args(["-p", p]);
-    }
-    let work_commit = cmd.stdin(msg.into_bytes()).read()?;
-    Ok((index_commit, work_commit))
-}
+pub use crate::git::snapshot::{Snapshot, TempIndex, commit_snapshot, commit_snapshot_onto, snapshot};
 
 /// Every rescue ref, newest first.
 pub fn list(repo: &Repo) -> Result<Vec<Rescue>, Error> {

@@ -12,6 +12,7 @@ pub mod query;
 pub mod refs;
 pub mod remote;
 pub mod revs;
+pub mod snapshot;
 pub mod status;
 pub mod tree;
 pub mod worktree;

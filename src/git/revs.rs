@@ -49,6 +49,11 @@ pub fn patches(repo: &Repo, tip: &str, not: &[String]) -> Result<Vec<u8>, crate:
         .output()?)
 }
 
+/// [`is_ancestor`] asked from the common dir (works while the current worktree is being removed).
+pub fn is_ancestor_common(repo: &Repo, ancestor: &str, descendant: &str) -> Result<bool, crate::error::Error> {
+    Ok(repo.git_common()?.args(["merge-base", "--is-ancestor", ancestor, descendant]).succeeds()?)
+}
+
 /// Whether `ancestor` is reachable from `descendant` (`merge-base --is-ancestor`).
 pub fn is_ancestor(repo: &Repo, ancestor: &str, descendant: &str) -> Result<bool, crate::error::Error> {
     Ok(repo.git()?.args(["merge-base", "--is-ancestor", ancestor, descendant]).succeeds()?)

@@ -252,6 +252,72 @@ fn staged_by_git(repo: &Repo) -> Result<Vec<Staged>, Error> {
     Ok(files)
 }
 
+/// Paths with uncommitted changes in the worktree at `dir` (tracked, staged or untracked; a rename counts
+/// as its new path). Never takes `index.lock` (`GIT_OPTIONAL_LOCKS=0`): looking must not block a writer.
+pub fn dirty_paths(dir: &std::path::Path) -> Result<Vec<String>, Error> {
+    let out = super::GitCmd::new(dir)?
+        .env("GIT_OPTIONAL_LOCKS", "0")
+        .args(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignore-submodules=none"])
+        .output()?;
+    let mut files = Vec::new();
+    let mut it = out.split(|b| *b == 0).filter(|s| !s.is_empty());
+    while let Some(rec) = it.next() {
+        if rec.len() < 4 {
+            continue;
+        }
+        let (xy, p) = (&rec[..2], &rec[3..]);
+        files.push(String::from_utf8_lossy(p).into_owned());
+        if xy[0] == b'R' || xy[0] == b'C' {
+            it.next(); // rename source
+        }
+    }
+    Ok(files)
+}
+
+/// Paths under `prefix` changed in the worktree at `dir` but not staged (tracked or untracked).
+pub fn unstaged_paths_under(dir: &std::path::Path, prefix: &str) -> Result<Vec<String>, Error> {
+    let out = super::GitCmd::new(dir)?
+        .args(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--", prefix])
+        .output()?;
+    Ok(out
+        .split(|b| *b == 0)
+        .filter(|r| r.len() > 3 && r[2] == b' ')
+        .map(|r| String::from_utf8_lossy(&r[3..]).into_owned())
+        .collect())
+}
+
+/// The gitlinks (submodules) the index of the worktree at `dir` records, as paths.
+pub fn submodule_paths(repo: &Repo, dir: &std::path::Path) -> Result<Vec<String>, Error> {
+    let listing = repo.git_in(dir)?.args(["ls-files", "--stage", "-z"]).output()?;
+    Ok(listing
+        .split(|b| *b == 0)
+        .filter(|r| r.starts_with(b"160000 "))
+        .filter_map(|rec| {
+            rec.iter().position(|b| *b == b'\t').map(|tab| String::from_utf8_lossy(&rec[tab + 1..]).into_owned())
+        })
+        .collect())
+}
+
+/// How many commits of the repository at `dir` (its branches and HEAD) are on none of its remote-tracking
+/// refs or tags: work that exists only there.
+pub fn local_only_commits(repo: &Repo, dir: &std::path::Path) -> Result<u64, Error> {
+    let heads = repo.git_in(dir)?.args(["for-each-ref", "--format=%(objectname)", "refs/heads"]).read()?;
+    let mut tips: Vec<String> = heads.lines().map(String::from).collect();
+    tips.push("HEAD".into());
+    let n = repo
+        .git_in(dir)?
+        .args(["rev-list", "--count"])
+        .args(&tips)
+        .args(["--not", "--remotes", "--tags", "--"])
+        .read()?;
+    Ok(n.trim().parse().unwrap_or(0))
+}
+
+/// The commit checked out in the worktree at `dir`, if HEAD names one.
+pub fn head_commit(repo: &Repo, dir: &std::path::Path) -> Option<String> {
+    repo.git_in(dir).ok()?.args(["rev-parse", "--verify", "-q", "HEAD"]).read().ok().filter(|h| !h.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
