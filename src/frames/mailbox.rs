@@ -141,8 +141,35 @@ pub fn with_lock<T>(
     timeout: Duration,
     f: impl FnOnce() -> Result<T, Error>,
 ) -> Result<T, Error> {
+    let what = ("mailbox lock", "a merge-frame is committing", "wait for merge-frame to finish");
+    flock(dir, "mailbox.lock", exclusive, timeout, what, f)
+}
+
+/// The fetch lock, held exclusively around every fetch from a remote into this clone's refs (the
+/// remote-tracking target, the archive of applied deltas, waiting deltas) and what is decided from
+/// them. Every writer of a clone fetches into the same refs: `git fetch` updates each ref by
+/// compare-and-swap on the value it read when it started, so two fetches at once make the later one
+/// fail although nothing is wrong (and a `delta push` that fails so tells its writer that a delta was not
+/// published when another writer's push had published it).
+pub fn with_fetch_lock<T>(
+    dir: &state_dir::StateDir,
+    timeout: Duration,
+    f: impl FnOnce() -> Result<T, Error>,
+) -> Result<T, Error> {
+    let what = ("fetch lock", "another command of this clone is fetching", "wait for it to finish");
+    flock(dir, "fetch.lock", true, timeout, what, f)
+}
+
+fn flock<T>(
+    dir: &state_dir::StateDir,
+    name: &str,
+    exclusive: bool,
+    timeout: Duration,
+    (label, holder, wait): (&str, &str, &str),
+    f: impl FnOnce() -> Result<T, Error>,
+) -> Result<T, Error> {
     dir.ensure()?;
-    let path = dir.root.join("mailbox.lock");
+    let path = dir.root.join(name);
     let file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -171,11 +198,11 @@ pub fn with_lock<T>(
         }
         if start.elapsed() >= timeout {
             return Err(Error::lock_timeout(format!(
-                "mailbox lock {} not acquired within {}: a merge-frame is committing",
+                "{label} {} not acquired within {}: {holder}",
                 path.display(),
                 crate::config::format_duration(timeout)
             ))
-            .hint("wait for merge-frame to finish, or raise --lock-timeout; the lock dies with its holder"));
+            .hint(format!("{wait}, or raise --lock-timeout; the lock dies with its holder")));
         }
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(25));

@@ -252,7 +252,8 @@ fn fetch_remote(ctx: &Ctx, remote: &str, target: &str, frame: Option<u64>) -> Re
             refspecs.push("refs/neighbor/deltas/*:refs/neighbor/deltas/*".into());
         }
     }
-    remote::fetch(&ctx.repo, remote, &refspecs)
+    // Under the fetch lock: the writers of this clone fetch into the same refs.
+    mailbox::with_fetch_lock(&ctx.state, ctx.lock_timeout, || remote::fetch(&ctx.repo, remote, &refspecs))
 }
 
 /// Wait up to `--wait` for the expected streams. Returns whether it fetched from the remote meanwhile

@@ -170,29 +170,46 @@ pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
 
 /// Fetch the remote's target (into its tracking ref) and its archive of applied deltas (and, with
 /// `deltas`, its waiting deltas), then drop every local delta the remote's managers have merged: its
-/// frame is merged there and the archive holds the same blob. Returns how many were dropped.
+/// frame is merged there and the archive holds the same blob. Returns how many were dropped. Under the
+/// fetch lock: the other writers of this clone fetch into the same refs.
 fn sync_with(ctx: &Ctx, remote: &str, deltas: bool) -> Result<usize, Error> {
-    let target = &ctx.config.state.target;
-    let tracking = crate::git::remote::tracking_ref(&ctx.repo, remote, target);
-    let mut specs = vec![format!("+refs/heads/{target}:{tracking}"), format!("{APPLIED}*:{APPLIED}*")];
-    if deltas {
-        specs.push(format!("{DELTAS}*:{DELTAS}*"));
-    }
-    crate::git::remote::fetch(&ctx.repo, remote, &specs)?;
-    let applied = mailbox::list(&ctx.repo, APPLIED, None)?;
-    let mut tx = String::new();
-    let mut n = 0;
-    for slot in mailbox::list(&ctx.repo, DELTAS, None)? {
-        let archived = applied.iter().any(|a| a.frame == slot.frame && a.stream == slot.stream && a.blob == slot.blob);
-        if archived && mailbox::frame_commit(&ctx.repo, &tracking, slot.frame)?.is_some() {
-            tx += &format!("delete {} {}\n", slot.r#ref, slot.blob);
-            n += 1;
+    mailbox::with_fetch_lock(&ctx.state, ctx.lock_timeout, || {
+        let target = &ctx.config.state.target;
+        let tracking = crate::git::remote::tracking_ref(&ctx.repo, remote, target);
+        let mut specs = vec![format!("+refs/heads/{target}:{tracking}"), format!("{APPLIED}*:{APPLIED}*")];
+        if deltas {
+            specs.push(format!("{DELTAS}*:{DELTAS}*"));
         }
+        crate::git::remote::fetch(&ctx.repo, remote, &specs)?;
+        let applied = mailbox::list(&ctx.repo, APPLIED, None)?;
+        let mut gone = Vec::new();
+        for slot in mailbox::list(&ctx.repo, DELTAS, None)? {
+            let archived =
+                applied.iter().any(|a| a.frame == slot.frame && a.stream == slot.stream && a.blob == slot.blob);
+            if archived && mailbox::frame_commit(&ctx.repo, &tracking, slot.frame)?.is_some() {
+                gone.push(slot);
+            }
+        }
+        drop_merged(ctx, &gone)?;
+        Ok(gone.len())
+    })
+}
+
+/// Delete these merged deltas from the mailbox, each by compare-and-swap on its blob. A slot that
+/// another command of this clone deleted or replaced meanwhile (`delta drop`, `delta write --replace`, a
+/// local merge) is its business: only a slot still holding the merged blob must go.
+fn drop_merged(ctx: &Ctx, gone: &[mailbox::Slot]) -> Result<(), Error> {
+    if gone.is_empty() {
+        return Ok(());
     }
-    if !tx.is_empty() {
-        ctx.repo.git()?.args(["update-ref", "--stdin"]).stdin(tx.into_bytes()).run()?;
+    let tx: String = gone.iter().map(|s| format!("delete {} {}\n", s.r#ref, s.blob)).collect();
+    let Err(e) = ctx.repo.git()?.args(["update-ref", "--stdin"]).stdin(tx.into_bytes()).run() else { return Ok(()) };
+    let holds = |s: &&mailbox::Slot| ctx.repo.ref_target(&s.r#ref).is_some_and(|id| id.to_string() == s.blob);
+    let still: Vec<mailbox::Slot> = gone.iter().filter(holds).cloned().collect();
+    if still.len() == gone.len() {
+        return Err(e.into());
     }
-    Ok(n)
+    drop_merged(ctx, &still)
 }
 
 fn remote_of(ctx: &Ctx, a: &RemoteArgs) -> Result<String, Error> {

@@ -1,0 +1,93 @@
+//! `delta push` and `delta fetch` run by several writers of one clone at once (a fleet's agents share a
+//! clone's mailbox and remote-tracking refs). The interleaving is made exact with git itself: the remote's
+//! `uploadpack.packObjectsHook` runs the other command while this command's `git fetch` is between
+//! reading the clone's refs and updating them.
+
+use crate::common::*;
+use crate::frames_check::*;
+use std::path::Path;
+
+/// Make the remote run `meddle` (a shell command, in `dir`) once, in the middle of the next fetch that
+/// needs objects from it. Its exit code lands in `<root>/meddle.code`, its output in `<root>/meddle.out`.
+fn meddle_during_next_fetch(t: &TestRepo, dir: &Path, meddle: &str) {
+    let hook = t.root.join("pack-objects-hook");
+    let root = t.root.display();
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\nif mkdir '{root}/meddled' 2>/dev/null; then\n  (cd '{}' && env -u GIT_DIR -u GIT_PROTOCOL {meddle}) \
+             > '{root}/meddle.out' 2>&1\n  echo $? > '{root}/meddle.code'\nfi\nexec \"$@\"\n",
+            dir.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    t.git(&["config", "--global", "uploadpack.packObjectsHook", hook.to_str().unwrap()]);
+}
+
+/// A remote whose `main` is one commit ahead of the clone `w`, and a delta 1/s waiting in `w`.
+fn setup() -> (TestRepo, std::path::PathBuf) {
+    let t = TestRepo::with_remote();
+    t.write("state/log.txt", "");
+    t.git(&["add", "-A"]);
+    t.git(&["commit", "-q", "-m", "log"]);
+    t.git(&["push", "-q", "origin", "main"]);
+    let w = t.root.join("w");
+    t.git(&["clone", "-q", t.root.join("origin.git").to_str().unwrap(), w.to_str().unwrap()]);
+    t.write("README.md", "moved on\n");
+    t.git(&["commit", "-q", "-am", "the remote moves on"]);
+    t.git(&["push", "-q", "origin", "main"]);
+    let o = t.delta(&w, &["--frame", "1", "--stream", "s"], &log_delta(1, "s"));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    (t, w)
+}
+
+/// Before: the other command's fetch moved `refs/remotes/origin/main` while this push's fetch was under
+/// way, git refused this fetch's update of it ("is at X but expected Y"), and `delta push` failed
+/// although nothing was wrong; a writer that took that failure at its word re-wrote a delta that another
+/// writer's push had already published, and the frame applied both.
+#[test]
+fn delta_push_survives_a_delta_fetch_in_the_same_clone() {
+    let (t, w) = setup();
+    meddle_during_next_fetch(&t, &w, "git-neighbor --lock-timeout 500ms delta fetch");
+    let o = t.neighbor_in(&w, &["delta", "push"]);
+    let meddle = std::fs::read_to_string(t.root.join("meddle.out")).unwrap_or_default();
+    let meddle_code = std::fs::read_to_string(t.root.join("meddle.code")).unwrap_or_default();
+    assert!(t.root.join("meddled").exists(), "the other command never ran");
+    assert_eq!(o.code, 0, "delta push failed: {} (the other command: exit {meddle_code} {meddle})", o.stderr);
+    let origin = t.root.join("origin.git");
+    assert_eq!(
+        t.git_in(&origin, &["for-each-ref", "--format=%(refname)", "refs/neighbor/deltas/"]),
+        "refs/neighbor/deltas/1/s"
+    );
+    // The other command either ran after this one's fetch or waited its turn and said so (exit 4).
+    assert!(["0", "4"].contains(&meddle_code.trim()), "the other command: exit {meddle_code} {meddle}");
+}
+
+/// Before: `delta push` drops the local copies of deltas its remote has merged in one all-or-nothing
+/// ref transaction; when another command of the clone (here `delta drop`; also another push's own
+/// tidy-up) deleted one of them first, the transaction failed and so did the push.
+#[test]
+fn delta_push_survives_a_delta_drop_in_the_same_clone() {
+    let t = TestRepo::with_remote();
+    t.write("state/log.txt", "");
+    t.git(&["add", "-A"]);
+    t.git(&["commit", "-q", "-m", "log"]);
+    t.git(&["push", "-q", "origin", "main"]);
+    let w = t.root.join("w");
+    t.git(&["clone", "-q", t.root.join("origin.git").to_str().unwrap(), w.to_str().unwrap()]);
+    assert_eq!(t.delta(&w, &["--frame", "1", "--stream", "s"], &log_delta(1, "s")).code, 0);
+    assert_eq!(t.neighbor_in(&w, &["delta", "push"]).code, 0);
+    let m = t.neighbor(&["merge-frame", "--push"]);
+    assert_eq!(m.code, 0, "{}", m.stderr);
+    // 1/s is merged on the remote and still waits here: the next push drops it, and another writer of
+    // this clone drops it just before.
+    assert!(t.git_in(&w, &["for-each-ref", "refs/neighbor/deltas/1/s"]).contains("1/s"));
+    let f = crate::faults::Faults::new(&t);
+    let meddle = format!("cd '{}' && git-neighbor delta drop 1/s", w.display());
+    let o = Out::from_output(f.cmd_meddling(&t, &w, &["delta", "push"], "update-ref", &meddle).output().unwrap());
+    assert!(f.meddled(), "the other command never ran; calls: {:?}", f.calls());
+    assert_eq!(o.code, 0, "delta push failed: {}", o.stderr);
+    assert_eq!(t.git_in(&w, &["for-each-ref", "refs/neighbor/deltas/"]), "");
+}
