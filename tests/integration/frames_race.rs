@@ -83,7 +83,12 @@ fn writers_and_managers_race_locally() {
     assert_eq!(accepted.len(), writers * per_writer);
     check_accepted(&t, &t.dir, "main", &accepted);
     let applied = t.branches("refs/neighbor/applied/").len();
-    assert_eq!(applied, accepted.len(), "applied count != accepted count");
+    assert_eq!(
+        applied,
+        accepted.len(),
+        "applied count != accepted count\naccepted: {accepted:?}\nrefs:\n{}",
+        t.git_in(&t.dir, &["for-each-ref", "--format=%(refname) %(objectname)", "refs/neighbor/"])
+    );
     assert!(t.branches("refs/neighbor/deltas/").is_empty(), "deltas left after the drain");
     check_checkout(&t, &t.dir);
     eprintln!(
@@ -96,8 +101,11 @@ fn writers_and_managers_race_locally() {
 }
 
 /// The same race through a bare remote: writers in two worker clones write and `delta push`, two
-/// manager clones run `merge-frame --push` in a loop. A delta counts as accepted when its write and its
-/// push both exited 0 and the push did not report it late.
+/// manager clones run `merge-frame --push` in a loop. A writer pushes until `delta push` exits 0 (a
+/// failed push may still have been overtaken by another writer's push of the same clone's mailbox, so
+/// its delta is never taken back on a failure); a delta counts as accepted unless that push's `--json`
+/// lists it as late (its frame merged without it), which the writer takes back and writes again for the
+/// frame open then.
 #[test]
 fn writers_and_managers_race_through_a_remote() {
     let (clones, writers_per_clone, per_writer, managers) = if long() { (3, 3, 4, 3) } else { (2, 2, 2, 2) };
@@ -114,6 +122,8 @@ fn writers_and_managers_race_through_a_remote() {
         dirs.push(d);
     }
     let accepted: Arc<Mutex<Vec<Accepted>>> = Arc::default();
+    // Every push's outcome, for the failure message: "<stream> <frame>: exit <code> <stdout+stderr>".
+    let pushes: Arc<Mutex<Vec<String>>> = Arc::default();
     let done = Arc::new(AtomicBool::new(false));
     let mut handles = Vec::new();
     for m in 0..managers {
@@ -131,7 +141,8 @@ fn writers_and_managers_race_through_a_remote() {
     let mut ws = Vec::new();
     for (c, dir) in dirs.iter().take(clones).enumerate() {
         for w in 0..writers_per_clone {
-            let (t, accepted, dir, origin) = (t.clone(), accepted.clone(), dir.clone(), origin.clone());
+            let (t, accepted, pushes, dir, origin) =
+                (t.clone(), accepted.clone(), pushes.clone(), dir.clone(), origin.clone());
             ws.push(std::thread::spawn(move || {
                 let stream = format!("c{c}w{w}");
                 let mut wrote = 0;
@@ -143,18 +154,31 @@ fn writers_and_managers_race_through_a_remote() {
                         continue;
                     }
                     let o = t.delta(&dir, &["--frame", &f.to_string(), "--stream", &stream], &log_delta(f, &stream));
-                    if o.code != 0 {
-                        continue;
+                    match o.code {
+                        0 => {}
+                        // This clone's copy of the target already has frame f merged: look again.
+                        3 => continue,
+                        c => panic!("writer {stream}: delta write exit {c}: {}", o.stderr),
                     }
-                    let p = t.neighbor_in(&dir, &["delta", "push"]);
-                    let late = p.stderr.contains(&format!("{f}/{stream}"));
-                    if p.code == 0 && !late {
+                    let spec = format!("{f}/{stream}");
+                    let mut failed = 0;
+                    let late = loop {
+                        let p = t.neighbor_in(&dir, &["delta", "push", "--json"]);
+                        pushes.lock().unwrap().push(format!("{spec}: exit {} {}{}", p.code, p.stdout, p.stderr));
+                        if p.code == 0 {
+                            break p.json()["late"].as_array().unwrap().iter().any(|l| l == spec.as_str());
+                        }
+                        failed += 1;
+                        assert!(failed < 20, "writer {stream}: delta push keeps failing: {}", p.stderr);
+                    };
+                    if late {
+                        // Its frame was merged without it, here and there: take it back.
+                        let d = t.neighbor_in(&dir, &["delta", "drop", &spec]);
+                        assert_eq!(d.code, 0, "writer {stream}: delta drop {spec}: {}", d.stderr);
+                    } else {
                         accepted.lock().unwrap().push(Accepted::parse(&o.stdout));
                         wrote += 1;
                         last_frame = f;
-                    } else {
-                        // Not published: take it back and write for the frame that is open now.
-                        let _ = t.neighbor_in(&dir, &["delta", "drop", &format!("{f}/{stream}")]);
                     }
                 }
             }));
@@ -167,14 +191,24 @@ fn writers_and_managers_race_through_a_remote() {
     let manager_runs: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
     t.neighbor_in(&dirs[clones], &["merge-frame", "--push"]).ok();
     let accepted = accepted.lock().unwrap().clone();
-    check_accepted(&t, &origin, "main", &accepted);
+    let pushes = pushes.lock().unwrap().clone();
+    let remote_refs = t.git_in(&origin, &["for-each-ref", "--format=%(refname) %(objectname)", "refs/neighbor/"]);
+    let diagnosis = format!(
+        "accepted: {accepted:?}\nthe remote's refs:\n{remote_refs}\nits frames: {:?}\npushes:\n{}",
+        merged_frames(&t, &origin, "main"),
+        pushes.join("\n")
+    );
+    let result = std::panic::catch_unwind(|| check_accepted(&t, &origin, "main", &accepted));
+    assert!(result.is_ok(), "{diagnosis}");
     let applied = t.git_in(&origin, &["for-each-ref", "--format=%(refname)", "refs/neighbor/applied/"]);
-    assert_eq!(applied.lines().count(), accepted.len(), "applied count != accepted count");
+    assert_eq!(applied.lines().count(), accepted.len(), "applied count != accepted count\n{diagnosis}");
+    let failed = pushes.iter().filter(|l| !l.contains(": exit 0 ")).count();
     eprintln!(
-        "race through a remote: {} writers x {per_writer} deltas, {managers} managers ({manager_runs} runs): {} accepted, {} applied, {} frames",
+        "race through a remote: {} writers x {per_writer} deltas, {managers} managers ({manager_runs} runs): {} accepted, {} applied, {} frames, {} pushes ({failed} failed)",
         clones * writers_per_clone,
         accepted.len(),
         applied.lines().count(),
-        merged_frames(&t, &origin, "main").len()
+        merged_frames(&t, &origin, "main").len(),
+        pushes.len()
     );
 }

@@ -238,6 +238,7 @@ fn push(ctx: &Ctx, ui: &Ui, remote: &str) -> Result<u8, Error> {
         let there: std::collections::BTreeMap<String, String> =
             ls_remote(&ctx.repo, remote, &[&format!("{DELTAS}*")])?.into_iter().collect();
         let mut specs = Vec::new();
+        let mut publishing = Vec::new();
         let mut leases: Vec<(String, String)> = Vec::new();
         let mut late = Vec::new();
         let mut frames: std::collections::BTreeMap<u64, String> = std::collections::BTreeMap::new();
@@ -256,10 +257,11 @@ fn push(ctx: &Ctx, ui: &Ui, remote: &str) -> Result<u8, Error> {
                 None => {}
             }
             specs.push(format!("{}:{}", slot.blob, slot.r#ref));
+            publishing.push(format!("{}/{}", slot.frame, slot.stream));
             frames.entry(slot.frame).or_insert(slot.blob.clone());
         }
         if specs.is_empty() {
-            return pushed(ui, remote, 0, &late);
+            return pushed(ui, remote, Vec::new(), late);
         }
         for (frame, token) in &frames {
             let seal = format!("{}{frame}", mailbox::SEALS);
@@ -271,7 +273,7 @@ fn push(ctx: &Ctx, ui: &Ui, remote: &str) -> Result<u8, Error> {
             p = p.lease(r, old);
         }
         match p.run()? {
-            PushOutcome::Pushed => return pushed(ui, remote, specs.len() - frames.len(), &late),
+            PushOutcome::Pushed => return pushed(ui, remote, publishing, late),
             // A frame was merged, or another writer of the same frames pushed, in between: look again.
             PushOutcome::Rejected(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
         }
@@ -283,10 +285,23 @@ fn push(ctx: &Ctx, ui: &Ui, remote: &str) -> Result<u8, Error> {
 /// How often `delta push` looks again when the remote moved under it.
 const PUSH_ATTEMPTS: u32 = 8;
 
-fn pushed(ui: &Ui, remote: &str, n: usize, late: &[String]) -> Result<u8, Error> {
-    ui.status(format!("pushed {n} delta(s) to {remote}"));
+/// What `delta push` did, as `--json` prints it.
+#[derive(Serialize)]
+struct Pushed<'a> {
+    remote: &'a str,
+    /// `<frame>/<stream>` of the deltas this push published (new there, or replacing an older copy).
+    pushed: Vec<String>,
+    /// `<frame>/<stream>` of the deltas not published because their frame is already merged there.
+    late: Vec<String>,
+}
+
+fn pushed(ui: &Ui, remote: &str, pushed: Vec<String>, late: Vec<String>) -> Result<u8, Error> {
+    ui.status(format!("pushed {} delta(s) to {remote}", pushed.len()));
     if !late.is_empty() {
         ui.warn(format!("not pushed, their frame is already merged on {remote}: {}", late.join(", ")));
+    }
+    if ui.json {
+        ui.json_out(&Pushed { remote, pushed, late })?;
     }
     Ok(0)
 }
