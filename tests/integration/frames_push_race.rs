@@ -91,3 +91,64 @@ fn delta_push_survives_a_delta_drop_in_the_same_clone() {
     assert_eq!(o.code, 0, "delta push failed: {}", o.stderr);
     assert_eq!(t.git_in(&w, &["for-each-ref", "refs/neighbor/deltas/"]), "");
 }
+
+/// A remote with main and the clone `t.dir`, where delta 1/s was written and pushed.
+fn manager_setup() -> TestRepo {
+    let t = TestRepo::with_remote();
+    t.write("state/log.txt", "");
+    t.git(&["add", "-A"]);
+    t.git(&["commit", "-q", "-m", "log"]);
+    t.git(&["push", "-q", "origin", "main"]);
+    assert_eq!(t.delta(&t.dir, &["--frame", "1", "--stream", "s"], &log_delta(1, "s")).code, 0);
+    assert_eq!(t.neighbor(&["delta", "push"]).code, 0);
+    t
+}
+
+/// Frame 1 is published and mirrored: the remote and the clone hold it the same way.
+fn check_published_and_mirrored(t: &TestRepo) {
+    let origin = t.root.join("origin.git");
+    let applied = |dir: &Path| t.git_in(dir, &["for-each-ref", "--format=%(refname)", "refs/neighbor/applied/"]);
+    assert_eq!(applied(&origin), "refs/neighbor/applied/1/s");
+    assert_eq!(applied(&t.dir), "refs/neighbor/applied/1/s");
+    assert_eq!(t.git_in(&t.dir, &["for-each-ref", "refs/neighbor/deltas/"]), "");
+    assert_eq!(t.frame_commits(&origin, "main", 1), 1);
+}
+
+/// A manager that runs in its writers' clone: right after its push of frame 1, before it mirrors the
+/// remote's refs into the clone, a writer's `delta push` there drops the waiting copy of 1/s (the
+/// remote has archived it). Before: the mirroring's ref transaction failed on that copy and
+/// `merge-frame --push` exited 1 ("the frame was not committed") although the frame was published.
+#[test]
+fn merge_frame_push_survives_a_delta_push_in_the_same_clone() {
+    let push_call = {
+        let t = manager_setup();
+        let f = crate::faults::Faults::new(&t);
+        assert_eq!(f.run(&t, &t.dir, &["merge-frame", "--push"], None).code, 0);
+        f.calls().iter().position(|c| c.starts_with("push ")).expect("merge-frame --push pushes") + 1
+    };
+    let t = manager_setup();
+    let f = crate::faults::Faults::new(&t);
+    let mut manager = f.spawn_paused(&t, &t.dir, &["merge-frame", "--push"], push_call);
+    assert!(f.wait_paused(&mut manager).starts_with("push "));
+    let w = t.neighbor(&["delta", "push"]);
+    assert_eq!(w.code, 0, "{}", w.stderr);
+    assert_eq!(t.git_in(&t.dir, &["for-each-ref", "refs/neighbor/deltas/"]), "", "the writer did not tidy up");
+    f.resume();
+    let o = Out::from_output(manager.wait_with_output().unwrap());
+    assert_eq!(o.code, 0, "merge-frame --push failed: {}", o.stderr);
+    check_published_and_mirrored(&t);
+}
+
+/// The same with `delta drop` (which takes no lock) just before the mirroring's ref transaction.
+#[test]
+fn merge_frame_push_survives_a_delta_drop_in_the_same_clone() {
+    let t = manager_setup();
+    let f = crate::faults::Faults::new(&t);
+    let meddle = format!("cd '{}' && git-neighbor delta drop 1/s", t.dir.display());
+    let o = Out::from_output(
+        f.cmd_meddling(&t, &t.dir, &["merge-frame", "--push"], "update-ref", &meddle).output().unwrap(),
+    );
+    assert!(f.meddled(), "the other command never ran; calls: {:?}", f.calls());
+    assert_eq!(o.code, 0, "merge-frame --push failed: {}", o.stderr);
+    check_published_and_mirrored(&t);
+}
