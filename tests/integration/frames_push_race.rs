@@ -152,3 +152,43 @@ fn merge_frame_push_survives_a_delta_drop_in_the_same_clone() {
     assert_eq!(o.code, 0, "merge-frame --push failed: {}", o.stderr);
     check_published_and_mirrored(&t);
 }
+
+/// A writer's `delta push` that lists its clone's deltas, then a manager of the same clone merges frame 1
+/// with the waiting (never pushed) 1/s and publishes it, then the push goes on and finds frame 1 merged.
+/// Before: it reported 1/s late ("not pushed, their frame is already merged"), and its writer took back
+/// and wrote again a delta the remote had applied. Now it asks the remote's archive and reports it merged.
+#[test]
+fn delta_push_does_not_call_late_a_delta_its_clone_published_meanwhile() {
+    let setup = || {
+        let t = TestRepo::with_remote();
+        t.write("state/log.txt", "");
+        t.git(&["add", "-A"]);
+        t.git(&["commit", "-q", "-m", "log"]);
+        t.git(&["push", "-q", "origin", "main"]);
+        assert_eq!(t.delta(&t.dir, &["--frame", "1", "--stream", "s"], &log_delta(1, "s")).code, 0);
+        t
+    };
+    // Pause right after the push lists the mailbox: the first call after its second ls-remote.
+    let listed = {
+        let t = setup();
+        let f = crate::faults::Faults::new(&t);
+        assert_eq!(f.run(&t, &t.dir, &["delta", "push"], None).code, 0);
+        let calls = f.calls();
+        let second_ls_remote = calls.iter().enumerate().filter(|(_, c)| c.starts_with("ls-remote ")).nth(1).unwrap().0;
+        assert!(calls[second_ls_remote + 1].starts_with("for-each-ref "), "{calls:?}");
+        second_ls_remote + 2
+    };
+    let t = setup();
+    let f = crate::faults::Faults::new(&t);
+    let mut writer = f.spawn_paused(&t, &t.dir, &["delta", "push", "--json"], listed);
+    f.wait_paused(&mut writer);
+    let m = t.neighbor(&["merge-frame", "--push"]);
+    assert_eq!(m.code, 0, "{}", m.stderr);
+    f.resume();
+    let o = Out::from_output(writer.wait_with_output().unwrap());
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let j = o.json();
+    assert_eq!(j["late"], serde_json::json!([]), "{}", o.stderr);
+    assert_eq!(j["merged"], serde_json::json!(["1/s"]));
+    check_published_and_mirrored(&t);
+}

@@ -108,6 +108,17 @@ fn writers_and_managers_race_locally() {
 /// frame open then.
 #[test]
 fn writers_and_managers_race_through_a_remote() {
+    race_through_a_remote(false);
+}
+
+/// The same with each manager in one of the writers' clones, as a fleet whose manager runs next to its
+/// agents: every command of a clone fetches into, and tidies, the same refs.
+#[test]
+fn writers_and_managers_race_through_a_remote_from_shared_clones() {
+    race_through_a_remote(true);
+}
+
+fn race_through_a_remote(managers_share_clones: bool) {
     let (clones, writers_per_clone, per_writer, managers) = if long() { (3, 3, 4, 3) } else { (2, 2, 2, 2) };
     let t = Arc::new(TestRepo::with_remote());
     t.write("state/log.txt", "");
@@ -116,7 +127,8 @@ fn writers_and_managers_race_through_a_remote() {
     t.git(&["push", "-q", "origin", "main"]);
     let origin = t.root.join("origin.git");
     let mut dirs = Vec::new();
-    for i in 0..(clones + managers) {
+    let manager_clones = if managers_share_clones { 0 } else { managers };
+    for i in 0..(clones + manager_clones) {
         let d = t.root.join(format!("c{i}"));
         t.git(&["clone", "-q", origin.to_str().unwrap(), d.to_str().unwrap()]);
         dirs.push(d);
@@ -127,7 +139,8 @@ fn writers_and_managers_race_through_a_remote() {
     let done = Arc::new(AtomicBool::new(false));
     let mut handles = Vec::new();
     for m in 0..managers {
-        let (t, done, dir) = (t.clone(), done.clone(), dirs[clones + m].clone());
+        let dir = if managers_share_clones { dirs[m % clones].clone() } else { dirs[clones + m].clone() };
+        let (t, done) = (t.clone(), done.clone());
         handles.push(std::thread::spawn(move || {
             let mut runs = 0;
             while !done.load(Ordering::SeqCst) {
@@ -189,7 +202,7 @@ fn writers_and_managers_race_through_a_remote() {
     }
     done.store(true, Ordering::SeqCst);
     let manager_runs: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
-    t.neighbor_in(&dirs[clones], &["merge-frame", "--push"]).ok();
+    t.neighbor_in(dirs.last().unwrap(), &["merge-frame", "--push"]).ok();
     let accepted = accepted.lock().unwrap().clone();
     let pushes = pushes.lock().unwrap().clone();
     let remote_refs = t.git_in(&origin, &["for-each-ref", "--format=%(refname) %(objectname)", "refs/neighbor/"]);
@@ -204,7 +217,7 @@ fn writers_and_managers_race_through_a_remote() {
     assert_eq!(applied.lines().count(), accepted.len(), "applied count != accepted count\n{diagnosis}");
     let failed = pushes.iter().filter(|l| !l.contains(": exit 0 ")).count();
     eprintln!(
-        "race through a remote: {} writers x {per_writer} deltas, {managers} managers ({manager_runs} runs): {} accepted, {} applied, {} frames, {} pushes ({failed} failed)",
+        "race through a remote (managers share clones: {managers_share_clones}): {} writers x {per_writer} deltas, {managers} managers ({manager_runs} runs): {} accepted, {} applied, {} frames, {} pushes ({failed} failed)",
         clones * writers_per_clone,
         accepted.len(),
         applied.lines().count(),
