@@ -307,6 +307,12 @@ pub fn malformed(repo: &Repo, ns: &str) -> Result<Vec<String>, Error> {
         .collect())
 }
 
+/// Whether `full_ref` points at `blob` (a hex object id) now.
+pub fn holds(repo: &Repo, full_ref: &str, blob: &str) -> bool {
+    let want = gix::ObjectId::from_hex(blob.as_bytes()).ok();
+    want.is_some() && repo.ref_target(full_ref) == want
+}
+
 /// Read a slot's blob.
 pub fn read_blob(repo: &Repo, blob: &str) -> Result<Vec<u8>, Error> {
     let id = gix::ObjectId::from_hex(blob.as_bytes()).map_err(|e| Error::new(format!("bad object id {blob}: {e}")))?;

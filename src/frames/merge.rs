@@ -1136,14 +1136,13 @@ fn mirror(ctx: &Ctx, frame: u64, head: &str, moves: &[(String, String, String)])
         let mut deletes = 0;
         for (from, to, blob) in moves {
             tx += &format!("update {to} {blob}\n");
-            if ctx.repo.ref_target(from).is_some_and(|id| id.to_string() == *blob) {
+            if mailbox::holds(&ctx.repo, from, blob) {
                 tx += &format!("delete {from} {blob}\n");
                 deletes += 1;
             }
         }
         let Err(e) = update_refs(ctx, frame, tx) else { return Ok(()) };
-        let still =
-            moves.iter().filter(|(from, _, blob)| ctx.repo.ref_target(from).is_some_and(|id| id.to_string() == *blob));
+        let still = moves.iter().filter(|(from, _, blob)| mailbox::holds(&ctx.repo, from, blob));
         // Only a waiting copy that moved meanwhile makes a second attempt different.
         if still.count() == deletes || attempts >= 3 {
             return Err(e);

@@ -204,7 +204,7 @@ fn drop_merged(ctx: &Ctx, gone: &[mailbox::Slot]) -> Result<(), Error> {
     }
     let tx: String = gone.iter().map(|s| format!("delete {} {}\n", s.r#ref, s.blob)).collect();
     let Err(e) = ctx.repo.git()?.args(["update-ref", "--stdin"]).stdin(tx.into_bytes()).run() else { return Ok(()) };
-    let holds = |s: &&mailbox::Slot| ctx.repo.ref_target(&s.r#ref).is_some_and(|id| id.to_string() == s.blob);
+    let holds = |s: &&mailbox::Slot| mailbox::holds(&ctx.repo, &s.r#ref, &s.blob);
     let still: Vec<mailbox::Slot> = gone.iter().filter(holds).cloned().collect();
     if still.len() == gone.len() {
         return Err(e.into());
