@@ -120,15 +120,9 @@ fn check_published_and_mirrored(t: &TestRepo) {
 /// `merge-frame --push` exited 1 ("the frame was not committed") although the frame was published.
 #[test]
 fn merge_frame_push_survives_a_delta_push_in_the_same_clone() {
-    let push_call = {
-        let t = manager_setup();
-        let f = crate::faults::Faults::new(&t);
-        assert_eq!(f.run(&t, &t.dir, &["merge-frame", "--push"], None).code, 0);
-        f.calls().iter().position(|c| c.starts_with("push ")).expect("merge-frame --push pushes") + 1
-    };
     let t = manager_setup();
     let f = crate::faults::Faults::new(&t);
-    let mut manager = f.spawn_paused(&t, &t.dir, &["merge-frame", "--push"], push_call);
+    let mut manager = f.spawn_paused_after(&t, &t.dir, &["merge-frame", "--push"], "push", 1);
     assert!(f.wait_paused(&mut manager).starts_with("push "));
     let w = t.neighbor(&["delta", "push"]);
     assert_eq!(w.code, 0, "{}", w.stderr);
@@ -168,20 +162,11 @@ fn delta_push_does_not_call_late_a_delta_its_clone_published_meanwhile() {
         assert_eq!(t.delta(&t.dir, &["--frame", "1", "--stream", "s"], &log_delta(1, "s")).code, 0);
         t
     };
-    // Pause right after the push lists the mailbox: the first call after its second ls-remote.
-    let listed = {
-        let t = setup();
-        let f = crate::faults::Faults::new(&t);
-        assert_eq!(f.run(&t, &t.dir, &["delta", "push"], None).code, 0);
-        let calls = f.calls();
-        let second_ls_remote = calls.iter().enumerate().filter(|(_, c)| c.starts_with("ls-remote ")).nth(1).unwrap().0;
-        assert!(calls[second_ls_remote + 1].starts_with("for-each-ref "), "{calls:?}");
-        second_ls_remote + 2
-    };
     let t = setup();
     let f = crate::faults::Faults::new(&t);
-    let mut writer = f.spawn_paused(&t, &t.dir, &["delta", "push", "--json"], listed);
-    f.wait_paused(&mut writer);
+    // Right after the push lists the mailbox: its tidy-up lists the archive and the mailbox first.
+    let mut writer = f.spawn_paused_after(&t, &t.dir, &["delta", "push", "--json"], "for-each-ref", 3);
+    assert!(f.wait_paused(&mut writer).contains("refs/neighbor/deltas/"));
     let m = t.neighbor(&["merge-frame", "--push"]);
     assert_eq!(m.code, 0, "{}", m.stderr);
     f.resume();
