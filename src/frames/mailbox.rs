@@ -108,6 +108,22 @@ pub fn merged_seal(repo: &Repo, frame: u64) -> Result<String, Error> {
         .map_err(|e| Error::new(format!("cannot write the seal of frame {frame}: {e}")))
 }
 
+/// A new value for a frame's seal, for one `delta push`: never the same twice (this host, this process,
+/// the time, a counter). A push that wrote a value the seal already had would not change the ref, git
+/// skips the lease of a ref it does not change, and a manager that read that value before fetching the
+/// frame's deltas would merge the frame without the deltas of this push (ABA).
+pub fn seal_token(repo: &Repo, frame: u64) -> Result<String, Error> {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let bytes =
+        format!("git-neighbor: frame {frame} has new deltas ({}, pid {}, {nanos}, {n})\n", host(), std::process::id());
+    repo.gix
+        .write_blob(bytes.as_bytes())
+        .map(|id| id.detach().to_string())
+        .map_err(|e| Error::new(format!("cannot write the seal of frame {frame}: {e}")))
+}
+
 /// The seals on `remote`, by ref name.
 pub fn remote_seals(repo: &Repo, remote: &str) -> Result<std::collections::BTreeMap<String, String>, Error> {
     Ok(crate::git::remote::ls_remote(repo, remote, &[&format!("{SEALS}*")])?.into_iter().collect())

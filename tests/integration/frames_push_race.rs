@@ -177,3 +177,54 @@ fn delta_push_does_not_call_late_a_delta_its_clone_published_meanwhile() {
     assert_eq!(j["merged"], serde_json::json!(["1/s"]));
     check_published_and_mirrored(&t);
 }
+
+/// A frame's seal must change with every delta push, or a manager's lease on it can be fooled (ABA).
+/// Writer clone `w` holds 1/a and 1/b; clone `w2` holds the same 1/a (same blob). Interleaving:
+/// w's push reads the seal (none) and the remote's deltas (none), and stops; w2's push publishes 1/a;
+/// a manager reads the seal and fetches (1/a only), merges, and stops before its push; w's push goes on
+/// and publishes 1/a (already there) and 1/b; the manager goes on and pushes frame 1.
+/// Before: a push used the blob of its frame's first delta as the seal's new value, so w's push "moved"
+/// the seal from 1/a's blob to 1/a's blob: git skips the lease of a ref it does not change, the
+/// manager's lease held, and frame 1 was merged without the accepted 1/b, which then waited forever
+/// in a merged frame (seen once in about 50 runs of the remote race under load).
+#[test]
+fn a_delta_push_always_moves_its_frames_seal() {
+    let t = TestRepo::with_remote();
+    t.write("state/log.txt", "");
+    t.git(&["add", "-A"]);
+    t.git(&["commit", "-q", "-m", "log"]);
+    t.git(&["push", "-q", "origin", "main"]);
+    let origin = t.root.join("origin.git");
+    let (w, w2) = (t.root.join("w"), t.root.join("w2"));
+    for d in [&w, &w2] {
+        t.git(&["clone", "-q", origin.to_str().unwrap(), d.to_str().unwrap()]);
+    }
+    for s in ["a", "b"] {
+        assert_eq!(t.delta(&w, &["--frame", "1", "--stream", s], &log_delta(1, s)).code, 0);
+    }
+    let a = "refs/neighbor/deltas/1/a";
+    t.git_in(&w2, &["fetch", "-q", w.to_str().unwrap(), &format!("{a}:{a}")]);
+
+    let fw = crate::faults::Faults::new(&t);
+    // After its seals (the first ls-remote) and the remote's deltas (the second).
+    let mut writer = fw.spawn_paused_after(&t, &w, &["delta", "push", "--json"], "ls-remote", 2);
+    fw.wait_paused(&mut writer);
+    let o = t.neighbor_in(&w2, &["delta", "push"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let fm = crate::faults::Faults::new(&t);
+    // The manager's ls-remotes: the seals, then the remote's deltas right before its push.
+    let mut manager = fm.spawn_paused_after(&t, &t.dir, &["merge-frame", "--push"], "ls-remote", 2);
+    fm.wait_paused(&mut manager);
+    fw.resume();
+    let o = Out::from_output(writer.wait_with_output().unwrap());
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let j = o.json();
+    assert!(j["late"].as_array().unwrap().is_empty(), "{}", o.stdout);
+    fm.resume();
+    let m = Out::from_output(manager.wait_with_output().unwrap());
+    assert_eq!(m.code, 0, "{}", m.stderr);
+    // Whatever frame 1 took, 1/a and 1/b were both accepted: each applied, or waiting in an open frame.
+    t.neighbor(&["merge-frame", "--push"]).ok();
+    let accepted = [Accepted { frame: 1, stream: "a".into() }, Accepted { frame: 1, stream: "b".into() }];
+    check_accepted(&t, &origin, "main", &accepted);
+}

@@ -260,7 +260,9 @@ fn push(ctx: &Ctx, ui: &Ui, remote: &str) -> Result<u8, Error> {
             }
             specs.push(format!("{}:{}", slot.blob, slot.r#ref));
             publishing.push(format!("{}/{}", slot.frame, slot.stream));
-            frames.entry(slot.frame).or_insert(slot.blob.clone());
+            if let std::collections::btree_map::Entry::Vacant(e) = frames.entry(slot.frame) {
+                e.insert(mailbox::seal_token(&ctx.repo, slot.frame)?);
+            }
         }
         // A delta whose frame is merged there is late only if that merge did not take it: another
         // command of this clone (a manager, another writer's push) may have published it since this
