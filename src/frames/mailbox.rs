@@ -108,6 +108,22 @@ pub fn merged_seal(repo: &Repo, frame: u64) -> Result<String, Error> {
         .map_err(|e| Error::new(format!("cannot write the seal of frame {frame}: {e}")))
 }
 
+/// A new value for a frame's seal, for one `delta push`: never the same twice (this host, this process,
+/// the time, a counter). A push that wrote a value the seal already had would not change the ref, git
+/// skips the lease of a ref it does not change, and a manager that read that value before fetching the
+/// frame's deltas would merge the frame without the deltas of this push (ABA).
+pub fn seal_token(repo: &Repo, frame: u64) -> Result<String, Error> {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let bytes =
+        format!("git-neighbor: frame {frame} has new deltas ({}, pid {}, {nanos}, {n})\n", host(), std::process::id());
+    repo.gix
+        .write_blob(bytes.as_bytes())
+        .map(|id| id.detach().to_string())
+        .map_err(|e| Error::new(format!("cannot write the seal of frame {frame}: {e}")))
+}
+
 /// The seals on `remote`, by ref name.
 pub fn remote_seals(repo: &Repo, remote: &str) -> Result<std::collections::BTreeMap<String, String>, Error> {
     Ok(crate::git::remote::ls_remote(repo, remote, &[&format!("{SEALS}*")])?.into_iter().collect())
@@ -141,8 +157,35 @@ pub fn with_lock<T>(
     timeout: Duration,
     f: impl FnOnce() -> Result<T, Error>,
 ) -> Result<T, Error> {
+    let what = ("mailbox lock", "a merge-frame is committing", "wait for merge-frame to finish");
+    flock(dir, "mailbox.lock", exclusive, timeout, what, f)
+}
+
+/// The fetch lock, held exclusively around every fetch from a remote into this clone's refs (the
+/// remote-tracking target, the archive of applied deltas, waiting deltas) and what is decided from
+/// them. Every writer of a clone fetches into the same refs: `git fetch` updates each ref by
+/// compare-and-swap on the value it read when it started, so two fetches at once make the later one
+/// fail although nothing is wrong (and a `delta push` that fails so tells its writer that a delta was not
+/// published when another writer's push had published it).
+pub fn with_fetch_lock<T>(
+    dir: &state_dir::StateDir,
+    timeout: Duration,
+    f: impl FnOnce() -> Result<T, Error>,
+) -> Result<T, Error> {
+    let what = ("fetch lock", "another command of this clone is fetching", "wait for it to finish");
+    flock(dir, "fetch.lock", true, timeout, what, f)
+}
+
+fn flock<T>(
+    dir: &state_dir::StateDir,
+    name: &str,
+    exclusive: bool,
+    timeout: Duration,
+    (label, holder, wait): (&str, &str, &str),
+    f: impl FnOnce() -> Result<T, Error>,
+) -> Result<T, Error> {
     dir.ensure()?;
-    let path = dir.root.join("mailbox.lock");
+    let path = dir.root.join(name);
     let file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -171,11 +214,11 @@ pub fn with_lock<T>(
         }
         if start.elapsed() >= timeout {
             return Err(Error::lock_timeout(format!(
-                "mailbox lock {} not acquired within {}: a merge-frame is committing",
+                "{label} {} not acquired within {}: {holder}",
                 path.display(),
                 crate::config::format_duration(timeout)
             ))
-            .hint("wait for merge-frame to finish, or raise --lock-timeout; the lock dies with its holder"));
+            .hint(format!("{wait}, or raise --lock-timeout; the lock dies with its holder")));
         }
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(25));
@@ -275,6 +318,12 @@ pub fn malformed(repo: &Repo, ns: &str) -> Result<Vec<String>, Error> {
             canonical_frame(f).is_none() || crate::building::registry::validate_name_as("stream", s).is_err()
         })
         .collect())
+}
+
+/// Whether `full_ref` points at `blob` (a hex object id) now.
+pub fn holds(repo: &Repo, full_ref: &str, blob: &str) -> bool {
+    let want = gix::ObjectId::from_hex(blob.as_bytes()).ok();
+    want.is_some() && repo.ref_target(full_ref) == want
 }
 
 /// Read a slot's blob.

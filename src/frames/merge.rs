@@ -253,7 +253,8 @@ fn fetch_remote(ctx: &Ctx, remote: &str, target: &str, frame: Option<u64>) -> Re
             refspecs.push("refs/neighbor/deltas/*:refs/neighbor/deltas/*".into());
         }
     }
-    remote::fetch(&ctx.repo, remote, &refspecs)
+    // Under the fetch lock: the writers of this clone fetch into the same refs.
+    mailbox::with_fetch_lock(&ctx.state, ctx.lock_timeout, || remote::fetch(&ctx.repo, remote, &refspecs))
 }
 
 /// Wait up to `--wait` for the expected streams. Returns whether it fetched from the remote meanwhile
@@ -554,8 +555,10 @@ fn merge_locked(
             }
         }
     }
-    for (from, to, blob) in &moves {
-        tx += &format!("update {to} {blob}\ndelete {from} {blob}\n");
+    if opts.push.is_none() {
+        for (from, to, blob) in &moves {
+            tx += &format!("update {to} {blob}\ndelete {from} {blob}\n");
+        }
     }
     if let Some(w) = &sync_wt {
         let j = Journal {
@@ -570,11 +573,22 @@ fn merge_locked(
         state_dir::atomic_write(&journal_path(ctx), &bytes)?;
         crate::failpoint::hit("merge-frame.journal-written");
     }
-    let txr = refs::transaction(&ctx.repo, Some(&format!("git-neighbor merge-frame {frame}")), &tx);
+    let txr = match &opts.push {
+        None => update_refs(ctx, frame, tx),
+        // Published: this clone's refs only follow the remote's.
+        Some(remote) => mailbox::with_fetch_lock(&ctx.state, ctx.lock_timeout, || mirror(ctx, frame, &tx, &moves))
+            .map_err(|e| {
+                e.context(format!("frame {frame} is published to '{remote}', but this clone's refs do not show it yet"))
+                    .hint("`git neighbor delta fetch` brings them up to date")
+            }),
+    };
     crate::failpoint::hit("merge-frame.committed");
     if let Err(e) = txr {
+        if opts.push.is_some() {
+            return Err(e);
+        }
         let _ = std::fs::remove_file(journal_path(ctx));
-        return Err(Error::from(e).context("the frame was not committed"));
+        return Err(e.context("the frame was not committed"));
     }
     if let Some(w) = &sync_wt
         && let Some(lock) = &index_lock
@@ -1079,6 +1093,37 @@ fn tidy_merged(ctx: &Ctx, frame: u64) -> Result<(), Error> {
         refs::transaction(&ctx.repo, None, &tx)?;
     }
     Ok(())
+}
+
+fn update_refs(ctx: &Ctx, frame: u64, tx: String) -> Result<(), Error> {
+    Ok(refs::transaction(&ctx.repo, Some(&format!("git-neighbor merge-frame {frame}")), &tx)?)
+}
+
+/// After a frame was published: make this clone's refs show what the remote now holds (`head`: the
+/// remote-tracking target and maybe the local target), archive the merged deltas and drop their waiting
+/// copies. The other commands of the clone drop merged deltas too (`delta push` tidies up, `delta drop`):
+/// a waiting copy that no longer holds the merged blob is theirs to keep or already gone, and is left
+/// alone, so that a frame that is published is never reported failed.
+fn mirror(ctx: &Ctx, frame: u64, head: &str, moves: &[(String, String, String)]) -> Result<(), Error> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let mut tx = head.to_string();
+        let mut deletes = 0;
+        for (from, to, blob) in moves {
+            tx += &format!("update {to} {blob}\n");
+            if mailbox::holds(&ctx.repo, from, blob) {
+                tx += &format!("delete {from} {blob}\n");
+                deletes += 1;
+            }
+        }
+        let Err(e) = update_refs(ctx, frame, tx) else { return Ok(()) };
+        let still = moves.iter().filter(|(from, _, blob)| mailbox::holds(&ctx.repo, from, blob));
+        // Only a waiting copy that moved meanwhile makes a second attempt different.
+        if still.count() == deletes || attempts >= 3 {
+            return Err(e);
+        }
+    }
 }
 
 /// Move the target and the delta refs on the remote in one atomic push, guarded by the base we built on.

@@ -59,8 +59,16 @@ if [ "$parent" = "git-neighbor" ]; then
   fi
   "$GN_FAULT_REAL_GIT" "$@"
   rc=$?
-  if [ "$n" = "$GN_FAULT_PAUSE_AT" ]; then
-    printf '%s\n' "$*" > "$GN_FAULT_LOG.paused"
+  pause=
+  [ "$n" = "$GN_FAULT_PAUSE_AT" ] && pause=1
+  # Or pause after the $GN_FAULT_PAUSE_NTH-th call whose first argument is $GN_FAULT_PAUSE_VERB.
+  if [ -n "$GN_FAULT_PAUSE_VERB" ] && [ "$1" = "$GN_FAULT_PAUSE_VERB" ] \
+     && [ "$(grep -c -e "^$GN_FAULT_PAUSE_VERB\$" -e "^$GN_FAULT_PAUSE_VERB " "$GN_FAULT_LOG")" = "$GN_FAULT_PAUSE_NTH" ]; then
+    pause=1
+  fi
+  if [ -n "$pause" ]; then
+    # Written whole, then renamed: a test that sees the marker sees the call in it.
+    printf '%s\n' "$*" > "$GN_FAULT_LOG.paused.tmp" && mv "$GN_FAULT_LOG.paused.tmp" "$GN_FAULT_LOG.paused"
     while [ ! -e "$GN_FAULT_LOG.resume" ]; do sleep 0.02; done
   fi
   if [ "$n" = "$GN_FAULT_KILL_AT" ] && [ "$GN_FAULT_WHEN" = after ]; then
@@ -106,6 +114,7 @@ impl Faults {
             .env("GN_FAULT_REAL_GIT", real_git())
             .env("GN_FAULT_KILL_AT", kill.map(|(k, _)| k.to_string()).unwrap_or_default())
             .env("GN_FAULT_PAUSE_AT", "")
+            .env("GN_FAULT_PAUSE_VERB", "")
             .env(
                 "GN_FAULT_WHEN",
                 match kill {
@@ -145,6 +154,28 @@ impl Faults {
         let _ = std::fs::remove_file(self.marker("resume"));
         self.cmd(t, dir, args, None)
             .env("GN_FAULT_PAUSE_AT", at.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    /// Like [`Faults::spawn_paused`], stopping right after its `nth` git call whose first argument is
+    /// `verb` (1-based): for a pause point that does not depend on how many other calls come first.
+    pub fn spawn_paused_after(
+        &self,
+        t: &TestRepo,
+        dir: &Path,
+        args: &[&str],
+        verb: &str,
+        nth: usize,
+    ) -> std::process::Child {
+        self.reset();
+        let _ = std::fs::remove_file(self.marker("paused"));
+        let _ = std::fs::remove_file(self.marker("resume"));
+        self.cmd(t, dir, args, None)
+            .env("GN_FAULT_PAUSE_VERB", verb)
+            .env("GN_FAULT_PAUSE_NTH", nth.to_string())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

@@ -83,7 +83,12 @@ fn writers_and_managers_race_locally() {
     assert_eq!(accepted.len(), writers * per_writer);
     check_accepted(&t, &t.dir, "main", &accepted);
     let applied = t.branches("refs/neighbor/applied/").len();
-    assert_eq!(applied, accepted.len(), "applied count != accepted count");
+    assert_eq!(
+        applied,
+        accepted.len(),
+        "applied count != accepted count\naccepted: {accepted:?}\nrefs:\n{}",
+        t.git_in(&t.dir, &["for-each-ref", "--format=%(refname) %(objectname)", "refs/neighbor/"])
+    );
     assert!(t.branches("refs/neighbor/deltas/").is_empty(), "deltas left after the drain");
     check_checkout(&t, &t.dir);
     eprintln!(
@@ -96,11 +101,32 @@ fn writers_and_managers_race_locally() {
 }
 
 /// The same race through a bare remote: writers in two worker clones write and `delta push`, two
-/// manager clones run `merge-frame --push` in a loop. A delta counts as accepted when its write and its
-/// push both exited 0 and the push did not report it late.
+/// manager clones run `merge-frame --push` in a loop. A writer pushes until `delta push` exits 0 (a
+/// failed push may still have been overtaken by another writer's push of the same clone's mailbox, so
+/// its delta is never taken back on a failure); a delta counts as accepted unless that push's `--json`
+/// lists it as late (its frame merged without it), which the writer takes back and writes again for the
+/// frame open then.
 #[test]
 fn writers_and_managers_race_through_a_remote() {
-    let (clones, writers_per_clone, per_writer, managers) = if long() { (3, 3, 4, 3) } else { (2, 2, 2, 2) };
+    race_through_a_remote(false);
+}
+
+/// The same with each manager in one of the writers' clones, as a fleet whose manager runs next to its
+/// agents: every command of a clone fetches into, and tidies, the same refs.
+#[test]
+fn writers_and_managers_race_through_a_remote_from_shared_clones() {
+    race_through_a_remote(true);
+}
+
+fn race_through_a_remote(managers_share_clones: bool) {
+    let (clones, writers_per_clone, per_writer, mut managers) = if long() { (3, 3, 4, 3) } else { (2, 2, 2, 2) };
+    if managers_share_clones && long() {
+        // Not more: with 2 or 3 managers, each slowed by its clone's writers (likely: they share its fetch
+        // lock), a manager can lose all 8 of merge-frame --push's attempts to the others and to the
+        // writers' pushes and exit 1 ("moved during each of 8 attempts"): starvation, not a broken
+        // invariant, and not what this variant is about.
+        managers = 1;
+    }
     let t = Arc::new(TestRepo::with_remote());
     t.write("state/log.txt", "");
     t.git(&["add", "-A"]);
@@ -108,16 +134,20 @@ fn writers_and_managers_race_through_a_remote() {
     t.git(&["push", "-q", "origin", "main"]);
     let origin = t.root.join("origin.git");
     let mut dirs = Vec::new();
-    for i in 0..(clones + managers) {
+    let manager_clones = if managers_share_clones { 0 } else { managers };
+    for i in 0..(clones + manager_clones) {
         let d = t.root.join(format!("c{i}"));
         t.git(&["clone", "-q", origin.to_str().unwrap(), d.to_str().unwrap()]);
         dirs.push(d);
     }
     let accepted: Arc<Mutex<Vec<Accepted>>> = Arc::default();
+    // Every push's outcome, for the failure message: "<stream> <frame>: exit <code> <stdout+stderr>".
+    let pushes: Arc<Mutex<Vec<String>>> = Arc::default();
     let done = Arc::new(AtomicBool::new(false));
     let mut handles = Vec::new();
     for m in 0..managers {
-        let (t, done, dir) = (t.clone(), done.clone(), dirs[clones + m].clone());
+        let dir = if managers_share_clones { dirs[m % clones].clone() } else { dirs[clones + m].clone() };
+        let (t, done) = (t.clone(), done.clone());
         handles.push(std::thread::spawn(move || {
             let mut runs = 0;
             while !done.load(Ordering::SeqCst) {
@@ -131,7 +161,8 @@ fn writers_and_managers_race_through_a_remote() {
     let mut ws = Vec::new();
     for (c, dir) in dirs.iter().take(clones).enumerate() {
         for w in 0..writers_per_clone {
-            let (t, accepted, dir, origin) = (t.clone(), accepted.clone(), dir.clone(), origin.clone());
+            let (t, accepted, pushes, dir, origin) =
+                (t.clone(), accepted.clone(), pushes.clone(), dir.clone(), origin.clone());
             ws.push(std::thread::spawn(move || {
                 let stream = format!("c{c}w{w}");
                 let mut wrote = 0;
@@ -143,18 +174,31 @@ fn writers_and_managers_race_through_a_remote() {
                         continue;
                     }
                     let o = t.delta(&dir, &["--frame", &f.to_string(), "--stream", &stream], &log_delta(f, &stream));
-                    if o.code != 0 {
-                        continue;
+                    match o.code {
+                        0 => {}
+                        // This clone's copy of the target already has frame f merged: look again.
+                        3 => continue,
+                        c => panic!("writer {stream}: delta write exit {c}: {}", o.stderr),
                     }
-                    let p = t.neighbor_in(&dir, &["delta", "push"]);
-                    let late = p.stderr.contains(&format!("{f}/{stream}"));
-                    if p.code == 0 && !late {
+                    let spec = format!("{f}/{stream}");
+                    let mut failed = 0;
+                    let late = loop {
+                        let p = t.neighbor_in(&dir, &["delta", "push", "--json"]);
+                        pushes.lock().unwrap().push(format!("{spec}: exit {} {}{}", p.code, p.stdout, p.stderr));
+                        if p.code == 0 {
+                            break p.json()["late"].as_array().unwrap().iter().any(|l| l == spec.as_str());
+                        }
+                        failed += 1;
+                        assert!(failed < 20, "writer {stream}: delta push keeps failing: {}", p.stderr);
+                    };
+                    if late {
+                        // Its frame was merged without it, here and there: take it back.
+                        let d = t.neighbor_in(&dir, &["delta", "drop", &spec]);
+                        assert_eq!(d.code, 0, "writer {stream}: delta drop {spec}: {}", d.stderr);
+                    } else {
                         accepted.lock().unwrap().push(Accepted::parse(&o.stdout));
                         wrote += 1;
                         last_frame = f;
-                    } else {
-                        // Not published: take it back and write for the frame that is open now.
-                        let _ = t.neighbor_in(&dir, &["delta", "drop", &format!("{f}/{stream}")]);
                     }
                 }
             }));
@@ -165,16 +209,26 @@ fn writers_and_managers_race_through_a_remote() {
     }
     done.store(true, Ordering::SeqCst);
     let manager_runs: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
-    t.neighbor_in(&dirs[clones], &["merge-frame", "--push"]).ok();
+    t.neighbor_in(dirs.last().unwrap(), &["merge-frame", "--push"]).ok();
     let accepted = accepted.lock().unwrap().clone();
-    check_accepted(&t, &origin, "main", &accepted);
+    let pushes = pushes.lock().unwrap().clone();
+    let remote_refs = t.git_in(&origin, &["for-each-ref", "--format=%(refname) %(objectname)", "refs/neighbor/"]);
+    let diagnosis = format!(
+        "accepted: {accepted:?}\nthe remote's refs:\n{remote_refs}\nits frames: {:?}\npushes:\n{}",
+        merged_frames(&t, &origin, "main"),
+        pushes.join("\n")
+    );
+    let result = std::panic::catch_unwind(|| check_accepted(&t, &origin, "main", &accepted));
+    assert!(result.is_ok(), "{diagnosis}");
     let applied = t.git_in(&origin, &["for-each-ref", "--format=%(refname)", "refs/neighbor/applied/"]);
-    assert_eq!(applied.lines().count(), accepted.len(), "applied count != accepted count");
+    assert_eq!(applied.lines().count(), accepted.len(), "applied count != accepted count\n{diagnosis}");
+    let failed = pushes.iter().filter(|l| !l.contains(": exit 0 ")).count();
     eprintln!(
-        "race through a remote: {} writers x {per_writer} deltas, {managers} managers ({manager_runs} runs): {} accepted, {} applied, {} frames",
+        "race through a remote (managers share clones: {managers_share_clones}): {} writers x {per_writer} deltas, {managers} managers ({manager_runs} runs): {} accepted, {} applied, {} frames, {} pushes ({failed} failed)",
         clones * writers_per_clone,
         accepted.len(),
         applied.lines().count(),
-        merged_frames(&t, &origin, "main").len()
+        merged_frames(&t, &origin, "main").len(),
+        pushes.len()
     );
 }
