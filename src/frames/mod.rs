@@ -4,6 +4,7 @@
 pub mod delta;
 pub mod mailbox;
 pub mod merge;
+pub mod publish;
 
 #[cfg(test)]
 mod tests;
