@@ -175,17 +175,40 @@ pub fn safe_pull(
             report.dirty = Vec::new();
         }
     }
-    if relation == Relation::UpToDate {
-        return Ok(report);
-    }
-    if report.dirty.is_empty() {
-        return p.pull_clean(relation, report);
-    }
-    if report.fleet.live {
+    let report = if relation == Relation::UpToDate {
+        report
+    } else if report.dirty.is_empty() {
+        p.pull_clean(relation, report)?
+    } else if report.fleet.live {
         report.result = Outcome::Refused;
         return Ok(report);
+    } else {
+        p.pull_dirty(relation, report)?
+    };
+    if matches!(report.result, Outcome::UpToDate | Outcome::FastForward | Outcome::Rebased) {
+        follow_tracking_ref(repo, &up, &tip);
     }
-    p.pull_dirty(relation, report)
+    Ok(report)
+}
+
+/// After a pull that took the upstream's tip, move the upstream's remote-tracking ref there too, as
+/// `git pull` does, so `git status` does not report the branch ahead of a ref that was simply not updated.
+/// Only forward, only by compare-and-swap; a failure changes nothing and is not the pull's failure.
+fn follow_tracking_ref(repo: &Repo, up: &liveness::Upstream, tip: &str) {
+    let Some(tracking) = up.tracking_ref(repo) else { return };
+    if up.remote == "." {
+        return; // a local branch as upstream: nothing to track
+    }
+    let old = repo.ref_target(&tracking).map(|o| o.to_string());
+    let reason = format!("safe-pull: fetch {}", up.short());
+    let _ = match old {
+        Some(o) if o == tip => Ok(()),
+        Some(o) if crate::git::revs::is_ancestor(repo, &o, tip).unwrap_or(false) => {
+            crate::git::refs::update_cas(repo, &tracking, tip, &o, &reason)
+        }
+        Some(_) => Ok(()),
+        None => crate::git::query::create_ref(repo, &tracking, tip, &reason),
+    };
 }
 
 /// Files on disk that git was never told about (ignored, so not in `dirty`) and that moving from `head` to

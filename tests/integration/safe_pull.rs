@@ -351,3 +351,25 @@ fn own_push_is_not_fleet_evidence() {
     assert_eq!(s["fleet"]["live"], true, "{s}");
     assert_eq!(s["fleet"]["upstream"]["own_push"], false, "{s}");
 }
+
+/// After a successful safe-pull the upstream's remote-tracking ref shows what was pulled, as after `git
+/// pull`, so `git status` does not call the branch ahead; a refused pull leaves it alone.
+#[test]
+fn a_pull_moves_the_remote_tracking_ref_a_refusal_does_not() {
+    let t = TestRepo::with_remote();
+    let before = t.git(&["rev-parse", "refs/remotes/origin/main"]);
+    let tip = push_change(&t, "README.md", "upstream\n", "upstream commit");
+    t.neighbor(&["safe-pull"]).ok();
+    assert_eq!(t.git(&["rev-parse", "refs/remotes/origin/main"]), tip);
+    assert_ne!(before, tip);
+    let status = t.git(&["status", "-sb"]);
+    assert!(!status.contains("ahead") && !status.contains("behind"), "{status}");
+    // A dirty checkout while the fleet is live is refused, and the ref stays where it was.
+    let other = other_clone(&t);
+    write_in(&other, "README.md", "fresh\n");
+    assert!(git_now(&t, &other, &["commit", "-q", "-am", "fresh upstream"]));
+    assert!(git_now(&t, &other, &["push", "-q", "origin", "main"]));
+    t.write("README.md", "mine\n");
+    assert_eq!(t.neighbor(&["safe-pull"]).code, 3);
+    assert_eq!(t.git(&["rev-parse", "refs/remotes/origin/main"]), tip, "a refusal touches no ref");
+}
