@@ -1,11 +1,7 @@
 //! Deltas and `merge-frame`: the mailbox, validation, the frame commit, crashes, races, remotes.
 
 use crate::common::*;
-use std::path::Path;
-
-fn read(p: &Path) -> String {
-    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
+use crate::frames_check::read;
 
 /// Eight streams, all six ops, one fallback: one commit, byte-exact state, idempotent.
 #[test]

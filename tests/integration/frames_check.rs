@@ -197,3 +197,17 @@ pub fn check_checkout(t: &TestRepo, dir: &Path) {
 pub fn log_delta(frame: u64, stream: &str) -> String {
     format!(r#"{{"ops":[{{"op":"append-lines","path":"log.txt","value":["{frame}/{stream}"]}}]}}"#)
 }
+
+/// A file's text, or a panic naming the file.
+pub fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// The index of the first git call (1-based) whose arguments contain every needle.
+pub fn call_index(calls: &[String], needles: &[&str]) -> usize {
+    calls
+        .iter()
+        .position(|c| needles.iter().all(|n| c.contains(n)))
+        .map(|i| i + 1)
+        .unwrap_or_else(|| panic!("no call with {needles:?} in {calls:#?}"))
+}

@@ -4,20 +4,6 @@
 use crate::common::*;
 use crate::faults::*;
 use crate::frames_check::*;
-use std::path::Path;
-
-fn read(p: &Path) -> String {
-    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
-/// The index of the first call (1-based) whose arguments contain every needle.
-fn call_index(calls: &[String], needles: &[&str]) -> usize {
-    calls
-        .iter()
-        .position(|c| needles.iter().all(|n| c.contains(n)))
-        .map(|i| i + 1)
-        .unwrap_or_else(|| panic!("no call with {needles:?} in {calls:#?}"))
-}
 
 /// L1 (doctor part): a delta waiting in a frame that is already merged is reported by doctor.
 #[test]
