@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::building::lease;
 use crate::building::state_dir::{self, StateDir};
 use crate::error::{Error, IoContext};
 
@@ -192,24 +193,6 @@ fn sweep_if_dead(p: &std::path::Path) {
 }
 
 fn with_flock<T>(path: &std::path::Path, timeout: Duration, f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .ctx(|| format!("cannot open {}", path.display()))?;
-    let mut l = fd_lock::RwLock::new(file);
-    let started = std::time::Instant::now();
-    let g = loop {
-        match l.try_write() {
-            Ok(g) => break g,
-            Err(_) if started.elapsed() < timeout => std::thread::sleep(Duration::from_millis(2)),
-            Err(_) => {
-                return Err(Error::lock_timeout(format!("elevator lock {} not acquired in time", path.display())));
-            }
-        }
-    };
-    let out = f();
-    drop(g);
-    out
+    let timed_out = || lease::timeout_error("elevator lock", path, timeout, "a launcher is taking a ticket", "wait");
+    lease::wait_for(path, lease::Mode::Exclusive, timeout, timed_out, |_| f())
 }

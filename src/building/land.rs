@@ -2,8 +2,6 @@
 //! with the target, run the test in the tenant, then move the target with compare-and-swap. Conflicts or
 //! a failing test change nothing on the target (exit 1) and mark the tenant kept with the reason.
 
-use std::time::Duration;
-
 use serde::Serialize;
 
 use super::events::{self, Event};
@@ -83,24 +81,9 @@ fn target_of(ctx: &Ctx, t: &Tenant, into: &Option<String>) -> String {
 
 /// Hold the land queue (a lease named `.land-queue`) while `f` runs, waiting up to `--lock-timeout`.
 fn wait_queue<T>(ctx: &Ctx, f: impl FnOnce(&lease::LeaseFd<'_>) -> Result<T, Error>) -> Result<T, Error> {
-    let start = std::time::Instant::now();
-    let mut f = Some(f);
-    loop {
-        let r = lease::with_lease(&ctx.state, ".land-queue", &Holder::me(), Share::No, |fd| match f.take() {
-            Some(g) => g(fd),
-            None => Err(Error::new("land queue re-entered")),
-        });
-        match r {
-            Err(e) if e.kind == crate::error::Kind::Refused && f.is_some() => {
-                if start.elapsed() >= ctx.lock_timeout {
-                    return Err(Error::lock_timeout(format!("another landing is in progress: {}", e.message))
-                        .hint("wait for it, or raise --lock-timeout"));
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            other => return other,
-        }
-    }
+    lease::with_lease_waiting(&ctx.state, ".land-queue", ctx.lock_timeout, f).map_err(|e| {
+        if e.kind == crate::error::Kind::LockTimeout { e.context("another landing is in progress") } else { e }
+    })
 }
 
 fn mark(ctx: &Ctx, t: &Tenant, why: &str) {

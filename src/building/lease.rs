@@ -1,8 +1,9 @@
 //! Locks: the building lock (one writer of shared state at a time) and tenant leases.
 //!
 //! Both are fd-lock (flock) locks, so the kernel releases them when the holder dies, even on `kill -9`.
-//! Waits are bounded: the building lock polls until `--lock-timeout`, then fails with an error that names
-//! the holder recorded in `lock.holder` (pid, command, age). A lease is "held" exactly when a try-lock on
+//! Every lock that is waited for (the building lock, the mailbox and fetch locks, the elevator's gate, the
+//! land queue) waits in [`wait_for`], bounded by `--lock-timeout`, then fails (exit 4) with an error that
+//! names the holder where one is recorded (the building lock's `lock.holder`: pid, command, age). A lease is "held" exactly when a try-lock on
 //! its file fails; its note (`<name>.json`) says who holds it.
 
 use std::fs::{File, OpenOptions};
@@ -68,6 +69,62 @@ fn open_lock(path: &Path) -> Result<File, Error> {
         .ctx(|| format!("cannot open lock file {}", path.display()))
 }
 
+/// How a lock is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// One holder at a time.
+    Exclusive,
+    /// Many holders at once, none while an exclusive holder has it.
+    Shared,
+}
+
+/// The one timed wait for an flock: take the lock on `path` (created when missing) in `mode`, polling
+/// with a short backoff for at most `timeout`, run `f` while holding it and release it. A lock still held
+/// by someone else after `timeout` gives `timed_out()`'s error, which should name the holder and the
+/// wait (exit 4). Every lock of ours that is waited for goes through here.
+pub fn wait_for<T>(
+    path: &Path,
+    mode: Mode,
+    timeout: Duration,
+    timed_out: impl FnOnce() -> Error,
+    f: impl FnOnce(&File) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let mut lock = fd_lock::RwLock::new(open_lock(path)?);
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(1);
+    loop {
+        // The guards are different types; each branch holds its own for the whole of `f`.
+        let got = match mode {
+            Mode::Exclusive => match lock.try_write() {
+                Ok(guard) => return f(&guard),
+                Err(e) => e,
+            },
+            Mode::Shared => match lock.try_read() {
+                Ok(guard) => return f(&guard),
+                Err(e) => e,
+            },
+        };
+        if got.kind() != std::io::ErrorKind::WouldBlock {
+            return Err(Error::new(format!("cannot lock {}: {got}", path.display())));
+        }
+        if start.elapsed() >= timeout {
+            return Err(timed_out());
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(25));
+    }
+}
+
+/// `<what> <path> not acquired within <timeout>: <holder>`, exit 4, with a hint to wait or raise the timeout.
+pub fn timeout_error(what: &str, path: &Path, timeout: Duration, holder: &str, wait: &str) -> Error {
+    Error::lock_timeout(format!(
+        "{what} {} not acquired within {}: {holder}",
+        path.display(),
+        crate::config::format_duration(timeout)
+    ))
+    .hint(format!("{wait}, or raise --lock-timeout; the lock dies with its holder"))
+}
+
 /// Run `f` while holding the building lock, waiting at most `timeout` for it.
 pub fn with_building_lock<T>(
     dir: &StateDir,
@@ -75,41 +132,49 @@ pub fn with_building_lock<T>(
     f: impl FnOnce() -> Result<T, Error>,
 ) -> Result<T, Error> {
     dir.ensure()?;
-    let mut lock = fd_lock::RwLock::new(open_lock(&dir.lock_file())?);
-    let start = Instant::now();
-    let mut pause = Duration::from_millis(1);
-    let guard = loop {
-        match lock.try_write() {
-            Ok(g) => break g,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(e) => return Err(Error::new(format!("cannot lock {}: {e}", dir.lock_file().display()))),
-        }
-        if start.elapsed() >= timeout {
-            // The note is removed on release, so one that is there names the holder (or the process
-            // whose child inherited the lock, when that process has exited).
-            let holder = std::fs::read(dir.lock_holder_file())
-                .ok()
-                .and_then(|b| serde_json::from_slice::<Holder>(&b).ok())
-                .map(|h| format!("held by {}", h.describe()))
-                .unwrap_or_else(|| "holder unknown (it left no note)".into());
-            return Err(Error::lock_timeout(format!(
-                "building lock {} not acquired within {}: {holder}",
-                dir.lock_file().display(),
-                crate::config::format_duration(timeout)
-            ))
-            .hint("wait for that command to finish, or raise --lock-timeout; the lock dies with its holder"));
-        }
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(25));
+    let path = dir.lock_file();
+    let timed_out = || {
+        // The note is removed on release, so one that is there names the holder (or the process
+        // whose child inherited the lock, when that process has exited).
+        let holder = read_note(&dir.lock_holder_file())
+            .map(|h| format!("held by {}", h.describe()))
+            .unwrap_or_else(|| "holder unknown (it left no note)".into());
+        timeout_error("building lock", &path, timeout, &holder, "wait for that command to finish")
     };
-    // Best effort: a missing note only makes a later timeout message less specific.
-    let note = serde_json::to_vec(&Holder::me()).unwrap_or_default();
-    let _ = state_dir::atomic_write(&dir.lock_holder_file(), &note);
-    let out = f();
-    // A released lock names no holder: remove the note while still holding the lock.
-    let _ = std::fs::remove_file(dir.lock_holder_file());
-    drop(guard);
-    out
+    wait_for(&path, Mode::Exclusive, timeout, timed_out, |_| {
+        // Best effort: a missing note only makes a later timeout message less specific.
+        let note = serde_json::to_vec(&Holder::me()).unwrap_or_default();
+        let _ = state_dir::atomic_write(&dir.lock_holder_file(), &note);
+        let out = f();
+        // A released lock names no holder: remove the note while still holding the lock.
+        let _ = std::fs::remove_file(dir.lock_holder_file());
+        out
+    })
+}
+
+fn read_note(path: &Path) -> Option<Holder> {
+    std::fs::read(path).ok().and_then(|b| serde_json::from_slice::<Holder>(&b).ok())
+}
+
+/// Hold the lease on `name` while `f` runs, waiting up to `timeout` for its holder to let go (a queue
+/// such as land's). Only this process holds it.
+pub fn with_lease_waiting<T>(
+    dir: &StateDir,
+    name: &str,
+    timeout: Duration,
+    f: impl FnOnce(&LeaseFd<'_>) -> Result<T, Error>,
+) -> Result<T, Error> {
+    dir.ensure()?;
+    let path = dir.leases().join(format!("{name}.lock"));
+    let timed_out = || {
+        let who = lease_holder(dir, name).map(|h| format!("held by {}", h.describe()));
+        timeout_error(name, &path, timeout, &who.unwrap_or_else(|| "holder unknown".into()), "wait for it")
+    };
+    wait_for(&path, Mode::Exclusive, timeout, timed_out, |file| {
+        let note = serde_json::to_vec(&Holder::me()).unwrap_or_default();
+        state_dir::atomic_write(&dir.leases().join(format!("{name}.json")), &note)?;
+        f(&LeaseFd(file))
+    })
 }
 
 /// Does some live process hold an flock on `path`? (A missing file is not held.) Probing takes the lock
@@ -237,4 +302,65 @@ pub fn stop_keeper(dir: &StateDir, name: &str, h: &Holder) -> bool {
         std::thread::sleep(Duration::from_millis(10));
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::error::Kind;
+
+    fn other_holder(path: &Path) -> fd_lock::RwLock<File> {
+        fd_lock::RwLock::new(open_lock(path).unwrap())
+    }
+
+    #[test]
+    fn a_held_lock_times_out_with_the_callers_error_and_f_never_runs() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("x.lock");
+        let mut held = other_holder(&path);
+        let _g = held.try_write().unwrap();
+        let mut ran = false;
+        let r = wait_for(
+            &path,
+            Mode::Exclusive,
+            Duration::from_millis(30),
+            || timeout_error("test lock", &path, Duration::from_millis(30), "held by the test", "wait"),
+            |_| {
+                ran = true;
+                Ok(())
+            },
+        );
+        let e = r.unwrap_err();
+        assert_eq!(e.kind, Kind::LockTimeout);
+        assert!(e.message.contains("test lock") && e.message.contains("held by the test"), "{}", e.message);
+        assert!(!ran);
+    }
+
+    #[test]
+    fn shared_holders_do_not_wait_for_each_other_and_exclusive_waits_for_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("x.lock");
+        let reader = other_holder(&path);
+        let g = reader.try_read().unwrap();
+        let quick = Duration::from_millis(20);
+        let err = || timeout_error("t", &path, quick, "", "wait");
+        assert_eq!(wait_for(&path, Mode::Shared, quick, err, |_| Ok(7)).unwrap(), 7);
+        assert_eq!(wait_for(&path, Mode::Exclusive, quick, err, |_| Ok(())).unwrap_err().kind, Kind::LockTimeout);
+        drop(g);
+        assert_eq!(wait_for(&path, Mode::Exclusive, quick, err, |_| Ok(8)).unwrap(), 8);
+    }
+
+    #[test]
+    fn a_queue_lease_names_its_holder_when_the_wait_runs_out() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = StateDir { root: tmp.path().join("neighbor") };
+        let quick = Duration::from_millis(20);
+        let inner = with_lease_waiting(&dir, ".queue", quick, |_| {
+            Ok(with_lease_waiting(&dir, ".queue", quick, |_| Ok(())).unwrap_err())
+        })
+        .unwrap();
+        assert_eq!(inner.kind, Kind::LockTimeout);
+        assert!(inner.message.contains(&format!("held by pid {}", std::process::id())), "{}", inner.message);
+    }
 }

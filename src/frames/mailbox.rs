@@ -6,12 +6,12 @@
 //! The delta is kept as raw JSON so a malformed one that reached the mailbox some other way (a push from
 //! an older client, a hand-made ref) can still be quarantined with its reason instead of failing a frame.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::building::state_dir;
+use crate::building::{lease, state_dir};
 use crate::error::Error;
 use crate::frames::delta::{self, Delta, Limits};
 use crate::git::Repo;
@@ -186,43 +186,9 @@ fn flock<T>(
 ) -> Result<T, Error> {
     dir.ensure()?;
     let path = dir.root.join(name);
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(|e| Error::new(format!("cannot open lock file {}: {e}", path.display())))?;
-    let mut lock = fd_lock::RwLock::new(file);
-    let start = Instant::now();
-    let mut pause = Duration::from_millis(1);
-    loop {
-        // The guards are different types; each branch holds its own for the whole of `f`.
-        let got = if exclusive {
-            match lock.try_write() {
-                Ok(_guard) => return f(),
-                Err(e) => e,
-            }
-        } else {
-            match lock.try_read() {
-                Ok(_guard) => return f(),
-                Err(e) => e,
-            }
-        };
-        if got.kind() != std::io::ErrorKind::WouldBlock {
-            return Err(Error::new(format!("cannot lock {}: {got}", path.display())));
-        }
-        if start.elapsed() >= timeout {
-            return Err(Error::lock_timeout(format!(
-                "{label} {} not acquired within {}: {holder}",
-                path.display(),
-                crate::config::format_duration(timeout)
-            ))
-            .hint(format!("{wait}, or raise --lock-timeout; the lock dies with its holder")));
-        }
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(25));
-    }
+    let mode = if exclusive { lease::Mode::Exclusive } else { lease::Mode::Shared };
+    let timed_out = || lease::timeout_error(label, &path, timeout, holder, wait);
+    lease::wait_for(&path, mode, timeout, timed_out, |_| f())
 }
 
 /// Store an envelope in its slot if its frame is still open on `target` (a full ref), under the mailbox
