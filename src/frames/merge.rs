@@ -298,6 +298,37 @@ fn crash_evidence(ctx: &Ctx, stream: &str, frame: u64) -> Option<String> {
         .map(|t| format!("tenant {} ran for this stream and its lease is dead", t.name))
 }
 
+/// A frame being merged, as prepared under the locks: where the target is and what it was built on.
+struct Frame<'a> {
+    ctx: &'a Ctx,
+    opts: &'a Options,
+    target: &'a str,
+    /// The state dir, as a validated repository-relative prefix.
+    prefix: &'a str,
+    number: u64,
+    /// The worktree where the target is checked out, if any.
+    target_wt: Option<crate::git::WorktreeInfo>,
+    /// The target commit the frame is built on (the remote's, with `--push`), and its tree.
+    base: gix::ObjectId,
+    base_hex: String,
+    base_tree: gix::ObjectId,
+}
+
+/// The frame's deltas, sorted into those that go in and those that go to the quarantine (with why).
+struct Collected {
+    valid: Vec<(Slot, mailbox::Envelope, Option<Delta>)>,
+    quarantined: Vec<(Slot, String)>,
+}
+
+/// The checked-out target held for the commit: its index lock, and when its state files were seen clean.
+struct Held {
+    index_lock: Option<IndexLock>,
+    clean_at: std::time::SystemTime,
+}
+
+/// One frame merge under the building and mailbox locks: prepare → collect → apply → commit → publish →
+/// record (the commit point) → sync the checked-out target. `None`: the remote moved while publishing;
+/// the caller fetches and tries again.
 fn merge_locked(
     ctx: &Ctx,
     opts: &Options,
@@ -306,6 +337,61 @@ fn merge_locked(
     frame: u64,
     seals: &BTreeMap<String, String>,
 ) -> Result<Option<Report>, Error> {
+    let (mut report, f) = prepare(ctx, opts, target, prefix, frame)?;
+    // Merged already: the report says so.
+    let Some(f) = f else { return Ok(Some(report)) };
+    let mut collected = collect(&f)?;
+    let changes = apply(&f, &mut collected, &mut report)?;
+    // No delta to apply and no stream that fell back: nothing to record, so no commit.
+    if collected.valid.is_empty() {
+        report.nothing_to_merge = true;
+        quarantine_only(&f, &collected.quarantined)?;
+        return Ok(Some(report));
+    }
+    let held = hold_target(&f)?;
+
+    // Build the frame commit (objects only; nothing moves yet).
+    let tree = build_tree(ctx, f.base, &changes)?;
+    verify_tree(ctx, f.base_tree, &tree, &changes)?;
+    if opts.dry_run {
+        report.diff = Some(trees::diff_text(&ctx.repo, &format!("{}^{{tree}}", f.base_hex), &tree, prefix)?);
+        return Ok(Some(report));
+    }
+    let commit = commit_frame(ctx, &tree, &f.base_hex, frame, &report)?;
+    report.commit = Some(commit.clone());
+
+    // Ref moves: archive applied/fallback, quarantine invalid.
+    let mut moves: Vec<(String, String, String)> = Vec::new(); // (from, to, blob)
+    for (slot, _, _) in &collected.valid {
+        moves.push((slot.r#ref.clone(), format!("{APPLIED}{frame}/{}", slot.stream), slot.blob.clone()));
+    }
+    for (slot, _) in &collected.quarantined {
+        moves.push((slot.r#ref.clone(), format!("{QUARANTINE}{frame}/{}", slot.stream), slot.blob.clone()));
+    }
+    if let Some(remote) = &opts.push {
+        let seal = format!("{}{frame}", mailbox::SEALS);
+        let seen = seals.get(&seal).map(String::as_str);
+        if push_frame(ctx, remote, target, &f.base_hex, &commit, &moves, (&seal, seen))? == Published::RemoteMoved {
+            return Ok(None);
+        }
+        report.pushed = Some(remote.clone());
+    }
+    let sync_wt = record(&f, &commit, &moves, &report.changed)?;
+    sync(&f, &commit, sync_wt.as_deref(), &held, &changes, &mut report.notes)?;
+    log_frame(&f, &commit, &report, &collected.quarantined)?;
+    Ok(Some(report))
+}
+
+/// Repair a previous crash, find the target and its base, follow the remote, and refuse what must not be
+/// merged into (a target being rebased or bisected, a state dir reached through a symlink). No frame
+/// comes back when it was merged before (the report says so).
+fn prepare<'a>(
+    ctx: &'a Ctx,
+    opts: &'a Options,
+    target: &'a str,
+    prefix: &'a str,
+    frame: u64,
+) -> Result<(Report, Option<Frame<'a>>), Error> {
     let mut notes = Vec::new();
     if let Some(n) = repair(ctx)? {
         notes.push(n);
@@ -316,10 +402,7 @@ fn merge_locked(
     if let Some(w) = &target_wt {
         clear_own_stale_index_lock(&w.git_dir);
     }
-    let base_ref = match &opts.push {
-        Some(remote) => crate::git::remote::tracking_ref(&ctx.repo, remote, target),
-        None => format!("refs/heads/{target}"),
-    };
+    let base_ref = base_branch(ctx, opts, target);
     let base = ctx.repo.ref_target(&base_ref).ok_or_else(|| {
         Error::new(format!("target branch '{target}' does not exist ({base_ref})"))
             .hint("create it, or set [state] target in .neighbor.toml")
@@ -349,7 +432,7 @@ fn merge_locked(
         if !opts.dry_run {
             tidy_merged(ctx, frame)?;
         }
-        return Ok(Some(report));
+        return Ok((report, None));
     }
 
     // A target being rebased or bisected is written back when that ends: never move it under it.
@@ -365,19 +448,6 @@ fn merge_locked(
                 .hint("state files are never written through a symlink; make the state dir a plain directory")
         })?;
     }
-
-    // Collect and validate.
-    let slots = mailbox::list(&ctx.repo, DELTAS, Some(frame))?;
-    let mut valid: Vec<(Slot, mailbox::Envelope, Option<Delta>)> = Vec::new();
-    let mut quarantined: Vec<(Slot, String)> = Vec::new();
-    for slot in slots {
-        match check_slot(ctx, &slot, target_wt.as_ref().map(|w| w.path.join(prefix))) {
-            Ok((env, d)) => valid.push((slot, env, d)),
-            Err(why) => quarantined.push((slot, why)),
-        }
-    }
-
-    // Apply in stream-name order (list() sorts by stream).
     let base_tree = ctx
         .repo
         .gix
@@ -386,72 +456,77 @@ fn merge_locked(
         .peel_to_tree()
         .map_err(|e| Error::new(format!("cannot read the tree of {base_hex}: {e}")))?
         .id;
+    let f = Frame { ctx, opts, target, prefix, number: frame, target_wt, base, base_hex, base_tree };
+    Ok((report, Some(f)))
+}
+
+/// The frame's deltas from the mailbox, each checked (envelope, paths, stream name).
+fn collect(f: &Frame<'_>) -> Result<Collected, Error> {
+    let slots = mailbox::list(&f.ctx.repo, DELTAS, Some(f.number))?;
+    let mut c = Collected { valid: Vec::new(), quarantined: Vec::new() };
+    for slot in slots {
+        match check_slot(f.ctx, &slot, f.target_wt.as_ref().map(|w| w.path.join(f.prefix))) {
+            Ok((env, d)) => c.valid.push((slot, env, d)),
+            Err(why) => c.quarantined.push((slot, why)),
+        }
+    }
+    Ok(c)
+}
+
+/// Apply the valid deltas in stream-name order (or hand them to the reducer) onto the base tree. A delta
+/// that cannot be applied joins the quarantine. Fills the report's streams and changed files; returns the
+/// changed state files.
+fn apply(f: &Frame<'_>, c: &mut Collected, report: &mut Report) -> Result<Changes, Error> {
+    let (ctx, prefix) = (f.ctx, f.prefix);
     let mut streams: BTreeMap<String, StreamReport> = BTreeMap::new();
-    let changes: Changes = if let Some(argv) = &opts.reducer {
-        let entries: Vec<&mailbox::Envelope> = valid.iter().map(|(_, e, _)| e).collect();
-        let out = reduce(ctx, argv, prefix, base, &entries)?;
-        for (slot, env, d) in &valid {
+    let stream = |slot: &Slot, status, ops| StreamReport { stream: slot.stream.clone(), status, reason: None, ops };
+    let changes: Changes = if let Some(argv) = &f.opts.reducer {
+        let entries: Vec<&mailbox::Envelope> = c.valid.iter().map(|(_, e, _)| e).collect();
+        let out = reduce(ctx, argv, prefix, f.base, &entries)?;
+        for (slot, _, d) in &c.valid {
             let (status, ops) = match d {
                 Some(d) => (Outcome::Applied, d.ops.len()),
                 None => (Outcome::Fallback, 0),
             };
-            let _ = env;
-            streams
-                .insert(slot.stream.clone(), StreamReport { stream: slot.stream.clone(), status, reason: None, ops });
+            streams.insert(slot.stream.clone(), stream(slot, status, ops));
         }
         out
     } else {
-        let source = TreeSource { repo: &ctx.repo.gix, tree: base_tree, prefix: prefix.to_string() };
+        let source = TreeSource { repo: &ctx.repo.gix, tree: f.base_tree, prefix: prefix.to_string() };
         let mut overlay = Overlay::new(&source);
         let mut late_bad = Vec::new();
         // Files written by the deltas applied so far: a later delta may not put a file under one of them,
         // nor make a file where they need a directory.
         let mut files: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
-        for (slot, _env, d) in &valid {
-            if let Some(d) = d
-                && let Some(why) = file_dir_conflict(&files, d)
-            {
+        for (slot, _env, d) in &c.valid {
+            let Some(d) = d else {
+                streams.insert(slot.stream.clone(), stream(slot, Outcome::Fallback, 0));
+                continue;
+            };
+            if let Some(why) = file_dir_conflict(&files, d) {
                 late_bad.push((slot.clone(), why));
                 continue;
             }
-            let report = match d {
-                None => StreamReport { stream: slot.stream.clone(), status: Outcome::Fallback, reason: None, ops: 0 },
-                Some(d) => match overlay.apply(d) {
-                    Ok(()) => {
-                        files.extend(d.ops.iter().map(|op| op.path().as_str().to_string()));
-                        StreamReport {
-                            stream: slot.stream.clone(),
-                            status: Outcome::Applied,
-                            reason: None,
-                            ops: d.ops.len(),
-                        }
-                    }
-                    Err(e) => {
-                        late_bad.push((slot.clone(), e.to_string()));
-                        continue;
-                    }
-                },
-            };
-            streams.insert(slot.stream.clone(), report);
+            match overlay.apply(d) {
+                Ok(()) => {
+                    files.extend(d.ops.iter().map(|op| op.path().as_str().to_string()));
+                    streams.insert(slot.stream.clone(), stream(slot, Outcome::Applied, d.ops.len()));
+                }
+                Err(e) => late_bad.push((slot.clone(), e.to_string())),
+            }
         }
-        valid.retain(|(s, _, _)| !late_bad.iter().any(|(b, _)| b.stream == s.stream));
-        quarantined.extend(late_bad);
+        c.valid.retain(|(s, _, _)| !late_bad.iter().any(|(b, _)| b.stream == s.stream));
+        c.quarantined.extend(late_bad);
         overlay.changed_files().into_iter().map(|(p, b)| (format!("{prefix}/{}", p.as_str()), Some(b))).collect()
     };
-    for (slot, why) in &quarantined {
-        streams.insert(
-            slot.stream.clone(),
-            StreamReport {
-                stream: slot.stream.clone(),
-                status: Outcome::Quarantined,
-                reason: Some(printable(why)),
-                ops: 0,
-            },
-        );
+    for (slot, why) in &c.quarantined {
+        let mut s = stream(slot, Outcome::Quarantined, 0);
+        s.reason = Some(printable(why));
+        streams.insert(slot.stream.clone(), s);
     }
-    for s in expected(ctx, opts) {
+    for s in expected(ctx, f.opts) {
         if !streams.contains_key(&s) {
-            let (status, reason) = match crash_evidence(ctx, &s, frame) {
+            let (status, reason) = match crash_evidence(ctx, &s, f.number) {
                 Some(why) => (Outcome::Crashed, Some(why)),
                 None => (Outcome::Missing, None),
             };
@@ -460,123 +535,103 @@ fn merge_locked(
     }
     report.streams = streams.into_values().collect();
     report.changed = changes.iter().map(|(p, _)| p.clone()).collect();
+    Ok(changes)
+}
 
-    // No delta to apply and no stream that fell back: nothing to record, so no commit. Invalid deltas
-    // still leave the mailbox for the quarantine.
-    if valid.is_empty() {
-        report.nothing_to_merge = true;
-        if !opts.dry_run && opts.push.is_none() && !quarantined.is_empty() {
-            let mut tx = String::new();
-            for (slot, _) in &quarantined {
-                tx += &format!(
-                    "update {QUARANTINE}{frame}/{} {b}\ndelete {} {b}\n",
-                    slot.stream,
-                    slot.r#ref,
-                    b = slot.blob
-                );
-            }
-            refs::transaction(&ctx.repo, None, &tx)?;
-            log_quarantined(ctx, frame, &quarantined)?;
-        }
-        return Ok(Some(report));
+/// A frame with nothing to commit still moves its invalid deltas out of the mailbox, into the quarantine.
+fn quarantine_only(f: &Frame<'_>, quarantined: &[(Slot, String)]) -> Result<(), Error> {
+    if f.opts.dry_run || f.opts.push.is_some() || quarantined.is_empty() {
+        return Ok(());
     }
+    let mut tx = String::new();
+    for (slot, _) in quarantined {
+        tx +=
+            &format!("update {QUARANTINE}{}/{} {b}\ndelete {} {b}\n", f.number, slot.stream, slot.r#ref, b = slot.blob);
+    }
+    refs::transaction(&f.ctx.repo, None, &tx)?;
+    log_quarantined(f.ctx, f.number, quarantined)
+}
 
-    // The checked-out target's index lock, from before the commit point until its index matches the
-    // new commit: a running git that holds it makes merge-frame refuse before anything is committed.
-    let index_lock = match &target_wt {
-        Some(w) if opts.push.is_none() && !opts.dry_run => Some(IndexLock::take(&w.git_dir, ctx.lock_timeout)?),
+/// Take the checked-out target's index lock, from before the commit point until its index matches the
+/// new commit (a running git that holds it makes merge-frame refuse before anything is committed), and
+/// refuse unless its state files are clean. A file modified after this moment is someone's new edit:
+/// the sync leaves it alone rather than overwrite it.
+fn hold_target(f: &Frame<'_>) -> Result<Held, Error> {
+    let local = f.opts.push.is_none();
+    let index_lock = match &f.target_wt {
+        Some(w) if local && !f.opts.dry_run => Some(IndexLock::take(&w.git_dir, f.ctx.lock_timeout)?),
         _ => None,
     };
     crate::failpoint::hit("merge-frame.index-locked");
-    // The checked-out target must have clean state files, or nothing is committed. A file modified after
-    // this moment is someone's new edit: the sync below leaves it alone rather than overwrite it.
-    let checked_clean_at = std::time::SystemTime::now();
-    if let Some(w) = &target_wt
-        && opts.push.is_none()
+    let clean_at = std::time::SystemTime::now();
+    if let Some(w) = &f.target_wt
+        && local
     {
-        let dirty = crate::building::dirty_paths_under(&w.path, prefix)?;
+        let dirty = crate::building::dirty_paths_under(&w.path, f.prefix)?;
         if !dirty.is_empty() {
             return Err(Error::refused(format!(
-                "state files are modified in {} (the checked-out {target}): {}",
+                "state files are modified in {} (the checked-out {}): {}",
                 w.path.display(),
+                f.target,
                 dirty.join(", ")
             ))
             .hint("commit or discard them (canonical state changes belong in deltas), then run merge-frame again"));
         }
     }
+    Ok(Held { index_lock, clean_at })
+}
 
-    // Build the frame commit (objects only; nothing moves yet).
-    let tree = build_tree(ctx, base, &changes)?;
-    verify_tree(ctx, base_tree, &tree, &changes)?;
-    if opts.dry_run {
-        report.diff = Some(trees::diff_text(&ctx.repo, &format!("{base_hex}^{{tree}}"), &tree, prefix)?);
-        return Ok(Some(report));
-    }
-    let commit = commit_frame(ctx, &tree, &base_hex, frame, &report)?;
-    report.commit = Some(commit.clone());
-
-    // Ref moves: archive applied/fallback, quarantine invalid, all with the target in one transaction.
-    let mut moves: Vec<(String, String, String)> = Vec::new(); // (from, to, blob)
-    for (slot, _, _) in &valid {
-        moves.push((slot.r#ref.clone(), format!("{APPLIED}{frame}/{}", slot.stream), slot.blob.clone()));
-    }
-    for (slot, _) in &quarantined {
-        moves.push((slot.r#ref.clone(), format!("{QUARANTINE}{frame}/{}", slot.stream), slot.blob.clone()));
-    }
-    if let Some(remote) = &opts.push {
-        let seal = format!("{}{frame}", mailbox::SEALS);
-        let seen = seals.get(&seal).map(String::as_str);
-        if push_frame(ctx, remote, target, &base_hex, &commit, &moves, (&seal, seen))? == Published::RemoteMoved {
-            return Ok(None);
-        }
-        report.pushed = Some(remote.clone());
-    }
+/// The commit point: move the target (or, after a push, mirror the remote), archive the deltas and
+/// quarantine the bad ones in one ref transaction. A journal written first lets a crash right after be
+/// finished by the next run. Returns the checked-out target to sync, if any.
+fn record(
+    f: &Frame<'_>,
+    commit: &str,
+    moves: &[(String, String, String)],
+    changed: &[String],
+) -> Result<Option<PathBuf>, Error> {
+    let (ctx, target, frame) = (f.ctx, f.target, f.number);
     let local_target = format!("refs/heads/{target}");
-    let local_old = ctx.repo.ref_target(&local_target).map(|o| o.to_string());
     let mut tx = String::new();
     let mut sync_wt = None;
-    match (&opts.push, &local_old) {
-        (None, _) => {
-            tx += &format!("update {local_target} {commit} {base_hex}\n");
-            if let Some(w) = &target_wt {
-                sync_wt = Some(w.path.clone());
+    match &f.opts.push {
+        None => {
+            tx += &format!("update {local_target} {commit} {}\n", f.base_hex);
+            sync_wt = f.target_wt.as_ref().map(|w| w.path.clone());
+            for (from, to, blob) in moves {
+                tx += &format!("update {to} {blob}\ndelete {from} {blob}\n");
             }
         }
-        (Some(remote), old) => {
+        Some(remote) => {
             // git push has already advanced the remote-tracking ref; this only makes sure.
             tx += &format!("update {} {commit}\n", crate::git::remote::tracking_ref(&ctx.repo, remote, target));
             // Advance the local target only where that loses nothing: when it is not checked out and
-            // the frame commit contains it. A checked-out target is fast-forwarded by git below.
-            if target_wt.is_none()
-                && let Some(old) = old
-                && revs::is_ancestor(&ctx.repo, old, &commit)?
+            // the frame commit contains it. A checked-out target is fast-forwarded by git in `sync`.
+            if f.target_wt.is_none()
+                && let Some(old) = ctx.repo.ref_target(&local_target).map(|o| o.to_string())
+                && revs::is_ancestor(&ctx.repo, &old, commit)?
             {
                 tx += &format!("update {local_target} {commit} {old}\n");
             }
-        }
-    }
-    if opts.push.is_none() {
-        for (from, to, blob) in &moves {
-            tx += &format!("update {to} {blob}\ndelete {from} {blob}\n");
         }
     }
     if let Some(w) = &sync_wt {
         let j = Journal {
             frame,
             target: target.to_string(),
-            old: base_hex.clone(),
-            new: commit.clone(),
+            old: f.base_hex.clone(),
+            new: commit.to_string(),
             worktree: w.clone(),
-            paths: report.changed.clone(),
+            paths: changed.to_vec(),
         };
         let bytes = serde_json::to_vec(&j).map_err(|e| Error::new(format!("cannot encode journal: {e}")))?;
         state_dir::atomic_write(&journal_path(ctx), &bytes)?;
         crate::failpoint::hit("merge-frame.journal-written");
     }
-    let txr = match &opts.push {
+    let txr = match &f.opts.push {
         None => update_refs(ctx, frame, tx),
         // Published: this clone's refs only follow the remote's.
-        Some(remote) => mailbox::with_fetch_lock(&ctx.state, ctx.lock_timeout, || mirror(ctx, frame, &tx, &moves))
+        Some(remote) => mailbox::with_fetch_lock(&ctx.state, ctx.lock_timeout, || mirror(ctx, frame, &tx, moves))
             .map_err(|e| {
                 e.context(format!("frame {frame} is published to '{remote}', but this clone's refs do not show it yet"))
                     .hint("`git neighbor delta fetch` brings them up to date")
@@ -584,46 +639,63 @@ fn merge_locked(
     };
     crate::failpoint::hit("merge-frame.committed");
     if let Err(e) = txr {
-        if opts.push.is_some() {
+        if f.opts.push.is_some() {
             return Err(e);
         }
         let _ = std::fs::remove_file(journal_path(ctx));
         return Err(e.context("the frame was not committed"));
     }
-    if let Some(w) = &sync_wt
-        && let Some(lock) = &index_lock
+    Ok(sync_wt)
+}
+
+/// After the commit point: make the checked-out target's files and index match the frame commit (files
+/// edited meanwhile are left alone, with a note), or fast-forward it after a push.
+fn sync(
+    f: &Frame<'_>,
+    commit: &str,
+    sync_wt: Option<&Path>,
+    held: &Held,
+    changes: &Changes,
+    notes: &mut Vec<String>,
+) -> Result<(), Error> {
+    if let Some(w) = sync_wt
+        && let Some(lock) = &held.index_lock
     {
-        let skipped = sync_worktree(ctx, w, lock, Sync::Fresh { changes: &changes, clean_at: checked_clean_at })?;
+        let skipped = sync_worktree(f.ctx, w, lock, Sync::Fresh { changes, clean_at: held.clean_at })?;
         if !skipped.is_empty() {
-            report.notes.push(format!(
+            notes.push(format!(
                 "left alone in {}, edited while the frame was merging: {} (they now differ from the commit)",
                 w.display(),
                 skipped.join(", ")
             ));
         }
-        let _ = std::fs::remove_file(journal_path(ctx));
-    } else if opts.push.is_some()
-        && let Some(w) = &target_wt
+        let _ = std::fs::remove_file(journal_path(f.ctx));
+    } else if f.opts.push.is_some()
+        && let Some(w) = &f.target_wt
     {
-        let ff = checkout::fast_forward_with(&w.path, &commit, &[(guard::ENV_MERGE_FRAME, "1")]);
+        let ff = checkout::fast_forward_with(&w.path, commit, &[(guard::ENV_MERGE_FRAME, "1")]);
         if let Err(e) = ff {
-            report.notes.push(format!("{} was left behind the remote: {}", w.path.display(), e.stderr.trim()));
+            notes.push(format!("{} was left behind the remote: {}", w.path.display(), e.stderr.trim()));
         }
     }
+    Ok(())
+}
+
+/// The `merge-frame` event with its counts, and one `quarantine` event per quarantined delta.
+fn log_frame(f: &Frame<'_>, commit: &str, report: &Report, quarantined: &[(Slot, String)]) -> Result<(), Error> {
     let counts = |o: Outcome| report.streams.iter().filter(|s| s.status == o).count();
     events::append(
-        &ctx.state,
+        &f.ctx.state,
         &Event::new("merge-frame")
-            .with("frame", frame)
-            .with("commit", commit.clone())
+            .with("frame", f.number)
+            .with("commit", commit.to_string())
             .with("applied", counts(Outcome::Applied))
             .with("fallback", counts(Outcome::Fallback))
             .with("missing", counts(Outcome::Missing))
             .with("crashed", counts(Outcome::Crashed))
             .with("quarantined", counts(Outcome::Quarantined)),
     )?;
-    log_quarantined(ctx, frame, &quarantined)?;
-    Ok(Some(report))
+    log_quarantined(f.ctx, f.number, quarantined)
 }
 
 /// One `quarantine` event per quarantined delta, with its reason, so `delta list --quarantined` can say
