@@ -67,7 +67,8 @@ const EXAMPLES: &[(&str, &str)] = &[
         "run",
         "git neighbor run -- make test   # in a fresh tenant, removed afterwards when clean\n\
              git neighbor run agent-3 --stream agent-3 --timeout 20m -- ./agent.sh\n\
-             git neighbor run --keep -- sh -c 'edit && git commit -am wip'",
+             git neighbor run --keep -- sh -c 'edit && git commit -am wip'\n\
+             git neighbor run --json -- ./agent.sh  # the command's stdout goes to stderr; the report to stdout",
     ),
     (
         "land",

@@ -5,6 +5,7 @@
 //! and it works the same on Linux and macOS).
 
 pub mod fleet;
+pub mod job;
 pub mod proc;
 pub mod users;
 
@@ -39,6 +40,8 @@ pub struct Spec {
     pub grace: Duration,
     /// Pass a terminal stdin on to the child (otherwise it gets /dev/null when stdin is a terminal).
     pub terminal_stdin: bool,
+    /// Send the child's stdout to our stderr (our stdout is reserved for a JSON report).
+    pub stdout_to_stderr: bool,
 }
 
 /// How the child ended.
@@ -183,6 +186,16 @@ fn end_group(pg: i32, grace: Duration) {
     let _ = killpg(Pid::from_raw(pg), Signal::SIGKILL);
 }
 
+/// The child's stdout: ours, or our stderr when our stdout is reserved for a JSON report.
+fn child_stdout(to_stderr: bool) -> Result<Stdio, Error> {
+    use std::os::fd::AsFd;
+    if !to_stderr {
+        return Ok(Stdio::inherit());
+    }
+    let fd = std::io::stderr().as_fd().try_clone_to_owned();
+    fd.map(Stdio::from).map_err(|e| Error::new(format!("cannot pass stderr to the command as its stdout: {e}")))
+}
+
 /// Run `spec` under supervision. `sigs` must have been installed before anything worth cleaning up.
 pub fn run(spec: &Spec, sigs: &Signals) -> Result<Outcome, Error> {
     let started = Instant::now();
@@ -204,7 +217,7 @@ pub fn run(spec: &Spec, sigs: &Signals) -> Result<Outcome, Error> {
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
         .process_group(0)
         .stdin(child_stdin(spec.terminal_stdin))
-        .stdout(Stdio::inherit())
+        .stdout(child_stdout(spec.stdout_to_stderr)?)
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| {

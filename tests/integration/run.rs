@@ -356,3 +356,36 @@ fn interrupted_demo_removes_its_files() {
     assert_eq!(o.status.code(), Some(130), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(!dir.exists(), "{} left behind", dir.display());
 }
+
+#[test]
+fn run_json_reports_on_stdout_and_passes_the_commands_stdout_to_stderr() {
+    let t = TestRepo::new();
+    // A command that commits: the report says the tenant was kept and why; its stdout is on stderr.
+    let o = t.neighbor(&[
+        "run",
+        "--json",
+        "--stream",
+        "s",
+        "--",
+        "sh",
+        "-c",
+        "echo from-the-command; echo x > f.txt && git add f.txt && git commit -qm work; exit 3",
+    ]);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    let r = o.json();
+    assert_eq!(r["schema_version"], 1, "{r}");
+    assert_eq!(r["exit"], 3);
+    assert_eq!(r["end"]["kind"], "exited");
+    assert_eq!(r["stream"], "s");
+    assert_eq!(r["frame"], 1);
+    assert_eq!(r["fallback_delta"], true, "the command wrote no delta: {r}");
+    assert_eq!(r["tenant"], "kept");
+    assert!(r["kept_reason"].as_str().unwrap().contains("1 commit(s)"), "{r}");
+    assert!(!o.stdout.contains("from-the-command"), "stdout carries only the report: {}", o.stdout);
+    assert!(o.stderr.contains("from-the-command"), "{}", o.stderr);
+    assert_eq!(t.tenants_json()[0]["name"], r["name"]);
+    // A clean run: removed, and the report names where it ran.
+    let r = t.neighbor(&["run", "--json", "--", "true"]).ok().json();
+    assert_eq!(r["tenant"], "removed");
+    assert!(r["path"].as_str().unwrap().ends_with(r["name"].as_str().unwrap()), "{r}");
+}
