@@ -520,6 +520,125 @@ mod tests {
         assert!(e.message.starts_with(".neighbor.toml:2: worktrees.carry: expected an array"), "{}", e.message);
     }
 
+    /// A document parsed on top of the defaults, as `load` does.
+    fn parse(text: &str) -> Result<Config, Error> {
+        let mut c = Config::default();
+        c.apply_file(text, Path::new(FILE)).map(|()| c)
+    }
+
+    /// The defaults with one `-c` override, as `load` does.
+    fn with_c(spec: &str) -> Result<Config, Error> {
+        let mut c = Config::default();
+        c.apply_override(spec).map(|()| c)
+    }
+
+    #[test]
+    fn unknown_key_in_every_section_names_line_and_suggests() {
+        for (text, key, meant) in [
+            ("[worktrees]\nroot = \"x\"\nbrnach = \"y\"\n", "worktrees.brnach", "worktrees.branch"),
+            ("# c\n[fleet]\nlive_window = \"1m\"\n", "fleet.live_window", "fleet.live-window"),
+            ("[state]\n\n\ntargt = \"main\"\n", "state.targt", "state.target"),
+            ("[merge]\nexpects = []\n", "merge.expects", "merge.expect"),
+        ] {
+            let e = parse(text).expect_err(text);
+            let line = text.lines().position(|l| l.starts_with(key.rsplit('.').next().unwrap_or(key))).map(|i| i + 1);
+            let line = line.expect("the test names a key on some line");
+            assert_eq!(e.message, format!(".neighbor.toml:{line}: unknown key `{key}`"), "{text:?}");
+            assert_eq!(e.hints, vec![format!("did you mean `{meant}`?")], "{text:?}");
+            assert_eq!(e.kind, crate::error::Kind::Error);
+        }
+        // Nothing close: the hint lists what the section has.
+        let e = parse("[merge]\nzzzzzzzz = 1\n").expect_err("unknown");
+        assert_eq!(e.message, ".neighbor.toml:2: unknown key `merge.zzzzzzzz`");
+        assert_eq!(e.hints, vec!["known keys here: merge.expect".to_string()]);
+    }
+
+    #[test]
+    fn unknown_section_names_line_and_suggests() {
+        let e = parse("[fleet]\nstagger = \"1s\"\n\n[worktree]\nroot = \"x\"\n").expect_err("unknown section");
+        assert_eq!(e.message, ".neighbor.toml:4: unknown key `worktree`");
+        assert_eq!(e.hints, vec!["did you mean `worktrees`?".to_string()]);
+        // A dotted key at the top level names the section too.
+        let e = parse("flet.stagger = \"1s\"\n").expect_err("unknown section");
+        assert_eq!(e.message, ".neighbor.toml:1: unknown key `flet`");
+        assert_eq!(e.hints, vec!["did you mean `fleet`?".to_string()]);
+    }
+
+    #[test]
+    fn wrong_types_name_line_and_key() {
+        for (text, line, key, why) in [
+            ("[worktrees]\nroot = 3\n", 2, "worktrees.root", "expected a string, found an integer"),
+            ("[worktrees]\n\nprune-after = 5\n", 3, "worktrees.prune-after", "expected a duration string"),
+            ("[fleet]\nstagger = \"soon\"\n", 2, "fleet.stagger", "invalid duration \"soon\""),
+            (
+                "[state]\ncanonical = [\"a\", 1]\n",
+                2,
+                "state.canonical",
+                "expected an array of strings, found an item of type an integer",
+            ),
+            ("[merge]\nexpect = \"a\"\n", 2, "merge.expect", "expected an array of strings, found a string"),
+            ("[state]\ndir = \".git\"\n", 2, "state.dir", "\".git\" is not a usable state directory"),
+        ] {
+            let e = parse(text).expect_err(text);
+            let at = format!(".neighbor.toml:{line}");
+            assert!(
+                e.message.starts_with(&at) && e.message.contains(&format!(" {key}: {why}")),
+                "{text:?}: {}",
+                e.message
+            );
+            assert_eq!(e.hints, vec![format!("fix {key} in .neighbor.toml")], "{text:?}");
+        }
+        let e = parse("fleet = 3\n").expect_err("section not a table");
+        assert!(
+            e.message.starts_with(".neighbor.toml:1") && e.message.contains("`fleet` must be a table"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_and_bad_syntax_name_the_line() {
+        let e = parse("[fleet]\nstagger = \"1s\"\nstagger = \"2s\"\n").expect_err("duplicate key");
+        assert!(e.message.starts_with(".neighbor.toml:3") && e.message.contains("invalid TOML"), "{}", e.message);
+        assert!(!e.message.contains('\n'), "one line: {:?}", e.message);
+        let e = parse("[fleet]\n[fleet]\n").expect_err("duplicate section");
+        assert!(e.message.starts_with(".neighbor.toml:2") && e.message.contains("invalid TOML"), "{}", e.message);
+        let e = parse("[worktrees]\nroot = \"x\"\nbranch = [unclosed\n").expect_err("syntax");
+        assert!(e.message.starts_with(".neighbor.toml:3") && !e.message.contains('\n'), "{:?}", e.message);
+        assert_eq!(e.hints, vec!["fix the syntax in .neighbor.toml".to_string()]);
+    }
+
+    #[test]
+    fn unknown_override_key_is_a_usage_error_with_a_suggestion() {
+        let e = with_c("fleet.stager=3s").expect_err("unknown key");
+        assert_eq!(
+            (e.kind, e.message.as_str()),
+            (crate::error::Kind::Usage, "-c fleet.stager: unknown key `fleet.stager`")
+        );
+        assert_eq!(e.hints, vec!["did you mean `fleet.stagger`?".to_string()]);
+        let e = with_c("flet.stagger=3s").expect_err("unknown section");
+        assert_eq!(
+            (e.kind, e.message.as_str()),
+            (crate::error::Kind::Usage, "-c flet.stagger: unknown key `flet.stagger`")
+        );
+        assert_eq!(e.hints, vec!["did you mean `fleet.stagger`?".to_string()]);
+        let e = with_c("state.dir=.git").expect_err("bad value");
+        assert_eq!(e.kind, crate::error::Kind::Usage);
+        assert!(e.message.starts_with("-c state.dir: "), "{}", e.message);
+        // Values: TOML when they parse as TOML, else the bare word; a quoted string is not retried bare.
+        assert_eq!(with_c("worktrees.base=123").expect("bare word").worktrees.base, "123");
+        assert_eq!(with_c("fleet.live-window=0").expect("zero").fleet.live_window, Duration::ZERO);
+        assert!(with_c("state.target=\"a..b\"").is_err());
+        assert!(with_c("merge.expect=a").is_err());
+    }
+
+    #[test]
+    fn overrides_apply_on_top_of_the_file() {
+        let mut c = parse("[fleet]\nstagger = \"2s\"\nlive-window = \"1m\"\n").expect("valid");
+        c.apply_override("fleet.stagger=5s").expect("ok");
+        assert_eq!((c.fleet.stagger, c.fleet.live_window), (Duration::from_secs(5), Duration::from_secs(60)));
+    }
+
     #[test]
     fn overrides() {
         let mut c = Config::default();
