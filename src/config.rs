@@ -285,10 +285,13 @@ impl Config {
         Config::deserialize(doc).map_err(|e| Error::usage(format!("-c: {}", e.message())))
     }
 
-    /// Parse a config document: syntax and schema errors name `origin`, the line and the key.
+    /// Parse a config document: syntax and schema errors name `origin`, the line and column, and the key.
     pub fn parse(text: &str, origin: &Path) -> Result<Config, Error> {
         let shown = origin.display().to_string();
-        let at = |span: Option<Range<usize>>| format!("{shown}:{}", line_of(text, span.map_or(0, |s| s.start)));
+        let at = |span: Option<Range<usize>>| {
+            let (line, col) = line_col(text, span.map_or(0, |s| s.start));
+            format!("{shown}:{line}:{col}")
+        };
         let de = toml::de::Deserializer::parse(text).map_err(|e| {
             let why = e.message().trim().replace('\n', "; ");
             Error::new(format!("{}: invalid TOML: {why}", at(e.span()))).hint(format!("fix the syntax in {shown}"))
@@ -386,9 +389,12 @@ fn unknown(at: &str, key: &str, known: &[String]) -> Error {
     }
 }
 
-/// The 1-based line of byte `pos` in `text`.
-fn line_of(text: &str, pos: usize) -> usize {
-    text.bytes().take(pos).filter(|b| *b == b'\n').count() + 1
+/// The 1-based line and column (in characters) of byte `pos` in `text`.
+fn line_col(text: &str, pos: usize) -> (usize, usize) {
+    let before = &text.as_bytes()[..pos.min(text.len())];
+    let line_start = before.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let col = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+    (before.iter().filter(|b| **b == b'\n').count() + 1, col)
 }
 
 /// The dotted key whose name or value covers byte `pos` of `text`, deepest first: what a span points at.
@@ -574,14 +580,14 @@ mod tests {
     #[test]
     fn unknown_key_names_line_and_suggests() {
         let e = parse("[fleet]\n\nstager = \"3s\"\n").expect_err("unknown key");
-        assert_eq!(e.message, ".neighbor.toml:3: unknown key `fleet.stager`");
+        assert_eq!(e.message, ".neighbor.toml:3:1: unknown key `fleet.stager`");
         assert_eq!(e.hints, vec!["did you mean `fleet.stagger`?".to_string()]);
     }
 
     #[test]
     fn wrong_type_names_key() {
         let e = parse("[worktrees]\ncarry = \"x\"\n").expect_err("wrong type");
-        assert!(e.message.starts_with(".neighbor.toml:2: worktrees.carry: expected an array"), "{}", e.message);
+        assert!(e.message.starts_with(".neighbor.toml:2:9: worktrees.carry: expected an array"), "{}", e.message);
     }
 
     /// A document parsed on top of the defaults, as `load` does.
@@ -605,24 +611,24 @@ mod tests {
             let e = parse(text).expect_err(text);
             let line = text.lines().position(|l| l.starts_with(key.rsplit('.').next().unwrap_or(key))).map(|i| i + 1);
             let line = line.expect("the test names a key on some line");
-            assert_eq!(e.message, format!(".neighbor.toml:{line}: unknown key `{key}`"), "{text:?}");
+            assert_eq!(e.message, format!(".neighbor.toml:{line}:1: unknown key `{key}`"), "{text:?}");
             assert_eq!(e.hints, vec![format!("did you mean `{meant}`?")], "{text:?}");
             assert_eq!(e.kind, crate::error::Kind::Error);
         }
         // Nothing close: the hint lists what the section has.
         let e = parse("[merge]\nzzzzzzzz = 1\n").expect_err("unknown");
-        assert_eq!(e.message, ".neighbor.toml:2: unknown key `merge.zzzzzzzz`");
+        assert_eq!(e.message, ".neighbor.toml:2:1: unknown key `merge.zzzzzzzz`");
         assert_eq!(e.hints, vec!["known keys here: merge.expect".to_string()]);
     }
 
     #[test]
     fn unknown_section_names_line_and_suggests() {
         let e = parse("[fleet]\nstagger = \"1s\"\n\n[worktree]\nroot = \"x\"\n").expect_err("unknown section");
-        assert_eq!(e.message, ".neighbor.toml:4: unknown key `worktree`");
+        assert_eq!(e.message, ".neighbor.toml:4:2: unknown key `worktree`");
         assert_eq!(e.hints, vec!["did you mean `worktrees`?".to_string()]);
         // A dotted key at the top level names the section too.
         let e = parse("flet.stagger = \"1s\"\n").expect_err("unknown section");
-        assert_eq!(e.message, ".neighbor.toml:1: unknown key `flet`");
+        assert_eq!(e.message, ".neighbor.toml:1:1: unknown key `flet`");
         assert_eq!(e.hints, vec!["did you mean `fleet`?".to_string()]);
     }
 
@@ -642,7 +648,7 @@ mod tests {
             ("[state]\ndir = \".git\"\n", 2, "state.dir", "\".git\" is not a usable state directory"),
         ] {
             let e = parse(text).expect_err(text);
-            let at = format!(".neighbor.toml:{line}");
+            let at = format!(".neighbor.toml:{line}:");
             assert!(
                 e.message.starts_with(&at) && e.message.contains(&format!(" {key}: {why}")),
                 "{text:?}: {}",
@@ -656,6 +662,19 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    /// The column counts characters, so an editor lands on the key or value a message names.
+    #[test]
+    fn errors_name_the_column_of_the_key_or_value() {
+        let e = parse("# é\n[fleet]\n  stagger = 5\n").expect_err("wrong type");
+        assert!(e.message.starts_with(".neighbor.toml:3:13: fleet.stagger: "), "{}", e.message);
+        let e = parse("[worktrees]\ncarry = [\"é\", 1]\n").expect_err("wrong item");
+        assert!(e.message.starts_with(".neighbor.toml:2:9: worktrees.carry: "), "{}", e.message);
+        let e = parse("[fleet]\n  stager = 5\n").expect_err("unknown key");
+        assert!(e.message.starts_with(".neighbor.toml:2:3: unknown key"), "{}", e.message);
+        let e = parse("[fleet]\nstagger = \"1s\"\n\tstagger = \"2s\"\n").expect_err("duplicate key");
+        assert!(e.message.starts_with(".neighbor.toml:3:2: invalid TOML"), "{}", e.message);
     }
 
     #[test]
