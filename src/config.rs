@@ -382,7 +382,8 @@ fn qualified(section: &str, keys: &[String]) -> Vec<String> {
 fn unknown(at: &str, key: &str, known: &[String]) -> Error {
     let last = |k: &str| k.rsplit('.').next().unwrap_or(k).to_string();
     let best = known.iter().map(|k| (strsim::levenshtein(&last(key), &last(k)), k)).filter(|(d, _)| *d <= 3).min();
-    let e = Error::new(format!("{at}: unknown key `{key}`"));
+    // The key comes from an untrusted file: escaped, it cannot break the one-line message.
+    let e = Error::new(format!("{at}: unknown key `{}`", key.escape_debug()));
     match best {
         Some((_, k)) => e.hint(format!("did you mean `{k}`?")),
         None => e.hint(format!("known keys here: {}", known.join(", "))),
@@ -533,7 +534,11 @@ mod tests {
             junk in r#"[\[\]"=.a-z \n]{0,12}"#,
         ) {
             let text = format!("[{section}]\n{key} = {value}\n{junk}");
-            if let Ok(c) = Config::parse(&text, Path::new(FILE)) {
+            let parsed = Config::parse(&text, Path::new(FILE));
+            if let Err(e) = &parsed {
+                proptest::prop_assert!(!e.message.chars().any(char::is_control), "one line: {:?}", e.message);
+            }
+            if let Ok(c) = parsed {
                 proptest::prop_assert!(crate::frames::delta::validate_rel_path(&c.state.dir).is_ok(), "{:?}", c.state.dir);
                 for s in &c.merge.expect {
                     proptest::prop_assert!(crate::building::registry::validate_name_as("stream", s).is_ok(), "{:?}", s);
@@ -662,6 +667,16 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    /// A committed file is untrusted: whatever its keys hold, the error stays one line.
+    #[test]
+    fn hostile_key_names_stay_on_one_line() {
+        for text in ["\"a\\nerror: forged\" = 1\n", "[fleet]\n\"x\\u001b[2J\" = 1\n", "[\"a\\rb\"]\n"] {
+            let e = parse(text).expect_err(text);
+            assert!(!e.message.chars().any(char::is_control), "{text:?}: {:?}", e.message);
+            assert!(e.hints.iter().all(|h| !h.chars().any(char::is_control)), "{text:?}: {:?}", e.hints);
+        }
     }
 
     /// The column counts characters, so an editor lands on the key or value a message names.
