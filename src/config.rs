@@ -1,23 +1,27 @@
-//! `.neighbor.toml`: loading, defaults, `-c key=value` overrides, and errors that name file, line and key.
+//! `.neighbor.toml`: the schema, loading, `-c key=value` overrides, and errors that name file, line and key.
 //!
-//! The schema is small and fixed by the contract, so it is walked by hand over toml's span-preserving
-//! parse tree: that is what lets an unknown or mistyped key be reported with its line and a suggestion.
+//! The structs below are the schema, defined once: serde refuses unknown keys (`deny_unknown_fields`),
+//! each field's `deserialize_with` checks its type and value, and toml's spans place every error at its
+//! line. A new section is a struct like these plus one field on [`Config`]: loading, `-c` overrides and
+//! the did-you-mean suggestions follow from the derives.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use toml::Spanned;
+use serde::{Deserialize, Deserializer, Serialize};
 use toml::de::{DeTable, DeValue};
 
-use crate::error::Error;
+use crate::error::{Error, Kind};
 use crate::git::Repo;
 
 /// The config file name, at the repository root.
 pub const FILE: &str = ".neighbor.toml";
 
-/// Effective configuration.
-#[derive(Debug, Clone, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
+/// Effective configuration. Every field must serialize (no `skip_serializing_if`): the keys it
+/// serializes to are the ones suggestions and `-c` are checked against.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
 pub struct Config {
     /// `[worktrees]`
     pub worktrees: Worktrees,
@@ -33,105 +37,213 @@ pub struct Config {
 }
 
 /// `[worktrees]` section.
-#[derive(Debug, Clone, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
 pub struct Worktrees {
     /// Where tenants live; `{repo}` is the building name.
+    #[serde(deserialize_with = "text")]
     pub root: String,
     /// Branch template with `{name}`, `{owner}`, `{task}`.
+    #[serde(deserialize_with = "text")]
     pub branch: String,
     /// Default base revision.
+    #[serde(deserialize_with = "text")]
     pub base: String,
     /// Files/globs copied into every new tenant.
+    #[serde(deserialize_with = "globs")]
     pub carry: Vec<String>,
     /// Minimum age before prune removes a clean merged tenant.
-    #[serde(serialize_with = "ser_dur")]
+    #[serde(with = "duration")]
     pub prune_after: Duration,
 }
 
-/// `[fleet]` section.
-#[derive(Debug, Clone, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct Fleet {
-    /// Minimum gap between launches.
-    #[serde(serialize_with = "ser_dur")]
-    pub stagger: Duration,
-    /// Upstream commit younger than this means the fleet is live.
-    #[serde(serialize_with = "ser_dur")]
-    pub live_window: Duration,
-}
-
-/// `[state]` section.
-#[derive(Debug, Clone, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct State {
-    /// Canonical state directory.
-    pub dir: String,
-    /// Paths only merge-frame may commit.
-    pub canonical: Vec<String>,
-    /// Branch merge-frame commits to.
-    pub target: String,
-}
-
-/// `[merge]` section.
-#[derive(Debug, Clone, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct Merge {
-    /// Streams expected every frame.
-    pub expect: Vec<String>,
-}
-
-fn ser_dur<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&format_duration(*d))
-}
-
-impl Default for Config {
+impl Default for Worktrees {
     fn default() -> Self {
-        Config {
-            worktrees: Worktrees {
-                root: "../{repo}.worktrees".into(),
-                branch: "neighbor/{name}".into(),
-                base: "HEAD".into(),
-                carry: Vec::new(),
-                prune_after: Duration::from_secs(3600),
-            },
-            fleet: Fleet { stagger: Duration::ZERO, live_window: Duration::from_secs(600) },
-            state: State { dir: "state".into(), canonical: vec!["state/**".into()], target: "main".into() },
-            merge: Merge { expect: Vec::new() },
-            source: None,
+        Worktrees {
+            root: "../{repo}.worktrees".into(),
+            branch: "neighbor/{name}".into(),
+            base: "HEAD".into(),
+            carry: Vec::new(),
+            prune_after: Duration::from_secs(3600),
         }
     }
 }
 
-#[derive(Clone, Copy)]
-enum Ty {
-    Str,
-    List,
-    Dur,
+/// `[fleet]` section.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct Fleet {
+    /// Minimum gap between launches.
+    #[serde(with = "duration")]
+    pub stagger: Duration,
+    /// Upstream commit younger than this means the fleet is live.
+    #[serde(with = "duration")]
+    pub live_window: Duration,
 }
 
-const SCHEMA: &[(&str, &[(&str, Ty)])] = &[
-    (
-        "worktrees",
-        &[("root", Ty::Str), ("branch", Ty::Str), ("base", Ty::Str), ("carry", Ty::List), ("prune-after", Ty::Dur)],
-    ),
-    ("fleet", &[("stagger", Ty::Dur), ("live-window", Ty::Dur)]),
-    ("state", &[("dir", Ty::Str), ("canonical", Ty::List), ("target", Ty::Str)]),
-    ("merge", &[("expect", Ty::List)]),
-];
+impl Default for Fleet {
+    fn default() -> Self {
+        Fleet { stagger: Duration::ZERO, live_window: Duration::from_secs(600) }
+    }
+}
 
-/// A parsed value, before it is stored.
-enum Val {
-    Str(String),
-    List(Vec<String>),
-    Dur(Duration),
+/// `[state]` section.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct State {
+    /// Canonical state directory.
+    #[serde(deserialize_with = "state_dir")]
+    pub dir: String,
+    /// Paths only merge-frame may commit.
+    #[serde(deserialize_with = "globs")]
+    pub canonical: Vec<String>,
+    /// Branch merge-frame commits to.
+    #[serde(deserialize_with = "branch_name")]
+    pub target: String,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State { dir: "state".into(), canonical: vec!["state/**".into()], target: "main".into() }
+    }
+}
+
+/// `[merge]` section.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct Merge {
+    /// Streams expected every frame.
+    #[serde(deserialize_with = "streams")]
+    pub expect: Vec<String>,
+}
+
+// Each field's checker. A committed config is untrusted input: its values reach paths, ref names and
+// commit messages, so each is validated the way the matching flag is: no string may carry a control
+// character, the state dir must be a plain relative directory git would check out, list entries are globs
+// or stream names, and the target is a branch name. A checker's message is placed at the value's line.
+
+fn checked<'de, D: Deserializer<'de>, T>(
+    d: D,
+    f: impl FnOnce(toml::Value) -> Result<T, String>,
+) -> Result<T, D::Error> {
+    f(toml::Value::deserialize(d)?).map_err(serde::de::Error::custom)
+}
+
+fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    checked(d, string)
+}
+
+fn state_dir<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    checked(d, |v| {
+        let s = string(v)?;
+        let trimmed = s.strip_suffix('/').unwrap_or(&s);
+        crate::frames::delta::validate_rel_path(trimmed)
+            .map_err(|e| format!("{s:?} is not a usable state directory: {e}"))?;
+        Ok(trimmed.to_string())
+    })
+}
+
+fn branch_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    checked(d, |v| {
+        let s = string(v)?;
+        let bad = |why: String| format!("{s:?} is not a branch name: {why}");
+        if s.is_empty() || s.starts_with('-') {
+            return Err(bad("it is empty or starts with '-'".into()));
+        }
+        gix::validate::reference::name(format!("refs/heads/{s}").as_bytes().into()).map_err(|e| bad(e.to_string()))?;
+        Ok(s)
+    })
+}
+
+fn streams<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    checked(d, |v| {
+        let l = strings(v)?;
+        for s in &l {
+            crate::building::registry::validate_name_as("stream", s).map_err(|e| e.message)?;
+        }
+        Ok(l)
+    })
+}
+
+fn globs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    checked(d, |v| {
+        let l = strings(v)?;
+        for s in &l {
+            if s.is_empty() {
+                return Err("an entry is empty".into());
+            }
+            // Globs, so `*` and friends are fine; no component may name a git dir.
+            if let Some(c) = s
+                .split('/')
+                .find(|c| !matches!(*c, "" | "." | "..") && crate::frames::delta::check_component(c).is_err())
+            {
+                return Err(format!("{s:?} names {c:?}, which git reserves"));
+            }
+        }
+        Ok(l)
+    })
+}
+
+/// Durations are written and read in `parse_duration`'s syntax (`0` is allowed bare).
+mod duration {
+    use super::*;
+
+    pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format_duration(*d))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        checked(d, |v| match v {
+            toml::Value::String(s) => parse_duration(&s),
+            toml::Value::Integer(0) => Ok(Duration::ZERO),
+            other => Err(format!("expected a duration string like \"10m\", found {}", type_name(&other))),
+        })
+    }
+}
+
+fn string(v: toml::Value) -> Result<String, String> {
+    match v {
+        toml::Value::String(s) => no_control(s),
+        other => Err(format!("expected a string, found {}", type_name(&other))),
+    }
+}
+
+fn strings(v: toml::Value) -> Result<Vec<String>, String> {
+    match v {
+        toml::Value::Array(items) => items
+            .into_iter()
+            .map(|i| match i {
+                toml::Value::String(s) => no_control(s),
+                other => Err(format!("expected an array of strings, found an item of type {}", type_name(&other))),
+            })
+            .collect(),
+        other => Err(format!("expected an array of strings, found {}", type_name(&other))),
+    }
+}
+
+fn no_control(s: String) -> Result<String, String> {
+    match s.chars().find(|c| c.is_control()) {
+        Some(c) => Err(format!("{s:?} contains the control character {c:?}")),
+        None => Ok(s),
+    }
+}
+
+fn type_name(v: &toml::Value) -> &'static str {
+    match v {
+        toml::Value::String(_) => "a string",
+        toml::Value::Integer(_) => "an integer",
+        toml::Value::Float(_) => "a float",
+        toml::Value::Boolean(_) => "a boolean",
+        toml::Value::Datetime(_) => "a datetime",
+        toml::Value::Array(_) => "an array",
+        toml::Value::Table(_) => "a table",
+    }
 }
 
 impl Config {
     /// Load from the current worktree's `.neighbor.toml` (or the committed one at HEAD in a bare
     /// repository), then apply `-c` overrides.
     pub fn load(repo: &Repo, overrides: &[String]) -> Result<Config, Error> {
-        let mut cfg = Config::default();
         let (text, origin) = match &repo.workdir {
             Some(root) => {
                 let path = root.join(FILE);
@@ -151,217 +263,165 @@ impl Config {
                 (blob, PathBuf::from(format!("HEAD:{FILE}")))
             }
         };
-        if let Some(text) = text {
-            cfg.apply_file(&text, &origin)?;
-            cfg.source = Some(origin);
-        }
-        for o in overrides {
-            cfg.apply_override(o)?;
-        }
+        let mut cfg = Config::resolve(text.as_deref().map(|t| (t, origin.as_path())), overrides)?;
+        cfg.source = text.map(|_| origin);
         Ok(cfg)
     }
 
-    /// Parse a config document (used by `load` and by tests of the parser).
-    pub fn apply_file(&mut self, text: &str, origin: &Path) -> Result<(), Error> {
+    /// The file (text and where it came from), if any, with the `-c` overrides applied on top.
+    pub fn resolve(file: Option<(&str, &Path)>, overrides: &[String]) -> Result<Config, Error> {
+        let cfg = match file {
+            Some((text, origin)) => Config::parse(text, origin)?,
+            None => Config::default(),
+        };
+        if overrides.is_empty() {
+            return Ok(cfg);
+        }
+        // The file is valid, so its keys as a plain table take each override and deserialize again.
+        let mut doc = file.and_then(|(text, _)| text.parse::<toml::Table>().ok()).unwrap_or_default();
+        for o in overrides {
+            apply_override(&mut doc, o)?;
+        }
+        Config::deserialize(doc).map_err(|e| Error::usage(format!("-c: {}", e.message())))
+    }
+
+    /// Parse a config document: syntax and schema errors name `origin`, the line and column, and the key.
+    pub fn parse(text: &str, origin: &Path) -> Result<Config, Error> {
         let shown = origin.display().to_string();
-        let line_of = |pos: usize| text[..pos.min(text.len())].bytes().filter(|b| *b == b'\n').count() + 1;
-        let doc = DeTable::parse(text).map_err(|e| {
-            let line = e.span().map(|s| line_of(s.start)).unwrap_or(1);
-            Error::new(format!("{shown}:{line}: invalid TOML: {}", e.message().trim()))
-                .hint(format!("fix the syntax in {shown}"))
+        let at = |span: Option<Range<usize>>| {
+            let (line, col) = line_col(text, span.map_or(0, |s| s.start));
+            format!("{shown}:{line}:{col}")
+        };
+        let de = toml::de::Deserializer::parse(text).map_err(|e| {
+            let why = e.message().trim().replace('\n', "; ");
+            Error::new(format!("{}: invalid TOML: {why}", at(e.span()))).hint(format!("fix the syntax in {shown}"))
         })?;
-        for (section, body) in doc.get_ref().iter() {
-            let sname = section.get_ref().as_ref();
-            let line = line_of(section.span().start);
-            let Some((_, keys)) = SCHEMA.iter().find(|(s, _)| *s == sname) else {
-                let sections: Vec<&str> = SCHEMA.iter().map(|(s, _)| *s).collect();
-                return Err(unknown(&format!("{shown}:{line}"), sname, &sections));
-            };
-            let DeValue::Table(table) = body.get_ref() else {
-                return Err(Error::new(format!("{shown}:{line}: `{sname}` must be a table ([{sname}])")));
-            };
-            for (key, value) in table.iter() {
-                let kname = key.get_ref().as_ref();
-                let line = line_of(key.span().start);
-                let full = format!("{sname}.{kname}");
-                let Some((_, ty)) = keys.iter().find(|(k, _)| *k == kname) else {
-                    let names: Vec<String> = keys.iter().map(|(k, _)| format!("{sname}.{k}")).collect();
-                    let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                    return Err(unknown(&format!("{shown}:{line}"), &full, &names));
-                };
-                let v = convert(value, *ty).and_then(|v| check(&full, v)).map_err(|why| {
-                    Error::new(format!("{shown}:{line}: {full}: {why}")).hint(format!("fix {full} in {shown}"))
-                })?;
-                self.store(&full, v);
+        Config::deserialize(de).map_err(|e| {
+            let path = e.span().map(|s| key_path_at(text, s.start)).unwrap_or_default();
+            let at = at(e.span());
+            let schema = schema();
+            let sections: Vec<String> = schema.iter().map(|(s, _)| s.clone()).collect();
+            match path.as_slice() {
+                [s, rest @ ..] => match (schema.iter().find(|(name, _)| name == s), rest) {
+                    (None, _) => unknown(&at, s, &sections),
+                    (Some(_), []) => Error::new(format!("{at}: `{s}` must be a table ([{s}])"))
+                        .hint(format!("put the `{s}` keys under a [{s}] line in {shown}")),
+                    (Some((_, keys)), [k, ..]) if !keys.contains(k) => {
+                        unknown(&at, &format!("{s}.{k}"), &qualified(s, keys))
+                    }
+                    (Some(_), [k, ..]) => {
+                        Error::new(format!("{at}: {s}.{k}: {}", e.message())).hint(format!("fix {s}.{k} in {shown}"))
+                    }
+                },
+                [] => Error::new(format!("{at}: {}", e.message())).hint(format!("fix {shown}")),
             }
-        }
-        Ok(())
-    }
-
-    /// Apply one `-c key=value` override; the value is TOML if it parses as TOML, else a bare string.
-    pub fn apply_override(&mut self, spec: &str) -> Result<(), Error> {
-        let Some((key, raw)) = spec.split_once('=') else {
-            return Err(Error::usage(format!("-c {spec}: expected key=value")).hint("for example: -c fleet.stagger=3s"));
-        };
-        let key = key.trim();
-        let where_ = format!("-c {key}");
-        let (section, name) = key.split_once('.').unwrap_or(("", key));
-        let Some((_, keys)) = SCHEMA.iter().find(|(s, _)| *s == section) else {
-            let all: Vec<String> =
-                SCHEMA.iter().flat_map(|(s, ks)| ks.iter().map(move |(k, _)| format!("{s}.{k}"))).collect();
-            let all: Vec<&str> = all.iter().map(String::as_str).collect();
-            return Err(unknown(&where_, key, &all).into_usage());
-        };
-        let Some((_, ty)) = keys.iter().find(|(k, _)| *k == name) else {
-            let names: Vec<String> = keys.iter().map(|(k, _)| format!("{section}.{k}")).collect();
-            let names: Vec<&str> = names.iter().map(String::as_str).collect();
-            return Err(unknown(&where_, key, &names).into_usage());
-        };
-        let parsed = DeValue::parse(raw).ok();
-        let v = match parsed {
-            Some(v) => convert(&v, *ty),
-            None => convert(&Spanned::new(0..0, DeValue::String(raw.to_string().into())), *ty),
-        };
-        // A bare word that TOML rejected but is a string in our schema is fine; anything else is an error.
-        let v = v.or_else(|why| match ty {
-            Ty::Str => Ok(Val::Str(raw.to_string())),
-            Ty::Dur => parse_duration(raw).map(Val::Dur),
-            Ty::List => Err(why),
-        });
-        let v = v.and_then(|v| check(key, v)).map_err(|why| Error::usage(format!("{where_}: {why}")))?;
-        self.store(key, v);
-        Ok(())
-    }
-
-    fn store(&mut self, key: &str, v: Val) {
-        match (key, v) {
-            ("worktrees.root", Val::Str(s)) => self.worktrees.root = s,
-            ("worktrees.branch", Val::Str(s)) => self.worktrees.branch = s,
-            ("worktrees.base", Val::Str(s)) => self.worktrees.base = s,
-            ("worktrees.carry", Val::List(l)) => self.worktrees.carry = l,
-            ("worktrees.prune-after", Val::Dur(d)) => self.worktrees.prune_after = d,
-            ("fleet.stagger", Val::Dur(d)) => self.fleet.stagger = d,
-            ("fleet.live-window", Val::Dur(d)) => self.fleet.live_window = d,
-            ("state.dir", Val::Str(s)) => self.state.dir = s,
-            ("state.canonical", Val::List(l)) => self.state.canonical = l,
-            ("state.target", Val::Str(s)) => self.state.target = s,
-            ("merge.expect", Val::List(l)) => self.merge.expect = l,
-            // The schema table and this match list the same keys; convert() guarantees the type.
-            _ => {}
-        }
+        })
     }
 }
 
-trait IntoUsage {
-    fn into_usage(self) -> Error;
-}
-impl IntoUsage for Error {
-    fn into_usage(mut self) -> Error {
-        self.kind = crate::error::Kind::Usage;
-        self
-    }
-}
-
-fn unknown(at: &str, key: &str, known: &[&str]) -> Error {
-    let last = key.rsplit('.').next().unwrap_or(key);
-    let best = known
-        .iter()
-        .map(|k| (strsim::levenshtein(last, k.rsplit('.').next().unwrap_or(k)), *k))
-        .filter(|(d, _)| *d <= 3)
-        .min();
-    let mut e = Error::new(format!("{at}: unknown key `{key}`"));
-    e = match best {
-        Some((_, k)) => e.hint(format!("did you mean `{k}`?")),
-        None => e.hint(format!("known keys here: {}", known.join(", "))),
+/// Apply one `-c key=value` to `doc`. The key must be in the schema; the value is TOML if it parses as
+/// TOML, else the bare word, and a value of another type than a string is tried as the bare word too
+/// (`-c worktrees.base=123`). Every mistake is a usage error.
+fn apply_override(doc: &mut toml::Table, spec: &str) -> Result<(), Error> {
+    let Some((key, raw)) = spec.split_once('=') else {
+        return Err(Error::usage(format!("-c {spec}: expected key=value")).hint("for example: -c fleet.stagger=3s"));
     };
+    let key = key.trim();
+    let at = format!("-c {key}");
+    let schema = schema();
+    let (section, name) = key.split_once('.').unwrap_or(("", key));
+    let Some((_, keys)) = schema.iter().find(|(s, _)| s == section) else {
+        let all: Vec<String> = schema.iter().flat_map(|(s, keys)| qualified(s, keys)).collect();
+        return Err(usage(unknown(&at, key, &all)));
+    };
+    if !keys.iter().any(|k| k == name) {
+        return Err(usage(unknown(&at, key, &qualified(section, keys))));
+    }
+    let bare = toml::Value::String(raw.to_string());
+    let tries = match raw.parse::<toml::Value>() {
+        Ok(v @ toml::Value::String(_)) => vec![v],
+        Ok(v) => vec![v, bare],
+        Err(_) => vec![bare],
+    };
+    let mut first = None;
+    for value in tries {
+        let mut trial = doc.clone();
+        if let toml::Value::Table(t) = trial.entry(section).or_insert_with(|| toml::Table::new().into()) {
+            t.insert(name.to_string(), value);
+        }
+        match Config::deserialize(trial.clone()) {
+            Ok(_) => {
+                *doc = trial;
+                return Ok(());
+            }
+            Err(e) => first = first.or_else(|| Some(e.message().to_string())),
+        }
+    }
+    Err(Error::usage(format!("{at}: {}", first.unwrap_or_default())))
+}
+
+fn usage(mut e: Error) -> Error {
+    e.kind = Kind::Usage;
     e
 }
 
-fn convert(v: &Spanned<DeValue<'_>>, ty: Ty) -> Result<Val, String> {
-    match (ty, v.get_ref()) {
-        (Ty::Str, DeValue::String(s)) => Ok(Val::Str(s.to_string())),
-        (Ty::Str, other) => Err(format!("expected a string, found {}", type_name(other))),
-        (Ty::List, DeValue::Array(items)) => items
-            .iter()
-            .map(|i| match i.get_ref() {
-                DeValue::String(s) => Ok(s.to_string()),
-                other => Err(format!("expected an array of strings, found an item of type {}", type_name(other))),
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(Val::List),
-        (Ty::List, other) => Err(format!("expected an array of strings, found {}", type_name(other))),
-        (Ty::Dur, DeValue::String(s)) => parse_duration(s).map(Val::Dur),
-        (Ty::Dur, DeValue::Integer(i)) if i.as_str() == "0" => Ok(Val::Dur(Duration::ZERO)),
-        (Ty::Dur, other) => Err(format!("expected a duration string like \"10m\", found {}", type_name(other))),
+/// The schema's sections and their keys, as the defaults serialize (every field serializes).
+fn schema() -> Vec<(String, Vec<String>)> {
+    let Ok(toml::Value::Table(sections)) = toml::Value::try_from(Config::default()) else { return Vec::new() };
+    sections
+        .into_iter()
+        .map(|(s, v)| (s, v.as_table().map(|t| t.keys().cloned().collect()).unwrap_or_default()))
+        .collect()
+}
+
+fn qualified(section: &str, keys: &[String]) -> Vec<String> {
+    keys.iter().map(|k| format!("{section}.{k}")).collect()
+}
+
+/// `key` is not in the schema: say so where it is, and suggest the closest of `known` by last segment.
+fn unknown(at: &str, key: &str, known: &[String]) -> Error {
+    let last = |k: &str| k.rsplit('.').next().unwrap_or(k).to_string();
+    let best = known.iter().map(|k| (strsim::levenshtein(&last(key), &last(k)), k)).filter(|(d, _)| *d <= 3).min();
+    // The key comes from an untrusted file: escaped, it cannot break the one-line message.
+    let e = Error::new(format!("{at}: unknown key `{}`", key.escape_debug()));
+    match best {
+        Some((_, k)) => e.hint(format!("did you mean `{k}`?")),
+        None => e.hint(format!("known keys here: {}", known.join(", "))),
     }
 }
 
-/// Validate a value the way the matching flag is validated. A committed config is untrusted input: its
-/// values reach paths, ref names and commit messages, so nothing here may carry a control character, the
-/// state dir must be a plain relative directory git would check out, streams are stream names and the
-/// target is a branch name.
-fn check(key: &str, v: Val) -> Result<Val, String> {
-    let strings: Vec<&String> = match &v {
-        Val::Str(s) => vec![s],
-        Val::List(l) => l.iter().collect(),
-        Val::Dur(_) => Vec::new(),
-    };
-    for s in &strings {
-        if let Some(c) = s.chars().find(|c| c.is_control()) {
-            return Err(format!("{s:?} contains the control character {c:?}"));
-        }
-    }
-    match (key, v) {
-        ("state.dir", Val::Str(s)) => {
-            let trimmed = s.strip_suffix('/').unwrap_or(&s);
-            crate::frames::delta::validate_rel_path(trimmed)
-                .map_err(|e| format!("{s:?} is not a usable state directory: {e}"))?;
-            Ok(Val::Str(trimmed.to_string()))
-        }
-        ("state.target", Val::Str(s)) => {
-            let bad = |why: String| format!("{s:?} is not a branch name: {why}");
-            if s.is_empty() || s.starts_with('-') {
-                return Err(bad("it is empty or starts with '-'".into()));
-            }
-            gix::validate::reference::name(format!("refs/heads/{s}").as_bytes().into())
-                .map_err(|e| bad(e.to_string()))?;
-            Ok(Val::Str(s))
-        }
-        ("merge.expect", Val::List(l)) => {
-            for s in &l {
-                crate::building::registry::validate_name_as("stream", s).map_err(|e| e.message)?;
-            }
-            Ok(Val::List(l))
-        }
-        ("state.canonical" | "worktrees.carry", Val::List(l)) => {
-            for s in &l {
-                if s.is_empty() {
-                    return Err("an entry is empty".into());
-                }
-                // Globs, so `*` and friends are fine; no component may name a git dir.
-                if let Some(c) = s
-                    .split('/')
-                    .find(|c| !matches!(*c, "" | "." | "..") && crate::frames::delta::check_component(c).is_err())
-                {
-                    return Err(format!("{s:?} names {c:?}, which git reserves"));
-                }
-            }
-            Ok(Val::List(l))
-        }
-        (_, v) => Ok(v),
-    }
+/// The 1-based line and column (in characters) of byte `pos` in `text`.
+fn line_col(text: &str, pos: usize) -> (usize, usize) {
+    let before = &text.as_bytes()[..pos.min(text.len())];
+    let line_start = before.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let col = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+    (before.iter().filter(|b| **b == b'\n').count() + 1, col)
 }
 
-fn type_name(v: &DeValue<'_>) -> &'static str {
-    match v {
-        DeValue::String(_) => "a string",
-        DeValue::Integer(_) => "an integer",
-        DeValue::Float(_) => "a float",
-        DeValue::Boolean(_) => "a boolean",
-        DeValue::Datetime(_) => "a datetime",
-        DeValue::Array(_) => "an array",
-        DeValue::Table(_) => "a table",
+/// The dotted key whose name or value covers byte `pos` of `text`, deepest first: what a span points at.
+/// It knows nothing of the schema; it only reads the document's shape.
+fn key_path_at(text: &str, pos: usize) -> Vec<String> {
+    fn walk(table: &DeTable<'_>, pos: usize, path: &mut Vec<String>) -> bool {
+        let covers = |s: Range<usize>| s.start <= pos && pos < s.end.max(s.start + 1);
+        for (k, v) in table.iter() {
+            path.push(k.get_ref().to_string());
+            if let DeValue::Table(inner) = v.get_ref()
+                && walk(inner, pos, path)
+            {
+                return true;
+            }
+            if covers(k.span()) || covers(v.span()) {
+                return true;
+            }
+            path.pop();
+        }
+        false
     }
+    let mut path = Vec::new();
+    if let Ok(doc) = DeTable::parse(text) {
+        walk(doc.get_ref(), pos, &mut path);
+    }
+    path
 }
 
 /// Parse `1h30m`, `10m`, `2s`, `500ms`, `1d`, or `0`.
@@ -474,8 +534,11 @@ mod tests {
             junk in r#"[\[\]"=.a-z \n]{0,12}"#,
         ) {
             let text = format!("[{section}]\n{key} = {value}\n{junk}");
-            let mut c = Config::default();
-            if c.apply_file(&text, Path::new(FILE)).is_ok() {
+            let parsed = Config::parse(&text, Path::new(FILE));
+            if let Err(e) = &parsed {
+                proptest::prop_assert!(!e.message.chars().any(char::is_control), "one line: {:?}", e.message);
+            }
+            if let Ok(c) = parsed {
                 proptest::prop_assert!(crate::frames::delta::validate_rel_path(&c.state.dir).is_ok(), "{:?}", c.state.dir);
                 for s in &c.merge.expect {
                     proptest::prop_assert!(crate::building::registry::validate_name_as("stream", s).is_ok(), "{:?}", s);
@@ -500,36 +563,186 @@ mod tests {
 
     #[test]
     fn template_parses_to_defaults() {
-        let mut c = Config::default();
-        c.apply_file(TEMPLATE, Path::new(FILE)).expect("template is valid");
+        let c = Config::parse(TEMPLATE, Path::new(FILE)).expect("template is valid");
         assert_eq!(c.worktrees.prune_after, Duration::from_secs(3600));
+    }
+
+    /// The keys suggestions and `-c` check against are read off the serialized defaults: every one of them
+    /// must be a key the file accepts, and the serialized shape is what the contract documents.
+    #[test]
+    fn serialized_defaults_are_the_schema() {
+        let text = toml::to_string(&Config::default()).expect("serializes");
+        let back = Config::parse(&text, Path::new(FILE)).expect("every serialized key is accepted");
+        assert_eq!(toml::to_string(&back).expect("serializes"), text);
+        let names: Vec<String> = schema().iter().flat_map(|(s, keys)| qualified(s, keys)).collect();
+        assert_eq!(names.len(), 11, "{names:?}");
+        assert_eq!(
+            serde_json::to_string(&Config::default()).expect("serializes"),
+            r#"{"worktrees":{"root":"../{repo}.worktrees","branch":"neighbor/{name}","base":"HEAD","carry":[],"prune-after":"1h"},"fleet":{"stagger":"0s","live-window":"10m"},"state":{"dir":"state","canonical":["state/**"],"target":"main"},"merge":{"expect":[]}}"#
+        );
     }
 
     #[test]
     fn unknown_key_names_line_and_suggests() {
-        let mut c = Config::default();
-        let e = c.apply_file("[fleet]\n\nstager = \"3s\"\n", Path::new(FILE)).expect_err("unknown key");
-        assert_eq!(e.message, ".neighbor.toml:3: unknown key `fleet.stager`");
+        let e = parse("[fleet]\n\nstager = \"3s\"\n").expect_err("unknown key");
+        assert_eq!(e.message, ".neighbor.toml:3:1: unknown key `fleet.stager`");
         assert_eq!(e.hints, vec!["did you mean `fleet.stagger`?".to_string()]);
     }
 
     #[test]
     fn wrong_type_names_key() {
-        let mut c = Config::default();
-        let e = c.apply_file("[worktrees]\ncarry = \"x\"\n", Path::new(FILE)).expect_err("wrong type");
-        assert!(e.message.starts_with(".neighbor.toml:2: worktrees.carry: expected an array"), "{}", e.message);
+        let e = parse("[worktrees]\ncarry = \"x\"\n").expect_err("wrong type");
+        assert!(e.message.starts_with(".neighbor.toml:2:9: worktrees.carry: expected an array"), "{}", e.message);
+    }
+
+    /// A document parsed on top of the defaults, as `load` does.
+    fn parse(text: &str) -> Result<Config, Error> {
+        Config::parse(text, Path::new(FILE))
+    }
+
+    /// The defaults with one `-c` override, as `load` does.
+    fn with_c(spec: &str) -> Result<Config, Error> {
+        Config::resolve(None, &[spec.to_string()])
+    }
+
+    #[test]
+    fn unknown_key_in_every_section_names_line_and_suggests() {
+        for (text, key, meant) in [
+            ("[worktrees]\nroot = \"x\"\nbrnach = \"y\"\n", "worktrees.brnach", "worktrees.branch"),
+            ("# c\n[fleet]\nlive_window = \"1m\"\n", "fleet.live_window", "fleet.live-window"),
+            ("[state]\n\n\ntargt = \"main\"\n", "state.targt", "state.target"),
+            ("[merge]\nexpects = []\n", "merge.expects", "merge.expect"),
+        ] {
+            let e = parse(text).expect_err(text);
+            let line = text.lines().position(|l| l.starts_with(key.rsplit('.').next().unwrap_or(key))).map(|i| i + 1);
+            let line = line.expect("the test names a key on some line");
+            assert_eq!(e.message, format!(".neighbor.toml:{line}:1: unknown key `{key}`"), "{text:?}");
+            assert_eq!(e.hints, vec![format!("did you mean `{meant}`?")], "{text:?}");
+            assert_eq!(e.kind, crate::error::Kind::Error);
+        }
+        // Nothing close: the hint lists what the section has.
+        let e = parse("[merge]\nzzzzzzzz = 1\n").expect_err("unknown");
+        assert_eq!(e.message, ".neighbor.toml:2:1: unknown key `merge.zzzzzzzz`");
+        assert_eq!(e.hints, vec!["known keys here: merge.expect".to_string()]);
+    }
+
+    #[test]
+    fn unknown_section_names_line_and_suggests() {
+        let e = parse("[fleet]\nstagger = \"1s\"\n\n[worktree]\nroot = \"x\"\n").expect_err("unknown section");
+        assert_eq!(e.message, ".neighbor.toml:4:2: unknown key `worktree`");
+        assert_eq!(e.hints, vec!["did you mean `worktrees`?".to_string()]);
+        // A dotted key at the top level names the section too.
+        let e = parse("flet.stagger = \"1s\"\n").expect_err("unknown section");
+        assert_eq!(e.message, ".neighbor.toml:1:1: unknown key `flet`");
+        assert_eq!(e.hints, vec!["did you mean `fleet`?".to_string()]);
+    }
+
+    #[test]
+    fn wrong_types_name_line_and_key() {
+        for (text, line, key, why) in [
+            ("[worktrees]\nroot = 3\n", 2, "worktrees.root", "expected a string, found an integer"),
+            ("[worktrees]\n\nprune-after = 5\n", 3, "worktrees.prune-after", "expected a duration string"),
+            ("[fleet]\nstagger = \"soon\"\n", 2, "fleet.stagger", "invalid duration \"soon\""),
+            (
+                "[state]\ncanonical = [\"a\", 1]\n",
+                2,
+                "state.canonical",
+                "expected an array of strings, found an item of type an integer",
+            ),
+            ("[merge]\nexpect = \"a\"\n", 2, "merge.expect", "expected an array of strings, found a string"),
+            ("[state]\ndir = \".git\"\n", 2, "state.dir", "\".git\" is not a usable state directory"),
+        ] {
+            let e = parse(text).expect_err(text);
+            let at = format!(".neighbor.toml:{line}:");
+            assert!(
+                e.message.starts_with(&at) && e.message.contains(&format!(" {key}: {why}")),
+                "{text:?}: {}",
+                e.message
+            );
+            assert_eq!(e.hints, vec![format!("fix {key} in .neighbor.toml")], "{text:?}");
+        }
+        let e = parse("fleet = 3\n").expect_err("section not a table");
+        assert!(
+            e.message.starts_with(".neighbor.toml:1") && e.message.contains("`fleet` must be a table"),
+            "{}",
+            e.message
+        );
+    }
+
+    /// A committed file is untrusted: whatever its keys hold, the error stays one line.
+    #[test]
+    fn hostile_key_names_stay_on_one_line() {
+        for text in ["\"a\\nerror: forged\" = 1\n", "[fleet]\n\"x\\u001b[2J\" = 1\n", "[\"a\\rb\"]\n"] {
+            let e = parse(text).expect_err(text);
+            assert!(!e.message.chars().any(char::is_control), "{text:?}: {:?}", e.message);
+            assert!(e.hints.iter().all(|h| !h.chars().any(char::is_control)), "{text:?}: {:?}", e.hints);
+        }
+    }
+
+    /// The column counts characters, so an editor lands on the key or value a message names.
+    #[test]
+    fn errors_name_the_column_of_the_key_or_value() {
+        let e = parse("# é\n[fleet]\n  stagger = 5\n").expect_err("wrong type");
+        assert!(e.message.starts_with(".neighbor.toml:3:13: fleet.stagger: "), "{}", e.message);
+        let e = parse("[worktrees]\ncarry = [\"é\", 1]\n").expect_err("wrong item");
+        assert!(e.message.starts_with(".neighbor.toml:2:9: worktrees.carry: "), "{}", e.message);
+        let e = parse("[fleet]\n  stager = 5\n").expect_err("unknown key");
+        assert!(e.message.starts_with(".neighbor.toml:2:3: unknown key"), "{}", e.message);
+        let e = parse("[fleet]\nstagger = \"1s\"\n\tstagger = \"2s\"\n").expect_err("duplicate key");
+        assert!(e.message.starts_with(".neighbor.toml:3:2: invalid TOML"), "{}", e.message);
+    }
+
+    #[test]
+    fn duplicate_keys_and_bad_syntax_name_the_line() {
+        let e = parse("[fleet]\nstagger = \"1s\"\nstagger = \"2s\"\n").expect_err("duplicate key");
+        assert!(e.message.starts_with(".neighbor.toml:3") && e.message.contains("invalid TOML"), "{}", e.message);
+        assert!(!e.message.contains('\n'), "one line: {:?}", e.message);
+        let e = parse("[fleet]\n[fleet]\n").expect_err("duplicate section");
+        assert!(e.message.starts_with(".neighbor.toml:2") && e.message.contains("invalid TOML"), "{}", e.message);
+        let e = parse("[worktrees]\nroot = \"x\"\nbranch = [unclosed\n").expect_err("syntax");
+        assert!(e.message.starts_with(".neighbor.toml:3") && !e.message.contains('\n'), "{:?}", e.message);
+        assert_eq!(e.hints, vec!["fix the syntax in .neighbor.toml".to_string()]);
+    }
+
+    #[test]
+    fn unknown_override_key_is_a_usage_error_with_a_suggestion() {
+        let e = with_c("fleet.stager=3s").expect_err("unknown key");
+        assert_eq!(
+            (e.kind, e.message.as_str()),
+            (crate::error::Kind::Usage, "-c fleet.stager: unknown key `fleet.stager`")
+        );
+        assert_eq!(e.hints, vec!["did you mean `fleet.stagger`?".to_string()]);
+        let e = with_c("flet.stagger=3s").expect_err("unknown section");
+        assert_eq!(
+            (e.kind, e.message.as_str()),
+            (crate::error::Kind::Usage, "-c flet.stagger: unknown key `flet.stagger`")
+        );
+        assert_eq!(e.hints, vec!["did you mean `fleet.stagger`?".to_string()]);
+        let e = with_c("state.dir=.git").expect_err("bad value");
+        assert_eq!(e.kind, crate::error::Kind::Usage);
+        assert!(e.message.starts_with("-c state.dir: "), "{}", e.message);
+        // Values: TOML when they parse as TOML, else the bare word; a quoted string is not retried bare.
+        assert_eq!(with_c("worktrees.base=123").expect("bare word").worktrees.base, "123");
+        assert_eq!(with_c("fleet.live-window=0").expect("zero").fleet.live_window, Duration::ZERO);
+        assert!(with_c("state.target=\"a..b\"").is_err());
+        assert!(with_c("merge.expect=a").is_err());
+    }
+
+    #[test]
+    fn overrides_apply_on_top_of_the_file() {
+        let text = "[fleet]\nstagger = \"2s\"\nlive-window = \"1m\"\n";
+        let c = Config::resolve(Some((text, Path::new(FILE))), &["fleet.stagger=5s".into()]).expect("ok");
+        assert_eq!((c.fleet.stagger, c.fleet.live_window), (Duration::from_secs(5), Duration::from_secs(60)));
     }
 
     #[test]
     fn overrides() {
-        let mut c = Config::default();
-        c.apply_override("fleet.stagger=3s").expect("ok");
-        c.apply_override("worktrees.branch=agents/{name}").expect("bare string ok");
-        c.apply_override("merge.expect=[\"a\",\"b\"]").expect("list ok");
+        let all = ["fleet.stagger=3s", "worktrees.branch=agents/{name}", "merge.expect=[\"a\",\"b\"]"];
+        let c = Config::resolve(None, &all.map(String::from)).expect("string, bare string, list");
         assert_eq!(c.fleet.stagger, Duration::from_secs(3));
         assert_eq!(c.worktrees.branch, "agents/{name}");
         assert_eq!(c.merge.expect, vec!["a", "b"]);
-        assert!(c.apply_override("fleet.stager=3s").is_err());
-        assert!(c.apply_override("fleet.stagger").is_err());
+        assert!(with_c("fleet.stager=3s").is_err());
+        assert!(with_c("fleet.stagger").is_err());
     }
 }

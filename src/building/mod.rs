@@ -75,13 +75,7 @@ impl Ctx {
             (Err(e), ConfigPolicy::Strict) => return Err(e),
             // A wrong `-c` is the caller's mistake on this command line: never excused.
             (Err(e), ConfigPolicy::Lenient) if e.kind == crate::error::Kind::Usage => return Err(e),
-            (Err(e), ConfigPolicy::Lenient) => {
-                let mut c = Config::default();
-                for o in overrides {
-                    c.apply_override(o)?;
-                }
-                (c, Some(e))
-            }
+            (Err(e), ConfigPolicy::Lenient) => (Config::resolve(None, overrides)?, Some(e)),
         };
         let state = StateDir::new(repo.state_dir());
         Ok((Ctx { repo, config, state, lock_timeout, overrides: overrides.to_vec() }, problem))

@@ -154,8 +154,8 @@ pub fn pre_commit(ctx: &Ctx, ov: Overrides) -> Result<Vec<Violation>, Error> {
         }
         let Some(data) = read_blob(&ctx.repo, &f.oid) else { continue };
         if f.path == crate::config::FILE
-            && let Err(e) = crate::config::Config::default()
-                .apply_file(&String::from_utf8_lossy(&data), std::path::Path::new(crate::config::FILE))
+            && let Err(e) =
+                crate::config::Config::parse(&String::from_utf8_lossy(&data), std::path::Path::new(crate::config::FILE))
         {
             out.push(Violation {
                 kind: Kind::InvalidConfig,

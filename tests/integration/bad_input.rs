@@ -20,7 +20,7 @@ fn malformed_config_names_file_and_line() {
     // Read-only `list` warns and goes on with the defaults; `add` refuses.
     let o = t.neighbor(&["list"]);
     assert_eq!(o.code, 0);
-    assert!(o.stderr.contains(".neighbor.toml:2: unknown key `fleet.stager`"), "{}", o.stderr);
+    assert!(o.stderr.contains(".neighbor.toml:2:1: unknown key `fleet.stager`"), "{}", o.stderr);
     no_state_change(&t, &["add", "a"], 1, "unknown key `fleet.stager`");
     assert!(o.stderr.contains("did you mean `fleet.stagger`?"), "{}", o.stderr);
     t.write(".neighbor.toml", "[worktrees]\nprune-after = 5\n");
