@@ -52,6 +52,16 @@ impl Work {
     pub fn is_empty(&self) -> bool {
         self.dirty.is_empty() && self.unmerged == 0 && self.unsaveable.is_empty()
     }
+    /// What removing the tenant would lose. With `--keep-branch` the commits on the branch stay, so they
+    /// are at stake only when the worktree's HEAD is not the branch tip that was checked (detached, or
+    /// on other commits).
+    pub fn at_stake(&self, keep_branch: bool) -> Work {
+        let mut w = self.clone();
+        if keep_branch && self.head.is_some() && self.head == self.tip {
+            w.unmerged = 0;
+        }
+        w
+    }
     /// One line describing what would be lost.
     pub fn describe(&self) -> String {
         let mut parts = Vec::new();
@@ -190,8 +200,8 @@ pub fn remove_in_lease(ctx: &Ctx, t: &Tenant, force: bool, keep_branch: bool) ->
     let first = if !force && t.path.is_dir() {
         let work = work_in(ctx, t)?;
         check_saveable(t, &work)?;
-        if !work.is_empty() {
-            return Err(refusal(t, &work));
+        if !work.at_stake(keep_branch).is_empty() {
+            return Err(refusal(t, &work.at_stake(keep_branch)));
         }
         Some(work)
     } else {
@@ -253,8 +263,8 @@ fn take_apart_locked(
         None => work_in(ctx, t)?,
     };
     check_saveable(t, &work)?;
-    if !work.is_empty() && !force {
-        return Err(refusal(t, &work));
+    if !work.at_stake(keep_branch).is_empty() && !force {
+        return Err(refusal(t, &work.at_stake(keep_branch)));
     }
     let mut rec = t.clone();
     rec.phase = Phase::Removing;
@@ -286,7 +296,8 @@ fn take_apart_locked(
         Ok(w) => w,
         Err(e) => return Err(put_back(ctx, t, moved, e)),
     };
-    let changed = !again.unsaveable.is_empty() || (!force && (!again.is_empty() || again.head != work.head));
+    let changed = !again.unsaveable.is_empty()
+        || (!force && (!again.at_stake(keep_branch).is_empty() || again.head != work.head));
     if changed {
         let e = check_saveable(t, &again).err().unwrap_or_else(|| {
             Error::refused(format!(
@@ -299,7 +310,7 @@ fn take_apart_locked(
         return Err(put_back(ctx, t, moved, e));
     }
     let mut rescue_ref = None;
-    if !again.is_empty() {
+    if !again.at_stake(keep_branch).is_empty() {
         let at = wt.as_ref().filter(|_| moved).map(|w| (dir, w.git_dir.as_path()));
         let tip = again.tip.as_deref().or(work.tip.as_deref());
         match rescue_tenant(ctx, t, "remove --force", tip, at) {

@@ -73,6 +73,37 @@ fn force_remove_rescues_unmerged_commits_and_keep_branch() {
 }
 
 #[test]
+fn keep_branch_removes_a_tenant_whose_commits_stay_on_its_branch_but_not_its_other_work() {
+    let t = TestRepo::new();
+    let p = t.add("kb", &[]);
+    write_in(&p, "f.txt", "x\n");
+    t.git_in(&p, &["add", "f.txt"]);
+    t.git_in(&p, &["commit", "-q", "-m", "work"]);
+    let tip = t.git_in(&p, &["rev-parse", "HEAD"]);
+    // Uncommitted work would still be lost with the directory: refused, nothing changed.
+    write_in(&p, "wip.txt", "wip\n");
+    let before = t.snapshot();
+    let o = t.neighbor(&["remove", "--keep-branch", "kb"]);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    assert!(o.stderr.contains("uncommitted") && !o.stderr.contains("commit(s) not on"), "{}", o.stderr);
+    assert_eq!(t.snapshot(), before);
+    // Commits on a detached HEAD are not on the branch that stays: refused too.
+    std::fs::remove_file(p.join("wip.txt")).unwrap();
+    t.git_in(&p, &["checkout", "-q", "--detach"]);
+    write_in(&p, "g.txt", "y\n");
+    t.git_in(&p, &["add", "g.txt"]);
+    t.git_in(&p, &["commit", "-q", "-m", "detached work"]);
+    assert_eq!(t.neighbor(&["remove", "--keep-branch", "kb"]).code, 3);
+    // Back on the branch, only its commits: they stay on the branch, so the tenant goes without --force.
+    t.git_in(&p, &["checkout", "-q", "neighbor/kb"]);
+    let o = t.neighbor(&["remove", "--keep-branch", "kb"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(!p.exists());
+    assert_eq!(t.git(&["rev-parse", "refs/heads/neighbor/kb"]), tip);
+    assert!(t.neighbor(&["rescue", "list", "--json"]).ok().json().as_array().unwrap().is_empty());
+}
+
+#[test]
 fn keep_lock_unlock_change_status() {
     let t = TestRepo::new();
     t.add("a", &[]);
