@@ -126,7 +126,9 @@ pub enum Cmd {
     /// Find what makes the building unsafe; --fix repairs what cannot lose data.
     ///
     /// Checks stale tenants and locks, orphaned branches, leftover stashes and rebases, conflict markers in
-    /// state files, missing hooks, invalid config, too old git. Exit 0 when healthy, 1 while problems remain.
+    /// state files, missing hooks, invalid config, too old git. Exit 1 while a problem remains that can lose
+    /// work or block the fleet; warnings (hooks missing in a fresh clone unless `hooks.required`, a branch
+    /// that belongs to no tenant) leave it 0, so doctor can gate CI.
     Doctor(commands::doctor::Args),
     /// Summary of the building.
     Status(commands::status::Args),

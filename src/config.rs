@@ -31,6 +31,8 @@ pub struct Config {
     pub state: State,
     /// `[merge]`
     pub merge: Merge,
+    /// `[hooks]`
+    pub hooks: Hooks,
     /// Where the file was read from, if any.
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -115,6 +117,15 @@ pub struct Merge {
     /// Streams expected every frame.
     #[serde(deserialize_with = "streams")]
     pub expect: Vec<String>,
+}
+
+/// `[hooks]` section.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct Hooks {
+    /// The building requires the hooks in every clone: `doctor` counts missing hooks as a problem
+    /// (exit 1) instead of a warning.
+    pub required: bool,
 }
 
 // Each field's checker. A committed config is untrusted input: its values reach paths, ref names and
@@ -492,7 +503,7 @@ fn toml_string(s: &str) -> String {
 }
 
 pub const TEMPLATE: &str = r#"# git-neighbor configuration. Every key is optional; the values shown are the defaults.
-# Reference: `git neighbor --help` and README.md.
+# Reference: `man 7 git-neighbor-reference` (CONFIGURATION).
 
 [worktrees]
 # root = "../{repo}.worktrees"   # where tenants live; {repo} = the main worktree's directory name
@@ -512,6 +523,9 @@ pub const TEMPLATE: &str = r#"# git-neighbor configuration. Every key is optiona
 
 [merge]
 # expect = []                    # stream names merge-frame expects every frame
+
+[hooks]
+# required = false               # true: doctor fails (exit 1) in a clone without the hooks
 "#;
 
 #[cfg(test)]
@@ -575,10 +589,10 @@ mod tests {
         let back = Config::parse(&text, Path::new(FILE)).expect("every serialized key is accepted");
         assert_eq!(toml::to_string(&back).expect("serializes"), text);
         let names: Vec<String> = schema().iter().flat_map(|(s, keys)| qualified(s, keys)).collect();
-        assert_eq!(names.len(), 11, "{names:?}");
+        assert_eq!(names.len(), 12, "{names:?}");
         assert_eq!(
             serde_json::to_string(&Config::default()).expect("serializes"),
-            r#"{"worktrees":{"root":"../{repo}.worktrees","branch":"neighbor/{name}","base":"HEAD","carry":[],"prune-after":"1h"},"fleet":{"stagger":"0s","live-window":"10m"},"state":{"dir":"state","canonical":["state/**"],"target":"main"},"merge":{"expect":[]}}"#
+            r#"{"worktrees":{"root":"../{repo}.worktrees","branch":"neighbor/{name}","base":"HEAD","carry":[],"prune-after":"1h"},"fleet":{"stagger":"0s","live-window":"10m"},"state":{"dir":"state","canonical":["state/**"],"target":"main"},"merge":{"expect":[]},"hooks":{"required":false}}"#
         );
     }
 

@@ -94,7 +94,7 @@ const EXAMPLES: &[(&str, &str)] = &[
     ),
     (
         "doctor",
-        "git neighbor doctor         # what makes the building unsafe (exit 1 while it is)\n\
+        "git neighbor doctor         # exit 1 only for what can lose work or block the fleet\n\
                 git neighbor doctor --fix   # repair what cannot lose data",
     ),
     (

@@ -38,8 +38,16 @@ pub fn run(g: &Global, ui: &Ui, a: &Args) -> Result<u8, Error> {
             }
         }
         ui.data(&ui::table(&rows))?;
-        let fixable = report.findings.iter().filter(|f| f.status == Status::Problem && f.fixable).count();
-        if report.healthy {
+        let fixable = |s: Status| report.findings.iter().filter(|f| f.status == s && f.fixable).count();
+        let (fixable, fixable_warnings) = (fixable(Status::Problem), fixable(Status::Warning));
+        if report.healthy && report.warnings > 0 {
+            let fix = if fixable_warnings > 0 && !a.fix {
+                format!("; `git neighbor doctor --fix` repairs {fixable_warnings} of them safely")
+            } else {
+                String::new()
+            };
+            ui.status(format!("healthy, with {} warning(s){fix}", report.warnings));
+        } else if report.healthy {
             ui.status("healthy");
         } else if fixable > 0 && !a.fix {
             ui.status(format!(

@@ -32,9 +32,10 @@ pub const MIN_GIT: (u32, u32, u32) = (2, 30, 0);
 pub enum Status {
     /// The check passed.
     Ok,
-    /// Worth knowing; not unhealthy.
+    /// Worth knowing, and maybe worth fixing, but it neither loses work nor blocks the fleet: doctor still
+    /// exits 0.
     Warning,
-    /// Needs attention (doctor exits 1 while any remain).
+    /// Can lose work or block the fleet: doctor exits 1 while any remain.
     Problem,
     /// Was a problem; `--fix` repaired it.
     Fixed,
@@ -259,6 +260,15 @@ fn check_orphans(ctx: &Ctx, out: &mut Vec<Finding>) -> Result<(), Error> {
     let (tenants, _) = registry::all(&ctx.state)?;
     let mut owned: BTreeSet<String> = tenants.iter().map(|t| format!("refs/heads/{}", t.branch)).collect();
     owned.extend(ctx.repo.worktrees()?.into_iter().filter_map(|w| w.branch));
+    // A branch that `remove`/`prune` left behind on purpose (`--keep-branch`, unmerged commits, moved
+    // after the check) was kept for its owner: it is not an orphan.
+    owned.extend(
+        crate::building::events::read_all(&ctx.state)?
+            .into_iter()
+            .filter(|e| matches!(e.event.as_str(), "remove" | "prune"))
+            .filter(|e| e.extra.get("branch_deleted") == Some(&serde_json::Value::Bool(false)))
+            .filter_map(|e| e.branch.map(|b| format!("refs/heads/{b}"))),
+    );
     let listing = crate::git::refs::under(&ctx.repo, &format!("refs/heads/{prefix}"))?;
     let orphans: Vec<(&str, &str)> =
         listing.iter().map(|(r, o)| (r.as_str(), o.as_str())).filter(|(full, _)| !owned.contains(*full)).collect();
@@ -269,7 +279,8 @@ fn check_orphans(ctx: &Ctx, out: &mut Vec<Finding>) -> Result<(), Error> {
         let elsewhere = query::refs_containing(&ctx.repo, tip, &["refs/heads", "refs/remotes", "refs/tags"])?
             .iter()
             .any(|r| r != full && !orphans.iter().any(|(o, _)| o == r));
-        let f = Finding::new("orphan-branch", Status::Problem, format!("branch {short} belongs to no tenant"))
+        // A branch loses nothing while it exists and blocks no one: worth knowing, not a failure.
+        let f = Finding::new("orphan-branch", Status::Warning, format!("branch {short} belongs to no tenant"))
             .with_ref(full);
         out.push(if elsewhere {
             f.hint("its commits are on other branches too: deleting it loses nothing (doctor --fix does)")
@@ -466,8 +477,10 @@ fn check_hooks(ctx: &Ctx, out: &mut Vec<Finding>) -> Result<(), Error> {
         out.push(Finding::new("hooks", Status::Ok, "hooks installed"));
     } else {
         let dir = hooks::hooks_dir(&ctx.repo)?;
+        // A fresh clone has no hooks: that is a warning, unless the building says it requires them.
+        let status = if ctx.config.hooks.required { Status::Problem } else { Status::Warning };
         out.push(
-            Finding::new("hooks", Status::Problem, format!("hooks not installed: {}", bad.join(", ")))
+            Finding::new("hooks", status, format!("hooks not installed: {}", bad.join(", ")))
                 .path(dir)
                 .hint("git neighbor hooks install (doctor --fix does; your own hooks are kept)")
                 .fix(Fix::InstallHooks),
@@ -492,7 +505,7 @@ pub fn fix(ctx: &Ctx, findings: &mut [Finding]) {
     let mut hooks_done: Option<Result<(), String>> = None;
     for f in findings.iter_mut() {
         let Some(fix) = f.fix.clone() else { continue };
-        if f.status != Status::Problem {
+        if !matches!(f.status, Status::Problem | Status::Warning) {
             continue;
         }
         let res: Result<String, Error> = match fix {
