@@ -2,24 +2,23 @@
 //! copy of the index (`TempIndex`), the trees of what is staged and of what is on disk (`Snapshot`), and
 //! the commits that hold both (what rescues and safe-pull save before anything can be lost).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::Repo;
 use super::commit::with_identity;
-use crate::building::state_dir;
 use crate::error::Error;
 
-/// A private index file under a git dir, removed when dropped. Commands that must not disturb the real
+/// A private index file under a git dir, removed when dropped (its `TempPath` deletes it). Commands that must not disturb the real
 /// index (or the user's staging) build trees and check files out through one of these.
 pub struct TempIndex {
-    /// Where it lives (`<git-dir>/neighbor-index.tmp.<unique>`).
-    pub path: PathBuf,
+    /// Where it lives (`<git-dir>/neighbor-index.tmp.<random>`; `prune` sweeps stale ones by that prefix).
+    path: tempfile::TempPath,
 }
 
 impl TempIndex {
-    /// A copy of the worktree's real index (empty when there is none), so its stat data stays valid.
+    /// A copy of the worktree's real index (none when there is none), so its stat data stays valid.
     pub fn copy_of_real(git_dir: &Path) -> Result<Self, Error> {
-        let path = git_dir.join(format!("neighbor-index.tmp.{}", state_dir::unique()));
+        let path = unused_path(git_dir, "neighbor-index.tmp.")?;
         let real = git_dir.join("index");
         if real.exists() {
             std::fs::copy(&real, &path).map_err(|e| Error::new(format!("cannot copy {}: {e}", real.display())))?;
@@ -32,10 +31,19 @@ impl TempIndex {
     }
 }
 
-impl Drop for TempIndex {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
+/// A path in `dir` named `<prefix><random>` that nothing occupies yet, deleted (if anything is there by
+/// then) when dropped. Nothing is created: git reads an empty file as a corrupt index, while a missing one
+/// is an empty index to it.
+fn unused_path(dir: &Path, prefix: &str) -> Result<tempfile::TempPath, Error> {
+    let free = |p: &Path| match std::fs::symlink_metadata(p) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Ok(_) => Err(std::io::Error::from(std::io::ErrorKind::AlreadyExists)),
+        Err(e) => Err(e),
+    };
+    let named = tempfile::Builder::new().prefix(prefix).rand_bytes(12).make_in(dir, free);
+    Ok(named
+        .map_err(|e| Error::new(format!("cannot name a temporary index in {}: {e}", dir.display())))?
+        .into_temp_path())
 }
 
 /// A worktree's uncommitted state as git objects, taken without writing its index or files.
@@ -122,4 +130,28 @@ pub fn commit_snapshot_onto(
     }
     let work_commit = cmd.stdin(msg.into_bytes()).read()?;
     Ok((index_commit, work_commit))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::Fixture;
+
+    /// The private index starts as a copy of the real one, or as no file at all (never an empty file,
+    /// which git would call corrupt), and is gone once dropped.
+    #[test]
+    fn temp_index_copies_or_leaves_absent_and_cleans_up() {
+        let f = Fixture::new();
+        let git_dir = f.ctx().repo.git_dir.clone();
+        let tmp = TempIndex::copy_of_real(&git_dir).unwrap();
+        let path = tmp.path.to_path_buf();
+        assert!(path.file_name().unwrap().to_string_lossy().starts_with("neighbor-index.tmp."));
+        assert_eq!(std::fs::read(&path).unwrap(), std::fs::read(git_dir.join("index")).unwrap());
+        drop(tmp);
+        assert!(!path.exists());
+
+        std::fs::remove_file(git_dir.join("index")).unwrap();
+        let tmp = TempIndex::copy_of_real(&git_dir).unwrap();
+        assert!(!tmp.path.exists(), "no empty file where git expects an index or nothing");
+    }
 }
