@@ -31,8 +31,6 @@ pub struct Rescue {
     pub subject: String,
 }
 
-pub use crate::git::commit::with_identity;
-
 /// Record an existing commit as a rescue ref `refs/neighbor/rescue/<label>-<stamp>-<short id>`.
 ///
 /// Idempotent: when a rescue with the same label already holds the same work (the same commit, or one

@@ -9,11 +9,35 @@ use crate::error::Error;
 
 /// Fast-forward the branch checked out at `dir` to `rev`, with extra environment for the hooks git runs.
 pub fn fast_forward_with(dir: &Path, rev: &str, env: &[(&str, &str)]) -> Result<(), super::GitError> {
+    merge_ff_only(dir, &["merge", "--ff-only", "--quiet"], rev, env)
+}
+
+/// [`fast_forward_with`] that never autostashes, whatever `merge.autoStash` says: with local changes in
+/// the way it fails, touching nothing, instead of parking them in the stash every worktree shares.
+pub fn fast_forward_never_stash(dir: &Path, rev: &str, env: &[(&str, &str)]) -> Result<(), super::GitError> {
+    let argv = ["-c", "merge.autoStash=false", "merge", "--ff-only", "--no-autostash", "--quiet"];
+    merge_ff_only(dir, &argv, rev, env)
+}
+
+fn merge_ff_only(dir: &Path, argv: &[&str], rev: &str, env: &[(&str, &str)]) -> Result<(), super::GitError> {
     let mut cmd = GitCmd::new(dir).map_err(|e| super::GitError::not_started("merge", e))?;
     for (k, v) in env {
         cmd = cmd.env(k, v);
     }
-    cmd.args(["merge", "--ff-only", "--quiet"]).end_of_options().arg(rev).run()
+    cmd.args(argv).end_of_options().arg(rev).run()
+}
+
+/// Set the index of the worktree at `dir` to `tree` without touching its files (`read-tree --reset`, which
+/// keeps the stat data of the entries that did not change).
+pub fn reset_index(repo: &super::Repo, dir: &Path, tree: &str) -> Result<(), Error> {
+    Ok(repo.git_in(dir)?.args(["read-tree", "--reset"]).end_of_options().arg(tree).run()?)
+}
+
+/// Refresh the stat data of the index of the worktree at `dir` (`update-index -q --refresh`), so files
+/// just written read as unchanged. Entries that do differ make git exit 1; that is not a failure here.
+pub fn refresh_index(repo: &super::Repo, dir: &Path) -> Result<(), Error> {
+    repo.git_in(dir)?.args(["update-index", "-q", "--refresh"]).succeeds()?;
+    Ok(())
 }
 
 /// Stage `paths` of the worktree at `dir` (added, changed or deleted) into the index file `index`.

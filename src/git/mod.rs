@@ -8,6 +8,7 @@ pub mod carry;
 pub mod checkout;
 pub mod cmd;
 pub mod commit;
+pub mod merge;
 pub mod query;
 pub mod refs;
 pub mod remote;

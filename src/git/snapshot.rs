@@ -26,8 +26,27 @@ impl TempIndex {
         Ok(TempIndex { path })
     }
     /// A git command in `dir` that reads and writes this index.
-    pub fn git(&self, repo: &Repo, dir: &Path) -> Result<crate::git::GitCmd, Error> {
+    fn git(&self, repo: &Repo, dir: &Path) -> Result<crate::git::GitCmd, Error> {
         Ok(repo.git_in(dir)?.env("GIT_INDEX_FILE", self.path.as_os_str()))
+    }
+
+    /// This index as a tree (`write-tree`; fails while it holds unmerged entries).
+    pub fn write_tree(&self, repo: &Repo, dir: &Path) -> Result<String, crate::git::GitError> {
+        self.git(repo, dir).map_err(|e| crate::git::GitError::not_started("write-tree", e))?.arg("write-tree").read()
+    }
+
+    /// Stage everything on disk in the worktree at `dir` into this index (tracked changes and untracked,
+    /// not ignored files: `add -A`) and return it as a tree.
+    pub fn stage_all_files(&self, repo: &Repo, dir: &Path) -> Result<String, Error> {
+        self.git(repo, dir)?.args(["add", "-A", "--", "."]).run()?;
+        Ok(self.write_tree(repo, dir)?)
+    }
+
+    /// Move the files of the worktree at `dir` from tree `from` to tree `to` through this index (which
+    /// must hold `from`): a two-way `read-tree -m -u` updates exactly the paths that differ, and refuses to
+    /// overwrite files it does not know (untracked or ignored) instead of clobbering them.
+    pub fn move_files(&self, repo: &Repo, dir: &Path, from: &str, to: &str) -> Result<(), Error> {
+        Ok(self.git(repo, dir)?.args(["read-tree", "-m", "-u"]).end_of_options().args([from, to]).run()?)
     }
 }
 
@@ -78,12 +97,11 @@ pub fn snapshot(repo: &Repo, worktree: &Path, git_dir: &Path) -> Result<Snapshot
     })?;
     let head_tree = repo.git_in(worktree)?.args(["rev-parse", "--verify"]).arg(format!("{head}^{{tree}}")).read()?;
     let index = TempIndex::copy_of_real(git_dir)?;
-    let index_tree = index.git(repo, worktree)?.arg("write-tree").read().map_err(|e| {
+    let index_tree = index.write_tree(repo, worktree).map_err(|e| {
         Error::new(format!("cannot read the index of {}: {e}", worktree.display()))
             .hint("finish or abort the merge in progress (unmerged paths), then try again")
     })?;
-    index.git(repo, worktree)?.args(["add", "-A", "--", "."]).run()?;
-    let work_tree = index.git(repo, worktree)?.arg("write-tree").read()?;
+    let work_tree = index.stage_all_files(repo, worktree)?;
     Ok(Snapshot { head, head_tree, branch: crate::git::read_head_branch(git_dir), index_tree, work_tree, index })
 }
 
