@@ -99,7 +99,7 @@ pub enum Cas {
 impl Repo {
     /// A git command run in the common git dir: valid while any worktree, the current one included, is
     /// being deleted.
-    pub fn git_common(&self) -> Result<GitCmd, Error> {
+    pub(in crate::git) fn git_common(&self) -> Result<GitCmd, Error> {
         GitCmd::new(&self.common_dir)
     }
 }
