@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use super::Repo;
-use super::commit::with_identity;
+use super::commit::commit_tree;
 use crate::error::Error;
 
 /// A private index file under a git dir, removed when dropped (its `TempPath` deletes it). Commands that must not disturb the real
@@ -126,27 +126,15 @@ pub fn commit_snapshot_onto(
     trailers: &[(&str, String)],
     extra_parents: &[String],
 ) -> Result<(String, String), Error> {
-    let index_commit = with_identity(repo, repo.git_in(worktree)?)
-        .args(["commit-tree", &snap.index_tree, "-p", &snap.head])
-        .stdin(format!("index: {subject}\n").into_bytes())
-        .read()?;
+    let index_commit = commit_tree(repo, worktree, &snap.index_tree, &[&snap.head], &format!("index: {subject}\n"))?;
     let mut msg = format!("{subject}\n\n");
     for (k, v) in trailers {
         msg.push_str(&format!("{k}: {v}\n"));
     }
     msg.push_str(&format!("Neighbor-Rescue-Index: {index_commit}\n"));
-    let mut cmd = with_identity(repo, repo.git_in(worktree)?).args([
-        "commit-tree",
-        &snap.work_tree,
-        "-p",
-        &snap.head,
-        "-p",
-        &index_commit,
-    ]);
-    for p in extra_parents {
-        cmd = cmd.args(["-p", p]);
-    }
-    let work_commit = cmd.stdin(msg.into_bytes()).read()?;
+    let mut parents = vec![snap.head.as_str(), index_commit.as_str()];
+    parents.extend(extra_parents.iter().map(String::as_str));
+    let work_commit = commit_tree(repo, worktree, &snap.work_tree, &parents, &msg)?;
     Ok((index_commit, work_commit))
 }
 
