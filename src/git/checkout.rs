@@ -8,23 +8,18 @@ use super::GitCmd;
 use crate::error::Error;
 
 /// Fast-forward the branch checked out at `dir` to `rev`, with extra environment for the hooks git runs.
+/// Never autostashes, whatever `merge.autoStash` says: local changes in the way make it fail, touching
+/// nothing (with autostash git would park them in the stash every worktree shares and leave conflict
+/// markers, exiting 0).
 pub fn fast_forward_with(dir: &Path, rev: &str, env: &[(&str, &str)]) -> Result<(), super::GitError> {
-    merge_ff_only(dir, &["merge", "--ff-only", "--quiet"], rev, env)
-}
-
-/// [`fast_forward_with`] that never autostashes, whatever `merge.autoStash` says: with local changes in
-/// the way it fails, touching nothing, instead of parking them in the stash every worktree shares.
-pub fn fast_forward_never_stash(dir: &Path, rev: &str, env: &[(&str, &str)]) -> Result<(), super::GitError> {
-    let argv = ["-c", "merge.autoStash=false", "merge", "--ff-only", "--no-autostash", "--quiet"];
-    merge_ff_only(dir, &argv, rev, env)
-}
-
-fn merge_ff_only(dir: &Path, argv: &[&str], rev: &str, env: &[(&str, &str)]) -> Result<(), super::GitError> {
     let mut cmd = GitCmd::new(dir).map_err(|e| super::GitError::not_started("merge", e))?;
     for (k, v) in env {
         cmd = cmd.env(k, v);
     }
-    cmd.args(argv).end_of_options().arg(rev).run()
+    cmd.args(["-c", "merge.autoStash=false", "merge", "--ff-only", "--no-autostash", "--quiet"])
+        .end_of_options()
+        .arg(rev)
+        .run()
 }
 
 /// Set the index of the worktree at `dir` to `tree` without touching its files (`read-tree --reset`, which

@@ -476,7 +476,7 @@ impl Pull<'_> {
                 // The checkout is clean, so git's own fast-forward is safe: it refuses rather than overwrite
                 // anything that changed since we looked, and it is one process.
                 let why = format!("safe-pull: fast-forward to {}", self.up.short());
-                checkout::fast_forward_never_stash(self.wt, self.tip, &[("GIT_REFLOG_ACTION", &why)]).map_err(|e| {
+                checkout::fast_forward_with(self.wt, self.tip, &[("GIT_REFLOG_ACTION", &why)]).map_err(|e| {
                     Error::from(e).hint("the checkout changed while pulling; nothing was lost: run safe-pull again")
                 })?;
                 report.result = Outcome::FastForward;
