@@ -10,7 +10,7 @@ use super::registry::Tenant;
 use super::{Ctx, dirty_paths, remove_in_lease, set_kept};
 use crate::error::Error;
 use crate::git::worktree::{self, Update};
-use crate::git::{commit, refs};
+use crate::git::{checkout, commit, refs};
 
 /// How the tenant's work reaches the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,11 +166,11 @@ fn land_one(ctx: &Ctx, req: &LandRequest, t: &Tenant, into: &str, progress: &dyn
                 if worktree::head(&w.path)? != old {
                     continue;
                 }
-                worktree::fast_forward(&w.path, &new).map_err(|e| {
+                checkout::fast_forward_with(&w.path, &new, &[]).map_err(|e| {
                     Error::new(format!(
                         "{into} is checked out at {} and could not be updated: {}",
                         w.path.display(),
-                        e.message
+                        Error::from(e).message
                     ))
                     .hint("commit or move the local changes there that the landing would overwrite")
                 })

@@ -12,6 +12,7 @@ use crate::building::state_dir;
 use crate::error::Error;
 use crate::git::Repo;
 use crate::git::refs::{self, Cas};
+use crate::git::revs;
 
 /// Ref namespace for rescues.
 pub const PREFIX: &str = "refs/neighbor/rescue/";
@@ -30,8 +31,6 @@ pub struct Rescue {
     /// First line of its message.
     pub subject: String,
 }
-
-pub use crate::git::commit::with_identity;
 
 /// Record an existing commit as a rescue ref `refs/neighbor/rescue/<label>-<stamp>-<short id>`.
 ///
@@ -69,76 +68,44 @@ pub fn store(repo: &Repo, label: &str, commit: &str, subject: &str) -> Result<Re
 /// only in its date).
 fn same_rescue(repo: &Repo, label: &str, commit: &str) -> Result<Option<Rescue>, Error> {
     let pattern = format!("{PREFIX}{label}-");
-    let listing = repo
-        .git_common()?
-        .args([
-            "for-each-ref",
-            "--format=%(refname)%00%(objectname)%00%(tree)%00%(parent)%00%(committerdate:iso-strict)%00%(contents:subject)",
-            PREFIX,
-        ])
-        .read()?;
-    let mine = repo.git_common()?.args(["show", "-s", "--format=%T%x00%P", commit]).read()?;
-    let (tree, parents) = mine.split_once('\0').unwrap_or((mine.as_str(), ""));
-    let parents: Vec<&str> = parents.split_whitespace().collect();
-    for line in listing.lines() {
-        let f: Vec<&str> = line.split('\0').collect();
-        let [r, oid, t, p, date, subject] = f[..] else { continue };
-        if !r.starts_with(&pattern) || t != tree {
+    let listing = refs::commits_under(repo, PREFIX, false)?;
+    let (tree, parents) = revs::tree_and_parents(repo, commit)?;
+    for c in listing {
+        if !c.name.starts_with(&pattern) || c.tree != tree {
             continue;
         }
-        let theirs: Vec<&str> = p.split_whitespace().collect();
-        let same = oid == commit
-            || theirs == parents
-            || (theirs.len() == parents.len()
-                && theirs.first() == parents.first()
-                && same_trees(repo, &theirs[1..], &parents[1..])?);
+        let (theirs, ours) = (&c.parents, &parents);
+        let same = c.oid == commit
+            || theirs == ours
+            || (theirs.len() == ours.len()
+                && theirs.first() == ours.first()
+                && revs::trees_of(repo, &theirs[1..])? == revs::trees_of(repo, &ours[1..])?);
         if same {
             return Ok(Some(Rescue {
-                id: r.trim_start_matches(PREFIX).to_string(),
-                r#ref: r.to_string(),
-                commit: oid.to_string(),
-                date: date.to_string(),
-                subject: subject.to_string(),
+                id: c.name.trim_start_matches(PREFIX).to_string(),
+                r#ref: c.name,
+                commit: c.oid,
+                date: c.date,
+                subject: c.subject,
             }));
         }
     }
     Ok(None)
 }
 
-fn same_trees(repo: &Repo, a: &[&str], b: &[&str]) -> Result<bool, Error> {
-    if a.is_empty() {
-        return Ok(true);
-    }
-    let trees = |c: &[&str]| -> Result<String, Error> {
-        Ok(repo.git_common()?.arg("rev-parse").args(c.iter().map(|c| format!("{c}^{{tree}}"))).read()?)
-    };
-    Ok(trees(a)? == trees(b)?)
-}
-
 pub use crate::git::snapshot::{Snapshot, TempIndex, commit_snapshot, commit_snapshot_onto, snapshot};
 
 /// Every rescue ref, newest first.
 pub fn list(repo: &Repo) -> Result<Vec<Rescue>, Error> {
-    let out = repo
-        .git()?
-        .args([
-            "for-each-ref",
-            "--sort=-committerdate",
-            "--format=%(refname)%00%(objectname)%00%(committerdate:iso-strict)%00%(contents:subject)",
-            PREFIX,
-        ])
-        .read()?;
-    Ok(out
-        .lines()
-        .filter_map(|l| {
-            let mut p = l.split('\0');
-            let r = p.next()?.to_string();
+    Ok(refs::commits_under(repo, PREFIX, true)?
+        .into_iter()
+        .filter_map(|c| {
             Some(Rescue {
-                id: r.strip_prefix(PREFIX)?.to_string(),
-                commit: p.next()?.to_string(),
-                date: p.next()?.to_string(),
-                subject: p.next().unwrap_or("").to_string(),
-                r#ref: r,
+                id: c.name.strip_prefix(PREFIX)?.to_string(),
+                commit: c.oid,
+                date: c.date,
+                subject: c.subject,
+                r#ref: c.name,
             })
         })
         .collect())

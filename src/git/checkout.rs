@@ -8,12 +8,31 @@ use super::GitCmd;
 use crate::error::Error;
 
 /// Fast-forward the branch checked out at `dir` to `rev`, with extra environment for the hooks git runs.
+/// Never autostashes, whatever `merge.autoStash` says: local changes in the way make it fail, touching
+/// nothing (with autostash git would park them in the stash every worktree shares and leave conflict
+/// markers, exiting 0).
 pub fn fast_forward_with(dir: &Path, rev: &str, env: &[(&str, &str)]) -> Result<(), super::GitError> {
     let mut cmd = GitCmd::new(dir).map_err(|e| super::GitError::not_started("merge", e))?;
     for (k, v) in env {
         cmd = cmd.env(k, v);
     }
-    cmd.args(["merge", "--ff-only", "--quiet"]).end_of_options().arg(rev).run()
+    cmd.args(["-c", "merge.autoStash=false", "merge", "--ff-only", "--no-autostash", "--quiet"])
+        .end_of_options()
+        .arg(rev)
+        .run()
+}
+
+/// Set the index of the worktree at `dir` to `tree` without touching its files (`read-tree --reset`, which
+/// keeps the stat data of the entries that did not change).
+pub fn reset_index(repo: &super::Repo, dir: &Path, tree: &str) -> Result<(), Error> {
+    Ok(repo.git_in(dir)?.args(["read-tree", "--reset"]).end_of_options().arg(tree).run()?)
+}
+
+/// Refresh the stat data of the index of the worktree at `dir` (`update-index -q --refresh`), so files
+/// just written read as unchanged. Entries that do differ make git exit 1; that is not a failure here.
+pub fn refresh_index(repo: &super::Repo, dir: &Path) -> Result<(), Error> {
+    repo.git_in(dir)?.args(["update-index", "-q", "--refresh"]).succeeds()?;
+    Ok(())
 }
 
 /// Stage `paths` of the worktree at `dir` (added, changed or deleted) into the index file `index`.

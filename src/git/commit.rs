@@ -6,7 +6,7 @@ use super::{GitCmd, Repo};
 use crate::error::Error;
 
 /// Set a fallback identity when the user has none, so rescue and frame commits can always be made.
-pub fn with_identity(repo: &Repo, cmd: GitCmd) -> GitCmd {
+pub(in crate::git) fn with_identity(repo: &Repo, cmd: GitCmd) -> GitCmd {
     let cfg = repo.gix.config_snapshot();
     let has = |k: &str| cfg.string(k).is_some();
     let mut cmd = cmd;

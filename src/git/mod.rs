@@ -1,6 +1,8 @@
 //! The one door to git: gix for in-process reads, and one subprocess builder for the porcelain gix lacks.
 //!
-//! Nothing else in the crate touches `std::process::Command` to run git. Every subprocess error keeps the
+//! Nothing else in the crate touches `std::process::Command` to run git, and the builders that take raw
+//! arguments from a `Repo` (`git`, `git_in`, `git_common`) are visible only inside this module, so every
+//! git argv stays behind a named function here. Every subprocess error keeps the
 //! arguments and git's stderr, so a failure says exactly which git call failed and why.
 
 pub mod busy;
@@ -8,6 +10,7 @@ pub mod carry;
 pub mod checkout;
 pub mod cmd;
 pub mod commit;
+pub mod merge;
 pub mod query;
 pub mod refs;
 pub mod remote;
@@ -94,12 +97,12 @@ impl Repo {
     }
 
     /// A git command run in the current worktree (or the bare repository).
-    pub fn git(&self) -> Result<GitCmd, Error> {
+    pub(in crate::git) fn git(&self) -> Result<GitCmd, Error> {
         GitCmd::new(self.here())
     }
 
     /// A git command run inside another worktree.
-    pub fn git_in(&self, dir: &Path) -> Result<GitCmd, Error> {
+    pub(in crate::git) fn git_in(&self, dir: &Path) -> Result<GitCmd, Error> {
         GitCmd::new(dir)
     }
 

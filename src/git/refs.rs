@@ -26,6 +26,50 @@ pub fn under(repo: &Repo, prefix: &str) -> Result<Vec<(String, String)>, Error> 
     Ok(out.lines().filter_map(|l| l.split_once('\0')).map(|(r, o)| (r.to_string(), o.to_string())).collect())
 }
 
+/// A commit a ref points at, as `for-each-ref` describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefCommit {
+    /// Full ref name.
+    pub name: String,
+    /// The commit.
+    pub oid: String,
+    /// Its tree.
+    pub tree: String,
+    /// Its parents, in order.
+    pub parents: Vec<String>,
+    /// Its committer date (RFC 3339).
+    pub date: String,
+    /// The first line of its message.
+    pub subject: String,
+}
+
+/// Every ref under `prefix` with the commit it points at; newest commit first when `newest_first`, else in
+/// name order. Asked from the common dir, so it works while the current worktree is being removed.
+pub fn commits_under(repo: &Repo, prefix: &str, newest_first: bool) -> Result<Vec<RefCommit>, Error> {
+    let format =
+        "--format=%(refname)%00%(objectname)%00%(tree)%00%(parent)%00%(committerdate:iso-strict)%00%(contents:subject)";
+    let mut cmd = repo.git_common()?.args(["for-each-ref", format]);
+    if newest_first {
+        cmd = cmd.arg("--sort=-committerdate");
+    }
+    let out = cmd.end_of_options().arg(prefix).read()?;
+    Ok(out
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split('\0').collect();
+            let [name, oid, tree, parents, date, subject] = f[..] else { return None };
+            Some(RefCommit {
+                name: name.to_string(),
+                oid: oid.to_string(),
+                tree: tree.to_string(),
+                parents: parents.split_whitespace().map(str::to_string).collect(),
+                date: date.to_string(),
+                subject: subject.to_string(),
+            })
+        })
+        .collect())
+}
+
 /// How many entries `full_ref`'s reflog holds (the stash's entries are its reflog), read from the file.
 pub fn reflog_len(repo: &Repo, full_ref: &str) -> usize {
     std::fs::read_to_string(repo.common_dir.join("logs").join(full_ref)).map(|t| t.lines().count()).unwrap_or(0)
@@ -55,7 +99,7 @@ pub enum Cas {
 impl Repo {
     /// A git command run in the common git dir: valid while any worktree, the current one included, is
     /// being deleted.
-    pub fn git_common(&self) -> Result<GitCmd, Error> {
+    pub(in crate::git) fn git_common(&self) -> Result<GitCmd, Error> {
         GitCmd::new(&self.common_dir)
     }
 }

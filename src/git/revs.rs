@@ -49,6 +49,24 @@ pub fn patches(repo: &Repo, tip: &str, not: &[String]) -> Result<Vec<u8>, crate:
         .output()?)
 }
 
+/// `commit`'s tree and parents (in order), asked from the common dir.
+pub fn tree_and_parents(repo: &Repo, commit: &str) -> Result<(String, Vec<String>), crate::error::Error> {
+    let out =
+        repo.git_common()?.args(["show", "-s", "--format=%T%x00%P"]).end_of_options().args([commit, "--"]).read()?;
+    let (tree, parents) = out.split_once('\0').unwrap_or((out.as_str(), ""));
+    Ok((tree.to_string(), parents.split_whitespace().map(str::to_string).collect()))
+}
+
+/// The trees of `commits` (ids, not user input), in order, asked from the common dir.
+pub fn trees_of(repo: &Repo, commits: &[impl AsRef<str>]) -> Result<Vec<String>, crate::error::Error> {
+    if commits.is_empty() {
+        return Ok(Vec::new());
+    }
+    let out =
+        repo.git_common()?.arg("rev-parse").args(commits.iter().map(|c| format!("{}^{{tree}}", c.as_ref()))).read()?;
+    Ok(out.lines().map(str::to_string).collect())
+}
+
 /// [`is_ancestor`] asked from the common dir (works while the current worktree is being removed).
 pub fn is_ancestor_common(repo: &Repo, ancestor: &str, descendant: &str) -> Result<bool, crate::error::Error> {
     Ok(repo.git_common()?.args(["merge-base", "--is-ancestor", ancestor, descendant]).succeeds()?)

@@ -2,24 +2,23 @@
 //! copy of the index (`TempIndex`), the trees of what is staged and of what is on disk (`Snapshot`), and
 //! the commits that hold both (what rescues and safe-pull save before anything can be lost).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::Repo;
-use super::commit::with_identity;
-use crate::building::state_dir;
+use super::commit::commit_tree;
 use crate::error::Error;
 
-/// A private index file under a git dir, removed when dropped. Commands that must not disturb the real
+/// A private index file under a git dir, removed when dropped (its `TempPath` deletes it). Commands that must not disturb the real
 /// index (or the user's staging) build trees and check files out through one of these.
 pub struct TempIndex {
-    /// Where it lives (`<git-dir>/neighbor-index.tmp.<unique>`).
-    pub path: PathBuf,
+    /// Where it lives (`<git-dir>/neighbor-index.tmp.<random>`; `prune` sweeps stale ones by that prefix).
+    path: tempfile::TempPath,
 }
 
 impl TempIndex {
-    /// A copy of the worktree's real index (empty when there is none), so its stat data stays valid.
+    /// A copy of the worktree's real index (none when there is none), so its stat data stays valid.
     pub fn copy_of_real(git_dir: &Path) -> Result<Self, Error> {
-        let path = git_dir.join(format!("neighbor-index.tmp.{}", state_dir::unique()));
+        let path = unused_path(git_dir, "neighbor-index.tmp.")?;
         let real = git_dir.join("index");
         if real.exists() {
             std::fs::copy(&real, &path).map_err(|e| Error::new(format!("cannot copy {}: {e}", real.display())))?;
@@ -27,15 +26,43 @@ impl TempIndex {
         Ok(TempIndex { path })
     }
     /// A git command in `dir` that reads and writes this index.
-    pub fn git(&self, repo: &Repo, dir: &Path) -> Result<crate::git::GitCmd, Error> {
+    fn git(&self, repo: &Repo, dir: &Path) -> Result<crate::git::GitCmd, Error> {
         Ok(repo.git_in(dir)?.env("GIT_INDEX_FILE", self.path.as_os_str()))
+    }
+
+    /// This index as a tree (`write-tree`; fails while it holds unmerged entries).
+    pub fn write_tree(&self, repo: &Repo, dir: &Path) -> Result<String, crate::git::GitError> {
+        self.git(repo, dir).map_err(|e| crate::git::GitError::not_started("write-tree", e))?.arg("write-tree").read()
+    }
+
+    /// Stage everything on disk in the worktree at `dir` into this index (tracked changes and untracked,
+    /// not ignored files: `add -A`) and return it as a tree.
+    pub fn stage_all_files(&self, repo: &Repo, dir: &Path) -> Result<String, Error> {
+        self.git(repo, dir)?.args(["add", "-A", "--", "."]).run()?;
+        Ok(self.write_tree(repo, dir)?)
+    }
+
+    /// Move the files of the worktree at `dir` from tree `from` to tree `to` through this index (which
+    /// must hold `from`): a two-way `read-tree -m -u` updates exactly the paths that differ, and refuses to
+    /// overwrite files it does not know (untracked or ignored) instead of clobbering them.
+    pub fn move_files(&self, repo: &Repo, dir: &Path, from: &str, to: &str) -> Result<(), Error> {
+        Ok(self.git(repo, dir)?.args(["read-tree", "-m", "-u"]).end_of_options().args([from, to]).run()?)
     }
 }
 
-impl Drop for TempIndex {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
+/// A path in `dir` named `<prefix><random>` that nothing occupies yet, deleted (if anything is there by
+/// then) when dropped. Nothing is created: git reads an empty file as a corrupt index, while a missing one
+/// is an empty index to it.
+fn unused_path(dir: &Path, prefix: &str) -> Result<tempfile::TempPath, Error> {
+    let free = |p: &Path| match std::fs::symlink_metadata(p) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Ok(_) => Err(std::io::Error::from(std::io::ErrorKind::AlreadyExists)),
+        Err(e) => Err(e),
+    };
+    let named = tempfile::Builder::new().prefix(prefix).rand_bytes(12).make_in(dir, free);
+    Ok(named
+        .map_err(|e| Error::new(format!("cannot name a temporary index in {}: {e}", dir.display())))?
+        .into_temp_path())
 }
 
 /// A worktree's uncommitted state as git objects, taken without writing its index or files.
@@ -70,12 +97,11 @@ pub fn snapshot(repo: &Repo, worktree: &Path, git_dir: &Path) -> Result<Snapshot
     })?;
     let head_tree = repo.git_in(worktree)?.args(["rev-parse", "--verify"]).arg(format!("{head}^{{tree}}")).read()?;
     let index = TempIndex::copy_of_real(git_dir)?;
-    let index_tree = index.git(repo, worktree)?.arg("write-tree").read().map_err(|e| {
+    let index_tree = index.write_tree(repo, worktree).map_err(|e| {
         Error::new(format!("cannot read the index of {}: {e}", worktree.display()))
             .hint("finish or abort the merge in progress (unmerged paths), then try again")
     })?;
-    index.git(repo, worktree)?.args(["add", "-A", "--", "."]).run()?;
-    let work_tree = index.git(repo, worktree)?.arg("write-tree").read()?;
+    let work_tree = index.stage_all_files(repo, worktree)?;
     Ok(Snapshot { head, head_tree, branch: crate::git::read_head_branch(git_dir), index_tree, work_tree, index })
 }
 
@@ -100,26 +126,38 @@ pub fn commit_snapshot_onto(
     trailers: &[(&str, String)],
     extra_parents: &[String],
 ) -> Result<(String, String), Error> {
-    let index_commit = with_identity(repo, repo.git_in(worktree)?)
-        .args(["commit-tree", &snap.index_tree, "-p", &snap.head])
-        .stdin(format!("index: {subject}\n").into_bytes())
-        .read()?;
+    let index_commit = commit_tree(repo, worktree, &snap.index_tree, &[&snap.head], &format!("index: {subject}\n"))?;
     let mut msg = format!("{subject}\n\n");
     for (k, v) in trailers {
         msg.push_str(&format!("{k}: {v}\n"));
     }
     msg.push_str(&format!("Neighbor-Rescue-Index: {index_commit}\n"));
-    let mut cmd = with_identity(repo, repo.git_in(worktree)?).args([
-        "commit-tree",
-        &snap.work_tree,
-        "-p",
-        &snap.head,
-        "-p",
-        &index_commit,
-    ]);
-    for p in extra_parents {
-        cmd = cmd.args(["-p", p]);
-    }
-    let work_commit = cmd.stdin(msg.into_bytes()).read()?;
+    let mut parents = vec![snap.head.as_str(), index_commit.as_str()];
+    parents.extend(extra_parents.iter().map(String::as_str));
+    let work_commit = commit_tree(repo, worktree, &snap.work_tree, &parents, &msg)?;
     Ok((index_commit, work_commit))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::Fixture;
+
+    /// The private index starts as a copy of the real one, or as no file at all (never an empty file,
+    /// which git would call corrupt), and is gone once dropped.
+    #[test]
+    fn temp_index_copies_or_leaves_absent_and_cleans_up() {
+        let f = Fixture::new();
+        let git_dir = f.ctx().repo.git_dir.clone();
+        let tmp = TempIndex::copy_of_real(&git_dir).unwrap();
+        let path = tmp.path.to_path_buf();
+        assert!(path.file_name().unwrap().to_string_lossy().starts_with("neighbor-index.tmp."));
+        assert_eq!(std::fs::read(&path).unwrap(), std::fs::read(git_dir.join("index")).unwrap());
+        drop(tmp);
+        assert!(!path.exists());
+
+        std::fs::remove_file(git_dir.join("index")).unwrap();
+        let tmp = TempIndex::copy_of_real(&git_dir).unwrap();
+        assert!(!tmp.path.exists(), "no empty file where git expects an index or nothing");
+    }
 }

@@ -50,12 +50,6 @@ pub fn tree_of(dir: &Path, oid: &str) -> Result<String, Error> {
     Ok(GitCmd::new(dir)?.args(["rev-parse", "--verify", &format!("{oid}^{{tree}}")]).read()?)
 }
 
-/// Fast-forward the branch checked out at `dir` to `rev` (files and index follow; local changes that
-/// would be overwritten make it fail, touching nothing).
-pub fn fast_forward(dir: &Path, rev: &str) -> Result<(), Error> {
-    Ok(GitCmd::new(dir)?.args(["merge", "--ff-only", "--quiet"]).end_of_options().arg(rev).run()?)
-}
-
 /// Point the worktree's branch, index and files at `rev` (the caller checked it holds no work).
 pub fn reset_hard(repo: &Repo, dir: &Path, rev: &str) -> Result<(), Error> {
     Ok(repo.git_in(dir)?.args(["reset", "--hard", "--quiet"]).end_of_options().arg(rev).run()?)

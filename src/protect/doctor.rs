@@ -516,11 +516,10 @@ pub fn fix(ctx: &Ctx, findings: &mut [Finding]) {
                     other => Err(Error::new(other.unwrap_or("not done").to_string())),
                 })
             }
-            Fix::DeleteBranch { full, tip } => ctx
-                .repo
-                .git()
-                .and_then(|g| Ok(g.args(["update-ref", "-d", &full, &tip]).run()?))
-                .map(|_| format!("deleted (its commits are on other refs; it was at {tip})")),
+            Fix::DeleteBranch { full, tip } => {
+                crate::git::refs::delete_cas(&ctx.repo, &full, &tip, "git-neighbor doctor: delete merged branch")
+                    .map(|_| format!("deleted (its commits are on other refs; it was at {tip})"))
+            }
             Fix::Rescue { commit, label, subject } => rescue::store(&ctx.repo, &label, &commit, &subject).map(|r| {
                 let mut ev = Event::new("rescue").with("ref", r.r#ref.clone()).with("source", "doctor");
                 ev.path = f.path.clone();

@@ -30,7 +30,7 @@ use crate::building::rescue::{self, Snapshot, TempIndex};
 use crate::building::state_dir;
 use crate::building::{self, AddRequest, Ctx};
 use crate::error::Error;
-use crate::git::Repo;
+use crate::git::{Repo, checkout, commit, merge, refs, worktree};
 use crate::protect::liveness::{self, Liveness, Upstream};
 
 /// The oldest git whose `merge-tree --write-tree --merge-base` lets us re-apply changes in memory.
@@ -274,7 +274,7 @@ fn relation(repo: &Repo, head: &str, tip: &str) -> Result<Relation, Error> {
         return Ok(Relation::UpToDate);
     }
     // One merge-base answers both questions.
-    let base = repo.git()?.args(["merge-base", head, tip]).read().unwrap_or_default();
+    let base = merge::merge_base(repo, head, tip)?.unwrap_or_default();
     Ok(if base == tip {
         Relation::UpToDate
     } else if base == head {
@@ -325,33 +325,6 @@ fn restore_hint(r: &rescue::Rescue) -> String {
     format!("your work is saved in {}: git neighbor rescue show {} / rescue restore {}", r.r#ref, r.id, r.id)
 }
 
-/// A three-way merge done in memory: the tree, or the conflicting paths.
-fn merge_trees(
-    repo: &Repo,
-    wt: &Path,
-    base: &str,
-    ours: &str,
-    theirs: &str,
-) -> Result<Result<String, Vec<String>>, Error> {
-    let (code, out, err) = repo
-        .git_in(wt)?
-        .args(["merge-tree", "--write-tree", "--name-only", "--no-messages", "-z"])
-        .arg(format!("--merge-base={base}"))
-        .args([ours, theirs])
-        .answer()?;
-    let mut fields = out.split(|b| *b == 0).map(|f| String::from_utf8_lossy(f).into_owned());
-    let tree = fields.next().unwrap_or_default();
-    match code {
-        Some(0) => Ok(Ok(tree)),
-        Some(1) => {
-            let mut paths: Vec<String> = fields.filter(|f| !f.is_empty()).collect();
-            paths.dedup();
-            Ok(Err(paths))
-        }
-        _ => Err(Error::new(format!("`git merge-tree` failed: {}", err.trim()))),
-    }
-}
-
 /// One safe-pull's fixed facts.
 struct Pull<'a> {
     ctx: &'a Ctx,
@@ -364,15 +337,11 @@ struct Pull<'a> {
 }
 
 impl Pull<'_> {
-    fn tree_of(&self, commit: &str) -> Result<String, Error> {
-        Ok(self.repo.git_in(self.wt)?.args(["rev-parse", "--verify"]).arg(format!("{commit}^{{tree}}")).read()?)
-    }
-
     fn current_head(&self) -> Result<String, Error> {
         // gix reads HEAD and the branch ref from disk on every call, so this sees what git just wrote.
         match self.repo.gix.head_id() {
             Ok(id) => Ok(id.detach().to_string()),
-            Err(_) => Ok(self.repo.git_in(self.wt)?.args(["rev-parse", "--verify", "HEAD^{commit}"]).read()?),
+            Err(_) => worktree::head(self.wt),
         }
     }
 
@@ -387,23 +356,20 @@ impl Pull<'_> {
         why: &str,
     ) -> Result<(), Error> {
         let tmp = TempIndex::copy_of_real(self.git_dir)?;
-        tmp.git(self.repo, self.wt)?.args(["add", "-A", "--", "."]).run()?;
-        let now = tmp.git(self.repo, self.wt)?.arg("write-tree").read()?;
+        let now = tmp.stage_all_files(self.repo, self.wt)?;
         if now != from {
             return Err(Error::new(format!("files in {} changed while safe-pull was running", self.wt.display()))
                 .hint("stop whatever is writing there, then run safe-pull again"));
         }
         if from != to {
-            // Two-way read-tree: updates exactly the paths that differ; refuses to overwrite files it does
-            // not know (untracked or ignored) instead of clobbering them.
-            tmp.git(self.repo, self.wt)?.args(["read-tree", "-m", "-u", from, to]).run()?;
+            tmp.move_files(self.repo, self.wt, from, to)?;
         }
-        // --reset keeps the stat data of entries that did not change.
-        self.repo.git_in(self.wt)?.args(["read-tree", "--reset", index]).run()?;
+        checkout::reset_index(self.repo, self.wt, index)?;
         if let Some((new, old)) = head {
-            self.repo.git_in(self.wt)?.args(["update-ref", "-m", why, "HEAD", new, old]).run()?;
+            // `self.wt` is the current worktree, so the door's `HEAD` is this checkout's HEAD.
+            refs::update_cas(self.repo, "HEAD", new, old, why)?;
         }
-        let _ = self.repo.git_in(self.wt)?.args(["update-index", "-q", "--refresh"]).succeeds();
+        let _ = checkout::refresh_index(self.repo, self.wt);
         Ok(())
     }
 
@@ -449,15 +415,12 @@ impl Pull<'_> {
             self.wt.display(),
             snap.head
         );
-        let commit = rescue::with_identity(self.repo, self.repo.git_in(self.wt)?)
-            .args(["commit-tree", &snap.work_tree, "-p", &snap.head])
-            .stdin(msg.into_bytes())
-            .read()?;
+        let commit = commit::commit_tree(self.repo, self.wt, &snap.work_tree, &[&snap.head], &msg)?;
         // Based on HEAD (by ref when on a branch), so the evacuated commit counts as unmerged work.
         let req = AddRequest { name: name.clone(), base: Some("HEAD".into()), ..AddRequest::default() };
         let t = building::add(self.ctx, &req)?;
-        self.repo.git_in(&t.path)?.args(["reset", "--hard", "--quiet", &commit]).run()?;
-        let there = self.repo.git_in(&t.path)?.args(["rev-parse", "--verify", "HEAD"]).read()?;
+        worktree::reset_hard(self.repo, &t.path, &commit)?;
+        let there = worktree::head(&t.path)?;
         if there != commit {
             return Err(Error::new(format!("tenant {} did not end at the evacuated commit {commit}", t.name)));
         }
@@ -487,26 +450,10 @@ impl Pull<'_> {
     /// Rebase HEAD onto the tip with autostash off whatever the config says. On a conflict the rebase is
     /// aborted and the conflicting paths are returned.
     fn rebase(&self) -> Result<Result<String, Vec<String>>, Error> {
-        let res = rescue::with_identity(self.repo, self.repo.git_in(self.wt)?)
-            .env("GIT_EDITOR", "true")
-            .args(["-c", "rebase.autoStash=false", "-c", "rebase.updateRefs=false", "-c", "rebase.autoSquash=false"])
-            .args(["rebase", "--no-autostash", "--quiet", self.tip])
-            .run();
-        let Err(failed) = res else { return Ok(Ok(self.current_head()?)) };
-        let conflicts: Vec<String> = self
-            .repo
-            .git_in(self.wt)?
-            .args(["diff", "--name-only", "-z", "--diff-filter=U"])
-            .output()
-            .map(|o| {
-                o.split(|b| *b == 0)
-                    .filter(|p| !p.is_empty())
-                    .map(|p| String::from_utf8_lossy(p).into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let Err(failed) = merge::rebase(self.repo, self.wt, self.tip)? else { return Ok(Ok(self.current_head()?)) };
+        let conflicts = merge::unmerged_paths(self.repo, self.wt).unwrap_or_default();
         if self.git_dir.join("rebase-merge").exists() || self.git_dir.join("rebase-apply").exists() {
-            self.repo.git_in(self.wt)?.args(["rebase", "--abort"]).run().map_err(|e| {
+            merge::abort_rebase(self.repo, self.wt).map_err(|e| {
                 Error::from(e)
                     .context("the rebase failed and could not be aborted")
                     .hint("run `git rebase --abort` yourself; nothing was stashed")
@@ -529,14 +476,9 @@ impl Pull<'_> {
                 // The checkout is clean, so git's own fast-forward is safe: it refuses rather than overwrite
                 // anything that changed since we looked, and it is one process.
                 let why = format!("safe-pull: fast-forward to {}", self.up.short());
-                self.repo
-                    .git_in(self.wt)?
-                    .env("GIT_REFLOG_ACTION", &why)
-                    .args(["-c", "merge.autoStash=false", "merge", "--ff-only", "--no-autostash", "--quiet", self.tip])
-                    .run()
-                    .map_err(|e| {
-                        Error::from(e).hint("the checkout changed while pulling; nothing was lost: run safe-pull again")
-                    })?;
+                checkout::fast_forward_with(self.wt, self.tip, &[("GIT_REFLOG_ACTION", &why)]).map_err(|e| {
+                    Error::from(e).hint("the checkout changed while pulling; nothing was lost: run safe-pull again")
+                })?;
                 report.result = Outcome::FastForward;
             }
             Relation::Diverged => match self.rebase()? {
@@ -605,7 +547,7 @@ impl Pull<'_> {
                     return Ok(report.clone());
                 }
             };
-            let new_tree = self.tree_of(&new_head)?;
+            let new_tree = worktree::tree_of(self.wt, &new_head)?;
             match self.reapply_onto(&new_head, &index_commit, &work_commit)? {
                 Ok((work, index)) => {
                     self.transition(&new_tree, &work, &index, None, "")?;
@@ -633,8 +575,8 @@ impl Pull<'_> {
         index_commit: &str,
         work_commit: &str,
     ) -> Result<Result<(String, String), Vec<String>>, Error> {
-        let work = merge_trees(self.repo, self.wt, self.head, onto, work_commit)?;
-        let index = merge_trees(self.repo, self.wt, self.head, onto, index_commit)?;
+        let work = merge::merge_trees(self.repo, self.wt, self.head, onto, work_commit)?;
+        let index = merge::merge_trees(self.repo, self.wt, self.head, onto, index_commit)?;
         Ok(match (work, index) {
             (Ok(w), Ok(i)) => Ok((w, i)),
             (Err(mut a), Err(b)) => {

@@ -350,6 +350,27 @@ fn across_clones_with_push() {
     assert!(o.stderr.contains("already merged"), "{}", o.stderr);
 }
 
+/// merge-frame --push fast-forwards the manager's checkout to the remote's target; with `merge.autoStash`
+/// on, git would stash a conflicting local edit, move, and leave conflict markers (exit 0). It must leave
+/// the checkout behind instead, the edit untouched and nothing in the shared stash.
+#[test]
+fn following_the_remote_never_autostashes_a_local_edit() {
+    let t = TestRepo::with_remote();
+    let origin = t.root.join("origin.git");
+    let other = t.root.join("other");
+    t.git(&["clone", "-q", origin.to_str().unwrap(), other.to_str().unwrap()]);
+    write_in(&other, "README.md", "pushed by someone else\n");
+    t.git_in(&other, &["commit", "-q", "-am", "upstream edit"]);
+    t.git_in(&other, &["push", "-q", "origin", "main"]);
+    t.git(&["config", "merge.autoStash", "true"]);
+    t.write("README.md", "my uncommitted edit\n");
+    let head = t.git(&["rev-parse", "HEAD"]);
+    let o = t.neighbor(&["merge-frame", "--push", "--json"]);
+    assert_eq!(std::fs::read_to_string(t.dir.join("README.md")).unwrap(), "my uncommitted edit\n", "{}", o.stderr);
+    assert_eq!(t.git(&["rev-parse", "HEAD"]), head, "left behind, not moved over the edit");
+    assert_eq!(t.git_out(&t.dir, &["rev-parse", "--verify", "-q", "refs/stash"]).code, 1, "nothing was stashed");
+}
+
 /// The remote's target moves between merge-frame's fetch and its push (a human pushed): the push is
 /// refused by the lease, and merge-frame fetches, merges again on top and publishes, as documented.
 #[test]

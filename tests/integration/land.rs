@@ -72,3 +72,23 @@ fn concurrent_landings_take_turns() {
     assert_eq!(t.git(&["status", "--porcelain"]), "");
     assert!(t.tenants_json().is_empty());
 }
+
+/// With `merge.autoStash` on, git's fast-forward of a dirty checkout stashes the changes, moves, and
+/// re-applies them: exit 0, conflict markers in the file, the work parked in the stash every worktree
+/// shares. Landing into a checked-out target must refuse instead and leave the local edit as it was.
+#[test]
+fn landing_into_a_dirty_checkout_never_autostashes() {
+    let t = TestRepo::new();
+    let p = t.add("feat", &[]);
+    commit_in(&t, &p, "README.md", "tenant version\n");
+    t.git(&["config", "merge.autoStash", "true"]);
+    t.write("README.md", "my uncommitted edit\n");
+    let main_before = t.git(&["rev-parse", "main"]);
+    let o = t.neighbor(&["land", "feat"]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(o.stderr.contains("could not be updated"), "{}", o.stderr);
+    assert_eq!(std::fs::read_to_string(t.dir.join("README.md")).unwrap(), "my uncommitted edit\n");
+    assert_eq!(t.tenants_json().len(), 1, "the tenant and its commit are kept");
+    assert_eq!(t.git(&["rev-parse", "main"]), main_before);
+    assert_eq!(t.git_out(&t.dir, &["rev-parse", "--verify", "-q", "refs/stash"]).code, 1, "nothing was stashed");
+}
