@@ -31,8 +31,12 @@ use crate::supervise::proc::caller_pid;
 pub struct Work {
     /// Paths with uncommitted changes (tracked or untracked, not ignored).
     pub dirty: Vec<String>,
-    /// Commits on the tenant not reachable from its base.
+    /// Commits on the tenant not reachable from its base, unless their changes are all in it.
     pub unmerged: u64,
+    /// Its commits are not in its base, but all their changes are (a squash or rebase merge): they count
+    /// as merged, and a branch deletion saves them as a rescue ref first.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub integrated: bool,
     /// The base it was compared against.
     pub base: String,
     /// Submodules or nested repositories holding work that exists nowhere else (a rescue ref cannot hold
@@ -116,11 +120,26 @@ fn work_at(ctx: &Ctx, t: &Tenant, dir: &Path) -> Result<Work, Error> {
     let head = if here { status::head_commit(&ctx.repo, dir) } else { None };
     let mut tips: Vec<String> = tip.iter().chain(head.iter()).cloned().collect();
     tips.dedup();
-    let unmerged = refs::count_only_on(&ctx.repo, &tips, std::slice::from_ref(&base))?;
+    let mut unmerged = refs::count_only_on(&ctx.repo, &tips, std::slice::from_ref(&base))?;
+    let mut integrated = false;
+    if unmerged > 0 && integrated_all(ctx, &base, &tips)? {
+        unmerged = 0;
+        integrated = true;
+    }
     let mut unsaveable = if here { submodule_work(ctx, dir, "")? } else { Vec::new() };
     // An untracked directory listed whole is a nested repository: `git add` would keep only its HEAD id.
     unsaveable.extend(dirty.iter().filter(|d| d.ends_with('/') && dir.join(d).join(".git").exists()).cloned());
-    Ok(Work { dirty, unmerged, base, unsaveable, tip, head })
+    Ok(Work { dirty, unmerged, integrated, base, unsaveable, tip, head })
+}
+
+/// Are the changes of every one of `tips` already in `base` (squash- or rebase-merged)?
+fn integrated_all(ctx: &Ctx, base: &str, tips: &[String]) -> Result<bool, Error> {
+    for tip in tips {
+        if !crate::git::merge::integrated(&ctx.repo, base, tip)? {
+            return Ok(false);
+        }
+    }
+    Ok(!tips.is_empty())
 }
 
 /// Submodules of the worktree at `dir` (recursively) with uncommitted changes, or with commits on no
@@ -323,7 +342,8 @@ fn take_apart_locked(
     if let Some(id) = wt.and_then(|w| w.id) {
         worktree::forget(&ctx.repo, &id)?;
     }
-    let (branch_deleted, branch_kept) = delete_branch_locked(ctx, t, work.tip.as_deref(), keep_branch)?;
+    let (branch_deleted, branch_kept) =
+        delete_branch_locked(ctx, t, work.tip.as_deref(), keep_branch, rescue_ref.is_some())?;
     Ok(Removed { name: t.name.clone(), path: t.path.clone(), branch_deleted, rescue: rescue_ref, branch_kept })
 }
 
@@ -358,17 +378,26 @@ fn put_back(ctx: &Ctx, t: &Tenant, moved: bool, why: Error) -> Error {
 }
 
 /// Delete the tenant's branch if it still points at `checked` and no worktree has it checked out.
+/// Commits the deletion would leave unreachable from the base (a squash or rebase merge took their changes,
+/// not the commits) are saved as a rescue ref first, unless this removal `rescued` them already.
 /// Returns (deleted, why kept).
 fn delete_branch_locked(
     ctx: &Ctx,
     t: &Tenant,
     checked: Option<&str>,
     keep_branch: bool,
+    rescued: bool,
 ) -> Result<(Option<String>, Option<String>), Error> {
     let full = branch_ref(t);
     let Some(tip) = checked.filter(|_| !keep_branch) else { return Ok((None, None)) };
     if let Some(w) = worktree::holding(&ctx.repo, &full, None)?.first() {
         return Ok((None, Some(format!("{} has it checked out", w.path.display()))));
+    }
+    let base = ctx.base_of(t);
+    if !rescued && refs::count_only_on(&ctx.repo, &[tip.to_string()], std::slice::from_ref(&base))? > 0 {
+        let subject = format!("rescue: branch {} (its changes are in {}; the commits were not)", t.branch, base);
+        let r = super::rescue::store(&ctx.repo, "merged", tip, &subject)?;
+        events::append(&ctx.state, &Event::new("rescue").tenant(&t.name, &t.branch, &t.path).with("ref", r.r#ref))?;
     }
     Ok(match refs::delete_if(&ctx.repo, &full, tip, "git-neighbor: remove tenant")? {
         Cas::Done => (Some(t.branch.clone()), None),
@@ -443,7 +472,8 @@ pub fn finish_interrupted_removal_locked(ctx: &Ctx, t: &Tenant, force: bool) -> 
         {
             worktree::forget(&ctx.repo, id)?;
         }
-        let (branch_deleted, branch_kept) = delete_branch_locked(ctx, t, info.tip.as_deref(), info.keep_branch)?;
+        let (branch_deleted, branch_kept) =
+            delete_branch_locked(ctx, t, info.tip.as_deref(), info.keep_branch, info.rescue.is_some())?;
         Removed { name: t.name.clone(), path: t.path.clone(), branch_deleted, rescue: info.rescue, branch_kept }
     };
     purge(&trash)?;
@@ -515,7 +545,7 @@ pub(crate) fn forget_gone_locked(ctx: &Ctx, t: &Tenant) -> Result<Removed, Error
     }
     let work = work_in(ctx, t)?;
     let keep = work.unmerged > 0;
-    let (branch_deleted, mut branch_kept) = delete_branch_locked(ctx, t, work.tip.as_deref(), keep)?;
+    let (branch_deleted, mut branch_kept) = delete_branch_locked(ctx, t, work.tip.as_deref(), keep, false)?;
     if keep {
         branch_kept = Some(format!("{} unmerged commit(s)", work.unmerged));
     }

@@ -101,6 +101,10 @@ pub struct Entry {
     /// `--full`: commits behind base.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub behind: Option<u64>,
+    /// `--full`: everything it changed is in its base: no commits ahead, or commits whose changes a
+    /// squash or rebase merge took (prune and remove count it as merged too).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged: Option<bool>,
     /// Registry record, for tenants (not serialized).
     #[serde(skip)]
     pub tenant: Option<Tenant>,
@@ -175,6 +179,7 @@ pub fn survey(ctx: &Ctx) -> Result<Vec<Entry>, Error> {
             dirty: None,
             ahead: None,
             behind: None,
+            merged: None,
             git_dir: wt.map(|w| w.git_dir.clone()),
             tenant: Some(t),
         });
@@ -202,6 +207,7 @@ pub fn survey(ctx: &Ctx) -> Result<Vec<Entry>, Error> {
             dirty: None,
             ahead: None,
             behind: None,
+            merged: None,
             tenant: None,
             git_dir: Some(w.git_dir),
         });
@@ -223,21 +229,47 @@ pub fn entry(ctx: &Ctx, name: &str) -> Result<Entry, Error> {
         .ok_or_else(|| Error::new(format!("no tenant named '{name}'")).hint("`git neighbor list` shows the tenants"))
 }
 
-/// Fill in dirty and ahead/behind for each row, in parallel (`list --full`).
+/// Fill in dirty, ahead/behind and merged for each row, in parallel (`list --full`).
 pub fn survey_full(ctx: &Ctx, rows: &mut [Entry]) {
-    // Only `git status` (the worktree's files) needs a git process per worktree: those run on worker
-    // threads while this thread answers ahead/behind in-process (graph walks, gix).
-    let jobs: Vec<(usize, PathBuf)> =
-        rows.iter().enumerate().filter(|(_, r)| r.exists).map(|(i, r)| (i, r.path.clone())).collect();
+    // Ahead/behind are answered in-process (graph walks, gix) first; then `git status` (the worktree's
+    // files) and, for a tenant with commits ahead, the squash-merge check run on worker threads.
+    for r in rows.iter_mut().filter(|r| r.exists) {
+        let (Some(t), Some(git_dir)) = (r.tenant.as_ref(), r.git_dir.as_deref()) else { continue };
+        let base = ctx.repo.resolve(&ctx.base_of(t)).ok().map(|(id, _)| id);
+        if let (Some(head), Some(base)) = (revs::head_of(&ctx.repo, git_dir), base)
+            && let Some((ahead, behind)) = revs::ahead_behind(&ctx.repo, head, base)
+        {
+            r.ahead = Some(ahead);
+            r.behind = Some(behind);
+            r.merged = (ahead == 0).then_some(true);
+        }
+    }
+    // (row, worktree, (base, head) when it has commits ahead to check for a squash merge)
+    type Job = (usize, PathBuf, Option<(String, String)>);
+    let jobs: Vec<Job> = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.exists)
+        .map(|(i, r)| {
+            let squash = match (&r.tenant, r.git_dir.as_deref(), r.ahead) {
+                (Some(t), Some(git_dir), Some(n)) if n > 0 => {
+                    revs::head_of(&ctx.repo, git_dir).map(|h| (ctx.base_of(t), h.to_string()))
+                }
+                _ => None,
+            };
+            (i, r.path.clone(), squash)
+        })
+        .collect();
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(2, 8);
     let results = std::sync::Mutex::new(Vec::new());
     let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut squashed = Vec::new();
     std::thread::scope(|s| {
         for _ in 0..threads.min(jobs.len()) {
             s.spawn(|| {
                 loop {
                     let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some((i, path)) = jobs.get(k) else { break };
+                    let Some((i, path, _)) = jobs.get(k) else { break };
                     let dirty = dirty_paths(path).map(|d| !d.is_empty()).ok();
                     if let Ok(mut r) = results.lock() {
                         r.push((*i, dirty));
@@ -245,18 +277,17 @@ pub fn survey_full(ctx: &Ctx, rows: &mut [Entry]) {
                 }
             });
         }
-        for r in rows.iter_mut().filter(|r| r.exists) {
-            let (Some(t), Some(git_dir)) = (r.tenant.as_ref(), r.git_dir.as_deref()) else { continue };
-            let base = ctx.repo.resolve(&ctx.base_of(t)).ok().map(|(id, _)| id);
-            if let (Some(head), Some(base)) = (revs::head_of(&ctx.repo, git_dir), base)
-                && let Some((ahead, behind)) = revs::ahead_behind(&ctx.repo, head, base)
-            {
-                r.ahead = Some(ahead);
-                r.behind = Some(behind);
+        // The repository handle stays on this thread: it answers the squash-merge checks meanwhile.
+        for (i, _, squash) in &jobs {
+            if let Some((base, head)) = squash {
+                squashed.push((*i, crate::git::merge::integrated(&ctx.repo, base, head).ok()));
             }
         }
     });
     for (i, dirty) in results.into_inner().unwrap_or_default() {
         rows[i].dirty = dirty;
+    }
+    for (i, merged) in squashed {
+        rows[i].merged = merged;
     }
 }

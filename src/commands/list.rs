@@ -60,7 +60,11 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         if a.full {
             let opt = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_else(|| "-".into());
             row.push(r.dirty.map(|d| if d { "yes" } else { "no" }.to_string()).unwrap_or_else(|| "-".into()));
-            row.push(opt(r.ahead));
+            // Commits ahead whose changes a squash or rebase merge already took: merged all the same.
+            row.push(match (r.ahead, r.merged) {
+                (Some(n), Some(true)) if n > 0 => format!("{n} (merged)"),
+                (v, _) => opt(v),
+            });
             row.push(opt(r.behind));
         }
         row.push(r.path.display().to_string());

@@ -70,3 +70,24 @@ pub fn unmerged_paths(repo: &Repo, dir: &Path) -> Result<Vec<String>, Error> {
 pub fn abort_rebase(repo: &Repo, dir: &Path) -> Result<(), GitError> {
     repo.git_in(dir).map_err(|e| GitError::not_started("rebase --abort", e))?.args(["rebase", "--abort"]).run()
 }
+
+/// Are all of `tip`'s changes already in `base`, although `tip` itself is not (a squash or rebase merge)?
+/// Yes when merging `tip` into `base` gives `base`'s own tree (`merge-tree --write-tree`, git ≥ 2.38), or
+/// when every commit of `tip` has a patch-id equivalent in `base` (`cherry`, lines `-`). Anything git
+/// cannot answer counts as no.
+pub fn integrated(repo: &Repo, base: &str, tip: &str) -> Result<bool, Error> {
+    let base_tree = super::revs::trees_of(repo, &[base])?.into_iter().next().unwrap_or_default();
+    let (code, out, _) = repo
+        .git_common()?
+        .args(["merge-tree", "--write-tree", "--no-messages", "-z"])
+        .end_of_options()
+        .args([base, tip])
+        .answer()?;
+    let merged = out.split(|b| *b == 0).next().map(|t| String::from_utf8_lossy(t).trim().to_string());
+    if code == Some(0) && !base_tree.is_empty() && merged.as_deref() == Some(base_tree.as_str()) {
+        return Ok(true);
+    }
+    let (code, out, _) = repo.git_common()?.arg("cherry").end_of_options().args([base, tip]).answer()?;
+    let text = String::from_utf8_lossy(&out);
+    Ok(code == Some(0) && text.lines().next().is_some() && text.lines().all(|l| l.starts_with("- ")))
+}

@@ -103,3 +103,61 @@ fn prune_leaves_a_live_index_lock() {
     assert!(lock.exists());
     drop(f);
 }
+
+/// A tenant whose changes reached its base by a squash merge (or a rebase merge: new commits, same
+/// patches) counts as merged: `list --full` says so, `remove` and `prune` take it without --force, and its
+/// commits are saved as a rescue ref before its branch goes. A tenant with changes not in the base does not.
+#[test]
+fn squash_and_rebase_merged_tenants_count_as_merged_and_their_commits_are_saved() {
+    let t = TestRepo::new();
+    let squashed = t.add("squashed", &[]);
+    let rebased = t.add("rebased", &[]);
+    let partial = t.add("partial", &[]);
+    for (p, files) in
+        [(&squashed, ["s1.txt", "s2.txt"]), (&rebased, ["r1.txt", "r2.txt"]), (&partial, ["p1.txt", "p2.txt"])]
+    {
+        for f in files {
+            write_in(p, f, &format!("{f}\n"));
+            t.git_in(p, &["add", f]);
+            t.git_in(p, &["commit", "-q", "-m", f]);
+        }
+    }
+    let squashed_tip = t.git_in(&squashed, &["rev-parse", "HEAD"]);
+    // main moves on, then takes squashed as one commit and rebased commit by commit (new ids).
+    t.write("main.txt", "main\n");
+    t.git(&["add", "main.txt"]);
+    t.git(&["commit", "-q", "-m", "main moves"]);
+    t.git(&["merge", "-q", "--squash", "neighbor/squashed"]);
+    t.git(&["commit", "-q", "-m", "squash of squashed"]);
+    t.git(&["cherry-pick", "neighbor/rebased~1", "neighbor/rebased"]);
+    // partial: only its first change reaches main.
+    t.git(&["cherry-pick", "neighbor/partial~1"]);
+
+    let rows = t.neighbor(&["list", "--full", "--json"]).ok().json();
+    let row = |n: &str| rows.as_array().unwrap().iter().find(|r| r["name"] == n).unwrap().clone();
+    assert_eq!(row("squashed")["ahead"], 2);
+    assert_eq!(row("squashed")["merged"], true, "{rows}");
+    assert_eq!(row("rebased")["merged"], true, "{rows}");
+    assert_eq!(row("partial")["merged"], false, "{rows}");
+
+    // partial is refused; squashed is removed without --force, its commits saved first.
+    let o = t.neighbor(&["remove", "partial"]);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    t.neighbor(&["remove", "squashed"]).ok();
+    assert!(!squashed.exists());
+    assert!(t.branches("refs/heads/neighbor/squashed").is_empty());
+    let rescues = t.neighbor(&["rescue", "list", "--json"]).ok().json();
+    let saved: Vec<_> = rescues.as_array().unwrap().iter().filter(|r| r["commit"] == squashed_tip.as_str()).collect();
+    assert_eq!(saved.len(), 1, "{rescues}");
+
+    // prune takes the rebase-merged one as it takes any clean, merged, old tenant.
+    let plan = t.neighbor(&["-c", "worktrees.prune-after=0s", "prune", "--dry-run", "--json"]).ok().json();
+    let action = |n: &str| {
+        plan.as_array().unwrap().iter().find(|i| i["name"] == n).map(|i| i["action"].as_str().unwrap().to_string())
+    };
+    assert_eq!(action("rebased").as_deref(), Some("remove"), "{plan}");
+    assert_eq!(action("partial").as_deref(), Some("keep"), "{plan}");
+    t.neighbor(&["-c", "worktrees.prune-after=0s", "prune"]).ok();
+    assert!(!rebased.exists());
+    assert!(partial.exists());
+}
