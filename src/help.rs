@@ -100,7 +100,8 @@ const EXAMPLES: &[(&str, &str)] = &[
     (
         "status",
         "git neighbor status           # where you are, tenants, leases, fleet live or idle\n\
-                git neighbor status --fetch   # ask the upstream too",
+                git neighbor status --fetch   # ask the upstream too\n\
+                PS1='$(git neighbor status --short 2>/dev/null) $ '   # api* +2 -1 live",
     ),
     (
         "log",

@@ -13,6 +13,7 @@ pub mod land;
 pub mod lease;
 pub mod pool;
 pub mod ports;
+pub mod prompt;
 pub mod prune;
 pub mod registry;
 pub mod remove;

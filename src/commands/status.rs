@@ -15,6 +15,15 @@ pub struct Args {
     /// status stays fast enough for prompts and scripts; safe-pull always fetches).
     #[arg(long)]
     pub fetch: bool,
+    /// One line for a shell prompt or a status line: the tenant (or `(main)`), `*` when tracked files
+    /// changed (`?` when that look took too long), `+N -M` ahead/behind its base, `live` while the fleet
+    /// is live. Example: `api* +2 live`.
+    #[arg(long, conflicts_with = "fetch")]
+    pub short: bool,
+    /// With --short: how long the look at tracked files may take before it shows `?`.
+    #[arg(long, value_name = "D", default_value = "50ms", requires = "short",
+          value_parser = |s: &str| crate::config::parse_duration(s))]
+    pub budget: std::time::Duration,
 }
 
 #[derive(Serialize)]
@@ -45,6 +54,16 @@ struct Counts {
 }
 
 pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
+    if a.short {
+        let seg = crate::building::prompt::segment(ctx, a.budget)?;
+        if ui.json {
+            ui.json_out(&seg)?;
+        } else {
+            let here = ctx.repo.workdir.as_deref().and_then(|p| p.file_name()).map(|n| n.to_string_lossy());
+            ui.data(&format!("{}\n", seg.line(here.as_deref().unwrap_or("(bare)"))))?;
+        }
+        return Ok(0);
+    }
     let rows = building::survey(ctx)?;
     let mut c = Counts::default();
     let mut foreign = 0;

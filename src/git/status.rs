@@ -14,7 +14,7 @@ use gix::bstr::{BStr, BString, ByteSlice};
 use gix::index::entry::{Mode, Stage};
 use gix::objs::tree::EntryKind;
 
-use super::Repo;
+use super::{GitCmd, Repo};
 use crate::error::Error;
 
 /// One staged change.
@@ -379,5 +379,180 @@ mod tests {
         f.write("a/b/d.txt", "dd");
         f.git(&["add", "a/b/d.txt"]);
         assert!(check("without a cache-tree") > 0);
+    }
+}
+
+/// How [`tracked_changes`] answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Changes {
+    /// A tracked file differs from the index, or the index from HEAD (or a conflict is unresolved).
+    Yes,
+    /// Neither.
+    No,
+    /// The look took longer than its budget: not known.
+    Unknown,
+}
+
+/// Are there uncommitted changes to tracked files in this worktree (untracked files are not looked for)?
+/// Fast enough for a shell prompt: the index is read in-process, every tracked file is `lstat`ed on both
+/// cores against the stat data the index recorded (stopping at the first file that is surely changed:
+/// deleted, or of another type), and only files whose stat data differ, or that are racily clean, go to
+/// `git diff --quiet`, which compares their contents as git would (filters, line endings). What is staged
+/// comes from the cache-tree walk of [`staged`]. `budget` bounds the stat scan: past it the answer is
+/// [`Changes::Unknown`]. Never takes `index.lock`.
+pub fn tracked_changes(repo: &Repo, budget: std::time::Duration) -> Result<Changes, Error> {
+    let Some(workdir) = repo.workdir.clone() else { return Ok(Changes::No) };
+    let started = std::time::Instant::now();
+    let path = repo.gix.index_path();
+    let index = match gix::index::File::at(&path, repo.gix.object_hash(), true, Default::default()) {
+        Ok(i) => i,
+        Err(_) if !path.exists() => return Ok(if repo.gix.head_id().is_ok() { Changes::Yes } else { Changes::No }),
+        Err(e) => return Err(Error::new(format!("cannot read the index {}: {e}", path.display()))),
+    };
+    if index.link().is_some() || index.entries().iter().any(|e| e.mode.is_sparse()) {
+        // Split or sparse indexes: let git answer.
+        let cmd = GitCmd::new(&workdir)?.env("GIT_OPTIONAL_LOCKS", "0").args(["diff", "--quiet", "HEAD", "--"]);
+        return differs(cmd);
+    }
+    if index.entries().iter().any(|e| e.stage() != Stage::Unconflicted) {
+        return Ok(Changes::Yes);
+    }
+    let mut cleared: std::collections::HashSet<BString> = std::collections::HashSet::new();
+    loop {
+        let scan = stat_scan(&index, &workdir, started, budget, &cleared);
+        let (suspects, complete) = match scan {
+            Scan::Surely => return Ok(Changes::Yes),
+            Scan::Late => return Ok(Changes::Unknown),
+            Scan::Suspects { paths, complete } => (paths, complete),
+        };
+        if suspects.is_empty() {
+            break;
+        }
+        // git compares contents the way it would for a commit; literal pathspecs, so names are names.
+        let mut cmd = GitCmd::new(&workdir)?.env("GIT_OPTIONAL_LOCKS", "0").env("GIT_LITERAL_PATHSPECS", "1").args([
+            "diff",
+            "--quiet",
+            "--no-ext-diff",
+            "--",
+        ]);
+        let all = suspects.len() > 512;
+        if !all {
+            cmd = cmd.args(suspects.iter().map(|p| p.to_str_lossy().into_owned()));
+        }
+        if differs(cmd)? == Changes::Yes {
+            return Ok(Changes::Yes);
+        }
+        if all || complete {
+            break; // every file was looked at, by git or by the scan
+        }
+        // Touched but unchanged (or racily clean): look again at the rest, past these.
+        let before = cleared.len();
+        cleared.extend(suspects);
+        if cleared.len() == before {
+            break;
+        }
+    }
+    Ok(if staged(repo)?.is_empty() { Changes::No } else { Changes::Yes })
+}
+
+/// What one stat pass over the index found.
+enum Scan {
+    /// A tracked file is deleted or changed type: surely a change.
+    Surely,
+    /// The budget ran out.
+    Late,
+    /// Files whose stat data differ from the index or are racily clean: their contents must be compared.
+    /// A pass stops at the first file whose stat data differ (racily clean ones are only collected);
+    /// `complete`: it looked at every file.
+    Suspects { paths: Vec<BString>, complete: bool },
+}
+
+/// `lstat` every tracked file (those in `cleared` excepted) against the index, on every core.
+fn stat_scan(
+    index: &gix::index::File,
+    workdir: &std::path::Path,
+    started: std::time::Instant,
+    budget: std::time::Duration,
+    cleared: &std::collections::HashSet<BString>,
+) -> Scan {
+    use std::sync::atomic::{AtomicU8, Ordering};
+    const GOING: u8 = 0;
+    const SURELY: u8 = 1;
+    const LATE: u8 = 2;
+    const SUSPECT: u8 = 3;
+    let stamp = index.timestamp();
+    let opts = gix::index::entry::stat::Options::default();
+    let entries = index.entries();
+    let state = AtomicU8::new(GOING);
+    let suspects = std::sync::Mutex::new(Vec::<BString>::new());
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(1, 4);
+    let chunk = entries.len().div_ceil(threads).max(1);
+    let skip = gix::index::entry::Flags::SKIP_WORKTREE | gix::index::entry::Flags::INTENT_TO_ADD;
+    std::thread::scope(|s| {
+        for part in entries.chunks(chunk) {
+            let (state, suspects) = (&state, &suspects);
+            s.spawn(move || {
+                let mut mine = Vec::new();
+                let stop = |why: u8| {
+                    let _ = state.compare_exchange(GOING, why, Ordering::Relaxed, Ordering::Relaxed);
+                };
+                for (n, e) in part.iter().enumerate() {
+                    if n % 128 == 0 {
+                        if state.load(Ordering::Relaxed) != GOING {
+                            break;
+                        }
+                        if started.elapsed() > budget {
+                            stop(LATE);
+                            break;
+                        }
+                    }
+                    if e.flags.intersects(skip) || e.mode == Mode::COMMIT {
+                        continue;
+                    }
+                    let rel = e.path(index);
+                    if cleared.contains(rel) {
+                        continue;
+                    }
+                    let Ok(rel_path) = gix::path::from_bstr(rel) else {
+                        mine.push(rel.to_owned()); // a name this platform cannot spell: let git judge it
+                        continue;
+                    };
+                    let Ok(meta) = gix::index::fs::Metadata::from_path_no_follow(&workdir.join(rel_path)) else {
+                        stop(SURELY); // deleted
+                        break;
+                    };
+                    if meta.is_symlink() != (e.mode == Mode::SYMLINK) || meta.is_dir() {
+                        stop(SURELY); // another type now
+                        break;
+                    }
+                    let same = gix::index::entry::Stat::from_fs(&meta).is_ok_and(|st| st.matches(&e.stat, opts));
+                    if !same {
+                        mine.push(rel.to_owned());
+                        stop(SUSPECT);
+                        break;
+                    }
+                    if e.stat.is_racy(stamp, opts) {
+                        mine.push(rel.to_owned());
+                    }
+                }
+                if let Ok(mut all) = suspects.lock() {
+                    all.extend(mine);
+                }
+            });
+        }
+    });
+    match state.into_inner() {
+        SURELY => Scan::Surely,
+        LATE => Scan::Late,
+        st => Scan::Suspects { paths: suspects.into_inner().unwrap_or_default(), complete: st == GOING },
+    }
+}
+
+/// `git diff --quiet`'s answer: exit 0 no differences, 1 differences, anything else an error.
+fn differs(cmd: GitCmd) -> Result<Changes, Error> {
+    match cmd.answer()? {
+        (Some(0), ..) => Ok(Changes::No),
+        (Some(1), ..) => Ok(Changes::Yes),
+        (_, _, err) => Err(Error::new(format!("`git diff --quiet` failed: {}", err.trim()))),
     }
 }

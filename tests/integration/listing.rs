@@ -252,3 +252,60 @@ fn one_json_vocabulary() {
     assert!(e["error"]["message"].as_str().unwrap().contains("no tenant named 'nope'"));
     assert_eq!(e["schema_version"], 1);
 }
+
+/// `status --short`: one prompt line, right about tracked changes in every way a file can change.
+#[test]
+fn status_short_is_one_line_for_a_prompt() {
+    let t = TestRepo::new();
+    let short = |dir: &std::path::Path| {
+        let o = t.neighbor_in(dir, &["status", "--short", "--budget", "30s"]).ok();
+        assert_eq!(o.stdout.lines().count(), 1, "{}", o.stdout);
+        o.stdout.trim_end().to_string()
+    };
+    assert_eq!(short(&t.dir), "(main)");
+    let p = t.add("api", &[]);
+    assert_eq!(short(&p), "api");
+    // A commit ahead of the base, then main moves: ahead and behind.
+    write_in(&p, "a.txt", "a\n");
+    t.git_in(&p, &["add", "a.txt"]);
+    t.git_in(&p, &["commit", "-q", "-m", "a"]);
+    t.write("m.txt", "m\n");
+    t.git(&["add", "m.txt"]);
+    t.git(&["commit", "-q", "-m", "m"]);
+    assert_eq!(short(&p), "api +1 -1");
+    // Modified in place with the same size, in the same second as the index was written (racily clean
+    // by its stat data): still seen.
+    write_in(&p, "a.txt", "b\n");
+    assert_eq!(short(&p), "api* +1 -1");
+    t.git_in(&p, &["checkout", "-q", "a.txt"]);
+    assert_eq!(short(&p), "api +1 -1");
+    // Touched but unchanged: clean. Staged only: dirty. Deleted: dirty.
+    let f = std::fs::File::options().append(true).open(p.join("README.md")).unwrap();
+    f.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(7200)).unwrap();
+    assert_eq!(short(&p), "api +1 -1");
+    write_in(&p, "README.md", "staged change\n");
+    t.git_in(&p, &["add", "README.md"]);
+    assert_eq!(short(&p), "api* +1 -1");
+    t.git_in(&p, &["reset", "-q", "--hard"]);
+    std::fs::remove_file(p.join("a.txt")).unwrap();
+    assert_eq!(short(&p), "api* +1 -1");
+    t.git_in(&p, &["checkout", "-q", "a.txt"]);
+    // The fleet is live while someone holds a lease (here: a run in another tenant).
+    let mut c = t.cmd_in(&t.dir, &["run", "--no-stagger", "--", "sleep", "30"]);
+    let mut child = c.spawn().unwrap();
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut line = short(&p);
+    while !line.ends_with(" live") && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        line = short(&p);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(line, "api +1 -1 live");
+    // Out of time: `?`, never a wrong answer. JSON carries the same.
+    let o = t.neighbor_in(&p, &["status", "--short", "--budget", "0s"]).ok();
+    assert_eq!(o.stdout.trim_end(), "api? +1 -1");
+    let j = t.neighbor_in(&p, &["status", "--short", "--json"]).ok().json();
+    assert_eq!(j["tenant"], "api");
+    assert_eq!(j["ahead"], 1);
+}

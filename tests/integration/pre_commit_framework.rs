@@ -41,7 +41,9 @@ fn the_pre_commit_framework_runs_the_guard_from_our_hooks_file() {
             std::env::var("CI").is_err(),
             "CI must install pre-commit (.ci/run does) so this test runs: set NEIGHBOR_TEST_PRE_COMMIT"
         );
-        eprintln!("skipped: the pre-commit tool is not installed (pip install pre-commit, or set NEIGHBOR_TEST_PRE_COMMIT)");
+        eprintln!(
+            "skipped: the pre-commit tool is not installed (pip install pre-commit, or set NEIGHBOR_TEST_PRE_COMMIT)"
+        );
         return;
     };
     let t = TestRepo::new();
@@ -71,7 +73,12 @@ fn the_pre_commit_framework_runs_the_guard_from_our_hooks_file() {
     t.git(&["add", "notes.txt"]);
     let o = t.git_out(&t.dir, &["commit", "-q", "-m", "notes"]);
     assert_eq!(o.code, 0, "{}\n{}", o.stdout, o.stderr);
-    assert!(o.stdout.contains("git-neighbor guard") || o.stderr.contains("git-neighbor guard"), "{}{}", o.stdout, o.stderr);
+    assert!(
+        o.stdout.contains("git-neighbor guard") || o.stderr.contains("git-neighbor guard"),
+        "{}{}",
+        o.stdout,
+        o.stderr
+    );
 
     // Conflict markers in a state file: refused by the guard, so nothing is committed.
     let before = t.git(&["rev-parse", "HEAD"]);
