@@ -304,6 +304,43 @@ pub fn stop_keeper(dir: &StateDir, name: &str, h: &Holder) -> bool {
     false
 }
 
+/// The lease keeper's work (`__lease-keeper`): hold tenant `name`'s lease, shared from the process that
+/// made or claimed it, while `watch` lives; stop when the tenant is gone, when (pool) the claim it held
+/// for is no longer this one, or when the `pool claim` that started it died before handing it over.
+pub fn keep_lease(ctx: &crate::building::Ctx, name: &str, watch: u32) -> Result<(), Error> {
+    let note = Holder {
+        pid: std::process::id(),
+        command: format!("lease keeper for pid {watch}"),
+        since_ms: state_dir::now_ms(),
+        lease_id: None,
+        watch_pid: Some(watch),
+    };
+    write_lease_note(&ctx.state, name, &note)?;
+    let mut tick = 0u32;
+    while crate::supervise::proc::pid_alive(watch) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        tick += 1;
+        if tick.is_multiple_of(5) {
+            match crate::building::registry::get(&ctx.state, name).ok().flatten() {
+                None => break,
+                Some(t) => {
+                    if let Some(p) = &t.pool {
+                        match &p.claim {
+                            Some(c) if c.pid == watch => {
+                                if c.pending.is_some_and(|claimer| !crate::supervise::proc::pid_alive(claimer)) {
+                                    break;
+                                }
+                            }
+                            _ => break,
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]

@@ -132,6 +132,46 @@ fn release_abandoned(ctx: &Ctx) {
     }
 }
 
+/// A claim handed to the caller of `pool claim`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Claimed {
+    /// The tenant.
+    pub name: String,
+    /// Its worktree.
+    pub path: std::path::PathBuf,
+    /// Its branch.
+    pub branch: String,
+    /// The id `pool release` needs.
+    pub lease_id: String,
+}
+
+/// `pool claim` for a caller process `watch`: claim a free tenant, start a lease keeper that holds its
+/// lease while `watch` lives (sharing the lease, so it never lapses), tell the caller through `answer`,
+/// and only then confirm the claim. A claim the caller never learnt of (`answer` failed, or this process
+/// died before confirming) is given back.
+pub fn claim_for(ctx: &Ctx, watch: u32, answer: impl FnOnce(&Claimed) -> Result<(), Error>) -> Result<Claimed, Error> {
+    let (t, lease_id) = claim(ctx, watch)?;
+    let keeper = match lease::with_lease(&ctx.state, &t.name, &Holder::me(), lease::Share::HandOver, |_| {
+        building::spawn_lease_keeper(&t, watch)
+    }) {
+        Ok(pid) => pid,
+        Err(e) => {
+            let _ = withdraw(ctx, &t.name, &lease_id);
+            return Err(e);
+        }
+    };
+    crate::failpoint::hit("pool-claim-answer");
+    let c =
+        Claimed { name: t.name.clone(), path: t.path.clone(), branch: t.branch.clone(), lease_id: lease_id.clone() };
+    if let Err(e) = answer(&c).and_then(|_| confirm(ctx, &t.name, &lease_id)) {
+        // The caller never learnt of the claim: give it back at once.
+        lease::stop_keeper(&ctx.state, &t.name, &Holder { pid: keeper, ..Holder::me() });
+        let _ = withdraw(ctx, &t.name, &lease_id);
+        return Err(e);
+    }
+    Ok(c)
+}
+
 /// The claimant has received the claim: it is no longer pending. Until then a claim whose claiming
 /// process died is given back by its keeper.
 pub fn confirm(ctx: &Ctx, name: &str, lease_id: &str) -> Result<(), Error> {

@@ -1,8 +1,7 @@
 //! `pool fill|claim|release|list`: pre-built tenants handed out in O(1).
 
-use crate::building::lease::{self, Holder, Share};
+use crate::building::Ctx;
 use crate::building::pool;
-use crate::building::{self, Ctx};
 use crate::error::Error;
 use crate::ui::{self, Ui};
 
@@ -50,33 +49,10 @@ pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
         }
         Cmd::Claim { follow_pid } => {
             let watch = crate::supervise::proc::follow_pid(*follow_pid)?;
-            let (t, lease_id) = pool::claim(ctx, watch)?;
-            // The lease follows the caller: a keeper shares it and lets go when the caller exits (or when
-            // this process dies before the claim is handed over).
-            let keeper = match lease::with_lease(&ctx.state, &t.name, &Holder::me(), Share::HandOver, |_| {
-                building::spawn_lease_keeper(&t, watch)
-            }) {
-                Ok(pid) => pid,
-                Err(e) => {
-                    let _ = pool::withdraw(ctx, &t.name, &lease_id);
-                    return Err(e);
-                }
-            };
-            crate::failpoint::hit("pool-claim-answer");
-            let answered = if ui.json {
-                ui.json_out(
-                    &serde_json::json!({"name": t.name, "path": t.path, "branch": t.branch, "lease_id": lease_id}),
-                )
-            } else {
-                ui.data(&format!("{}\n", t.path.display()))
-            };
-            if let Err(e) = answered.and_then(|_| pool::confirm(ctx, &t.name, &lease_id)) {
-                // The caller never learnt of the claim: give it back at once.
-                lease::stop_keeper(&ctx.state, &t.name, &Holder { pid: keeper, ..Holder::me() });
-                let _ = pool::withdraw(ctx, &t.name, &lease_id);
-                return Err(e);
-            }
-            ui.status(format!("claimed {} (lease id {lease_id})", t.name));
+            let c = pool::claim_for(ctx, watch, |c| {
+                if ui.json { ui.json_out(c) } else { ui.data(&format!("{}\n", c.path.display())) }
+            })?;
+            ui.status(format!("claimed {} (lease id {})", c.name, c.lease_id));
         }
         Cmd::Release { name, lease_id } => {
             let r = pool::release(ctx, name, lease_id)?;
