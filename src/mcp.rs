@@ -354,7 +354,8 @@ struct RunParams {
     /// Skip the elevator (the launch stagger).
     #[serde(default)]
     no_stagger: bool,
-    /// Keep at most this many bytes of each of stdout and stderr (the last ones; default 65536).
+    /// Keep at most this many bytes of each of stdout and stderr (the last ones; default 65536, at most
+    /// 16 MiB).
     max_output: Option<usize>,
 }
 
@@ -571,17 +572,23 @@ const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 const RUN_TIMEOUT_MAX: Duration = Duration::from_secs(3600);
 const RUN_GRACE: Duration = Duration::from_secs(3);
 const OUTPUT_CAP: usize = 64 * 1024;
+const OUTPUT_CAP_MAX: usize = 16 * 1024 * 1024;
 
 /// The `run` tool: `git neighbor run` as a child (see the module doc for why), its output captured.
 fn run(g: &Global, p: RunParams) -> Result<Value, Error> {
     if p.cmd.is_empty() {
         return Err(Error::usage("run: cmd is empty").hint("pass the command as an array, e.g. [\"make\", \"test\"]"));
     }
+    // The name goes on run's command line as an operand: one that clap would read as a flag must not get
+    // there (run validates it again, as it validates everything else).
     if let Some(n) = &p.name {
         building::registry::validate_name(n)?;
     }
     let timeout = duration("timeout", p.timeout.as_deref(), RUN_TIMEOUT, RUN_TIMEOUT_MAX)?;
     let cap = p.max_output.unwrap_or(OUTPUT_CAP);
+    if cap > OUTPUT_CAP_MAX {
+        return Err(Error::usage(format!("max_output {cap} is more than the {OUTPUT_CAP_MAX} bytes allowed")));
+    }
     let exe = std::env::current_exe().map_err(|e| Error::new(format!("cannot find our own binary: {e}")))?;
     let mut c = Command::new(exe);
     for o in &g.config {

@@ -273,9 +273,15 @@ fn mcp_session_drives_every_tool() {
     // A timeout beyond the bound is refused as usage, before anything runs.
     let long = s.err("run", json!({"cmd": ["true"], "timeout": "2h"}));
     assert_eq!(long["code"], 2, "{long}");
-    // git neighbor run's own refusal comes back as its error (an invalid tenant name: usage).
+    let huge = s.err("run", json!({"cmd": ["true"], "max_output": 1u64 << 40}));
+    assert_eq!(huge["code"], 2, "{huge}");
+    // An invalid tenant name is refused before anything runs; git neighbor run's own errors (here an
+    // invalid stream name) come back as errors too, not as the command's exit code.
     let badname = s.err("run", json!({"cmd": ["true"], "name": "-x"}));
     assert_eq!(badname["code"], 2, "{badname}");
+    let badstream = s.err("run", json!({"cmd": ["true"], "stream": "-x"}));
+    assert_eq!((badstream["code"].clone(), badstream["kind"].clone()), (json!(2), json!("usage")), "{badstream}");
+    assert!(badstream["message"].as_str().unwrap().contains("stream"), "{badstream}");
     assert!(t.registry_names().is_empty(), "run's tenants are gone: {:?}", t.registry_names());
 
     let (code, stderr, seen) = s.finish();
