@@ -338,3 +338,25 @@ fn mcp_eof_before_initialize_exits_zero() {
     assert_eq!(code, 0, "{stderr}");
     assert!(seen.is_empty(), "{seen:?}");
 }
+
+/// A run in progress does not hold up other tools: the run waits for a file that the client creates only
+/// after another call has been answered.
+#[test]
+fn mcp_other_tools_answer_while_a_run_is_in_progress() {
+    let t = TestRepo::new();
+    let mut s = Session::start(&t, &t.dir, &[]);
+    s.initialize();
+    let flag = t.root.join("go");
+    let wait = format!("while [ ! -e '{}' ]; do sleep 0.05; done; echo released", flag.display());
+    let run_id = json!(1000);
+    s.send(&json!({"jsonrpc": "2.0", "id": run_id, "method": "tools/call",
+        "params": {"name": "run", "arguments": {"cmd": ["sh", "-c", wait], "timeout": "10m"}}}));
+    let a = s.ok("add", json!({"name": "meanwhile"}));
+    assert_eq!(a["name"], "meanwhile");
+    std::fs::write(&flag, "").unwrap();
+    let r = s.response(&run_id);
+    let r = text_json(&r["result"]);
+    assert_eq!((r["exit_code"].clone(), r["stdout"].clone()), (json!(0), json!("released\n")), "{r}");
+    let (code, stderr, _) = s.finish();
+    assert_eq!(code, 0, "{stderr}");
+}
