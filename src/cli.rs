@@ -30,7 +30,7 @@ pub struct Cli {
 }
 
 /// Options every command takes; `-h` lists them under their own heading, after the command's own.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 #[command(next_help_heading = "Global options")]
 pub struct Global {
     /// Run as if started in PATH.
@@ -138,6 +138,14 @@ pub enum Cmd {
     Lint(commands::lint::Args),
     /// Demonstrate git-neighbor in a throwaway repository.
     Demo(commands::demo::Args),
+    /// Serve the Model Context Protocol on stdin/stdout: add, list, status, remove, run, delta_write,
+    /// merge_frame, land and rescue_list as tools for an agent.
+    ///
+    /// Each tool does what the command of the same name does and returns the JSON it prints with --json;
+    /// an error or refusal is a tool result with isError and {code, kind, message, hints}, where code is
+    /// the command's exit code (3: refused). run is bounded by its timeout (default 2m) and its output is
+    /// captured, each stream cut to its last 64 KiB. Ends with exit 0 when the client closes stdin.
+    Mcp(commands::mcp::Args),
     /// Claude Code's WorktreeCreate/WorktreeRemove hooks (registered by `init --claude`).
     Claude {
         /// Which hook.
@@ -167,7 +175,7 @@ pub fn open(g: &Global) -> Result<Ctx, Error> {
 
 /// Open the building for a command that only looks (`list`, `status`): a `.neighbor.toml` that does not
 /// load is a warning, and the defaults are used, so a bad commit cannot hide the building from its users.
-fn open_read_only(g: &Global, ui: &Ui) -> Result<Ctx, Error> {
+pub fn open_read_only(g: &Global, ui: &Ui) -> Result<Ctx, Error> {
     let (ctx, problem) = open_with(g, ConfigPolicy::Lenient)?;
     if let Some(e) = problem {
         ui.warn_error(&e, "showing the building with the default settings");
@@ -225,6 +233,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Cmd::Demo(a) => commands::demo::run(&ui, a),
         Cmd::Completions(a) => commands::completions::run(&ui, a),
         Cmd::Claude { cmd } => commands::claude::run(g, &ui, cmd),
+        Cmd::Mcp(a) => commands::mcp::run(g, a),
         Cmd::Complete(a) => commands::complete::run(&ui, a),
         Cmd::LeaseKeeper(a) => commands::keeper::run(&open(g)?, a),
     }

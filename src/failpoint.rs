@@ -4,8 +4,10 @@
 //! `NEIGHBOR_FAILPOINT=<name>#<n>` (or `<name>`, meaning `#1`) makes the process `kill -9` itself the n-th
 //! time it passes point `<name>` (a crash: nothing runs after it); `NEIGHBOR_FAILPOINT_TRACE=<file>`
 //! appends the name of every point the process passes, one a line, so a suite enumerates the points from
-//! a clean run instead of keeping a list that would rot. Both variables are read once; unset, a point
-//! costs a check of a static. Not a user interface: the variables are for the test suites.
+//! a clean run instead of keeping a list that would rot. `NEIGHBOR_FAILPOINT_ACTION=panic` makes the point
+//! panic instead (a bug, not a crash: for the code that must survive one, such as the MCP server's tools).
+//! The variables are read once; unset, a point costs a check of a static. Not a user interface: the
+//! variables are for the test suites.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -14,6 +16,7 @@ use std::sync::{Mutex, OnceLock};
 struct Conf {
     kill: Option<(String, usize)>,
     trace: Option<PathBuf>,
+    panic: bool,
 }
 
 fn conf() -> &'static Conf {
@@ -26,6 +29,7 @@ fn conf() -> &'static Conf {
             }
         }),
         trace: std::env::var_os("NEIGHBOR_FAILPOINT_TRACE").filter(|s| !s.is_empty()).map(PathBuf::from),
+        panic: std::env::var("NEIGHBOR_FAILPOINT_ACTION").is_ok_and(|a| a == "panic"),
     })
 }
 
@@ -52,6 +56,9 @@ pub fn hit(name: &str) {
             Err(_) => return,
         };
         if nth == *n {
+            if c.panic {
+                panic!("fail point {name} (NEIGHBOR_FAILPOINT_ACTION=panic)");
+            }
             let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
         }
     }

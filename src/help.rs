@@ -119,6 +119,12 @@ const EXAMPLES: &[(&str, &str)] = &[
          echo '{\"name\":\"fix-login\",\"cwd\":\"/src/repo\"}' | git neighbor claude worktree-create",
     ),
     (
+        "mcp",
+        "git neighbor mcp                              # serve MCP on stdin/stdout (an agent starts it)\n\
+             claude mcp add neighbor -- git neighbor mcp   # register it with Claude Code\n\
+             git neighbor -C /src/repo mcp                 # serve that repository wherever it is started",
+    ),
+    (
         "demo",
         "git neighbor demo          # a throwaway repository, a fleet, a crash, a refusal\n\
               git neighbor demo --keep   # keep the repository to look around",

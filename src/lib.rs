@@ -19,6 +19,7 @@ pub(crate) mod git;
 pub(crate) mod glob;
 pub(crate) mod harness;
 pub(crate) mod help;
+pub(crate) mod mcp;
 pub(crate) mod protect;
 pub(crate) mod supervise;
 #[cfg(test)]

@@ -133,16 +133,7 @@ impl Ui {
     /// Print an error with its causes and hints; under `--json`, as one JSON object on stderr.
     pub fn error(&self, e: &Error) {
         if self.json {
-            let v = serde_json::json!({
-                "schema_version": SCHEMA_VERSION,
-                "error": {
-                    "kind": e.kind.name(),
-                    "code": e.kind.code(),
-                    "message": e.message,
-                    "causes": e.causes,
-                    "hints": e.hints,
-                }
-            });
+            let v = serde_json::json!({"schema_version": SCHEMA_VERSION, "error": error_fields(e)});
             message(format_args!("{v}"));
             return;
         }
@@ -164,20 +155,42 @@ impl Ui {
     /// Write a value as pretty JSON to stdout. A top-level object carries `"schema_version"` first, so a
     /// consumer can tell which vocabulary it reads.
     pub fn json_out<T: Serialize>(&self, v: &T) -> Result<(), Error> {
-        let value = serde_json::to_value(v).map_err(|e| Error::new(format!("cannot encode JSON: {e}")))?;
-        let value = match value {
-            serde_json::Value::Object(fields) => {
-                let mut out = serde_json::Map::new();
-                out.insert("schema_version".into(), SCHEMA_VERSION.into());
-                out.extend(fields);
-                serde_json::Value::Object(out)
-            }
-            other => other,
-        };
-        let mut s = serde_json::to_string_pretty(&value).map_err(|e| Error::new(format!("cannot encode JSON: {e}")))?;
+        let mut s = json_text(&json_value(v)?)?;
         s.push('\n');
         self.data(&s)
     }
+}
+
+/// The JSON value `--json` prints for `v`: a top-level object gets `"schema_version"` first. The one
+/// definition of the vocabulary, shared by [`Ui::json_out`] and the MCP server's tool results.
+pub fn json_value<T: Serialize>(v: &T) -> Result<serde_json::Value, Error> {
+    let value = serde_json::to_value(v).map_err(|e| Error::new(format!("cannot encode JSON: {e}")))?;
+    Ok(match value {
+        serde_json::Value::Object(fields) => {
+            let mut out = serde_json::Map::new();
+            out.insert("schema_version".into(), SCHEMA_VERSION.into());
+            out.extend(fields);
+            serde_json::Value::Object(out)
+        }
+        other => other,
+    })
+}
+
+/// The text `--json` prints for a value from [`json_value`] (without the final newline).
+pub fn json_text(v: &serde_json::Value) -> Result<String, Error> {
+    serde_json::to_string_pretty(v).map_err(|e| Error::new(format!("cannot encode JSON: {e}")))
+}
+
+/// An error's fields in JSON: `kind`, `code` (the exit code), `message`, `causes`, `hints`. `--json`
+/// prints them under `"error"` on stderr; the MCP server returns them as a tool error's content.
+pub fn error_fields(e: &Error) -> serde_json::Value {
+    serde_json::json!({
+        "kind": e.kind.name(),
+        "code": e.kind.code(),
+        "message": e.message,
+        "causes": e.causes,
+        "hints": e.hints,
+    })
 }
 
 fn pipe(e: std::io::Error) -> Error {

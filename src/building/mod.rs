@@ -36,7 +36,7 @@ pub use remove::{
     dirty_paths, dirty_paths_under, finish_interrupted_removal_locked, remove, remove_in_lease, rollback_locked,
     short_ref, work_in,
 };
-pub use survey::{Status, entry, survey, survey_full};
+pub use survey::{Status, entry, summary, survey, survey_full};
 /// Everything a command needs about the building.
 pub struct Ctx {
     /// The repository.

@@ -291,3 +291,85 @@ pub fn survey_full(ctx: &Ctx, rows: &mut [Entry]) {
         rows[i].merged = merged;
     }
 }
+
+/// The building in one object: what `status` shows (and prints with `--json`).
+#[derive(Serialize)]
+pub struct Summary {
+    /// The building's name.
+    pub building: String,
+    /// The repository's common git dir.
+    pub common_dir: String,
+    /// The shared state directory.
+    pub state_dir: String,
+    /// The main worktree, if the repository has one.
+    pub main_worktree: Option<String>,
+    /// The worktree the building was opened in.
+    pub current_worktree: Option<String>,
+    /// The tenant the building was opened in.
+    pub current_tenant: Option<String>,
+    /// The `.neighbor.toml` in effect.
+    pub config: Option<String>,
+    /// Tenants by status.
+    pub tenants: Counts,
+    /// Worktrees that are not tenants (the main one included).
+    pub foreign: usize,
+    /// Leases held now.
+    pub leases_held: usize,
+    /// Who holds the building lock, if anyone.
+    pub building_lock: Option<lease::Holder>,
+    /// Whether the fleet is live, with the evidence.
+    pub fleet: crate::protect::liveness::Liveness,
+    /// A merge-frame interrupted after its commit point, waiting to be finished.
+    pub interrupted_merge: Option<crate::frames::merge::Interrupted>,
+}
+
+/// Tenants by status.
+#[derive(Debug, Serialize, Default)]
+pub struct Counts {
+    /// All tenants.
+    pub total: usize,
+    /// Active.
+    pub active: usize,
+    /// Kept.
+    pub kept: usize,
+    /// Locked.
+    pub locked: usize,
+    /// Stale.
+    pub stale: usize,
+}
+
+/// The building's [`Summary`]; with `fetch`, the upstream is fetched before fleet liveness is judged.
+pub fn summary(ctx: &Ctx, fetch: bool) -> Result<Summary, Error> {
+    let rows = survey(ctx)?;
+    let mut c = Counts::default();
+    let mut foreign = 0;
+    for r in &rows {
+        match r.status {
+            Status::Foreign | Status::Main => foreign += 1,
+            s => {
+                c.total += 1;
+                match s {
+                    Status::Active => c.active += 1,
+                    Status::Kept => c.kept += 1,
+                    Status::Locked => c.locked += 1,
+                    _ => c.stale += 1,
+                }
+            }
+        }
+    }
+    Ok(Summary {
+        building: ctx.repo.building_name(),
+        common_dir: ctx.repo.common_dir.display().to_string(),
+        state_dir: ctx.state.root.display().to_string(),
+        main_worktree: ctx.repo.main_worktree.as_ref().map(|p| p.display().to_string()),
+        current_worktree: ctx.repo.workdir.as_ref().map(|p| p.display().to_string()),
+        current_tenant: super::current_tenant(ctx).map(|t| t.name),
+        config: ctx.config.source.as_ref().map(|p| p.display().to_string()),
+        leases_held: rows.iter().filter(|r| r.lease.is_some()).count(),
+        building_lock: lease::building_lock_holder(&ctx.state),
+        fleet: crate::protect::liveness::observe(ctx, fetch)?,
+        tenants: c,
+        foreign,
+        interrupted_merge: crate::frames::merge::interrupted(ctx),
+    })
+}

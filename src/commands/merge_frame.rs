@@ -31,11 +31,6 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
-    if let Some(e) = &a.expect {
-        for s in e {
-            crate::building::registry::validate_name_as("stream", s)?;
-        }
-    }
     let opts = Options {
         frame: a.frame,
         expect: a.expect.clone(),

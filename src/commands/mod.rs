@@ -20,6 +20,7 @@ pub mod lint;
 pub mod list;
 pub mod lock;
 pub mod log;
+pub mod mcp;
 pub mod merge_frame;
 pub mod pool;
 pub mod prune;

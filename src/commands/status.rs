@@ -1,10 +1,7 @@
 //! `status`: a summary of the building: where we are, tenants by status, leases, the building lock, and
 //! whether the fleet is live (with the evidence).
 
-use serde::Serialize;
-
-use crate::building::lease;
-use crate::building::{self, Ctx, Status};
+use crate::building::{self, Ctx};
 use crate::error::Error;
 use crate::protect::liveness;
 use crate::ui::Ui;
@@ -26,33 +23,6 @@ pub struct Args {
     pub budget: std::time::Duration,
 }
 
-#[derive(Serialize)]
-struct Report {
-    building: String,
-    common_dir: String,
-    state_dir: String,
-    main_worktree: Option<String>,
-    current_worktree: Option<String>,
-    current_tenant: Option<String>,
-    config: Option<String>,
-    tenants: Counts,
-    foreign: usize,
-    leases_held: usize,
-    building_lock: Option<lease::Holder>,
-    fleet: liveness::Liveness,
-    /// A merge-frame interrupted after its commit point, waiting to be finished.
-    interrupted_merge: Option<crate::frames::merge::Interrupted>,
-}
-
-#[derive(Serialize, Default)]
-struct Counts {
-    total: usize,
-    active: usize,
-    kept: usize,
-    locked: usize,
-    stale: usize,
-}
-
 pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
     if a.short {
         let seg = crate::building::prompt::segment(ctx, a.budget)?;
@@ -64,38 +34,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         }
         return Ok(0);
     }
-    let rows = building::survey(ctx)?;
-    let mut c = Counts::default();
-    let mut foreign = 0;
-    for r in &rows {
-        match r.status {
-            Status::Foreign | Status::Main => foreign += 1,
-            s => {
-                c.total += 1;
-                match s {
-                    Status::Active => c.active += 1,
-                    Status::Kept => c.kept += 1,
-                    Status::Locked => c.locked += 1,
-                    _ => c.stale += 1,
-                }
-            }
-        }
-    }
-    let report = Report {
-        building: ctx.repo.building_name(),
-        common_dir: ctx.repo.common_dir.display().to_string(),
-        state_dir: ctx.state.root.display().to_string(),
-        main_worktree: ctx.repo.main_worktree.as_ref().map(|p| p.display().to_string()),
-        current_worktree: ctx.repo.workdir.as_ref().map(|p| p.display().to_string()),
-        current_tenant: building::current_tenant(ctx).map(|t| t.name),
-        config: ctx.config.source.as_ref().map(|p| p.display().to_string()),
-        leases_held: rows.iter().filter(|r| r.lease.is_some()).count(),
-        building_lock: lease::building_lock_holder(&ctx.state),
-        fleet: liveness::observe(ctx, a.fetch)?,
-        tenants: c,
-        foreign,
-        interrupted_merge: crate::frames::merge::interrupted(ctx),
-    };
+    let report = building::summary(ctx, a.fetch)?;
     if ui.json {
         ui.json_out(&report)?;
         return Ok(0);

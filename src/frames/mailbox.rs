@@ -191,6 +191,67 @@ fn flock<T>(
     lease::wait_for(&path, mode, timeout, timed_out, |_| f())
 }
 
+/// What `delta write` stores: the caller has already resolved its own defaults (flags, environment).
+#[derive(Debug, Clone, Default)]
+pub struct WriteRequest {
+    /// Frame (default: the next frame to merge into `state.target`).
+    pub frame: Option<u64>,
+    /// Stream (default: the tenant the building was opened in).
+    pub stream: Option<String>,
+    /// The delta's JSON; `None` with `fallback` is the empty fallback delta `{"ops": []}`.
+    pub delta: Option<Vec<u8>>,
+    /// A fallback delta ("ran, nothing to say"): it must have no ops.
+    pub fallback: bool,
+    /// Overwrite this stream's delta for the frame.
+    pub replace: bool,
+}
+
+/// Validate a delta and store it in its frame/stream slot (once, unless `replace`): what `delta write`
+/// and the MCP `delta_write` tool do. Refuses (exit 3) a merged frame and an occupied slot.
+pub fn write(ctx: &crate::building::Ctx, req: &WriteRequest) -> Result<Slot, Error> {
+    let stream = match req.stream.clone() {
+        Some(s) => s,
+        None => crate::building::current_tenant(ctx).map(|t| t.name).ok_or_else(|| {
+            Error::usage("no stream given").hint("pass --stream S, set NEIGHBOR_STREAM, or run inside a tenant")
+        })?,
+    };
+    crate::building::registry::validate_name_as("stream", &stream)?;
+    let target = format!("refs/heads/{}", ctx.config.state.target);
+    let frame = match req.frame {
+        Some(f) => f,
+        None => last_merged_frame(&ctx.repo, &target)?.map_or(1, |n| n + 1),
+    };
+    let d = match (&req.delta, req.fallback) {
+        (Some(bytes), _) => validate(bytes)?,
+        (None, true) => validate(br#"{"ops": []}"#)?,
+        (None, false) => return Err(Error::usage("no delta given").hint("pass the delta's JSON, or --fallback")),
+    };
+    if req.fallback && !d.ops.is_empty() {
+        return Err(
+            Error::usage("a fallback delta has no ops").hint("drop --fallback, or write {\"ops\": [], \"meta\": {…}}")
+        );
+    }
+    // Symlinks in the checked-out state dir (or on the way to it) are refused now rather than at merge time.
+    if let Some(wt) = &ctx.repo.workdir {
+        let rel = delta::validate_rel_path(&ctx.config.state.dir)
+            .map_err(|e| Error::new(format!("state.dir \"{}\": {e}", ctx.config.state.dir)))?;
+        delta::check_dir_no_symlinks(wt, &rel).map_err(|e| {
+            Error::new(format!("invalid state dir {}: {e}", wt.join(rel.as_str()).display()))
+                .hint("state files are never written through a symlink; make the state dir a plain directory")
+        })?;
+        let dir = wt.join(rel.as_str());
+        for (i, op) in d.ops.iter().enumerate() {
+            delta::check_no_symlinks(&dir, op.path()).map_err(|e| {
+                Error::new(format!("invalid delta: ops[{i}] ({} state path \"{}\"): {e}", op.name(), op.path()))
+            })?;
+        }
+    }
+    let value = serde_json::to_value(&d).map_err(|e| Error::new(format!("cannot encode delta: {e}")))?;
+    let kind = if req.fallback { Kind::Fallback } else { Kind::Ok };
+    let env = envelope(frame, &stream, kind, crate::building::current_tenant(ctx).map(|t| t.name), value);
+    store_open(&ctx.repo, &ctx.state, ctx.lock_timeout, &target, &env, req.replace)
+}
+
 /// Store an envelope in its slot if its frame is still open on `target` (a full ref), under the mailbox
 /// lock. Refuses (exit 3) a merged frame, and an occupied slot unless `replace`.
 pub fn store_open(

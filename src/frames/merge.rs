@@ -182,6 +182,9 @@ fn state_prefix(ctx: &Ctx) -> Result<String, Error> {
 
 /// Run one frame merge.
 pub fn merge(ctx: &Ctx, opts: &Options) -> Result<Report, Error> {
+    for s in opts.expect.iter().flatten() {
+        crate::building::registry::validate_name_as("stream", s)?;
+    }
     let target = ctx.config.state.target.clone();
     let prefix = state_prefix(ctx)?;
     let mut attempt = 0;

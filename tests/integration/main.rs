@@ -25,6 +25,7 @@ mod invariants;
 mod land;
 mod layouts;
 mod listing;
+mod mcp;
 mod pre_commit_framework;
 mod prune;
 mod removal;
