@@ -127,7 +127,7 @@ pub fn create_in_lease(ctx: &Ctx, plan: &Plan) -> Result<Tenant, Error> {
                 .hint("pass --path with a new location, or remove what is there"));
         }
         if plan.want_port {
-            tenant.port = Some(ports::free_port_block(ctx)?);
+            tenant.port = Some(ports::lease_block(ctx, &tenant.name)?);
         }
         registry::put(&ctx.state, &tenant)?;
         // Metadata only (fast): the checkout happens outside the building lock.

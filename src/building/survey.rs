@@ -92,6 +92,9 @@ pub struct Entry {
     pub task: Option<String>,
     /// Base (ref or commit).
     pub base: Option<String>,
+    /// First port of its leased block (`add --ports`, `run`), which holds `PORT_BLOCK` ports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
     /// `--full`: uncommitted changes present.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dirty: Option<bool>,
@@ -172,6 +175,7 @@ pub fn survey(ctx: &Ctx) -> Result<Vec<Entry>, Error> {
             owner: t.owner.clone(),
             task: t.task.clone(),
             base: Some(t.base_ref.clone().unwrap_or_else(|| t.base_oid.clone())),
+            port: t.port,
             dirty: None,
             ahead: None,
             behind: None,
@@ -199,6 +203,7 @@ pub fn survey(ctx: &Ctx) -> Result<Vec<Entry>, Error> {
             owner: None,
             task: None,
             base: None,
+            port: None,
             dirty: None,
             ahead: None,
             behind: None,

@@ -36,6 +36,11 @@ pub struct Args {
     /// With --ephemeral: follow this process's life instead of the caller's [env: NEIGHBOR_FOLLOW_PID].
     #[arg(long, value_name = "PID", requires = "ephemeral")]
     pub follow_pid: Option<u32>,
+    /// Lease a block of 10 ports, unique on this machine (every repository shares one lease file), for
+    /// the tenant's servers: `list --json` shows it as `port`; `run` and setup get NEIGHBOR_PORT (the
+    /// first), NEIGHBOR_PORTS (all ten) and COMPOSE_PROJECT_NAME. Released by `remove` and `prune`.
+    #[arg(long)]
+    pub ports: bool,
 }
 
 pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
@@ -49,6 +54,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         task: a.task.clone(),
         ephemeral: a.ephemeral,
         follow: if a.ephemeral { Some(crate::supervise::proc::follow_pid(a.follow_pid)?) } else { None },
+        port: a.ports,
         ..Default::default()
     };
     let progress = ui.progress(format!("creating tenant {} (checking out)", a.name));

@@ -234,21 +234,10 @@ impl Job<'_> {
         let (ctx, req) = (self.ctx, self.req);
         let mut r = self.empty_report(t);
         let stream = req.stream.clone().unwrap_or_else(|| t.name.clone());
-        let mut env = vec![
-            ("NEIGHBOR_NAME".to_string(), t.name.clone()),
-            ("NEIGHBOR_WORKTREE".into(), t.path.display().to_string()),
-            ("NEIGHBOR_BRANCH".into(), t.branch.clone()),
-            (
-                "NEIGHBOR_MAIN".into(),
-                ctx.repo.main_worktree.as_deref().unwrap_or(&ctx.repo.common_dir).display().to_string(),
-            ),
-            ("NEIGHBOR_STREAM".into(), stream.clone()),
-        ];
+        let mut env = crate::building::ports::tenant_env(ctx, t);
+        env.push(("NEIGHBOR_STREAM".into(), stream.clone()));
         if let Some(f) = self.frame {
             env.push(("NEIGHBOR_FRAME".into(), f.to_string()));
-        }
-        if let Some(p) = t.port {
-            env.push(("NEIGHBOR_PORT".into(), p.to_string()));
         }
         let spec = Spec {
             argv: req.cmd.clone(),

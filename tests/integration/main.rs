@@ -25,6 +25,7 @@ mod invariants;
 mod land;
 mod layouts;
 mod listing;
+mod ports;
 mod prune;
 mod removal;
 mod remove;
