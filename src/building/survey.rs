@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::lease::{self, Holder};
-use super::registry::{self, Phase, Tenant};
+use super::registry::{self, Phase, SetupState, Tenant};
 use super::{Ctx, dirty_paths, short_ref, state_dir};
 use crate::error::Error;
 use crate::git::{WorktreeInfo, revs};
@@ -27,6 +27,9 @@ pub enum Status {
     Foreign,
     /// The main worktree (the repository's own checkout).
     Main,
+    /// Its `[setup]` failed or was interrupted: kept for a look, never handed work (`run` refuses it).
+    #[serde(rename = "setup-failed")]
+    SetupFailed,
 }
 
 impl Status {
@@ -39,6 +42,7 @@ impl Status {
             Status::Stale => "stale",
             Status::Foreign => "foreign",
             Status::Main => "main",
+            Status::SetupFailed => "setup-failed",
         }
     }
 }
@@ -95,6 +99,9 @@ pub struct Entry {
     /// First port of its leased block (`add --ports`, `run`), which holds `PORT_BLOCK` ports.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
+    /// Its setup run (`state`: running, ok or failed; `log`: where its output is), when it had one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setup: Option<registry::SetupRun>,
     /// `--full`: uncommitted changes present.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dirty: Option<bool>,
@@ -129,6 +136,20 @@ fn classify(t: &Tenant, wt: Option<&WorktreeInfo>, lease: Option<&Holder>) -> (S
     }
     if wt.is_none() {
         return (Status::Stale, Some("git no longer lists it as a worktree".into()));
+    }
+    if let Some(s) = &t.setup {
+        let log = s.log.display();
+        match (s.state, lease) {
+            (SetupState::Failed, _) => {
+                let why = s.failed.as_deref().unwrap_or("a command failed");
+                return (Status::SetupFailed, Some(format!("setup failed: {why}; log: {log}")));
+            }
+            (SetupState::Running, None) => {
+                return (Status::SetupFailed, Some(format!("setup was interrupted; log: {log}")));
+            }
+            (SetupState::Running, Some(_)) => return (Status::Active, Some(format!("running setup; log: {log}"))),
+            (SetupState::Ok, _) => {}
+        }
     }
     if let Some(k) = &t.kept {
         return (Status::Kept, Some(k.reason.clone()));
@@ -176,6 +197,7 @@ pub fn survey(ctx: &Ctx) -> Result<Vec<Entry>, Error> {
             task: t.task.clone(),
             base: Some(t.base_ref.clone().unwrap_or_else(|| t.base_oid.clone())),
             port: t.port,
+            setup: t.setup.clone(),
             dirty: None,
             ahead: None,
             behind: None,
@@ -204,6 +226,7 @@ pub fn survey(ctx: &Ctx) -> Result<Vec<Entry>, Error> {
             task: None,
             base: None,
             port: None,
+            setup: None,
             dirty: None,
             ahead: None,
             behind: None,

@@ -41,6 +41,9 @@ pub struct Args {
     /// first), NEIGHBOR_PORTS (all ten) and COMPOSE_PROJECT_NAME. Released by `remove` and `prune`.
     #[arg(long)]
     pub ports: bool,
+    /// Do not run the [setup] commands of .neighbor.toml in the new tenant.
+    #[arg(long)]
+    pub no_setup: bool,
 }
 
 pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
@@ -55,6 +58,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         ephemeral: a.ephemeral,
         follow: if a.ephemeral { Some(crate::supervise::proc::follow_pid(a.follow_pid)?) } else { None },
         port: a.ports,
+        setup: !a.no_setup,
         ..Default::default()
     };
     let progress = ui.progress(format!("creating tenant {} (checking out)", a.name));

@@ -42,6 +42,12 @@ struct Counts {
     kept: usize,
     locked: usize,
     stale: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    setup_failed: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
@@ -57,6 +63,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
                     Status::Active => c.active += 1,
                     Status::Kept => c.kept += 1,
                     Status::Locked => c.locked += 1,
+                    Status::SetupFailed => c.setup_failed += 1,
                     _ => c.stale += 1,
                 }
             }
@@ -89,8 +96,9 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
     }
     s += &format!("config: {}\n", report.config.as_deref().unwrap_or("defaults (no .neighbor.toml)"));
     let t = &report.tenants;
+    let failed = if t.setup_failed > 0 { format!(", {} setup-failed", t.setup_failed) } else { String::new() };
     s += &format!(
-        "tenants: {} ({} active, {} kept, {} locked, {} stale); {} other worktree(s)\n",
+        "tenants: {} ({} active, {} kept, {} locked, {} stale{failed}); {} other worktree(s)\n",
         t.total, t.active, t.kept, t.locked, t.stale, report.foreign
     );
     s += &format!("leases held: {}\n", report.leases_held);

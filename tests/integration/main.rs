@@ -31,6 +31,7 @@ mod removal;
 mod remove;
 mod run;
 mod safe_pull;
+mod setup;
 mod snapshots;
 mod streams;
 mod stress;
