@@ -190,7 +190,8 @@ fn run_setup(ctx: &Ctx, t: &mut Tenant, cmds: &[String], fd: &lease::LeaseFd<'_>
             Ok(())
         })
     };
-    let running = SetupRun { state: SetupState::Running, log: log.clone(), hash, failed: None };
+    let running =
+        SetupRun { state: SetupState::Running, log: log.clone(), hash, pid: std::process::id(), failed: None };
     record(t, running.clone(), false)?;
     fd.set_inherit(false)?;
     let out = setup::run(ctx, t, cmds);

@@ -200,13 +200,17 @@ pub fn tenant_env(ctx: &Ctx, t: &Tenant) -> Vec<(String, String)> {
 /// `<building>-<tenant>-<6 hex of the common dir>`, in the characters Compose accepts (lowercase letters,
 /// digits, `-`, `_`, starting with a letter or digit): unique per tenant on the machine.
 pub fn compose_project(ctx: &Ctx, t: &Tenant) -> String {
-    let raw = format!("{}-{}", ctx.repo.building_name(), t.name).to_ascii_lowercase();
-    let mut s: String = raw.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '-' }).collect();
-    s = s.trim_start_matches(['-', '_']).to_string();
+    compose_name(&ctx.repo.building_name(), &t.name, &repo_key(ctx))
+}
+
+fn compose_name(building: &str, tenant: &str, common_dir: &Path) -> String {
+    let raw = format!("{building}-{tenant}").to_ascii_lowercase();
+    let s: String = raw.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '-' }).collect();
+    let s = s.trim_start_matches(['-', '_']);
     let id = gix::objs::compute_hash(
         gix::hash::Kind::Sha1,
         gix::objs::Kind::Blob,
-        repo_key(ctx).as_os_str().as_encoded_bytes(),
+        common_dir.as_os_str().as_encoded_bytes(),
     )
     .map(|h| h.to_hex_with_len(6).to_string())
     .unwrap_or_default();
@@ -221,5 +225,16 @@ mod tests {
     fn blocks_overlap_only_when_they_share_a_port() {
         assert_eq!(block(20_000).count(), 10);
         assert!(block(20_000).contains(&20_009) && !block(20_000).contains(&20_010));
+    }
+
+    #[test]
+    fn compose_names_are_what_compose_accepts_and_differ_per_repository() {
+        let a = compose_name("My Repo", "T.1_x", Path::new("/a/.git"));
+        assert!(a.starts_with("my-repo-t-1_x-") && a.len() == "my-repo-t-1_x-".len() + 6, "{a}");
+        assert_ne!(a, compose_name("My Repo", "T.1_x", Path::new("/b/.git")));
+        let odd = compose_name("-é-", "x", Path::new("/c/.git"));
+        let first = odd.chars().next().unwrap_or('-');
+        assert!(first.is_ascii_lowercase() || first.is_ascii_digit(), "{odd}");
+        assert!(odd.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_'), "{odd}");
     }
 }

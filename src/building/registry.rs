@@ -113,6 +113,9 @@ pub struct SetupRun {
     pub log: PathBuf,
     /// The approved hash of the commands it ran.
     pub hash: String,
+    /// The process running it (while `running`).
+    #[serde(default)]
+    pub pid: u32,
     /// Why it failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed: Option<String>,

@@ -139,15 +139,17 @@ fn classify(t: &Tenant, wt: Option<&WorktreeInfo>, lease: Option<&Holder>) -> (S
     }
     if let Some(s) = &t.setup {
         let log = s.log.display();
-        match (s.state, lease) {
+        // Running for real only while its runner lives and holds the lease (a later holder is not it).
+        let runner = lease.is_some() && crate::supervise::proc::pid_alive(s.pid);
+        match (s.state, runner) {
             (SetupState::Failed, _) => {
                 let why = s.failed.as_deref().unwrap_or("a command failed");
                 return (Status::SetupFailed, Some(format!("setup failed: {why}; log: {log}")));
             }
-            (SetupState::Running, None) => {
+            (SetupState::Running, false) => {
                 return (Status::SetupFailed, Some(format!("setup was interrupted; log: {log}")));
             }
-            (SetupState::Running, Some(_)) => return (Status::Active, Some(format!("running setup; log: {log}"))),
+            (SetupState::Running, true) => return (Status::Active, Some(format!("running setup; log: {log}"))),
             (SetupState::Ok, _) => {}
         }
     }

@@ -61,7 +61,10 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         setup: !a.no_setup,
         ..Default::default()
     };
-    let progress = ui.progress(format!("creating tenant {} (checking out)", a.name));
+    // Setup writes its output to stderr: no spinner over it.
+    let quiet_spinner = req.setup && !ctx.config.setup.run.is_empty();
+    let progress =
+        if quiet_spinner { None } else { Some(ui.progress(format!("creating tenant {} (checking out)", a.name))) };
     let t = building::add(ctx, &req)?;
     drop(progress);
     if ui.json {

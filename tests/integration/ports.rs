@@ -184,3 +184,19 @@ fn crash_at_the_port_lease_write() {
         assert!(t.branches("refs/heads/neighbor/k").len() <= 1);
     }
 }
+
+#[test]
+fn the_lease_file_follows_xdg_state_home() {
+    let t = TestRepo::new();
+    let xdg = t.root.join("xdg-state");
+    let o = t.cmd_in(&t.dir, &["add", "x", "--ports"]).env("XDG_STATE_HOME", &xdg).output().unwrap();
+    Out::from_output(o).ok();
+    let text = std::fs::read_to_string(xdg.join("git-neighbor/ports.json")).expect("lease file under XDG_STATE_HOME");
+    assert!(text.contains("\"tenant\": \"x\""), "{text}");
+    assert!(!lease_file(&t).exists(), "nothing under HOME when XDG_STATE_HOME is set");
+    // Release goes to the same file.
+    let o = t.cmd_in(&t.dir, &["remove", "x"]).env("XDG_STATE_HOME", &xdg).output().unwrap();
+    Out::from_output(o).ok();
+    let text = std::fs::read_to_string(xdg.join("git-neighbor/ports.json")).unwrap();
+    assert!(!text.contains("\"tenant\": \"x\""), "{text}");
+}
