@@ -4,6 +4,7 @@
 
 use crate::common::*;
 use crate::faults::{Faults, When, killed};
+use crate::invariants::{self, Opts};
 use std::path::{Path, PathBuf};
 
 /// `t` with a `[setup]` whose commands are `cmds` (TOML strings, as written).
@@ -225,7 +226,7 @@ fn crash_at_the_setup_step() {
         t.neighbor(&["trust"]).ok();
     };
     let mut killed_points = 0;
-    let mut check = |t: &TestRepo, what: &str| {
+    let mut check = |t: &TestRepo, before: &invariants::Before, what: &str| {
         let rows = t.tenants_json();
         let leases_file = t.root.join("home/.local/state/git-neighbor/ports.json");
         let leases = || -> Vec<serde_json::Value> {
@@ -244,6 +245,8 @@ fn crash_at_the_setup_step() {
             }
         }
         t.neighbor(&["prune"]).ok();
+        // The one invariant checker: nothing lost, no half-written state, prune's promises, lock free, doctor.
+        invariants::assert_holds(t, before, Opts { after_prune: true, ..Opts::default() }, what);
         // Whatever is left, remove takes it along with its block; a later lease reclaims any orphan.
         if t.tenants_json().iter().any(|r| r["name"] == "k") {
             t.neighbor(&["remove", "k", "--force"]).ok();
@@ -251,7 +254,7 @@ fn crash_at_the_setup_step() {
         t.neighbor(&["add", "k2", "--ports", "--no-setup"]).ok();
         let l = leases();
         assert_eq!(l.len(), 1, "{what}: only k2 holds a block: {l:?}");
-        assert!(t.branches("refs/heads/neighbor/k").is_empty() || what.contains("git"), "{what}");
+        assert!(t.branches("refs/heads/neighbor/k").is_empty(), "{what}: the branch goes with the tenant");
         killed_points += 1;
     };
     // Named points of setup, from a clean run's trace.
@@ -267,6 +270,7 @@ fn crash_at_the_setup_step() {
     for (i, name) in names.iter().enumerate() {
         let t = TestRepo::new();
         setup(&t);
+        let before = invariants::capture(&t);
         let nth = names[..=i].iter().filter(|n| *n == name).count();
         let o = t
             .cmd_in(&t.dir, &["add", "k", "--ports"])
@@ -275,12 +279,13 @@ fn crash_at_the_setup_step() {
             .unwrap();
         let o = Out::from_output(o);
         assert!(killed(&o), "{name}#{nth}: not killed: {}", o.stderr);
-        check(&t, &format!("killed at {name}#{nth}"));
+        check(&t, &before, &format!("killed at {name}#{nth}"));
     }
     // In the middle of a command: the second one has started.
     {
         let t = TestRepo::new();
         setup(&t);
+        let before = invariants::capture(&t);
         let mut child = t.cmd_in(&t.dir, &["add", "k", "--ports"]).stderr(std::process::Stdio::null()).spawn().unwrap();
         let started = t.root.join("started");
         let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
@@ -291,7 +296,7 @@ fn crash_at_the_setup_step() {
         child.kill().unwrap();
         child.wait().unwrap();
         assert_eq!(status_of(&t, "k"), "setup-failed", "an interrupted setup reads as setup-failed");
-        check(&t, "killed inside a setup command");
+        check(&t, &before, "killed inside a setup command");
     }
     // Every git call of the whole command, before and after.
     let n = {
@@ -305,10 +310,11 @@ fn crash_at_the_setup_step() {
         for when in [When::Before, When::After] {
             let t = TestRepo::new();
             setup(&t);
+            let before = invariants::capture(&t);
             let f = Faults::new(&t);
             let o = f.run(&t, &t.dir, &["add", "k", "--ports"], Some((k, when)));
             assert!(killed(&o) || o.code == 0, "git call {k} {when:?}: {}", o.stderr);
-            check(&t, &format!("killed at git call {k} {when:?}"));
+            check(&t, &before, &format!("killed at git call {k} {when:?}"));
         }
     }
     eprintln!(
