@@ -54,14 +54,18 @@ struct Leases {
 }
 
 /// The per-user directory holding the machine-wide lease file: `$XDG_STATE_HOME/git-neighbor`, else
-/// `$HOME/.local/state/git-neighbor`.
+/// `$HOME/.local/state/git-neighbor` (without `HOME`, the home directory the user database names, so a
+/// service started without `HOME` still shares the one file).
 pub fn user_state_dir() -> Result<PathBuf, Error> {
     if let Some(x) = std::env::var_os("XDG_STATE_HOME").map(PathBuf::from).filter(|p| p.is_absolute()) {
         return Ok(x.join("git-neighbor"));
     }
-    match std::env::var_os("HOME").map(PathBuf::from).filter(|p| p.is_absolute()) {
+    let home = std::env::var_os("HOME").map(PathBuf::from).filter(|p| p.is_absolute()).or_else(|| {
+        nix::unistd::User::from_uid(nix::unistd::getuid()).ok().flatten().map(|u| u.dir).filter(|p| p.is_absolute())
+    });
+    match home {
         Some(h) => Ok(h.join(".local/state/git-neighbor")),
-        None => Err(Error::new("cannot place the machine-wide port leases: neither XDG_STATE_HOME nor HOME is set")
+        None => Err(Error::new("cannot place the machine-wide port leases: no XDG_STATE_HOME, HOME or home directory")
             .hint("set HOME (or XDG_STATE_HOME) to an absolute directory")),
     }
 }
