@@ -459,7 +459,7 @@ fn key_path_at(text: &str, pos: usize) -> Vec<String> {
 
 /// Parse `1h30m`, `10m`, `2s`, `500ms`, `1d`, or `0`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let bad = || format!("invalid duration \"{s}\": use a number and a unit, like 500ms, 30s, 10m, 1h");
+    let bad = || format!("invalid duration {s:?}: use a number and a unit, like 500ms, 30s, 10m, 1h");
     let t = s.trim();
     if t == "0" {
         return Ok(Duration::ZERO);
@@ -717,6 +717,14 @@ mod tests {
             assert!(!e.message.chars().any(char::is_control), "{text:?}: {:?}", e.message);
             assert!(e.hints.iter().all(|h| !h.chars().any(char::is_control)), "{text:?}: {:?}", e.hints);
         }
+    }
+
+    /// A value's own control characters never reach the message (found by the property test above).
+    #[test]
+    fn a_bad_duration_with_a_newline_stays_on_one_line() {
+        let e = parse("[fleet]\nstagger = \"\\n\"\n").expect_err("not a duration");
+        assert!(!e.message.chars().any(char::is_control), "{:?}", e.message);
+        assert!(e.message.contains(r#"invalid duration "\n""#), "{:?}", e.message);
     }
 
     /// The column counts characters, so an editor lands on the key or value a message names.
