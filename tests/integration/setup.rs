@@ -68,6 +68,10 @@ fn setup_is_refused_before_trust_and_runs_after() {
     assert_eq!(t.neighbor(&["run", "--", "true"]).code, 3);
     assert_eq!(t.neighbor(&["pool", "fill", "1"]).code, 3);
     assert!(t.registry_names().is_empty());
+    // doctor warns that new tenants are refused until someone approves.
+    let d = t.neighbor(&["doctor"]);
+    assert_eq!(d.code, 0, "{}", d.stderr);
+    assert!(format!("{}{}", d.stdout, d.stderr).contains("are not approved"), "{}{}", d.stdout, d.stderr);
     // The refusal's own command approves them.
     let hash = expect_hash(&o.stderr);
     let shown = t.neighbor(&["trust", "--show"]).ok();
@@ -169,6 +173,10 @@ fn a_failing_setup_keeps_the_tenant_as_setup_failed_and_run_refuses_it() {
     assert_eq!(o.code, 3, "{}", o.stderr);
     assert!(o.stderr.contains("setup-failed"), "{}", o.stderr);
     assert!(!ran.exists(), "the command was not started");
+    // doctor names it, as a warning (exit 0): nothing is lost.
+    let d = t.neighbor(&["doctor", "--json"]);
+    assert_eq!(d.code, 0, "{}", d.stderr);
+    assert!(d.stdout.contains("tenant f: setup failed"), "{}", d.stdout);
     // prune leaves it for a look; remove takes it (and its block).
     t.neighbor(&["prune"]).ok();
     assert_eq!(status_of(&t, "f"), "setup-failed");
@@ -322,4 +330,45 @@ fn crash_at_the_setup_step() {
         names.len(),
         n
     );
+}
+
+/// Many creators at once, in two repositories sharing one HOME: every setup runs once in its own
+/// tenant, with a port block no other tenant on the machine holds.
+#[test]
+fn parallel_adds_with_setup_get_their_own_ports() {
+    let t = TestRepo::new();
+    let two = t.root.join("two");
+    std::fs::create_dir_all(&two).unwrap();
+    t.git_in(&two, &["init", "-q", "-b", "main"]);
+    write_in(&two, "README.md", "two\n");
+    t.git_in(&two, &["add", "-A"]);
+    t.git_in(&two, &["commit", "-q", "-m", "initial"]);
+    let cmd = marking(&t);
+    for dir in [&t.dir, &two] {
+        write_in(dir, ".neighbor.toml", &format!("[setup]\nrun = [{}]\n", toml_str(&cmd)));
+        t.neighbor_in(dir, &["trust"]).ok();
+    }
+    let n = 8;
+    let kids: Vec<_> = (0..n)
+        .map(|i| {
+            let dir = if i % 2 == 0 { &t.dir } else { &two };
+            t.cmd_in(dir, &["add", &format!("w{i}"), "--ports"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for k in kids {
+        Out::from_output(k.wait_with_output().unwrap()).ok();
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for i in 0..n {
+        let m = mark(&t, &format!("w{i}")).unwrap_or_else(|| panic!("setup of w{i} did not run"));
+        let first: u16 = m.trim_end().split('|').nth(3).unwrap().parse().unwrap();
+        for p in first..first + 10 {
+            assert!(seen.insert(p), "port {p} given twice");
+        }
+    }
+    eprintln!("parallel setup: {n} concurrent adds in 2 repositories, {} ports, 0 collisions", seen.len());
 }
