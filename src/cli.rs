@@ -107,6 +107,8 @@ pub enum Cmd {
         #[command(subcommand)]
         cmd: Option<commands::pool::Cmd>,
     },
+    /// Approve the [setup] commands of .neighbor.toml (by hash), show the approval, or revoke it.
+    Trust(commands::trust::Args),
     /// Pull by rebase without ever stashing; refuses (exit 3) to mix a dirty checkout with a live fleet.
     ///
     /// Clean checkout: fast-forward, or rebase local commits (a conflicting rebase is aborted: nothing
@@ -221,6 +223,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Cmd::Pool { cmd } => commands::pool::run(&open(g)?, &ui, cmd.as_ref().unwrap_or(&commands::pool::Cmd::List)),
         Cmd::GenDocs(a) => commands::gen_docs::run(a),
         Cmd::Reaper(a) => commands::reaper::run(a),
+        Cmd::Trust(a) => commands::trust::run(&open(g)?, &ui, a),
         Cmd::SafePull(a) => commands::safe_pull::run(&open(g)?, &ui, a),
         Cmd::Hooks { cmd } => {
             commands::hooks::run(&open(g)?, &ui, cmd.as_ref().unwrap_or(&commands::hooks::Cmd::Status))

@@ -33,6 +33,8 @@ pub struct Config {
     pub merge: Merge,
     /// `[hooks]`
     pub hooks: Hooks,
+    /// `[setup]`
+    pub setup: Setup,
     /// Where the file was read from, if any.
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -128,6 +130,16 @@ pub struct Hooks {
     pub required: bool,
 }
 
+/// `[setup]` section: commands run in every new tenant after it is created. A committed file is
+/// untrusted, so they run only once `git neighbor trust` approved exactly these commands.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct Setup {
+    /// Shell command lines, run in order with `sh -c` in the new tenant; the first that fails stops setup.
+    #[serde(deserialize_with = "commands")]
+    pub run: Vec<String>,
+}
+
 // Each field's checker. A committed config is untrusted input: its values reach paths, ref names and
 // commit messages, so each is validated the way the matching flag is: no string may carry a control
 // character, the state dir must be a plain relative directory git would check out, list entries are globs
@@ -190,6 +202,16 @@ fn globs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
             {
                 return Err(format!("{s:?} names {c:?}, which git reserves"));
             }
+        }
+        Ok(l)
+    })
+}
+
+fn commands<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    checked(d, |v| {
+        let l = strings(v)?;
+        if l.iter().any(|s| s.trim().is_empty()) {
+            return Err("a command is empty".into());
         }
         Ok(l)
     })
@@ -437,7 +459,7 @@ fn key_path_at(text: &str, pos: usize) -> Vec<String> {
 
 /// Parse `1h30m`, `10m`, `2s`, `500ms`, `1d`, or `0`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let bad = || format!("invalid duration \"{s}\": use a number and a unit, like 500ms, 30s, 10m, 1h");
+    let bad = || format!("invalid duration {s:?}: use a number and a unit, like 500ms, 30s, 10m, 1h");
     let t = s.trim();
     if t == "0" {
         return Ok(Duration::ZERO);
@@ -526,6 +548,10 @@ pub const TEMPLATE: &str = r#"# git-neighbor configuration. Every key is optiona
 
 [hooks]
 # required = false               # true: doctor fails (exit 1) in a clone without the hooks
+
+[setup]
+# run = []                       # commands run with `sh -c` in each new tenant (e.g. ["npm ci"]);
+#                                # they run only after `git neighbor trust` approved exactly these
 "#;
 
 #[cfg(test)]
@@ -538,8 +564,8 @@ mod tests {
         /// Any document: no panic; whatever is accepted is as valid as the matching flag would be.
         #[test]
         fn hostile_documents_never_panic_or_pass_bad_values(
-            section in proptest::sample::select(vec!["state", "merge", "worktrees", "fleet", "x"]),
-            key in proptest::sample::select(vec!["dir", "expect", "target", "carry", "canonical", "root", "branch", "stagger"]),
+            section in proptest::sample::select(vec!["state", "merge", "worktrees", "fleet", "setup", "x"]),
+            key in proptest::sample::select(vec!["dir", "expect", "target", "carry", "canonical", "root", "branch", "stagger", "run"]),
             value in proptest::prop_oneof![
                 r#""([.gGiItT~1/ a]|\\n|\\u0000|\.\.|Neighbor-Frame: 9){0,8}""#,
                 r#"\[("[a-z.~/\\n -]{0,6}", ?){0,3}\]"#,
@@ -558,7 +584,7 @@ mod tests {
                     proptest::prop_assert!(crate::building::registry::validate_name_as("stream", s).is_ok(), "{:?}", s);
                 }
                 let all = [&c.state.dir, &c.state.target, &c.worktrees.root, &c.worktrees.branch, &c.worktrees.base];
-                for s in all.into_iter().chain(&c.state.canonical).chain(&c.worktrees.carry).chain(&c.merge.expect) {
+                for s in all.into_iter().chain(&c.state.canonical).chain(&c.worktrees.carry).chain(&c.merge.expect).chain(&c.setup.run) {
                     proptest::prop_assert!(!s.chars().any(char::is_control), "{:?}", s);
                 }
             }
@@ -589,10 +615,10 @@ mod tests {
         let back = Config::parse(&text, Path::new(FILE)).expect("every serialized key is accepted");
         assert_eq!(toml::to_string(&back).expect("serializes"), text);
         let names: Vec<String> = schema().iter().flat_map(|(s, keys)| qualified(s, keys)).collect();
-        assert_eq!(names.len(), 12, "{names:?}");
+        assert_eq!(names.len(), 13, "{names:?}");
         assert_eq!(
             serde_json::to_string(&Config::default()).expect("serializes"),
-            r#"{"worktrees":{"root":"../{repo}.worktrees","branch":"neighbor/{name}","base":"HEAD","carry":[],"prune-after":"1h"},"fleet":{"stagger":"0s","live-window":"10m"},"state":{"dir":"state","canonical":["state/**"],"target":"main"},"merge":{"expect":[]},"hooks":{"required":false}}"#
+            r#"{"worktrees":{"root":"../{repo}.worktrees","branch":"neighbor/{name}","base":"HEAD","carry":[],"prune-after":"1h"},"fleet":{"stagger":"0s","live-window":"10m"},"state":{"dir":"state","canonical":["state/**"],"target":"main"},"merge":{"expect":[]},"hooks":{"required":false},"setup":{"run":[]}}"#
         );
     }
 
@@ -691,6 +717,14 @@ mod tests {
             assert!(!e.message.chars().any(char::is_control), "{text:?}: {:?}", e.message);
             assert!(e.hints.iter().all(|h| !h.chars().any(char::is_control)), "{text:?}: {:?}", e.hints);
         }
+    }
+
+    /// A value's own control characters never reach the message (found by the property test above).
+    #[test]
+    fn a_bad_duration_with_a_newline_stays_on_one_line() {
+        let e = parse("[fleet]\nstagger = \"\\n\"\n").expect_err("not a duration");
+        assert!(!e.message.chars().any(char::is_control), "{:?}", e.message);
+        assert!(e.message.contains(r#"invalid duration "\n""#), "{:?}", e.message);
     }
 
     /// The column counts characters, so an editor lands on the key or value a message names.

@@ -55,7 +55,7 @@ pub fn worktree_create(ctx: &Ctx, p: &Payload) -> Result<PathBuf, Error> {
         (None, Some(b)) => Some(b.join(&name)),
         (None, None) => None,
     };
-    let req = AddRequest { name, base: p.source_ref.clone(), path, ..AddRequest::default() };
+    let req = AddRequest { name, base: p.source_ref.clone(), path, setup: true, ..AddRequest::default() };
     Ok(building::add(ctx, &req)?.path)
 }
 

@@ -82,6 +82,12 @@ const EXAMPLES: &[(&str, &str)] = &[
               git neighbor pool release pool-3 --lease-id 9f2c...",
     ),
     (
+        "trust",
+        "git neighbor trust --show              # the [setup] commands, and what is approved\n\
+               git neighbor trust --expect 3fa9c2d1e0b4  # approve them, if they are still what you saw\n\
+               git neighbor trust --revoke            # setup is refused again",
+    ),
+    (
         "safe-pull",
         "git neighbor safe-pull              # like git pull --rebase, never stashing\n\
                    git neighbor safe-pull --evacuate   # dirty while the fleet is live: move the work to a tenant",

@@ -7,9 +7,9 @@ use std::path::{Component, Path, PathBuf};
 
 use super::events::{self, Event};
 use super::lease::{self, Holder};
-use super::registry::{self, Phase, Tenant};
+use super::registry::{self, Phase, SetupRun, SetupState, Tenant};
 use super::remove::rollback_locked;
-use super::{Ctx, branch_for, check_branch_name, default_path, normalize, ports, state_dir};
+use super::{Ctx, branch_for, check_branch_name, default_path, normalize, ports, setup, state_dir};
 use crate::error::{Error, IoContext};
 use crate::supervise::proc::caller_pid;
 
@@ -42,6 +42,8 @@ pub struct AddRequest {
     pub port: bool,
     /// A pool tenant (`pool fill`).
     pub pool: bool,
+    /// Run the `[setup]` commands once created (refused unless `git neighbor trust` approved them).
+    pub setup: bool,
 }
 
 /// A validated `add`: the record to write and the files to carry.
@@ -54,6 +56,8 @@ pub struct Plan {
     pub base_spec: String,
     /// Allocate a port block.
     pub want_port: bool,
+    /// The approved setup commands to run once it is built, and their hash.
+    pub setup: Vec<String>,
 }
 
 /// Validate an `add` request without touching anything.
@@ -72,6 +76,8 @@ pub fn plan_add(ctx: &Ctx, req: &AddRequest) -> Result<Plan, Error> {
     if registry::get(&ctx.state, &req.name)?.is_some() {
         return Err(exists_err(&req.name));
     }
+    // Refused (exit 3) before anything exists when the commands are not approved.
+    let setup = if req.setup { crate::protect::trust::check(ctx)? } else { Vec::new() };
     let tenant = Tenant {
         name: req.name.clone(),
         branch,
@@ -91,16 +97,17 @@ pub fn plan_add(ctx: &Ctx, req: &AddRequest) -> Result<Plan, Error> {
         pool: req.pool.then(registry::PoolSlot::default),
         removal: None,
         carried: Default::default(),
+        setup: None,
     };
-    Ok(Plan { tenant, carry, base_spec, want_port: req.port })
+    Ok(Plan { tenant, carry, base_spec, want_port: req.port, setup })
 }
 
 /// Create a tenant. Safe with any number of parallel calls.
 pub fn add(ctx: &Ctx, req: &AddRequest) -> Result<Tenant, Error> {
     let plan = plan_add(ctx, req)?;
     let share = if req.ephemeral { lease::Share::HandOver } else { lease::Share::Children };
-    lease::with_lease(&ctx.state, &req.name, &Holder::me(), share, |_| {
-        let t = create_in_lease(ctx, &plan)?;
+    lease::with_lease(&ctx.state, &req.name, &Holder::me(), share, |fd| {
+        let t = create_in_lease(ctx, &plan, fd)?;
         if t.ephemeral {
             // The keeper inherits our lease descriptor, so the lease never lapses between us and it.
             spawn_lease_keeper(&t, req.follow.unwrap_or_else(caller_pid))?;
@@ -109,9 +116,10 @@ pub fn add(ctx: &Ctx, req: &AddRequest) -> Result<Tenant, Error> {
     })
 }
 
-/// Build a planned tenant. The caller holds the tenant's lease (shared with children, so git's own
-/// children keep it alive if we die mid-way).
-pub fn create_in_lease(ctx: &Ctx, plan: &Plan) -> Result<Tenant, Error> {
+/// Build a planned tenant, then run its setup. The caller holds the tenant's lease (shared with
+/// children, so git's own children keep it alive if we die mid-way; `fd` is that lease). A failing setup
+/// leaves the tenant built and marked setup-failed, and returns the error.
+pub fn create_in_lease(ctx: &Ctx, plan: &Plan, fd: &lease::LeaseFd<'_>) -> Result<Tenant, Error> {
     let mut tenant = plan.tenant.clone();
     let (branch, path) = (tenant.branch.clone(), tenant.path.clone());
     ctx.locked(|| {
@@ -127,7 +135,7 @@ pub fn create_in_lease(ctx: &Ctx, plan: &Plan) -> Result<Tenant, Error> {
                 .hint("pass --path with a new location, or remove what is there"));
         }
         if plan.want_port {
-            tenant.port = Some(ports::free_port_block(ctx)?);
+            tenant.port = Some(ports::lease_block(ctx, &tenant.name)?);
         }
         registry::put(&ctx.state, &tenant)?;
         // Metadata only (fast): the checkout happens outside the building lock.
@@ -156,7 +164,55 @@ pub fn create_in_lease(ctx: &Ctx, plan: &Plan) -> Result<Tenant, Error> {
                 .with("ephemeral", tenant.ephemeral),
         )
     })?;
+    if !plan.setup.is_empty() {
+        run_setup(ctx, &mut tenant, &plan.setup, fd)?;
+    }
     Ok(tenant)
+}
+
+/// Run the approved setup commands in the built tenant `t`, recording `running` first and the outcome
+/// after. Setup's processes do not share the lease: one it leaves running must not keep the tenant
+/// "in use". A runner that dies leaves `running` with a dead lease, which reads as setup-failed.
+fn run_setup(ctx: &Ctx, t: &mut Tenant, cmds: &[String], fd: &lease::LeaseFd<'_>) -> Result<(), Error> {
+    let log = setup::log_path(&ctx.state, &t.name);
+    let hash = crate::protect::trust::digest(&ctx.config.setup);
+    let record = |t: &mut Tenant, run: SetupRun, event: bool| {
+        ctx.locked(|| {
+            // Whatever else changed in the record meanwhile (keep, lock) stays.
+            let mut now = registry::get(&ctx.state, &t.name)?.unwrap_or_else(|| t.clone());
+            now.setup = Some(run.clone());
+            registry::put(&ctx.state, &now)?;
+            *t = now;
+            if event {
+                let ev = Event::new("setup").tenant(&t.name, &t.branch, &t.path).with("ok", run.failed.is_none());
+                events::append(&ctx.state, &ev.with("log", run.log.display().to_string()))?;
+            }
+            Ok(())
+        })
+    };
+    let running =
+        SetupRun { state: SetupState::Running, log: log.clone(), hash, pid: std::process::id(), failed: None };
+    record(t, running.clone(), false)?;
+    fd.set_inherit(false)?;
+    let out = setup::run(ctx, t, cmds);
+    fd.set_inherit(true)?;
+    let failed = match out {
+        Ok(f) => f,
+        Err(e) => Some(e.message),
+    };
+    crate::failpoint::hit("setup-finished");
+    let state = if failed.is_some() { SetupState::Failed } else { SetupState::Ok };
+    record(t, SetupRun { state, failed: failed.clone(), ..running }, true)?;
+    match failed {
+        None => Ok(()),
+        Some(why) => Err(Error::new(format!("setup of tenant '{}' failed: {why}", t.name))
+            .hint(format!("its output is in {}", log.display()))
+            .hint(format!(
+                "the tenant is kept at {} as setup-failed (`run` will not start in it); when done with it: git neighbor remove {}",
+                t.path.display(),
+                t.name
+            ))),
+    }
 }
 
 /// A tenant never goes inside another worktree of the building (the main checkout's `git add -A` would

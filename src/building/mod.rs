@@ -18,6 +18,7 @@ pub mod prune;
 pub mod registry;
 pub mod remove;
 pub mod rescue;
+pub mod setup;
 pub mod state_dir;
 pub mod survey;
 

@@ -37,7 +37,8 @@ fn members(ctx: &Ctx) -> Result<Vec<Tenant>, Error> {
     Ok(registry::all(&ctx.state)?
         .0
         .into_iter()
-        .filter(|t| t.pool.is_some() && t.phase == registry::Phase::Ready)
+        // A tenant whose setup failed (or still runs) is never handed out.
+        .filter(|t| t.pool.is_some() && t.phase == registry::Phase::Ready && t.setup_ok())
         .collect())
 }
 
@@ -84,7 +85,7 @@ pub fn fill(ctx: &Ctx, n: usize) -> Result<Vec<String>, Error> {
         if registry::get(&ctx.state, &name)?.is_some() {
             continue;
         }
-        let req = AddRequest { name: name.clone(), pool: true, ..Default::default() };
+        let req = AddRequest { name: name.clone(), pool: true, setup: true, ..Default::default() };
         building::add(ctx, &req)?;
         made.push(name);
     }

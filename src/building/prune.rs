@@ -107,6 +107,9 @@ fn judge(ctx: &Ctx, t: &Tenant, status: Status, prune_after: Duration) -> Result
     if status == Status::Kept {
         return Ok(None);
     }
+    if status == Status::SetupFailed {
+        return Ok(item(Action::Keep, "its setup failed: left for a look (remove it when done)".into()));
+    }
     // The pool hands its tenants out and takes them back; prune never takes them from it.
     if t.pool.is_some() {
         return Ok(None);

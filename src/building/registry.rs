@@ -79,6 +79,46 @@ pub struct Tenant {
     /// they are unchanged (and not staged) they are a copy of the caller's files, not work of the tenant.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub carried: std::collections::BTreeMap<String, String>,
+    /// Its `[setup]` run, when it had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setup: Option<SetupRun>,
+}
+
+impl Tenant {
+    /// Whether the tenant is usable as far as setup goes: it had none, or it succeeded. (A setup still
+    /// recorded as running is someone's work in progress, or was interrupted: not usable either way.)
+    pub fn setup_ok(&self) -> bool {
+        self.setup.as_ref().is_none_or(|s| s.state == SetupState::Ok)
+    }
+}
+
+/// Where a tenant's setup stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SetupState {
+    /// Running now (or its runner died: then the creator's lease is dead).
+    Running,
+    /// Every command succeeded.
+    Ok,
+    /// A command failed; the tenant is kept as `setup-failed`.
+    Failed,
+}
+
+/// A tenant's setup run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SetupRun {
+    /// Where it stands.
+    pub state: SetupState,
+    /// The log of its output.
+    pub log: PathBuf,
+    /// The approved hash of the commands it ran.
+    pub hash: String,
+    /// The process running it (while `running`).
+    #[serde(default)]
+    pub pid: u32,
+    /// Why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
 }
 
 /// What a removal checked, recorded before it deletes anything.

@@ -425,6 +425,8 @@ fn purge(trash: &Path) -> Result<(), Error> {
 fn forget_locked(ctx: &Ctx, t: &Tenant, r: &mut Removed, event: &str) -> Result<(), Error> {
     registry::delete(&ctx.state, &t.name)?;
     lease::remove_lease_files(&ctx.state, &t.name);
+    super::ports::release(ctx, t);
+    let _ = std::fs::remove_file(super::setup::log_path(&ctx.state, &t.name));
     let mut ev =
         Event::new(event).tenant(&t.name, &t.branch, &t.path).with("branch_deleted", r.branch_deleted.is_some());
     if let Some(x) = &r.rescue {
@@ -597,6 +599,8 @@ pub fn rollback_locked(ctx: &Ctx, t: &Tenant) -> Result<String, Error> {
     }
     registry::delete(&ctx.state, &t.name)?;
     lease::remove_lease_files(&ctx.state, &t.name);
+    super::ports::release(ctx, t);
+    let _ = std::fs::remove_file(super::setup::log_path(&ctx.state, &t.name));
     events::append(&ctx.state, &Event::new("rollback").tenant(&t.name, &t.branch, &t.path))?;
     Ok(if notes.is_empty() { "rolled back".into() } else { format!("rolled back; {}", notes.join("; ")) })
 }

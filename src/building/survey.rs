@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::lease::{self, Holder};
-use super::registry::{self, Phase, Tenant};
+use super::registry::{self, Phase, SetupState, Tenant};
 use super::{Ctx, dirty_paths, short_ref, state_dir};
 use crate::error::Error;
 use crate::git::{WorktreeInfo, revs};
@@ -27,6 +27,9 @@ pub enum Status {
     Foreign,
     /// The main worktree (the repository's own checkout).
     Main,
+    /// Its `[setup]` failed or was interrupted: kept for a look, never handed work (`run` refuses it).
+    #[serde(rename = "setup-failed")]
+    SetupFailed,
 }
 
 impl Status {
@@ -39,6 +42,7 @@ impl Status {
             Status::Stale => "stale",
             Status::Foreign => "foreign",
             Status::Main => "main",
+            Status::SetupFailed => "setup-failed",
         }
     }
 }
@@ -92,6 +96,12 @@ pub struct Entry {
     pub task: Option<String>,
     /// Base (ref or commit).
     pub base: Option<String>,
+    /// First port of its leased block (`add --ports`, `run`), which holds `PORT_BLOCK` ports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// Its setup run (`state`: running, ok or failed; `log`: where its output is), when it had one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setup: Option<registry::SetupRun>,
     /// `--full`: uncommitted changes present.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dirty: Option<bool>,
@@ -130,6 +140,22 @@ fn classify(t: &Tenant, wt: Option<&WorktreeInfo>, lease: Option<&Holder>) -> (S
     }
     if wt.is_none() {
         return (Status::Stale, Some("git no longer lists it as a worktree".into()));
+    }
+    if let Some(s) = &t.setup {
+        let log = s.log.display();
+        // Running for real only while its runner lives and holds the lease (a later holder is not it).
+        let runner = lease.is_some() && crate::supervise::proc::pid_alive(s.pid);
+        match (s.state, runner) {
+            (SetupState::Failed, _) => {
+                let why = s.failed.as_deref().unwrap_or("a command failed");
+                return (Status::SetupFailed, Some(format!("setup failed: {why}; log: {log}")));
+            }
+            (SetupState::Running, false) => {
+                return (Status::SetupFailed, Some(format!("setup was interrupted; log: {log}")));
+            }
+            (SetupState::Running, true) => return (Status::Active, Some(format!("running setup; log: {log}"))),
+            (SetupState::Ok, _) => {}
+        }
     }
     if let Some(k) = &t.kept {
         return (Status::Kept, Some(k.reason.clone()));
@@ -176,6 +202,8 @@ pub fn survey(ctx: &Ctx) -> Result<Vec<Entry>, Error> {
             owner: t.owner.clone(),
             task: t.task.clone(),
             base: Some(t.base_ref.clone().unwrap_or_else(|| t.base_oid.clone())),
+            port: t.port,
+            setup: t.setup.clone(),
             dirty: None,
             ahead: None,
             behind: None,
@@ -204,6 +232,8 @@ pub fn survey(ctx: &Ctx) -> Result<Vec<Entry>, Error> {
             owner: None,
             task: None,
             base: None,
+            port: None,
+            setup: None,
             dirty: None,
             ahead: None,
             behind: None,
@@ -336,6 +366,9 @@ pub struct Counts {
     pub locked: usize,
     /// Stale.
     pub stale: usize,
+    /// Setup failed (kept for you to look at).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub setup_failed: usize,
 }
 
 /// The building's [`Summary`]; with `fetch`, the upstream is fetched before fleet liveness is judged.
@@ -352,6 +385,7 @@ pub fn summary(ctx: &Ctx, fetch: bool) -> Result<Summary, Error> {
                     Status::Active => c.active += 1,
                     Status::Kept => c.kept += 1,
                     Status::Locked => c.locked += 1,
+                    Status::SetupFailed => c.setup_failed += 1,
                     _ => c.stale += 1,
                 }
             }
@@ -372,4 +406,8 @@ pub fn summary(ctx: &Ctx, fetch: bool) -> Result<Summary, Error> {
         foreign,
         interrupted_merge: crate::frames::merge::interrupted(ctx),
     })
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }

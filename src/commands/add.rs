@@ -36,6 +36,14 @@ pub struct Args {
     /// With --ephemeral: follow this process's life instead of the caller's [env: NEIGHBOR_FOLLOW_PID].
     #[arg(long, value_name = "PID", requires = "ephemeral")]
     pub follow_pid: Option<u32>,
+    /// Lease a block of 10 ports, unique on this machine (every repository shares one lease file), for
+    /// the tenant's servers: `list --json` shows it as `port`; `run` and setup get NEIGHBOR_PORT (the
+    /// first), NEIGHBOR_PORTS (all ten) and COMPOSE_PROJECT_NAME. Released by `remove` and `prune`.
+    #[arg(long)]
+    pub ports: bool,
+    /// Do not run the [setup] commands of .neighbor.toml in the new tenant.
+    #[arg(long)]
+    pub no_setup: bool,
 }
 
 pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
@@ -49,9 +57,14 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         task: a.task.clone(),
         ephemeral: a.ephemeral,
         follow: if a.ephemeral { Some(crate::supervise::proc::follow_pid(a.follow_pid)?) } else { None },
+        port: a.ports,
+        setup: !a.no_setup,
         ..Default::default()
     };
-    let progress = ui.progress(format!("creating tenant {} (checking out)", a.name));
+    // Setup writes its output to stderr: no spinner over it.
+    let quiet_spinner = req.setup && !ctx.config.setup.run.is_empty();
+    let progress =
+        if quiet_spinner { None } else { Some(ui.progress(format!("creating tenant {} (checking out)", a.name))) };
     let t = building::add(ctx, &req)?;
     drop(progress);
     if ui.json {

@@ -36,7 +36,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
             Status::Active => Style::new().green(),
             Status::Kept => Style::new().cyan(),
             Status::Locked => Style::new().yellow(),
-            Status::Stale => Style::new().red(),
+            Status::Stale | Status::SetupFailed => Style::new().red(),
             Status::Foreign | Status::Main => Style::new().dimmed(),
         };
         let name = r.name.clone().unwrap_or_else(|| if r.main { "(main)".into() } else { "-".into() });

@@ -30,3 +30,4 @@ pub mod rescue;
 pub mod run;
 pub mod safe_pull;
 pub mod status;
+pub mod trust;

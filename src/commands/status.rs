@@ -47,8 +47,9 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
     }
     s += &format!("config: {}\n", report.config.as_deref().unwrap_or("defaults (no .neighbor.toml)"));
     let t = &report.tenants;
+    let failed = if t.setup_failed > 0 { format!(", {} setup-failed", t.setup_failed) } else { String::new() };
     s += &format!(
-        "tenants: {} ({} active, {} kept, {} locked, {} stale); {} other worktree(s)\n",
+        "tenants: {} ({} active, {} kept, {} locked, {} stale{failed}); {} other worktree(s)\n",
         t.total, t.active, t.kept, t.locked, t.stale, report.foreign
     );
     s += &format!("leases held: {}\n", report.leases_held);

@@ -54,8 +54,8 @@ enum Fix {
 /// One finding.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
-    /// Which check: `git-version`, `config`, `registry`, `stale`, `orphan-branch`, `stash`, `rebase-state`,
-    /// `rebase-autostash`, `state-markers`, `state-json`, `hooks`, `autostash-config`.
+    /// Which check: `git-version`, `config`, `registry`, `stale`, `setup`, `orphan-branch`, `stash`,
+    /// `rebase-state`, `rebase-autostash`, `state-markers`, `state-json`, `hooks`, `autostash-config`.
     pub check: String,
     /// Its standing.
     pub status: Status,
@@ -155,6 +155,7 @@ pub fn examine(ctx: &Ctx, config_error: Option<&Error>) -> Result<Vec<Finding>, 
     }
     check_registry(ctx, &mut out)?;
     check_stale(ctx, &mut out)?;
+    check_setup(ctx, &mut out)?;
     check_orphans(ctx, &mut out)?;
     check_stash(ctx, &mut out)?;
     check_rebase_state(ctx, &mut out)?;
@@ -242,6 +243,31 @@ fn check_stale(ctx: &Ctx, out: &mut Vec<Finding>) -> Result<(), Error> {
     }
     if !any {
         out.push(Finding::new("stale", Status::Ok, "no stale tenants or locks"));
+    }
+    Ok(())
+}
+
+/// `[setup]`: commands nobody approved (every new tenant is refused), and tenants whose setup failed.
+/// Both are warnings: nothing is lost, and the fleet's existing tenants work. Silent when all is well.
+fn check_setup(ctx: &Ctx, out: &mut Vec<Finding>) -> Result<(), Error> {
+    if let Err(e) = crate::protect::trust::check(ctx)
+        && e.kind == crate::error::Kind::Refused
+    {
+        out.push(
+            Finding::new("setup", Status::Warning, e.message.replace("; nothing was created", ""))
+                .hint("new tenants are refused until then: look at them with `git neighbor trust --show`"),
+        );
+    }
+    for row in crate::building::survey(ctx)? {
+        if row.status != crate::building::Status::SetupFailed {
+            continue;
+        }
+        let name = row.name.as_deref().unwrap_or("?");
+        out.push(
+            Finding::new("setup", Status::Warning, format!("tenant {name}: {}", row.reason.as_deref().unwrap_or("")))
+                .path(&row.path)
+                .hint(format!("`run` will not start in it; when done looking: git neighbor remove {name}")),
+        );
     }
     Ok(())
 }

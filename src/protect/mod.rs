@@ -7,6 +7,7 @@ pub mod hooks;
 pub mod lint;
 pub mod liveness;
 pub mod safe_pull;
+pub mod trust;
 
 #[cfg(test)]
 mod tests;

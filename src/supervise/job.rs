@@ -147,6 +147,18 @@ pub fn run(ctx: &Ctx, req: &Request, sigs: &Signals) -> Result<Report, Error> {
     {
         // An existing tenant is the user's: run in it, leave it unless --rm.
         return lease::with_lease(&ctx.state, name, &Holder::me(), Share::No, |_| {
+            // Read again under the lease: a setup recorded as running now is one whose runner died.
+            let t = ctx.tenant(&t.name)?;
+            if !t.setup_ok() {
+                let why =
+                    t.setup.as_ref().and_then(|s| s.failed.clone()).unwrap_or_else(|| "it was interrupted".into());
+                let log = t.setup.as_ref().map(|s| s.log.display().to_string()).unwrap_or_default();
+                return Err(Error::refused(format!(
+                    "tenant '{name}' is setup-failed ({why}); the command was not started"
+                ))
+                .hint(format!("its setup output is in {log}"))
+                .hint(format!("remove it (git neighbor remove {name}) and create it again once setup is fixed")));
+            }
             let mut r = job.supervise_in(&t)?;
             if req.rm {
                 job.finish(&t, &mut r)?;
@@ -168,11 +180,12 @@ pub fn run(ctx: &Ctx, req: &Request, sigs: &Signals) -> Result<Report, Error> {
         stream: req.stream.clone(),
         frame,
         port: true,
+        setup: true,
         ..Default::default()
     };
     let plan = building::plan_add(ctx, &add)?;
     lease::with_lease(&ctx.state, &name, &Holder::me(), Share::Children, |fd| {
-        let t = building::create_in_lease(ctx, &plan)?;
+        let t = building::create_in_lease(ctx, &plan, fd)?;
         // From here on the lease is ours alone: kill -9 of run must end it, whatever CMD does.
         fd.set_inherit(false)?;
         let out = job.supervise_in(&t);
@@ -234,21 +247,10 @@ impl Job<'_> {
         let (ctx, req) = (self.ctx, self.req);
         let mut r = self.empty_report(t);
         let stream = req.stream.clone().unwrap_or_else(|| t.name.clone());
-        let mut env = vec![
-            ("NEIGHBOR_NAME".to_string(), t.name.clone()),
-            ("NEIGHBOR_WORKTREE".into(), t.path.display().to_string()),
-            ("NEIGHBOR_BRANCH".into(), t.branch.clone()),
-            (
-                "NEIGHBOR_MAIN".into(),
-                ctx.repo.main_worktree.as_deref().unwrap_or(&ctx.repo.common_dir).display().to_string(),
-            ),
-            ("NEIGHBOR_STREAM".into(), stream.clone()),
-        ];
+        let mut env = crate::building::ports::tenant_env(ctx, t);
+        env.push(("NEIGHBOR_STREAM".into(), stream.clone()));
         if let Some(f) = self.frame {
             env.push(("NEIGHBOR_FRAME".into(), f.to_string()));
-        }
-        if let Some(p) = t.port {
-            env.push(("NEIGHBOR_PORT".into(), p.to_string()));
         }
         let spec = Spec {
             argv: req.cmd.clone(),

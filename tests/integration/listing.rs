@@ -303,8 +303,9 @@ fn status_short_is_one_line_for_a_prompt() {
     let _ = child.wait();
     assert_eq!(line, "api +1 -1 live");
     // Out of time: `?`, never a wrong answer. JSON carries the same.
+    // (The killed run's process group may still be ending, so the fleet may still read live here.)
     let o = t.neighbor_in(&p, &["status", "--short", "--budget", "0s"]).ok();
-    assert_eq!(o.stdout.trim_end(), "api? +1 -1");
+    assert!(o.stdout.starts_with("api? +1 -1"), "{}", o.stdout);
     let j = t.neighbor_in(&p, &["status", "--short", "--json"]).ok().json();
     assert_eq!(j["tenant"], "api");
     assert_eq!(j["ahead"], 1);
