@@ -107,7 +107,7 @@ pub enum Cmd {
         #[command(subcommand)]
         cmd: Option<commands::pool::Cmd>,
     },
-    /// Tasks: add, list, show, claim (exactly once), release, done, fail, block (no subcommand: list).
+    /// Tasks: add, list, show, claim (exactly once), release, done, fail, block, sync (no subcommand: list).
     Task {
         /// What to do.
         #[command(subcommand)]

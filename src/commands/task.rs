@@ -86,6 +86,17 @@ pub enum Cmd {
         #[arg(long, value_name = "TEXT")]
         reason: String,
     },
+    /// Share the tasks through a remote: fetch its refs/neighbor/tasks/*, push the ones changed here.
+    ///
+    /// Each ref is pushed with --force-with-lease on the value the remote had, so a change made from a stale
+    /// read is refused there. A task changed both here and on the remote since the last sync takes the
+    /// remote's version (it was published first): a claim made here is then lost, and the command exits 3
+    /// naming who holds the task.
+    Sync {
+        /// The remote (a name, URL or path).
+        #[arg(default_value = "origin")]
+        remote: String,
+    },
     /// Make a task wait until another is done; a cycle is refused (exit 3).
     Block {
         /// The task that waits.
@@ -179,6 +190,28 @@ pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
                     ));
                     return Ok(NOTHING_READY);
                 }
+            }
+        }
+        Cmd::Sync { remote } => {
+            let r = tasks::sync::sync(ctx, remote)?;
+            if ui.json {
+                ui.json_out(&r)?;
+            }
+            ui.status(format!("{remote}: {} task(s) taken, {} published", r.pulled.len(), r.pushed.len()));
+            if !r.lost.is_empty() {
+                let lost: Vec<String> = r
+                    .lost
+                    .iter()
+                    .map(|t| match (&t.status, &t.claimed_by) {
+                        (Status::Claimed, Some(c)) => format!("{} (claimed by pid {} on {})", t.id, c.pid, c.host),
+                        _ => format!("{} ({})", t.id, t.status.name()),
+                    })
+                    .collect();
+                return Err(Error::refused(format!(
+                    "changed on '{remote}' first, so the change made here is replaced: {}",
+                    lost.join(", ")
+                ))
+                .hint("`git neighbor task claim --next` takes another ready task"));
             }
         }
         Cmd::Release { id } => changed(ui, tasks::release(ctx, id)?, "pending")?,

@@ -20,10 +20,16 @@
 //! A claim records the pid and host of the process it belongs to (the caller, looked through git's
 //! dispatcher and wrappers as `pool claim` does, or `--follow-pid`). On the same host, a claim whose
 //! process is gone counts as released: the task is pending (and ready, if unblocked) again for `list` and
-//! `claim`, and the next claim swaps from the dead claim's blob. Not built yet: claims across machines (a
-//! shared remote, heartbeats that expire); a claim recorded on another host is taken as live.
+//! `claim`, and the next claim swaps from the dead claim's blob.
+//!
+//! # Across machines
+//! [`sync`] publishes the plane to a remote and takes its changes, each ref pushed with a lease, so the
+//! second of two clones to publish a claim of one task is told it lost. Not built yet: claims that go
+//! through the remote by themselves (a claim is local until synced) and claims from other hosts kept alive by
+//! a heartbeat that expires; a claim recorded on another host is taken as live.
 
 pub mod store;
+pub mod sync;
 
 use serde::{Deserialize, Serialize};
 

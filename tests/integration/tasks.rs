@@ -289,3 +289,58 @@ fn a_killed_claimer_releases_its_task() {
     assert_eq!(s["H"]["claimed_by"]["pid"], std::process::id());
     assert_eq!(s["H"]["version"], 3);
 }
+
+#[test]
+fn two_clones_claim_one_task_through_the_remote_one_wins() {
+    let t = TestRepo::with_remote();
+    let one = t.dir.clone();
+    let two = t.root.join("clone2");
+    t.git(&["clone", "-q", t.root.join("origin.git").to_str().unwrap(), two.to_str().unwrap()]);
+    let in_dir = |dir: &std::path::Path, args: &[&str]| {
+        let mut all = vec!["task"];
+        all.extend_from_slice(args);
+        t.neighbor_in(dir, &all)
+    };
+    let remote_blob =
+        |id: &str| t.git_in(&t.root.join("origin.git"), &["rev-parse", &format!("refs/neighbor/tasks/{id}")]);
+    let local_blob =
+        |dir: &std::path::Path, id: &str| t.git_in(dir, &["rev-parse", &format!("refs/neighbor/tasks/{id}")]);
+
+    in_dir(&one, &["add", "shared", "--id", "A"]).ok();
+    in_dir(&one, &["add", "raced", "--id", "R"]).ok();
+    let pushed = in_dir(&one, &["sync", "--json"]).ok().json();
+    assert_eq!(pushed["pushed"], serde_json::json!(["A", "R"]));
+    let pulled = in_dir(&two, &["sync", "--json"]).ok().json();
+    assert_eq!(pulled["pulled"], serde_json::json!(["A", "R"]));
+    assert_eq!(local_blob(&two, "A"), remote_blob("A"));
+
+    // Both clones claim A; the first to sync publishes, the second is told who holds it.
+    in_dir(&one, &["claim", "A", "--owner", "one"]).ok();
+    in_dir(&two, &["claim", "A", "--owner", "two"]).ok();
+    in_dir(&one, &["sync"]).ok();
+    let lost = in_dir(&two, &["sync"]);
+    assert_eq!(lost.code, 3, "{}", lost.stderr);
+    assert!(lost.stderr.contains("A (claimed by pid"), "{}", lost.stderr);
+    let shown = in_dir(&two, &["show", "A", "--json"]).ok().json();
+    assert_eq!(shown["owner"], "one", "the remote's claim replaced ours");
+    assert_eq!(local_blob(&two, "A"), remote_blob("A"));
+    assert_eq!(local_blob(&one, "A"), remote_blob("A"));
+
+    // The same race with both syncs at once: exactly one wins, whatever the order.
+    in_dir(&one, &["claim", "R", "--owner", "one"]).ok();
+    in_dir(&two, &["claim", "R", "--owner", "two"]).ok();
+    let a = t.cmd_in(&one, &["task", "sync"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let b = t.cmd_in(&two, &["task", "sync"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let (a, b) = (Out::from_output(a.wait_with_output().unwrap()), Out::from_output(b.wait_with_output().unwrap()));
+    let mut codes = [a.code, b.code];
+    codes.sort();
+    assert_eq!(codes, [0, 3], "one sync wins, one is refused:\n{}\n{}", a.stderr, b.stderr);
+    let winner = if a.code == 0 { "one" } else { "two" };
+    let remote: serde_json::Value =
+        serde_json::from_str(&t.git_in(&t.root.join("origin.git"), &["cat-file", "blob", "refs/neighbor/tasks/R"]))
+            .unwrap();
+    assert_eq!(remote["owner"], winner);
+    assert_eq!(remote["version"], 2, "one claim on the remote, no lost or doubled update");
+    assert_eq!(local_blob(&one, "R"), remote_blob("R"));
+    assert_eq!(local_blob(&two, "R"), remote_blob("R"));
+}
