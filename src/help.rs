@@ -88,7 +88,8 @@ const EXAMPLES: &[(&str, &str)] = &[
               id=$(git neighbor task claim --next)   # exit 5 when nothing is ready\n\
               git neighbor task done \"$id\"\n\
               git neighbor task list --ready --json\n\
-              git neighbor task sync origin   # share the tasks: fetch, then push with a lease per task",
+              git neighbor task sync origin   # share the tasks: fetch, then push with a lease per task\n\
+              git neighbor task claim --next --remote origin   # exactly once across clones",
     ),
     (
         "trust",

@@ -67,6 +67,10 @@ pub enum Cmd {
         /// Follow this process's life instead of the caller's [env: NEIGHBOR_FOLLOW_PID].
         #[arg(long, value_name = "PID")]
         follow_pid: Option<u32>,
+        /// Claim through this remote: sync, claim, publish with a lease; the claim holds only if the remote
+        /// then has it (`--next` moves on when another clone published first).
+        #[arg(long, value_name = "REMOTE")]
+        remote: Option<String>,
     },
     /// Put a claimed or failed task back to pending.
     Release {
@@ -169,13 +173,13 @@ pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
                 ui.data(&show_text(&v))?;
             }
         }
-        Cmd::Claim { id, next, owner, follow_pid } => {
+        Cmd::Claim { id, next, owner, follow_pid, remote } => {
             let pid = crate::supervise::proc::follow_pid(*follow_pid)?;
             let want = match (id, next) {
                 (Some(id), _) => Want::Id(id.clone()),
                 (None, _) => Want::Next,
             };
-            match tasks::claim(ctx, &want, owner.as_deref(), pid)? {
+            match tasks::claim(ctx, &want, owner.as_deref(), pid, remote.as_deref())? {
                 Claimed::Task(v) => {
                     if ui.json {
                         ui.json_out(&v)?;

@@ -24,8 +24,9 @@
 //!
 //! # Across machines
 //! [`sync`] publishes the plane to a remote and takes its changes, each ref pushed with a lease, so the
-//! second of two clones to publish a claim of one task is told it lost. Not built yet: claims that go
-//! through the remote by themselves (a claim is local until synced) and claims from other hosts kept alive by
+//! second of two clones to publish a claim of one task is told it lost; `claim` with a remote syncs,
+//! claims, syncs and keeps the claim only if the remote holds its blob. Not built yet: a plane shared by
+//! default (without a remote a change is local until synced) and claims from other hosts kept alive by
 //! a heartbeat that expires; a claim recorded on another host is taken as live.
 
 pub mod store;
@@ -337,7 +338,53 @@ pub enum Claimed {
 
 /// Claim a task for process `pid` (compare-and-swap on its ref from the blob read). A named task that is
 /// not ready, or that another claimer takes first, is refused (exit 3) naming why or who holds it.
-pub fn claim(ctx: &Ctx, want: &Want, owner: Option<&str>, pid: u32) -> Result<Claimed, Error> {
+///
+/// With `remote`, the claim goes through it: take the remote's tasks, claim here, publish with a lease
+/// ([`sync`]), and the claim counts only if the remote then holds exactly the blob written here. A claim
+/// that lost there is undone here (if a later sync has not already replaced it) and `--next` moves on.
+pub fn claim(ctx: &Ctx, want: &Want, owner: Option<&str>, pid: u32, remote: Option<&str>) -> Result<Claimed, Error> {
+    let Some(r) = remote else { return claim_here(ctx, want, owner, pid, &[]).map(|(c, _)| c) };
+    // Changes made here that lost to the remote's are not this claim's business.
+    sync::sync(ctx, r)?;
+    let mut lost: Vec<String> = Vec::new();
+    for _ in 0..RETRIES {
+        let (c, swapped) = claim_here(ctx, want, owner, pid, &lost)?;
+        let (v, ours, before) = match (c, swapped) {
+            (Claimed::Task(v), Some((ours, before))) => (v, ours, before),
+            (c, _) => return Ok(c),
+        };
+        let id = v.task.id.clone();
+        let full = store::ref_of(&id);
+        let published = sync::sync(ctx, r);
+        let theirs = crate::git::remote::remote_ref(&ctx.repo, r, &full)?;
+        // The remote holding our blob is the claim, whatever else the sync met.
+        if theirs.as_deref() == Some(ours.as_str()) {
+            return Ok(Claimed::Task(v));
+        }
+        // Not ours on the remote: put the task back here unless something already replaced our claim.
+        crate::git::refs::update_if(&ctx.repo, &full, &before, &ours, &format!("neighbor: task claim {id} lost"))?;
+        published?;
+        match want {
+            Want::Id(_) => {
+                let (all, _) = store::load_all(&ctx.repo)?;
+                let v = view_of(&all, &id).ok_or_else(|| Error::new(format!("no task named '{id}'")))?;
+                return Err(if v.ready {
+                    Error::refused(format!("task '{id}' was changed on '{r}' while it was being claimed"))
+                        .hint("try again")
+                } else {
+                    not_ready(&v, &all)
+                });
+            }
+            Want::Next => lost.push(id),
+        }
+    }
+    Err(Error::new(format!("lost every claim race on '{r}'")).hint("try again"))
+}
+
+/// The claim on this repository's refs; with the blob written and the one it replaced when it won.
+type Here = (Claimed, Option<(String, String)>);
+
+fn claim_here(ctx: &Ctx, want: &Want, owner: Option<&str>, pid: u32, skip: &[String]) -> Result<Here, Error> {
     let claimer = Claimer { pid, host: host(), since: now() };
     let take = |s: &Stored| {
         let mut t = s.task.clone();
@@ -363,10 +410,11 @@ pub fn claim(ctx: &Ctx, want: &Want, owner: Option<&str>, pid: u32) -> Result<Cl
                     return Err(not_ready(&v, &all));
                 }
                 let t = take(&one);
-                match store::swap(&ctx.repo, &one, &t, &format!("neighbor: task claim {id}"))? {
-                    Cas::Done => {
+                match store::swap_to(&ctx.repo, &one, &t, &format!("neighbor: task claim {id}"))? {
+                    (Cas::Done, oid) => {
                         log(ctx, "claim", &t);
-                        return Ok(Claimed::Task(Box::new(View { task: t, ready: false, claim_dead: false })));
+                        let v = View { task: t, ready: false, claim_dead: false };
+                        return Ok((Claimed::Task(Box::new(v)), Some((oid, one.oid))));
                     }
                     // Someone changed it since we read it: read again, and say who holds it if someone does.
                     _ => continue,
@@ -378,20 +426,24 @@ pub fn claim(ctx: &Ctx, want: &Want, owner: Option<&str>, pid: u32) -> Result<Cl
             for _ in 0..RETRIES {
                 let (all, _) = store::load_all(&ctx.repo)?;
                 let vs = views(&all);
-                let mut ready: Vec<&View> = vs.iter().filter(|v| v.ready).collect();
+                let mut ready: Vec<&View> = vs.iter().filter(|v| v.ready && !skip.contains(&v.task.id)).collect();
                 if ready.is_empty() {
-                    return Ok(Claimed::NothingReady {
+                    let nothing = Claimed::NothingReady {
                         blocked: vs.iter().filter(|v| v.task.status == Status::Pending).count(),
                         claimed: vs.iter().filter(|v| v.task.status == Status::Claimed).count(),
-                    });
+                    };
+                    return Ok((nothing, None));
                 }
                 ready.sort_by(|a, b| (&a.task.created, &a.task.id).cmp(&(&b.task.created, &b.task.id)));
                 for v in ready {
                     let Some(s) = all.iter().find(|s| s.task.id == v.task.id) else { continue };
                     let t = take(s);
-                    if store::swap(&ctx.repo, s, &t, &format!("neighbor: task claim {}", t.id))? == Cas::Done {
+                    if let (Cas::Done, oid) =
+                        store::swap_to(&ctx.repo, s, &t, &format!("neighbor: task claim {}", t.id))?
+                    {
                         log(ctx, "claim", &t);
-                        return Ok(Claimed::Task(Box::new(View { task: t, ready: false, claim_dead: false })));
+                        let v = View { task: t, ready: false, claim_dead: false };
+                        return Ok((Claimed::Task(Box::new(v)), Some((oid, s.oid.clone()))));
                     }
                     // Lost the race for this one: the next ready task.
                 }

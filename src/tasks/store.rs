@@ -59,8 +59,13 @@ pub fn create(repo: &Repo, task: &Task, why: &str) -> Result<refs::Cas, Error> {
 
 /// Replace the task `old` was read as with `new`, only if its ref still points at `old.oid`.
 pub fn swap(repo: &Repo, old: &Stored, new: &Task, why: &str) -> Result<refs::Cas, Error> {
+    swap_to(repo, old, new, why).map(|(cas, _)| cas)
+}
+
+/// [`swap`], also returning the id of the blob written.
+pub fn swap_to(repo: &Repo, old: &Stored, new: &Task, why: &str) -> Result<(refs::Cas, String), Error> {
     let oid = blob::write(repo, &encode(new)?)?;
-    refs::update_if(repo, &ref_of(&new.id), &oid, &old.oid, why)
+    Ok((refs::update_if(repo, &ref_of(&new.id), &oid, &old.oid, why)?, oid))
 }
 
 /// Replace `old` with `new` only if every task in `seen` is still exactly as it was read (one

@@ -49,12 +49,30 @@ pub fn sync(ctx: &Ctx, remote_name: &str) -> Result<Report, Error> {
     if remote_name.is_empty() || remote_name.starts_with('-') {
         return Err(Error::usage(format!("'{remote_name}' is not a remote")));
     }
-    let repo = &ctx.repo;
     let k = key(remote_name);
     let fetched_ns = format!("refs/neighbor/sync/{k}/fetched/");
     let base_ns = format!("refs/neighbor/sync/{k}/base/");
     let mut report = Report::default();
     for _ in 0..ROUNDS {
+        // One sync of this clone at a time (the fetch lock, as `delta push` takes it): every sync fetches
+        // into the same refs and moves the same base refs.
+        let again = crate::frames::mailbox::with_fetch_lock(&ctx.state, ctx.lock_timeout, || {
+            round(ctx, remote_name, &fetched_ns, &base_ns, &mut report)
+        })?;
+        if !again {
+            report.pulled.sort();
+            report.pulled.dedup();
+            return Ok(report);
+        }
+    }
+    Err(Error::new(format!("the tasks on '{remote_name}' kept moving; not every change was published"))
+        .hint("run `git neighbor task sync` again"))
+}
+
+/// One fetch, decide, push; `true` when a push was refused because the remote moved (go again).
+fn round(ctx: &Ctx, remote_name: &str, fetched_ns: &str, base_ns: &str, report: &mut Report) -> Result<bool, Error> {
+    let repo = &ctx.repo;
+    {
         // Fetch into a namespace of our own, pruned so that it is exactly the remote's set.
         remote::fetch_pruned(repo, remote_name, &format!("+{}*:{fetched_ns}*", store::PREFIX))?;
         let id_of = |ns: &str, v: Vec<(String, String)>| {
@@ -62,8 +80,8 @@ pub fn sync(ctx: &Ctx, remote_name: &str) -> Result<Report, Error> {
                 .filter_map(|(r, o)| r.strip_prefix(ns).map(|id| (id.to_string(), o)))
                 .collect::<std::collections::BTreeMap<String, String>>()
         };
-        let theirs = id_of(&fetched_ns, refs::under(repo, &fetched_ns)?);
-        let base = id_of(&base_ns, refs::under(repo, &base_ns)?);
+        let theirs = id_of(fetched_ns, refs::under(repo, fetched_ns)?);
+        let base = id_of(base_ns, refs::under(repo, base_ns)?);
         let ours = id_of(store::PREFIX, refs::under(repo, store::PREFIX)?);
         let mut ids: Vec<&String> = theirs.keys().chain(ours.keys()).collect();
         ids.sort();
@@ -136,12 +154,6 @@ pub fn sync(ctx: &Ctx, remote_name: &str) -> Result<Report, Error> {
         if !set_base.is_empty() {
             refs::transaction(repo, Some("neighbor: task sync"), &set_base)?;
         }
-        if !again {
-            report.pulled.sort();
-            report.pulled.dedup();
-            return Ok(report);
-        }
+        Ok(again)
     }
-    Err(Error::new(format!("the tasks on '{remote_name}' kept moving; not every change was published"))
-        .hint("run `git neighbor task sync` again"))
 }

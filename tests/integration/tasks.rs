@@ -344,3 +344,52 @@ fn two_clones_claim_one_task_through_the_remote_one_wins() {
     assert_eq!(local_blob(&one, "R"), remote_blob("R"));
     assert_eq!(local_blob(&two, "R"), remote_blob("R"));
 }
+
+#[test]
+fn claims_through_the_remote_from_two_clones_are_exactly_once() {
+    let t = TestRepo::with_remote();
+    let one = t.dir.clone();
+    let two = t.root.join("clone2");
+    t.git(&["clone", "-q", t.root.join("origin.git").to_str().unwrap(), two.to_str().unwrap()]);
+    for i in 0..20 {
+        task(&t, &["add", &format!("task {i}"), "--id", &format!("T{i:02}")]).ok();
+    }
+    task(&t, &["sync"]).ok();
+    // 8 claimers in each clone, all at once, each through the remote.
+    let kids: Vec<_> = (0..16)
+        .map(|i| {
+            let dir = if i % 2 == 0 { &one } else { &two };
+            let owner = format!("c{i}");
+            t.cmd_in(dir, &["task", "claim", "--next", "--remote", "origin", "--owner", &owner, "--json"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outs: Vec<Out> = kids.into_iter().map(|k| Out::from_output(k.wait_with_output().unwrap())).collect();
+    let failed: Vec<&str> = outs.iter().filter(|o| o.code != 0).map(|o| o.stderr.as_str()).collect();
+    assert!(failed.is_empty(), "16 claimers, 20 tasks: every claimer gets one: {failed:?}");
+    // Each winner's task is on the remote with its owner, claimed once (version 2); 16 distinct tasks.
+    let origin = t.root.join("origin.git");
+    let mut ids = Vec::new();
+    for o in &outs {
+        let v = o.json();
+        let id = v["id"].as_str().unwrap().to_string();
+        let blob = t.git_in(&origin, &["cat-file", "blob", &format!("refs/neighbor/tasks/{id}")]);
+        let remote: serde_json::Value = serde_json::from_str(&blob).unwrap();
+        assert_eq!(remote["owner"], v["owner"], "{id}: the remote holds this claimer's claim");
+        assert_eq!(remote["status"], "claimed");
+        assert_eq!(remote["version"], 2, "{id}: claimed once");
+        ids.push(id);
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 16, "no task claimed twice");
+    let refs = t.git_in(&origin, &["for-each-ref", "--format=%(refname)", "refs/neighbor/tasks/"]);
+    let claimed = refs
+        .lines()
+        .filter(|r| t.git_in(&origin, &["cat-file", "blob", r]).contains("\"status\": \"claimed\""))
+        .count();
+    assert_eq!(claimed, 16, "the remote holds exactly the 16 claims");
+}
