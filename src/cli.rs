@@ -107,6 +107,12 @@ pub enum Cmd {
         #[command(subcommand)]
         cmd: Option<commands::pool::Cmd>,
     },
+    /// Tasks: add, list, show, claim (exactly once), release, done, fail, block, sync (no subcommand: list).
+    Task {
+        /// What to do.
+        #[command(subcommand)]
+        cmd: Option<commands::task::Cmd>,
+    },
     /// Approve the [setup] commands of .neighbor.toml (by hash), show the approval, or revoke it.
     Trust(commands::trust::Args),
     /// Pull by rebase without ever stashing; refuses (exit 3) to mix a dirty checkout with a live fleet.
@@ -221,6 +227,10 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Cmd::Land(a) => commands::land::run(&open(g)?, &ui, a),
         Cmd::Fleet(a) => commands::fleet::run(&open(g)?, &ui, a),
         Cmd::Pool { cmd } => commands::pool::run(&open(g)?, &ui, cmd.as_ref().unwrap_or(&commands::pool::Cmd::List)),
+        Cmd::Task { cmd } => {
+            let list = commands::task::Cmd::List { ready: false, status: None, owner: None };
+            commands::task::run(&open(g)?, &ui, cmd.as_ref().unwrap_or(&list))
+        }
         Cmd::GenDocs(a) => commands::gen_docs::run(a),
         Cmd::Reaper(a) => commands::reaper::run(a),
         Cmd::Trust(a) => commands::trust::run(&open(g)?, &ui, a),

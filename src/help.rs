@@ -82,6 +82,16 @@ const EXAMPLES: &[(&str, &str)] = &[
               git neighbor pool release pool-3 --lease-id 9f2c...",
     ),
     (
+        "task",
+        "git neighbor task add \"fix the login race\" --id login --label bug   # prints the id\n\
+              git neighbor task add \"ship it\" --blocked-by login   # ready once login is done\n\
+              id=$(git neighbor task claim --next)   # exit 5 when nothing is ready\n\
+              git neighbor task done \"$id\"\n\
+              git neighbor task list --ready --json\n\
+              git neighbor task sync origin   # share the tasks: fetch, then push with a lease per task\n\
+              git neighbor task claim --next --remote origin   # exactly once across clones",
+    ),
+    (
         "trust",
         "git neighbor trust --show              # the [setup] commands, and what is approved\n\
                git neighbor trust --expect 3fa9c2d1e0b4  # approve them, if they are still what you saw\n\

@@ -22,6 +22,7 @@ pub(crate) mod help;
 pub(crate) mod mcp;
 pub(crate) mod protect;
 pub(crate) mod supervise;
+pub(crate) mod tasks;
 #[cfg(test)]
 mod testing;
 pub(crate) mod ui;

@@ -30,4 +30,5 @@ pub mod rescue;
 pub mod run;
 pub mod safe_pull;
 pub mod status;
+pub mod task;
 pub mod trust;

@@ -5,6 +5,7 @@
 //! git argv stays behind a named function here. Every subprocess error keeps the
 //! arguments and git's stderr, so a failure says exactly which git call failed and why.
 
+pub mod blob;
 pub mod busy;
 pub mod carry;
 pub mod checkout;

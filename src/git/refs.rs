@@ -128,6 +128,20 @@ pub fn delete_if(repo: &Repo, full: &str, old: &str, why: &str) -> Result<Cas, E
     }
 }
 
+/// Move `full` from `old` to `new` only if it still points at `old`; otherwise say where it is now.
+pub fn update_if(repo: &Repo, full: &str, new: &str, old: &str, why: &str) -> Result<Cas, Error> {
+    let (code, _, err) = repo.git_common()?.args(["update-ref", "-m", why, full, new, old]).answer()?;
+    if code == Some(0) {
+        return Ok(Cas::Done);
+    }
+    // Decide from the ref itself, not from git's message.
+    match oid_of(repo, full)? {
+        None => Ok(Cas::Gone),
+        Some(now) if now != old => Ok(Cas::Moved(now)),
+        Some(_) => Err(Error::new(format!("cannot update {full}: {}", err.trim()))),
+    }
+}
+
 /// Create `full` at `new` only if it does not exist. `Done` also when it already holds `new` (a rerun).
 pub fn create_if_absent(repo: &Repo, full: &str, new: &str, why: &str) -> Result<Cas, Error> {
     let zero = "0".repeat(new.len());

@@ -147,6 +147,18 @@ pub fn fetch(repo: &Repo, remote: &str, refspecs: &[String]) -> Result<(), Error
         .map_err(|e| Error::from(e).context(format!("cannot fetch from '{remote}'")))
 }
 
+/// `git fetch --quiet --no-write-fetch-head --prune --no-tags -- <remote> <refspec>`: the destination
+/// namespace ends up exactly the remote's set of matching refs.
+pub fn fetch_pruned(repo: &Repo, remote: &str, refspec: &str) -> Result<(), Error> {
+    fetch_cmd(repo)?
+        .args(["--prune", "--no-tags"])
+        .end_of_options()
+        .arg(remote)
+        .arg(refspec)
+        .run()
+        .map_err(|e| Error::from(e).context(format!("cannot fetch from '{remote}'")))
+}
+
 fn fetch_cmd(repo: &Repo) -> Result<GitCmd, Error> {
     Ok(repo.git()?.args(["fetch", "--quiet", "--no-write-fetch-head"]))
 }

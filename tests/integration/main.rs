@@ -37,6 +37,7 @@ mod setup;
 mod snapshots;
 mod streams;
 mod stress;
+mod tasks;
 mod tenant_suites;
 mod tenants;
 

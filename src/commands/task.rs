@@ -1,0 +1,274 @@
+//! `task add|list|show|claim|release|done|fail|block`: the task plane (each task a blob under
+//! `refs/neighbor/tasks/`; claims are compare-and-swaps on its ref).
+
+use std::path::PathBuf;
+
+use crate::building::Ctx;
+use crate::error::{Error, IoContext};
+use crate::tasks::{self, Claimed, Status, Task, View, Want};
+use crate::ui::{self, Ui};
+
+/// Exit code of `task claim --next` when no task is ready.
+pub const NOTHING_READY: u8 = 5;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Cmd {
+    /// Add a task; prints its id.
+    Add {
+        /// One line saying what to do.
+        subject: String,
+        /// Its id (letters, digits, '.', '_', '-'); a short unique one when left out.
+        #[arg(long, value_name = "ID")]
+        id: Option<String>,
+        /// A task that must be done first (repeatable).
+        #[arg(long = "blocked-by", value_name = "ID")]
+        blocked_by: Vec<String>,
+        /// A label (repeatable).
+        #[arg(long = "label", value_name = "LABEL")]
+        labels: Vec<String>,
+        /// Read the body from this file (`-`: stdin).
+        #[arg(long, value_name = "FILE")]
+        body_file: Option<PathBuf>,
+    },
+    /// List tasks, oldest first.
+    List {
+        /// Only tasks that are pending with every blocker done.
+        #[arg(long)]
+        ready: bool,
+        /// Only tasks with this status (a claim whose process is gone counts as pending).
+        #[arg(long, value_enum, value_name = "STATUS")]
+        status: Option<Status>,
+        /// Only tasks of this owner.
+        #[arg(long, value_name = "OWNER")]
+        owner: Option<String>,
+    },
+    /// Show one task.
+    Show {
+        /// Task id.
+        id: String,
+    },
+    /// Claim a task for the calling process; prints its id.
+    ///
+    /// The claim is a compare-and-swap on the task's ref: of two claimers of one task, one wins and the
+    /// other is refused (exit 3) with the holder's pid and host. --next takes the oldest ready task, moving
+    /// on to the next when another claimer wins; exit 5 when none is ready. The claim lasts as long as the
+    /// calling process (looked through git and wrappers such as `timeout`, as `pool claim` does) or the one
+    /// named by --follow-pid; once that process is gone the task is pending again.
+    Claim {
+        /// The task to claim.
+        #[arg(required_unless_present = "next", conflicts_with = "next")]
+        id: Option<String>,
+        /// Claim the oldest ready task.
+        #[arg(long)]
+        next: bool,
+        /// Record this owner on the task.
+        #[arg(long, value_name = "OWNER")]
+        owner: Option<String>,
+        /// Follow this process's life instead of the caller's [env: NEIGHBOR_FOLLOW_PID].
+        #[arg(long, value_name = "PID")]
+        follow_pid: Option<u32>,
+        /// Claim through this remote: sync, claim, publish with a lease; the claim holds only if the remote
+        /// then has it (`--next` moves on when another clone published first).
+        #[arg(long, value_name = "REMOTE")]
+        remote: Option<String>,
+    },
+    /// Put a claimed or failed task back to pending.
+    Release {
+        /// Task id.
+        id: String,
+    },
+    /// Mark a task done (final).
+    Done {
+        /// Task id.
+        id: String,
+    },
+    /// Mark a task failed, with the reason.
+    Fail {
+        /// Task id.
+        id: String,
+        /// Why, in one line.
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+    },
+    /// Share the tasks through a remote: fetch its refs/neighbor/tasks/*, push the ones changed here.
+    ///
+    /// Each ref is pushed with --force-with-lease on the value the remote had, so a change made from a stale
+    /// read is refused there. A task changed both here and on the remote since the last sync takes the
+    /// remote's version (it was published first): a claim made here is then lost, and the command exits 3
+    /// naming who holds the task.
+    Sync {
+        /// The remote (a name, URL or path).
+        #[arg(default_value = "origin")]
+        remote: String,
+    },
+    /// Make a task wait until another is done; a cycle is refused (exit 3).
+    Block {
+        /// The task that waits.
+        id: String,
+        /// The task it waits for.
+        #[arg(long, value_name = "ID")]
+        by: String,
+    },
+}
+
+pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
+    match cmd {
+        Cmd::Add { subject, id, blocked_by, labels, body_file } => {
+            let body = match body_file {
+                None => String::new(),
+                Some(p) if p.as_os_str() == "-" => {
+                    std::io::read_to_string(std::io::stdin()).ctx(|| "cannot read the body from stdin".into())?
+                }
+                Some(p) => std::fs::read_to_string(p).ctx(|| format!("cannot read {}", p.display()))?,
+            };
+            let req = tasks::NewTask {
+                id: id.clone(),
+                subject: subject.clone(),
+                body,
+                labels: labels.clone(),
+                blocked_by: blocked_by.clone(),
+            };
+            let t = tasks::add(ctx, req)?;
+            if ui.json {
+                ui.json_out(&t)?;
+            } else {
+                ui.data(&format!("{}\n", t.id))?;
+            }
+        }
+        Cmd::List { ready, status, owner } => {
+            let f = tasks::Filter { ready: *ready, status: *status, owner: owner.clone() };
+            let (all, bad) = tasks::list(ctx, &f)?;
+            for e in &bad {
+                ui.warn_error(e, "left out");
+            }
+            if ui.json {
+                ui.json_out(&all)?;
+            } else {
+                let mut rows = vec![vec![
+                    "ID".to_string(),
+                    "STATUS".into(),
+                    "READY".into(),
+                    "OWNER".into(),
+                    "BLOCKED BY".into(),
+                    "SUBJECT".into(),
+                ]];
+                for v in all {
+                    rows.push(vec![
+                        v.task.id.clone(),
+                        status_word(&v),
+                        if v.ready { "yes".into() } else { "-".into() },
+                        v.task.owner.clone().unwrap_or_else(|| "-".into()),
+                        if v.task.blocked_by.is_empty() { "-".into() } else { v.task.blocked_by.join(",") },
+                        v.task.subject.clone(),
+                    ]);
+                }
+                ui.data(&ui::table(&rows))?;
+            }
+        }
+        Cmd::Show { id } => {
+            let v = tasks::show(ctx, id)?;
+            if ui.json {
+                ui.json_out(&v)?;
+            } else {
+                ui.data(&show_text(&v))?;
+            }
+        }
+        Cmd::Claim { id, next, owner, follow_pid, remote } => {
+            let pid = crate::supervise::proc::follow_pid(*follow_pid)?;
+            let want = match (id, next) {
+                (Some(id), _) => Want::Id(id.clone()),
+                (None, _) => Want::Next,
+            };
+            match tasks::claim(ctx, &want, owner.as_deref(), pid, remote.as_deref())? {
+                Claimed::Task(v) => {
+                    if ui.json {
+                        ui.json_out(&v)?;
+                    } else {
+                        ui.data(&format!("{}\n", v.task.id))?;
+                    }
+                    ui.status(format!("claimed {} for pid {}: {}", v.task.id, pid, v.task.subject));
+                }
+                Claimed::NothingReady { blocked, claimed } => {
+                    ui.status(format!(
+                        "nothing ready to claim ({blocked} pending task(s) wait on a blocker, {claimed} claimed)"
+                    ));
+                    return Ok(NOTHING_READY);
+                }
+            }
+        }
+        Cmd::Sync { remote } => {
+            let r = tasks::sync::sync(ctx, remote)?;
+            if ui.json {
+                ui.json_out(&r)?;
+            }
+            ui.status(format!("{remote}: {} task(s) taken, {} published", r.pulled.len(), r.pushed.len()));
+            if !r.lost.is_empty() {
+                let lost: Vec<String> = r
+                    .lost
+                    .iter()
+                    .map(|t| match (&t.status, &t.claimed_by) {
+                        (Status::Claimed, Some(c)) => format!("{} (claimed by pid {} on {})", t.id, c.pid, c.host),
+                        _ => format!("{} ({})", t.id, t.status.name()),
+                    })
+                    .collect();
+                return Err(Error::refused(format!(
+                    "changed on '{remote}' first, so the change made here is replaced: {}",
+                    lost.join(", ")
+                ))
+                .hint("`git neighbor task claim --next` takes another ready task"));
+            }
+        }
+        Cmd::Release { id } => changed(ui, tasks::release(ctx, id)?, "pending")?,
+        Cmd::Done { id } => changed(ui, tasks::done(ctx, id)?, "done")?,
+        Cmd::Fail { id, reason } => changed(ui, tasks::fail(ctx, id, reason)?, "failed")?,
+        Cmd::Block { id, by } => changed(ui, tasks::block(ctx, id, by)?, &format!("blocked by {by}"))?,
+    }
+    Ok(0)
+}
+
+/// Render a change: the task as stored now (JSON), and a status line saying whether anything changed.
+fn changed(ui: &Ui, (t, did): (Task, bool), now: &str) -> Result<(), Error> {
+    if ui.json {
+        ui.json_out(&t)?;
+    }
+    ui.status(if did {
+        format!("{} is now {now}", t.id)
+    } else {
+        format!("{} was already {now}; nothing changed", t.id)
+    });
+    Ok(())
+}
+
+fn status_word(v: &View) -> String {
+    if v.claim_dead { "pending (claimant gone)".into() } else { v.task.status.name().into() }
+}
+
+fn show_text(v: &View) -> String {
+    let t = &v.task;
+    let mut s = format!("id:         {}\nsubject:    {}\nstatus:     {}\n", t.id, t.subject, status_word(v));
+    s.push_str(&format!("ready:      {}\n", if v.ready { "yes" } else { "no" }));
+    if let Some(r) = &t.reason {
+        s.push_str(&format!("reason:     {r}\n"));
+    }
+    if let Some(o) = &t.owner {
+        s.push_str(&format!("owner:      {o}\n"));
+    }
+    if let Some(c) = &t.claimed_by {
+        s.push_str(&format!("claimed by: pid {} on {} since {}\n", c.pid, c.host, c.since));
+    }
+    if !t.blocked_by.is_empty() {
+        s.push_str(&format!("blocked by: {}\n", t.blocked_by.join(", ")));
+    }
+    if !t.labels.is_empty() {
+        s.push_str(&format!("labels:     {}\n", t.labels.join(", ")));
+    }
+    s.push_str(&format!("created:    {}\nupdated:    {} (version {})\n", t.created, t.updated, t.version));
+    if !t.body.is_empty() {
+        s.push('\n');
+        s.push_str(&t.body);
+        if !t.body.ends_with('\n') {
+            s.push('\n');
+        }
+    }
+    s
+}

@@ -1,0 +1,395 @@
+//! The task plane: tasks as blobs under refs/neighbor/tasks/, claims exactly once by compare-and-swap, a
+//! claim that dies with its process, dependencies, and bad input with its exit codes.
+
+use std::collections::BTreeMap;
+use std::process::Stdio;
+
+use crate::common::*;
+
+/// `task claim --next` found nothing ready (documented in the reference's EXIT CODES).
+const NOTHING_READY: i32 = 5;
+
+fn task(t: &TestRepo, args: &[&str]) -> Out {
+    let mut all = vec!["task"];
+    all.extend_from_slice(args);
+    t.neighbor(&all)
+}
+
+/// The task stored behind each ref, read with git itself: id -> JSON.
+fn stored(t: &TestRepo) -> BTreeMap<String, serde_json::Value> {
+    let refs = t.git(&["for-each-ref", "--format=%(refname)", "refs/neighbor/tasks/"]);
+    refs.lines()
+        .map(|r| {
+            let id = r.strip_prefix("refs/neighbor/tasks/").unwrap().to_string();
+            let blob = t.git(&["cat-file", "blob", r]);
+            (id, serde_json::from_str(&blob).unwrap())
+        })
+        .collect()
+}
+
+fn ready_ids(t: &TestRepo) -> Vec<String> {
+    let v = task(t, &["list", "--ready", "--json"]).ok().json();
+    v.as_array().unwrap().iter().map(|x| x["id"].as_str().unwrap().to_string()).collect()
+}
+
+/// One line of error (plus hints), the expected exit code, no panic, and no ref changed.
+fn refused(t: &TestRepo, args: &[&str], code: i32, needle: &str) {
+    let before = t.git(&["for-each-ref", "--format=%(refname) %(objectname)", "refs/neighbor/"]);
+    let o = task(t, args);
+    assert_eq!(o.code, code, "task {args:?}: {}", o.stderr);
+    assert!(o.stderr.contains(needle), "task {args:?}: expected {needle:?} in {}", o.stderr);
+    assert!(!o.stderr.contains("panicked"), "{}", o.stderr);
+    let errors: Vec<&str> = o.stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "one error line: {}", o.stderr);
+    assert_eq!(t.git(&["for-each-ref", "--format=%(refname) %(objectname)", "refs/neighbor/"]), before);
+}
+
+#[test]
+fn lifecycle_add_claim_release_fail_done() {
+    let t = TestRepo::new();
+    let id = task(&t, &["add", "fix the login race", "--id", "login", "--label", "bug"]).ok().stdout;
+    assert_eq!(id, "login\n");
+    std::fs::write(t.root.join("body.txt"), "steps:\n1. reproduce\n").unwrap();
+    let auto = task(&t, &["add", "write the docs", "--body-file", t.root.join("body.txt").to_str().unwrap()]).ok();
+    let auto = auto.stdout.trim().to_string();
+    assert!(auto.starts_with('t') && auto.len() == 8, "a short generated id: {auto}");
+
+    let s = stored(&t);
+    assert_eq!(s["login"]["status"], "pending");
+    assert_eq!(s["login"]["labels"], serde_json::json!(["bug"]));
+    assert_eq!(s["login"]["version"], 1);
+    assert_eq!(s[&auto]["body"], "steps:\n1. reproduce\n");
+
+    // Claim by id, with an owner: the ref now says who holds it.
+    assert_eq!(task(&t, &["claim", "login", "--owner", "alice"]).ok().stdout, "login\n");
+    let s = stored(&t);
+    assert_eq!(s["login"]["status"], "claimed");
+    assert_eq!(s["login"]["owner"], "alice");
+    assert_eq!(s["login"]["claimed_by"]["pid"], std::process::id(), "the claim follows the caller");
+    assert_eq!(s["login"]["version"], 2);
+    assert_eq!(ready_ids(&t), vec![auto.clone()]);
+    let mine = task(&t, &["list", "--owner", "alice", "--json"]).ok().json();
+    assert_eq!(mine.as_array().unwrap().len(), 1);
+
+    // A second claim of it is refused, naming the holder.
+    refused(&t, &["claim", "login"], 3, &format!("already claimed by pid {}", std::process::id()));
+
+    // Release: pending and ready again; fail: not claimable until released.
+    task(&t, &["release", "login"]).ok();
+    assert_eq!(stored(&t)["login"]["status"], "pending");
+    assert!(stored(&t)["login"]["claimed_by"].is_null());
+    task(&t, &["claim", "login"]).ok();
+    task(&t, &["fail", "login", "--reason", "cannot reproduce"]).ok();
+    assert_eq!(stored(&t)["login"]["status"], "failed");
+    assert_eq!(stored(&t)["login"]["reason"], "cannot reproduce");
+    refused(&t, &["claim", "login"], 3, "failed (cannot reproduce)");
+    task(&t, &["release", "login"]).ok();
+    task(&t, &["claim", "login"]).ok();
+    task(&t, &["done", "login"]).ok();
+    let s = stored(&t);
+    assert_eq!(s["login"]["status"], "done");
+    assert_eq!(s["login"]["version"], 8, "every change is one new version");
+
+    let shown = task(&t, &["show", "login", "--json"]).ok().json();
+    assert_eq!(shown["status"], "done");
+    assert_eq!(shown["ready"], false);
+    assert_eq!(task(&t, &["list", "--status", "done", "--json"]).ok().json().as_array().unwrap().len(), 1);
+
+    // Every change went to events.jsonl.
+    let events = std::fs::read_to_string(t.common_dir().join("neighbor/events.jsonl")).unwrap();
+    let login: Vec<serde_json::Value> = events
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["task"] == "login")
+        .collect();
+    let names: Vec<&str> = login.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "task-add",
+            "task-claim",
+            "task-release",
+            "task-claim",
+            "task-fail",
+            "task-release",
+            "task-claim",
+            "task-done"
+        ]
+    );
+}
+
+#[test]
+fn a_chain_is_ready_in_order() {
+    let t = TestRepo::new();
+    task(&t, &["add", "a", "--id", "A"]).ok();
+    task(&t, &["add", "b", "--id", "B", "--blocked-by", "A"]).ok();
+    task(&t, &["add", "c", "--id", "C"]).ok();
+    task(&t, &["block", "C", "--by", "B"]).ok();
+    assert_eq!(ready_ids(&t), ["A"]);
+    refused(&t, &["claim", "B"], 3, "task 'B' is blocked by A (pending)");
+    assert_eq!(task(&t, &["claim", "--next"]).ok().stdout, "A\n");
+    // A is claimed, B and C wait: nothing is ready.
+    let o = task(&t, &["claim", "--next"]);
+    assert_eq!(o.code, NOTHING_READY, "{}", o.stderr);
+    assert!(o.stderr.contains("nothing ready to claim"), "{}", o.stderr);
+    assert_eq!(o.stdout, "");
+    task(&t, &["done", "A"]).ok();
+    assert_eq!(ready_ids(&t), ["B"], "B is ready once A is done, C still waits");
+    assert_eq!(task(&t, &["claim", "--next"]).ok().stdout, "B\n");
+    task(&t, &["done", "B"]).ok();
+    assert_eq!(task(&t, &["claim", "--next"]).ok().stdout, "C\n");
+    task(&t, &["done", "C"]).ok();
+    assert_eq!(task(&t, &["claim", "--next"]).code, NOTHING_READY);
+}
+
+#[test]
+fn bad_input_is_one_line_with_its_exit_code() {
+    let t = TestRepo::new();
+    task(&t, &["add", "a", "--id", "A"]).ok();
+    task(&t, &["add", "b", "--id", "B", "--blocked-by", "A"]).ok();
+    task(&t, &["add", "c", "--id", "C", "--blocked-by", "B"]).ok();
+
+    for args in [&["show", "nope"][..], &["claim", "nope"], &["done", "nope"], &["release", "nope"]] {
+        refused(&t, args, 1, "no task named 'nope'");
+    }
+    refused(&t, &["block", "A", "--by", "nope"], 1, "no task named 'nope'");
+    refused(&t, &["add", "x", "--blocked-by", "nope"], 1, "no task named 'nope'");
+    refused(&t, &["add", "x", "--id", "a/b"], 2, "invalid task name 'a/b'");
+    refused(&t, &["add", "x", "--id", "..", "--label", "l"], 2, "invalid task name");
+    refused(&t, &["show", "a..b"], 2, "invalid task name");
+    refused(&t, &["add", "again", "--id", "A"], 3, "a task named 'A' already exists");
+    refused(&t, &["block", "A", "--by", "A"], 2, "cannot be blocked by itself");
+    refused(&t, &["add", "x", "--id", "X", "--blocked-by", "X"], 2, "cannot be blocked by itself");
+    refused(&t, &["block", "A", "--by", "C"], 3, "would make a cycle: A -> C -> B -> A");
+    refused(&t, &["fail", "A", "--reason", ""], 2, "--reason must be one non-empty line");
+
+    task(&t, &["claim", "A"]).ok();
+    task(&t, &["done", "A"]).ok();
+    refused(&t, &["claim", "A"], 3, "task 'A' is done");
+    refused(&t, &["release", "A"], 3, "task 'A' is done");
+    refused(&t, &["fail", "A", "--reason", "late"], 3, "task 'A' is done");
+
+    // A task blob pushed by hand that is not a task: named in one line, never a panic, and the rest of
+    // the plane still works.
+    let oid = {
+        let p = t.root.join("bad.json");
+        std::fs::write(&p, "{\"id\": \"Z\", \"subject\": 7}\n").unwrap();
+        t.git(&["hash-object", "-w", p.to_str().unwrap()])
+    };
+    t.git(&["update-ref", "refs/neighbor/tasks/Z", &oid]);
+    refused(&t, &["show", "Z"], 1, "refs/neighbor/tasks/Z does not hold a task: malformed JSON");
+    refused(&t, &["claim", "Z"], 1, "refs/neighbor/tasks/Z does not hold a task");
+    let o = task(&t, &["list"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stderr.contains("warning: refs/neighbor/tasks/Z does not hold a task"), "{}", o.stderr);
+    assert!(o.stdout.contains("B "), "{}", o.stdout);
+    // A ref pointing at a commit, and a blob whose id field is another task's.
+    let head = t.git(&["rev-parse", "HEAD"]);
+    t.git(&["update-ref", "refs/neighbor/tasks/Y", &head]);
+    refused(&t, &["show", "Y"], 1, "it points at a commit, not a blob");
+    let b = t.git(&["cat-file", "blob", "refs/neighbor/tasks/B"]);
+    let p = t.root.join("b.json");
+    std::fs::write(&p, b).unwrap();
+    let copy = t.git(&["hash-object", "-w", p.to_str().unwrap()]);
+    t.git(&["update-ref", "refs/neighbor/tasks/W", &copy]);
+    refused(&t, &["show", "W"], 1, "its id field says 'B'");
+    assert_eq!(task(&t, &["claim", "--next"]).ok().stdout, "B\n", "bad refs do not stop the plane");
+}
+
+#[test]
+fn thirty_two_claimers_twenty_tasks_each_claimed_once() {
+    let t = TestRepo::new();
+    for i in 0..20 {
+        task(&t, &["add", &format!("task {i}"), "--id", &format!("T{i:02}")]).ok();
+    }
+    let kids: Vec<_> = (0..32)
+        .map(|_| {
+            t.cmd_in(&t.dir, &["task", "claim", "--next", "--json"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outs: Vec<Out> = kids.into_iter().map(|k| Out::from_output(k.wait_with_output().unwrap())).collect();
+    let won: Vec<&Out> = outs.iter().filter(|o| o.code == 0).collect();
+    let empty: Vec<&Out> = outs.iter().filter(|o| o.code == NOTHING_READY).collect();
+    let other: Vec<String> =
+        outs.iter().filter(|o| o.code != 0 && o.code != NOTHING_READY).map(|o| o.stderr.clone()).collect();
+    assert!(other.is_empty(), "no claimer fails otherwise: {other:?}");
+    assert_eq!(won.len(), 20, "20 claims won");
+    assert_eq!(empty.len(), 12, "12 claimers told nothing is ready");
+    for o in &empty {
+        assert!(o.stderr.contains("nothing ready to claim"), "{}", o.stderr);
+    }
+    // Each winner got a different task, and each task's ref says claimed, written exactly once.
+    let mut got: Vec<String> = won.iter().map(|o| o.json()["id"].as_str().unwrap().to_string()).collect();
+    got.sort();
+    got.dedup();
+    assert_eq!(got.len(), 20, "20 distinct tasks won");
+    let s = stored(&t);
+    assert_eq!(s.len(), 20);
+    for (id, v) in &s {
+        assert_eq!(v["status"], "claimed", "{id}");
+        assert_eq!(v["version"], 2, "{id}: claimed once, no update lost or doubled");
+    }
+    // The log agrees: one claim event per task, 20 in all.
+    let events = std::fs::read_to_string(t.common_dir().join("neighbor/events.jsonl")).unwrap();
+    let mut claims: Vec<String> = events
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["event"] == "task-claim")
+        .map(|e| e["task"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(claims.len(), 20);
+    claims.sort();
+    claims.dedup();
+    assert_eq!(claims.len(), 20, "no task claimed twice");
+}
+
+#[test]
+fn a_killed_claimer_releases_its_task() {
+    let t = TestRepo::new();
+    task(&t, &["add", "held", "--id", "H"]).ok();
+    task(&t, &["add", "other", "--id", "O"]).ok();
+    // A shell claims through git's dispatcher, then becomes `sleep` (same pid): the claim follows the shell.
+    let mut sh = std::process::Command::new("sh");
+    t.env(&mut sh);
+    let mut holder = sh
+        .args(["-c", "git neighbor task claim H >/dev/null 2>&1 && exec sleep 60"])
+        .current_dir(&t.dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = holder.id();
+    // Wait for the cause (the ref says claimed), bounded.
+    let mut claimed = false;
+    for _ in 0..600 {
+        if stored(&t)["H"]["status"] == "claimed" {
+            claimed = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(claimed, "the holder claimed H");
+    assert_eq!(stored(&t)["H"]["claimed_by"]["pid"], pid, "the claim records the shell's pid");
+    assert_eq!(ready_ids(&t), ["O"]);
+    refused(&t, &["claim", "H"], 3, &format!("already claimed by pid {pid}"));
+
+    holder.kill().unwrap(); // SIGKILL
+    holder.wait().unwrap();
+    let v = task(&t, &["show", "H", "--json"]).ok().json();
+    assert_eq!(v["status"], "pending");
+    assert_eq!(v["claim_dead"], true);
+    assert_eq!(ready_ids(&t), ["H", "O"], "its task is ready again");
+    assert_eq!(task(&t, &["claim", "--next"]).ok().stdout, "H\n");
+    let s = stored(&t);
+    assert_eq!(s["H"]["claimed_by"]["pid"], std::process::id());
+    assert_eq!(s["H"]["version"], 3);
+}
+
+#[test]
+fn two_clones_claim_one_task_through_the_remote_one_wins() {
+    let t = TestRepo::with_remote();
+    let one = t.dir.clone();
+    let two = t.root.join("clone2");
+    t.git(&["clone", "-q", t.root.join("origin.git").to_str().unwrap(), two.to_str().unwrap()]);
+    let in_dir = |dir: &std::path::Path, args: &[&str]| {
+        let mut all = vec!["task"];
+        all.extend_from_slice(args);
+        t.neighbor_in(dir, &all)
+    };
+    let remote_blob =
+        |id: &str| t.git_in(&t.root.join("origin.git"), &["rev-parse", &format!("refs/neighbor/tasks/{id}")]);
+    let local_blob =
+        |dir: &std::path::Path, id: &str| t.git_in(dir, &["rev-parse", &format!("refs/neighbor/tasks/{id}")]);
+
+    in_dir(&one, &["add", "shared", "--id", "A"]).ok();
+    in_dir(&one, &["add", "raced", "--id", "R"]).ok();
+    let pushed = in_dir(&one, &["sync", "--json"]).ok().json();
+    assert_eq!(pushed["pushed"], serde_json::json!(["A", "R"]));
+    let pulled = in_dir(&two, &["sync", "--json"]).ok().json();
+    assert_eq!(pulled["pulled"], serde_json::json!(["A", "R"]));
+    assert_eq!(local_blob(&two, "A"), remote_blob("A"));
+
+    // Both clones claim A; the first to sync publishes, the second is told who holds it.
+    in_dir(&one, &["claim", "A", "--owner", "one"]).ok();
+    in_dir(&two, &["claim", "A", "--owner", "two"]).ok();
+    in_dir(&one, &["sync"]).ok();
+    let lost = in_dir(&two, &["sync"]);
+    assert_eq!(lost.code, 3, "{}", lost.stderr);
+    assert!(lost.stderr.contains("A (claimed by pid"), "{}", lost.stderr);
+    let shown = in_dir(&two, &["show", "A", "--json"]).ok().json();
+    assert_eq!(shown["owner"], "one", "the remote's claim replaced ours");
+    assert_eq!(local_blob(&two, "A"), remote_blob("A"));
+    assert_eq!(local_blob(&one, "A"), remote_blob("A"));
+
+    // The same race with both syncs at once: exactly one wins, whatever the order.
+    in_dir(&one, &["claim", "R", "--owner", "one"]).ok();
+    in_dir(&two, &["claim", "R", "--owner", "two"]).ok();
+    let a = t.cmd_in(&one, &["task", "sync"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let b = t.cmd_in(&two, &["task", "sync"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let (a, b) = (Out::from_output(a.wait_with_output().unwrap()), Out::from_output(b.wait_with_output().unwrap()));
+    let mut codes = [a.code, b.code];
+    codes.sort();
+    assert_eq!(codes, [0, 3], "one sync wins, one is refused:\n{}\n{}", a.stderr, b.stderr);
+    let winner = if a.code == 0 { "one" } else { "two" };
+    let remote: serde_json::Value =
+        serde_json::from_str(&t.git_in(&t.root.join("origin.git"), &["cat-file", "blob", "refs/neighbor/tasks/R"]))
+            .unwrap();
+    assert_eq!(remote["owner"], winner);
+    assert_eq!(remote["version"], 2, "one claim on the remote, no lost or doubled update");
+    assert_eq!(local_blob(&one, "R"), remote_blob("R"));
+    assert_eq!(local_blob(&two, "R"), remote_blob("R"));
+}
+
+#[test]
+fn claims_through_the_remote_from_two_clones_are_exactly_once() {
+    let t = TestRepo::with_remote();
+    let one = t.dir.clone();
+    let two = t.root.join("clone2");
+    t.git(&["clone", "-q", t.root.join("origin.git").to_str().unwrap(), two.to_str().unwrap()]);
+    for i in 0..20 {
+        task(&t, &["add", &format!("task {i}"), "--id", &format!("T{i:02}")]).ok();
+    }
+    task(&t, &["sync"]).ok();
+    // 8 claimers in each clone, all at once, each through the remote.
+    let kids: Vec<_> = (0..16)
+        .map(|i| {
+            let dir = if i % 2 == 0 { &one } else { &two };
+            let owner = format!("c{i}");
+            t.cmd_in(dir, &["task", "claim", "--next", "--remote", "origin", "--owner", &owner, "--json"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outs: Vec<Out> = kids.into_iter().map(|k| Out::from_output(k.wait_with_output().unwrap())).collect();
+    let failed: Vec<&str> = outs.iter().filter(|o| o.code != 0).map(|o| o.stderr.as_str()).collect();
+    assert!(failed.is_empty(), "16 claimers, 20 tasks: every claimer gets one: {failed:?}");
+    // Each winner's task is on the remote with its owner, claimed once (version 2); 16 distinct tasks.
+    let origin = t.root.join("origin.git");
+    let mut ids = Vec::new();
+    for o in &outs {
+        let v = o.json();
+        let id = v["id"].as_str().unwrap().to_string();
+        let blob = t.git_in(&origin, &["cat-file", "blob", &format!("refs/neighbor/tasks/{id}")]);
+        let remote: serde_json::Value = serde_json::from_str(&blob).unwrap();
+        assert_eq!(remote["owner"], v["owner"], "{id}: the remote holds this claimer's claim");
+        assert_eq!(remote["status"], "claimed");
+        assert_eq!(remote["version"], 2, "{id}: claimed once");
+        ids.push(id);
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 16, "no task claimed twice");
+    let refs = t.git_in(&origin, &["for-each-ref", "--format=%(refname)", "refs/neighbor/tasks/"]);
+    let claimed = refs
+        .lines()
+        .filter(|r| t.git_in(&origin, &["cat-file", "blob", r]).contains("\"status\": \"claimed\""))
+        .count();
+    assert_eq!(claimed, 16, "the remote holds exactly the 16 claims");
+}
