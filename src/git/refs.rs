@@ -104,8 +104,25 @@ impl Repo {
     }
 }
 
-/// The object a full ref name (`refs/…`) points at now, through git, or `None` when it does not exist.
+/// The object a full ref name (`refs/…`) points at now, or `None` when it does not exist. Read in-process
+/// (gix reads the loose ref, else `packed-refs`, as git does); a symbolic ref, or anything gix cannot
+/// read, is asked of git.
 pub fn oid_of(repo: &Repo, full: &str) -> Result<Option<String>, Error> {
+    if full.starts_with("refs/") {
+        match repo.gix.try_find_reference(full) {
+            Ok(None) => return Ok(None),
+            Ok(Some(r)) => {
+                if let Some(id) = r.target().try_id() {
+                    return Ok(Some(id.to_string()));
+                }
+            }
+            Err(_) => {}
+        }
+    }
+    oid_of_by_git(repo, full)
+}
+
+fn oid_of_by_git(repo: &Repo, full: &str) -> Result<Option<String>, Error> {
     let (code, out, err) = repo.git_common()?.args(["rev-parse", "--verify", "--quiet"]).arg(full).answer()?;
     match code {
         Some(0) => Ok(Some(String::from_utf8_lossy(&out).trim().to_string())),
@@ -140,6 +157,24 @@ pub fn create_if_absent(repo: &Repo, full: &str, new: &str, why: &str) -> Result
         Some(now) => Ok(Cas::Moved(now)),
         None => Err(Error::new(format!("cannot create {full}: {}", err.trim()))),
     }
+}
+
+/// [`count_only_on`] walked in-process (gix), for callers that check many branches at once (prune); when
+/// a name does not resolve or the walk fails, git's `rev-list --count` answers (and reports the error).
+pub fn count_only_on_in_process(repo: &Repo, tips: &[String], not: &[String]) -> Result<u64, Error> {
+    if tips.is_empty() {
+        return Ok(0);
+    }
+    let resolve = |s: &String| -> Option<gix::ObjectId> {
+        if s.starts_with("refs/") { repo.ref_target(s) } else { gix::ObjectId::from_hex(s.as_bytes()).ok() }
+    };
+    let ids = |v: &[String]| v.iter().map(resolve).collect::<Option<Vec<_>>>();
+    if let (Some(tips), Some(not)) = (ids(tips), ids(not))
+        && let Some(n) = super::revs::count_only_on(repo, &tips, &not)
+    {
+        return Ok(n);
+    }
+    count_only_on(repo, tips, not)
 }
 
 /// Commits reachable from `tips` and from none of `not` (capped count).
