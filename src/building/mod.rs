@@ -247,6 +247,15 @@ pub fn resolve_tenant(ctx: &Ctx, spec: Option<&str>) -> Result<Tenant, Error> {
 /// Which tenant contains the current directory, if any.
 pub fn current_tenant(ctx: &Ctx) -> Option<Tenant> {
     let here = ctx.repo.workdir.as_deref()?;
+    // A tenant's directory is usually named after it: that one record first, the whole registry only
+    // when it is not the one here.
+    if let Some(name) = here.file_name().and_then(|n| n.to_str())
+        && registry::validate_name(name).is_ok()
+        && let Ok(Some(t)) = registry::get(&ctx.state, name)
+        && t.path == here
+    {
+        return Some(t);
+    }
     registry::all(&ctx.state).ok()?.0.into_iter().find(|t| t.path == here)
 }
 

@@ -45,7 +45,9 @@ struct Counts {
 }
 
 pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
+    // One read of the registry (the survey's) serves the counts, the current tenant and the leases.
     let rows = building::survey(ctx)?;
+    let tenants: Vec<crate::building::registry::Tenant> = rows.iter().filter_map(|r| r.tenant.clone()).collect();
     let mut c = Counts::default();
     let mut foreign = 0;
     for r in &rows {
@@ -68,11 +70,16 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         state_dir: ctx.state.root.display().to_string(),
         main_worktree: ctx.repo.main_worktree.as_ref().map(|p| p.display().to_string()),
         current_worktree: ctx.repo.workdir.as_ref().map(|p| p.display().to_string()),
-        current_tenant: building::current_tenant(ctx).map(|t| t.name),
+        current_tenant: ctx
+            .repo
+            .workdir
+            .as_deref()
+            .and_then(|here| tenants.iter().find(|t| t.path == here))
+            .map(|t| t.name.clone()),
         config: ctx.config.source.as_ref().map(|p| p.display().to_string()),
         leases_held: rows.iter().filter(|r| r.lease.is_some()).count(),
         building_lock: lease::building_lock_holder(&ctx.state),
-        fleet: liveness::observe(ctx, a.fetch)?,
+        fleet: liveness::observe_among(ctx, a.fetch, &tenants)?,
         tenants: c,
         foreign,
         interrupted_merge: crate::frames::merge::interrupted(ctx),

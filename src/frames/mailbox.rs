@@ -234,7 +234,7 @@ pub fn store(repo: &Repo, env: &Envelope, replace: bool) -> Result<Slot, Error> 
     } else {
         gix::refs::transaction::PreviousValue::MustNotExist
     };
-    if let Err(e) = repo.gix.reference(r.as_str(), id, constraint, "git-neighbor delta write") {
+    if let Err(e) = crate::git::refs::set_in_process(repo, &r, id, constraint, "git-neighbor delta write") {
         if !replace && repo.ref_target(&r).is_some() {
             return Err(Error::refused(format!(
                 "frame {} already has a delta from stream '{}'",

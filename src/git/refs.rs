@@ -15,6 +15,37 @@ pub fn transaction(repo: &Repo, reason: Option<&str>, commands: &str) -> Result<
     cmd.arg("--stdin").stdin(commands.as_bytes().to_vec()).run()
 }
 
+/// Point `full` at `id` in-process (gix takes the same lock files git does), under `constraint`.
+///
+/// The reflog identity is the configured `user.name`/`user.email` with the current time in UTC: gix's
+/// default identity asks for the local time zone, which makes jiff index the whole zoneinfo database
+/// (a third of a `delta write`), for a reflog git does not even keep for most refs.
+pub fn set_in_process(
+    repo: &Repo,
+    full: &str,
+    id: gix::ObjectId,
+    constraint: gix::refs::transaction::PreviousValue,
+    message: &str,
+) -> Result<(), String> {
+    use gix::refs::transaction::{Change, LogChange, RefEdit, RefLog};
+    let name: gix::refs::FullName = full.try_into().map_err(|e| format!("{e}"))?;
+    let edit = RefEdit {
+        change: Change::Update {
+            log: LogChange { mode: RefLog::AndReference, force_create_reflog: false, message: message.into() },
+            expected: constraint,
+            new: gix::refs::Target::Object(id),
+        },
+        name,
+        deref: false,
+    };
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let time = format!("{secs} +0000");
+    let who = |key: &str, fallback: &str| repo.config_string(key).unwrap_or_else(|| fallback.to_string());
+    let (name, email) = (who("user.name", "git-neighbor"), who("user.email", ""));
+    let sig = gix::actor::SignatureRef { name: name.as_str().into(), email: email.as_str().into(), time: &time };
+    repo.gix.edit_references_as([edit], Some(sig)).map(drop).map_err(|e| format!("{e}"))
+}
+
 /// Every ref under `prefix` with what it points at: `(full name, object id)`, in name order.
 pub fn under(repo: &Repo, prefix: &str) -> Result<Vec<(String, String)>, Error> {
     let out = repo

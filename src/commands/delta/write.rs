@@ -29,9 +29,10 @@ pub struct WriteArgs {
 }
 
 pub fn run(ctx: &Ctx, ui: &Ui, a: &WriteArgs) -> Result<u8, Error> {
+    let tenant = building::current_tenant(ctx).map(|t| t.name);
     let stream = match a.stream.clone().or_else(|| std::env::var("NEIGHBOR_STREAM").ok().filter(|s| !s.is_empty())) {
         Some(s) => s,
-        None => building::current_tenant(ctx).map(|t| t.name).ok_or_else(|| {
+        None => tenant.clone().ok_or_else(|| {
             Error::usage("no stream given").hint("pass --stream S, set NEIGHBOR_STREAM, or run inside a tenant")
         })?,
     };
@@ -76,7 +77,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &WriteArgs) -> Result<u8, Error> {
     }
     let value = serde_json::to_value(&d).map_err(|e| Error::new(format!("cannot encode delta: {e}")))?;
     let kind = if a.fallback { Kind::Fallback } else { Kind::Ok };
-    let env = mailbox::envelope(frame, &stream, kind, building::current_tenant(ctx).map(|t| t.name), value);
+    let env = mailbox::envelope(frame, &stream, kind, tenant, value);
     let target = format!("refs/heads/{}", ctx.config.state.target);
     let slot = mailbox::store_open(&ctx.repo, &ctx.state, ctx.lock_timeout, &target, &env, a.replace)?;
     if ui.json {
