@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::lease::{self, Holder};
 use super::registry::{self, Phase, Tenant};
-use super::{Ctx, dirty_paths, short_ref, state_dir};
+use super::{Ctx, short_ref, state_dir};
 use crate::error::Error;
 use crate::git::{WorktreeInfo, revs};
 
@@ -238,7 +238,7 @@ pub fn survey_full(ctx: &Ctx, rows: &mut [Entry]) {
                 loop {
                     let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some((i, path)) = jobs.get(k) else { break };
-                    let dirty = dirty_paths(path).map(|d| !d.is_empty()).ok();
+                    let dirty = crate::git::status::is_dirty(path).ok();
                     if let Ok(mut r) = results.lock() {
                         r.push((*i, dirty));
                     }
