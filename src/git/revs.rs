@@ -90,6 +90,11 @@ pub fn ahead_behind(repo: &Repo, ours: gix::ObjectId, theirs: gix::ObjectId) -> 
 /// Commits reachable from `tips` and from none of `not`, walked in-process; `None` when the walk fails
 /// (a missing object, say: the caller then asks git).
 pub fn count_only_on(repo: &Repo, tips: &[gix::ObjectId], not: &[gix::ObjectId]) -> Option<u64> {
+    // A tip that is itself one of the excluded commits has nothing of its own (a tenant still at its
+    // base, the common case for prune): no walk.
+    if tips.iter().all(|t| not.contains(t)) {
+        return Some(0);
+    }
     let walk = repo.gix.rev_walk(tips.iter().copied()).with_hidden(not.iter().copied()).all().ok()?;
     walk.into_iter().try_fold(0u64, |n, c| c.ok().map(|_| n + 1))
 }
