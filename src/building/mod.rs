@@ -32,7 +32,7 @@ use registry::Tenant;
 use state_dir::StateDir;
 
 pub use create::{AddRequest, add, create_in_lease, plan_add, spawn_lease_keeper};
-pub(crate) use remove::forget_gone_locked;
+pub(crate) use remove::forget_all_gone_locked;
 pub use remove::{
     dirty_paths, dirty_paths_under, finish_interrupted_removal_locked, remove, remove_in_lease, rollback_locked,
     short_ref, work_in,
@@ -249,6 +249,15 @@ pub fn resolve_tenant(ctx: &Ctx, spec: Option<&str>) -> Result<Tenant, Error> {
 /// Which tenant contains the current directory, if any.
 pub fn current_tenant(ctx: &Ctx) -> Option<Tenant> {
     let here = ctx.repo.workdir.as_deref()?;
+    // A tenant's directory is usually named after it: that one record first, the whole registry only
+    // when it is not the one here.
+    if let Some(name) = here.file_name().and_then(|n| n.to_str())
+        && registry::validate_name(name).is_ok()
+        && let Ok(Some(t)) = registry::get(&ctx.state, name)
+        && t.path == here
+    {
+        return Some(t);
+    }
     registry::all(&ctx.state).ok()?.0.into_iter().find(|t| t.path == here)
 }
 

@@ -14,6 +14,7 @@ use crate::building::registry::{self, Phase, Tenant};
 use crate::building::state_dir;
 use crate::building::{self, Ctx, Status};
 use crate::error::Error;
+use crate::git::WorktreeInfo;
 use crate::git::worktree::checked_out;
 use crate::supervise::users;
 
@@ -57,13 +58,14 @@ pub struct Item {
 pub fn plan(ctx: &Ctx) -> Result<Vec<Item>, Error> {
     let rows = building::survey(ctx)?;
     let prune_after = ctx.config.worktrees.prune_after;
+    let worktrees = ctx.repo.worktrees()?;
     let mut items = Vec::new();
     for row in &rows {
         let Some(t) = &row.tenant else { continue };
         if row.lease.is_some() || row.status == Status::Locked {
             continue;
         }
-        match judge(ctx, t, row.status, prune_after) {
+        match judge(ctx, t, row.status, prune_after, &worktrees) {
             Ok(Some(item)) => items.push(item),
             Ok(None) => {}
             Err(e) => items.push(Item {
@@ -92,7 +94,13 @@ pub fn plan(ctx: &Ctx) -> Result<Vec<Item>, Error> {
     Ok(items)
 }
 
-fn judge(ctx: &Ctx, t: &Tenant, status: Status, prune_after: Duration) -> Result<Option<Item>, Error> {
+fn judge(
+    ctx: &Ctx,
+    t: &Tenant,
+    status: Status,
+    prune_after: Duration,
+    worktrees: &[WorktreeInfo],
+) -> Result<Option<Item>, Error> {
     let item = |action, reason: String| {
         Some(Item { name: Some(t.name.clone()), path: t.path.clone(), action, reason, result: None })
     };
@@ -102,7 +110,7 @@ fn judge(ctx: &Ctx, t: &Tenant, status: Status, prune_after: Duration) -> Result
         Phase::Ready => {}
     }
     if !t.path.exists() {
-        return gone(ctx, t).map(|(action, why)| item(action, why));
+        return gone(ctx, t, worktrees).map(|(action, why)| item(action, why));
     }
     if status == Status::Kept {
         return Ok(None);
@@ -133,9 +141,8 @@ fn judge(ctx: &Ctx, t: &Tenant, status: Status, prune_after: Duration) -> Result
 
 /// A tenant whose directory is gone: moved (git knows where), missing (git still keeps its metadata, as it
 /// does for months in case the directory was moved or is on a drive not mounted), or gone for git too.
-fn gone(ctx: &Ctx, t: &Tenant) -> Result<(Action, String), Error> {
+fn gone(ctx: &Ctx, t: &Tenant, worktrees: &[WorktreeInfo]) -> Result<(Action, String), Error> {
     let full = format!("refs/heads/{}", t.branch);
-    let worktrees = ctx.repo.worktrees()?;
     if let Some(w) = worktrees
         .iter()
         .find(|w| w.id.is_some() && w.exists && checked_out(&w.git_dir).as_deref() == Some(full.as_str()))
@@ -185,9 +192,10 @@ fn stale_lock(path: &Path, worktree: &Path) -> Option<Result<String, String>> {
 
 /// Carry out a plan (everything but `Keep` items), re-checking each under the building lock.
 pub fn execute(ctx: &Ctx, items: &mut [Item]) -> Result<(), Error> {
+    forget_all(ctx, items);
     for item in items.iter_mut() {
         let res = match item.action {
-            Action::Keep => continue,
+            Action::Keep | Action::Forget => continue,
             Action::Unlock => {
                 // Re-judge right before deleting.
                 let tree = item.path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -220,6 +228,37 @@ pub fn execute(ctx: &Ctx, items: &mut [Item]) -> Result<(), Error> {
     Ok(())
 }
 
+/// The `Forget` items, all under one building lock: their branches go in one ref transaction.
+fn forget_all(ctx: &Ctx, items: &mut [Item]) {
+    let mut todo = Vec::new();
+    for (i, item) in items.iter_mut().enumerate() {
+        let Some(name) = item.name.as_deref().filter(|_| item.action == Action::Forget) else { continue };
+        match registry::get(&ctx.state, name) {
+            Ok(None) => item.result = Some("done".into()),
+            Err(e) => item.result = Some(format!("skipped: {}", e.message)),
+            Ok(Some(_)) if lease::lease_holder(&ctx.state, name).is_some() => {
+                item.result = Some("skipped: its lease is held again".into())
+            }
+            Ok(Some(t)) => todo.push((i, t)),
+        }
+    }
+    if todo.is_empty() {
+        return;
+    }
+    let tenants: Vec<Tenant> = todo.iter().map(|(_, t)| t.clone()).collect();
+    let results = ctx.locked(|| Ok(building::forget_all_gone_locked(ctx, &tenants)));
+    for (k, (i, _)) in todo.iter().enumerate() {
+        let res = match &results {
+            Ok(Ok(r)) => r[k].as_ref().map(drop).map_err(|e| e.message.clone()),
+            Ok(Err(e)) | Err(e) => Err(e.message.clone()),
+        };
+        items[*i].result = Some(match res {
+            Ok(()) => "done".into(),
+            Err(m) => format!("skipped: {m}"),
+        });
+    }
+}
+
 fn prune_tenant(ctx: &Ctx, item: &Item) -> Result<(), Error> {
     let Some(name) = &item.name else { return Ok(()) };
     let Some(t) = registry::get(&ctx.state, name)? else { return Ok(()) };
@@ -229,7 +268,6 @@ fn prune_tenant(ctx: &Ctx, item: &Item) -> Result<(), Error> {
     match item.action {
         Action::Rollback => ctx.locked(|| building::rollback_locked(ctx, &t)).map(drop),
         Action::Finish => ctx.locked(|| building::finish_interrupted_removal_locked(ctx, &t, false)).map(drop),
-        Action::Forget => ctx.locked(|| building::forget_gone_locked(ctx, &t)).map(drop),
         Action::Follow => ctx.locked(|| {
             let Some(mut t) = registry::get(&ctx.state, name)? else { return Ok(()) };
             let full = format!("refs/heads/{}", t.branch);

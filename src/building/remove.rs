@@ -120,7 +120,13 @@ fn work_at(ctx: &Ctx, t: &Tenant, dir: &Path) -> Result<Work, Error> {
     let head = if here { status::head_commit(&ctx.repo, dir) } else { None };
     let mut tips: Vec<String> = tip.iter().chain(head.iter()).cloned().collect();
     tips.dedup();
-    let mut unmerged = refs::count_only_on(&ctx.repo, &tips, std::slice::from_ref(&base))?;
+    // A tenant on disk is checked by git (beside the `git status` it costs, one `rev-list` is nothing); a
+    // vanished one in-process, so that prune's check of many costs no process each.
+    let mut unmerged = if here {
+        refs::count_only_on(&ctx.repo, &tips, std::slice::from_ref(&base))?
+    } else {
+        refs::count_only_on_in_process(&ctx.repo, &tips, std::slice::from_ref(&base))?
+    };
     let mut integrated = false;
     if unmerged > 0 && integrated_all(ctx, &base, &tips)? {
         unmerged = 0;
@@ -539,21 +545,96 @@ pub(crate) fn rescue_tenant(
     Ok(r)
 }
 
-/// Under the building lock: forget a tenant whose directory and git worktree are both gone. The branch
-/// goes only when nothing on it is unmerged, by compare-and-swap, and never while checked out anywhere.
-pub(crate) fn forget_gone_locked(ctx: &Ctx, t: &Tenant) -> Result<Removed, Error> {
-    if t.path.exists() || worktree_at(&ctx.repo, &t.path)?.is_some() {
-        return Err(Error::new("it came back"));
+/// Under the building lock: forget tenants whose directory and git worktree are both gone. A branch goes
+/// only when nothing on it is unmerged, never while checked out anywhere, and all of them in one ref
+/// transaction (one listing of git's worktrees for all), each a compare-and-swap against the tip that was checked. Should any
+/// branch have moved (or gone) since, the transaction changes nothing and each branch is deleted alone by
+/// compare-and-swap instead, so a moved branch is kept and the others still go. One result per tenant,
+/// in order.
+pub(crate) fn forget_all_gone_locked(ctx: &Ctx, tenants: &[Tenant]) -> Result<Vec<Result<Removed, Error>>, Error> {
+    let worktrees = ctx.repo.worktrees()?;
+    let checked_out_anywhere = |full: &str| worktrees.iter().find(|w| checked_out(&w.git_dir).as_deref() == Some(full));
+    // Check each one again: the plan was made without the lock.
+    let mut checked: Vec<Result<(Work, Removed), Error>> = tenants
+        .iter()
+        .map(|t| {
+            if t.path.exists() || worktrees.iter().any(|w| w.path == t.path && w.id.is_some()) {
+                return Err(Error::new("it came back"));
+            }
+            let work = work_in(ctx, t)?;
+            let mut done = Removed {
+                name: t.name.clone(),
+                path: t.path.clone(),
+                branch_deleted: None,
+                rescue: None,
+                branch_kept: None,
+            };
+            if work.unmerged > 0 {
+                done.branch_kept = Some(format!("{} unmerged commit(s)", work.unmerged));
+            } else if let Some(w) = work.tip.as_ref().and_then(|_| checked_out_anywhere(&branch_ref(t))) {
+                done.branch_kept = Some(format!("{} has it checked out", w.path.display()));
+            }
+            Ok((work, done))
+        })
+        .collect();
+    // A squash- or rebase-merged branch holds commits its base does not: saved first, as a single removal
+    // does (delete_branch_locked).
+    for (i, c) in checked.iter_mut().enumerate() {
+        let saved = match c {
+            Ok((work, done)) if work.integrated && done.branch_kept.is_none() => match work.tip.as_deref() {
+                Some(tip) => {
+                    let t = &tenants[i];
+                    let subject =
+                        format!("rescue: branch {} (its changes are in {}; the commits were not)", t.branch, work.base);
+                    super::rescue::store(&ctx.repo, "merged", tip, &subject).map(|r| Some(r.r#ref))
+                }
+                None => Ok(None),
+            },
+            _ => Ok(None),
+        };
+        match (saved, c.as_mut()) {
+            (Ok(Some(r)), Ok((_, done))) => done.rescue = Some(r),
+            (Err(e), _) => *c = Err(e),
+            _ => {}
+        }
     }
-    let work = work_in(ctx, t)?;
-    let keep = work.unmerged > 0;
-    let (branch_deleted, mut branch_kept) = delete_branch_locked(ctx, t, work.tip.as_deref(), keep, false)?;
-    if keep {
-        branch_kept = Some(format!("{} unmerged commit(s)", work.unmerged));
+    // The branches to delete: checked, merged, checked out nowhere.
+    let doomed: Vec<(usize, String, String)> = checked
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| {
+            let (work, done) = c.as_ref().ok()?;
+            let tip = work.tip.clone().filter(|_| done.branch_kept.is_none())?;
+            Some((i, branch_ref(&tenants[i]), tip))
+        })
+        .collect();
+    let plain = |r: &str| gix::refs::FullName::try_from(r).is_ok() && !r.contains(char::is_whitespace);
+    let batch: String = doomed.iter().map(|(_, r, tip)| format!("delete {r} {tip}\n")).collect();
+    let together = doomed.len() > 1
+        && doomed.iter().all(|(_, r, _)| plain(r))
+        && refs::transaction(&ctx.repo, Some("git-neighbor: prune"), &batch).is_ok();
+    for (i, full, tip) in &doomed {
+        let cas = if together { Ok(Cas::Done) } else { refs::delete_if(&ctx.repo, full, tip, "git-neighbor: prune") };
+        if let Ok((_, done)) = &mut checked[*i] {
+            match cas {
+                Ok(Cas::Done) => done.branch_deleted = Some(tenants[*i].branch.clone()),
+                Ok(Cas::Gone) => {}
+                Ok(Cas::Moved(now)) => {
+                    done.branch_kept = Some(format!("it moved to {} after it was checked", &now[..10.min(now.len())]))
+                }
+                Err(e) => checked[*i] = Err(e),
+            }
+        }
     }
-    let mut done = Removed { name: t.name.clone(), path: t.path.clone(), branch_deleted, rescue: None, branch_kept };
-    forget_locked(ctx, t, &mut done, "prune")?;
-    Ok(done)
+    Ok(checked
+        .into_iter()
+        .zip(tenants)
+        .map(|(c, t)| {
+            let (_, mut done) = c?;
+            forget_locked(ctx, t, &mut done, "prune")?;
+            Ok(done)
+        })
+        .collect())
 }
 
 /// Roll back a tenant that never finished being created. Call under the building lock.

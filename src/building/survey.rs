@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::lease::{self, Holder};
 use super::registry::{self, Phase, SetupState, Tenant};
-use super::{Ctx, dirty_paths, short_ref, state_dir};
+use super::{Ctx, short_ref, state_dir};
 use crate::error::Error;
 use crate::git::{WorktreeInfo, revs};
 
@@ -300,7 +300,7 @@ pub fn survey_full(ctx: &Ctx, rows: &mut [Entry]) {
                 loop {
                     let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some((i, path, _)) = jobs.get(k) else { break };
-                    let dirty = dirty_paths(path).map(|d| !d.is_empty()).ok();
+                    let dirty = crate::git::status::is_dirty(path).ok();
                     if let Ok(mut r) = results.lock() {
                         r.push((*i, dirty));
                     }
@@ -373,7 +373,9 @@ pub struct Counts {
 
 /// The building's [`Summary`]; with `fetch`, the upstream is fetched before fleet liveness is judged.
 pub fn summary(ctx: &Ctx, fetch: bool) -> Result<Summary, Error> {
+    // One read of the registry (the survey's) serves the counts, the current tenant and the leases.
     let rows = survey(ctx)?;
+    let tenants: Vec<Tenant> = rows.iter().filter_map(|r| r.tenant.clone()).collect();
     let mut c = Counts::default();
     let mut foreign = 0;
     for r in &rows {
@@ -397,11 +399,16 @@ pub fn summary(ctx: &Ctx, fetch: bool) -> Result<Summary, Error> {
         state_dir: ctx.state.root.display().to_string(),
         main_worktree: ctx.repo.main_worktree.as_ref().map(|p| p.display().to_string()),
         current_worktree: ctx.repo.workdir.as_ref().map(|p| p.display().to_string()),
-        current_tenant: super::current_tenant(ctx).map(|t| t.name),
+        current_tenant: ctx
+            .repo
+            .workdir
+            .as_deref()
+            .and_then(|here| tenants.iter().find(|t| t.path == here))
+            .map(|t| t.name.clone()),
         config: ctx.config.source.as_ref().map(|p| p.display().to_string()),
         leases_held: rows.iter().filter(|r| r.lease.is_some()).count(),
         building_lock: lease::building_lock_holder(&ctx.state),
-        fleet: crate::protect::liveness::observe(ctx, fetch)?,
+        fleet: crate::protect::liveness::observe_among(ctx, fetch, &tenants)?,
         tenants: c,
         foreign,
         interrupted_merge: crate::frames::merge::interrupted(ctx),

@@ -209,9 +209,11 @@ pub struct WriteRequest {
 /// Validate a delta and store it in its frame/stream slot (once, unless `replace`): what `delta write`
 /// and the MCP `delta_write` tool do. Refuses (exit 3) a merged frame and an occupied slot.
 pub fn write(ctx: &crate::building::Ctx, req: &WriteRequest) -> Result<Slot, Error> {
+    // One look at the registry serves both the default stream and the writer's name.
+    let tenant = crate::building::current_tenant(ctx).map(|t| t.name);
     let stream = match req.stream.clone() {
         Some(s) => s,
-        None => crate::building::current_tenant(ctx).map(|t| t.name).ok_or_else(|| {
+        None => tenant.clone().ok_or_else(|| {
             Error::usage("no stream given").hint("pass --stream S, set NEIGHBOR_STREAM, or run inside a tenant")
         })?,
     };
@@ -248,7 +250,7 @@ pub fn write(ctx: &crate::building::Ctx, req: &WriteRequest) -> Result<Slot, Err
     }
     let value = serde_json::to_value(&d).map_err(|e| Error::new(format!("cannot encode delta: {e}")))?;
     let kind = if req.fallback { Kind::Fallback } else { Kind::Ok };
-    let env = envelope(frame, &stream, kind, crate::building::current_tenant(ctx).map(|t| t.name), value);
+    let env = envelope(frame, &stream, kind, tenant, value);
     store_open(&ctx.repo, &ctx.state, ctx.lock_timeout, &target, &env, req.replace)
 }
 
@@ -295,7 +297,7 @@ pub fn store(repo: &Repo, env: &Envelope, replace: bool) -> Result<Slot, Error> 
     } else {
         gix::refs::transaction::PreviousValue::MustNotExist
     };
-    if let Err(e) = repo.gix.reference(r.as_str(), id, constraint, "git-neighbor delta write") {
+    if let Err(e) = crate::git::refs::set_in_process(repo, &r, id, constraint, "git-neighbor delta write") {
         if !replace && repo.ref_target(&r).is_some() {
             return Err(Error::refused(format!(
                 "frame {} already has a delta from stream '{}'",

@@ -15,6 +15,37 @@ pub fn transaction(repo: &Repo, reason: Option<&str>, commands: &str) -> Result<
     cmd.arg("--stdin").stdin(commands.as_bytes().to_vec()).run()
 }
 
+/// Point `full` at `id` in-process (gix takes the same lock files git does), under `constraint`.
+///
+/// The reflog identity is the configured `user.name`/`user.email` with the current time in UTC: gix's
+/// default identity asks for the local time zone, which makes jiff index the whole zoneinfo database
+/// (a third of a `delta write`), for a reflog git does not even keep for most refs.
+pub fn set_in_process(
+    repo: &Repo,
+    full: &str,
+    id: gix::ObjectId,
+    constraint: gix::refs::transaction::PreviousValue,
+    message: &str,
+) -> Result<(), String> {
+    use gix::refs::transaction::{Change, LogChange, RefEdit, RefLog};
+    let name: gix::refs::FullName = full.try_into().map_err(|e| format!("{e}"))?;
+    let edit = RefEdit {
+        change: Change::Update {
+            log: LogChange { mode: RefLog::AndReference, force_create_reflog: false, message: message.into() },
+            expected: constraint,
+            new: gix::refs::Target::Object(id),
+        },
+        name,
+        deref: false,
+    };
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let time = format!("{secs} +0000");
+    let who = |key: &str, fallback: &str| repo.config_string(key).unwrap_or_else(|| fallback.to_string());
+    let (name, email) = (who("user.name", "git-neighbor"), who("user.email", ""));
+    let sig = gix::actor::SignatureRef { name: name.as_str().into(), email: email.as_str().into(), time: &time };
+    repo.gix.edit_references_as([edit], Some(sig)).map(drop).map_err(|e| format!("{e}"))
+}
+
 /// Every ref under `prefix` with what it points at: `(full name, object id)`, in name order.
 pub fn under(repo: &Repo, prefix: &str) -> Result<Vec<(String, String)>, Error> {
     let out = repo
@@ -104,8 +135,25 @@ impl Repo {
     }
 }
 
-/// The object a full ref name (`refs/…`) points at now, through git, or `None` when it does not exist.
+/// The object a full ref name (`refs/…`) points at now, or `None` when it does not exist. Read in-process
+/// (gix reads the loose ref, else `packed-refs`, as git does); a symbolic ref, or anything gix cannot
+/// read, is asked of git.
 pub fn oid_of(repo: &Repo, full: &str) -> Result<Option<String>, Error> {
+    if full.starts_with("refs/") {
+        match repo.gix.try_find_reference(full) {
+            Ok(None) => return Ok(None),
+            Ok(Some(r)) => {
+                if let Some(id) = r.target().try_id() {
+                    return Ok(Some(id.to_string()));
+                }
+            }
+            Err(_) => {}
+        }
+    }
+    oid_of_by_git(repo, full)
+}
+
+fn oid_of_by_git(repo: &Repo, full: &str) -> Result<Option<String>, Error> {
     let (code, out, err) = repo.git_common()?.args(["rev-parse", "--verify", "--quiet"]).arg(full).answer()?;
     match code {
         Some(0) => Ok(Some(String::from_utf8_lossy(&out).trim().to_string())),
@@ -154,6 +202,24 @@ pub fn create_if_absent(repo: &Repo, full: &str, new: &str, why: &str) -> Result
         Some(now) => Ok(Cas::Moved(now)),
         None => Err(Error::new(format!("cannot create {full}: {}", err.trim()))),
     }
+}
+
+/// [`count_only_on`] walked in-process (gix), for callers that check many branches at once (prune); when
+/// a name does not resolve or the walk fails, git's `rev-list --count` answers (and reports the error).
+pub fn count_only_on_in_process(repo: &Repo, tips: &[String], not: &[String]) -> Result<u64, Error> {
+    if tips.is_empty() {
+        return Ok(0);
+    }
+    let resolve = |s: &String| -> Option<gix::ObjectId> {
+        if s.starts_with("refs/") { repo.ref_target(s) } else { gix::ObjectId::from_hex(s.as_bytes()).ok() }
+    };
+    let ids = |v: &[String]| v.iter().map(resolve).collect::<Option<Vec<_>>>();
+    if let (Some(tips), Some(not)) = (ids(tips), ids(not))
+        && let Some(n) = super::revs::count_only_on(repo, &tips, &not)
+    {
+        return Ok(n);
+    }
+    count_only_on(repo, tips, not)
 }
 
 /// Commits reachable from `tips` and from none of `not` (capped count).

@@ -87,6 +87,18 @@ pub fn ahead_behind(repo: &Repo, ours: gix::ObjectId, theirs: gix::ObjectId) -> 
     Some((count(ours, theirs)?, count(theirs, ours)?))
 }
 
+/// Commits reachable from `tips` and from none of `not`, walked in-process; `None` when the walk fails
+/// (a missing object, say: the caller then asks git).
+pub fn count_only_on(repo: &Repo, tips: &[gix::ObjectId], not: &[gix::ObjectId]) -> Option<u64> {
+    // A tip that is itself one of the excluded commits has nothing of its own (a tenant still at its
+    // base, the common case for prune): no walk.
+    if tips.iter().all(|t| not.contains(t)) {
+        return Some(0);
+    }
+    let walk = repo.gix.rev_walk(tips.iter().copied()).with_hidden(not.iter().copied()).all().ok()?;
+    walk.into_iter().try_fold(0u64, |n, c| c.ok().map(|_| n + 1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,5 +127,8 @@ mod tests {
         let mut it = git.split_whitespace().map(|n| n.parse::<u64>().unwrap());
         assert_eq!(ahead_behind(&ctx.repo, side, main), Some((it.next().unwrap(), it.next().unwrap())));
         assert_eq!(head_of(&ctx.repo, &ctx.repo.git_dir), Some(main));
+        let only: u64 = f.git(&["rev-list", "--count", "side", "--not", "main"]).parse().unwrap();
+        assert_eq!(count_only_on(&ctx.repo, &[side], &[main]), Some(only));
+        assert_eq!(count_only_on(&ctx.repo, &[main], &[side, main]), Some(0));
     }
 }

@@ -274,6 +274,24 @@ pub fn dirty_paths(dir: &std::path::Path) -> Result<Vec<String>, Error> {
     Ok(files)
 }
 
+/// Whether the worktree at `dir` has any uncommitted change (what [`dirty_paths`] would list, without
+/// listing it): untracked directories are reported whole (`-unormal`, which lets git use its untracked
+/// cache) and renames are not looked for. Never takes `index.lock`.
+pub fn is_dirty(dir: &std::path::Path) -> Result<bool, Error> {
+    let out = super::GitCmd::new(dir)?
+        .env("GIT_OPTIONAL_LOCKS", "0")
+        .args([
+            "status",
+            "--porcelain=v1",
+            "-z",
+            "--untracked-files=normal",
+            "--no-renames",
+            "--ignore-submodules=none",
+        ])
+        .output()?;
+    Ok(!out.is_empty())
+}
+
 /// Paths under `prefix` changed in the worktree at `dir` but not staged (tracked or untracked).
 pub fn unstaged_paths_under(dir: &std::path::Path, prefix: &str) -> Result<Vec<String>, Error> {
     let out = super::GitCmd::new(dir)?

@@ -207,6 +207,11 @@ fn last_known(ctx: &Ctx, up: &Upstream) -> Option<String> {
 /// it (a `run` wrapping this very command is not "someone else working").
 pub fn held_leases(ctx: &Ctx) -> Vec<LeaseEvidence> {
     let Ok((tenants, _)) = registry::all(&ctx.state) else { return Vec::new() };
+    held_leases_of(ctx, &tenants)
+}
+
+/// [`held_leases`] among `tenants` (the registry as the caller already read it).
+fn held_leases_of(ctx: &Ctx, tenants: &[registry::Tenant]) -> Vec<LeaseEvidence> {
     let here = ctx.repo.workdir.as_deref();
     let mut ancestors: Option<Vec<u32>> = None;
     let mut out = Vec::new();
@@ -232,7 +237,10 @@ pub fn held_leases(ctx: &Ctx) -> Vec<LeaseEvidence> {
 
 /// Combine lease and upstream evidence into the verdict.
 pub fn assess(ctx: &Ctx, upstream: Option<UpstreamEvidence>) -> Liveness {
-    let leases = held_leases(ctx);
+    verdict(ctx, upstream, held_leases(ctx))
+}
+
+fn verdict(ctx: &Ctx, upstream: Option<UpstreamEvidence>, leases: Vec<LeaseEvidence>) -> Liveness {
     let window = ctx.config.fleet.live_window;
     let mut evidence: Vec<String> = leases
         .iter()
@@ -264,6 +272,12 @@ pub fn assess(ctx: &Ctx, upstream: Option<UpstreamEvidence>) -> Liveness {
 pub fn observe(ctx: &Ctx, do_fetch: bool) -> Result<Liveness, Error> {
     let up = observe_upstream(ctx, do_fetch)?;
     Ok(assess(ctx, up))
+}
+
+/// [`observe`] with the registry's `tenants` as the caller already read them (`status` surveys first).
+pub fn observe_among(ctx: &Ctx, do_fetch: bool, tenants: &[registry::Tenant]) -> Result<Liveness, Error> {
+    let up = observe_upstream(ctx, do_fetch)?;
+    Ok(verdict(ctx, up, held_leases_of(ctx, tenants)))
 }
 
 /// `origin/main got 1a2b3c4d5e "subject" 8s ago (live window 10m)`

@@ -310,3 +310,40 @@ fn status_short_is_one_line_for_a_prompt() {
     assert_eq!(j["tenant"], "api");
     assert_eq!(j["ahead"], 1);
 }
+
+#[test]
+fn list_full_dirty_is_what_git_status_calls_a_change() {
+    // `list --full` asks git only whether anything changed (untracked directories collapsed, no rename
+    // detection): the column must still agree with `git status --porcelain -uall` in every case.
+    let t = TestRepo::new();
+    std::fs::write(t.dir.join(".gitignore"), "*.log\n").unwrap();
+    t.git(&["add", ".gitignore"]);
+    t.git(&["commit", "-q", "-m", "ignore logs"]);
+    type Make = fn(&std::path::Path, &TestRepo);
+    let cases: [(&str, Make); 7] = [
+        ("clean", |_, _| {}),
+        ("ignored-only", |p, _| write_in(p, "deep/dir/x.log", "log\n")),
+        ("untracked-deep", |p, _| write_in(p, "deep/dir/new.txt", "new\n")),
+        ("empty-dir", |p, _| std::fs::create_dir_all(p.join("empty/dir")).unwrap()),
+        ("staged", |p, t| {
+            write_in(p, "s.txt", "s\n");
+            t.git_in(p, &["add", "s.txt"]);
+        }),
+        ("renamed", |p, t| {
+            t.git_in(p, &["mv", ".gitignore", "moved"]);
+        }),
+        ("deleted", |p, _| std::fs::remove_file(p.join(".gitignore")).unwrap()),
+    ];
+    for (name, make) in cases {
+        let p = t.add(name, &[]);
+        make(&p, &t);
+    }
+    let rows = t.neighbor(&["list", "--full", "--json"]).ok().json();
+    for (name, _) in cases {
+        let p = t.root.join("repo.worktrees").join(name);
+        let git_says = !t.git_in(&p, &["status", "--porcelain", "-uall"]).is_empty();
+        let row = rows.as_array().unwrap().iter().find(|r| r["name"] == name).unwrap();
+        assert_eq!(row["dirty"], git_says, "{name}: {row}");
+        assert_eq!(git_says, !matches!(name, "clean" | "ignored-only" | "empty-dir"), "{name}");
+    }
+}

@@ -161,3 +161,48 @@ fn squash_and_rebase_merged_tenants_count_as_merged_and_their_commits_are_saved(
     assert!(!rebased.exists());
     assert!(partial.exists());
 }
+
+/// A building with `n` tenants whose directories were deleted (and `git worktree prune` told git so).
+fn with_gone(n: usize) -> TestRepo {
+    let t = TestRepo::new();
+    for i in 0..n {
+        let p = t.add(&format!("g{i}"), &[]);
+        std::fs::remove_dir_all(p).unwrap();
+    }
+    t.git(&["worktree", "prune"]);
+    t
+}
+
+#[test]
+fn prune_forgets_gone_tenants_with_a_fixed_number_of_git_calls() {
+    // Ancestry checks run in-process and the branches go in one ref transaction: pruning six vanished
+    // tenants costs the same git calls as pruning one (it once cost three per tenant).
+    let count = |n: usize| {
+        let t = with_gone(n);
+        let f = crate::faults::Faults::new(&t);
+        f.run(&t, &t.dir, &["prune"], None).ok();
+        assert!(t.registry_names().is_empty(), "tenants left: {:?}", t.registry_names());
+        assert!(t.branches("refs/heads/neighbor/").is_empty(), "branches left: {:?}", t.branches("refs/heads/"));
+        f.calls()
+    };
+    let one = count(1);
+    let six = count(6);
+    assert_eq!(one.len(), six.len(), "git calls grow with the tenants: {one:?} vs {six:?}");
+    let transactions = six.iter().filter(|c| c.starts_with("update-ref") && c.contains("--stdin")).count();
+    assert_eq!(transactions, 1, "{six:?}");
+}
+
+#[test]
+fn prune_keeps_a_gone_tenants_branch_that_moved_and_deletes_the_rest() {
+    // Another writer commits on one vanished tenant's branch between prune's check and its deletions: the
+    // compare-and-swap keeps that branch (and its commit); the others still go.
+    let t = with_gone(3);
+    let moved = t.git(&["commit-tree", "HEAD^{tree}", "-p", "refs/heads/neighbor/g1", "-m", "late"]);
+    let f = crate::faults::Faults::new(&t);
+    let meddle = format!("git -C '{}' update-ref refs/heads/neighbor/g1 {moved}", t.dir.display());
+    let o = Out::from_output(f.cmd_meddling(&t, &t.dir, &["prune"], "update-ref", &meddle).output().unwrap());
+    assert!(f.meddled(), "the other writer never ran: {:?}", f.calls());
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(t.branches("refs/heads/neighbor/"), ["refs/heads/neighbor/g1"]);
+    assert_eq!(t.git(&["rev-parse", "refs/heads/neighbor/g1"]), moved);
+}
