@@ -176,8 +176,9 @@ pub const CASES: &[Case] = &[
         method: "`git-neighbor list --json` (a real command that opens the repository, reads the config, the \
                  registry and git's worktree list, and nothing else: what prompts and scripts run) against \
                  `git rev-parse --git-dir`, in the main worktree of the big repository. Also shown for context: \
-                 `status --json`, which also judges fleet liveness from the upstream's last fetched tip commit; the \
-                 same through git's dispatch (`git neighbor …`, one more process); and the floor of starting each \
+                 `status --json`, which also judges fleet liveness from the upstream's last fetched tip commit; \
+                 `status --short` (the prompt line: it lstats every tracked file, so against \
+                 `git status --porcelain -uno`); the same through git's dispatch (`git neighbor …`, one more process); and the floor of starting each \
                  binary at all (`--version`).",
         run: startup,
     },
@@ -394,6 +395,19 @@ fn startup(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
         Cell::Time(raw, None),
     );
     let st = judge(st, "< 3 ms", |r| nb_median(r).map(|m| m < 3.0));
+    // The prompt line: its cost is the stat of every tracked file (the budget is raised so the look always
+    // finishes), so its yardstick is git's own look at tracked files.
+    let short: &[&str] = &["status", "--short", "--budget", "60s"];
+    let porcelain: &[&str] = &["status", "--porcelain", "-uno"];
+    let (nb, raw) = pair(&b.env, &dir, b.plan.startup, have.then_some((Prog::Nb, short)), (Prog::Git, porcelain))?;
+    let prompt = time_row(
+        "`status --short`, the prompt line (tracked changes, ahead/behind, fleet)".into(),
+        "git-neighbor status --short",
+        nb_cell(nb, missing),
+        "git status --porcelain -uno",
+        Cell::Time(raw, None),
+    );
+    let prompt = judge(prompt, "< 5 ms", |r| nb_median(r).map(|m| m < 5.0));
     let (nb, raw) = pair(&b.env, &dir, b.plan.startup, have.then_some((Prog::Git, dispatch)), (Prog::Git, revparse))?;
     let via_git = time_row(
         "start-up through git's dispatch (context)".into(),
@@ -410,7 +424,7 @@ fn startup(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
         "git --version",
         Cell::Time(raw, None),
     );
-    Ok(vec![main, st, via_git, floor])
+    Ok(vec![main, st, prompt, via_git, floor])
 }
 
 fn add_remove(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
