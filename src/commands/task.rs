@@ -71,6 +71,10 @@ pub enum Cmd {
         /// then has it (`--next` moves on when another clone published first).
         #[arg(long, value_name = "REMOTE")]
         remote: Option<String>,
+        /// Also give the task a tenant of its own, named after it (as `add` makes one, setup included);
+        /// the task and the tenant name each other. Prints the tenant's path instead of the id.
+        #[arg(long)]
+        tenant: bool,
     },
     /// Put a claimed or failed task back to pending.
     Release {
@@ -173,18 +177,28 @@ pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
                 ui.data(&show_text(&v))?;
             }
         }
-        Cmd::Claim { id, next, owner, follow_pid, remote } => {
+        Cmd::Claim { id, next, owner, follow_pid, remote, tenant } => {
             let pid = crate::supervise::proc::follow_pid(*follow_pid)?;
             let want = match (id, next) {
                 (Some(id), _) => Want::Id(id.clone()),
                 (None, _) => Want::Next,
             };
-            match tasks::claim(ctx, &want, owner.as_deref(), pid, remote.as_deref())? {
+            let (claimed, made) = if *tenant {
+                tasks::claim_in_tenant(ctx, &want, owner.as_deref(), pid, remote.as_deref())?
+            } else {
+                (tasks::claim(ctx, &want, owner.as_deref(), pid, remote.as_deref())?, None)
+            };
+            match claimed {
                 Claimed::Task(v) => {
                     if ui.json {
                         ui.json_out(&v)?;
+                    } else if let Some(t) = &made {
+                        ui.data(&format!("{}\n", t.path.display()))?;
                     } else {
                         ui.data(&format!("{}\n", v.task.id))?;
+                    }
+                    if let Some(t) = &made {
+                        ui.status(format!("tenant {} at {} is task {}'s", t.name, t.path.display(), v.task.id));
                     }
                     ui.status(format!("claimed {} for pid {}: {}", v.task.id, pid, v.task.subject));
                 }

@@ -105,7 +105,7 @@ pub struct Task {
     /// Who it belongs to.
     #[serde(default)]
     pub owner: Option<String>,
-    /// The tenant it is being done in (not set by anything yet).
+    /// The tenant it is being done in (`task claim --tenant`; that tenant's record names the task back).
     #[serde(default)]
     pub tenant: Option<String>,
     /// The claim (status `claimed`; kept on `done`/`failed` to say who finished it).
@@ -518,6 +518,49 @@ fn update(
         }
     }
     Err(Error::new(format!("task '{id}' kept changing; nothing was changed")).hint("try again"))
+}
+
+/// `task claim --tenant`: claim as [`claim`] does, then give the task a tenant of its own, made as `add`
+/// makes one (named after the task, setup included) with its record's `task` naming the task, and record
+/// that tenant on the task, so each names the other. A tenant an earlier claimer of the task left is taken
+/// up again. When the tenant cannot be made the claim is put back (released) and the error says so;
+/// nothing half-bound is left.
+pub fn claim_in_tenant(
+    ctx: &Ctx,
+    want: &Want,
+    owner: Option<&str>,
+    pid: u32,
+    remote: Option<&str>,
+) -> Result<(Claimed, Option<crate::building::registry::Tenant>), Error> {
+    let claimed = claim(ctx, want, owner, pid, remote)?;
+    let Claimed::Task(v) = &claimed else { return Ok((claimed, None)) };
+    let id = v.task.id.clone();
+    let req = crate::building::AddRequest {
+        name: id.clone(),
+        task: Some(id.clone()),
+        owner: owner.map(String::from),
+        setup: true,
+        ..Default::default()
+    };
+    // A tenant already made for this task (an earlier claimer's, its work still there) is taken up again.
+    let earlier = crate::building::registry::get(&ctx.state, &id)?.filter(|t| t.task.as_deref() == Some(id.as_str()));
+    let tenant = match earlier.map_or_else(|| crate::building::add(ctx, &req), Ok) {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = release(ctx, &id);
+            return Err(
+                e.context(format!("task '{id}' was claimed and released again: no tenant could be made for it"))
+            );
+        }
+    };
+    let name = tenant.name.clone();
+    let (task, _) = update(ctx, &id, "tenant", |v| {
+        let mut t = v.task.clone();
+        t.tenant = Some(name.clone());
+        Ok(Some(t))
+    })?;
+    let view = View { task, ready: false, claim_dead: false };
+    Ok((Claimed::Task(Box::new(view)), Some(tenant)))
 }
 
 /// Put a claimed (or failed) task back to pending. `false` when it already was.

@@ -393,3 +393,38 @@ fn claims_through_the_remote_from_two_clones_are_exactly_once() {
         .count();
     assert_eq!(claimed, 16, "the remote holds exactly the 16 claims");
 }
+
+/// `task claim --tenant`: the task gets a tenant of its own and each names the other; when the tenant
+/// cannot be made, the claim is put back and nothing is half-bound.
+#[test]
+fn claim_into_a_tenant_links_task_and_tenant_both_ways() {
+    let t = TestRepo::new();
+    task(&t, &["add", "fix the login", "--id", "login"]).ok();
+    let o = task(&t, &["claim", "login", "--tenant"]).ok();
+    let path = std::path::PathBuf::from(o.stdout.trim_end());
+    assert!(path.join("README.md").exists(), "prints the tenant's path: {}", o.stdout);
+    let rows = t.tenants_json();
+    let row = rows.iter().find(|r| r["name"] == "login").unwrap();
+    assert_eq!(row["task"], "login", "the tenant names its task: {row}");
+    assert_eq!(std::path::PathBuf::from(row["path"].as_str().unwrap()), path);
+    let s = &stored(&t)["login"];
+    assert_eq!(s["tenant"], "login", "the task names its tenant: {s}");
+    assert_eq!(s["status"], "claimed");
+    // Released and claimed again with --tenant: the same tenant, with whatever was left in it.
+    std::fs::write(path.join("wip.txt"), "half done\n").unwrap();
+    task(&t, &["release", "login"]).ok();
+    let again = task(&t, &["claim", "login", "--tenant"]).ok();
+    assert_eq!(again.stdout.trim_end(), path.display().to_string());
+    assert!(path.join("wip.txt").exists());
+
+    // A tenant of that name exists already (made by hand): no tenant for the task, and the claim is put back.
+    task(&t, &["add", "second", "--id", "taken"]).ok();
+    t.add("taken", &[]);
+    let o = task(&t, &["claim", "taken", "--tenant"]);
+    assert_ne!(o.code, 0, "{}", o.stderr);
+    assert!(o.stderr.contains("claimed and released again"), "{}", o.stderr);
+    let s = &stored(&t)["taken"];
+    assert_eq!(s["status"], "pending", "{s}");
+    assert!(s["tenant"].is_null(), "{s}");
+    assert!(ready_ids(&t).contains(&"taken".to_string()));
+}
