@@ -75,6 +75,13 @@ pub enum Cmd {
         /// the task and the tenant name each other. Prints the tenant's path instead of the id.
         #[arg(long)]
         tenant: bool,
+        /// Claim into a tenant (as --tenant), run CMD there as `run` does, and mark the task done when CMD
+        /// exits 0, failed (with its exit) otherwise. Exits with CMD's code.
+        #[arg(long, requires = "cmd")]
+        run: bool,
+        /// The command for --run (after `--`), run directly, no shell.
+        #[arg(last = true, value_name = "CMD", requires = "run")]
+        cmd: Vec<String>,
     },
     /// Put a claimed or failed task back to pending.
     Release {
@@ -177,12 +184,38 @@ pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
                 ui.data(&show_text(&v))?;
             }
         }
-        Cmd::Claim { id, next, owner, follow_pid, remote, tenant } => {
+        Cmd::Claim { id, next, owner, follow_pid, remote, tenant, run, cmd } => {
             let pid = crate::supervise::proc::follow_pid(*follow_pid)?;
             let want = match (id, next) {
                 (Some(id), _) => Want::Id(id.clone()),
                 (None, _) => Want::Next,
             };
+            if *run {
+                let sigs = crate::supervise::Signals::install()?;
+                sigs.follow_dispatcher();
+                // Under --json the command's stdout goes to stderr: stdout carries only the outcome.
+                let how = tasks::RunHow { cmd, stdout_to_stderr: ui.json, sigs: &sigs };
+                return match tasks::claim_and_run(ctx, &want, owner.as_deref(), pid, remote.as_deref(), &how)? {
+                    Ok(ran) => {
+                        for n in &ran.run.notes {
+                            ui.status(n);
+                        }
+                        if ui.json {
+                            ui.json_out(&ran)?;
+                        }
+                        let word = if ran.task.status == Status::Done { "done" } else { "failed" };
+                        ui.status(format!("task {} {word} (tenant {})", ran.task.id, ran.run.name));
+                        Ok(ran.run.exit)
+                    }
+                    Err(Claimed::NothingReady { blocked, claimed }) => {
+                        ui.status(format!(
+                            "nothing ready to claim ({blocked} pending task(s) wait on a blocker, {claimed} claimed)"
+                        ));
+                        Ok(NOTHING_READY)
+                    }
+                    Err(Claimed::Task(_)) => Err(Error::new("claimed without a tenant")),
+                };
+            }
             let (claimed, made) = if *tenant {
                 tasks::claim_in_tenant(ctx, &want, owner.as_deref(), pid, remote.as_deref())?
             } else {

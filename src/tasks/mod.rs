@@ -563,6 +563,62 @@ pub fn claim_in_tenant(
     Ok((Claimed::Task(Box::new(view)), Some(tenant)))
 }
 
+/// What `task claim --run` did.
+#[derive(Debug, Serialize)]
+pub struct Ran {
+    /// The task as it ends: `done` when the command succeeded, `failed` (with the exit) when it did not.
+    pub task: Task,
+    /// `run --json`'s report of the command in the task's tenant.
+    pub run: crate::supervise::job::Report,
+}
+
+/// The command `task claim --run` runs, and how.
+pub struct RunHow<'a> {
+    /// The command and its arguments (no shell).
+    pub cmd: &'a [String],
+    /// Its stdout goes to our stderr (`--json`).
+    pub stdout_to_stderr: bool,
+    /// The signals installed for the run.
+    pub sigs: &'a crate::supervise::Signals,
+}
+
+/// `task claim --run -- CMD`: claim into a tenant ([`claim_in_tenant`]), run CMD there as `run` does
+/// (supervised, its lease held, the elevator passed; the tenant is left as CMD leaves it), then mark the
+/// task `done` when CMD exits 0 and `failed` with its exit otherwise. `None` when nothing was ready.
+pub fn claim_and_run(
+    ctx: &Ctx,
+    want: &Want,
+    owner: Option<&str>,
+    pid: u32,
+    remote: Option<&str>,
+    how: &RunHow<'_>,
+) -> Result<Result<Ran, Claimed>, Error> {
+    let cmd = how.cmd;
+    let (claimed, tenant) = claim_in_tenant(ctx, want, owner, pid, remote)?;
+    let (Claimed::Task(v), Some(t)) = (&claimed, tenant) else { return Ok(Err(claimed)) };
+    let id = v.task.id.clone();
+    let req = crate::supervise::job::Request {
+        name: Some(t.name.clone()),
+        grace: std::time::Duration::from_secs(3),
+        cmd: cmd.to_vec(),
+        stdout_to_stderr: how.stdout_to_stderr,
+        ..Default::default()
+    };
+    let report = match crate::supervise::job::run(ctx, &req, how.sigs) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = fail(ctx, &id, &format!("the command did not run: {}", e.message));
+            return Err(e.context(format!("task '{id}' failed")));
+        }
+    };
+    let (task, _) = if report.exit == 0 {
+        done(ctx, &id)?
+    } else {
+        fail(ctx, &id, &format!("`{}` exited {} in tenant {}", cmd.join(" "), report.exit, t.name))?
+    };
+    Ok(Ok(Ran { task, run: report }))
+}
+
 /// Put a claimed (or failed) task back to pending. `false` when it already was.
 pub fn release(ctx: &Ctx, id: &str) -> Result<(Task, bool), Error> {
     update(ctx, id, "release", |v| match v.task.status {

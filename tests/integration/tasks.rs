@@ -428,3 +428,42 @@ fn claim_into_a_tenant_links_task_and_tenant_both_ways() {
     assert!(s["tenant"].is_null(), "{s}");
     assert!(ready_ids(&t).contains(&"taken".to_string()));
 }
+
+/// `task claim --run -- CMD`: the command runs in the task's tenant; its success marks the task done (the
+/// tenant and its commit stay), its failure marks it failed with the exit; nothing ready is exit 5.
+#[test]
+fn claim_and_run_marks_the_task_by_the_commands_exit() {
+    let t = TestRepo::new();
+    task(&t, &["add", "write it", "--id", "w"]).ok();
+    task(&t, &["add", "break it", "--id", "b", "--blocked-by", "w"]).ok();
+    let o = task(
+        &t,
+        &[
+            "claim",
+            "--next",
+            "--run",
+            "--",
+            "sh",
+            "-c",
+            "echo done > out.txt && git add out.txt && git commit -qm work",
+        ],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let s = &stored(&t)["w"];
+    assert_eq!(s["status"], "done", "{s}");
+    assert_eq!(s["tenant"], "w");
+    // The work is in the tenant's branch, and the tenant is still there.
+    assert_eq!(t.git(&["show", "neighbor/w:out.txt"]), "done");
+    assert!(t.tenants_json().iter().any(|r| r["name"] == "w" && r["task"] == "w"));
+    // b is ready now; its command fails: the task is failed with the exit, and the code passes through.
+    let o = task(&t, &["claim", "--next", "--json", "--run", "--", "sh", "-c", "echo noise; exit 3"]);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    let j = o.json();
+    assert_eq!(j["task"]["status"], "failed", "{j}");
+    assert_eq!(j["run"]["exit"], 3);
+    assert!(o.stderr.contains("noise"), "the command's stdout goes to stderr under --json: {}", o.stderr);
+    let s = &stored(&t)["b"];
+    assert!(s["reason"].as_str().unwrap().contains("exited 3"), "{s}");
+    // Nothing left to claim.
+    assert_eq!(task(&t, &["claim", "--next", "--run", "--", "true"]).code, NOTHING_READY);
+}
