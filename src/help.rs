@@ -87,6 +87,7 @@ const EXAMPLES: &[(&str, &str)] = &[
               git neighbor task add \"ship it\" --blocked-by login   # ready once login is done\n\
               id=$(git neighbor task claim --next)   # exit 5 when nothing is ready\n\
               git neighbor task done \"$id\"\n\
+              git neighbor task done login --land --test 'cargo test'   # land its tenant, then done\n\
               cd \"$(git neighbor task claim --next --tenant)\"   # a tenant of its own, named after the task\n\
               git neighbor task claim --next --run -- ./agent.sh   # done when it exits 0, failed otherwise\n\
               git neighbor task list --ready --json\n\

@@ -92,6 +92,12 @@ pub enum Cmd {
     Done {
         /// Task id.
         id: String,
+        /// Land the task's tenant first (as `land` does); the task is done only once it landed.
+        #[arg(long)]
+        land: bool,
+        /// With --land: the test to run in the tenant after it is brought up to date (`sh -c`).
+        #[arg(long, value_name = "CMD", requires = "land")]
+        test: Option<String>,
     },
     /// Mark a task failed, with the reason.
     Fail {
@@ -266,7 +272,12 @@ pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
             }
         }
         Cmd::Release { id } => changed(ui, tasks::release(ctx, id)?, "pending")?,
-        Cmd::Done { id } => changed(ui, tasks::done(ctx, id)?, "done")?,
+        Cmd::Done { id, land: false, .. } => changed(ui, tasks::done(ctx, id)?, "done")?,
+        Cmd::Done { id, land: true, test } => {
+            let (t, did, landed) = tasks::done_landing(ctx, id, test.clone(), &|line| ui.status(line))?;
+            ui.status(format!("landed tenant {} into {}", landed.name, landed.into));
+            changed(ui, (t, did), "done")?
+        }
         Cmd::Fail { id, reason } => changed(ui, tasks::fail(ctx, id, reason)?, "failed")?,
         Cmd::Block { id, by } => changed(ui, tasks::block(ctx, id, by)?, &format!("blocked by {by}"))?,
     }

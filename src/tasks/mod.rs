@@ -647,6 +647,32 @@ pub fn done(ctx: &Ctx, id: &str) -> Result<(Task, bool), Error> {
     })
 }
 
+/// `task done <id> --land`: land the task's tenant first (as `land` does: brought up to date, `test` run,
+/// the target moved by compare-and-swap, the tenant removed), and mark the task done only once it landed.
+/// A task without a tenant is a usage error; a landing that fails or is refused leaves the task as it was.
+pub fn done_landing(
+    ctx: &Ctx,
+    id: &str,
+    test: Option<String>,
+    progress: &dyn Fn(&str),
+) -> Result<(Task, bool, crate::building::land::Landed), Error> {
+    let v = show(ctx, id)?;
+    let Some(tenant) = v.task.tenant.clone() else {
+        return Err(Error::usage(format!("task '{id}' has no tenant to land"))
+            .hint("claim it with --tenant (or --run), or mark it done without --land"));
+    };
+    let req = crate::building::land::LandRequest {
+        name: tenant,
+        into: None,
+        test,
+        mode: crate::building::land::Mode::Merge,
+        keep: false,
+    };
+    let landed = crate::building::land::land(ctx, &req, progress)?;
+    let (task, did) = done(ctx, id)?;
+    Ok((task, did, landed))
+}
+
 /// Mark a task failed with a reason; a done task is refused.
 pub fn fail(ctx: &Ctx, id: &str, reason: &str) -> Result<(Task, bool), Error> {
     let reason = reason.trim();

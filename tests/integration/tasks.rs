@@ -467,3 +467,27 @@ fn claim_and_run_marks_the_task_by_the_commands_exit() {
     // Nothing left to claim.
     assert_eq!(task(&t, &["claim", "--next", "--run", "--", "true"]).code, NOTHING_READY);
 }
+
+/// `task done --land`: the task's tenant lands first (its test run), and the task is done only once it has.
+#[test]
+fn done_with_land_lands_the_tenant_first() {
+    let t = TestRepo::new();
+    task(&t, &["add", "feature", "--id", "f"]).ok();
+    task(&t, &["add", "no tenant", "--id", "n"]).ok();
+    let path = std::path::PathBuf::from(task(&t, &["claim", "f", "--tenant"]).ok().stdout.trim_end());
+    std::fs::write(path.join("feature.txt"), "feature\n").unwrap();
+    t.git_in(&path, &["add", "feature.txt"]);
+    t.git_in(&path, &["commit", "-qm", "feature"]);
+    // A failing test: nothing lands, the task stays claimed.
+    let o = task(&t, &["done", "f", "--land", "--test", "exit 1"]);
+    assert_ne!(o.code, 0, "{}", o.stderr);
+    assert_eq!(stored(&t)["f"]["status"], "claimed");
+    assert!(t.git_out(&t.dir, &["cat-file", "-e", "main:feature.txt"]).code != 0);
+    // A passing one: main has the work, the tenant is gone, the task is done.
+    task(&t, &["done", "f", "--land", "--test", "test -f feature.txt"]).ok();
+    assert_eq!(t.git(&["show", "main:feature.txt"]), "feature");
+    assert!(!path.exists());
+    assert_eq!(stored(&t)["f"]["status"], "done");
+    // A task without a tenant has nothing to land.
+    refused(&t, &["done", "n", "--land"], 2, "has no tenant to land");
+}
