@@ -91,6 +91,7 @@ const EXAMPLES: &[(&str, &str)] = &[
               cd \"$(git neighbor task claim --next --tenant)\"   # a tenant of its own, named after the task\n\
               git neighbor task claim --next --run -- ./agent.sh   # done when it exits 0, failed otherwise\n\
               git neighbor task list --ready --json\n\
+              git neighbor task edit login --subject \"fix the login race (2FA too)\" --label p1\n\
               git neighbor task sync origin   # share the tasks: fetch, then push with a lease per task\n\
               git neighbor task claim --next --remote origin   # exactly once across clones",
     ),

@@ -99,6 +99,23 @@ pub enum Cmd {
         #[arg(long, value_name = "CMD", requires = "land")]
         test: Option<String>,
     },
+    /// Change a task's subject, body or labels.
+    Edit {
+        /// Task id.
+        id: String,
+        /// A new subject line.
+        #[arg(long, value_name = "TEXT")]
+        subject: Option<String>,
+        /// Read a new body from this file (`-`: stdin).
+        #[arg(long, value_name = "FILE")]
+        body_file: Option<PathBuf>,
+        /// Add a label (repeatable).
+        #[arg(long = "label", value_name = "LABEL")]
+        add_labels: Vec<String>,
+        /// Remove a label (repeatable).
+        #[arg(long = "remove-label", value_name = "LABEL")]
+        remove_labels: Vec<String>,
+    },
     /// Mark a task failed, with the reason.
     Fail {
         /// Task id.
@@ -131,13 +148,7 @@ pub enum Cmd {
 pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
     match cmd {
         Cmd::Add { subject, id, blocked_by, labels, body_file } => {
-            let body = match body_file {
-                None => String::new(),
-                Some(p) if p.as_os_str() == "-" => {
-                    std::io::read_to_string(std::io::stdin()).ctx(|| "cannot read the body from stdin".into())?
-                }
-                Some(p) => std::fs::read_to_string(p).ctx(|| format!("cannot read {}", p.display()))?,
-            };
+            let body = read_body(body_file.as_deref())?.unwrap_or_default();
             let req = tasks::NewTask {
                 id: id.clone(),
                 subject: subject.clone(),
@@ -278,6 +289,15 @@ pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
             ui.status(format!("landed tenant {} into {}", landed.name, landed.into));
             changed(ui, (t, did), "done")?
         }
+        Cmd::Edit { id, subject, body_file, add_labels, remove_labels } => {
+            let e = tasks::Edit {
+                subject: subject.clone(),
+                body: read_body(body_file.as_deref())?,
+                add_labels: add_labels.clone(),
+                remove_labels: remove_labels.clone(),
+            };
+            changed(ui, tasks::edit(ctx, id, &e)?, "edited")?
+        }
         Cmd::Fail { id, reason } => changed(ui, tasks::fail(ctx, id, reason)?, "failed")?,
         Cmd::Block { id, by } => changed(ui, tasks::block(ctx, id, by)?, &format!("blocked by {by}"))?,
     }
@@ -329,4 +349,15 @@ fn show_text(v: &View) -> String {
         }
     }
     s
+}
+
+/// A body from `--body-file` (`-`: stdin); `None` without one.
+fn read_body(file: Option<&std::path::Path>) -> Result<Option<String>, Error> {
+    Ok(match file {
+        None => None,
+        Some(p) if p.as_os_str() == "-" => {
+            Some(std::io::read_to_string(std::io::stdin()).ctx(|| "cannot read the body from stdin".into())?)
+        }
+        Some(p) => Some(std::fs::read_to_string(p).ctx(|| format!("cannot read {}", p.display()))?),
+    })
 }

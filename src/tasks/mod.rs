@@ -673,6 +673,48 @@ pub fn done_landing(
     Ok((task, did, landed))
 }
 
+/// What `task edit` changes (`None`: leave it).
+#[derive(Debug, Default)]
+pub struct Edit {
+    /// A new subject line.
+    pub subject: Option<String>,
+    /// A new body.
+    pub body: Option<String>,
+    /// Labels to add.
+    pub add_labels: Vec<String>,
+    /// Labels to remove.
+    pub remove_labels: Vec<String>,
+}
+
+/// Change a task's subject, body or labels (its status, claim and blockers have commands of their own).
+/// `false` when nothing changed.
+pub fn edit(ctx: &Ctx, id: &str, e: &Edit) -> Result<(Task, bool), Error> {
+    let subject = match &e.subject {
+        Some(s) if s.trim().is_empty() || s.contains('\n') => {
+            return Err(Error::usage("a task's subject must be one non-empty line").hint("put details in --body-file"));
+        }
+        Some(s) => Some(s.trim().to_string()),
+        None => None,
+    };
+    update(ctx, id, "edit", |v| {
+        let mut t = v.task.clone();
+        if let Some(s) = &subject {
+            t.subject = s.clone();
+        }
+        if let Some(b) = &e.body {
+            t.body = b.clone();
+        }
+        t.labels.retain(|l| !e.remove_labels.contains(l));
+        for l in &e.add_labels {
+            if !t.labels.contains(l) {
+                t.labels.push(l.clone());
+            }
+        }
+        let same = t.subject == v.task.subject && t.body == v.task.body && t.labels == v.task.labels;
+        Ok((!same).then_some(t))
+    })
+}
+
 /// Mark a task failed with a reason; a done task is refused.
 pub fn fail(ctx: &Ctx, id: &str, reason: &str) -> Result<(Task, bool), Error> {
     let reason = reason.trim();

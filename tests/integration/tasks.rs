@@ -491,3 +491,37 @@ fn done_with_land_lands_the_tenant_first() {
     // A task without a tenant has nothing to land.
     refused(&t, &["done", "n", "--land"], 2, "has no tenant to land");
 }
+
+/// `task edit`: subject, body and labels change; a bad subject is refused and changes nothing.
+#[test]
+fn edit_changes_subject_body_and_labels() {
+    let t = TestRepo::new();
+    task(&t, &["add", "first words", "--id", "e", "--label", "old"]).ok();
+    std::fs::write(t.root.join("body.txt"), "the details\n").unwrap();
+    let body = t.root.join("body.txt");
+    task(
+        &t,
+        &[
+            "edit",
+            "e",
+            "--subject",
+            "better words",
+            "--body-file",
+            body.to_str().unwrap(),
+            "--label",
+            "new",
+            "--remove-label",
+            "old",
+        ],
+    )
+    .ok();
+    let s = &stored(&t)["e"];
+    assert_eq!(s["subject"], "better words");
+    assert_eq!(s["body"], "the details\n");
+    assert_eq!(s["labels"], serde_json::json!(["new"]));
+    assert_eq!(s["version"], 2);
+    // The same again: nothing changes, no new version.
+    task(&t, &["edit", "e", "--label", "new"]).ok();
+    assert_eq!(stored(&t)["e"]["version"], 2);
+    refused(&t, &["edit", "e", "--subject", " "], 2, "one non-empty line");
+}
