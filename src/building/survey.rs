@@ -337,6 +337,9 @@ pub struct Summary {
     pub current_worktree: Option<String>,
     /// The tenant the building was opened in.
     pub current_tenant: Option<String>,
+    /// That tenant's task (`task claim --tenant`), if it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_task: Option<String>,
     /// The `.neighbor.toml` in effect.
     pub config: Option<String>,
     /// Tenants by status.
@@ -376,6 +379,7 @@ pub fn summary(ctx: &Ctx, fetch: bool) -> Result<Summary, Error> {
     // One read of the registry (the survey's) serves the counts, the current tenant and the leases.
     let rows = survey(ctx)?;
     let tenants: Vec<Tenant> = rows.iter().filter_map(|r| r.tenant.clone()).collect();
+    let here = ctx.repo.workdir.as_deref().and_then(|here| tenants.iter().find(|t| t.path == here));
     let mut c = Counts::default();
     let mut foreign = 0;
     for r in &rows {
@@ -399,12 +403,8 @@ pub fn summary(ctx: &Ctx, fetch: bool) -> Result<Summary, Error> {
         state_dir: ctx.state.root.display().to_string(),
         main_worktree: ctx.repo.main_worktree.as_ref().map(|p| p.display().to_string()),
         current_worktree: ctx.repo.workdir.as_ref().map(|p| p.display().to_string()),
-        current_tenant: ctx
-            .repo
-            .workdir
-            .as_deref()
-            .and_then(|here| tenants.iter().find(|t| t.path == here))
-            .map(|t| t.name.clone()),
+        current_tenant: here.map(|t| t.name.clone()),
+        current_task: here.and_then(|t| t.task.clone()),
         config: ctx.config.source.as_ref().map(|p| p.display().to_string()),
         leases_held: rows.iter().filter(|r| r.lease.is_some()).count(),
         building_lock: lease::building_lock_holder(&ctx.state),

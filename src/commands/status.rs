@@ -41,8 +41,11 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
     }
     let mut s = format!("building {} ({})\n", report.building, report.common_dir);
     if let Some(cur) = &report.current_worktree {
-        let who =
-            report.current_tenant.as_deref().map(|n| format!("tenant {n}")).unwrap_or_else(|| "not a tenant".into());
+        let who = match (report.current_tenant.as_deref(), report.current_task.as_deref()) {
+            (Some(n), Some(task)) => format!("tenant {n}, task {task}"),
+            (Some(n), None) => format!("tenant {n}"),
+            (None, _) => "not a tenant".into(),
+        };
         s += &format!("here: {cur} ({who})\n");
     }
     s += &format!("config: {}\n", report.config.as_deref().unwrap_or("defaults (no .neighbor.toml)"));

@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 use std::process::Stdio;
 
+use serde_json::json;
+
 use crate::common::*;
 
 /// `task claim --next` found nothing ready (documented in the reference's EXIT CODES).
@@ -410,6 +412,10 @@ fn claim_into_a_tenant_links_task_and_tenant_both_ways() {
     let s = &stored(&t)["login"];
     assert_eq!(s["tenant"], "login", "the task names its tenant: {s}");
     assert_eq!(s["status"], "claimed");
+    // status, in the tenant, says which task it is.
+    let st = t.neighbor_in(&path, &["status", "--json"]).ok().json();
+    assert_eq!((st["current_tenant"].clone(), st["current_task"].clone()), (json!("login"), json!("login")), "{st}");
+    assert!(t.neighbor_in(&path, &["status"]).ok().stdout.contains("(tenant login, task login)"));
     // Released and claimed again with --tenant: the same tenant, with whatever was left in it.
     std::fs::write(path.join("wip.txt"), "half done\n").unwrap();
     task(&t, &["release", "login"]).ok();
