@@ -535,6 +535,7 @@ pub fn claim_in_tenant(
     let claimed = claim(ctx, want, owner, pid, remote)?;
     let Claimed::Task(v) = &claimed else { return Ok((claimed, None)) };
     let id = v.task.id.clone();
+    crate::failpoint::hit("task-claim.claimed");
     let req = crate::building::AddRequest {
         name: id.clone(),
         task: Some(id.clone()),
@@ -553,6 +554,7 @@ pub fn claim_in_tenant(
             );
         }
     };
+    crate::failpoint::hit("task-claim.tenant-made");
     let name = tenant.name.clone();
     let (task, _) = update(ctx, &id, "tenant", |v| {
         let mut t = v.task.clone();

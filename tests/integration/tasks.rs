@@ -531,3 +531,34 @@ fn edit_changes_subject_body_and_labels() {
     assert_eq!(stored(&t)["e"]["version"], 2);
     refused(&t, &["edit", "e", "--subject", " "], 2, "one non-empty line");
 }
+
+/// `kill -9` of `task claim --tenant` between its steps (after the claim; after the tenant is made, before the
+/// task names it), then the claimer's process gone: the task is ready again, and the next `claim --tenant`
+/// finishes the binding, taking up the tenant the crashed one made. Nothing is half-bound for good.
+#[test]
+fn a_claim_into_a_tenant_killed_between_its_steps_is_finished_by_the_next() {
+    for point in ["task-claim.claimed", "task-claim.tenant-made"] {
+        let t = TestRepo::new();
+        task(&t, &["add", "crash me", "--id", "c"]).ok();
+        // The claimer whose life the claim follows: a process the test ends after the crash.
+        let mut holder = std::process::Command::new("sleep").arg("600").spawn().unwrap();
+        let o = t
+            .cmd_in(&t.dir, &["task", "claim", "c", "--tenant", "--follow-pid", &holder.id().to_string()])
+            .env("NEIGHBOR_FAILPOINT", point)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), None, "{point}: killed at the point: {}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(stored(&t)["c"]["status"], "claimed", "{point}");
+        let made = t.tenants_json().iter().any(|r| r["name"] == "c");
+        assert_eq!(made, point == "task-claim.tenant-made", "{point}");
+        holder.kill().unwrap();
+        holder.wait().unwrap();
+        // The claimer is gone: ready again, and the next claim binds task and tenant both ways.
+        assert!(ready_ids(&t).contains(&"c".to_string()), "{point}");
+        let path = std::path::PathBuf::from(task(&t, &["claim", "c", "--tenant"]).ok().stdout.trim_end());
+        assert!(path.join("README.md").exists(), "{point}");
+        assert_eq!(stored(&t)["c"]["tenant"], "c", "{point}");
+        let rows = t.tenants_json();
+        assert_eq!(rows.iter().filter(|r| r["task"] == "c").count(), 1, "{point}: one tenant for the task: {rows:?}");
+    }
+}
