@@ -562,3 +562,34 @@ fn a_claim_into_a_tenant_killed_between_its_steps_is_finished_by_the_next() {
         assert_eq!(rows.iter().filter(|r| r["task"] == "c").count(), 1, "{point}: one tenant for the task: {rows:?}");
     }
 }
+
+/// Eight `task claim --next --tenant` at once over four tasks: each task claimed once and given exactly one
+/// tenant; four claimers told nothing is ready; no tenant without its task.
+#[test]
+fn concurrent_claims_into_tenants_bind_each_task_once() {
+    let t = TestRepo::new();
+    for i in 0..4 {
+        task(&t, &["add", &format!("job {i}"), "--id", &format!("j{i}")]).ok();
+    }
+    let kids: Vec<_> = (0..8)
+        .map(|_| {
+            t.cmd_in(&t.dir, &["task", "claim", "--next", "--tenant"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let codes: Vec<i32> = kids.into_iter().map(|k| k.wait_with_output().unwrap().status.code().unwrap_or(-1)).collect();
+    assert_eq!(codes.iter().filter(|c| **c == 0).count(), 4, "{codes:?}");
+    assert_eq!(codes.iter().filter(|c| **c == NOTHING_READY).count(), 4, "{codes:?}");
+    let all = stored(&t);
+    let rows = t.tenants_json();
+    for i in 0..4 {
+        let id = format!("j{i}");
+        assert_eq!(all[&id]["status"], "claimed");
+        assert_eq!(all[&id]["tenant"], id.as_str());
+        assert_eq!(rows.iter().filter(|r| r["task"] == id.as_str()).count(), 1, "{rows:?}");
+    }
+    assert_eq!(rows.iter().filter(|r| !r["task"].is_null()).count(), 4, "{rows:?}");
+}
