@@ -663,6 +663,16 @@ pub fn done_landing(
         return Err(Error::usage(format!("task '{id}' has no tenant to land"))
             .hint("claim it with --tenant (or --run), or mark it done without --land"));
     };
+    // The task's blob may come from a remote: land only a tenant whose own record names this task back,
+    // never someone else's tenant a hand-written blob points at.
+    let t = ctx.tenant(&tenant)?;
+    if t.task.as_deref() != Some(id) {
+        return Err(Error::refused(format!(
+            "task '{id}' names tenant '{tenant}', which is not this task's (its record names {})",
+            t.task.as_deref().map_or_else(|| "no task".to_string(), |o| format!("task '{o}'"))
+        ))
+        .hint("land that tenant with `git neighbor land` if it is the right work, then `task done` without --land"));
+    }
     let req = crate::building::land::LandRequest {
         name: tenant,
         into: None,

@@ -496,6 +496,21 @@ fn done_with_land_lands_the_tenant_first() {
     assert_eq!(stored(&t)["f"]["status"], "done");
     // A task without a tenant has nothing to land.
     refused(&t, &["done", "n", "--land"], 2, "has no tenant to land");
+    // A task blob (as a remote could push it) naming someone else's tenant: that tenant is never landed.
+    let other = t.add("other", &[]);
+    std::fs::write(other.join("theirs.txt"), "theirs\n").unwrap();
+    t.git_in(&other, &["add", "theirs.txt"]);
+    t.git_in(&other, &["commit", "-qm", "theirs"]);
+    let mut forged: serde_json::Value =
+        serde_json::from_str(&t.git(&["cat-file", "blob", "refs/neighbor/tasks/n"])).unwrap();
+    forged["tenant"] = json!("other");
+    let p = t.root.join("forged.json");
+    std::fs::write(&p, forged.to_string()).unwrap();
+    let oid = t.git(&["hash-object", "-w", p.to_str().unwrap()]);
+    t.git(&["update-ref", "refs/neighbor/tasks/n", &oid]);
+    refused(&t, &["done", "n", "--land"], 3, "which is not this task's");
+    assert!(other.exists());
+    assert!(t.git_out(&t.dir, &["cat-file", "-e", "main:theirs.txt"]).code != 0, "someone else's work was landed");
 }
 
 /// `task edit`: subject, body and labels change; a bad subject is refused and changes nothing.
