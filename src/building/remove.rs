@@ -400,7 +400,8 @@ fn delete_branch_locked(
         return Ok((None, Some(format!("{} has it checked out", w.path.display()))));
     }
     let base = ctx.base_of(t);
-    if !rescued && refs::count_only_on(&ctx.repo, &[tip.to_string()], std::slice::from_ref(&base))? > 0 {
+    // In-process: this runs on every removal, and the common answer (the tip is in the base) is one walk.
+    if !rescued && refs::count_only_on_in_process(&ctx.repo, &[tip.to_string()], std::slice::from_ref(&base))? > 0 {
         let subject = format!("rescue: branch {} (its changes are in {}; the commits were not)", t.branch, base);
         let r = super::rescue::store(&ctx.repo, "merged", tip, &subject)?;
         events::append(&ctx.state, &Event::new("rescue").tenant(&t.name, &t.branch, &t.path).with("ref", r.r#ref))?;

@@ -60,6 +60,11 @@ fn staged_in_process(repo: &Repo) -> Option<Vec<Staged>> {
         }
         Err(_) => return None,
     };
+    staged_in(repo, &index)
+}
+
+/// [`staged_in_process`] for an index already read (split and sparse ones give `None`).
+fn staged_in(repo: &Repo, index: &gix::index::File) -> Option<Vec<Staged>> {
     if index.link().is_some() || index.entries().iter().any(|e| e.mode.is_sparse()) {
         return None;
     }
@@ -69,7 +74,7 @@ fn staged_in_process(repo: &Repo) -> Option<Vec<Staged>> {
     };
     let empty = gix::ObjectId::empty_tree(repo.gix.object_hash());
     let mut out = Vec::new();
-    let mut walk = Walk { repo, index: &index, out: &mut out };
+    let mut walk = Walk { repo, index, out: &mut out };
     walk.dir(BStr::new(b""), (head_tree != empty).then_some(head_tree), index.tree())?;
     out.sort_by(|a, b| a.path.cmp(&b.path));
     Some(out)
@@ -470,7 +475,12 @@ pub fn tracked_changes(repo: &Repo, budget: std::time::Duration) -> Result<Chang
             break;
         }
     }
-    Ok(if staged(repo)?.is_empty() { Changes::No } else { Changes::Yes })
+    // What is staged, from the index read above (this runs on every prompt: one read of it).
+    let staged = match staged_in(repo, &index) {
+        Some(v) => v,
+        None => staged_by_git(repo)?,
+    };
+    Ok(if staged.is_empty() { Changes::No } else { Changes::Yes })
 }
 
 /// What one stat pass over the index found.
