@@ -18,8 +18,16 @@ use crate::git::Repo;
 
 /// Where deltas wait.
 pub const DELTAS: &str = "refs/neighbor/deltas/";
-/// Where merged deltas are archived.
+/// Where merged deltas are archived: [`list`] of this namespace returns every archived delta, from the
+/// per-frame archives under [`ARCHIVE`] and from the one-ref-per-delta archive older versions wrote here
+/// (`refs/neighbor/applied/<frame>/<stream>`, still read, never written).
 pub const APPLIED: &str = "refs/neighbor/applied/";
+/// The archive of a merged frame: `refs/neighbor/archive/<frame>/deltas` points at a tree holding one
+/// entry per merged delta, named after its stream, whose blob is the delta's envelope. One ref per frame
+/// (not one per delta): creating a thousand loose refs was most of a large frame's commit.
+pub const ARCHIVE: &str = "refs/neighbor/archive/";
+/// The last component of a frame's archive ref.
+const ARCHIVE_LEAF: &str = "deltas";
 /// Where invalid deltas are moved.
 pub const QUARANTINE: &str = "refs/neighbor/quarantine/";
 /// On a shared remote, each frame's seal: a ref that every `delta push` and every `merge-frame --push`
@@ -127,6 +135,59 @@ pub fn seal_token(repo: &Repo, frame: u64) -> Result<String, Error> {
 /// The seals on `remote`, by ref name.
 pub fn remote_seals(repo: &Repo, remote: &str) -> Result<std::collections::BTreeMap<String, String>, Error> {
     Ok(crate::git::remote::ls_remote(repo, remote, &[&format!("{SEALS}*")])?.into_iter().collect())
+}
+
+/// The archive ref of a frame.
+pub fn archive_ref(frame: u64) -> String {
+    format!("{ARCHIVE}{frame}/{ARCHIVE_LEAF}")
+}
+
+/// The frame whose archive `full` (a full ref name) is, if it is one.
+pub fn archive_frame(full: &str) -> Option<u64> {
+    full.strip_prefix(ARCHIVE)?.strip_suffix(ARCHIVE_LEAF)?.strip_suffix('/').and_then(canonical_frame)
+}
+
+/// Write the archive tree of a frame: one entry per `(stream, blob)`. Stream names are validated names
+/// (no `/`), so every entry is a plain file entry.
+pub fn archive_tree(repo: &Repo, deltas: &[(String, String)]) -> Result<String, Error> {
+    let mut entries = Vec::with_capacity(deltas.len());
+    for (stream, blob) in deltas {
+        crate::building::registry::validate_name_as("stream", stream)?;
+        let oid =
+            gix::ObjectId::from_hex(blob.as_bytes()).map_err(|e| Error::new(format!("bad object id {blob}: {e}")))?;
+        entries.push(gix::objs::tree::Entry {
+            mode: gix::objs::tree::EntryKind::Blob.into(),
+            filename: stream.as_str().into(),
+            oid,
+        });
+    }
+    // Git's tree order; plain file names compare as bytes.
+    entries.sort_by(|a, b| a.filename.cmp(&b.filename));
+    entries.dedup_by(|a, b| a.filename == b.filename);
+    let tree = gix::objs::Tree { entries };
+    repo.gix
+        .write_object(&tree)
+        .map(|id| id.detach().to_string())
+        .map_err(|e| Error::new(format!("cannot write the archive of the frame: {e}")))
+}
+
+/// The deltas a frame archive (a tree id) holds. A ref that came from a remote is untrusted: an object
+/// that is not a tree, and entries that are not blobs under a valid stream name, are skipped.
+pub fn archive_entries(repo: &Repo, frame: u64, r#ref: &str, tree: &str) -> Vec<Slot> {
+    let Ok(id) = gix::ObjectId::from_hex(tree.as_bytes()) else { return Vec::new() };
+    let Ok(obj) = repo.gix.find_object(id) else { return Vec::new() };
+    let Ok(tree) = obj.try_into_tree() else { return Vec::new() };
+    let Ok(decoded) = tree.decode() else { return Vec::new() };
+    decoded
+        .entries
+        .iter()
+        .filter(|e| e.mode.is_blob())
+        .filter_map(|e| {
+            let stream = std::str::from_utf8(e.filename).ok()?;
+            crate::building::registry::validate_name_as("stream", stream).ok()?;
+            Some(Slot { frame, stream: stream.to_string(), r#ref: r#ref.to_string(), blob: e.oid.to_string() })
+        })
+        .collect()
 }
 
 /// The ref of a slot.
@@ -312,21 +373,30 @@ pub fn store(repo: &Repo, env: &Envelope, replace: bool) -> Result<Slot, Error> 
 }
 
 /// List slots under a namespace (`DELTAS`, `APPLIED`, `QUARANTINE`), optionally for one frame,
-/// sorted by frame then stream.
+/// sorted by frame then stream. `APPLIED` lists every archived delta: the frame archives under
+/// [`ARCHIVE`] (a slot's ref is then its frame's archive ref) and the older one-ref-per-delta archive.
 pub fn list(repo: &Repo, ns: &str, frame: Option<u64>) -> Result<Vec<Slot>, Error> {
-    let prefix = match frame {
+    let prefix = |ns: &str| match frame {
         Some(f) => format!("{ns}{f}/"),
         None => ns.to_string(),
     };
-    let mut slots: Vec<Slot> = crate::git::refs::under(repo, &prefix)?
-        .into_iter()
-        .filter_map(|(r, blob)| {
-            let rest = r.strip_prefix(ns)?;
-            let (f, s) = rest.split_once('/')?;
-            let frame = canonical_frame(f)?;
-            Some(Slot { frame, stream: s.to_string(), r#ref: r.clone(), blob })
-        })
-        .collect();
+    let mut prefixes = vec![prefix(ns)];
+    if ns == APPLIED {
+        prefixes.push(prefix(ARCHIVE));
+    }
+    let mut slots = Vec::new();
+    // One listing for both namespaces: the hot paths count their git processes.
+    for (r, oid) in crate::git::refs::under_any(repo, &prefixes)? {
+        if ns == APPLIED && r.starts_with(ARCHIVE) {
+            if let Some(frame) = archive_frame(&r) {
+                slots.extend(archive_entries(repo, frame, &r, &oid));
+            }
+            continue;
+        }
+        let Some((f, s)) = r.strip_prefix(ns).and_then(|rest| rest.split_once('/')) else { continue };
+        let Some(frame) = canonical_frame(f) else { continue };
+        slots.push(Slot { frame, stream: s.to_string(), r#ref: r.clone(), blob: oid });
+    }
     slots.sort_by(|a, b| (a.frame, &a.stream).cmp(&(b.frame, &b.stream)));
     Ok(slots)
 }

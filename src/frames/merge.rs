@@ -28,7 +28,7 @@ use crate::building::state_dir;
 use crate::building::{Ctx, normalize};
 use crate::error::{Error, IoContext};
 use crate::frames::delta::{self, Delta, Limits, Overlay, RelPath, StateSource};
-use crate::frames::mailbox::{self, APPLIED, DELTAS, FRAME_TRAILER, Kind, QUARANTINE, Slot};
+use crate::frames::mailbox::{self, APPLIED, ARCHIVE, DELTAS, FRAME_TRAILER, Kind, QUARANTINE, Slot};
 use crate::git::Repo;
 use crate::git::remote::{self, PushOutcome};
 use crate::git::{checkout, refs, revs, tree as trees};
@@ -250,7 +250,8 @@ fn fetch_remote(ctx: &Ctx, remote: &str, target: &str, frame: Option<u64>) -> Re
     match frame {
         Some(f) => {
             refspecs.push(format!("refs/neighbor/deltas/{f}/*:refs/neighbor/deltas/{f}/*"));
-            refspecs.push(format!("refs/neighbor/applied/{f}/*:refs/neighbor/applied/{f}/*"));
+            refspecs.push(format!("{APPLIED}{f}/*:{APPLIED}{f}/*"));
+            refspecs.push(format!("{ARCHIVE}{f}/*:{ARCHIVE}{f}/*"));
         }
         None => {
             refspecs.push("refs/neighbor/deltas/*:refs/neighbor/deltas/*".into());
@@ -317,6 +318,34 @@ struct Frame<'a> {
     base_tree: gix::ObjectId,
 }
 
+/// What the commit point moves besides the target: the frame's deltas into its archive (one ref, whatever
+/// their number) out of the mailbox, and the invalid ones into the quarantine.
+struct Moves {
+    /// The frame's archive ref and the tree it points at.
+    archive: (String, String),
+    /// The archived mailbox slots: (ref, blob), each deleted by compare-and-swap on its blob.
+    archived: Vec<(String, String)>,
+    /// (mailbox ref, quarantine ref, blob).
+    quarantined: Vec<(String, String, String)>,
+}
+
+impl Moves {
+    /// Every mailbox slot the frame takes out of the mailbox: (ref, blob).
+    fn taken(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.archived.iter().map(|(r, b)| (r, b)).chain(self.quarantined.iter().map(|(r, _, b)| (r, b)))
+    }
+
+    /// The `update-ref --stdin` lines that create the archive and the quarantine refs.
+    fn creates(&self) -> String {
+        let (archive, tree) = &self.archive;
+        let mut tx = format!("update {archive} {tree}\n");
+        for (_, to, blob) in &self.quarantined {
+            tx += &format!("update {to} {blob}\n");
+        }
+        tx
+    }
+}
+
 /// The frame's deltas, sorted into those that go in and those that go to the quarantine (with why).
 struct Collected {
     valid: Vec<(Slot, mailbox::Envelope, Option<Delta>)>,
@@ -363,14 +392,20 @@ fn merge_locked(
     let commit = commit_frame(ctx, &tree, &f.base_hex, frame, &report)?;
     report.commit = Some(commit.clone());
 
-    // Ref moves: archive applied/fallback, quarantine invalid.
-    let mut moves: Vec<(String, String, String)> = Vec::new(); // (from, to, blob)
-    for (slot, _, _) in &collected.valid {
-        moves.push((slot.r#ref.clone(), format!("{APPLIED}{frame}/{}", slot.stream), slot.blob.clone()));
-    }
-    for (slot, _) in &collected.quarantined {
-        moves.push((slot.r#ref.clone(), format!("{QUARANTINE}{frame}/{}", slot.stream), slot.blob.clone()));
-    }
+    // Ref moves: archive applied/fallback under the frame's one archive ref, quarantine invalid.
+    let archived: Vec<(String, String)> =
+        collected.valid.iter().map(|(slot, _, _)| (slot.r#ref.clone(), slot.blob.clone())).collect();
+    let entries: Vec<(String, String)> =
+        collected.valid.iter().map(|(slot, _, _)| (slot.stream.clone(), slot.blob.clone())).collect();
+    let moves = Moves {
+        archive: (mailbox::archive_ref(frame), mailbox::archive_tree(&ctx.repo, &entries)?),
+        archived,
+        quarantined: collected
+            .quarantined
+            .iter()
+            .map(|(slot, _)| (slot.r#ref.clone(), format!("{QUARANTINE}{frame}/{}", slot.stream), slot.blob.clone()))
+            .collect(),
+    };
     if let Some(remote) = &opts.push {
         let seal = format!("{}{frame}", mailbox::SEALS);
         let seen = seals.get(&seal).map(String::as_str);
@@ -587,12 +622,7 @@ fn hold_target(f: &Frame<'_>) -> Result<Held, Error> {
 /// The commit point: move the target (or, after a push, mirror the remote), archive the deltas and
 /// quarantine the bad ones in one ref transaction. A journal written first lets a crash right after be
 /// finished by the next run. Returns the checked-out target to sync, if any.
-fn record(
-    f: &Frame<'_>,
-    commit: &str,
-    moves: &[(String, String, String)],
-    changed: &[String],
-) -> Result<Option<PathBuf>, Error> {
+fn record(f: &Frame<'_>, commit: &str, moves: &Moves, changed: &[String]) -> Result<Option<PathBuf>, Error> {
     let (ctx, target, frame) = (f.ctx, f.target, f.number);
     let local_target = format!("refs/heads/{target}");
     let mut tx = String::new();
@@ -601,8 +631,9 @@ fn record(
         None => {
             tx += &format!("update {local_target} {commit} {}\n", f.base_hex);
             sync_wt = f.target_wt.as_ref().map(|w| w.path.clone());
-            for (from, to, blob) in moves {
-                tx += &format!("update {to} {blob}\ndelete {from} {blob}\n");
+            tx += &moves.creates();
+            for (from, blob) in moves.taken() {
+                tx += &format!("delete {from} {blob}\n");
             }
         }
         Some(remote) => {
@@ -1179,21 +1210,20 @@ fn update_refs(ctx: &Ctx, frame: u64, tx: String) -> Result<(), Error> {
 /// copies. The other commands of the clone drop merged deltas too (`delta push` tidies up, `delta drop`):
 /// a waiting copy that no longer holds the merged blob is theirs to keep or already gone, and is left
 /// alone, so that a frame that is published is never reported failed.
-fn mirror(ctx: &Ctx, frame: u64, head: &str, moves: &[(String, String, String)]) -> Result<(), Error> {
+fn mirror(ctx: &Ctx, frame: u64, head: &str, moves: &Moves) -> Result<(), Error> {
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let mut tx = head.to_string();
+        let mut tx = head.to_string() + &moves.creates();
         let mut deletes = 0;
-        for (from, to, blob) in moves {
-            tx += &format!("update {to} {blob}\n");
+        for (from, blob) in moves.taken() {
             if mailbox::holds(&ctx.repo, from, blob) {
                 tx += &format!("delete {from} {blob}\n");
                 deletes += 1;
             }
         }
         let Err(e) = update_refs(ctx, frame, tx) else { return Ok(()) };
-        let still = moves.iter().filter(|(from, _, blob)| mailbox::holds(&ctx.repo, from, blob));
+        let still = moves.taken().filter(|(from, blob)| mailbox::holds(&ctx.repo, from, blob));
         // Only a waiting copy that moved meanwhile makes a second attempt different.
         if still.count() == deletes || attempts >= 3 {
             return Err(e);
@@ -1209,7 +1239,7 @@ fn push_frame(
     target: &str,
     base: &str,
     commit: &str,
-    moves: &[(String, String, String)],
+    moves: &Moves,
     (seal, seen): (&str, Option<&str>),
 ) -> Result<Published, Error> {
     let target_ref = format!("refs/heads/{target}");
@@ -1218,8 +1248,12 @@ fn push_frame(
     let frame = seal.rsplit('/').next().and_then(|f| f.parse().ok()).unwrap_or(0);
     let mut specs =
         vec![format!("{commit}:{target_ref}"), format!("{}:{seal}", mailbox::merged_seal(&ctx.repo, frame)?)];
-    for (from, to, blob) in moves {
+    let (archive, tree) = &moves.archive;
+    specs.push(format!("{tree}:{archive}"));
+    for (_, to, blob) in &moves.quarantined {
         specs.push(format!("{blob}:{to}"));
+    }
+    for (from, _) in moves.taken() {
         if remote_refs.iter().any(|(name, _)| name == from) {
             specs.push(format!(":{from}"));
         }

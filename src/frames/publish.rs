@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::building::Ctx;
 use crate::error::Error;
-use crate::frames::mailbox::{self, APPLIED, DELTAS};
+use crate::frames::mailbox::{self, APPLIED, ARCHIVE, DELTAS};
 
 /// The remote `delta push`/`fetch` talk to: the one given, else the current branch's, else `origin`.
 pub fn remote_for(ctx: &Ctx, given: Option<&str>) -> String {
@@ -28,7 +28,11 @@ pub fn fetch_and_tidy(ctx: &Ctx, remote: &str, deltas: bool) -> Result<Vec<mailb
     mailbox::with_fetch_lock(&ctx.state, ctx.lock_timeout, || {
         let target = &ctx.config.state.target;
         let tracking = crate::git::remote::tracking_ref(&ctx.repo, remote, target);
-        let mut specs = vec![format!("+refs/heads/{target}:{tracking}"), format!("{APPLIED}*:{APPLIED}*")];
+        let mut specs = vec![
+            format!("+refs/heads/{target}:{tracking}"),
+            format!("{APPLIED}*:{APPLIED}*"),
+            format!("{ARCHIVE}*:{ARCHIVE}*"),
+        ];
         if deltas {
             specs.push(format!("{DELTAS}*:{DELTAS}*"));
         }
@@ -111,11 +115,9 @@ pub fn push(ctx: &Ctx, remote: &str) -> Result<PushReport, Error> {
         // read now, tells.
         let mut late = Vec::new();
         if !frame_merged.is_empty() {
-            let archive: std::collections::BTreeMap<String, String> =
-                ls_remote(&ctx.repo, remote, &[&format!("{APPLIED}*")])?.into_iter().collect();
-            let (taken, missed): (Vec<_>, Vec<_>) = frame_merged
-                .into_iter()
-                .partition(|s| archive.get(&format!("{APPLIED}{}/{}", s.frame, s.stream)) == Some(&s.blob));
+            let archive = remote_archive(ctx, remote)?;
+            let (taken, missed): (Vec<_>, Vec<_>) =
+                frame_merged.into_iter().partition(|s| archive.contains(&(s.frame, s.stream.clone(), s.blob.clone())));
             drop_merged(ctx, &taken)?;
             merged.extend(taken.iter().map(spec));
             late = missed.iter().map(spec).collect();
@@ -140,6 +142,39 @@ pub fn push(ctx: &Ctx, remote: &str) -> Result<PushReport, Error> {
     }
     Err(Error::new(format!("{remote} kept changing while pushing deltas; nothing of this attempt was published"))
         .hint("run `git neighbor delta push` again"))
+}
+
+/// Every delta the remote has archived, read now: (frame, stream, blob). Its frame archives are trees;
+/// one this clone does not have yet is fetched (an archive never changes once its frame is merged).
+fn remote_archive(ctx: &Ctx, remote: &str) -> Result<std::collections::BTreeSet<(u64, String, String)>, Error> {
+    use crate::git::remote::ls_remote;
+    let refs = ls_remote(&ctx.repo, remote, &[&format!("{APPLIED}*"), &format!("{ARCHIVE}*")])?;
+    let missing: Vec<&(String, String)> = refs
+        .iter()
+        .filter(|(r, oid)| {
+            r.starts_with(ARCHIVE)
+                && gix::ObjectId::from_hex(oid.as_bytes()).is_ok_and(|id| !ctx.repo.gix.has_object(id))
+        })
+        .collect();
+    if !missing.is_empty() {
+        let specs: Vec<String> = missing.iter().map(|(r, _)| format!("+{r}:{r}")).collect();
+        mailbox::with_fetch_lock(&ctx.state, ctx.lock_timeout, || {
+            crate::git::remote::fetch(&ctx.repo, remote, &specs)
+        })?;
+    }
+    let mut out = std::collections::BTreeSet::new();
+    for (r, oid) in &refs {
+        if let Some((f, s)) = r.strip_prefix(APPLIED).and_then(|rest| rest.split_once('/')) {
+            if let Ok(frame) = f.parse::<u64>() {
+                out.insert((frame, s.to_string(), oid.clone()));
+            }
+        } else if let Some(frame) = mailbox::archive_frame(r) {
+            out.extend(
+                mailbox::archive_entries(&ctx.repo, frame, r, oid).into_iter().map(|s| (s.frame, s.stream, s.blob)),
+            );
+        }
+    }
+    Ok(out)
 }
 
 /// How often `delta push` looks again when the remote moved under it.

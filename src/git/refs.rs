@@ -57,6 +57,17 @@ pub fn under(repo: &Repo, prefix: &str) -> Result<Vec<(String, String)>, Error> 
     Ok(out.lines().filter_map(|l| l.split_once('\0')).map(|(r, o)| (r.to_string(), o.to_string())).collect())
 }
 
+/// Refs under any of `prefixes` and what they point at, in one `for-each-ref`.
+pub fn under_any(repo: &Repo, prefixes: &[String]) -> Result<Vec<(String, String)>, Error> {
+    let out = repo
+        .git()?
+        .args(["for-each-ref", "--format=%(refname)%00%(objectname)"])
+        .end_of_options()
+        .args(prefixes)
+        .read()?;
+    Ok(out.lines().filter_map(|l| l.split_once('\0')).map(|(r, o)| (r.to_string(), o.to_string())).collect())
+}
+
 /// A commit a ref points at, as `for-each-ref` describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefCommit {

@@ -479,7 +479,7 @@ fn check_frames(ctx: &Ctx, out: &mut Vec<Finding>) -> Result<(), Error> {
             )),
         );
     }
-    for ns in [mailbox::DELTAS, mailbox::APPLIED, mailbox::QUARANTINE] {
+    for ns in [mailbox::DELTAS, mailbox::APPLIED, mailbox::ARCHIVE, mailbox::QUARANTINE] {
         for r in mailbox::malformed(&ctx.repo, ns)? {
             out.push(
                 Finding::new(

@@ -183,6 +183,22 @@ impl TestRepo {
         out.lines().map(String::from).collect()
     }
 
+    /// `frame/stream` of every delta archived in the repository at `dir`, read with git alone: one ref
+    /// per merged frame, `refs/neighbor/archive/<frame>/deltas`, pointing at a tree of the frame's
+    /// deltas named by stream. Sorted.
+    pub fn archived_in(&self, dir: &Path) -> Vec<String> {
+        let refs = self.git_in(dir, &["for-each-ref", "--format=%(refname)", "refs/neighbor/archive/"]);
+        let mut out = Vec::new();
+        for r in refs.lines() {
+            let frame = r.trim_start_matches("refs/neighbor/archive/").trim_end_matches("/deltas");
+            for s in self.git_in(dir, &["ls-tree", "--name-only", r]).lines() {
+                out.push(format!("{frame}/{s}"));
+            }
+        }
+        out.sort();
+        out
+    }
+
     /// Paths of linked worktrees git knows.
     pub fn linked_worktrees(&self) -> Vec<PathBuf> {
         let out = self.git(&["worktree", "list", "--porcelain"]);

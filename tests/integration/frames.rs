@@ -78,7 +78,10 @@ fn eight_streams_one_commit_byte_exact() {
     // The checkout is consistent with the commit.
     assert_eq!(t.git(&["status", "--porcelain"]), "");
     // Archived, mailbox empty.
-    assert_eq!(t.branches("refs/neighbor/applied/1/").len(), 8);
+    assert_eq!(t.archived_in(&t.dir).len(), 8);
+    // One archive ref for the whole frame, none per delta.
+    assert_eq!(t.branches("refs/neighbor/archive/"), ["refs/neighbor/archive/1/deltas"]);
+    assert!(t.branches("refs/neighbor/applied/").is_empty());
     assert!(t.branches("refs/neighbor/deltas/").is_empty());
     // Idempotent.
     let again = t.neighbor(&["merge-frame", "--frame", "1", "--json"]).ok().json();
@@ -297,7 +300,7 @@ fn reducer_applies_deltas() {
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     t.neighbor(&["merge-frame", "--reducer", script.to_str().unwrap()]).ok();
     assert_eq!(t.git(&["show", "HEAD:state/seen.txt"]), "2");
-    assert_eq!(t.branches("refs/neighbor/applied/1/").len(), 2);
+    assert_eq!(t.archived_in(&t.dir).iter().filter(|k| k.starts_with("1/")).count(), 2);
     // A reducer that fails commits nothing.
     t.delta(&t.dir, &["--stream", "a"], r#"{"ops":[]}"#).ok();
     let head = t.git(&["rev-parse", "HEAD"]);
@@ -338,7 +341,8 @@ fn across_clones_with_push() {
     }
     let refs = t.git_in(&origin, &["for-each-ref", "--format=%(refname)", "refs/neighbor/"]);
     assert!(!refs.contains("refs/neighbor/deltas/"), "{refs}");
-    assert_eq!(refs.lines().filter(|l| l.starts_with("refs/neighbor/applied/")).count(), 6);
+    assert_eq!(t.archived_in(&origin).len(), 6);
+    assert_eq!(refs.lines().filter(|l| l.starts_with("refs/neighbor/archive/")).count(), 3, "{refs}");
     let log = t.git_in(&origin, &["show", "main:state/log.json"]);
     let v: serde_json::Value = serde_json::from_str(&log).unwrap();
     assert_eq!(v["f3"], serde_json::json!(["east", "west"]));
@@ -402,4 +406,35 @@ fn push_retries_when_the_remote_moved_between_fetch_and_push() {
     let a: serde_json::Value = serde_json::from_str(&t.git_in(&origin, &["show", "main:state/a.json"])).unwrap();
     assert_eq!(a["x"], 1);
     assert!(f.calls().iter().filter(|c| c.starts_with("push ")).count() >= 2, "{:?}", f.calls());
+}
+
+/// A frame is archived under one ref whatever its size; an archive an older version wrote (one ref per
+/// delta) is still read, and an archive ref that is not a tree (made by hand, or pushed by someone
+/// hostile) is ignored rather than fatal.
+#[test]
+fn archives_old_and_new_are_read_and_a_bad_one_is_ignored() {
+    let t = TestRepo::new();
+    t.delta(&t.dir, &["--frame", "1", "--stream", "a"], r#"{"ops":[]}"#).ok();
+    t.delta(&t.dir, &["--frame", "1", "--stream", "b"], r#"{"ops":[]}"#).ok();
+    t.neighbor(&["merge-frame"]).ok();
+    assert_eq!(t.branches("refs/neighbor/archive/"), ["refs/neighbor/archive/1/deltas"]);
+    // Frame 2, archived the old way by hand.
+    t.delta(&t.dir, &["--frame", "2", "--stream", "old"], r#"{"ops":[]}"#).ok();
+    let blob = t.git(&["rev-parse", "refs/neighbor/deltas/2/old"]);
+    t.git(&["update-ref", "refs/neighbor/applied/2/old", &blob]);
+    t.git(&["update-ref", "-d", "refs/neighbor/deltas/2/old"]);
+    // Not a tree.
+    t.git(&["update-ref", "refs/neighbor/archive/3/deltas", &blob]);
+    let list = t.neighbor(&["delta", "list", "--applied", "--json"]).ok().json();
+    let keys: Vec<String> = list
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|r| format!("{}/{}", r["frame"], r["stream"].as_str().unwrap_or("?")))
+        .collect();
+    assert_eq!(keys, ["1/a", "1/b", "2/old"]);
+    for spec in ["1/a", "2/old"] {
+        let shown = t.neighbor(&["delta", "show", spec]).ok().json();
+        assert_eq!(format!("{}/{}", shown["frame"], shown["stream"].as_str().unwrap_or("?")), spec);
+    }
 }

@@ -107,9 +107,8 @@ fn manager_setup() -> TestRepo {
 /// Frame 1 is published and mirrored: the remote and the clone hold it the same way.
 fn check_published_and_mirrored(t: &TestRepo) {
     let origin = t.root.join("origin.git");
-    let applied = |dir: &Path| t.git_in(dir, &["for-each-ref", "--format=%(refname)", "refs/neighbor/applied/"]);
-    assert_eq!(applied(&origin), "refs/neighbor/applied/1/s");
-    assert_eq!(applied(&t.dir), "refs/neighbor/applied/1/s");
+    assert_eq!(t.archived_in(&origin), ["1/s"]);
+    assert_eq!(t.archived_in(&t.dir), ["1/s"]);
     assert_eq!(t.git_in(&t.dir, &["for-each-ref", "refs/neighbor/deltas/"]), "");
     assert_eq!(t.frame_commits(&origin, "main", 1), 1);
 }

@@ -82,7 +82,7 @@ fn writers_and_managers_race_locally() {
     let accepted = accepted.lock().unwrap().clone();
     assert_eq!(accepted.len(), writers * per_writer);
     check_accepted(&t, &t.dir, "main", &accepted);
-    let applied = t.branches("refs/neighbor/applied/").len();
+    let applied = t.archived_in(&t.dir).len();
     assert_eq!(
         applied,
         accepted.len(),
@@ -220,14 +220,14 @@ fn race_through_a_remote(managers_share_clones: bool) {
     );
     let result = std::panic::catch_unwind(|| check_accepted(&t, &origin, "main", &accepted));
     assert!(result.is_ok(), "{diagnosis}");
-    let applied = t.git_in(&origin, &["for-each-ref", "--format=%(refname)", "refs/neighbor/applied/"]);
-    assert_eq!(applied.lines().count(), accepted.len(), "applied count != accepted count\n{diagnosis}");
+    let applied = t.archived_in(&origin);
+    assert_eq!(applied.len(), accepted.len(), "applied count != accepted count\n{diagnosis}");
     let failed = pushes.iter().filter(|l| !l.contains(": exit 0 ")).count();
     eprintln!(
         "race through a remote (managers share clones: {managers_share_clones}): {} writers x {per_writer} deltas, {managers} managers ({manager_runs} runs): {} accepted, {} applied, {} frames, {} pushes ({failed} failed)",
         clones * writers_per_clone,
         accepted.len(),
-        applied.lines().count(),
+        applied.len(),
         merged_frames(&t, &origin, "main").len(),
         pushes.len()
     );
