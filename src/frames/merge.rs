@@ -113,29 +113,56 @@ pub struct Report {
 /// Changed state files: repository path and new bytes (`None`: deleted).
 type Changes = Vec<(String, Option<Vec<u8>>)>;
 
-/// Reads state files from a tree object, refusing any path through a symlink entry.
+/// Reads state files from a tree object, refusing any path through a symlink entry. Each directory is
+/// decoded once and kept: a frame reads a thousand files from one directory, and looking each up from the
+/// root again was most of a large frame's work.
 struct TreeSource<'r> {
     repo: &'r gix::Repository,
     tree: gix::ObjectId,
     prefix: String,
+    dirs: std::cell::RefCell<std::collections::HashMap<gix::ObjectId, std::rc::Rc<DirEntries>>>,
 }
 
-impl StateSource for TreeSource<'_> {
-    fn read(&self, rel: &RelPath) -> std::io::Result<Option<Vec<u8>>> {
+/// A decoded directory: entry name → (mode, object id).
+type DirEntries = std::collections::HashMap<Vec<u8>, (gix::objs::tree::EntryMode, gix::ObjectId)>;
+
+impl<'r> TreeSource<'r> {
+    fn new(repo: &'r gix::Repository, tree: gix::ObjectId, prefix: &str) -> Self {
+        TreeSource { repo, tree, prefix: prefix.to_string(), dirs: Default::default() }
+    }
+
+    /// The entries of tree `id`, decoded once.
+    fn entries(&self, id: gix::ObjectId) -> std::io::Result<std::rc::Rc<DirEntries>> {
+        if let Some(d) = self.dirs.borrow().get(&id) {
+            return Ok(d.clone());
+        }
         let other = |m: String| std::io::Error::other(m);
-        let tree = self.repo.find_object(self.tree).map_err(|e| other(e.to_string()))?.into_tree();
-        let full = format!("{}/{}", self.prefix, rel.as_str());
+        let tree = self.repo.find_object(id).map_err(|e| other(e.to_string()))?.into_tree();
+        let decoded = tree.decode().map_err(|e| other(e.to_string()))?;
+        let map: DirEntries =
+            decoded.entries.iter().map(|e| (e.filename.to_vec(), (e.mode, e.oid.to_owned()))).collect();
+        let map = std::rc::Rc::new(map);
+        self.dirs.borrow_mut().insert(id, map.clone());
+        Ok(map)
+    }
+}
+
+impl TreeSource<'_> {
+    /// The entry at `full` (a repository path), refusing a way through a symlink or a file.
+    fn lookup(&self, full: &str) -> std::io::Result<Option<(gix::objs::tree::EntryMode, gix::ObjectId)>> {
+        let other = |m: String| std::io::Error::other(m);
         let parts: Vec<&str> = full.split('/').collect();
         let mut acc = String::new();
+        let mut dir = self.tree;
         for (i, comp) in parts.iter().enumerate() {
             if !acc.is_empty() {
                 acc.push('/');
             }
             acc.push_str(comp);
-            let Some(entry) = tree.lookup_entry_by_path(&acc).map_err(|e| other(e.to_string()))? else {
+            let entries = self.entries(dir)?;
+            let Some(&(mode, oid)) = entries.get(comp.as_bytes()) else {
                 return Ok(None);
             };
-            let mode = entry.mode();
             if mode.is_link() {
                 return Err(other(format!(
                     "{acc} is a symlink in the target tree; state paths may not pass through symlinks"
@@ -145,14 +172,28 @@ impl StateSource for TreeSource<'_> {
                 return Err(other(format!("{acc} is a file in the target tree, so {full} cannot be under it")));
             }
             if i + 1 == parts.len() {
-                if !mode.is_blob() {
-                    return Err(other(format!("{acc} is not a file")));
-                }
-                let obj = entry.object().map_err(|e| other(e.to_string()))?;
-                return Ok(Some(obj.data.clone()));
+                return Ok(Some((mode, oid)));
             }
+            dir = oid;
         }
         Ok(None)
+    }
+
+    /// The bytes of blob `id`.
+    fn blob(&self, id: gix::ObjectId) -> std::io::Result<Vec<u8>> {
+        let obj = self.repo.find_object(id).map_err(|e| std::io::Error::other(e.to_string()))?;
+        Ok(obj.data.clone())
+    }
+}
+
+impl StateSource for TreeSource<'_> {
+    fn read(&self, rel: &RelPath) -> std::io::Result<Option<Vec<u8>>> {
+        let full = format!("{}/{}", self.prefix, rel.as_str());
+        match self.lookup(&full)? {
+            None => Ok(None),
+            Some((mode, _)) if !mode.is_blob() => Err(std::io::Error::other(format!("{full} is not a file"))),
+            Some((_, id)) => self.blob(id).map(Some),
+        }
     }
 }
 
@@ -530,7 +571,7 @@ fn apply(f: &Frame<'_>, c: &mut Collected, report: &mut Report) -> Result<Change
         }
         out
     } else {
-        let source = TreeSource { repo: &ctx.repo.gix, tree: f.base_tree, prefix: prefix.to_string() };
+        let source = TreeSource::new(&ctx.repo.gix, f.base_tree, prefix);
         let mut overlay = Overlay::new(&source);
         let mut late_bad = Vec::new();
         // Files written by the deltas applied so far: a later delta may not put a file under one of them,
@@ -1046,14 +1087,12 @@ fn verify_tree(ctx: &Ctx, base_tree: gix::ObjectId, tree: &str, changes: &Change
         return Err(bad(format!("missing {missing:?}, unexpected {extra:?}")));
     }
     let id = gix::ObjectId::from_hex(tree.as_bytes()).map_err(|e| bad(e.to_string()))?;
-    let tree = ctx.repo.gix.find_object(id).map_err(|e| bad(e.to_string()))?.into_tree();
+    let tree = TreeSource::new(&ctx.repo.gix, id, "");
     for (path, bytes) in changes {
-        let entry = tree.lookup_entry_by_path(path).map_err(|e| bad(e.to_string()))?;
+        let entry = tree.lookup(path).map_err(|e| bad(e.to_string()))?;
         let ok = match (entry, bytes) {
             (None, None) => true,
-            (Some(e), Some(b)) => {
-                e.mode().is_blob() && e.object().map_err(|e| bad(e.to_string()))?.data.as_slice() == b.as_slice()
-            }
+            (Some((mode, id)), Some(b)) => mode.is_blob() && tree.blob(id).map_err(|e| bad(e.to_string()))? == *b,
             _ => false,
         };
         if !ok {
