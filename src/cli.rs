@@ -99,7 +99,7 @@ pub enum Cmd {
     Run(commands::run::Args),
     /// Land a tenant onto its target: one at a time, up to date, tested, compare-and-swap.
     Land(commands::land::Args),
-    /// The speculative merge queue `land --queue` feeds: list, show, cancel (no subcommand: list).
+    /// The speculative merge queue `land --queue` feeds: list, show, cancel, run (no subcommand: list).
     Queue {
         /// What to do.
         #[command(subcommand)]

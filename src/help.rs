@@ -80,7 +80,9 @@ const EXAMPLES: &[(&str, &str)] = &[
         "queue",
         "git neighbor queue                       # every entry and its state\n\
                git neighbor queue show fix-login        # why an entry was ejected\n\
-               git neighbor queue cancel 3",
+               git neighbor queue cancel 3\n\
+               git neighbor queue run --parallel 4 --test 'make test'   # land them all, in order\n\
+               git neighbor queue run --batch 4 --test 'make test'      # 4 entries per tested tree",
     ),
     (
         "pool",

@@ -19,6 +19,26 @@ pub enum Cmd {
         /// Entry id (`3` or `#3`) or tenant name.
         entry: String,
     },
+    /// Land the queue: speculate, test up to N trees at once, land in order by compare-and-swap.
+    ///
+    /// Builds in memory the target as it will be after each entry ahead (each tip merged onto the previous
+    /// speculative commit), tests those trees in scratch worktrees (`.queue-<k>` beside the tenants,
+    /// removed afterwards) with `sh -c CMD`, and moves the target to the speculative commit itself, so
+    /// the tree that lands is exactly the tree that was tested. A tree's verdict is kept and never tested
+    /// again. A failing or conflicting entry is ejected (its tenant kept with the reason) and the entries
+    /// behind it are speculated again without it; so is everything when the target moves under the
+    /// queue. Exit 0 when every entry landed, 1 when some were ejected (the others still land).
+    Run {
+        /// How many speculative trees to test at once.
+        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+        parallel: u16,
+        /// The test, run with `sh -c` in a checkout of each speculative tree (none: land untested).
+        #[arg(long, value_name = "CMD")]
+        test: Option<String>,
+        /// Test B entries together as one tree; a failing batch is bisected.
+        #[arg(long, value_name = "B", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+        batch: u16,
+    },
 }
 
 fn short(oid: &str) -> &str {
@@ -79,6 +99,22 @@ pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
                 ui.json_out(&e)?;
             }
             ui.status(format!("cancelled #{} ({})", e.id, e.tenant));
+        }
+        Cmd::Run { parallel, test, batch } => {
+            let req =
+                queue::RunRequest { parallel: usize::from(*parallel), test: test.clone(), batch: usize::from(*batch) };
+            let r = queue::run(ctx, &req, &|line| ui.status(line))?;
+            if ui.json {
+                ui.json_out(&r)?;
+            }
+            ui.status(format!(
+                "queue: {} landed, {} ejected; {} tree(s) tested, {} verdict(s) reused",
+                r.landed.len(),
+                r.ejected.len(),
+                r.tested,
+                r.cached
+            ));
+            return Ok(if r.ejected.is_empty() { 0 } else { 1 });
         }
     }
     Ok(0)
