@@ -85,6 +85,10 @@ pub struct Entry {
     pub landed_as: Option<String>,
     /// The tested tree that landed.
     pub tree: Option<String>,
+    /// After landing: whether its tenant was removed (`false`: kept, it holds more work or `--keep`);
+    /// `null` until that is settled (a run killed meanwhile leaves it to the next run).
+    #[serde(default)]
+    pub removed: Option<bool>,
     /// When it was enqueued (ms since the epoch).
     pub enqueued_ms: u64,
     /// When its state last changed.
@@ -206,6 +210,7 @@ pub fn enqueue(ctx: &Ctx, name: &str, into: &Option<String>, keep: bool) -> Resu
             reason: None,
             landed_as: None,
             tree: None,
+            removed: None,
             enqueued_ms: now,
             updated_ms: now,
         };
@@ -348,6 +353,7 @@ pub fn run(ctx: &Ctx, req: &RunRequest, progress: &dyn Fn(&str)) -> Result<RunRe
         let mut slots = Slots::default();
         let mut report = RunReport::default();
         reset_testing(ctx)?;
+        settle_removals(ctx)?;
         let res = run_locked(ctx, req, &mut slots, &mut report, progress);
         slots.remove_all(ctx);
         let _ = reset_testing(ctx);
@@ -527,7 +533,7 @@ fn finish_landed(ctx: &Ctx, landed: &[Entry], report: &mut RunReport, progress: 
         }
         (ev.name, ev.branch) = (Some(e.tenant.clone()), Some(e.branch.clone()));
         events::append(&ctx.state, &ev)?;
-        let removed = !e.keep && remove_tenant(ctx, e);
+        let removed = settle_removal(ctx, e)?;
         progress(&format!(
             "queue: landed #{} {} into {}{}{}",
             e.id,
@@ -541,14 +547,36 @@ fn finish_landed(ctx: &Ctx, landed: &[Entry], report: &mut RunReport, progress: 
     Ok(())
 }
 
-/// Remove a landed entry's tenant as `land` does; a tenant that holds more work (or is in use) stays.
-fn remove_tenant(ctx: &Ctx, e: &Entry) -> bool {
-    let Ok(t) = ctx.tenant(&e.tenant) else { return false };
-    if t.branch != e.branch {
-        return false;
+/// Remove a landed entry's tenant as `land` does (unless `--keep`), and record that it is settled. A
+/// tenant that holds more work (or is in use) stays; one made after the entry was queued is not its.
+fn settle_removal(ctx: &Ctx, e: &Entry) -> Result<bool, Error> {
+    let removed = !e.keep
+        && match ctx.tenant(&e.tenant) {
+            Ok(t) if t.branch == e.branch && t.created_ms <= e.enqueued_ms => {
+                crate::failpoint::hit("queue-remove-tenant");
+                lease::with_lease(&ctx.state, &t.name, &Holder::me(), Share::No, |_| {
+                    super::remove_in_lease(ctx, &t, false, false)
+                })
+                .is_ok()
+            }
+            _ => false,
+        };
+    with_queue(ctx, |entries| {
+        if let Some(mut now) = entries.into_iter().find(|x| x.id == e.id) {
+            now.removed = Some(removed);
+            save(ctx, &now)?;
+        }
+        Ok(())
+    })?;
+    Ok(removed)
+}
+
+/// Finish the removals a killed run left unsettled (entries landed, their tenant not yet removed).
+fn settle_removals(ctx: &Ctx) -> Result<(), Error> {
+    for e in list(ctx)?.into_iter().filter(|e| e.state == State::Landed && e.removed.is_none()) {
+        settle_removal(ctx, &e)?;
     }
-    lease::with_lease(&ctx.state, &t.name, &Holder::me(), Share::No, |_| super::remove_in_lease(ctx, &t, false, false))
-        .is_ok()
+    Ok(())
 }
 
 /// Take an entry out of the queue with `why`; its tenant is kept with the reason.

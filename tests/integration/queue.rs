@@ -286,3 +286,44 @@ fn a_cancelled_entry_is_not_landed() {
     let r = t.neighbor(&["queue", "run", "--json"]).ok().json();
     assert!(r["landed"].as_array().unwrap().is_empty());
 }
+
+/// `kill -9` of `queue run` before or after each of its git calls, then `queue run` again: every entry
+/// lands exactly once (none lost, none twice), in order, and nothing of the run is left behind.
+#[test]
+fn a_run_killed_at_any_git_call_then_run_again_lands_each_entry_once() {
+    use crate::faults::{Faults, When, killed};
+    let setup = || {
+        let t = TestRepo::new();
+        queue_of(&t, 3);
+        t
+    };
+    let args = ["queue", "run", "--parallel", "2", "--test", "true"];
+    let n = crate::faults::count_calls(setup, &args);
+    assert!(n > 10, "a clean run makes git calls: {n}");
+    let mut kills = 0;
+    for k in 1..=n {
+        for when in [When::Before, When::After] {
+            let t = setup();
+            let f = Faults::new(&t);
+            let o = f.run(&t, &t.dir, &args, Some((k, when)));
+            assert!(killed(&o) || o.code == 0, "{k} {when:?}: {}", o.stderr);
+            kills += usize::from(killed(&o));
+            let again = t.neighbor(&["queue", "run", "--test", "true"]);
+            assert_eq!(again.code, 0, "{k} {when:?} ({:?}): rerun: {}", f.killed_at(), again.stderr);
+            let states: Vec<String> = entries(&t).iter().map(|e| e["state"].as_str().unwrap().to_string()).collect();
+            assert_eq!(states, ["landed", "landed", "landed"], "{k} {when:?}: none lost");
+            check_landed_once(&t, "main");
+            assert_eq!(t.git(&["status", "--porcelain"]), "", "{k} {when:?}: main's checkout follows");
+            let left: Vec<_> = t
+                .linked_worktrees()
+                .into_iter()
+                .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(".queue-"))
+                .collect();
+            assert!(left.is_empty(), "{k} {when:?}: scratch worktrees left: {left:?}");
+            let tenants: Vec<String> = t.tenants_json().iter().map(|r| r["name"].to_string()).collect();
+            assert!(tenants.is_empty(), "{k} {when:?} ({:?}): landed tenants left: {tenants:?}", f.killed_at());
+        }
+    }
+    assert!(kills >= n, "most points killed: {kills} of {}", 2 * n);
+    eprintln!("queue run: {n} git calls, {kills} kills, each followed by a rerun and the invariant check");
+}
