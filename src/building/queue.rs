@@ -105,7 +105,9 @@ fn entry_path(ctx: &Ctx, id: u64) -> PathBuf {
 
 fn save(ctx: &Ctx, e: &Entry) -> Result<(), Error> {
     let bytes = serde_json::to_vec_pretty(e).map_err(|err| Error::new(format!("cannot encode entry: {err}")))?;
-    state_dir::atomic_write(&entry_path(ctx, e.id), &bytes)
+    state_dir::atomic_write(&entry_path(ctx, e.id), &bytes)?;
+    crate::failpoint::hit("queue-entry-written");
+    Ok(())
 }
 
 fn read_all(ctx: &Ctx) -> Result<Vec<Entry>, Error> {
@@ -553,7 +555,6 @@ fn settle_removal(ctx: &Ctx, e: &Entry) -> Result<bool, Error> {
     let removed = !e.keep
         && match ctx.tenant(&e.tenant) {
             Ok(t) if t.branch == e.branch && t.created_ms <= e.enqueued_ms => {
-                crate::failpoint::hit("queue-remove-tenant");
                 lease::with_lease(&ctx.state, &t.name, &Holder::me(), Share::No, |_| {
                     super::remove_in_lease(ctx, &t, false, false)
                 })
@@ -730,6 +731,7 @@ fn test_units(
             let v = r?;
             let bytes = serde_json::to_vec_pretty(&v).map_err(|e| Error::new(format!("cannot encode verdict: {e}")))?;
             state_dir::atomic_write(&verdict_path(ctx, &v.tree), &bytes)?;
+            crate::failpoint::hit("queue-verdict-written");
             report.tested += 1;
             known.push(v);
         }
@@ -814,7 +816,6 @@ fn land_unit(
         if !land::move_target(ctx, into, old, &last.commit, &why)? {
             return Ok(Some(Vec::new()));
         }
-        crate::failpoint::hit("queue-target-moved");
         let mut out = Vec::new();
         for (mut e, s) in now.into_iter().zip(unit) {
             e.landed_as = Some(s.commit.clone());

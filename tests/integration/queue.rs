@@ -308,22 +308,55 @@ fn a_run_killed_at_any_git_call_then_run_again_lands_each_entry_once() {
             let o = f.run(&t, &t.dir, &args, Some((k, when)));
             assert!(killed(&o) || o.code == 0, "{k} {when:?}: {}", o.stderr);
             kills += usize::from(killed(&o));
-            let again = t.neighbor(&["queue", "run", "--test", "true"]);
-            assert_eq!(again.code, 0, "{k} {when:?} ({:?}): rerun: {}", f.killed_at(), again.stderr);
-            let states: Vec<String> = entries(&t).iter().map(|e| e["state"].as_str().unwrap().to_string()).collect();
-            assert_eq!(states, ["landed", "landed", "landed"], "{k} {when:?}: none lost");
-            check_landed_once(&t, "main");
-            assert_eq!(t.git(&["status", "--porcelain"]), "", "{k} {when:?}: main's checkout follows");
-            let left: Vec<_> = t
-                .linked_worktrees()
-                .into_iter()
-                .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(".queue-"))
-                .collect();
-            assert!(left.is_empty(), "{k} {when:?}: scratch worktrees left: {left:?}");
-            let tenants: Vec<String> = t.tenants_json().iter().map(|r| r["name"].to_string()).collect();
-            assert!(tenants.is_empty(), "{k} {when:?} ({:?}): landed tenants left: {tenants:?}", f.killed_at());
+            check_after_rerun(&t, &format!("{k} {when:?} ({:?})", f.killed_at()));
         }
     }
     assert!(kills >= n, "most points killed: {kills} of {}", 2 * n);
     eprintln!("queue run: {n} git calls, {kills} kills, each followed by a rerun and the invariant check");
+}
+
+/// After a killed run: a plain rerun exits 0, every entry lands exactly once, in order, main's checkout
+/// follows, and no scratch worktree or landed tenant is left.
+fn check_after_rerun(t: &TestRepo, label: &str) {
+    let again = t.neighbor(&["queue", "run", "--test", "true"]);
+    assert_eq!(again.code, 0, "{label}: rerun: {}", again.stderr);
+    let states: Vec<String> = entries(t).iter().map(|e| e["state"].as_str().unwrap().to_string()).collect();
+    assert!(states.iter().all(|s| s == "landed"), "{label}: none lost: {states:?}");
+    check_landed_once(t, "main");
+    assert_eq!(t.git(&["status", "--porcelain"]), "", "{label}: main's checkout follows");
+    let left: Vec<_> = t
+        .linked_worktrees()
+        .into_iter()
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(".queue-"))
+        .collect();
+    assert!(left.is_empty(), "{label}: scratch worktrees left: {left:?}");
+    let tenants: Vec<String> = t.tenants_json().iter().map(|r| r["name"].to_string()).collect();
+    assert!(tenants.is_empty(), "{label}: landed tenants left: {tenants:?}");
+}
+
+/// The writes git does not make (entry files, verdicts): `kill -9` right after each of them in a batched
+/// run, then run again: the same invariants.
+#[test]
+fn a_run_killed_after_any_state_write_then_run_again_lands_each_entry_once() {
+    let setup = || {
+        let t = TestRepo::new();
+        queue_of(&t, 4);
+        t
+    };
+    let args = ["queue", "run", "--parallel", "2", "--batch", "2", "--test", "true"];
+    let t = setup();
+    let trace = t.root.join("trace");
+    let o = t.cmd_in(&t.dir, &args).env("NEIGHBOR_FAILPOINT_TRACE", &trace).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let points: Vec<String> = std::fs::read_to_string(&trace).unwrap().lines().map(str::to_string).collect();
+    assert!(points.iter().any(|p| p == "queue-entry-written"), "{points:?}");
+    assert!(points.iter().any(|p| p == "queue-verdict-written"), "{points:?}");
+    for (i, name) in points.iter().enumerate() {
+        let nth = points[..=i].iter().filter(|p| *p == name).count();
+        let t = setup();
+        let o = t.cmd_in(&t.dir, &args).env("NEIGHBOR_FAILPOINT", format!("{name}#{nth}")).output().unwrap();
+        assert_eq!(o.status.code(), None, "killed at {name}#{nth}: {}", String::from_utf8_lossy(&o.stderr));
+        check_after_rerun(&t, &format!("{name}#{nth}"));
+    }
+    eprintln!("queue run: {} state writes, each killed, rerun and checked", points.len());
 }
