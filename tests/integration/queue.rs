@@ -360,3 +360,48 @@ fn a_run_killed_after_any_state_write_then_run_again_lands_each_entry_once() {
     }
     eprintln!("queue run: {} state writes, each killed, rerun and checked", points.len());
 }
+
+/// A human commits to main in the instant between the queue's test and its landing (the crash kit's
+/// meddle hook, just before the fast-forward of main's checkout): the landing's compare-and-swap fails,
+/// the queue speculates again on top of the human's commit, and lands only trees it tested.
+#[test]
+fn a_commit_to_the_target_just_before_landing_is_speculated_again() {
+    let t = TestRepo::new();
+    queue_of(&t, 3);
+    let f = crate::faults::Faults::new(&t);
+    let log = t.root.join("tested");
+    let test = format!("echo \"$NEIGHBOR_QUEUE_TREE\" >> {}", log.display());
+    let meddle = format!("cd {} && echo h > human.txt && git add human.txt && git commit -q -m human", t.dir.display());
+    let args = ["queue", "run", "--parallel", "2", "--test", &test, "--json"];
+    let o = f.cmd_meddling_at_arg(&t, &t.dir, &args, "--ff-only", &meddle).output().unwrap();
+    let o = Out::from_output(o).ok();
+    assert!(f.meddled(), "the human's commit happened");
+    let r = o.json();
+    assert!(r["respeculated"].as_u64().unwrap() >= 1, "{r}");
+    check_landed_once(&t, "main");
+    assert_eq!(t.git(&["log", "--format=%s", "main"]).lines().filter(|l| *l == "human").count(), 1);
+    let tested = tested_trees(&log);
+    for e in entries(&t) {
+        assert_eq!(e["state"], "landed");
+        let tree = e["tree"].as_str().unwrap();
+        assert!(tested.iter().any(|x| x == tree), "landed untested: {e}");
+        assert!(t.git(&["ls-tree", "--name-only", tree]).lines().any(|l| l == "human.txt"), "{e}");
+    }
+}
+
+#[test]
+fn one_run_at_a_time() {
+    let t = TestRepo::new();
+    queue_of(&t, 1);
+    let flag = t.root.join("started");
+    let test = format!("touch {} && sleep 1", flag.display());
+    let first = t.spawn(&["queue", "run", "--test", &test]);
+    while !flag.exists() {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let o = t.neighbor(&["queue", "run", "--lock-timeout", "50ms"]);
+    assert_eq!(o.code, 4, "{}", o.stderr);
+    assert!(o.stderr.contains("another queue run is in progress"), "{}", o.stderr);
+    assert!(first.wait_with_output().unwrap().status.success());
+    assert_eq!(entries(&t)[0]["state"], "landed");
+}
