@@ -88,6 +88,8 @@ pub struct Plan {
     pub precommit: (usize, usize),
     /// Pulls of one upstream commit (and warm-up runs).
     pub safepull: (usize, usize),
+    /// Merge queue: tenants, and the test command's duration in seconds.
+    pub queue: (usize, &'static str),
 }
 
 impl Plan {
@@ -106,6 +108,7 @@ impl Plan {
             merge: vec![(10, 7), (100, 5), (1_000, 3), (10_000, 1)],
             precommit: (21, 2),
             safepull: (11, 1),
+            queue: (16, "2"),
         }
     }
     /// `--quick`: enough runs to exercise every code path.
@@ -123,6 +126,7 @@ impl Plan {
             merge: vec![(10, 3), (100, 3), (1_000, 1)],
             precommit: (5, 1),
             safepull: (3, 1),
+            queue: (8, "0.5"),
         }
     }
 }
@@ -270,6 +274,18 @@ pub const CASES: &[Case] = &[
         method: "A clean clone one upstream commit behind (another clone pushed it, not timed): \
                  `git-neighbor safe-pull` against `git pull --rebase`, alternating.",
         run: safe_pull,
+    },
+    Case {
+        id: "queue",
+        needs: &["land", "queue run"],
+        method: "Two fresh one-commit repositories with N tenants each, every tenant one commit adding its own \
+                 file (made, and on the queue side enqueued with `land --queue`, not timed). One side: \
+                 `git-neighbor queue run --parallel 4 --test 'sleep S'` (speculative trees tested four at a \
+                 time in scratch worktrees, landed in order). The other: N sequential `git-neighbor land tI \
+                 --test 'sleep S' --no-ff` (each brought up to date, tested, landed: what a script does \
+                 without a queue). Wall time of the whole queue against the sum of the N landings; one \
+                 sample each (the test's sleeps dominate). Both must land every tenant.",
+        run: queue,
     },
 ];
 
@@ -1103,4 +1119,66 @@ fn safe_pull(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
         Cell::Time(Stats::of(&raw), None),
     );
     Ok(vec![judge(row, "≤ 1.1× git", |r| Some(nb_median(r)? <= 1.1 * raw_median(r)?))])
+}
+
+/// A one-commit repository `name` under the temp root with `n` tenants, each one commit ahead.
+fn queue_repo(env: &Env, name: &str, n: usize) -> Res<(PathBuf, Vec<String>)> {
+    let dir = env.root.join(name);
+    std::fs::create_dir_all(&dir)?;
+    env.out(Prog::Git, &dir, &["init", "-q", "-b", "main"])?;
+    std::fs::write(dir.join("README.md"), "queue bench\n")?;
+    env.out(Prog::Git, &dir, &["add", "README.md"])?;
+    env.out(Prog::Git, &dir, &["commit", "-q", "-m", "initial"])?;
+    let mut names = Vec::new();
+    for i in 0..n {
+        let name = format!("t{i:02}");
+        let path = PathBuf::from(env.out(Prog::Nb, &dir, &["add", &name])?.trim());
+        std::fs::write(path.join(format!("{name}.txt")), format!("{name}\n"))?;
+        env.out(Prog::Git, &path, &["add", "-A"])?;
+        env.out(Prog::Git, &path, &["commit", "-q", "-m", &name])?;
+        names.push(name);
+    }
+    Ok((dir, names))
+}
+
+fn queue(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
+    let (n, secs) = b.plan.queue;
+    let test = format!("sleep {secs}");
+    // Sequential landings: the baseline, available whatever the queue's state.
+    let (seq_dir, names) = queue_repo(&b.env, "queue-seq", n)?;
+    let mut seq = Duration::ZERO;
+    for name in &names {
+        seq += b.env.time(Prog::Nb, &seq_dir, &["land", name, "--test", &test, "--no-ff"])?;
+    }
+    let seq_count = b.env.out(Prog::Git, &seq_dir, &["rev-list", "--count", "--first-parent", "main"])?;
+    if seq_count.trim() != (n + 1).to_string() {
+        return fail(format!("sequential landings: main has {} first-parent commits, not {}", seq_count.trim(), n + 1));
+    }
+    let nb = if missing.is_none() {
+        let (dir, names) = queue_repo(&b.env, "queue-par", n)?;
+        for name in &names {
+            b.env.out(Prog::Nb, &dir, &["land", "--queue", name])?;
+        }
+        let wall = b.env.time(Prog::Nb, &dir, &["queue", "run", "--parallel", "4", "--test", &test])?;
+        let count = b.env.out(Prog::Git, &dir, &["rev-list", "--count", "--first-parent", "main"])?;
+        if count.trim() != (n + 1).to_string() {
+            return fail(format!("queue run: main has {} first-parent commits, not {}", count.trim(), n + 1));
+        }
+        rm_rf(&dir)?;
+        rm_rf(&b.env.root.join("queue-par.worktrees"))?;
+        nb_cell(Some(Stats::of(&[wall])), None)
+    } else {
+        nb_cell(None, missing)
+    };
+    rm_rf(&seq_dir)?;
+    rm_rf(&b.env.root.join("queue-seq.worktrees"))?;
+    let mut row = time_row(
+        format!("{n} tenants, a {secs} s test: the whole queue"),
+        "git-neighbor queue run --parallel 4 --test 'sleep S'",
+        nb,
+        "N × git-neighbor land tI --test 'sleep S'",
+        Cell::Time(Stats::of(&[seq]), None),
+    );
+    row.ratio = nb_median(&row).zip(raw_median(&row)).map(|(q, s)| format!("{:.2}× sequential", q / s));
+    Ok(vec![judge(row, "≤ 0.4× sequential", |r| Some(nb_median(r)? / raw_median(r)? <= 0.4))])
 }

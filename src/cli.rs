@@ -99,6 +99,12 @@ pub enum Cmd {
     Run(commands::run::Args),
     /// Land a tenant onto its target: one at a time, up to date, tested, compare-and-swap.
     Land(commands::land::Args),
+    /// The speculative merge queue `land --queue` feeds: list, show, cancel, run (no subcommand: list).
+    Queue {
+        /// What to do.
+        #[command(subcommand)]
+        cmd: Option<commands::queue::Cmd>,
+    },
     /// K frames of N supervised runs in parallel, each frame merged, with a per-frame report.
     Fleet(commands::fleet::Args),
     /// Pre-built tenants: fill, claim, release, list (no subcommand: list).
@@ -225,6 +231,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Cmd::MergeFrame(a) => commands::merge_frame::run(&open(g)?, &ui, a),
         Cmd::Run(a) => commands::run::run(&open(g)?, &ui, a),
         Cmd::Land(a) => commands::land::run(&open(g)?, &ui, a),
+        Cmd::Queue { cmd } => commands::queue::run(&open(g)?, &ui, cmd.as_ref().unwrap_or(&commands::queue::Cmd::List)),
         Cmd::Fleet(a) => commands::fleet::run(&open(g)?, &ui, a),
         Cmd::Pool { cmd } => commands::pool::run(&open(g)?, &ui, cmd.as_ref().unwrap_or(&commands::pool::Cmd::List)),
         Cmd::Task { cmd } => {

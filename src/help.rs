@@ -73,7 +73,16 @@ const EXAMPLES: &[(&str, &str)] = &[
     (
         "land",
         "git neighbor land fix-login --test 'cargo test'  # updated, tested, then the target moves\n\
-              git neighbor land api --into release --squash",
+              git neighbor land api --into release --squash\n\
+              git neighbor land --queue fix-login   # enqueue and return; prints its position",
+    ),
+    (
+        "queue",
+        "git neighbor queue                       # every entry and its state\n\
+               git neighbor queue show fix-login        # why an entry was ejected\n\
+               git neighbor queue cancel 3\n\
+               git neighbor queue run --parallel 4 --test 'make test'   # land them all, in order\n\
+               git neighbor queue run --batch 4 --test 'make test'      # 4 entries per tested tree",
     ),
     (
         "pool",

@@ -68,7 +68,7 @@ pub fn land(ctx: &Ctx, req: &LandRequest, progress: &dyn Fn(&str)) -> Result<Lan
     })
 }
 
-fn target_of(ctx: &Ctx, t: &Tenant, into: &Option<String>) -> String {
+pub(crate) fn target_of(ctx: &Ctx, t: &Tenant, into: &Option<String>) -> String {
     if let Some(b) = into {
         return b.clone();
     }
@@ -91,7 +91,7 @@ fn mark(ctx: &Ctx, t: &Tenant, why: &str) {
 }
 
 /// Refuse (exit 3) while some worktree rebases or bisects the target.
-fn refuse_if_busy(ctx: &Ctx, full: &str, into: &str) -> Result<(), Error> {
+pub(crate) fn refuse_if_busy(ctx: &Ctx, full: &str, into: &str) -> Result<(), Error> {
     match crate::git::busy::branch_busy(&ctx.repo, full)? {
         Some(busy) => Err(Error::refused(format!("{}; {into} is unchanged", busy.describe(into)))
             .hint("finish or abort that operation there, then land again")),
@@ -157,30 +157,10 @@ fn land_one(ctx: &Ctx, req: &LandRequest, t: &Tenant, into: &str, progress: &dyn
             }
             Mode::Merge | Mode::Rebase => head.clone(),
         };
-        // 4. Move the target: compare-and-swap, through git in its checkout if it has one; never while a
-        // worktree rebases or bisects it (that operation writes it back when it ends).
-        refuse_if_busy(ctx, &full, into)?;
-        let checked_out = ctx.repo.worktrees()?.into_iter().find(|w| w.branch.as_deref() == Some(full.as_str()));
-        let moved = match &checked_out {
-            Some(w) => {
-                if worktree::head(&w.path)? != old {
-                    continue;
-                }
-                checkout::fast_forward_with(&w.path, &new, &[]).map_err(|e| {
-                    Error::new(format!(
-                        "{into} is checked out at {} and could not be updated: {}",
-                        w.path.display(),
-                        Error::from(e).message
-                    ))
-                    .hint("commit or move the local changes there that the landing would overwrite")
-                })
-            }
-            None => refs::update_cas(&ctx.repo, &full, &new, &old, &format!("git-neighbor land {}", t.name)),
-        };
-        if moved.is_err() && ctx.repo.ref_target(&full).map(|o| o.to_string()) != Some(old.clone()) {
+        // 4. Move the target: compare-and-swap.
+        if !move_target(ctx, into, &old, &new, &format!("git-neighbor land {}", t.name))? {
             continue; // the target moved under us: bring the tenant up to date again
         }
-        moved?;
         if matches!(req.mode, Mode::Squash | Mode::NoFf) {
             // The tenant's branch is now contained in (or squashed onto) the target: point it there.
             let _ = worktree::reset_hard(&ctx.repo, &t.path, &new);
@@ -202,4 +182,34 @@ fn land_one(ctx: &Ctx, req: &LandRequest, t: &Tenant, into: &str, progress: &dyn
         return Ok(Landed { name: t.name.clone(), into: into.to_string(), old, new, removed });
     }
     Err(Error::new(format!("{into} kept moving while landing '{}'; nothing was changed", t.name)).hint("try again"))
+}
+
+/// Move branch `into` from `old` to `new` by compare-and-swap: through git in its checkout if it has one
+/// (the files follow), else on the ref; never while a worktree rebases or bisects it (that operation
+/// writes it back when it ends: refused, exit 3). `Ok(false)` when the target is no longer at `old`
+/// (nothing changed); `land` and `queue run` then start again from where it is now.
+pub(crate) fn move_target(ctx: &Ctx, into: &str, old: &str, new: &str, why: &str) -> Result<bool, Error> {
+    let full = format!("refs/heads/{into}");
+    refuse_if_busy(ctx, &full, into)?;
+    let checked_out = ctx.repo.worktrees()?.into_iter().find(|w| w.branch.as_deref() == Some(full.as_str()));
+    let moved = match &checked_out {
+        Some(w) => {
+            if worktree::head(&w.path)? != old {
+                return Ok(false);
+            }
+            checkout::fast_forward_with(&w.path, new, &[]).map_err(|e| {
+                Error::new(format!(
+                    "{into} is checked out at {} and could not be updated: {}",
+                    w.path.display(),
+                    Error::from(e).message
+                ))
+                .hint("commit or move the local changes there that the landing would overwrite")
+            })
+        }
+        None => refs::update_cas(&ctx.repo, &full, new, old, why),
+    };
+    if moved.is_err() && ctx.repo.ref_target(&full).map(|o| o.to_string()).as_deref() != Some(old) {
+        return Ok(false);
+    }
+    moved.map(|_| true)
 }

@@ -15,6 +15,7 @@ pub mod pool;
 pub mod ports;
 pub mod prompt;
 pub mod prune;
+pub mod queue;
 pub mod registry;
 pub mod remove;
 pub mod rescue;

@@ -2,16 +2,21 @@
 
 use crate::building::Ctx;
 use crate::building::land::{self, LandRequest, Mode};
+use crate::building::queue;
 use crate::error::Error;
 use crate::ui::Ui;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Tenant to land.
-    pub name: String,
+    /// Tenant to land (default: the tenant the current directory is in).
+    pub name: Option<String>,
     /// Branch to land into (default: the tenant's base branch, else state.target).
     #[arg(long, value_name = "B")]
     pub into: Option<String>,
+    /// Enqueue the tenant's branch tip for `git neighbor queue run` and return at once, printing its
+    /// position; the queue lands it with a merge commit, tested as exactly the tree that lands.
+    #[arg(long, conflicts_with_all = ["test", "no_ff", "squash", "rebase"])]
+    pub queue: bool,
     /// Test to run in the tenant after it is brought up to date (run with `sh -c`).
     #[arg(long, value_name = "CMD")]
     pub test: Option<String>,
@@ -30,7 +35,7 @@ pub struct Args {
 }
 
 impl Args {
-    fn request(&self) -> LandRequest {
+    fn request(&self, name: String) -> LandRequest {
         let mode = if self.squash {
             Mode::Squash
         } else if self.rebase {
@@ -40,12 +45,29 @@ impl Args {
         } else {
             Mode::Merge
         };
-        LandRequest { name: self.name.clone(), into: self.into.clone(), test: self.test.clone(), mode, keep: self.keep }
+        LandRequest { name, into: self.into.clone(), test: self.test.clone(), mode, keep: self.keep }
     }
 }
 
 pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
-    let landed = land::land(ctx, &a.request(), &|line| ui.status(line))?;
+    let name = match &a.name {
+        Some(n) => n.clone(),
+        None => crate::building::resolve_tenant(ctx, None)?.name,
+    };
+    if a.queue {
+        let q = queue::enqueue(ctx, &name, &a.into, a.keep)?;
+        if ui.json {
+            ui.json_out(&q)?;
+        } else {
+            ui.data(&format!("{}\n", q.position))?;
+        }
+        ui.status(format!(
+            "queued {} as #{} into {}: position {}; `git neighbor queue run` lands it",
+            q.entry.tenant, q.entry.id, q.entry.into, q.position
+        ));
+        return Ok(0);
+    }
+    let landed = land::land(ctx, &a.request(name), &|line| ui.status(line))?;
     if ui.json {
         ui.json_out(&landed)?;
     }

@@ -24,6 +24,7 @@ pub mod mcp;
 pub mod merge_frame;
 pub mod pool;
 pub mod prune;
+pub mod queue;
 pub mod reaper;
 pub mod remove;
 pub mod rescue;

@@ -143,3 +143,22 @@ pub fn tree_changes(dir: &Path, from: &str, to: &str) -> Result<Vec<(char, Strin
     }
     Ok(v)
 }
+
+/// `git worktree add --detach <path> <commit>`: a scratch worktree on no branch (the merge queue tests
+/// its speculative commits in these).
+pub fn add_detached(repo: &Repo, path: &Path, commit: &str) -> Result<(), Error> {
+    Ok(repo.git()?.args(["worktree", "add", "--detach", "--quiet"]).end_of_options().arg(path).arg(commit).run()?)
+}
+
+/// Point the detached scratch worktree at `dir` to `commit`: HEAD, index and files, and the untracked files
+/// a previous use left removed (ignored ones, a build cache, stay). Only for worktrees that hold no one's
+/// work.
+pub fn switch_detached(dir: &Path, commit: &str) -> Result<(), Error> {
+    GitCmd::new(dir)?.args(["checkout", "--detach", "--force", "--quiet"]).end_of_options().arg(commit).run()?;
+    Ok(GitCmd::new(dir)?.args(["clean", "-ffdq"]).run()?)
+}
+
+/// `git worktree remove --force <path>`: remove a scratch worktree (one made by [`add_detached`]).
+pub fn remove_scratch(repo: &Repo, path: &Path) -> Result<(), Error> {
+    Ok(repo.git()?.args(["worktree", "remove", "--force"]).end_of_options().arg(path).run()?)
+}

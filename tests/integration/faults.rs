@@ -47,8 +47,14 @@ const SHIM: &str = r#"#!/bin/sh
 parent=$(cat /proc/$PPID/comm 2>/dev/null)
 if [ "$parent" = "git-neighbor" ]; then
   printf '%s\n' "$*" >> "$GN_FAULT_LOG"
-  # Interleave another actor: before the first call whose first argument is $GN_FAULT_BEFORE_VERB.
-  if [ -n "$GN_FAULT_BEFORE_VERB" ] && [ "$1" = "$GN_FAULT_BEFORE_VERB" ] && mkdir "$GN_FAULT_LOG.meddled" 2>/dev/null; then
+  # Interleave another actor: before the first call whose first argument is $GN_FAULT_BEFORE_VERB, or
+  # that has $GN_FAULT_BEFORE_ARG among its arguments.
+  meddle=
+  [ -n "$GN_FAULT_BEFORE_VERB" ] && [ "$1" = "$GN_FAULT_BEFORE_VERB" ] && meddle=1
+  if [ -n "$GN_FAULT_BEFORE_ARG" ]; then
+    for a in "$@"; do [ "$a" = "$GN_FAULT_BEFORE_ARG" ] && meddle=1; done
+  fi
+  if [ -n "$meddle" ] && mkdir "$GN_FAULT_LOG.meddled" 2>/dev/null; then
     sh -c "$GN_FAULT_BEFORE_CMD" >> "$GN_FAULT_LOG.meddle-out" 2>&1
   fi
   n=$(wc -l < "$GN_FAULT_LOG" | tr -d ' ')
@@ -131,6 +137,14 @@ impl Faults {
     pub fn cmd_meddling(&self, t: &TestRepo, dir: &Path, args: &[&str], verb: &str, meddle: &str) -> Command {
         let mut c = self.cmd(t, dir, args, None);
         c.env("GN_FAULT_BEFORE_VERB", verb).env("GN_FAULT_BEFORE_CMD", meddle);
+        c
+    }
+
+    /// Like [`Faults::cmd_meddling`], before the first git call that has `arg` among its arguments (for a
+    /// call whose first argument is not its verb, such as `git -c k=v merge --ff-only …`).
+    pub fn cmd_meddling_at_arg(&self, t: &TestRepo, dir: &Path, args: &[&str], arg: &str, meddle: &str) -> Command {
+        let mut c = self.cmd(t, dir, args, None);
+        c.env("GN_FAULT_BEFORE_ARG", arg).env("GN_FAULT_BEFORE_CMD", meddle);
         c
     }
 

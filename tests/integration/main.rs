@@ -29,6 +29,7 @@ mod mcp;
 mod ports;
 mod pre_commit_framework;
 mod prune;
+mod queue;
 mod removal;
 mod remove;
 mod run;

@@ -1,0 +1,888 @@
+//! The speculative merge queue: `land --queue` enqueues a tenant's branch tip and returns at once; `queue
+//! run` lands the entries in queue order.
+//!
+//! State lives under `<git-common-dir>/neighbor/queue/`: one JSON file per entry (`entries/<id>.json`),
+//! each replaced by temp+rename under the queue's fd-lock (`queue/lock`, waited for in
+//! [`lease::wait_for`]); one verdict file per tested tree (`verdicts/<tree>.json`), so the same tree is
+//! never tested twice; the test's output per tree (`logs/<tree>.log`). One `queue run` at a time (the
+//! `.queue-run` lease).
+//!
+//! A run builds, in memory, the target as it will be after each entry ahead (a speculative trunk: each
+//! entry's tip merged by `merge-tree --write-tree` onto the previous speculative commit, and committed
+//! with both as parents), tests up to `--parallel` of those trees at once in scratch worktrees, and lands
+//! in order by compare-and-swap of the target from the commit the speculation started from to the
+//! speculative commit itself, so the tree that lands is exactly the tree that was tested. A failing or
+//! conflicting entry is ejected with its reason (its tenant is kept); the entries behind it, or all of
+//! them when the target moved, are speculated again.
+//!
+//! Crash safety: an entry is landed exactly when its tip is in the target's history. A run that starts
+//! (or a round that begins) first marks every active entry whose tip the target already contains as
+//! landed, so a `kill -9` between moving the target and writing the entry never lands it twice.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::events::{self, Event};
+use super::lease::{self, Holder, Share};
+use super::{Ctx, land, set_kept, state_dir};
+use crate::error::{Error, IoContext};
+use crate::git::{commit, merge, revs, worktree};
+
+/// Where an entry is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    /// Waiting for `queue run`.
+    Queued,
+    /// A run is testing a speculative tree that contains it.
+    Testing,
+    /// Its tip is in the target's history (final).
+    Landed,
+    /// Taken out of the queue: its test failed or it conflicts (final; the tenant is kept).
+    Ejected,
+    /// Taken out by `queue cancel` (final).
+    Cancelled,
+}
+
+impl State {
+    /// Queued or testing: still to be landed.
+    pub fn active(self) -> bool {
+        matches!(self, State::Queued | State::Testing)
+    }
+    /// Its name, as in the JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Queued => "queued",
+            State::Testing => "testing",
+            State::Landed => "landed",
+            State::Ejected => "ejected",
+            State::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// One entry of the queue.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Entry {
+    /// Its number: entries land in increasing id order.
+    pub id: u64,
+    /// The tenant.
+    pub tenant: String,
+    /// The tenant's branch.
+    pub branch: String,
+    /// The branch tip at enqueue time: this commit is what lands.
+    pub tip: String,
+    /// The branch it lands into.
+    pub into: String,
+    /// Keep the tenant after it lands (else it is removed, as `land` does).
+    pub keep: bool,
+    /// Where it is in its life.
+    pub state: State,
+    /// Why it was ejected or cancelled, or how it was found landed.
+    pub reason: Option<String>,
+    /// The target commit whose tree was tested and landed with it.
+    pub landed_as: Option<String>,
+    /// The tested tree that landed.
+    pub tree: Option<String>,
+    /// After landing: whether its tenant was removed (`false`: kept, it holds more work or `--keep`);
+    /// `null` until that is settled (a run killed meanwhile leaves it to the next run).
+    #[serde(default)]
+    pub removed: Option<bool>,
+    /// When it was enqueued (ms since the epoch).
+    pub enqueued_ms: u64,
+    /// When its state last changed.
+    pub updated_ms: u64,
+}
+
+fn dir(ctx: &Ctx) -> PathBuf {
+    ctx.state.root.join("queue")
+}
+
+fn entry_path(ctx: &Ctx, id: u64) -> PathBuf {
+    dir(ctx).join("entries").join(format!("{id:08}.json"))
+}
+
+fn save(ctx: &Ctx, e: &Entry) -> Result<(), Error> {
+    let bytes = serde_json::to_vec_pretty(e).map_err(|err| Error::new(format!("cannot encode entry: {err}")))?;
+    state_dir::atomic_write(&entry_path(ctx, e.id), &bytes)?;
+    crate::failpoint::hit("queue-entry-written");
+    Ok(())
+}
+
+fn read_all(ctx: &Ctx) -> Result<Vec<Entry>, Error> {
+    let d = dir(ctx).join("entries");
+    let rd = match std::fs::read_dir(&d) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::new(format!("cannot read {}: {e}", d.display()))),
+    };
+    let mut out = Vec::new();
+    for f in rd {
+        let f = f.ctx(|| format!("cannot read {}", d.display()))?;
+        let name = f.file_name().to_string_lossy().into_owned();
+        if state_dir::is_temp_name(&name) || !name.ends_with(".json") {
+            continue;
+        }
+        let bytes = std::fs::read(f.path()).ctx(|| format!("cannot read {}", f.path().display()))?;
+        let e: Entry = serde_json::from_slice(&bytes).map_err(|err| {
+            Error::new(format!("queue entry {} is not readable: {err}", f.path().display()))
+                .hint("move that file away; the other entries are unaffected")
+        })?;
+        out.push(e);
+    }
+    out.sort_by_key(|e| e.id);
+    Ok(out)
+}
+
+/// Run `f` over the entries under the queue lock (an fd-lock, waited for up to `--lock-timeout`).
+fn with_queue<T>(ctx: &Ctx, f: impl FnOnce(Vec<Entry>) -> Result<T, Error>) -> Result<T, Error> {
+    let d = dir(ctx);
+    std::fs::create_dir_all(d.join("entries")).ctx(|| format!("cannot create {}", d.display()))?;
+    let path = d.join("lock");
+    let timed_out =
+        || lease::timeout_error("queue lock", &path, ctx.lock_timeout, "held by another queue command", "wait for it");
+    lease::wait_for(&path, lease::Mode::Exclusive, ctx.lock_timeout, timed_out, |_| f(read_all(ctx)?))
+}
+
+fn update(ctx: &Ctx, e: &mut Entry, state: State, reason: Option<String>) -> Result<(), Error> {
+    e.state = state;
+    e.reason = reason;
+    e.updated_ms = state_dir::now_ms();
+    save(ctx, e)
+}
+
+/// The entry `spec` names: its id (`3` or `#3`), else the latest entry of the tenant of that name.
+fn find<'a>(entries: &'a [Entry], spec: &str) -> Result<&'a Entry, Error> {
+    let by_id = spec.strip_prefix('#').unwrap_or(spec).parse::<u64>().ok();
+    let found = match by_id {
+        Some(id) => entries.iter().find(|e| e.id == id),
+        None => entries.iter().rev().find(|e| e.tenant == spec),
+    };
+    found.ok_or_else(|| {
+        Error::new(format!("no queue entry '{spec}'")).hint("`git neighbor queue list` shows the entries and their ids")
+    })
+}
+
+/// What `land --queue` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Enqueued {
+    /// The new entry.
+    #[serde(flatten)]
+    pub entry: Entry,
+    /// Its place among the active entries for its target (1: next to land).
+    pub position: usize,
+}
+
+/// `land --queue`: record tenant `name`'s branch tip as the next entry for its target and return.
+/// Refused (exit 3) while the tenant has uncommitted changes (only commits land); an error (exit 1)
+/// when it is already queued or has nothing to land.
+pub fn enqueue(ctx: &Ctx, name: &str, into: &Option<String>, keep: bool) -> Result<Enqueued, Error> {
+    let t = ctx.tenant(name)?;
+    let into = land::target_of(ctx, &t, into);
+    let Some(target) = ctx.repo.ref_target(&format!("refs/heads/{into}")).map(|o| o.to_string()) else {
+        return Err(Error::new(format!("branch '{into}' does not exist")).hint("pass --into with an existing branch"));
+    };
+    let tip = ctx.repo.ref_target(&format!("refs/heads/{}", t.branch)).map(|o| o.to_string()).ok_or_else(|| {
+        Error::new(format!("tenant '{name}' has no branch {}", t.branch))
+            .hint("`git neighbor doctor` checks the building")
+    })?;
+    let dirty = super::dirty_paths(&t.path)?;
+    if !dirty.is_empty() {
+        return Err(Error::refused(format!("tenant '{name}' has uncommitted changes: {}", dirty.join(", ")))
+            .hint("commit them in the tenant first; the queue lands only commits"));
+    }
+    if revs::is_ancestor_common(&ctx.repo, &tip, &target)? {
+        return Err(Error::new(format!("tenant '{name}' has nothing to land: it has no commits not on {into}")));
+    }
+    let out = with_queue(ctx, |entries| {
+        if let Some(e) = entries.iter().find(|e| e.tenant == name && e.state.active()) {
+            return Err(Error::new(format!("tenant '{name}' is already queued as #{} ({})", e.id, e.state.name()))
+                .hint(format!("`git neighbor queue cancel {}` first to queue it again", e.id)));
+        }
+        let now = state_dir::now_ms();
+        let entry = Entry {
+            id: entries.iter().map(|e| e.id).max().unwrap_or(0) + 1,
+            tenant: t.name.clone(),
+            branch: t.branch.clone(),
+            tip: tip.clone(),
+            into: into.clone(),
+            keep,
+            state: State::Queued,
+            reason: None,
+            landed_as: None,
+            tree: None,
+            removed: None,
+            enqueued_ms: now,
+            updated_ms: now,
+        };
+        save(ctx, &entry)?;
+        let position = entries.iter().filter(|e| e.state.active() && e.into == into).count() + 1;
+        Ok(Enqueued { entry, position })
+    })?;
+    events::append(
+        &ctx.state,
+        &Event::new("queue-enqueue")
+            .tenant(&t.name, &t.branch, &t.path)
+            .with("id", out.entry.id)
+            .with("into", into)
+            .with("tip", tip),
+    )?;
+    Ok(out)
+}
+
+/// Every entry, oldest first.
+pub fn list(ctx: &Ctx) -> Result<Vec<Entry>, Error> {
+    with_queue(ctx, Ok)
+}
+
+/// One entry, by id or tenant name (its latest entry).
+pub fn show(ctx: &Ctx, spec: &str) -> Result<Entry, Error> {
+    with_queue(ctx, |entries| find(&entries, spec).cloned())
+}
+
+/// Take a queued entry out of the queue. A run that is testing it never lands it: landing checks the
+/// entry under the same lock.
+pub fn cancel(ctx: &Ctx, spec: &str) -> Result<Entry, Error> {
+    let e = with_queue(ctx, |entries| {
+        let mut e = find(&entries, spec)?.clone();
+        if !e.state.active() {
+            return Err(Error::new(format!("queue entry #{} ({}) is already {}", e.id, e.tenant, e.state.name()))
+                .hint("only queued or testing entries can be cancelled"));
+        }
+        update(ctx, &mut e, State::Cancelled, Some(format!("cancelled by pid {}", std::process::id())))?;
+        Ok(e)
+    })?;
+    let mut ev = Event::new("queue-cancel").with("id", e.id);
+    (ev.name, ev.branch) = (Some(e.tenant.clone()), Some(e.branch.clone()));
+    events::append(&ctx.state, &ev)?;
+    Ok(e)
+}
+
+/// What `queue run` is asked to do.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    /// How many speculative trees are tested at once.
+    pub parallel: usize,
+    /// The test, run with `sh -c` in a checkout of each speculative tree (`None`: land untested).
+    pub test: Option<String>,
+    /// How many entries one speculative tree holds (a failing batch is bisected).
+    pub batch: usize,
+}
+
+/// What became of one entry in a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    /// Entry id.
+    pub id: u64,
+    /// Tenant.
+    pub tenant: String,
+    /// Target branch.
+    pub into: String,
+    /// The target commit it landed as (`landed`).
+    pub commit: Option<String>,
+    /// Why it was ejected, or how it was found landed.
+    pub reason: Option<String>,
+    /// Whether its tenant was removed after landing.
+    pub removed: bool,
+}
+
+/// What `queue run` did.
+#[derive(Debug, Default, Serialize)]
+pub struct RunReport {
+    /// Entries landed, in order.
+    pub landed: Vec<Outcome>,
+    /// Entries ejected, in order.
+    pub ejected: Vec<Outcome>,
+    /// Speculative trees tested.
+    pub tested: usize,
+    /// Trees whose verdict was already known (never tested twice).
+    pub cached: usize,
+    /// Times the target moved under the queue and everything was speculated again.
+    pub respeculated: usize,
+}
+
+impl RunReport {
+    fn outcome(e: &Entry, removed: bool) -> Outcome {
+        Outcome {
+            id: e.id,
+            tenant: e.tenant.clone(),
+            into: e.into.clone(),
+            commit: e.landed_as.clone(),
+            reason: e.reason.clone(),
+            removed,
+        }
+    }
+}
+
+/// A speculative commit: the target as it will be once `entry` lands, if everything ahead of it lands.
+#[derive(Debug, Clone)]
+struct Spec {
+    entry: Entry,
+    commit: String,
+    tree: String,
+}
+
+/// The verdict of the test on one tree (`verdicts/<tree>.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Verdict {
+    tree: String,
+    command: String,
+    passed: bool,
+    status: String,
+    at_ms: u64,
+    log: PathBuf,
+}
+
+fn short(oid: &str) -> &str {
+    &oid[..oid.len().min(10)]
+}
+
+fn verdict_path(ctx: &Ctx, tree: &str) -> PathBuf {
+    dir(ctx).join("verdicts").join(format!("{tree}.json"))
+}
+
+/// The verdict already reached on `tree` by the same test command, if any.
+fn cached(ctx: &Ctx, tree: &str, command: &str) -> Option<Verdict> {
+    let v: Verdict = serde_json::from_slice(&std::fs::read(verdict_path(ctx, tree)).ok()?).ok()?;
+    (v.tree == tree && v.command == command).then_some(v)
+}
+
+/// `queue run`: land every active entry, in queue order, as described in the module doc. One run at a
+/// time (the `.queue-run` lease, waited for up to `--lock-timeout`); `progress` hears each step.
+pub fn run(ctx: &Ctx, req: &RunRequest, progress: &dyn Fn(&str)) -> Result<RunReport, Error> {
+    let held = lease::with_lease_waiting(&ctx.state, ".queue-run", ctx.lock_timeout, |_| {
+        let mut slots = Slots::default();
+        let mut report = RunReport::default();
+        reset_testing(ctx)?;
+        settle_removals(ctx)?;
+        let res = run_locked(ctx, req, &mut slots, &mut report, progress);
+        slots.remove_all(ctx);
+        let _ = reset_testing(ctx);
+        res.map(|_| report)
+    });
+    held.map_err(|e| {
+        if e.kind == crate::error::Kind::LockTimeout { e.context("another queue run is in progress") } else { e }
+    })
+}
+
+/// Entries left `testing` by a run that ended (or died) are `queued` again.
+fn reset_testing(ctx: &Ctx) -> Result<(), Error> {
+    with_queue(ctx, |entries| {
+        for mut e in entries.into_iter().filter(|e| e.state == State::Testing) {
+            update(ctx, &mut e, State::Queued, None)?;
+        }
+        Ok(())
+    })
+}
+
+/// How a round ended.
+enum Round {
+    /// Something landed, was ejected, or the batch size shrank: go on.
+    Progress,
+    /// The target moved under the queue: speculate again from where it is.
+    TargetMoved,
+}
+
+fn run_locked(
+    ctx: &Ctx,
+    req: &RunRequest,
+    slots: &mut Slots,
+    report: &mut RunReport,
+    progress: &dyn Fn(&str),
+) -> Result<(), Error> {
+    let mut size = req.batch.max(1);
+    let mut known: Option<String> = None;
+    let mut moved_in_a_row = 0;
+    loop {
+        let entries = list(ctx)?;
+        let Some(first) = entries.iter().find(|e| e.state.active()) else { return Ok(()) };
+        let into = first.into.clone();
+        match round(ctx, req, &into, &mut size, &mut known, slots, report, progress)? {
+            Round::Progress => moved_in_a_row = 0,
+            Round::TargetMoved => {
+                report.respeculated += 1;
+                moved_in_a_row += 1;
+                progress(&format!("queue: {into} moved under the queue; speculating again"));
+                if moved_in_a_row > 10 {
+                    return Err(Error::new(format!("{into} kept moving under the queue; nothing more was landed"))
+                        .hint("run `git neighbor queue run` again when it is quieter"));
+                }
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn round(
+    ctx: &Ctx,
+    req: &RunRequest,
+    into: &str,
+    size: &mut usize,
+    known: &mut Option<String>,
+    slots: &mut Slots,
+    report: &mut RunReport,
+    progress: &dyn Fn(&str),
+) -> Result<Round, Error> {
+    let full = format!("refs/heads/{into}");
+    land::refuse_if_busy(ctx, &full, into)?;
+    let target = ctx.repo.ref_target(&full).map(|o| o.to_string()).ok_or_else(|| {
+        Error::new(format!("branch '{into}' does not exist")).hint("`git neighbor queue cancel` its entries")
+    })?;
+    // Whatever the target already holds is landed (a run killed after moving it, or a human's merge):
+    // checked whenever the target is not where this run left it.
+    if known.as_deref() != Some(target.as_str()) {
+        recover(ctx, into, &target, report, progress)?;
+        *known = Some(target.clone());
+    }
+    let active: Vec<Entry> = list(ctx)?.into_iter().filter(|e| e.state.active() && e.into == into).collect();
+    if active.is_empty() {
+        return Ok(Round::Progress);
+    }
+    // Speculate: the target after each entry ahead, as far as will be tested this round.
+    let parallel = req.parallel.max(1);
+    let mut chain: Vec<Spec> = Vec::new();
+    let mut prev = target.clone();
+    for e in active {
+        match speculate(ctx, &prev, &e)? {
+            Speculated::Merged { commit, tree } => {
+                prev = commit.clone();
+                chain.push(Spec { entry: e, commit, tree });
+            }
+            Speculated::Unlandable(why) => {
+                eject(ctx, &e, why, report, progress)?;
+                return Ok(Round::Progress);
+            }
+            Speculated::Conflict(paths) if chain.is_empty() => {
+                let why = conflict_reason(ctx, &e, into, &paths)?;
+                eject(ctx, &e, why, report, progress)?;
+                return Ok(Round::Progress);
+            }
+            // It conflicts with an entry ahead, which may yet be ejected: decide when it is first in line.
+            Speculated::Conflict(_) => break,
+        }
+        if chain.len() >= *size * parallel {
+            break;
+        }
+    }
+    let units: Vec<&[Spec]> = chain.chunks(*size).take(parallel).collect();
+    let verdicts = test_units(ctx, req, &units, slots, report, progress)?;
+    let mut old = target;
+    for (unit, verdict) in units.iter().zip(verdicts) {
+        let Some(last) = unit.last() else { continue };
+        if !verdict.passed {
+            if unit.len() > 1 {
+                *size = (unit.len() / 2).max(1);
+                progress(&format!(
+                    "queue: batch #{}..#{} failed its test; bisecting (batches of {size})",
+                    unit[0].entry.id, last.entry.id
+                ));
+            } else {
+                let why = format!(
+                    "tests failed ({}) on tree {} (merged onto {into} {}); log: {}",
+                    verdict.status,
+                    short(&last.tree),
+                    short(&old),
+                    verdict.log.display()
+                );
+                eject(ctx, &last.entry, why, report, progress)?;
+                *size = req.batch.max(1);
+            }
+            return Ok(Round::Progress);
+        }
+        match land_unit(ctx, into, &old, unit, report, progress)? {
+            Landing::Done => {
+                old = last.commit.clone();
+                *known = Some(old.clone());
+                *size = req.batch.max(1);
+            }
+            Landing::Moved => return Ok(Round::TargetMoved),
+            Landing::Changed => return Ok(Round::Progress),
+        }
+    }
+    Ok(Round::Progress)
+}
+
+/// Mark every active entry for `into` whose tip `target` already contains as landed.
+fn recover(ctx: &Ctx, into: &str, target: &str, report: &mut RunReport, progress: &dyn Fn(&str)) -> Result<(), Error> {
+    let mut found = Vec::new();
+    for e in list(ctx)?.into_iter().filter(|e| e.state.active() && e.into == into) {
+        if revs::has_commit(&ctx.repo, &e.tip) && revs::is_ancestor_common(&ctx.repo, &e.tip, target)? {
+            found.push(e.id);
+        }
+    }
+    if found.is_empty() {
+        return Ok(());
+    }
+    let landed = with_queue(ctx, |entries| {
+        let mut out = Vec::new();
+        for mut e in entries.into_iter().filter(|e| found.contains(&e.id) && e.state.active()) {
+            let why = format!("found in {into}'s history (landed by an interrupted run, or by hand)");
+            update(ctx, &mut e, State::Landed, Some(why))?;
+            out.push(e);
+        }
+        Ok(out)
+    })?;
+    finish_landed(ctx, &landed, report, progress)
+}
+
+/// Log, report and (unless kept) remove the tenants of entries just marked landed.
+fn finish_landed(ctx: &Ctx, landed: &[Entry], report: &mut RunReport, progress: &dyn Fn(&str)) -> Result<(), Error> {
+    for e in landed {
+        let mut ev = Event::new("queue-land").with("id", e.id).with("into", e.into.clone()).with("tip", e.tip.clone());
+        if let Some(c) = &e.landed_as {
+            ev = ev.with("new", c.clone());
+        }
+        (ev.name, ev.branch) = (Some(e.tenant.clone()), Some(e.branch.clone()));
+        events::append(&ctx.state, &ev)?;
+        let removed = settle_removal(ctx, e)?;
+        progress(&format!(
+            "queue: landed #{} {} into {}{}{}",
+            e.id,
+            e.tenant,
+            e.into,
+            e.landed_as.as_deref().map(|c| format!(" as {}", short(c))).unwrap_or_default(),
+            if removed { "; tenant removed" } else { "" }
+        ));
+        report.landed.push(RunReport::outcome(e, removed));
+    }
+    Ok(())
+}
+
+/// Remove a landed entry's tenant as `land` does (unless `--keep`), and record that it is settled. A
+/// tenant that holds more work (or is in use) stays; one made after the entry was queued is not its.
+fn settle_removal(ctx: &Ctx, e: &Entry) -> Result<bool, Error> {
+    let removed = !e.keep
+        && match ctx.tenant(&e.tenant) {
+            Ok(t) if t.branch == e.branch && t.created_ms <= e.enqueued_ms => {
+                lease::with_lease(&ctx.state, &t.name, &Holder::me(), Share::No, |_| {
+                    super::remove_in_lease(ctx, &t, false, false)
+                })
+                .is_ok()
+            }
+            _ => false,
+        };
+    with_queue(ctx, |entries| {
+        if let Some(mut now) = entries.into_iter().find(|x| x.id == e.id) {
+            now.removed = Some(removed);
+            save(ctx, &now)?;
+        }
+        Ok(())
+    })?;
+    Ok(removed)
+}
+
+/// Finish the removals a killed run left unsettled (entries landed, their tenant not yet removed).
+fn settle_removals(ctx: &Ctx) -> Result<(), Error> {
+    for e in list(ctx)?.into_iter().filter(|e| e.state == State::Landed && e.removed.is_none()) {
+        settle_removal(ctx, &e)?;
+    }
+    Ok(())
+}
+
+/// Take an entry out of the queue with `why`; its tenant is kept with the reason.
+fn eject(ctx: &Ctx, e: &Entry, why: String, report: &mut RunReport, progress: &dyn Fn(&str)) -> Result<(), Error> {
+    let done = with_queue(ctx, |entries| {
+        let Some(mut now) = entries.into_iter().find(|x| x.id == e.id && x.state.active()) else { return Ok(None) };
+        update(ctx, &mut now, State::Ejected, Some(why.clone()))?;
+        Ok(Some(now))
+    })?;
+    let Some(now) = done else { return Ok(()) };
+    let _ = set_kept(ctx, &now.tenant, Some(format!("queue: {why}")));
+    let mut ev =
+        Event::new("queue-eject").with("id", now.id).with("into", now.into.clone()).with("reason", why.clone());
+    (ev.name, ev.branch) = (Some(now.tenant.clone()), Some(now.branch.clone()));
+    events::append(&ctx.state, &ev)?;
+    progress(&format!("queue: ejected #{} {}: {why}", now.id, now.tenant));
+    report.ejected.push(RunReport::outcome(&now, false));
+    Ok(())
+}
+
+enum Speculated {
+    Merged { commit: String, tree: String },
+    Conflict(Vec<String>),
+    Unlandable(String),
+}
+
+/// `e`'s tip merged onto `prev` in memory, committed with `prev` and the tip as parents.
+fn speculate(ctx: &Ctx, prev: &str, e: &Entry) -> Result<Speculated, Error> {
+    let dir = ctx.repo.common_dir.as_path();
+    if !revs::has_commit(&ctx.repo, &e.tip) {
+        return Ok(Speculated::Unlandable(format!("its commit {} no longer exists", short(&e.tip))));
+    }
+    let Some(base) = merge::merge_base(&ctx.repo, prev, &e.tip)? else {
+        return Ok(Speculated::Unlandable(format!("it shares no history with {}", e.into)));
+    };
+    match merge::merge_trees(&ctx.repo, dir, &base, prev, &e.tip)? {
+        Ok(tree) => {
+            let msg = format!("Merge {} into {} (queue #{}, tenant {})\n", e.branch, e.into, e.id, e.tenant);
+            let commit = commit::commit_tree(&ctx.repo, dir, &tree, &[prev, &e.tip], &msg)?;
+            Ok(Speculated::Merged { commit, tree })
+        }
+        Err(paths) => Ok(Speculated::Conflict(paths)),
+    }
+}
+
+fn list_paths(paths: &[String]) -> String {
+    let mut s = paths.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+    if paths.len() > 5 {
+        s.push_str(&format!(" and {} more", paths.len() - 5));
+    }
+    s
+}
+
+/// `conflicts with <entry or target> on <paths>`: the most recent landed entry whose tip conflicts with
+/// `e`'s by itself, else the target.
+fn conflict_reason(ctx: &Ctx, e: &Entry, into: &str, paths: &[String]) -> Result<String, Error> {
+    let landed: Vec<Entry> =
+        list(ctx)?.into_iter().filter(|l| l.state == State::Landed && l.into == into && l.id != e.id).collect();
+    for l in landed.iter().rev().take(16) {
+        if !revs::has_commit(&ctx.repo, &l.tip) {
+            continue;
+        }
+        let Some(base) = merge::merge_base(&ctx.repo, &l.tip, &e.tip)? else { continue };
+        if let Err(p) = merge::merge_trees(&ctx.repo, &ctx.repo.common_dir, &base, &l.tip, &e.tip)? {
+            return Ok(format!("conflicts with #{} ({}) on {}", l.id, l.tenant, list_paths(&p)));
+        }
+    }
+    Ok(format!("conflicts with {into} on {}", list_paths(paths)))
+}
+
+/// The verdict on each unit's last tree: cached, or tested now, up to one test per unit at once.
+fn test_units(
+    ctx: &Ctx,
+    req: &RunRequest,
+    units: &[&[Spec]],
+    slots: &mut Slots,
+    report: &mut RunReport,
+    progress: &dyn Fn(&str),
+) -> Result<Vec<Verdict>, Error> {
+    let Some(cmd) = &req.test else {
+        let untested = |s: &Spec| Verdict {
+            tree: s.tree.clone(),
+            command: String::new(),
+            passed: true,
+            status: "no test".into(),
+            at_ms: state_dir::now_ms(),
+            log: PathBuf::new(),
+        };
+        return Ok(units.iter().filter_map(|u| u.last()).map(untested).collect());
+    };
+    let mut known: Vec<Verdict> = Vec::new();
+    let mut todo: Vec<&[Spec]> = Vec::new();
+    for u in units {
+        let Some(last) = u.last() else { continue };
+        if known.iter().any(|v| v.tree == last.tree)
+            || todo.iter().any(|t| t.last().map(|s| &s.tree) == Some(&last.tree))
+        {
+            continue;
+        }
+        match cached(ctx, &last.tree, cmd) {
+            Some(v) => {
+                report.cached += 1;
+                known.push(v);
+            }
+            None => todo.push(u),
+        }
+    }
+    if !todo.is_empty() {
+        let ids: Vec<u64> = todo.iter().flat_map(|u| u.iter().map(|s| s.entry.id)).collect();
+        with_queue(ctx, |entries| {
+            for mut e in entries.into_iter().filter(|e| ids.contains(&e.id) && e.state == State::Queued) {
+                update(ctx, &mut e, State::Testing, None)?;
+            }
+            Ok(())
+        })?;
+        let first = todo[0].last().map(|s| s.commit.clone()).unwrap_or_default();
+        let paths = slots.ensure(ctx, todo.len(), &first)?;
+        let logs = dir(ctx).join("logs");
+        std::fs::create_dir_all(&logs).ctx(|| format!("cannot create {}", logs.display()))?;
+        for u in &todo {
+            progress(&format!(
+                "queue: testing #{}{} (tree {}): {cmd}",
+                u[0].entry.id,
+                u.last().filter(|_| u.len() > 1).map(|s| format!("..#{}", s.entry.id)).unwrap_or_default(),
+                u.last().map(|s| short(&s.tree)).unwrap_or_default()
+            ));
+        }
+        let jobs: Vec<Job> = todo
+            .iter()
+            .zip(&paths)
+            .filter_map(|(u, slot)| {
+                let last = u.last()?;
+                Some(Job {
+                    slot: slot.clone(),
+                    commit: last.commit.clone(),
+                    tree: last.tree.clone(),
+                    ids: u.iter().map(|s| s.entry.id.to_string()).collect::<Vec<_>>().join(" "),
+                    into: last.entry.into.clone(),
+                    log: logs.join(format!("{}.log", last.tree)),
+                })
+            })
+            .collect();
+        let results: Vec<Result<Verdict, Error>> = std::thread::scope(|s| {
+            let handles: Vec<_> = jobs.iter().map(|j| s.spawn(move || j.test(cmd))).collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err(Error::new("a test thread panicked"))))
+                .collect()
+        });
+        for r in results {
+            let v = r?;
+            let bytes = serde_json::to_vec_pretty(&v).map_err(|e| Error::new(format!("cannot encode verdict: {e}")))?;
+            state_dir::atomic_write(&verdict_path(ctx, &v.tree), &bytes)?;
+            crate::failpoint::hit("queue-verdict-written");
+            report.tested += 1;
+            known.push(v);
+        }
+    }
+    units
+        .iter()
+        .filter_map(|u| u.last())
+        .map(|s| known.iter().find(|v| v.tree == s.tree).cloned().ok_or_else(|| Error::new("a verdict went missing")))
+        .collect()
+}
+
+/// One test of one speculative tree, in one scratch worktree (runs on its own thread: owned data only).
+struct Job {
+    slot: PathBuf,
+    commit: String,
+    tree: String,
+    ids: String,
+    into: String,
+    log: PathBuf,
+}
+
+impl Job {
+    fn test(&self, cmd: &str) -> Result<Verdict, Error> {
+        worktree::switch_detached(&self.slot, &self.commit)?;
+        let log = std::fs::File::create(&self.log).ctx(|| format!("cannot create {}", self.log.display()))?;
+        let err = log.try_clone().ctx(|| format!("cannot open {}", self.log.display()))?;
+        let st = std::process::Command::new("sh")
+            .args(["-c", cmd])
+            .current_dir(&self.slot)
+            .env("NEIGHBOR_QUEUE_COMMIT", &self.commit)
+            .env("NEIGHBOR_QUEUE_TREE", &self.tree)
+            .env("NEIGHBOR_QUEUE_ENTRIES", &self.ids)
+            .env("NEIGHBOR_QUEUE_INTO", &self.into)
+            .stdin(std::process::Stdio::null())
+            .stdout(log)
+            .stderr(err)
+            .status()
+            .map_err(|e| Error::new(format!("cannot run the test: {e}")))?;
+        Ok(Verdict {
+            tree: self.tree.clone(),
+            command: cmd.to_string(),
+            passed: st.success(),
+            status: st.to_string(),
+            at_ms: state_dir::now_ms(),
+            log: self.log.clone(),
+        })
+    }
+}
+
+/// How landing a unit ended.
+enum Landing {
+    /// The target moved to the unit's last commit.
+    Done,
+    /// The target was not where the speculation started: nothing changed.
+    Moved,
+    /// An entry of the unit was cancelled meanwhile: nothing changed.
+    Changed,
+}
+
+/// Move the target from `old` to the unit's last speculative commit (whose tree was tested) and mark its
+/// entries landed, all under the queue lock, so a `queue cancel` either comes first (nothing lands) or
+/// finds them landed.
+fn land_unit(
+    ctx: &Ctx,
+    into: &str,
+    old: &str,
+    unit: &[Spec],
+    report: &mut RunReport,
+    progress: &dyn Fn(&str),
+) -> Result<Landing, Error> {
+    let Some(last) = unit.last() else { return Ok(Landing::Changed) };
+    let ids: Vec<u64> = unit.iter().map(|s| s.entry.id).collect();
+    let why = format!(
+        "git-neighbor queue: land {}",
+        unit.iter().map(|s| format!("#{} {}", s.entry.id, s.entry.tenant)).collect::<Vec<_>>().join(", ")
+    );
+    let landed = with_queue(ctx, |entries| {
+        let now: Vec<Entry> = entries.into_iter().filter(|e| ids.contains(&e.id) && e.state.active()).collect();
+        if now.len() != ids.len() {
+            return Ok(None);
+        }
+        if !land::move_target(ctx, into, old, &last.commit, &why)? {
+            return Ok(Some(Vec::new()));
+        }
+        let mut out = Vec::new();
+        for (mut e, s) in now.into_iter().zip(unit) {
+            e.landed_as = Some(s.commit.clone());
+            e.tree = Some(last.tree.clone());
+            update(ctx, &mut e, State::Landed, None)?;
+            out.push(e);
+        }
+        Ok(Some(out))
+    })?;
+    match landed {
+        None => Ok(Landing::Changed),
+        Some(v) if v.is_empty() => Ok(Landing::Moved),
+        Some(v) => {
+            finish_landed(ctx, &v, report, progress)?;
+            Ok(Landing::Done)
+        }
+    }
+}
+
+/// The scratch worktrees tests run in: `.queue-<k>` beside the tenants, detached, made on first use,
+/// reused across rounds (and after a crash), removed when the run ends.
+#[derive(Default)]
+struct Slots {
+    paths: Vec<PathBuf>,
+}
+
+impl Slots {
+    fn ensure(&mut self, ctx: &Ctx, n: usize, commit: &str) -> Result<Vec<PathBuf>, Error> {
+        let mut k = 1;
+        while self.paths.len() < n {
+            let path = super::default_path(ctx, &format!(".queue-{k}"));
+            k += 1;
+            if self.paths.contains(&path) {
+                continue;
+            }
+            match ctx.repo.worktrees()?.into_iter().find(|w| w.path == path && w.id.is_some()) {
+                Some(w) if w.branch.is_none() && path.is_dir() => {}
+                Some(w) if w.branch.is_none() => {
+                    if let Some(id) = &w.id {
+                        worktree::forget(&ctx.repo, id)?;
+                    }
+                    worktree::add_detached(&ctx.repo, &path, commit)?;
+                }
+                // Someone else's worktree, or a directory git does not know: not ours to touch.
+                Some(_) => continue,
+                None if path.exists() => continue,
+                None => worktree::add_detached(&ctx.repo, &path, commit)?,
+            }
+            self.paths.push(path);
+        }
+        Ok(self.paths[..n].to_vec())
+    }
+
+    /// Remove this run's scratch worktrees and any a killed run left (detached `.queue-<k>` worktrees).
+    fn remove_all(&mut self, ctx: &Ctx) {
+        let root = super::default_path(ctx, ".queue-1");
+        let Some(parent) = root.parent() else { return };
+        let Ok(all) = ctx.repo.worktrees() else { return };
+        for w in all {
+            let ours = w.path.parent() == Some(parent)
+                && w.branch.is_none()
+                && w.id.is_some()
+                && w.path.file_name().is_some_and(|n| n.to_string_lossy().starts_with(".queue-"));
+            if ours || self.paths.contains(&w.path) {
+                let _ = worktree::remove_scratch(&ctx.repo, &w.path);
+            }
+        }
+        self.paths.clear();
+    }
+}

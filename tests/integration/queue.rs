@@ -1,0 +1,407 @@
+//! The speculative merge queue: `land --queue`, `queue list|show|cancel|run`.
+
+use crate::common::*;
+
+fn commit_in(t: &TestRepo, p: &std::path::Path, file: &str, body: &str) {
+    write_in(p, file, body);
+    t.git_in(p, &["add", file]);
+    t.git_in(p, &["commit", "-q", "-m", &format!("edit {file}")]);
+}
+
+/// A tenant `name` with one commit adding `<name>.txt`.
+fn tenant_with_work(t: &TestRepo, name: &str) -> std::path::PathBuf {
+    let p = t.add(name, &[]);
+    commit_in(t, &p, &format!("{name}.txt"), &format!("{name}\n"));
+    p
+}
+
+#[test]
+fn enqueue_prints_the_position_and_list_show_cancel_agree() {
+    let t = TestRepo::new();
+    tenant_with_work(&t, "a");
+    let b = tenant_with_work(&t, "b");
+    let o = t.neighbor(&["land", "--queue", "a"]).ok();
+    assert_eq!(o.stdout.trim(), "1", "{}", o.stderr);
+    // NAME defaults to the tenant the current directory is in.
+    let o = t.neighbor_in(&b, &["land", "--queue", "--json"]).ok();
+    let j = o.json();
+    assert_eq!(j["schema_version"], 1);
+    assert_eq!((j["id"].as_u64(), j["position"].as_u64(), j["state"].as_str()), (Some(2), Some(2), Some("queued")));
+    assert_eq!(j["tip"].as_str().unwrap(), t.git(&["rev-parse", "neighbor/b"]));
+    assert_eq!(j["into"], "main");
+
+    let l = t.neighbor(&["queue", "list", "--json"]).ok().json();
+    let names: Vec<&str> = l.as_array().unwrap().iter().map(|e| e["tenant"].as_str().unwrap()).collect();
+    assert_eq!(names, ["a", "b"]);
+    let s = t.neighbor(&["queue", "show", "b", "--json"]).ok().json();
+    assert_eq!((s["id"].as_u64(), s["schema_version"].as_u64()), (Some(2), Some(1)));
+
+    let c = t.neighbor(&["queue", "cancel", "#1", "--json"]).ok().json();
+    assert_eq!(c["state"], "cancelled");
+    let s = t.neighbor(&["queue", "show", "1"]).ok();
+    assert!(s.stdout.contains("#1 cancelled: a"), "{}", s.stdout);
+    // Cancelling twice is an error, and a cancelled tenant can be queued again, behind b.
+    let o = t.neighbor(&["queue", "cancel", "a"]);
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("already cancelled"), "{}", o.stderr);
+    let o = t.neighbor(&["land", "--queue", "a"]).ok();
+    assert_eq!(o.stdout.trim(), "2");
+    let st = t.neighbor(&["queue"]).ok();
+    assert!(st.stdout.contains("cancelled") && st.stdout.contains("queued"), "{}", st.stdout);
+    // Nothing moved: the queue only records.
+    assert_eq!(t.git(&["rev-list", "--count", "main"]), "1");
+    let ev = std::fs::read_to_string(t.common_dir().join("neighbor/events.jsonl")).unwrap();
+    assert_eq!(ev.matches("\"queue-enqueue\"").count(), 3);
+    assert_eq!(ev.matches("\"queue-cancel\"").count(), 1);
+}
+
+#[test]
+fn bad_input_is_one_clear_line_with_its_exit_code() {
+    let t = TestRepo::new();
+    let p = tenant_with_work(&t, "a");
+    let o = t.neighbor(&["land", "--queue", "nosuch"]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(o.stderr.starts_with("error: no tenant named 'nosuch'"), "{}", o.stderr);
+    t.neighbor(&["land", "--queue", "a"]).ok();
+    let o = t.neighbor(&["land", "--queue", "a"]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(o.stderr.starts_with("error: tenant 'a' is already queued as #1 (queued)"), "{}", o.stderr);
+    assert!(o.stderr.contains("hint: `git neighbor queue cancel 1`"), "{}", o.stderr);
+    let o = t.neighbor(&["queue", "show", "42"]);
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.starts_with("error: no queue entry '42'"), "{}", o.stderr);
+    // Nothing to land; uncommitted changes refused (exit 3); --queue with --test is a usage error.
+    t.add("idle", &[]);
+    let o = t.neighbor(&["land", "--queue", "idle"]);
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("nothing to land"), "{}", o.stderr);
+    t.neighbor(&["queue", "cancel", "a"]).ok();
+    write_in(&p, "wip.txt", "wip\n");
+    assert_eq!(t.neighbor(&["land", "--queue", "a"]).code, 3);
+    assert_eq!(t.neighbor(&["land", "--queue", "a", "--test", "true"]).code, 2);
+    assert_eq!(t.neighbor(&["queue", "list", "--json"]).ok().json().as_array().unwrap().len(), 1);
+}
+
+/// `n` tenants `t01..`, each with its own file, enqueued in order.
+fn queue_of(t: &TestRepo, n: usize) -> Vec<String> {
+    let names: Vec<String> = (1..=n).map(|i| format!("t{i:02}")).collect();
+    for name in &names {
+        tenant_with_work(t, name);
+    }
+    for name in &names {
+        t.neighbor(&["land", "--queue", name]).ok();
+    }
+    names
+}
+
+fn entries(t: &TestRepo) -> Vec<serde_json::Value> {
+    t.neighbor(&["queue", "list", "--json"]).ok().json().as_array().unwrap().clone()
+}
+
+/// Every landed entry appears exactly once on the target's first-parent line, as a merge of its recorded
+/// tip, in id order; the target holds each landed tip and no ejected/cancelled one.
+fn check_landed_once(t: &TestRepo, target: &str) {
+    let line = t.git(&["rev-list", "--first-parent", "--reverse", "--parents", target]);
+    let second_parents: Vec<String> = line.lines().filter_map(|l| l.split(' ').nth(2).map(str::to_string)).collect();
+    let mut landed_order = Vec::new();
+    for e in entries(t) {
+        let tip = e["tip"].as_str().unwrap().to_string();
+        let n = second_parents.iter().filter(|p| **p == tip).count();
+        if e["state"] == "landed" {
+            assert_eq!(n, 1, "entry {} lands once: {e}", e["id"]);
+            landed_order.push(second_parents.iter().position(|p| *p == tip).unwrap());
+        } else {
+            assert_eq!(n, 0, "entry {} did not land: {e}", e["id"]);
+            assert_eq!(t.git_out(&t.dir, &["merge-base", "--is-ancestor", &tip, target]).code, 1, "{e}");
+        }
+    }
+    assert!(landed_order.windows(2).all(|w| w[0] < w[1]), "landed in queue order: {landed_order:?}");
+}
+
+/// The trees the test command saw (it appends `$NEIGHBOR_QUEUE_TREE` to `log`): none twice.
+fn tested_trees(log: &std::path::Path) -> Vec<String> {
+    let all: Vec<String> = std::fs::read_to_string(log).unwrap_or_default().lines().map(str::to_string).collect();
+    let mut uniq = all.clone();
+    uniq.sort();
+    uniq.dedup();
+    assert_eq!(uniq.len(), all.len(), "a tree was tested twice: {all:?}");
+    all
+}
+
+#[test]
+fn sixteen_tenants_land_in_order_one_commit_each() {
+    let t = TestRepo::new();
+    let names = queue_of(&t, 16);
+    let log = t.root.join("tested");
+    let test = format!("echo \"$NEIGHBOR_QUEUE_TREE\" >> {} && test -f README.md", log.display());
+    let o = t.neighbor(&["queue", "run", "--parallel", "4", "--test", &test, "--json"]).ok();
+    let r = o.json();
+    assert_eq!(r["landed"].as_array().unwrap().len(), 16, "{}", o.stderr);
+    assert!(r["ejected"].as_array().unwrap().is_empty());
+    // One merge commit per tenant on main, in queue order, each the tested tree.
+    assert_eq!(t.git(&["rev-list", "--count", "--first-parent", "main"]), "17");
+    check_landed_once(&t, "main");
+    let tested = tested_trees(&log);
+    assert_eq!(tested.len(), 16);
+    for e in entries(&t) {
+        let commit = e["landed_as"].as_str().unwrap();
+        assert_eq!(t.git(&["rev-parse", &format!("{commit}^{{tree}}")]), e["tree"].as_str().unwrap());
+        assert!(tested.contains(&e["tree"].as_str().unwrap().to_string()), "landed untested: {e}");
+    }
+    for n in &names {
+        assert!(t.dir.join(format!("{n}.txt")).exists(), "main's checkout follows");
+    }
+    assert!(t.tenants_json().is_empty(), "landed tenants are removed");
+    assert_eq!(t.linked_worktrees(), Vec::<std::path::PathBuf>::new(), "scratch worktrees removed");
+    assert_eq!(t.git(&["status", "--porcelain"]), "");
+}
+
+#[test]
+fn a_failing_entry_is_ejected_with_its_reason_and_the_others_land() {
+    let t = TestRepo::new();
+    for i in 1..=8 {
+        let p = tenant_with_work(&t, &format!("t{i:02}"));
+        if i == 4 {
+            commit_in(&t, &p, "bad.txt", "breaks the build\n");
+        }
+        t.neighbor(&["land", "--queue", &format!("t{i:02}")]).ok();
+    }
+    let log = t.root.join("tested");
+    let test = format!("echo \"$NEIGHBOR_QUEUE_TREE\" >> {} && ! test -f bad.txt", log.display());
+    let o = t.neighbor(&["queue", "run", "--parallel", "4", "--test", &test]);
+    assert_eq!(o.code, 1, "exit 1 when an entry was ejected: {}", o.stderr);
+    assert!(o.stderr.contains("queue: ejected #4 t04: tests failed"), "{}", o.stderr);
+    check_landed_once(&t, "main");
+    tested_trees(&log);
+    let states: Vec<String> = entries(&t).iter().map(|e| e["state"].as_str().unwrap().to_string()).collect();
+    assert_eq!(states, ["landed", "landed", "landed", "ejected", "landed", "landed", "landed", "landed"]);
+    let s = t.neighbor(&["queue", "show", "t04"]).ok();
+    assert!(s.stdout.contains("#4 ejected: t04") && s.stdout.contains("tests failed (exit status: 1)"), "{}", s.stdout);
+    let rows = t.tenants_json();
+    assert_eq!(rows.len(), 1, "the ejected tenant is kept, the others removed");
+    assert_eq!(rows[0]["status"], "kept");
+    assert!(rows[0]["reason"].as_str().unwrap().contains("queue: tests failed"), "{}", rows[0]);
+    let ev = std::fs::read_to_string(t.common_dir().join("neighbor/events.jsonl")).unwrap();
+    assert_eq!(ev.matches("\"queue-eject\"").count(), 1);
+    assert_eq!(ev.matches("\"queue-land\"").count(), 7);
+    assert!(!t.dir.join("bad.txt").exists());
+}
+
+#[test]
+fn a_failing_batch_is_bisected() {
+    let t = TestRepo::new();
+    for i in 1..=8 {
+        let p = tenant_with_work(&t, &format!("t{i:02}"));
+        if i == 6 {
+            commit_in(&t, &p, "bad.txt", "breaks the build\n");
+        }
+        t.neighbor(&["land", "--queue", &format!("t{i:02}"), "--keep"]).ok();
+    }
+    let log = t.root.join("tested");
+    let test = format!("echo \"$NEIGHBOR_QUEUE_TREE\" >> {} && ! test -f bad.txt", log.display());
+    let o = t.neighbor(&["queue", "run", "--parallel", "2", "--batch", "4", "--test", &test, "--json"]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(o.stderr.contains("bisecting"), "{}", o.stderr);
+    let r = o.json();
+    assert_eq!(r["ejected"][0]["id"], 6, "{r}");
+    assert_eq!(r["landed"].as_array().unwrap().len(), 7);
+    check_landed_once(&t, "main");
+    let tested = tested_trees(&log);
+    assert!(tested.len() < 8, "batches test fewer trees than entries: {tested:?}");
+    assert_eq!(t.tenants_json().len(), 8, "--keep keeps landed tenants");
+}
+
+#[test]
+fn a_conflicting_entry_is_ejected_naming_what_it_conflicts_with() {
+    let t = TestRepo::new();
+    let a = t.add("a", &[]);
+    commit_in(&t, &a, "README.md", "a's readme\n");
+    let b = t.add("b", &[]);
+    commit_in(&t, &b, "README.md", "b's readme\n");
+    tenant_with_work(&t, "c");
+    let d = t.add("d", &[]);
+    commit_in(&t, &d, "state/agents.json", "d's\n");
+    for n in ["a", "b", "c", "d"] {
+        t.neighbor(&["land", "--queue", n]).ok();
+    }
+    t.commit_file("state/agents.json", "main's\n", "main edits agents.json");
+    let o = t.neighbor(&["queue", "run", "--parallel", "4", "--test", "true"]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    let all = entries(&t);
+    assert_eq!(all[0]["state"], "landed");
+    assert_eq!(all[1]["state"], "ejected");
+    assert_eq!(all[1]["reason"], "conflicts with #1 (a) on README.md");
+    assert_eq!(all[2]["state"], "landed");
+    assert_eq!(all[3]["state"], "ejected");
+    assert_eq!(all[3]["reason"], "conflicts with main on state/agents.json");
+    check_landed_once(&t, "main");
+    assert_eq!(std::fs::read_to_string(t.dir.join("README.md")).unwrap(), "a's readme\n");
+    let kept: Vec<String> = t.tenants_json().iter().map(|r| r["name"].as_str().unwrap().to_string()).collect();
+    assert_eq!(kept, ["b", "d"]);
+}
+
+#[test]
+fn the_target_moving_during_the_run_is_speculated_again() {
+    let t = TestRepo::new();
+    queue_of(&t, 6);
+    let log = t.root.join("tested");
+    // The first test to run commits to main meanwhile, as a human would.
+    let test = format!(
+        "echo \"$NEIGHBOR_QUEUE_TREE\" >> {log} && if mkdir {flag} 2>/dev/null; then \
+         echo h > {repo}/human.txt && git -C {repo} add human.txt && git -C {repo} commit -q -m human; fi",
+        log = log.display(),
+        flag = t.root.join("moved").display(),
+        repo = t.dir.display()
+    );
+    let o = t.neighbor(&["queue", "run", "--parallel", "3", "--test", &test, "--json"]).ok();
+    let r = o.json();
+    assert!(r["respeculated"].as_u64().unwrap() >= 1, "{r}");
+    assert_eq!(r["landed"].as_array().unwrap().len(), 6, "{}", o.stderr);
+    check_landed_once(&t, "main");
+    let human = t.git(&["log", "--format=%H", "--grep=^human$", "main"]);
+    assert_eq!(human.lines().count(), 1, "the human's commit is kept, once");
+    let tested = tested_trees(&log);
+    for e in entries(&t) {
+        let tree = e["tree"].as_str().unwrap();
+        assert!(tested.iter().any(|x| x == tree), "landed untested: {e}");
+        // The tested tree holds the human's file: it was speculated on top of the moved target.
+        let ls = t.git(&["ls-tree", "--name-only", tree]);
+        assert!(ls.lines().any(|l| l == "human.txt"), "{e}");
+    }
+}
+
+#[test]
+fn a_cancelled_entry_is_not_landed() {
+    let t = TestRepo::new();
+    queue_of(&t, 3);
+    t.neighbor(&["queue", "cancel", "t02"]).ok();
+    t.neighbor(&["queue", "run"]).ok();
+    let states: Vec<String> = entries(&t).iter().map(|e| e["state"].as_str().unwrap().to_string()).collect();
+    assert_eq!(states, ["landed", "cancelled", "landed"]);
+    check_landed_once(&t, "main");
+    let rows = t.tenants_json();
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0]["name"].as_str(), rows[0]["status"].as_str()), (Some("t02"), Some("active")));
+    // Nothing left to do: a second run lands nothing and exits 0.
+    let r = t.neighbor(&["queue", "run", "--json"]).ok().json();
+    assert!(r["landed"].as_array().unwrap().is_empty());
+}
+
+/// `kill -9` of `queue run` before or after each of its git calls, then `queue run` again: every entry
+/// lands exactly once (none lost, none twice), in order, and nothing of the run is left behind.
+#[test]
+fn a_run_killed_at_any_git_call_then_run_again_lands_each_entry_once() {
+    use crate::faults::{Faults, When, killed};
+    let setup = || {
+        let t = TestRepo::new();
+        queue_of(&t, 3);
+        t
+    };
+    let args = ["queue", "run", "--parallel", "2", "--test", "true"];
+    let n = crate::faults::count_calls(setup, &args);
+    assert!(n > 10, "a clean run makes git calls: {n}");
+    let mut kills = 0;
+    for k in 1..=n {
+        for when in [When::Before, When::After] {
+            let t = setup();
+            let f = Faults::new(&t);
+            let o = f.run(&t, &t.dir, &args, Some((k, when)));
+            assert!(killed(&o) || o.code == 0, "{k} {when:?}: {}", o.stderr);
+            kills += usize::from(killed(&o));
+            check_after_rerun(&t, &format!("{k} {when:?} ({:?})", f.killed_at()));
+        }
+    }
+    assert!(kills >= n, "most points killed: {kills} of {}", 2 * n);
+    eprintln!("queue run: {n} git calls, {kills} kills, each followed by a rerun and the invariant check");
+}
+
+/// After a killed run: a plain rerun exits 0, every entry lands exactly once, in order, main's checkout
+/// follows, and no scratch worktree or landed tenant is left.
+fn check_after_rerun(t: &TestRepo, label: &str) {
+    let again = t.neighbor(&["queue", "run", "--test", "true"]);
+    assert_eq!(again.code, 0, "{label}: rerun: {}", again.stderr);
+    let states: Vec<String> = entries(t).iter().map(|e| e["state"].as_str().unwrap().to_string()).collect();
+    assert!(states.iter().all(|s| s == "landed"), "{label}: none lost: {states:?}");
+    check_landed_once(t, "main");
+    assert_eq!(t.git(&["status", "--porcelain"]), "", "{label}: main's checkout follows");
+    let left: Vec<_> = t
+        .linked_worktrees()
+        .into_iter()
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(".queue-"))
+        .collect();
+    assert!(left.is_empty(), "{label}: scratch worktrees left: {left:?}");
+    let tenants: Vec<String> = t.tenants_json().iter().map(|r| r["name"].to_string()).collect();
+    assert!(tenants.is_empty(), "{label}: landed tenants left: {tenants:?}");
+}
+
+/// The writes git does not make (entry files, verdicts): `kill -9` right after each of them in a batched
+/// run, then run again: the same invariants.
+#[test]
+fn a_run_killed_after_any_state_write_then_run_again_lands_each_entry_once() {
+    let setup = || {
+        let t = TestRepo::new();
+        queue_of(&t, 4);
+        t
+    };
+    let args = ["queue", "run", "--parallel", "2", "--batch", "2", "--test", "true"];
+    let t = setup();
+    let trace = t.root.join("trace");
+    let o = t.cmd_in(&t.dir, &args).env("NEIGHBOR_FAILPOINT_TRACE", &trace).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let points: Vec<String> = std::fs::read_to_string(&trace).unwrap().lines().map(str::to_string).collect();
+    assert!(points.iter().any(|p| p == "queue-entry-written"), "{points:?}");
+    assert!(points.iter().any(|p| p == "queue-verdict-written"), "{points:?}");
+    for (i, name) in points.iter().enumerate() {
+        let nth = points[..=i].iter().filter(|p| *p == name).count();
+        let t = setup();
+        let o = t.cmd_in(&t.dir, &args).env("NEIGHBOR_FAILPOINT", format!("{name}#{nth}")).output().unwrap();
+        assert_eq!(o.status.code(), None, "killed at {name}#{nth}: {}", String::from_utf8_lossy(&o.stderr));
+        check_after_rerun(&t, &format!("{name}#{nth}"));
+    }
+    eprintln!("queue run: {} state writes, each killed, rerun and checked", points.len());
+}
+
+/// A human commits to main in the instant between the queue's test and its landing (the crash kit's
+/// meddle hook, just before the fast-forward of main's checkout): the landing's compare-and-swap fails,
+/// the queue speculates again on top of the human's commit, and lands only trees it tested.
+#[test]
+fn a_commit_to_the_target_just_before_landing_is_speculated_again() {
+    let t = TestRepo::new();
+    queue_of(&t, 3);
+    let f = crate::faults::Faults::new(&t);
+    let log = t.root.join("tested");
+    let test = format!("echo \"$NEIGHBOR_QUEUE_TREE\" >> {}", log.display());
+    let meddle = format!("cd {} && echo h > human.txt && git add human.txt && git commit -q -m human", t.dir.display());
+    let args = ["queue", "run", "--parallel", "2", "--test", &test, "--json"];
+    let o = f.cmd_meddling_at_arg(&t, &t.dir, &args, "--ff-only", &meddle).output().unwrap();
+    let o = Out::from_output(o).ok();
+    assert!(f.meddled(), "the human's commit happened");
+    let r = o.json();
+    assert!(r["respeculated"].as_u64().unwrap() >= 1, "{r}");
+    check_landed_once(&t, "main");
+    assert_eq!(t.git(&["log", "--format=%s", "main"]).lines().filter(|l| *l == "human").count(), 1);
+    let tested = tested_trees(&log);
+    for e in entries(&t) {
+        assert_eq!(e["state"], "landed");
+        let tree = e["tree"].as_str().unwrap();
+        assert!(tested.iter().any(|x| x == tree), "landed untested: {e}");
+        assert!(t.git(&["ls-tree", "--name-only", tree]).lines().any(|l| l == "human.txt"), "{e}");
+    }
+}
+
+#[test]
+fn one_run_at_a_time() {
+    let t = TestRepo::new();
+    queue_of(&t, 1);
+    let flag = t.root.join("started");
+    let test = format!("touch {} && sleep 1", flag.display());
+    let first = t.spawn(&["queue", "run", "--test", &test]);
+    while !flag.exists() {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let o = t.neighbor(&["queue", "run", "--lock-timeout", "50ms"]);
+    assert_eq!(o.code, 4, "{}", o.stderr);
+    assert!(o.stderr.contains("another queue run is in progress"), "{}", o.stderr);
+    assert!(first.wait_with_output().unwrap().status.success());
+    assert_eq!(entries(&t)[0]["state"], "landed");
+}
