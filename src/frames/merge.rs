@@ -577,7 +577,21 @@ fn apply(f: &Frame<'_>, c: &mut Collected, report: &mut Report) -> Result<Change
         // Files written by the deltas applied so far: a later delta may not put a file under one of them,
         // nor make a file where they need a directory.
         let mut files: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
-        for (slot, _env, d) in &c.valid {
+        // The last delta touching each file: after it, the file is kept as bytes (see Overlay::settle).
+        let mut last: std::collections::HashMap<&RelPath, usize> = std::collections::HashMap::new();
+        for (i, (_, _, d)) in c.valid.iter().enumerate() {
+            for op in d.iter().flat_map(|d| d.ops.iter()) {
+                last.insert(op.path(), i);
+            }
+        }
+        let settle = |overlay: &mut Overlay<'_>, i: usize, d: &Delta| {
+            for op in &d.ops {
+                if last.get(op.path()) == Some(&i) {
+                    overlay.settle(op.path());
+                }
+            }
+        };
+        for (i, (slot, _env, d)) in c.valid.iter().enumerate() {
             let Some(d) = d else {
                 streams.insert(slot.stream.clone(), stream(slot, Outcome::Fallback, 0));
                 continue;
@@ -593,6 +607,7 @@ fn apply(f: &Frame<'_>, c: &mut Collected, report: &mut Report) -> Result<Change
                 }
                 Err(e) => late_bad.push((slot.clone(), e.to_string())),
             }
+            settle(&mut overlay, i, d);
         }
         c.valid.retain(|(s, _, _)| !late_bad.iter().any(|(b, _)| b.stream == s.stream));
         c.quarantined.extend(late_bad);

@@ -173,6 +173,23 @@ impl<'a> Overlay<'a> {
             .collect()
     }
 
+    /// No later delta of the frame touches `file`: keep its bytes instead of its parsed document. A parsed
+    /// JSON document takes several times the memory of its text, and a frame of a thousand writers each
+    /// touching their own file need not hold a thousand of them. Content and [`Overlay::changed_files`]
+    /// are unchanged by this (a later touch parses the bytes again).
+    pub fn settle(&mut self, file: &RelPath) {
+        let Some(entry) = self.files.get_mut(file) else { return };
+        let Content::Json(value) = &entry.content else { return };
+        let Ok(bytes) = to_pretty(value) else { return };
+        let unchanged = match entry.original.as_deref() {
+            Some(original) if original == bytes.as_slice() => true,
+            // A source file that was not in canonical form stays as it is when its value did not change.
+            Some(original) => serde_json::from_slice::<Value>(original).is_ok_and(|v| v == *value),
+            None => false,
+        };
+        entry.content = if unchanged { Content::Source } else { Content::Bytes(bytes) };
+    }
+
     /// The entry for `file`, reading the source on first touch.
     fn load(&mut self, file: &RelPath) -> io::Result<&mut Entry> {
         if !self.files.contains_key(file) {

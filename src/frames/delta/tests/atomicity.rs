@@ -218,3 +218,30 @@ fn switching_between_text_and_json_rolls_back() {
         .unwrap();
     assert_eq!(json_at(&mut overlay, "g.json").unwrap(), json!({"a": 1}));
 }
+
+/// Settling a file (keeping its bytes, dropping its parsed document) changes nothing a caller sees: the
+/// changed files are the same bytes, a file only read stays unchanged (even in non-canonical form), and
+/// a later delta still applies on top.
+#[test]
+fn settling_a_file_changes_nothing_visible() {
+    let state = source(&[("a.json", r#"{"n": 1}"#), ("b.json", "{\"n\": 1}\n"), ("c.json", r#"{ "x" : 2 }"#)]);
+    let ops = json!({"ops": [
+        {"op": "incr", "path": "a.json", "pointer": "/n", "value": 2},
+        {"op": "merge", "path": "b.json", "value": {"k": [1, 2]}},
+        {"op": "patch", "path": "c.json", "value": [{"op": "test", "path": "/x", "value": 2}]}
+    ]});
+    let mut kept = Overlay::new(&state);
+    kept.apply(&delta(ops.clone())).unwrap();
+    let mut settled = Overlay::new(&state);
+    settled.apply(&delta(ops)).unwrap();
+    for f in ["a.json", "b.json", "c.json", "absent.json"] {
+        settled.settle(&super::rel(f));
+    }
+    assert_eq!(settled.changed_files(), kept.changed_files());
+    assert!(settled.changed_files().iter().all(|(p, _)| p.as_str() != "c.json"));
+    let more = delta(json!({"ops": [{"op": "incr", "path": "a.json", "pointer": "/n", "value": 10}]}));
+    kept.apply(&more).unwrap();
+    settled.apply(&more).unwrap();
+    assert_eq!(settled.changed_files(), kept.changed_files());
+    assert_eq!(json_at(&mut settled, "a.json"), Some(json!({"n": 13})));
+}
