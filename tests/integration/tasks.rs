@@ -317,8 +317,8 @@ fn two_clones_claim_one_task_through_the_remote_one_wins() {
     assert_eq!(local_blob(&two, "A"), remote_blob("A"));
 
     // Both clones claim A; the first to sync publishes, the second is told who holds it.
-    in_dir(&one, &["claim", "A", "--owner", "one"]).ok();
-    in_dir(&two, &["claim", "A", "--owner", "two"]).ok();
+    in_dir(&one, &["claim", "A", "--owner", "one", "--local"]).ok();
+    in_dir(&two, &["claim", "A", "--owner", "two", "--local"]).ok();
     in_dir(&one, &["sync"]).ok();
     let lost = in_dir(&two, &["sync"]);
     assert_eq!(lost.code, 3, "{}", lost.stderr);
@@ -329,8 +329,8 @@ fn two_clones_claim_one_task_through_the_remote_one_wins() {
     assert_eq!(local_blob(&one, "A"), remote_blob("A"));
 
     // The same race with both syncs at once: exactly one wins, whatever the order.
-    in_dir(&one, &["claim", "R", "--owner", "one"]).ok();
-    in_dir(&two, &["claim", "R", "--owner", "two"]).ok();
+    in_dir(&one, &["claim", "R", "--owner", "one", "--local"]).ok();
+    in_dir(&two, &["claim", "R", "--owner", "two", "--local"]).ok();
     let a = t.cmd_in(&one, &["task", "sync"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let b = t.cmd_in(&two, &["task", "sync"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let (a, b) = (Out::from_output(a.wait_with_output().unwrap()), Out::from_output(b.wait_with_output().unwrap()));
@@ -607,4 +607,80 @@ fn concurrent_claims_into_tenants_bind_each_task_once() {
         assert_eq!(rows.iter().filter(|r| r["task"] == id.as_str()).count(), 1, "{rows:?}");
     }
     assert_eq!(rows.iter().filter(|r| !r["task"].is_null()).count(), 4, "{rows:?}");
+}
+
+/// The task stored on the bare remote `origin.git` behind `refs/neighbor/tasks/<id>`, if any.
+fn on_origin(t: &TestRepo, id: &str) -> Option<serde_json::Value> {
+    let origin = t.root.join("origin.git");
+    let o = t.git_out(&origin, &["cat-file", "blob", &format!("refs/neighbor/tasks/{id}")]);
+    (o.code == 0).then(|| serde_json::from_str(&o.stdout).unwrap())
+}
+
+/// Once `task sync origin` has run in a clone, its claims and changes go through the remote without
+/// `--remote`: 8 claimers in each of two clones over 20 tasks claim each task at most once across both, and
+/// every claim is on the remote. `--local` keeps a change in its clone; `tasks.remote` shares without a sync;
+/// a `tasks.remote` that is not a remote name is refused.
+#[test]
+fn a_synced_plane_is_shared_by_default_and_local_opts_out() {
+    let t = TestRepo::with_remote();
+    let one = t.dir.clone();
+    let two = t.root.join("clone2");
+    t.git(&["clone", "-q", t.root.join("origin.git").to_str().unwrap(), two.to_str().unwrap()]);
+    let in_dir = |dir: &std::path::Path, args: &[&str]| {
+        let mut all = vec!["task"];
+        all.extend_from_slice(args);
+        t.neighbor_in(dir, &all)
+    };
+    for i in 0..20 {
+        task(&t, &["add", &format!("task {i}"), "--id", &format!("T{i:02}")]).ok();
+    }
+    assert!(on_origin(&t, "T00").is_none(), "not shared yet: adds stay in the clone");
+    in_dir(&one, &["sync", "origin"]).ok();
+    in_dir(&two, &["sync", "origin"]).ok();
+    // 16 claimers, none told which remote: each clone goes through origin because it synced with it.
+    let kids: Vec<_> = (0..16)
+        .map(|i| {
+            let dir = if i % 2 == 0 { &one } else { &two };
+            let owner = format!("c{i}");
+            t.cmd_in(dir, &["task", "claim", "--next", "--owner", &owner, "--json"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outs: Vec<Out> = kids.into_iter().map(|k| Out::from_output(k.wait_with_output().unwrap())).collect();
+    let failed: Vec<&str> = outs.iter().filter(|o| o.code != 0).map(|o| o.stderr.as_str()).collect();
+    assert!(failed.is_empty(), "16 claimers, 20 tasks: each gets one: {failed:?}");
+    let mut ids: Vec<String> = outs.iter().map(|o| o.json()["id"].as_str().unwrap().to_string()).collect();
+    for (o, id) in outs.iter().zip(&ids) {
+        let r = on_origin(&t, id).unwrap();
+        assert_eq!(r["owner"], o.json()["owner"], "{id}: the remote holds this claimer's claim");
+        assert_eq!(r["version"], 2, "{id}: claimed once");
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 16, "no task claimed twice across the clones");
+
+    // A status change goes through too: done in clone two is on the remote at once.
+    in_dir(&two, &["done", &ids[0]]).ok();
+    assert_eq!(on_origin(&t, &ids[0]).unwrap()["status"], "done");
+    // --local: the change stays in the clone; the remote still says claimed.
+    in_dir(&one, &["release", &ids[1], "--local"]).ok();
+    assert_eq!(on_origin(&t, &ids[1]).unwrap()["status"], "claimed");
+    in_dir(&one, &["add", "mine alone", "--id", "L", "--local"]).ok();
+    assert!(on_origin(&t, "L").is_none());
+    refused(&t, &["release", &ids[1], "--local", "--remote", "origin"], 2, "cannot be used with");
+
+    // tasks.remote shares a clone that never synced; it must name a remote of the clone.
+    let three = t.root.join("clone3");
+    t.git(&["clone", "-q", t.root.join("origin.git").to_str().unwrap(), three.to_str().unwrap()]);
+    t.neighbor_in(&three, &["-c", "tasks.remote=origin", "task", "add", "from three", "--id", "C3"]).ok();
+    assert_eq!(on_origin(&t, "C3").unwrap()["subject"], "from three");
+    let o = t.neighbor_in(&three, &["-c", "tasks.remote=../elsewhere.git", "task", "add", "x"]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("is not a remote name"), "{}", o.stderr);
+    let o = t.neighbor_in(&three, &["-c", "tasks.remote=nosuch", "task", "add", "x"]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(o.stderr.contains("not a remote of this clone"), "{}", o.stderr);
 }
