@@ -1098,6 +1098,26 @@ mod tests {
     }
 
     #[test]
+    fn a_claim_from_another_host_expires_with_its_heartbeat() {
+        let mut t = stored("a", &[]).task;
+        t.status = Status::Claimed;
+        let at = |ms: u64| state_dir::rfc3339(ms);
+        t.claimed_by = Some(Claimer { pid: 1, host: "there".into(), since: at(1_000), heartbeat: Some(at(100_000)) });
+        let j = |now_ms| Judge { here: "here".into(), ttl: std::time::Duration::from_secs(60), now_ms };
+        assert_eq!(j(160_000).of(&t), Liveness::Live, "60s after the heartbeat: not yet");
+        assert_eq!(j(160_001).of(&t), Liveness::Expired);
+        // Without a heartbeat the claim's time counts; one that does not parse is expired.
+        t.claimed_by.as_mut().unwrap().heartbeat = None;
+        assert_eq!(j(61_000).of(&t), Liveness::Live);
+        assert_eq!(j(61_001).of(&t), Liveness::Expired);
+        t.claimed_by.as_mut().unwrap().heartbeat = Some("yesterday".into());
+        assert_eq!(j(160_001).of(&t), Liveness::Expired);
+        // This host's claims follow their pid, whatever the heartbeat says.
+        t.claimed_by = Some(Claimer { pid: std::process::id(), host: "here".into(), since: at(0), heartbeat: None });
+        assert_eq!(j(u64::MAX / 2).of(&t), Liveness::Live);
+    }
+
+    #[test]
     fn fresh_ids_are_valid() {
         for i in 0..50 {
             validate_id(&fresh_id(i)).unwrap();

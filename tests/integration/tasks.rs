@@ -684,3 +684,141 @@ fn a_synced_plane_is_shared_by_default_and_local_opts_out() {
     assert_eq!(o.code, 1, "{}", o.stderr);
     assert!(o.stderr.contains("not a remote of this clone"), "{}", o.stderr);
 }
+
+/// Wait (bounded) until `cond` holds; the test fails naming `what` if it never does.
+fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    for _ in 0..1200 {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("never happened: {what}");
+}
+
+/// The work a `task claim --run` leaves in its tenant: a commit, then an uncommitted file, then it waits.
+const WORK_THEN_WAIT: &str =
+    "echo wip > wip.txt && git add wip.txt && git commit -qm wip && echo dirty > dirty.txt && exec sleep 600";
+
+/// `kill -9` of a `task claim --run`: the claim was its own process's, so the task is ready again at once;
+/// the next claim first saves the tenant's work (its commit and its uncommitted file) as a rescue ref and
+/// the task says where; the tenant stays as it was. Nothing is lost.
+#[test]
+fn a_killed_run_claimer_frees_its_task_and_its_tenants_work_is_rescued() {
+    let t = TestRepo::new();
+    task(&t, &["add", "crash", "--id", "K"]).ok();
+    let mut claimer = t
+        .cmd_in(&t.dir, &["task", "claim", "K", "--run", "--", "sh", "-c", WORK_THEN_WAIT])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let tenant = t.root.join(format!("{}.worktrees/K", t.dir.file_name().unwrap().to_str().unwrap()));
+    wait_until("the command committed and left a file", || tenant.join("dirty.txt").exists());
+    let s = &stored(&t)["K"];
+    assert_eq!(s["claimed_by"]["pid"], claimer.id(), "--run claims for its own process: {s}");
+    assert_eq!(s["tenant"], "K");
+    let wip = t.git(&["rev-parse", "neighbor/K"]);
+    refused(&t, &["claim", "K"], 3, "already claimed");
+
+    claimer.kill().unwrap(); // SIGKILL
+    claimer.wait().unwrap();
+    let v = task(&t, &["show", "K", "--json"]).ok().json();
+    assert_eq!((v["status"].clone(), v["claim_dead"].clone()), (json!("pending"), json!(true)), "{v}");
+    assert_eq!(ready_ids(&t), ["K"], "ready again at once");
+
+    let won = task(&t, &["claim", "--next", "--json"]).ok().json();
+    assert_eq!(won["id"], "K");
+    let rescued = stored(&t)["K"]["rescued"].as_str().expect("the task says where the work went").to_string();
+    assert!(rescued.starts_with("refs/neighbor/rescue/"), "{rescued}");
+    assert_eq!(t.git(&["show", &format!("{rescued}:wip.txt")]), "wip");
+    assert_eq!(t.git(&["show", &format!("{rescued}:dirty.txt")]), "dirty", "uncommitted work is saved too");
+    let ancestor = t.git_out(&t.dir, &["merge-base", "--is-ancestor", &wip, &rescued]);
+    assert_eq!(ancestor.code, 0, "the tenant's commit is in the rescue");
+    // The tenant itself is kept as it was.
+    assert_eq!(t.git(&["rev-parse", "neighbor/K"]), wip);
+    assert!(tenant.join("dirty.txt").exists());
+}
+
+/// A claim through a remote from another host (NEIGHBOR_HOST) carries a heartbeat that `task claim --run`
+/// refreshes on the remote. After `kill -9` of that claimer the claim still holds under a long
+/// `tasks.claim-ttl`, and has expired under one shorter than the age of its last heartbeat (read from the
+/// remote, so nothing depends on how fast the test runs): the task is ready again and the next claim takes
+/// it over through the remote, first saving the work of its tenant (here in the claimer's clone) as a
+/// rescue ref that the task names.
+#[test]
+fn a_remote_claims_heartbeat_expires_after_the_ttl_and_its_work_is_rescued() {
+    let t = TestRepo::with_remote();
+    let one = t.dir.clone();
+    let two = t.root.join("clone2");
+    t.git(&["clone", "-q", t.root.join("origin.git").to_str().unwrap(), two.to_str().unwrap()]);
+    let in_dir = |dir: &std::path::Path, args: &[&str]| t.neighbor_in(dir, args);
+    in_dir(&one, &["task", "add", "far work", "--id", "X"]).ok();
+    in_dir(&one, &["task", "sync", "origin"]).ok();
+    in_dir(&two, &["task", "sync", "origin"]).ok();
+
+    // Clone two runs X as host "far-away", with a 1s expiry: it refreshes the heartbeat every ~333ms.
+    let mut claimer = t
+        .cmd_in(&two, &["-c", "tasks.claim-ttl=1s", "task", "claim", "X", "--run", "--", "sh", "-c", WORK_THEN_WAIT])
+        .env("NEIGHBOR_HOST", "far-away")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("the remote holds a refreshed heartbeat", || {
+        on_origin(&t, "X").is_some_and(|x| {
+            x["claimed_by"]["heartbeat"].is_string() && x["claimed_by"]["heartbeat"] != x["claimed_by"]["since"]
+        })
+    });
+    let x = on_origin(&t, "X").unwrap();
+    assert_eq!(x["claimed_by"]["host"], "far-away");
+    assert_eq!(x["tenant"], "X");
+    let tenant = t.root.join("clone2.worktrees/X");
+    wait_until("the command committed and left a file", || tenant.join("dirty.txt").exists());
+    let wip = t.git_in(&two, &["rev-parse", "neighbor/X"]);
+
+    claimer.kill().unwrap(); // SIGKILL: no more heartbeats
+    claimer.wait().unwrap();
+    // A heartbeat push under way when it died may still land: wait until the remote's is stable, and older
+    // than one second.
+    let last_beat = || on_origin(&t, "X").unwrap()["claimed_by"]["heartbeat"].as_str().unwrap().to_string();
+    let mut beat = last_beat();
+    loop {
+        let at: jiff::Timestamp = beat.parse().unwrap();
+        let age = jiff::Timestamp::now().duration_since(at);
+        let want = jiff::SignedDuration::from_millis(1500);
+        if age < want {
+            std::thread::sleep((want - age).unsigned_abs());
+        }
+        let again = last_beat();
+        if again == beat {
+            break;
+        }
+        beat = again;
+    }
+
+    // Under a TTL longer than its age, the claim holds: refused, naming the far host.
+    let o = in_dir(&one, &["-c", "tasks.claim-ttl=1h", "task", "claim", "X"]);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    assert!(o.stderr.contains("on far-away"), "{}", o.stderr);
+    // Under a 1s TTL it has expired: ready again, in either clone.
+    let v = in_dir(&one, &["-c", "tasks.claim-ttl=1s", "task", "show", "X", "--json"]).ok().json();
+    assert_eq!(
+        (v["status"].clone(), v["claim_expired"].clone(), v["ready"].clone()),
+        (json!("pending"), json!(true), json!(true)),
+        "{v}"
+    );
+    // Clone two takes it over (through the remote, by default): its tenant's work is saved first.
+    let won = in_dir(&two, &["-c", "tasks.claim-ttl=1s", "task", "claim", "--next", "--json"]).ok().json();
+    assert_eq!(won["id"], "X");
+    let x = on_origin(&t, "X").unwrap();
+    assert_ne!(x["claimed_by"]["host"], "far-away", "the remote holds the new claim: {x}");
+    let rescued = x["rescued"].as_str().expect("the task says where the work went").to_string();
+    assert_eq!(t.git_in(&two, &["show", &format!("{rescued}:wip.txt")]), "wip");
+    assert_eq!(t.git_in(&two, &["show", &format!("{rescued}:dirty.txt")]), "dirty");
+    assert_eq!(t.git_out(&two, &["merge-base", "--is-ancestor", &wip, &rescued]).code, 0);
+    assert_eq!(t.git_in(&two, &["rev-parse", "neighbor/X"]), wip, "the tenant is kept as it was");
+    // Clone one now sees the new claim, live.
+    let o = in_dir(&one, &["-c", "tasks.claim-ttl=1s", "task", "claim", "X"]);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+}
