@@ -9,7 +9,7 @@ use crate::tasks::{self, Claimed, Status, Task, View, Want};
 use crate::ui::{self, Ui};
 
 /// Exit code of `task claim --next` when no task is ready.
-pub const NOTHING_READY: u8 = 5;
+pub use crate::tasks::NOTHING_READY;
 
 /// Where a change goes: through a remote (`--remote`, else `tasks.remote`, else the remote `task sync`
 /// shared the plane through), or this clone alone (`--local`).

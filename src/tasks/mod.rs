@@ -30,7 +30,8 @@
 //! way ([`route`], [`through`]) unless `--local`. A claim recorded on another host cannot be judged by its
 //! pid: it carries a heartbeat that `task claim --run` refreshes ([`keep_alive`]) and expires after
 //! `tasks.claim-ttl`. Taking over a claim that is over first saves the work its tenant holds here as a
-//! rescue ref, noted in the task's `rescued`.
+//! rescue ref, noted in the task's `rescued`. `fleet --tasks` (`supervise::fleet::run_tasks`) runs streams
+//! of `task claim --next --run` until no task is ready and none is claimed.
 
 pub mod store;
 pub mod sync;
@@ -43,6 +44,9 @@ use crate::building::state_dir;
 use crate::error::Error;
 use crate::git::refs::Cas;
 use store::Stored;
+
+/// Exit code of `task claim --next` when no task is ready.
+pub const NOTHING_READY: u8 = 5;
 
 /// How many times a read-modify-write is retried when its compare-and-swap loses to another writer.
 const RETRIES: usize = 64;

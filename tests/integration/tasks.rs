@@ -822,3 +822,70 @@ fn a_remote_claims_heartbeat_expires_after_the_ttl_and_its_work_is_rescued() {
     let o = in_dir(&one, &["-c", "tasks.claim-ttl=1s", "task", "claim", "X"]);
     assert_eq!(o.code, 3, "{}", o.stderr);
 }
+
+/// The `task-*` events of events.jsonl in order, as `event task` strings.
+fn task_events(t: &TestRepo) -> Vec<String> {
+    let events = std::fs::read_to_string(t.common_dir().join("neighbor/events.jsonl")).unwrap();
+    events
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["event"].as_str().is_some_and(|n| n.starts_with("task-")))
+        .map(|e| format!("{} {}", e["event"].as_str().unwrap(), e["task"].as_str().unwrap()))
+        .collect()
+}
+
+/// `fleet --tasks`: three streams pull the ready tasks until none remain. A chain A -> B -> C runs in order
+/// (B is claimed only after A is done, C after B), an independent D runs beside it; every task is done once.
+#[test]
+fn fleet_tasks_runs_a_chain_in_order() {
+    let t = TestRepo::new();
+    task(&t, &["add", "a", "--id", "A"]).ok();
+    task(&t, &["add", "b", "--id", "B", "--blocked-by", "A"]).ok();
+    task(&t, &["add", "c", "--id", "C", "--blocked-by", "B"]).ok();
+    task(&t, &["add", "d", "--id", "D"]).ok();
+    let order = t.root.join("order.txt");
+    let cmd = format!("echo \"$NEIGHBOR_NAME\" >> '{}'", order.display());
+    let o = t.neighbor(&["fleet", "--tasks", "--streams", "3", "--json", "--", "sh", "-c", &cmd]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let report = o.json();
+    let mut ran: Vec<String> =
+        report["runs"].as_array().unwrap().iter().map(|r| r["task"].as_str().unwrap().to_string()).collect();
+    ran.sort();
+    assert_eq!(ran, ["A", "B", "C", "D"], "each task run once: {report}");
+    assert!(report["runs"].as_array().unwrap().iter().all(|r| r["status"] == "done" && r["exit"] == 0), "{report}");
+    assert_eq!(report["left"], json!([]));
+    for (id, v) in stored(&t) {
+        assert_eq!(v["status"], "done", "{id}");
+    }
+    // The commands ran A before B before C.
+    let ran_order: Vec<String> = std::fs::read_to_string(&order).unwrap().lines().map(String::from).collect();
+    let pos = |id: &str| ran_order.iter().position(|l| l == id).unwrap();
+    assert!(pos("A") < pos("B") && pos("B") < pos("C"), "{ran_order:?}");
+    // And the log agrees: each dependent is claimed only after its blocker is done.
+    let ev = task_events(&t);
+    let at = |e: &str| ev.iter().position(|x| x == e).unwrap_or_else(|| panic!("no {e} in {ev:?}"));
+    assert!(at("task-done A") < at("task-claim B"), "{ev:?}");
+    assert!(at("task-done B") < at("task-claim C"), "{ev:?}");
+    assert_eq!(ev.iter().filter(|e| e.starts_with("task-claim ")).count(), 4, "{ev:?}");
+}
+
+/// `fleet --tasks` whose command fails for one task: that task is failed, the task waiting on it is never
+/// run, and the fleet ends (it does not wait for it) with exit 1 naming both as not done.
+#[test]
+fn fleet_tasks_stops_when_only_tasks_blocked_by_a_failure_remain() {
+    let t = TestRepo::new();
+    task(&t, &["add", "f", "--id", "F"]).ok();
+    task(&t, &["add", "g", "--id", "G", "--blocked-by", "F"]).ok();
+    task(&t, &["add", "h", "--id", "H"]).ok();
+    let o =
+        t.neighbor(&["fleet", "--tasks", "--streams", "2", "--json", "--", "sh", "-c", "test \"$NEIGHBOR_NAME\" != F"]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    let report = o.json();
+    assert_eq!(report["left"], json!(["F", "G"]), "{report}");
+    let s = stored(&t);
+    assert_eq!(
+        (s["F"]["status"].as_str(), s["G"]["status"].as_str(), s["H"]["status"].as_str()),
+        (Some("failed"), Some("pending"), Some("done"))
+    );
+    assert!(!task_events(&t).contains(&"task-claim G".to_string()));
+}
