@@ -416,6 +416,11 @@ fn claim_into_a_tenant_links_task_and_tenant_both_ways() {
     let st = t.neighbor_in(&path, &["status", "--json"]).ok().json();
     assert_eq!((st["current_tenant"].clone(), st["current_task"].clone()), (json!("login"), json!("login")), "{st}");
     assert!(t.neighbor_in(&path, &["status"]).ok().stdout.contains("(tenant login, task login)"));
+    // status anywhere names each task's tenant.
+    let st = t.neighbor(&["status", "--json"]).ok().json();
+    assert_eq!(st["tasks"]["claimed"], 1, "{st}");
+    assert_eq!(st["tasks"]["bound"], json!([{"task": "login", "tenant": "login", "status": "claimed"}]), "{st}");
+    assert!(t.neighbor(&["status"]).ok().stdout.contains("login in tenant login (claimed)"));
     // Released and claimed again with --tenant: the same tenant, with whatever was left in it.
     std::fs::write(path.join("wip.txt"), "half done\n").unwrap();
     task(&t, &["release", "login"]).ok();
