@@ -676,6 +676,11 @@ fn a_synced_plane_is_shared_by_default_and_local_opts_out() {
     in_dir(&one, &["add", "mine alone", "--id", "L", "--local"]).ok();
     assert!(on_origin(&t, "L").is_none());
     refused(&t, &["release", &ids[1], "--local", "--remote", "origin"], 2, "cannot be used with");
+    // `claim --run` goes through it as well: the claim, the tenant binding and the done are on the remote.
+    let o = in_dir(&two, &["claim", "--next", "--json", "--run", "--", "true"]).ok().json();
+    let ran = o["task"]["id"].as_str().unwrap().to_string();
+    let r = on_origin(&t, &ran).unwrap();
+    assert_eq!((r["status"].as_str(), r["tenant"].as_str()), (Some("done"), Some(ran.as_str())), "{r}");
 
     // tasks.remote shares a clone that never synced; it must name a remote of the clone.
     let three = t.root.join("clone3");
