@@ -899,3 +899,64 @@ fn fleet_tasks_stops_when_only_tasks_blocked_by_a_failure_remain() {
     );
     assert!(!task_events(&t).contains(&"task-claim G".to_string()));
 }
+
+/// `kill -9` of `task claim --next` through a shared plane at every git call it makes (before and after
+/// each), its claimer gone with it: whatever the crash left (a claim here only, on the remote only, or on
+/// both), the task is never lost nor held for good. After the crashed clone's next sync (exit 0, or 3 when
+/// its claim was replaced), the other clone claims both tasks, each exactly once on the remote, and a third
+/// claim finds nothing ready.
+#[test]
+fn a_claim_through_the_remote_killed_at_any_git_call_leaves_no_task_held_or_doubled() {
+    use crate::faults::{Faults, When, killed};
+    let setup = || {
+        let t = TestRepo::with_remote();
+        let two = t.root.join("clone2");
+        t.git(&["clone", "-q", t.root.join("origin.git").to_str().unwrap(), two.to_str().unwrap()]);
+        task(&t, &["add", "first", "--id", "P"]).ok();
+        task(&t, &["add", "second", "--id", "Q"]).ok();
+        task(&t, &["sync", "origin"]).ok();
+        t.neighbor_in(&two, &["task", "sync", "origin"]).ok();
+        (t, two)
+    };
+    let n = {
+        let (t, two) = setup();
+        let holder = std::process::Command::new("sleep").arg("600").spawn().unwrap();
+        let f = Faults::new(&t);
+        let pid = holder.id().to_string();
+        f.run(&t, &two, &["task", "claim", "--next", "--follow-pid", &pid], None).ok();
+        f.calls().len()
+    };
+    assert!(n >= 8, "a claim through a remote makes several git calls: {n}");
+    let mut kills = 0;
+    for k in 1..=n {
+        for when in [When::Before, When::After] {
+            let (t, two) = setup();
+            let mut holder = std::process::Command::new("sleep").arg("600").spawn().unwrap();
+            let f = Faults::new(&t);
+            let pid = holder.id().to_string();
+            let o = f.run(&t, &two, &["task", "claim", "--next", "--follow-pid", &pid], Some((k, when)));
+            assert!(killed(&o), "{k} {when:?}: not killed: {} {}", o.code, o.stderr);
+            kills += 1;
+            holder.kill().unwrap();
+            holder.wait().unwrap();
+            let s = t.neighbor_in(&two, &["task", "sync", "origin"]);
+            assert!(s.code == 0 || s.code == 3, "{k} {when:?}: the crashed clone syncs: {}", s.stderr);
+            let mut got: Vec<String> = (0..2)
+                .map(|_| {
+                    let c = task(&t, &["claim", "--next", "--json"]);
+                    assert_eq!(c.code, 0, "{k} {when:?}: {}", c.stderr);
+                    c.json()["id"].as_str().unwrap().to_string()
+                })
+                .collect();
+            got.sort();
+            assert_eq!(got, ["P", "Q"], "{k} {when:?}");
+            assert_eq!(task(&t, &["claim", "--next"]).code, NOTHING_READY, "{k} {when:?}");
+            for id in ["P", "Q"] {
+                let r = on_origin(&t, id).unwrap();
+                assert_eq!(r["claimed_by"]["pid"], std::process::id(), "{k} {when:?}: {id} is ours on the remote: {r}");
+            }
+        }
+    }
+    assert_eq!(kills, 2 * n);
+    eprintln!("task claim --next through the remote: {n} git calls, {kills} kill points, no task held or doubled");
+}
