@@ -920,10 +920,12 @@ fn a_claim_through_the_remote_killed_at_any_git_call_leaves_no_task_held_or_doub
     };
     let n = {
         let (t, two) = setup();
-        let holder = std::process::Command::new("sleep").arg("600").spawn().unwrap();
+        let mut holder = std::process::Command::new("sleep").arg("600").spawn().unwrap();
         let f = Faults::new(&t);
         let pid = holder.id().to_string();
         f.run(&t, &two, &["task", "claim", "--next", "--follow-pid", &pid], None).ok();
+        holder.kill().unwrap();
+        holder.wait().unwrap();
         f.calls().len()
     };
     assert!(n >= 8, "a claim through a remote makes several git calls: {n}");
