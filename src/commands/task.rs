@@ -74,7 +74,10 @@ pub enum Cmd {
     /// other is refused (exit 3) with the holder's pid and host. --next takes the oldest ready task, moving
     /// on to the next when another claimer wins; exit 5 when none is ready. The claim lasts as long as the
     /// calling process (looked through git and wrappers such as `timeout`, as `pool claim` does) or the one
-    /// named by --follow-pid; once that process is gone the task is pending again.
+    /// named by --follow-pid (with --run: this process itself); once that process is gone the task is
+    /// pending again. A claim from another host lasts while its heartbeat (refreshed by --run) is younger
+    /// than tasks.claim-ttl. Once the plane is shared (`task sync`, tasks.remote) the claim goes through
+    /// the remote unless --local.
     Claim {
         /// The task to claim.
         #[arg(required_unless_present = "next", conflicts_with = "next")]
