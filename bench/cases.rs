@@ -90,6 +90,8 @@ pub struct Plan {
     pub safepull: (usize, usize),
     /// Merge queue: tenants, and the test command's duration in seconds.
     pub queue: (usize, &'static str),
+    /// Tasks in the plane, and `task claim --next` runs (locally and through a remote, each).
+    pub tasks: (usize, usize),
 }
 
 impl Plan {
@@ -109,6 +111,7 @@ impl Plan {
             precommit: (21, 2),
             safepull: (11, 1),
             queue: (16, "2"),
+            tasks: (1_000, 21),
         }
     }
     /// `--quick`: enough runs to exercise every code path.
@@ -127,6 +130,7 @@ impl Plan {
             precommit: (5, 1),
             safepull: (3, 1),
             queue: (8, "0.5"),
+            tasks: (1_000, 5),
         }
     }
 }
@@ -286,6 +290,19 @@ pub const CASES: &[Case] = &[
                  without a queue). Wall time of the whole queue against the sum of the N landings; one \
                  sample each (the test's sleeps dominate). Both must land every tenant.",
         run: queue,
+    },
+    Case {
+        id: "task-claim",
+        needs: &["task claim", "task sync"],
+        method: "A plane of 1,000 ready tasks (written beforehand with `git hash-object` and one `git update-ref \
+                 --stdin`, not timed) in a small repository of its own: `git-neighbor task claim --next` \
+                 (a full read of the plane, then one compare-and-swap) against writing a task blob and moving \
+                 one ref by compare-and-swap by hand (`git hash-object -w --stdin` + `git update-ref REF NEW \
+                 OLD`, summed). Then the same through a local bare remote, in a clone that ran `task sync \
+                 origin` (so every claim syncs, claims, publishes with a lease and checks the remote), \
+                 against `git hash-object -w --stdin` + one `git push --force-with-lease=REF:OLD` of one ref \
+                 to that remote. Each run claims another task; the raw sides CAS one ref again and again.",
+        run: task_claim,
     },
 ];
 
@@ -1181,4 +1198,112 @@ fn queue(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
     );
     row.ratio = nb_median(&row).zip(raw_median(&row)).map(|(q, s)| format!("{:.2}× sequential", q / s));
     Ok(vec![judge(row, "≤ 0.4× sequential", |r| Some(nb_median(r)? / raw_median(r)? <= 0.4))])
+}
+
+/// Make a small repository with `n` ready tasks written straight into `refs/neighbor/tasks/` (one blob each,
+/// one `update-ref --stdin`): the fixture of the `task-claim` case.
+fn task_plane(b: &Bench, dir: &Path, n: usize) -> Res<()> {
+    let blobs = b.env.root.join("task-blobs");
+    std::fs::create_dir_all(&blobs)?;
+    let mut paths = String::new();
+    for i in 0..n {
+        let task = serde_json::json!({
+            "id": format!("b{i:05}"), "subject": format!("bench task {i}"), "body": "", "labels": [],
+            "blocked_by": [], "status": "pending", "reason": null, "owner": null, "tenant": null,
+            "claimed_by": null, "created": format!("2026-01-01T00:00:00.{:03}Z", i % 1000),
+            "updated": "2026-01-01T00:00:00.000Z", "version": 1
+        });
+        let p = blobs.join(format!("b{i:05}.json"));
+        std::fs::write(&p, serde_json::to_string_pretty(&task)? + "\n")?;
+        paths.push_str(&format!("{}\n", p.display()));
+    }
+    let oids = b.env.out_input(Prog::Git, dir, &["hash-object", "-w", "--stdin-paths"], paths.as_bytes())?;
+    let script: String =
+        oids.lines().enumerate().map(|(i, oid)| format!("create refs/neighbor/tasks/b{i:05} {oid}\n")).collect();
+    b.env.out_input(Prog::Git, dir, &["update-ref", "--stdin"], script.as_bytes())?;
+    rm_rf(&blobs)?;
+    Ok(())
+}
+
+fn task_claim(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
+    let (tasks, runs) = b.plan.tasks;
+    let have = missing.is_none();
+    let root = b.env.root.join("task-plane");
+    rm_rf(&root)?;
+    std::fs::create_dir_all(&root)?;
+    let (local, origin, clone) = (root.join("local"), root.join("origin.git"), root.join("clone"));
+    let path = |p: &Path| p.display().to_string();
+    b.env.out(Prog::Git, &root, &["init", "-q", "-b", "main", &path(&local)])?;
+    b.env.out(Prog::Git, &local, &["commit", "-q", "--allow-empty", "-m", "tasks"])?;
+    b.env.out(Prog::Git, &root, &["clone", "-q", "--bare", &path(&local), &path(&origin)])?;
+    b.env.out(Prog::Git, &root, &["clone", "-q", &path(&origin), &path(&clone)])?;
+    task_plane(b, &local, tasks)?;
+    task_plane(b, &clone, tasks)?;
+    if have {
+        // Not timed: publish the clone's plane, which also makes it shared (claims go through origin).
+        b.env.out(Prog::Nb, &clone, &["task", "sync", "origin"])?;
+    }
+    let cas_ref = "refs/bench/task-cas";
+    let blob = |b: &Bench, dir: &Path, i: usize| {
+        b.env.out_input(Prog::Git, dir, &["hash-object", "-w", "--stdin"], format!("{{\"claim\": {i}}}\n").as_bytes())
+    };
+    let mut rows = Vec::new();
+    for remote in [false, true] {
+        let dir = if remote { &clone } else { &local };
+        let mut old = blob(b, dir, 0)?;
+        if remote {
+            b.env.out(Prog::Git, dir, &["push", "-q", "origin", &format!("{old}:{cas_ref}")])?;
+        } else {
+            b.env.out(Prog::Git, dir, &["update-ref", cas_ref, &old])?;
+        }
+        let (mut nb, mut raw) = (Vec::new(), Vec::new());
+        for i in 1..=runs {
+            let nb_first = i % 2 == 0;
+            for side in [nb_first, !nb_first] {
+                if side && have {
+                    let args: &[&str] =
+                        if remote { &["task", "claim", "--next"] } else { &["task", "claim", "--next", "--local"] };
+                    nb.push(b.env.time(Prog::Nb, dir, args)?);
+                } else if !side {
+                    let start = Instant::now();
+                    let new = blob(b, dir, i)?;
+                    if remote {
+                        let lease = format!("--force-with-lease={cas_ref}:{old}");
+                        b.env.out(Prog::Git, dir, &["push", "-q", &lease, "origin", &format!("{new}:{cas_ref}")])?;
+                    } else {
+                        b.env.out(Prog::Git, dir, &["update-ref", cas_ref, &new, &old])?;
+                    }
+                    raw.push(start.elapsed());
+                    old = new;
+                }
+            }
+        }
+        let (label, nb_cmd, raw_cmd, target, limit) = if remote {
+            (
+                format!("`task claim --next` through a local bare remote, {} tasks", thousands(tasks)),
+                "git-neighbor task claim --next (shared through origin)",
+                "git hash-object -w --stdin && git push --force-with-lease=REF:OLD origin NEW:REF",
+                "< 500 ms",
+                500.0,
+            )
+        } else {
+            (
+                format!("`task claim --next`, {} tasks", thousands(tasks)),
+                "git-neighbor task claim --next --local",
+                "git hash-object -w --stdin && git update-ref REF NEW OLD",
+                "< 50 ms",
+                50.0,
+            )
+        };
+        let row = time_row(
+            label,
+            nb_cmd,
+            nb_cell(have.then(|| Stats::of(&nb)), missing),
+            raw_cmd,
+            Cell::Time(Stats::of(&raw), None),
+        );
+        rows.push(judge(row, target, |r| nb_median(r).map(|m| m < limit)));
+    }
+    rm_rf(&root)?;
+    Ok(rows)
 }

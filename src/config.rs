@@ -35,6 +35,8 @@ pub struct Config {
     pub hooks: Hooks,
     /// `[setup]`
     pub setup: Setup,
+    /// `[tasks]`
+    pub tasks: Tasks,
     /// Where the file was read from, if any.
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -140,6 +142,25 @@ pub struct Setup {
     pub run: Vec<String>,
 }
 
+/// `[tasks]` section: the task plane.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct Tasks {
+    /// The remote every task change goes through (a remote configured in this clone; "" = none, unless
+    /// `task sync` recorded one).
+    #[serde(deserialize_with = "remote_name")]
+    pub remote: String,
+    /// A claim from another host whose heartbeat is older than this has expired.
+    #[serde(with = "duration")]
+    pub claim_ttl: Duration,
+}
+
+impl Default for Tasks {
+    fn default() -> Self {
+        Tasks { remote: String::new(), claim_ttl: Duration::from_secs(600) }
+    }
+}
+
 // Each field's checker. A committed config is untrusted input: its values reach paths, ref names and
 // commit messages, so each is validated the way the matching flag is: no string may carry a control
 // character, the state dir must be a plain relative directory git would check out, list entries are globs
@@ -175,6 +196,25 @@ fn branch_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
         }
         gix::validate::reference::name(format!("refs/heads/{s}").as_bytes().into()).map_err(|e| bad(e.to_string()))?;
         Ok(s)
+    })
+}
+
+fn remote_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    checked(d, |v| {
+        let s = string(v)?;
+        if s.is_empty() {
+            return Ok(s);
+        }
+        // A remote *name*, never a URL or a path: a committed file must not send the plane elsewhere.
+        let ok = !s.starts_with('-')
+            && !s.contains(':')
+            && !s.contains('\\')
+            && gix::validate::reference::name_partial(format!("remotes/{s}/x").as_bytes().into()).is_ok();
+        if ok {
+            Ok(s)
+        } else {
+            Err(format!("{s:?} is not a remote name (a name from `git remote`, not a URL or path)"))
+        }
     })
 }
 
@@ -552,6 +592,10 @@ pub const TEMPLATE: &str = r#"# git-neighbor configuration. Every key is optiona
 [setup]
 # run = []                       # commands run with `sh -c` in each new tenant (e.g. ["npm ci"]);
 #                                # they run only after `git neighbor trust` approved exactly these
+
+[tasks]
+# remote = ""                    # remote name every task change goes through (default: the one `task sync` used)
+# claim-ttl = "10m"              # a claim from another host expires when its heartbeat is older than this
 "#;
 
 #[cfg(test)]
@@ -615,10 +659,10 @@ mod tests {
         let back = Config::parse(&text, Path::new(FILE)).expect("every serialized key is accepted");
         assert_eq!(toml::to_string(&back).expect("serializes"), text);
         let names: Vec<String> = schema().iter().flat_map(|(s, keys)| qualified(s, keys)).collect();
-        assert_eq!(names.len(), 13, "{names:?}");
+        assert_eq!(names.len(), 15, "{names:?}");
         assert_eq!(
             serde_json::to_string(&Config::default()).expect("serializes"),
-            r#"{"worktrees":{"root":"../{repo}.worktrees","branch":"neighbor/{name}","base":"HEAD","carry":[],"prune-after":"1h"},"fleet":{"stagger":"0s","live-window":"10m"},"state":{"dir":"state","canonical":["state/**"],"target":"main"},"merge":{"expect":[]},"hooks":{"required":false},"setup":{"run":[]}}"#
+            r#"{"worktrees":{"root":"../{repo}.worktrees","branch":"neighbor/{name}","base":"HEAD","carry":[],"prune-after":"1h"},"fleet":{"stagger":"0s","live-window":"10m"},"state":{"dir":"state","canonical":["state/**"],"target":"main"},"merge":{"expect":[]},"hooks":{"required":false},"setup":{"run":[]},"tasks":{"remote":"","claim-ttl":"10m"}}"#
         );
     }
 

@@ -101,8 +101,10 @@ const EXAMPLES: &[(&str, &str)] = &[
               git neighbor task claim --next --run -- ./agent.sh   # done when it exits 0, failed otherwise\n\
               git neighbor task list --ready --json\n\
               git neighbor task edit login --subject \"fix the login race (2FA too)\" --label p1\n\
-              git neighbor task sync origin   # share the tasks: fetch, then push with a lease per task\n\
-              git neighbor task claim --next --remote origin   # exactly once across clones",
+              git neighbor task sync origin   # share the tasks; from now on every change goes through origin\n\
+              git neighbor task claim --next   # exactly once across clones once shared\n\
+              git neighbor task release login --local   # this clone alone, published by the next sync\n\
+              git neighbor -c tasks.claim-ttl=2m task claim --next --run -- ./agent.sh   # heartbeat every 40s",
     ),
     (
         "trust",

@@ -354,6 +354,73 @@ pub struct Summary {
     pub fleet: crate::protect::liveness::Liveness,
     /// A merge-frame interrupted after its commit point, waiting to be finished.
     pub interrupted_merge: Option<crate::frames::merge::Interrupted>,
+    /// The task plane, when there are tasks: counts by status, and each task bound to a tenant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tasks: Option<TaskCounts>,
+}
+
+/// The task plane as `status` shows it.
+#[derive(Debug, Serialize, Default)]
+pub struct TaskCounts {
+    /// All tasks.
+    pub total: usize,
+    /// Pending with every blocker done.
+    pub ready: usize,
+    /// Pending (ready or not; a claim that is over counts as pending).
+    pub pending: usize,
+    /// Claimed by a live claimer.
+    pub claimed: usize,
+    /// Done.
+    pub done: usize,
+    /// Failed.
+    pub failed: usize,
+    /// Every task that names a tenant: the task, its tenant, and its status.
+    pub bound: Vec<Bound>,
+}
+
+/// A task and the tenant it is done in.
+#[derive(Debug, Serialize)]
+pub struct Bound {
+    /// The task.
+    pub task: String,
+    /// Its tenant.
+    pub tenant: String,
+    /// The task's status.
+    pub status: &'static str,
+}
+
+/// The plane's [`TaskCounts`]; `None` without any task (looked up in-process, so a building without tasks
+/// pays no git process for it).
+fn task_counts(ctx: &Ctx) -> Result<Option<TaskCounts>, Error> {
+    let any = ctx
+        .repo
+        .gix
+        .references()
+        .ok()
+        .and_then(|r| r.prefixed(crate::tasks::store::PREFIX).ok().map(|mut it| it.next().is_some()))
+        .unwrap_or(true);
+    if !any {
+        return Ok(None);
+    }
+    let (views, _) = crate::tasks::list(ctx, &crate::tasks::Filter::default())?;
+    if views.is_empty() {
+        return Ok(None);
+    }
+    use crate::tasks::Status as S;
+    let mut c = TaskCounts { total: views.len(), ..Default::default() };
+    for v in &views {
+        c.ready += usize::from(v.ready);
+        match v.task.status {
+            S::Pending => c.pending += 1,
+            S::Claimed => c.claimed += 1,
+            S::Done => c.done += 1,
+            S::Failed => c.failed += 1,
+        }
+        if let Some(t) = &v.task.tenant {
+            c.bound.push(Bound { task: v.task.id.clone(), tenant: t.clone(), status: v.task.status.name() });
+        }
+    }
+    Ok(Some(c))
 }
 
 /// Tenants by status.
@@ -412,6 +479,7 @@ pub fn summary(ctx: &Ctx, fetch: bool) -> Result<Summary, Error> {
         tenants: c,
         foreign,
         interrupted_merge: crate::frames::merge::interrupted(ctx),
+        tasks: task_counts(ctx)?,
     })
 }
 

@@ -3,7 +3,7 @@
 use crate::building::Ctx;
 use crate::error::Error;
 use crate::supervise::Signals;
-use crate::supervise::fleet::{self, FleetRequest, FrameRow, Progress};
+use crate::supervise::fleet::{self, FleetRequest, FrameRow, Progress, TaskProgress};
 use crate::ui::{self, Ui};
 
 #[derive(Debug, clap::Args)]
@@ -12,8 +12,15 @@ Exit status: 0 when every stream of every frame succeeded and its delta was appl
 failed (non-zero exit, killed, timed out, or no applied delta) or a frame could not be merged; 128+N when \
 signal N stopped the fleet (every run cleans up first).
 
+With --tasks: each stream runs `git neighbor task claim --next --run -- CMD` (CMD in the claimed task's \
+tenant; the task done when CMD exits 0, failed otherwise) again and again until no task is ready and none is \
+claimed; a stream told nothing is ready waits while other tasks are claimed, so dependencies run in order. \
+No frames and no merge-frame: each task's work stays in its tenant. Exit 0 when every run succeeded and every \
+task is done; 1 when a run failed or tasks are left (failed, or waiting on one that failed).
+
 Examples:
   git neighbor fleet --streams 4 --frames 3 -- ./agent.sh
+  git neighbor fleet --tasks --streams 4 -- ./agent.sh   # pull ready tasks until none remain
   git neighbor fleet --streams 8 --stagger 2s --timeout 10m --json -- python3 worker.py")]
 pub struct Args {
     /// Parallel streams per frame (named stream-1 … stream-N).
@@ -23,11 +30,14 @@ pub struct Args {
     #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub frames: u32,
     /// Gap between launches (default: fleet.stagger).
-    #[arg(long, value_name = "D")]
+    #[arg(long, value_name = "D", conflicts_with = "tasks")]
     pub stagger: Option<String>,
     /// Per-run timeout.
-    #[arg(long, value_name = "D")]
+    #[arg(long, value_name = "D", conflicts_with = "tasks")]
     pub timeout: Option<String>,
+    /// Pull ready tasks (`task claim --next --run`) until none remain, instead of running frames.
+    #[arg(long, conflicts_with = "frames")]
+    pub tasks: bool,
     /// The command each stream runs (no shell); it sees NEIGHBOR_STREAM, NEIGHBOR_FRAME, …
     #[arg(last = true, required = true, value_name = "CMD")]
     pub cmd: Vec<String>,
@@ -42,6 +52,9 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         timeout: a.timeout.clone(),
         cmd: a.cmd.clone(),
     };
+    if a.tasks {
+        return run_tasks(ctx, ui, &req, &sigs);
+    }
     let mut shown: Result<(), Error> = Ok(());
     let mut spinner: Option<crate::ui::Progress> = None;
     let report = fleet::run(ctx, &req, &sigs, &mut |p| match p {
@@ -62,6 +75,34 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
     shown?;
     if ui.json {
         ui.json_out(&report.frames)?;
+    }
+    Ok(report.code)
+}
+
+fn run_tasks(ctx: &Ctx, ui: &Ui, req: &FleetRequest, sigs: &Signals) -> Result<u8, Error> {
+    let mut rows = vec![vec!["STREAM".to_string(), "TASK".into(), "STATUS".into(), "EXIT".into(), "DURATION".into()]];
+    let report = fleet::run_tasks(ctx, req, sigs, &mut |p| match p {
+        TaskProgress::Pulling { stream } => ui.status(format!("{stream}: pulling the next ready task")),
+        TaskProgress::Ran(r) => {
+            let task = r.task.clone().unwrap_or_else(|| "-".into());
+            let status = r.status.clone().unwrap_or_else(|| "-".into());
+            ui.status(format!("{}: task {task} {status}", r.stream));
+            rows.push(vec![
+                r.stream.clone(),
+                task,
+                status,
+                r.exit.map(|c| c.to_string()).unwrap_or_else(|| "signal".into()),
+                format!("{:.1}s", r.duration_ms as f64 / 1000.0),
+            ]);
+        }
+    })?;
+    if ui.json {
+        ui.json_out(&report)?;
+    } else {
+        ui.data(&ui::table(&rows))?;
+        if !report.left.is_empty() {
+            ui.data(&format!("not done: {}\n", report.left.join(", ")))?;
+        }
     }
     Ok(report.code)
 }

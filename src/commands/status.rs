@@ -55,6 +55,18 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         "tenants: {} ({} active, {} kept, {} locked, {} stale{failed}); {} other worktree(s)\n",
         t.total, t.active, t.kept, t.locked, t.stale, report.foreign
     );
+    if let Some(k) = &report.tasks {
+        s += &format!(
+            "tasks: {} ({} ready, {} pending, {} claimed, {} done, {} failed)\n",
+            k.total, k.ready, k.pending, k.claimed, k.done, k.failed
+        );
+        let shown: Vec<String> =
+            k.bound.iter().take(10).map(|b| format!("{} in tenant {} ({})", b.task, b.tenant, b.status)).collect();
+        if !shown.is_empty() {
+            let more = if k.bound.len() > 10 { format!(", and {} more", k.bound.len() - 10) } else { String::new() };
+            s += &format!("  {}{more}\n", shown.join(", "));
+        }
+    }
     s += &format!("leases held: {}\n", report.leases_held);
     s += &match &report.building_lock {
         Some(h) => format!("building lock: held by {}\n", h.describe()),

@@ -9,7 +9,26 @@ use crate::tasks::{self, Claimed, Status, Task, View, Want};
 use crate::ui::{self, Ui};
 
 /// Exit code of `task claim --next` when no task is ready.
-pub const NOTHING_READY: u8 = 5;
+pub use crate::tasks::NOTHING_READY;
+
+/// Where a change goes: through a remote (`--remote`, else `tasks.remote`, else the remote `task sync`
+/// shared the plane through), or this clone alone (`--local`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Route {
+    /// Make the change through this remote: sync, change, publish with a lease; it holds only once the
+    /// remote has it (default: tasks.remote, else the remote `task sync` last used).
+    #[arg(long, value_name = "REMOTE")]
+    pub remote: Option<String>,
+    /// Change this clone's tasks alone, even when the plane is shared (`task sync` publishes it later).
+    #[arg(long, conflicts_with = "remote")]
+    pub local: bool,
+}
+
+impl Route {
+    fn resolve(&self, ctx: &Ctx) -> Result<Option<String>, Error> {
+        tasks::route(ctx, self.remote.as_deref(), self.local)
+    }
+}
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Cmd {
@@ -29,6 +48,8 @@ pub enum Cmd {
         /// Read the body from this file (`-`: stdin).
         #[arg(long, value_name = "FILE")]
         body_file: Option<PathBuf>,
+        #[command(flatten)]
+        route: Route,
     },
     /// List tasks, oldest first.
     List {
@@ -53,7 +74,10 @@ pub enum Cmd {
     /// other is refused (exit 3) with the holder's pid and host. --next takes the oldest ready task, moving
     /// on to the next when another claimer wins; exit 5 when none is ready. The claim lasts as long as the
     /// calling process (looked through git and wrappers such as `timeout`, as `pool claim` does) or the one
-    /// named by --follow-pid; once that process is gone the task is pending again.
+    /// named by --follow-pid (with --run: this process itself); once that process is gone the task is
+    /// pending again. A claim from another host lasts while its heartbeat (refreshed by --run) is younger
+    /// than tasks.claim-ttl. Once the plane is shared (`task sync`, tasks.remote) the claim goes through
+    /// the remote unless --local.
     Claim {
         /// The task to claim.
         #[arg(required_unless_present = "next", conflicts_with = "next")]
@@ -67,10 +91,10 @@ pub enum Cmd {
         /// Follow this process's life instead of the caller's [env: NEIGHBOR_FOLLOW_PID].
         #[arg(long, value_name = "PID")]
         follow_pid: Option<u32>,
-        /// Claim through this remote: sync, claim, publish with a lease; the claim holds only if the remote
-        /// then has it (`--next` moves on when another clone published first).
-        #[arg(long, value_name = "REMOTE")]
-        remote: Option<String>,
+        /// Through a remote (the default once the plane is shared): the claim holds only if the remote
+        /// then has it, and `--next` moves on when another clone published first.
+        #[command(flatten)]
+        route: Route,
         /// Also give the task a tenant of its own, named after it (as `add` makes one, setup included);
         /// the task and the tenant name each other. Prints the tenant's path instead of the id.
         #[arg(long)]
@@ -87,6 +111,8 @@ pub enum Cmd {
     Release {
         /// Task id.
         id: String,
+        #[command(flatten)]
+        route: Route,
     },
     /// Mark a task done (final).
     Done {
@@ -98,6 +124,8 @@ pub enum Cmd {
         /// With --land: the test to run in the tenant after it is brought up to date (`sh -c`).
         #[arg(long, value_name = "CMD", requires = "land")]
         test: Option<String>,
+        #[command(flatten)]
+        route: Route,
     },
     /// Change a task's subject, body or labels.
     Edit {
@@ -115,6 +143,8 @@ pub enum Cmd {
         /// Remove a label (repeatable).
         #[arg(long = "remove-label", value_name = "LABEL")]
         remove_labels: Vec<String>,
+        #[command(flatten)]
+        route: Route,
     },
     /// Mark a task failed, with the reason.
     Fail {
@@ -123,13 +153,16 @@ pub enum Cmd {
         /// Why, in one line.
         #[arg(long, value_name = "TEXT")]
         reason: String,
+        #[command(flatten)]
+        route: Route,
     },
     /// Share the tasks through a remote: fetch its refs/neighbor/tasks/*, push the ones changed here.
     ///
     /// Each ref is pushed with --force-with-lease on the value the remote had, so a change made from a stale
     /// read is refused there. A task changed both here and on the remote since the last sync takes the
     /// remote's version (it was published first): a claim made here is then lost, and the command exits 3
-    /// naming who holds the task.
+    /// naming who holds the task. From then on the plane is shared: every claim and change of this clone
+    /// goes through that remote unless --local is given.
     Sync {
         /// The remote (a name, URL or path).
         #[arg(default_value = "origin")]
@@ -142,12 +175,14 @@ pub enum Cmd {
         /// The task it waits for.
         #[arg(long, value_name = "ID")]
         by: String,
+        #[command(flatten)]
+        route: Route,
     },
 }
 
 pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
     match cmd {
-        Cmd::Add { subject, id, blocked_by, labels, body_file } => {
+        Cmd::Add { subject, id, blocked_by, labels, body_file, route } => {
             let body = read_body(body_file.as_deref())?.unwrap_or_default();
             let req = tasks::NewTask {
                 id: id.clone(),
@@ -156,7 +191,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
                 labels: labels.clone(),
                 blocked_by: blocked_by.clone(),
             };
-            let t = tasks::add(ctx, req)?;
+            let t = tasks::add(ctx, req, route.resolve(ctx)?.as_deref())?;
             if ui.json {
                 ui.json_out(&t)?;
             } else {
@@ -201,8 +236,13 @@ pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
                 ui.data(&show_text(&v))?;
             }
         }
-        Cmd::Claim { id, next, owner, follow_pid, remote, tenant, run, cmd } => {
-            let pid = crate::supervise::proc::follow_pid(*follow_pid)?;
+        Cmd::Claim { id, next, owner, follow_pid, route, tenant, run, cmd } => {
+            let remote = route.resolve(ctx)?;
+            // --run's claim lasts as long as this process, which runs CMD and marks the task; a claim it
+            // cannot finish (it was killed) must not outlive it. Otherwise the caller's, as `pool claim`.
+            let named = follow_pid.is_some() || std::env::var_os("NEIGHBOR_FOLLOW_PID").is_some_and(|v| !v.is_empty());
+            let pid =
+                if *run && !named { std::process::id() } else { crate::supervise::proc::follow_pid(*follow_pid)? };
             let want = match (id, next) {
                 (Some(id), _) => Want::Id(id.clone()),
                 (None, _) => Want::Next,
@@ -261,7 +301,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
             }
         }
         Cmd::Sync { remote } => {
-            let r = tasks::sync::sync(ctx, remote)?;
+            let r = tasks::share(ctx, remote)?;
             if ui.json {
                 ui.json_out(&r)?;
             }
@@ -282,24 +322,33 @@ pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
                 .hint("`git neighbor task claim --next` takes another ready task"));
             }
         }
-        Cmd::Release { id } => changed(ui, tasks::release(ctx, id)?, "pending")?,
-        Cmd::Done { id, land: false, .. } => changed(ui, tasks::done(ctx, id)?, "done")?,
-        Cmd::Done { id, land: true, test } => {
-            let (t, did, landed) = tasks::done_landing(ctx, id, test.clone(), &|line| ui.status(line))?;
+        Cmd::Release { id, route } => changed(ui, tasks::release(ctx, id, route.resolve(ctx)?.as_deref())?, "pending")?,
+        Cmd::Done { id, land: false, route, .. } => {
+            changed(ui, tasks::done(ctx, id, route.resolve(ctx)?.as_deref())?, "done")?
+        }
+        Cmd::Done { id, land: true, test, route } => {
+            let remote = route.resolve(ctx)?;
+            let (t, did, landed) =
+                tasks::done_landing(ctx, id, remote.as_deref(), test.clone(), &|line| ui.status(line))?;
             ui.status(format!("landed tenant {} into {}", landed.name, landed.into));
             changed(ui, (t, did), "done")?
         }
-        Cmd::Edit { id, subject, body_file, add_labels, remove_labels } => {
+        Cmd::Edit { id, subject, body_file, add_labels, remove_labels, route } => {
             let e = tasks::Edit {
                 subject: subject.clone(),
                 body: read_body(body_file.as_deref())?,
                 add_labels: add_labels.clone(),
                 remove_labels: remove_labels.clone(),
             };
-            changed(ui, tasks::edit(ctx, id, &e)?, "edited")?
+            changed(ui, tasks::edit(ctx, id, &e, route.resolve(ctx)?.as_deref())?, "edited")?
         }
-        Cmd::Fail { id, reason } => changed(ui, tasks::fail(ctx, id, reason)?, "failed")?,
-        Cmd::Block { id, by } => changed(ui, tasks::block(ctx, id, by)?, &format!("blocked by {by}"))?,
+        Cmd::Fail { id, reason, route } => {
+            changed(ui, tasks::fail(ctx, id, reason, route.resolve(ctx)?.as_deref())?, "failed")?
+        }
+        Cmd::Block { id, by, route } => {
+            let remote = route.resolve(ctx)?;
+            changed(ui, tasks::block(ctx, id, by, remote.as_deref())?, &format!("blocked by {by}"))?
+        }
     }
     Ok(0)
 }

@@ -185,3 +185,167 @@ fn run_command(
     c.arg("--").args(&req.cmd).current_dir(ctx.repo.here()).stdin(Stdio::null()).stdout(Stdio::from(err));
     Ok(c)
 }
+
+/// One task a stream of `fleet --tasks` ran.
+#[derive(Debug, Serialize)]
+pub struct TaskRun {
+    /// The stream that ran it (`stream-1` … `stream-N`; also the claim's owner).
+    pub stream: String,
+    /// The task (`None` when the claim itself failed).
+    pub task: Option<String>,
+    /// The task's status as the run ended (`done` or `failed`).
+    pub status: Option<String>,
+    /// `task claim --run`'s exit code: CMD's (`None`: killed by a signal).
+    pub exit: Option<i32>,
+    /// Wall time of the claim and run.
+    pub duration_ms: u64,
+}
+
+/// What `fleet --tasks` did.
+#[derive(Debug, Serialize)]
+pub struct TasksReport {
+    /// Every task run, in the order they ended.
+    pub runs: Vec<TaskRun>,
+    /// Tasks not done when the fleet stopped (failed, or waiting on one that failed, or ready but three
+    /// claims in a row failed before running anything).
+    pub left: Vec<String>,
+    /// Exit code: 0 when every run succeeded and no task is left, 1 otherwise, `128 + N` on signal N.
+    #[serde(skip)]
+    pub code: u8,
+}
+
+/// What happens while `fleet --tasks` runs.
+pub enum TaskProgress<'a> {
+    /// A stream started pulling a task.
+    Pulling {
+        /// The stream.
+        stream: &'a str,
+    },
+    /// A task run ended.
+    Ran(&'a TaskRun),
+}
+
+/// A stream of `fleet --tasks` and the `task claim --run` it runs now.
+struct Puller {
+    name: String,
+    running: Option<(std::process::Child, Instant)>,
+}
+
+/// `fleet --tasks`: `req.streams` streams each run `task claim --next --run -- CMD` (CMD in the claimed
+/// task's tenant, the task marked done or failed by its exit), again and again, until no task is ready and
+/// none is claimed. A stream told nothing is ready waits while other tasks are claimed (their dependents
+/// become ready when they are done), so a chain A → B → C runs in order. A signal is passed to every
+/// running claim (each cleans up and marks its task) and no new task is pulled.
+pub fn run_tasks(
+    ctx: &Ctx,
+    req: &FleetRequest,
+    sigs: &Signals,
+    progress: &mut dyn FnMut(TaskProgress<'_>),
+) -> Result<TasksReport, Error> {
+    let exe = std::env::current_exe().map_err(|e| Error::new(format!("cannot find own executable: {e}")))?;
+    let mut streams: Vec<Puller> =
+        (1..=req.streams).map(|i| Puller { name: format!("stream-{i}"), running: None }).collect();
+    let mut report = TasksReport { runs: Vec::new(), left: Vec::new(), code: 0 };
+    // Every stream pulls once whatever this clone's plane says (a shared plane's claim syncs first); after
+    // that, a stream pulls while this clone sees a ready task.
+    let mut first = true;
+    let mut stopping: Option<i32> = None;
+    // Claims that failed before any task was run (a tenant that cannot be made puts its task back as
+    // ready): after a few in a row, no more pulls, or the fleet would pull the same failure forever.
+    let mut failed_claims = 0;
+    loop {
+        for p in &mut streams {
+            let Some((child, started)) = p.running.as_mut() else { continue };
+            let Some(status) = child.try_wait().map_err(|e| Error::new(format!("{}: {e}", p.name)))? else {
+                continue;
+            };
+            let mut out = String::new();
+            if let Some(mut so) = child.stdout.take() {
+                use std::io::Read;
+                let _ = so.read_to_string(&mut out);
+            }
+            let elapsed = started.elapsed().as_millis() as u64;
+            p.running = None;
+            if status.code() == Some(i32::from(crate::tasks::NOTHING_READY)) {
+                continue;
+            }
+            let json: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
+            let field = |k: &str| json["task"][k].as_str().map(String::from);
+            let row = TaskRun {
+                stream: p.name.clone(),
+                task: field("id"),
+                status: field("status"),
+                exit: status.code(),
+                duration_ms: elapsed,
+            };
+            if row.exit != Some(0) {
+                report.code = report.code.max(1);
+            }
+            failed_claims = if row.task.is_none() { failed_claims + 1 } else { 0 };
+            progress(TaskProgress::Ran(&row));
+            report.runs.push(row);
+        }
+        if stopping.is_none()
+            && let Some(sig) = sigs.received()
+        {
+            stopping = Some(sig);
+            for p in &streams {
+                if let Some((c, _)) = &p.running
+                    && let (Ok(pid), Ok(s)) = (i32::try_from(c.id()), nix::sys::signal::Signal::try_from(sig))
+                {
+                    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), s);
+                }
+            }
+        }
+        let busy = streams.iter().filter(|p| p.running.is_some()).count();
+        if stopping.is_some() || failed_claims >= 3 {
+            if busy == 0 {
+                break;
+            }
+        } else {
+            let (views, _) = crate::tasks::list(ctx, &crate::tasks::Filter::default())?;
+            let mut ready = views.iter().filter(|v| v.ready).count();
+            let claimed = views.iter().filter(|v| v.task.status == crate::tasks::Status::Claimed).count();
+            if !first && ready == 0 && busy == 0 && claimed == 0 {
+                break;
+            }
+            for p in streams.iter_mut().filter(|p| p.running.is_none()) {
+                if !first && ready == 0 {
+                    break;
+                }
+                ready = ready.saturating_sub(1);
+                progress(TaskProgress::Pulling { stream: &p.name });
+                let child = pull_command(ctx, &exe, req, &p.name)
+                    .spawn()
+                    .map_err(|e| Error::new(format!("cannot start a task claim for {}: {e}", p.name)))?;
+                p.running = Some((child, Instant::now()));
+            }
+            first = false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (views, _) = crate::tasks::list(ctx, &crate::tasks::Filter::default())?;
+    report.left =
+        views.iter().filter(|v| v.task.status != crate::tasks::Status::Done).map(|v| v.task.id.clone()).collect();
+    if !report.left.is_empty() {
+        report.code = report.code.max(1);
+    }
+    if let Some(sig) = stopping {
+        report.code = u8::try_from(128 + sig).unwrap_or(255);
+    }
+    Ok(report)
+}
+
+/// `git-neighbor task claim --next --run --json --owner <stream> -- CMD`, with this call's overrides and
+/// lock timeout, in its own process group (signals reach it through the fleet, once).
+fn pull_command(ctx: &Ctx, exe: &std::path::Path, req: &FleetRequest, stream: &str) -> Command {
+    let mut c = Command::new(exe);
+    for o in &ctx.overrides {
+        c.args(["-c", o]);
+    }
+    c.args(["--lock-timeout", &crate::config::format_duration(ctx.lock_timeout)]);
+    c.args(["task", "claim", "--next", "--run", "--json", "--owner", stream, "--"]);
+    c.args(&req.cmd).current_dir(ctx.repo.here()).stdin(Stdio::null()).stdout(Stdio::piped());
+    c.process_group(0);
+    c
+}

@@ -25,9 +25,13 @@
 //! # Across machines
 //! [`sync`] publishes the plane to a remote and takes its changes, each ref pushed with a lease, so the
 //! second of two clones to publish a claim of one task is told it lost; `claim` with a remote syncs,
-//! claims, syncs and keeps the claim only if the remote holds its blob. Not built yet: a plane shared by
-//! default (without a remote a change is local until synced) and claims from other hosts kept alive by
-//! a heartbeat that expires; a claim recorded on another host is taken as live.
+//! claims, syncs and keeps the claim only if the remote holds its blob. Once `task sync <remote>` has run
+//! (recorded in `tasks-remote`) or `tasks.remote` is set, every change goes through that remote the same
+//! way ([`route`], [`through`]) unless `--local`. A claim recorded on another host cannot be judged by its
+//! pid: it carries a heartbeat that `task claim --run` refreshes ([`keep_alive`]) and expires after
+//! `tasks.claim-ttl`. Taking over a claim that is over first saves the work its tenant holds here as a
+//! rescue ref, noted in the task's `rescued`. `fleet --tasks` (`supervise::fleet::run_tasks`) runs streams
+//! of `task claim --next --run` until no task is ready and none is claimed.
 
 pub mod store;
 pub mod sync;
@@ -40,6 +44,9 @@ use crate::building::state_dir;
 use crate::error::Error;
 use crate::git::refs::Cas;
 use store::Stored;
+
+/// Exit code of `task claim --next` when no task is ready.
+pub const NOTHING_READY: u8 = 5;
 
 /// How many times a read-modify-write is retried when its compare-and-swap loses to another writer.
 const RETRIES: usize = 64;
@@ -79,6 +86,17 @@ pub struct Claimer {
     pub host: String,
     /// When the claim was made (RFC 3339).
     pub since: String,
+    /// When the claimer last said it is alive (RFC 3339; `since` when absent). A claim from another host
+    /// whose heartbeat is older than `tasks.claim-ttl` has expired.
+    #[serde(default)]
+    pub heartbeat: Option<String>,
+}
+
+impl Claimer {
+    /// The last sign of life: the heartbeat, else the claim's time.
+    pub fn last_seen(&self) -> &str {
+        self.heartbeat.as_deref().unwrap_or(&self.since)
+    }
 }
 
 /// One task, exactly as stored in its blob.
@@ -111,6 +129,10 @@ pub struct Task {
     /// The claim (status `claimed`; kept on `done`/`failed` to say who finished it).
     #[serde(default)]
     pub claimed_by: Option<Claimer>,
+    /// Where the work of the task's tenant was saved when a dead or expired claim was taken over
+    /// (a ref under `refs/neighbor/rescue/`).
+    #[serde(default)]
+    pub rescued: Option<String>,
     /// When it was added (RFC 3339).
     pub created: String,
     /// When it last changed (RFC 3339).
@@ -127,8 +149,11 @@ pub struct View {
     pub task: Task,
     /// Pending and every blocker done.
     pub ready: bool,
-    /// The stored status was `claimed` but the claiming process on this host is gone.
+    /// The stored status was `claimed` but the claim is over: its process on this host is gone, or (a
+    /// claim from another host) its heartbeat is older than `tasks.claim-ttl`.
     pub claim_dead: bool,
+    /// The claim is over because its heartbeat expired (a claim from another host).
+    pub claim_expired: bool,
 }
 
 /// Refuse a task id git or a shell would misread: the rules of tenant names.
@@ -136,8 +161,12 @@ pub fn validate_id(id: &str) -> Result<(), Error> {
     crate::building::registry::validate_name_as("task", id)
 }
 
-/// This host's name, as claims record it.
+/// This host's name, as claims record it: `$NEIGHBOR_HOST`, else the hostname. (Containers that share a
+/// hostname but not a pid namespace set `NEIGHBOR_HOST` apart, so their claims are judged by heartbeat.)
 pub fn host() -> String {
+    if let Some(h) = std::env::var("NEIGHBOR_HOST").ok().map(|h| h.trim().to_string()).filter(|h| !h.is_empty()) {
+        return h;
+    }
     nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_else(|_| "unknown".into())
 }
 
@@ -145,38 +174,156 @@ fn now() -> String {
     state_dir::rfc3339(state_dir::now_ms())
 }
 
-/// Whether `t` is claimed by a process of this host that no longer runs.
-fn claim_is_dead(t: &Task, here: &str) -> bool {
-    t.status == Status::Claimed
-        && t.claimed_by.as_ref().is_some_and(|c| c.host == here && !crate::supervise::proc::pid_alive(c.pid))
+/// How claims are judged: this host's name, the heartbeat expiry, and the time now.
+#[derive(Debug, Clone)]
+struct Judge {
+    here: String,
+    ttl: std::time::Duration,
+    now_ms: u64,
+}
+
+/// Whether a claim still holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Liveness {
+    /// Not claimed, or claimed by a live process (this host) or a fresh heartbeat (another host).
+    Live,
+    /// Claimed by a process of this host that no longer runs.
+    Dead,
+    /// Claimed from another host whose heartbeat is older than the expiry.
+    Expired,
+}
+
+impl Judge {
+    fn new(ctx: &Ctx) -> Self {
+        Judge { here: host(), ttl: ctx.config.tasks.claim_ttl, now_ms: state_dir::now_ms() }
+    }
+
+    fn of(&self, t: &Task) -> Liveness {
+        let Some(c) = t.claimed_by.as_ref().filter(|_| t.status == Status::Claimed) else { return Liveness::Live };
+        if c.host == self.here {
+            return if crate::supervise::proc::pid_alive(c.pid) { Liveness::Live } else { Liveness::Dead };
+        }
+        // A heartbeat that does not parse is as old as can be: a claim nobody can tell is alive is not.
+        let seen = c.last_seen().parse::<jiff::Timestamp>().map(|t| t.as_millisecond()).unwrap_or(0);
+        let age = i128::from(self.now_ms) - i128::from(seen);
+        if age > self.ttl.as_millis() as i128 { Liveness::Expired } else { Liveness::Live }
+    }
 }
 
 /// The views of `all`, with readiness decided on the whole set.
-fn views(all: &[Stored]) -> Vec<View> {
-    let here = host();
-    let dead: Vec<bool> = all.iter().map(|s| claim_is_dead(&s.task, &here)).collect();
+fn views(all: &[Stored], judge: &Judge) -> Vec<View> {
+    let live: Vec<Liveness> = all.iter().map(|s| judge.of(&s.task)).collect();
     let status_of = |id: &str| {
         all.iter()
-            .zip(&dead)
+            .zip(&live)
             .find(|(s, _)| s.task.id == id)
-            .map(|(s, d)| if *d { Status::Pending } else { s.task.status })
+            .map(|(s, l)| if *l != Liveness::Live { Status::Pending } else { s.task.status })
     };
     all.iter()
-        .zip(&dead)
-        .map(|(s, &d)| {
+        .zip(&live)
+        .map(|(s, &l)| {
             let mut task = s.task.clone();
-            if d {
+            if l != Liveness::Live {
                 task.status = Status::Pending;
             }
             let ready =
                 task.status == Status::Pending && task.blocked_by.iter().all(|b| status_of(b) == Some(Status::Done));
-            View { task, ready, claim_dead: d }
+            View { task, ready, claim_dead: l != Liveness::Live, claim_expired: l == Liveness::Expired }
         })
         .collect()
 }
 
-fn view_of(all: &[Stored], id: &str) -> Option<View> {
-    views(all).into_iter().find(|v| v.task.id == id)
+fn view_of(all: &[Stored], id: &str, judge: &Judge) -> Option<View> {
+    views(all, judge).into_iter().find(|v| v.task.id == id)
+}
+
+/// The file that records the remote `task sync` shared the plane through.
+fn shared_file(ctx: &Ctx) -> std::path::PathBuf {
+    ctx.state.root.join("tasks-remote")
+}
+
+/// The remote task changes go through: `flag` (`--remote`); none with `--local`; else `tasks.remote`
+/// (which must name a remote of this clone); else the remote `task sync` last shared the plane through.
+/// `None`: the change is made here alone.
+pub fn route(ctx: &Ctx, flag: Option<&str>, local: bool) -> Result<Option<String>, Error> {
+    if local {
+        return Ok(None);
+    }
+    if let Some(r) = flag {
+        return Ok(Some(r.to_string()));
+    }
+    let configured = &ctx.config.tasks.remote;
+    if !configured.is_empty() {
+        if ctx.repo.config_string(&format!("remote.{configured}.url")).is_none() {
+            return Err(Error::new(format!("tasks.remote names '{configured}', which is not a remote of this clone"))
+                .hint(format!(
+                    "add it (`git remote add {configured} <url>`), or pass --local to change this clone alone"
+                )));
+        }
+        return Ok(Some(configured.clone()));
+    }
+    let file = shared_file(ctx);
+    match std::fs::read_to_string(&file) {
+        Ok(text) => Ok(Some(text.trim().to_string()).filter(|r| !r.is_empty())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::new(format!("cannot read {}: {e}", file.display()))),
+    }
+}
+
+/// `task sync <remote>`: sync with it, and from then on every task change of this clone goes through it.
+pub fn share(ctx: &Ctx, remote: &str) -> Result<sync::Report, Error> {
+    let report = sync::sync(ctx, remote)?;
+    state_dir::atomic_write(&shared_file(ctx), format!("{remote}\n").as_bytes())?;
+    Ok(report)
+}
+
+/// Make a change here and, with a remote, through it: take the remote's tasks, change, publish, and the
+/// change holds only once the remote has exactly the blob written here. A change that lost to one
+/// published first (the sync replaced ours with it) is decided again on what the remote holds.
+fn through(
+    ctx: &Ctx,
+    remote: Option<&str>,
+    change: impl Fn() -> Result<(Task, bool), Error>,
+) -> Result<(Task, bool), Error> {
+    let Some(r) = remote else { return change() };
+    sync::sync(ctx, r)?;
+    for _ in 0..RETRIES {
+        let (t, did) = change()?;
+        if !did {
+            return Ok((t, false));
+        }
+        let full = store::ref_of(&t.id);
+        let ours = crate::git::refs::oid_of(&ctx.repo, &full)?;
+        let published = sync::sync(ctx, r);
+        let theirs = crate::git::remote::remote_ref(&ctx.repo, r, &full)?;
+        if let Err(e) = published {
+            return Err(e
+                .context(format!("task '{}' was changed here but not published to '{r}'", t.id))
+                .hint("`git neighbor task sync` publishes it"));
+        }
+        if theirs.is_some() && theirs == ours {
+            return Ok((t, true));
+        }
+    }
+    Err(Error::new(format!("the tasks on '{r}' kept changing; nothing was published")).hint("try again"))
+}
+
+/// Save the work of the tenant a dead or expired claim of `t` leaves behind, when that tenant is here
+/// (its record names the task back) and holds work: the rescue ref. `None`: no such tenant, or no work.
+fn rescue_tenant_of(ctx: &Ctx, t: &Task) -> Result<Option<String>, Error> {
+    let Some(name) = &t.tenant else { return Ok(None) };
+    let Some(tenant) =
+        crate::building::registry::get(&ctx.state, name)?.filter(|r| r.task.as_deref() == Some(t.id.as_str()))
+    else {
+        return Ok(None);
+    };
+    if crate::building::work_in(ctx, &tenant)?.is_empty() {
+        return Ok(None);
+    }
+    let tip = crate::git::refs::oid_of(&ctx.repo, &format!("refs/heads/{}", tenant.branch))?;
+    let why = format!("task {} was taken over", t.id);
+    let r = crate::building::remove::rescue_tenant(ctx, &tenant, &why, tip.as_deref(), None)?;
+    Ok(Some(r.r#ref))
 }
 
 fn log(ctx: &Ctx, event: &str, t: &Task) {
@@ -209,8 +356,13 @@ pub struct NewTask {
     pub blocked_by: Vec<String>,
 }
 
-/// Add a task. Its blockers must exist; an existing id is refused (exit 3).
-pub fn add(ctx: &Ctx, req: NewTask) -> Result<Task, Error> {
+/// Add a task (through `remote`, see [`through`]). Its blockers must exist; an existing id is refused
+/// (exit 3).
+pub fn add(ctx: &Ctx, req: NewTask, remote: Option<&str>) -> Result<Task, Error> {
+    through(ctx, remote, || add_here(ctx, &req).map(|t| (t, true))).map(|(t, _)| t)
+}
+
+fn add_here(ctx: &Ctx, req: &NewTask) -> Result<Task, Error> {
     let subject = req.subject.trim();
     if subject.is_empty() || subject.contains('\n') {
         return Err(Error::usage("a task's subject must be one non-empty line").hint("put details in --body-file"));
@@ -246,6 +398,7 @@ pub fn add(ctx: &Ctx, req: NewTask) -> Result<Task, Error> {
             owner: None,
             tenant: None,
             claimed_by: None,
+            rescued: None,
             created: ts.clone(),
             updated: ts.clone(),
             version: 1,
@@ -293,7 +446,7 @@ pub struct Filter {
 /// The tasks matching `f`, oldest first, and one error per ref that does not hold a task.
 pub fn list(ctx: &Ctx, f: &Filter) -> Result<(Vec<View>, Vec<Error>), Error> {
     let (all, bad) = store::load_all(&ctx.repo)?;
-    let mut v: Vec<View> = views(&all)
+    let mut v: Vec<View> = views(&all, &Judge::new(ctx))
         .into_iter()
         .filter(|v| !f.ready || v.ready)
         .filter(|v| f.status.is_none_or(|s| v.task.status == s))
@@ -310,7 +463,7 @@ pub fn show(ctx: &Ctx, id: &str) -> Result<View, Error> {
     // A blocker pushed between the two reads only makes readiness more careful.
     let mut all: Vec<Stored> = all.into_iter().filter(|s| s.task.id != id).collect();
     all.push(one);
-    view_of(&all, id).ok_or_else(|| Error::new(format!("no task named '{id}'")))
+    view_of(&all, id, &Judge::new(ctx)).ok_or_else(|| Error::new(format!("no task named '{id}'")))
 }
 
 /// What `claim` is asked for.
@@ -367,7 +520,8 @@ pub fn claim(ctx: &Ctx, want: &Want, owner: Option<&str>, pid: u32, remote: Opti
         match want {
             Want::Id(_) => {
                 let (all, _) = store::load_all(&ctx.repo)?;
-                let v = view_of(&all, &id).ok_or_else(|| Error::new(format!("no task named '{id}'")))?;
+                let v =
+                    view_of(&all, &id, &Judge::new(ctx)).ok_or_else(|| Error::new(format!("no task named '{id}'")))?;
                 return Err(if v.ready {
                     Error::refused(format!("task '{id}' was changed on '{r}' while it was being claimed"))
                         .hint("try again")
@@ -385,9 +539,18 @@ pub fn claim(ctx: &Ctx, want: &Want, owner: Option<&str>, pid: u32, remote: Opti
 type Here = (Claimed, Option<(String, String)>);
 
 fn claim_here(ctx: &Ctx, want: &Want, owner: Option<&str>, pid: u32, skip: &[String]) -> Result<Here, Error> {
-    let claimer = Claimer { pid, host: host(), since: now() };
-    let take = |s: &Stored| {
+    let ts = now();
+    let claimer = Claimer { pid, host: host(), since: ts.clone(), heartbeat: Some(ts) };
+    let judge = Judge::new(ctx);
+    // Taking over a claim that is over: the work its tenant holds here is saved first, and the task says
+    // where. A tenant whose work cannot be saved keeps the task from being taken (the error says why).
+    let take = |s: &Stored| -> Result<Task, Error> {
         let mut t = s.task.clone();
+        if judge.of(&s.task) != Liveness::Live
+            && let Some(r) = rescue_tenant_of(ctx, &s.task)?
+        {
+            t.rescued = Some(r);
+        }
         t.status = Status::Claimed;
         t.claimed_by = Some(claimer.clone());
         t.reason = None;
@@ -396,7 +559,7 @@ fn claim_here(ctx: &Ctx, want: &Want, owner: Option<&str>, pid: u32, skip: &[Str
         }
         t.updated = now();
         t.version += 1;
-        t
+        Ok(t)
     };
     match want {
         Want::Id(id) => {
@@ -405,15 +568,15 @@ fn claim_here(ctx: &Ctx, want: &Want, owner: Option<&str>, pid: u32, skip: &[Str
                 let one = store::load(&ctx.repo, id)?;
                 let all: Vec<Stored> =
                     all.into_iter().filter(|s| s.task.id != *id).chain(std::iter::once(one.clone())).collect();
-                let v = view_of(&all, id).ok_or_else(|| Error::new(format!("no task named '{id}'")))?;
+                let v = view_of(&all, id, &judge).ok_or_else(|| Error::new(format!("no task named '{id}'")))?;
                 if !v.ready {
                     return Err(not_ready(&v, &all));
                 }
-                let t = take(&one);
+                let t = take(&one)?;
                 match store::swap_to(&ctx.repo, &one, &t, &format!("neighbor: task claim {id}"))? {
                     (Cas::Done, oid) => {
                         log(ctx, "claim", &t);
-                        let v = View { task: t, ready: false, claim_dead: false };
+                        let v = View { task: t, ready: false, claim_dead: false, claim_expired: false };
                         return Ok((Claimed::Task(Box::new(v)), Some((oid, one.oid))));
                     }
                     // Someone changed it since we read it: read again, and say who holds it if someone does.
@@ -425,7 +588,7 @@ fn claim_here(ctx: &Ctx, want: &Want, owner: Option<&str>, pid: u32, skip: &[Str
         Want::Next => {
             for _ in 0..RETRIES {
                 let (all, _) = store::load_all(&ctx.repo)?;
-                let vs = views(&all);
+                let vs = views(&all, &judge);
                 let mut ready: Vec<&View> = vs.iter().filter(|v| v.ready && !skip.contains(&v.task.id)).collect();
                 if ready.is_empty() {
                     let nothing = Claimed::NothingReady {
@@ -437,12 +600,13 @@ fn claim_here(ctx: &Ctx, want: &Want, owner: Option<&str>, pid: u32, skip: &[Str
                 ready.sort_by(|a, b| (&a.task.created, &a.task.id).cmp(&(&b.task.created, &b.task.id)));
                 for v in ready {
                     let Some(s) = all.iter().find(|s| s.task.id == v.task.id) else { continue };
-                    let t = take(s);
+                    // A tenant whose work cannot be saved: its task is not taken over; the next one is.
+                    let Ok(t) = take(s) else { continue };
                     if let (Cas::Done, oid) =
                         store::swap_to(&ctx.repo, s, &t, &format!("neighbor: task claim {}", t.id))?
                     {
                         log(ctx, "claim", &t);
-                        let v = View { task: t, ready: false, claim_dead: false };
+                        let v = View { task: t, ready: false, claim_dead: false, claim_expired: false };
                         return Ok((Claimed::Task(Box::new(v)), Some((oid, s.oid.clone()))));
                     }
                     // Lost the race for this one: the next ready task.
@@ -500,15 +664,15 @@ fn update(
     event: &str,
     change: impl Fn(&View) -> Result<Option<Task>, Error>,
 ) -> Result<(Task, bool), Error> {
-    let here = host();
+    let judge = Judge::new(ctx);
     for _ in 0..RETRIES {
         let one = store::load(&ctx.repo, id)?;
-        let dead = claim_is_dead(&one.task, &here);
+        let l = judge.of(&one.task);
         let mut task = one.task.clone();
-        if dead {
+        if l != Liveness::Live {
             task.status = Status::Pending;
         }
-        let v = View { task, ready: false, claim_dead: dead };
+        let v = View { task, ready: false, claim_dead: l != Liveness::Live, claim_expired: l == Liveness::Expired };
         let Some(mut new) = change(&v)? else { return Ok((v.task, false)) };
         new.updated = now();
         new.version = one.task.version + 1;
@@ -548,7 +712,7 @@ pub fn claim_in_tenant(
     let tenant = match earlier.map_or_else(|| crate::building::add(ctx, &req), Ok) {
         Ok(t) => t,
         Err(e) => {
-            let _ = release(ctx, &id);
+            let _ = release(ctx, &id, remote);
             return Err(
                 e.context(format!("task '{id}' was claimed and released again: no tenant could be made for it"))
             );
@@ -556,12 +720,14 @@ pub fn claim_in_tenant(
     };
     crate::failpoint::hit("task-claim.tenant-made");
     let name = tenant.name.clone();
-    let (task, _) = update(ctx, &id, "tenant", |v| {
-        let mut t = v.task.clone();
-        t.tenant = Some(name.clone());
-        Ok(Some(t))
+    let (task, _) = through(ctx, remote, || {
+        update(ctx, &id, "tenant", |v| {
+            let mut t = v.task.clone();
+            t.tenant = Some(name.clone());
+            Ok(Some(t))
+        })
     })?;
-    let view = View { task, ready: false, claim_dead: false };
+    let view = View { task, ready: false, claim_dead: false, claim_expired: false };
     Ok((Claimed::Task(Box::new(view)), Some(tenant)))
 }
 
@@ -606,23 +772,90 @@ pub fn claim_and_run(
         stdout_to_stderr: how.stdout_to_stderr,
         ..Default::default()
     };
-    let report = match crate::supervise::job::run(ctx, &req, how.sigs) {
+    // While CMD runs, a second thread says the claim is alive (see [`keep_alive`]).
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let ran = std::thread::scope(|s| {
+        // A Ctx of its own: the repository handle is not shared between threads.
+        let (dir, overrides, wait) = (ctx.repo.here().to_path_buf(), ctx.overrides.clone(), ctx.lock_timeout);
+        let (id, stop) = (&id, &stop);
+        let beats = s.spawn(move || {
+            if let Ok((c, _)) = Ctx::open(&dir, &overrides, wait, crate::building::ConfigPolicy::Strict) {
+                keep_alive(&c, id, pid, remote, stop);
+            }
+        });
+        let ran = crate::supervise::job::run(ctx, &req, how.sigs);
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = beats.join();
+        ran
+    });
+    let report = match ran {
         Ok(r) => r,
         Err(e) => {
-            let _ = fail(ctx, &id, &format!("the command did not run: {}", e.message));
+            let _ = fail(ctx, &id, &format!("the command did not run: {}", e.message), remote);
             return Err(e.context(format!("task '{id}' failed")));
         }
     };
     let (task, _) = if report.exit == 0 {
-        done(ctx, &id)?
+        done(ctx, &id, remote)?
     } else {
-        fail(ctx, &id, &format!("`{}` exited {} in tenant {}", cmd.join(" "), report.exit, t.name))?
+        fail(ctx, &id, &format!("`{}` exited {} in tenant {}", cmd.join(" "), report.exit, t.name), remote)?
     };
     Ok(Ok(Ran { task, run: report }))
 }
 
-/// Put a claimed (or failed) task back to pending. `false` when it already was.
-pub fn release(ctx: &Ctx, id: &str) -> Result<(Task, bool), Error> {
+/// How often a running claim's heartbeat is refreshed: a third of `tasks.claim-ttl` (at least 100 ms), so
+/// two refreshes can fail before the claim expires.
+fn beat_every(ctx: &Ctx) -> std::time::Duration {
+    (ctx.config.tasks.claim_ttl / 3).max(std::time::Duration::from_millis(100))
+}
+
+/// Refresh the heartbeat of the claim process `pid` of this host holds on task `id` (through `remote`).
+/// `false` once the claim is not that one's any more (done, released, taken over): nothing to refresh.
+pub fn heartbeat(ctx: &Ctx, id: &str, pid: u32, remote: Option<&str>) -> Result<bool, Error> {
+    let me = host();
+    let mine =
+        |t: &Task| t.status == Status::Claimed && t.claimed_by.as_ref().is_some_and(|c| c.pid == pid && c.host == me);
+    let (t, _) = through(ctx, remote, || {
+        update(ctx, id, "heartbeat", |v| {
+            if !mine(&v.task) {
+                return Ok(None);
+            }
+            let mut t = v.task.clone();
+            if let Some(c) = t.claimed_by.as_mut() {
+                c.heartbeat = Some(now());
+            }
+            Ok(Some(t))
+        })
+    })?;
+    Ok(mine(&t))
+}
+
+/// The heartbeat loop of a running claim: refresh every [`beat_every`] until `stop` is set or the claim is
+/// no longer ours. A refresh that fails (the remote unreachable for a moment) is tried again next time; the
+/// claim expires elsewhere only when refreshes keep failing for the whole expiry.
+fn keep_alive(ctx: &Ctx, id: &str, pid: u32, remote: Option<&str>, stop: &std::sync::atomic::AtomicBool) {
+    let every = beat_every(ctx);
+    let tick = std::time::Duration::from_millis(20);
+    let mut waited = std::time::Duration::ZERO;
+    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+        std::thread::sleep(tick);
+        waited += tick;
+        if waited < every {
+            continue;
+        }
+        waited = std::time::Duration::ZERO;
+        if let Ok(false) = heartbeat(ctx, id, pid, remote) {
+            return;
+        }
+    }
+}
+
+/// Put a claimed (or failed) task back to pending (through `remote`). `false` when it already was.
+pub fn release(ctx: &Ctx, id: &str, remote: Option<&str>) -> Result<(Task, bool), Error> {
+    through(ctx, remote, || release_here(ctx, id))
+}
+
+fn release_here(ctx: &Ctx, id: &str) -> Result<(Task, bool), Error> {
     update(ctx, id, "release", |v| match v.task.status {
         Status::Done => Err(Error::refused(format!("task '{id}' is done; a done task is not released"))),
         Status::Pending if !v.claim_dead => Ok(None),
@@ -636,8 +869,12 @@ pub fn release(ctx: &Ctx, id: &str) -> Result<(Task, bool), Error> {
     })
 }
 
-/// Mark a task done. `false` when it already was.
-pub fn done(ctx: &Ctx, id: &str) -> Result<(Task, bool), Error> {
+/// Mark a task done (through `remote`). `false` when it already was.
+pub fn done(ctx: &Ctx, id: &str, remote: Option<&str>) -> Result<(Task, bool), Error> {
+    through(ctx, remote, || done_here(ctx, id))
+}
+
+fn done_here(ctx: &Ctx, id: &str) -> Result<(Task, bool), Error> {
     update(ctx, id, "done", |v| match v.task.status {
         Status::Done => Ok(None),
         _ => {
@@ -655,6 +892,7 @@ pub fn done(ctx: &Ctx, id: &str) -> Result<(Task, bool), Error> {
 pub fn done_landing(
     ctx: &Ctx,
     id: &str,
+    remote: Option<&str>,
     test: Option<String>,
     progress: &dyn Fn(&str),
 ) -> Result<(Task, bool, crate::building::land::Landed), Error> {
@@ -681,7 +919,7 @@ pub fn done_landing(
         keep: false,
     };
     let landed = crate::building::land::land(ctx, &req, progress)?;
-    let (task, did) = done(ctx, id)?;
+    let (task, did) = done(ctx, id, remote)?;
     Ok((task, did, landed))
 }
 
@@ -699,8 +937,12 @@ pub struct Edit {
 }
 
 /// Change a task's subject, body or labels (its status, claim and blockers have commands of their own).
-/// `false` when nothing changed.
-pub fn edit(ctx: &Ctx, id: &str, e: &Edit) -> Result<(Task, bool), Error> {
+/// `false` when nothing changed. Through `remote`.
+pub fn edit(ctx: &Ctx, id: &str, e: &Edit, remote: Option<&str>) -> Result<(Task, bool), Error> {
+    through(ctx, remote, || edit_here(ctx, id, e))
+}
+
+fn edit_here(ctx: &Ctx, id: &str, e: &Edit) -> Result<(Task, bool), Error> {
     let subject = match &e.subject {
         Some(s) if s.trim().is_empty() || s.contains('\n') => {
             return Err(Error::usage("a task's subject must be one non-empty line").hint("put details in --body-file"));
@@ -727,8 +969,12 @@ pub fn edit(ctx: &Ctx, id: &str, e: &Edit) -> Result<(Task, bool), Error> {
     })
 }
 
-/// Mark a task failed with a reason; a done task is refused.
-pub fn fail(ctx: &Ctx, id: &str, reason: &str) -> Result<(Task, bool), Error> {
+/// Mark a task failed with a reason (through `remote`); a done task is refused.
+pub fn fail(ctx: &Ctx, id: &str, reason: &str, remote: Option<&str>) -> Result<(Task, bool), Error> {
+    through(ctx, remote, || fail_here(ctx, id, reason))
+}
+
+fn fail_here(ctx: &Ctx, id: &str, reason: &str) -> Result<(Task, bool), Error> {
     let reason = reason.trim();
     if reason.is_empty() || reason.contains('\n') {
         return Err(Error::usage("--reason must be one non-empty line"));
@@ -745,8 +991,12 @@ pub fn fail(ctx: &Ctx, id: &str, reason: &str) -> Result<(Task, bool), Error> {
 }
 
 /// Make `id` wait for `by`. Blocking a task on itself is a usage error (exit 2); a blocker that would close
-/// a cycle is refused (exit 3) naming the cycle. `false` when it already waited for `by`.
-pub fn block(ctx: &Ctx, id: &str, by: &str) -> Result<(Task, bool), Error> {
+/// a cycle is refused (exit 3) naming the cycle. `false` when it already waited for `by`. Through `remote`.
+pub fn block(ctx: &Ctx, id: &str, by: &str, remote: Option<&str>) -> Result<(Task, bool), Error> {
+    through(ctx, remote, || block_here(ctx, id, by))
+}
+
+fn block_here(ctx: &Ctx, id: &str, by: &str) -> Result<(Task, bool), Error> {
     validate_id(id)?;
     validate_id(by)?;
     if id == by {
@@ -819,12 +1069,17 @@ mod tests {
                 owner: None,
                 tenant: None,
                 claimed_by: None,
+                rescued: None,
                 created: String::new(),
                 updated: String::new(),
                 version: 1,
             },
             oid: String::new(),
         }
+    }
+
+    fn judge() -> Judge {
+        Judge { here: "here".into(), ttl: std::time::Duration::from_secs(60), now_ms: 0 }
     }
 
     #[test]
@@ -838,11 +1093,32 @@ mod tests {
     #[test]
     fn ready_needs_every_blocker_done() {
         let mut all = vec![stored("a", &[]), stored("b", &["a"])];
-        let ready =
-            |all: &[Stored]| views(all).iter().filter(|v| v.ready).map(|v| v.task.id.clone()).collect::<Vec<_>>();
+        let ready = |all: &[Stored]| {
+            views(all, &judge()).iter().filter(|v| v.ready).map(|v| v.task.id.clone()).collect::<Vec<_>>()
+        };
         assert_eq!(ready(&all), vec!["a"]);
         all[0].task.status = Status::Done;
         assert_eq!(ready(&all), vec!["b"]);
+    }
+
+    #[test]
+    fn a_claim_from_another_host_expires_with_its_heartbeat() {
+        let mut t = stored("a", &[]).task;
+        t.status = Status::Claimed;
+        let at = |ms: u64| state_dir::rfc3339(ms);
+        t.claimed_by = Some(Claimer { pid: 1, host: "there".into(), since: at(1_000), heartbeat: Some(at(100_000)) });
+        let j = |now_ms| Judge { here: "here".into(), ttl: std::time::Duration::from_secs(60), now_ms };
+        assert_eq!(j(160_000).of(&t), Liveness::Live, "60s after the heartbeat: not yet");
+        assert_eq!(j(160_001).of(&t), Liveness::Expired);
+        // Without a heartbeat the claim's time counts; one that does not parse is expired.
+        t.claimed_by.as_mut().unwrap().heartbeat = None;
+        assert_eq!(j(61_000).of(&t), Liveness::Live);
+        assert_eq!(j(61_001).of(&t), Liveness::Expired);
+        t.claimed_by.as_mut().unwrap().heartbeat = Some("yesterday".into());
+        assert_eq!(j(160_001).of(&t), Liveness::Expired);
+        // This host's claims follow their pid, whatever the heartbeat says.
+        t.claimed_by = Some(Claimer { pid: std::process::id(), host: "here".into(), since: at(0), heartbeat: None });
+        assert_eq!(j(u64::MAX / 2).of(&t), Liveness::Live);
     }
 
     #[test]

@@ -317,8 +317,8 @@ fn two_clones_claim_one_task_through_the_remote_one_wins() {
     assert_eq!(local_blob(&two, "A"), remote_blob("A"));
 
     // Both clones claim A; the first to sync publishes, the second is told who holds it.
-    in_dir(&one, &["claim", "A", "--owner", "one"]).ok();
-    in_dir(&two, &["claim", "A", "--owner", "two"]).ok();
+    in_dir(&one, &["claim", "A", "--owner", "one", "--local"]).ok();
+    in_dir(&two, &["claim", "A", "--owner", "two", "--local"]).ok();
     in_dir(&one, &["sync"]).ok();
     let lost = in_dir(&two, &["sync"]);
     assert_eq!(lost.code, 3, "{}", lost.stderr);
@@ -329,8 +329,8 @@ fn two_clones_claim_one_task_through_the_remote_one_wins() {
     assert_eq!(local_blob(&one, "A"), remote_blob("A"));
 
     // The same race with both syncs at once: exactly one wins, whatever the order.
-    in_dir(&one, &["claim", "R", "--owner", "one"]).ok();
-    in_dir(&two, &["claim", "R", "--owner", "two"]).ok();
+    in_dir(&one, &["claim", "R", "--owner", "one", "--local"]).ok();
+    in_dir(&two, &["claim", "R", "--owner", "two", "--local"]).ok();
     let a = t.cmd_in(&one, &["task", "sync"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let b = t.cmd_in(&two, &["task", "sync"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let (a, b) = (Out::from_output(a.wait_with_output().unwrap()), Out::from_output(b.wait_with_output().unwrap()));
@@ -416,6 +416,11 @@ fn claim_into_a_tenant_links_task_and_tenant_both_ways() {
     let st = t.neighbor_in(&path, &["status", "--json"]).ok().json();
     assert_eq!((st["current_tenant"].clone(), st["current_task"].clone()), (json!("login"), json!("login")), "{st}");
     assert!(t.neighbor_in(&path, &["status"]).ok().stdout.contains("(tenant login, task login)"));
+    // status anywhere names each task's tenant.
+    let st = t.neighbor(&["status", "--json"]).ok().json();
+    assert_eq!(st["tasks"]["claimed"], 1, "{st}");
+    assert_eq!(st["tasks"]["bound"], json!([{"task": "login", "tenant": "login", "status": "claimed"}]), "{st}");
+    assert!(t.neighbor(&["status"]).ok().stdout.contains("login in tenant login (claimed)"));
     // Released and claimed again with --tenant: the same tenant, with whatever was left in it.
     std::fs::write(path.join("wip.txt"), "half done\n").unwrap();
     task(&t, &["release", "login"]).ok();
@@ -607,4 +612,353 @@ fn concurrent_claims_into_tenants_bind_each_task_once() {
         assert_eq!(rows.iter().filter(|r| r["task"] == id.as_str()).count(), 1, "{rows:?}");
     }
     assert_eq!(rows.iter().filter(|r| !r["task"].is_null()).count(), 4, "{rows:?}");
+}
+
+/// The task stored on the bare remote `origin.git` behind `refs/neighbor/tasks/<id>`, if any.
+fn on_origin(t: &TestRepo, id: &str) -> Option<serde_json::Value> {
+    let origin = t.root.join("origin.git");
+    let o = t.git_out(&origin, &["cat-file", "blob", &format!("refs/neighbor/tasks/{id}")]);
+    (o.code == 0).then(|| serde_json::from_str(&o.stdout).unwrap())
+}
+
+/// Once `task sync origin` has run in a clone, its claims and changes go through the remote without
+/// `--remote`: 8 claimers in each of two clones over 20 tasks claim each task at most once across both, and
+/// every claim is on the remote. `--local` keeps a change in its clone; `tasks.remote` shares without a sync;
+/// a `tasks.remote` that is not a remote name is refused.
+#[test]
+fn a_synced_plane_is_shared_by_default_and_local_opts_out() {
+    let t = TestRepo::with_remote();
+    let one = t.dir.clone();
+    let two = t.root.join("clone2");
+    t.git(&["clone", "-q", t.root.join("origin.git").to_str().unwrap(), two.to_str().unwrap()]);
+    let in_dir = |dir: &std::path::Path, args: &[&str]| {
+        let mut all = vec!["task"];
+        all.extend_from_slice(args);
+        t.neighbor_in(dir, &all)
+    };
+    for i in 0..20 {
+        task(&t, &["add", &format!("task {i}"), "--id", &format!("T{i:02}")]).ok();
+    }
+    assert!(on_origin(&t, "T00").is_none(), "not shared yet: adds stay in the clone");
+    in_dir(&one, &["sync", "origin"]).ok();
+    in_dir(&two, &["sync", "origin"]).ok();
+    // 16 claimers, none told which remote: each clone goes through origin because it synced with it.
+    let kids: Vec<_> = (0..16)
+        .map(|i| {
+            let dir = if i % 2 == 0 { &one } else { &two };
+            let owner = format!("c{i}");
+            t.cmd_in(dir, &["task", "claim", "--next", "--owner", &owner, "--json"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outs: Vec<Out> = kids.into_iter().map(|k| Out::from_output(k.wait_with_output().unwrap())).collect();
+    let failed: Vec<&str> = outs.iter().filter(|o| o.code != 0).map(|o| o.stderr.as_str()).collect();
+    assert!(failed.is_empty(), "16 claimers, 20 tasks: each gets one: {failed:?}");
+    let mut ids: Vec<String> = outs.iter().map(|o| o.json()["id"].as_str().unwrap().to_string()).collect();
+    for (o, id) in outs.iter().zip(&ids) {
+        let r = on_origin(&t, id).unwrap();
+        assert_eq!(r["owner"], o.json()["owner"], "{id}: the remote holds this claimer's claim");
+        assert_eq!(r["version"], 2, "{id}: claimed once");
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 16, "no task claimed twice across the clones");
+
+    // A status change goes through too: done in clone two is on the remote at once.
+    in_dir(&two, &["done", &ids[0]]).ok();
+    assert_eq!(on_origin(&t, &ids[0]).unwrap()["status"], "done");
+    // --local: the change stays in the clone; the remote still says claimed.
+    in_dir(&one, &["release", &ids[1], "--local"]).ok();
+    assert_eq!(on_origin(&t, &ids[1]).unwrap()["status"], "claimed");
+    in_dir(&one, &["add", "mine alone", "--id", "L", "--local"]).ok();
+    assert!(on_origin(&t, "L").is_none());
+    refused(&t, &["release", &ids[1], "--local", "--remote", "origin"], 2, "cannot be used with");
+    // `claim --run` goes through it as well: the claim, the tenant binding and the done are on the remote.
+    let o = in_dir(&two, &["claim", "--next", "--json", "--run", "--", "true"]).ok().json();
+    let ran = o["task"]["id"].as_str().unwrap().to_string();
+    let r = on_origin(&t, &ran).unwrap();
+    assert_eq!((r["status"].as_str(), r["tenant"].as_str()), (Some("done"), Some(ran.as_str())), "{r}");
+
+    // tasks.remote shares a clone that never synced; it must name a remote of the clone.
+    let three = t.root.join("clone3");
+    t.git(&["clone", "-q", t.root.join("origin.git").to_str().unwrap(), three.to_str().unwrap()]);
+    t.neighbor_in(&three, &["-c", "tasks.remote=origin", "task", "add", "from three", "--id", "C3"]).ok();
+    assert_eq!(on_origin(&t, "C3").unwrap()["subject"], "from three");
+    let o = t.neighbor_in(&three, &["-c", "tasks.remote=../elsewhere.git", "task", "add", "x"]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("is not a remote name"), "{}", o.stderr);
+    let o = t.neighbor_in(&three, &["-c", "tasks.remote=nosuch", "task", "add", "x"]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(o.stderr.contains("not a remote of this clone"), "{}", o.stderr);
+}
+
+/// Wait (bounded) until `cond` holds; the test fails naming `what` if it never does.
+fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    for _ in 0..1200 {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("never happened: {what}");
+}
+
+/// The work a `task claim --run` leaves in its tenant: a commit, then an uncommitted file, then it waits.
+const WORK_THEN_WAIT: &str =
+    "echo wip > wip.txt && git add wip.txt && git commit -qm wip && echo dirty > dirty.txt && exec sleep 600";
+
+/// `kill -9` of a `task claim --run`: the claim was its own process's, so the task is ready again at once;
+/// the next claim first saves the tenant's work (its commit and its uncommitted file) as a rescue ref and
+/// the task says where; the tenant stays as it was. Nothing is lost.
+#[test]
+fn a_killed_run_claimer_frees_its_task_and_its_tenants_work_is_rescued() {
+    let t = TestRepo::new();
+    task(&t, &["add", "crash", "--id", "K"]).ok();
+    let mut claimer = t
+        .cmd_in(&t.dir, &["task", "claim", "K", "--run", "--", "sh", "-c", WORK_THEN_WAIT])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let tenant = t.root.join(format!("{}.worktrees/K", t.dir.file_name().unwrap().to_str().unwrap()));
+    wait_until("the command committed and left a file", || tenant.join("dirty.txt").exists());
+    let s = &stored(&t)["K"];
+    assert_eq!(s["claimed_by"]["pid"], claimer.id(), "--run claims for its own process: {s}");
+    assert_eq!(s["tenant"], "K");
+    let wip = t.git(&["rev-parse", "neighbor/K"]);
+    refused(&t, &["claim", "K"], 3, "already claimed");
+
+    claimer.kill().unwrap(); // SIGKILL
+    claimer.wait().unwrap();
+    let v = task(&t, &["show", "K", "--json"]).ok().json();
+    assert_eq!((v["status"].clone(), v["claim_dead"].clone()), (json!("pending"), json!(true)), "{v}");
+    assert_eq!(ready_ids(&t), ["K"], "ready again at once");
+
+    let won = task(&t, &["claim", "--next", "--json"]).ok().json();
+    assert_eq!(won["id"], "K");
+    let rescued = stored(&t)["K"]["rescued"].as_str().expect("the task says where the work went").to_string();
+    assert!(rescued.starts_with("refs/neighbor/rescue/"), "{rescued}");
+    assert_eq!(t.git(&["show", &format!("{rescued}:wip.txt")]), "wip");
+    assert_eq!(t.git(&["show", &format!("{rescued}:dirty.txt")]), "dirty", "uncommitted work is saved too");
+    let ancestor = t.git_out(&t.dir, &["merge-base", "--is-ancestor", &wip, &rescued]);
+    assert_eq!(ancestor.code, 0, "the tenant's commit is in the rescue");
+    // The tenant itself is kept as it was.
+    assert_eq!(t.git(&["rev-parse", "neighbor/K"]), wip);
+    assert!(tenant.join("dirty.txt").exists());
+}
+
+/// A claim through a remote from another host (NEIGHBOR_HOST) carries a heartbeat that `task claim --run`
+/// refreshes on the remote. After `kill -9` of that claimer the claim still holds under a long
+/// `tasks.claim-ttl`, and has expired under one shorter than the age of its last heartbeat (read from the
+/// remote, so nothing depends on how fast the test runs): the task is ready again and the next claim takes
+/// it over through the remote, first saving the work of its tenant (here in the claimer's clone) as a
+/// rescue ref that the task names.
+#[test]
+fn a_remote_claims_heartbeat_expires_after_the_ttl_and_its_work_is_rescued() {
+    let t = TestRepo::with_remote();
+    let one = t.dir.clone();
+    let two = t.root.join("clone2");
+    t.git(&["clone", "-q", t.root.join("origin.git").to_str().unwrap(), two.to_str().unwrap()]);
+    let in_dir = |dir: &std::path::Path, args: &[&str]| t.neighbor_in(dir, args);
+    in_dir(&one, &["task", "add", "far work", "--id", "X"]).ok();
+    in_dir(&one, &["task", "sync", "origin"]).ok();
+    in_dir(&two, &["task", "sync", "origin"]).ok();
+
+    // Clone two runs X as host "far-away", with a 1s expiry: it refreshes the heartbeat every ~333ms.
+    let mut claimer = t
+        .cmd_in(&two, &["-c", "tasks.claim-ttl=1s", "task", "claim", "X", "--run", "--", "sh", "-c", WORK_THEN_WAIT])
+        .env("NEIGHBOR_HOST", "far-away")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("the remote holds a refreshed heartbeat", || {
+        on_origin(&t, "X").is_some_and(|x| {
+            x["claimed_by"]["heartbeat"].is_string() && x["claimed_by"]["heartbeat"] != x["claimed_by"]["since"]
+        })
+    });
+    let x = on_origin(&t, "X").unwrap();
+    assert_eq!(x["claimed_by"]["host"], "far-away");
+    assert_eq!(x["tenant"], "X");
+    let tenant = t.root.join("clone2.worktrees/X");
+    wait_until("the command committed and left a file", || tenant.join("dirty.txt").exists());
+    let wip = t.git_in(&two, &["rev-parse", "neighbor/X"]);
+
+    claimer.kill().unwrap(); // SIGKILL: no more heartbeats
+    claimer.wait().unwrap();
+    // A heartbeat push under way when it died may still land: wait until the remote's is stable, and older
+    // than one second.
+    let last_beat = || on_origin(&t, "X").unwrap()["claimed_by"]["heartbeat"].as_str().unwrap().to_string();
+    let mut beat = last_beat();
+    loop {
+        let at: jiff::Timestamp = beat.parse().unwrap();
+        let age = jiff::Timestamp::now().duration_since(at);
+        let want = jiff::SignedDuration::from_millis(1500);
+        if age < want {
+            std::thread::sleep((want - age).unsigned_abs());
+        }
+        let again = last_beat();
+        if again == beat {
+            break;
+        }
+        beat = again;
+    }
+
+    // Under a TTL longer than its age, the claim holds: refused, naming the far host.
+    let o = in_dir(&one, &["-c", "tasks.claim-ttl=1h", "task", "claim", "X"]);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    assert!(o.stderr.contains("on far-away"), "{}", o.stderr);
+    // Under a 1s TTL it has expired: ready again, in either clone.
+    let v = in_dir(&one, &["-c", "tasks.claim-ttl=1s", "task", "show", "X", "--json"]).ok().json();
+    assert_eq!(
+        (v["status"].clone(), v["claim_expired"].clone(), v["ready"].clone()),
+        (json!("pending"), json!(true), json!(true)),
+        "{v}"
+    );
+    // Clone two takes it over (through the remote, by default): its tenant's work is saved first.
+    let won = in_dir(&two, &["-c", "tasks.claim-ttl=1s", "task", "claim", "--next", "--json"]).ok().json();
+    assert_eq!(won["id"], "X");
+    let x = on_origin(&t, "X").unwrap();
+    assert_ne!(x["claimed_by"]["host"], "far-away", "the remote holds the new claim: {x}");
+    let rescued = x["rescued"].as_str().expect("the task says where the work went").to_string();
+    assert_eq!(t.git_in(&two, &["show", &format!("{rescued}:wip.txt")]), "wip");
+    assert_eq!(t.git_in(&two, &["show", &format!("{rescued}:dirty.txt")]), "dirty");
+    assert_eq!(t.git_out(&two, &["merge-base", "--is-ancestor", &wip, &rescued]).code, 0);
+    assert_eq!(t.git_in(&two, &["rev-parse", "neighbor/X"]), wip, "the tenant is kept as it was");
+    // Clone one now sees the new claim, live.
+    let o = in_dir(&one, &["-c", "tasks.claim-ttl=1s", "task", "claim", "X"]);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+}
+
+/// The `task-*` events of events.jsonl in order, as `event task` strings.
+fn task_events(t: &TestRepo) -> Vec<String> {
+    let events = std::fs::read_to_string(t.common_dir().join("neighbor/events.jsonl")).unwrap();
+    events
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["event"].as_str().is_some_and(|n| n.starts_with("task-")))
+        .map(|e| format!("{} {}", e["event"].as_str().unwrap(), e["task"].as_str().unwrap()))
+        .collect()
+}
+
+/// `fleet --tasks`: three streams pull the ready tasks until none remain. A chain A -> B -> C runs in order
+/// (B is claimed only after A is done, C after B), an independent D runs beside it; every task is done once.
+#[test]
+fn fleet_tasks_runs_a_chain_in_order() {
+    let t = TestRepo::new();
+    task(&t, &["add", "a", "--id", "A"]).ok();
+    task(&t, &["add", "b", "--id", "B", "--blocked-by", "A"]).ok();
+    task(&t, &["add", "c", "--id", "C", "--blocked-by", "B"]).ok();
+    task(&t, &["add", "d", "--id", "D"]).ok();
+    let order = t.root.join("order.txt");
+    let cmd = format!("echo \"$NEIGHBOR_NAME\" >> '{}'", order.display());
+    let o = t.neighbor(&["fleet", "--tasks", "--streams", "3", "--json", "--", "sh", "-c", &cmd]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let report = o.json();
+    let mut ran: Vec<String> =
+        report["runs"].as_array().unwrap().iter().map(|r| r["task"].as_str().unwrap().to_string()).collect();
+    ran.sort();
+    assert_eq!(ran, ["A", "B", "C", "D"], "each task run once: {report}");
+    assert!(report["runs"].as_array().unwrap().iter().all(|r| r["status"] == "done" && r["exit"] == 0), "{report}");
+    assert_eq!(report["left"], json!([]));
+    for (id, v) in stored(&t) {
+        assert_eq!(v["status"], "done", "{id}");
+    }
+    // The commands ran A before B before C.
+    let ran_order: Vec<String> = std::fs::read_to_string(&order).unwrap().lines().map(String::from).collect();
+    let pos = |id: &str| ran_order.iter().position(|l| l == id).unwrap();
+    assert!(pos("A") < pos("B") && pos("B") < pos("C"), "{ran_order:?}");
+    // And the log agrees: each dependent is claimed only after its blocker is done.
+    let ev = task_events(&t);
+    let at = |e: &str| ev.iter().position(|x| x == e).unwrap_or_else(|| panic!("no {e} in {ev:?}"));
+    assert!(at("task-done A") < at("task-claim B"), "{ev:?}");
+    assert!(at("task-done B") < at("task-claim C"), "{ev:?}");
+    assert_eq!(ev.iter().filter(|e| e.starts_with("task-claim ")).count(), 4, "{ev:?}");
+}
+
+/// `fleet --tasks` whose command fails for one task: that task is failed, the task waiting on it is never
+/// run, and the fleet ends (it does not wait for it) with exit 1 naming both as not done.
+#[test]
+fn fleet_tasks_stops_when_only_tasks_blocked_by_a_failure_remain() {
+    let t = TestRepo::new();
+    task(&t, &["add", "f", "--id", "F"]).ok();
+    task(&t, &["add", "g", "--id", "G", "--blocked-by", "F"]).ok();
+    task(&t, &["add", "h", "--id", "H"]).ok();
+    let o =
+        t.neighbor(&["fleet", "--tasks", "--streams", "2", "--json", "--", "sh", "-c", "test \"$NEIGHBOR_NAME\" != F"]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    let report = o.json();
+    assert_eq!(report["left"], json!(["F", "G"]), "{report}");
+    let s = stored(&t);
+    assert_eq!(
+        (s["F"]["status"].as_str(), s["G"]["status"].as_str(), s["H"]["status"].as_str()),
+        (Some("failed"), Some("pending"), Some("done"))
+    );
+    assert!(!task_events(&t).contains(&"task-claim G".to_string()));
+}
+
+/// `kill -9` of `task claim --next` through a shared plane at every git call it makes (before and after
+/// each), its claimer gone with it: whatever the crash left (a claim here only, on the remote only, or on
+/// both), the task is never lost nor held for good. After the crashed clone's next sync (exit 0, or 3 when
+/// its claim was replaced), the other clone claims both tasks, each exactly once on the remote, and a third
+/// claim finds nothing ready.
+#[test]
+fn a_claim_through_the_remote_killed_at_any_git_call_leaves_no_task_held_or_doubled() {
+    use crate::faults::{Faults, When, killed};
+    let setup = || {
+        let t = TestRepo::with_remote();
+        let two = t.root.join("clone2");
+        t.git(&["clone", "-q", t.root.join("origin.git").to_str().unwrap(), two.to_str().unwrap()]);
+        task(&t, &["add", "first", "--id", "P"]).ok();
+        task(&t, &["add", "second", "--id", "Q"]).ok();
+        task(&t, &["sync", "origin"]).ok();
+        t.neighbor_in(&two, &["task", "sync", "origin"]).ok();
+        (t, two)
+    };
+    let n = {
+        let (t, two) = setup();
+        let mut holder = std::process::Command::new("sleep").arg("600").spawn().unwrap();
+        let f = Faults::new(&t);
+        let pid = holder.id().to_string();
+        f.run(&t, &two, &["task", "claim", "--next", "--follow-pid", &pid], None).ok();
+        holder.kill().unwrap();
+        holder.wait().unwrap();
+        f.calls().len()
+    };
+    assert!(n >= 8, "a claim through a remote makes several git calls: {n}");
+    let mut kills = 0;
+    for k in 1..=n {
+        for when in [When::Before, When::After] {
+            let (t, two) = setup();
+            let mut holder = std::process::Command::new("sleep").arg("600").spawn().unwrap();
+            let f = Faults::new(&t);
+            let pid = holder.id().to_string();
+            let o = f.run(&t, &two, &["task", "claim", "--next", "--follow-pid", &pid], Some((k, when)));
+            assert!(killed(&o), "{k} {when:?}: not killed: {} {}", o.code, o.stderr);
+            kills += 1;
+            holder.kill().unwrap();
+            holder.wait().unwrap();
+            let s = t.neighbor_in(&two, &["task", "sync", "origin"]);
+            assert!(s.code == 0 || s.code == 3, "{k} {when:?}: the crashed clone syncs: {}", s.stderr);
+            let mut got: Vec<String> = (0..2)
+                .map(|_| {
+                    let c = task(&t, &["claim", "--next", "--json"]);
+                    assert_eq!(c.code, 0, "{k} {when:?}: {}", c.stderr);
+                    c.json()["id"].as_str().unwrap().to_string()
+                })
+                .collect();
+            got.sort();
+            assert_eq!(got, ["P", "Q"], "{k} {when:?}");
+            assert_eq!(task(&t, &["claim", "--next"]).code, NOTHING_READY, "{k} {when:?}");
+            for id in ["P", "Q"] {
+                let r = on_origin(&t, id).unwrap();
+                assert_eq!(r["claimed_by"]["pid"], std::process::id(), "{k} {when:?}: {id} is ours on the remote: {r}");
+            }
+        }
+    }
+    assert_eq!(kills, 2 * n);
+    eprintln!("task claim --next through the remote: {n} git calls, {kills} kill points, no task held or doubled");
 }
