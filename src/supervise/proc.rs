@@ -64,6 +64,29 @@ pub fn proc_parent(pid: u32) -> Option<(String, u32)> {
     Some((comm, ppid))
 }
 
+/// Who a process is beyond its pid, which the system hands out again (and, after a reboot, to anything):
+/// this boot's id and the process's start time, from `/proc`. `None` where `/proc` does not tell; then
+/// the pid alone decides.
+pub fn identity(pid: u32) -> Option<String> {
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Field 22 (starttime), counted after the `(comm)` field, which may hold spaces.
+    let start = stat[stat.rfind(')')? + 1..].split_whitespace().nth(19)?.to_string();
+    Some(format!("{}/{start}", boot.trim()))
+}
+
+/// Whether the process recorded as `pid` with `identity` (from [`identity`]) still runs: its pid exists
+/// and, where both are known, it is the same process, not a later one given the same pid.
+pub fn same_process_alive(pid: u32, recorded: Option<&str>) -> bool {
+    if !pid_alive(pid) {
+        return false;
+    }
+    match (recorded, identity(pid)) {
+        (Some(then), Some(now)) => then == now,
+        _ => true,
+    }
+}
+
 /// Whether a process exists.
 pub fn pid_alive(pid: u32) -> bool {
     use nix::errno::Errno;

@@ -90,6 +90,10 @@ pub struct Claimer {
     /// whose heartbeat is older than `tasks.claim-ttl` has expired.
     #[serde(default)]
     pub heartbeat: Option<String>,
+    /// Who that process is beyond its pid (boot and start time, where the system tells): a claim whose
+    /// pid now belongs to another process, as after a reboot, is dead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<String>,
 }
 
 impl Claimer {
@@ -201,7 +205,8 @@ impl Judge {
     fn of(&self, t: &Task) -> Liveness {
         let Some(c) = t.claimed_by.as_ref().filter(|_| t.status == Status::Claimed) else { return Liveness::Live };
         if c.host == self.here {
-            return if crate::supervise::proc::pid_alive(c.pid) { Liveness::Live } else { Liveness::Dead };
+            let alive = crate::supervise::proc::same_process_alive(c.pid, c.process.as_deref());
+            return if alive { Liveness::Live } else { Liveness::Dead };
         }
         // A heartbeat that does not parse is as old as can be: a claim nobody can tell is alive is not.
         let seen = c.last_seen().parse::<jiff::Timestamp>().map(|t| t.as_millisecond()).unwrap_or(0);
@@ -540,7 +545,8 @@ type Here = (Claimed, Option<(String, String)>);
 
 fn claim_here(ctx: &Ctx, want: &Want, owner: Option<&str>, pid: u32, skip: &[String]) -> Result<Here, Error> {
     let ts = now();
-    let claimer = Claimer { pid, host: host(), since: ts.clone(), heartbeat: Some(ts) };
+    let process = crate::supervise::proc::identity(pid);
+    let claimer = Claimer { pid, host: host(), since: ts.clone(), heartbeat: Some(ts), process };
     let judge = Judge::new(ctx);
     // Taking over a claim that is over: the work its tenant holds here is saved first, and the task says
     // where. A tenant whose work cannot be saved keeps the task from being taken (the error says why).
@@ -1106,7 +1112,13 @@ mod tests {
         let mut t = stored("a", &[]).task;
         t.status = Status::Claimed;
         let at = |ms: u64| state_dir::rfc3339(ms);
-        t.claimed_by = Some(Claimer { pid: 1, host: "there".into(), since: at(1_000), heartbeat: Some(at(100_000)) });
+        t.claimed_by = Some(Claimer {
+            pid: 1,
+            host: "there".into(),
+            since: at(1_000),
+            heartbeat: Some(at(100_000)),
+            process: None,
+        });
         let j = |now_ms| Judge { here: "here".into(), ttl: std::time::Duration::from_secs(60), now_ms };
         assert_eq!(j(160_000).of(&t), Liveness::Live, "60s after the heartbeat: not yet");
         assert_eq!(j(160_001).of(&t), Liveness::Expired);
@@ -1117,8 +1129,35 @@ mod tests {
         t.claimed_by.as_mut().unwrap().heartbeat = Some("yesterday".into());
         assert_eq!(j(160_001).of(&t), Liveness::Expired);
         // This host's claims follow their pid, whatever the heartbeat says.
-        t.claimed_by = Some(Claimer { pid: std::process::id(), host: "here".into(), since: at(0), heartbeat: None });
+        t.claimed_by = Some(Claimer {
+            pid: std::process::id(),
+            host: "here".into(),
+            since: at(0),
+            heartbeat: None,
+            process: None,
+        });
         assert_eq!(j(u64::MAX / 2).of(&t), Liveness::Live);
+    }
+
+    #[test]
+    fn a_claim_whose_pid_now_names_another_process_is_dead() {
+        let mut t = stored("a", &[]).task;
+        t.status = Status::Claimed;
+        let me = std::process::id();
+        let j = Judge { here: "here".into(), ttl: std::time::Duration::from_secs(60), now_ms: 0 };
+        let claim = |process: Option<String>| Claimer {
+            pid: me,
+            host: "here".into(),
+            since: state_dir::rfc3339(0),
+            heartbeat: None,
+            process,
+        };
+        t.claimed_by = Some(claim(crate::supervise::proc::identity(me)));
+        assert_eq!(j.of(&t), Liveness::Live, "the claimer itself");
+        // The same pid, recorded for a process of another boot (or started at another time): not it.
+        t.claimed_by = Some(claim(Some("another-boot/12345".into())));
+        let expected = if crate::supervise::proc::identity(me).is_some() { Liveness::Dead } else { Liveness::Live };
+        assert_eq!(j.of(&t), expected);
     }
 
     #[test]
