@@ -16,12 +16,23 @@ pub struct TempIndex {
 }
 
 impl TempIndex {
-    /// A copy of the worktree's real index (none when there is none), so its stat data stays valid.
+    /// A copy of the worktree's real index (none when there is none), so its stat data stays valid. The
+    /// copy keeps the real index's mtime: git trusts an entry's stat data only when the entry is older
+    /// than the index file, so a copy stamped "now" would hide an edit made in the second the real index
+    /// was written (same size, same mtime), which git's racy-clean check on the real index does see.
     pub fn copy_of_real(git_dir: &Path) -> Result<Self, Error> {
         let path = unused_path(git_dir, "neighbor-index.tmp.")?;
         let real = git_dir.join("index");
         if real.exists() {
-            std::fs::copy(&real, &path).map_err(|e| Error::new(format!("cannot copy {}: {e}", real.display())))?;
+            let bad = |e: std::io::Error| Error::new(format!("cannot copy {}: {e}", real.display()));
+            // Read once, then stamp the copy with the mtime of what was read: an index replaced meanwhile
+            // (git renames a new one in) must not lend its mtime to the old contents.
+            let file = std::fs::File::open(&real).map_err(bad)?;
+            let mtime = file.metadata().and_then(|m| m.modified()).map_err(bad)?;
+            let mut file = file;
+            let mut out = std::fs::File::create(&path).map_err(bad)?;
+            std::io::copy(&mut file, &mut out).map_err(bad)?;
+            out.set_modified(mtime).map_err(bad)?;
         }
         Ok(TempIndex { path })
     }
@@ -142,6 +153,29 @@ pub fn commit_snapshot_onto(
 mod tests {
     use super::*;
     use crate::testing::Fixture;
+
+    /// An edit of the kind git's racy-clean check exists for: same size and same mtime as its index entry,
+    /// the entry as new as the index file (an edit in the second the index was written). The real index
+    /// sees it (git compares the contents of racy entries); so must a snapshot taken through a copy of it.
+    #[test]
+    fn snapshot_sees_an_edit_only_the_racy_check_catches() {
+        let f = Fixture::new();
+        f.git(&["config", "core.checkStat", "minimal"]);
+        f.git(&["config", "core.trustctime", "false"]);
+        let old = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_577_836_800); // 2020-01-01
+        let touch = |p: &Path| std::fs::File::options().write(true).open(p).unwrap().set_modified(old).unwrap();
+        f.write("notes.txt", "first\n");
+        touch(&f.dir.join("notes.txt"));
+        f.git(&["add", "notes.txt"]);
+        f.git(&["commit", "-q", "-m", "notes"]);
+        let ctx = f.ctx();
+        std::fs::write(f.dir.join("notes.txt"), "SECOND").unwrap(); // the same six bytes
+        touch(&f.dir.join("notes.txt"));
+        touch(&ctx.repo.git_dir.join("index"));
+        let snap = snapshot(&ctx.repo, &f.dir, &ctx.repo.git_dir).unwrap();
+        assert_ne!(snap.work_tree, snap.head_tree, "the edit is in the snapshot");
+        assert_eq!(f.git(&["status", "--porcelain"]), " M notes.txt", "git itself sees the edit");
+    }
 
     /// The private index starts as a copy of the real one, or as no file at all (never an empty file,
     /// which git would call corrupt), and is gone once dropped.
