@@ -61,6 +61,17 @@ impl TempIndex {
     }
 }
 
+/// The tree of everything on disk in the worktree at `worktree` (private git dir `git_dir`): tracked
+/// files as they are now, staged or not, plus untracked, not ignored ones. Built in a private copy of the
+/// index (`add -A`, `write-tree`), so the worktree's own index and files are never written; no [`Repo`]
+/// is needed, so worker threads can take many at once.
+pub fn worktree_tree(worktree: &Path, git_dir: &Path) -> Result<String, Error> {
+    let index = TempIndex::copy_of_real(git_dir)?;
+    let git = || Ok::<_, Error>(crate::git::GitCmd::new(worktree)?.env("GIT_INDEX_FILE", index.path.as_os_str()));
+    git()?.args(["add", "-A", "--", "."]).run()?;
+    Ok(git()?.arg("write-tree").read()?)
+}
+
 /// A path in `dir` named `<prefix><random>` that nothing occupies yet, deleted (if anything is there by
 /// then) when dropped. Nothing is created: git reads an empty file as a corrupt index, while a missing one
 /// is an empty index to it.
@@ -174,6 +185,7 @@ mod tests {
         touch(&ctx.repo.git_dir.join("index"));
         let snap = snapshot(&ctx.repo, &f.dir, &ctx.repo.git_dir).unwrap();
         assert_ne!(snap.work_tree, snap.head_tree, "the edit is in the snapshot");
+        assert_ne!(worktree_tree(&f.dir, &ctx.repo.git_dir).unwrap(), snap.head_tree);
         assert_eq!(f.git(&["status", "--porcelain"]), " M notes.txt", "git itself sees the edit");
     }
 
