@@ -105,7 +105,8 @@ pub enum Cmd {
     /// merged in memory (git merge-tree) over the merge base of their HEAD commits; a tenant's side is the
     /// tree of its files as they are on disk (staged, unstaged and untracked, not ignored), read through a
     /// private index, so nothing in the tenant is touched. Answers are cached by the trees merged, so a
-    /// second run over unchanged tenants merges nothing. Exit 0 whatever the forecast (5 with --exit-code
+    /// second run over unchanged tenants merges nothing; it also proposes batches of tenants that could
+    /// land together (no two of a batch conflict). Exit 0 whatever the forecast (5 with --exit-code
     /// when some pair would conflict); 1 for an unknown tenant or revision.
     Conflicts(commands::conflicts::Args),
     /// K frames of N supervised runs in parallel, each frame merged, with a per-frame report.

@@ -54,6 +54,9 @@ pub struct Forecast {
     pub pairs: Vec<Pair>,
     /// How many pairs would conflict.
     pub conflicting: usize,
+    /// The tenants grouped, in their order, into batches that could land together: no two tenants of a
+    /// batch conflict with each other (see [`batches`]).
+    pub batches: Vec<Vec<String>>,
     /// Where the answers came from.
     pub cache: CacheStats,
 }
@@ -136,6 +139,9 @@ pub struct CacheStats {
     pub merged: usize,
     /// Pairs clean without a merge.
     pub trivial: usize,
+    /// Worktrees whose files were read into a tree now (`add -A` in a private index): the others were
+    /// clean (HEAD's tree) or unchanged since the last forecast (the tree built then).
+    pub snapshots: usize,
 }
 
 /// The cache file: merges by key, and the last full forecast for `status`.
@@ -143,8 +149,17 @@ pub struct CacheStats {
 struct CacheFile {
     #[serde(default)]
     merges: BTreeMap<String, Entry>,
+    /// Per tenant: the fingerprint of its uncommitted state when last read, and the tree it gave.
+    #[serde(default)]
+    trees: BTreeMap<String, TreeEntry>,
     #[serde(default)]
     last: Option<Last>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct TreeEntry {
+    fingerprint: String,
+    tree: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -218,12 +233,24 @@ pub fn forecast(ctx: &Ctx, req: &Request) -> Result<Forecast, Error> {
             }
         }
     });
-    let trees = parallel(&sides, |(_, _, path, git_dir)| {
-        // A tenant that is being committed to may change under `add -A`: look again, a few times.
+    // Each worktree's files: HEAD's tree when `status` lists nothing, the tree built last time when the
+    // fingerprint of what it lists is unchanged, else a tree built now through a private index.
+    let mut cache = read_cache(&ctx.state);
+    let known = &cache.trees;
+    let jobs: Vec<_> = sides.iter().zip(&heads).collect();
+    let looks = parallel(&jobs, |((name, _, path, git_dir), (head, head_tree))| {
+        // A tenant that is being committed to may change under the look: look again, a few times.
         let mut last = None;
         for _ in 0..3 {
-            match snapshot::worktree_tree(path, git_dir) {
-                Ok(t) => return Ok(t),
+            let look = snapshot::worktree_fingerprint(path, git_dir, &head.to_string()).and_then(|fp| match fp {
+                None => Ok((head_tree.to_string(), None, false)),
+                Some(fp) => match known.get(name.as_str()).filter(|k| k.fingerprint == fp) {
+                    Some(k) => Ok((k.tree.clone(), Some(fp), false)),
+                    None => Ok((snapshot::worktree_tree(path, git_dir)?, Some(fp), true)),
+                },
+            });
+            match look {
+                Ok(l) => return Ok(l),
                 Err(e) => last = Some(e),
             }
         }
@@ -231,9 +258,15 @@ pub fn forecast(ctx: &Ctx, req: &Request) -> Result<Forecast, Error> {
     });
     let mut tenants = Vec::new();
     let mut commits = Vec::new();
-    for (((name, branch, _, _), (head, head_tree)), tree) in sides.into_iter().zip(heads).zip(trees) {
-        match tree {
-            Ok(tree) => {
+    let mut stats = CacheStats::default();
+    let mut seen_trees = BTreeMap::new();
+    for (((name, branch, _, _), (head, head_tree)), look) in sides.into_iter().zip(heads).zip(looks) {
+        match look {
+            Ok((tree, fingerprint, built)) => {
+                stats.snapshots += usize::from(built);
+                if let Some(fingerprint) = fingerprint {
+                    seen_trees.insert(name.clone(), TreeEntry { fingerprint, tree: tree.clone() });
+                }
                 let dirty = gix::ObjectId::from_hex(tree.as_bytes()).ok() != Some(head_tree);
                 tenants.push(Side { name, branch, head: head.to_string(), tree, dirty });
                 commits.push(head);
@@ -245,12 +278,10 @@ pub fn forecast(ctx: &Ctx, req: &Request) -> Result<Forecast, Error> {
         .map_err(|e| Error::new(format!("bad target commit {}: {e}", target.commit)))?;
 
     // Every pair, its base and its key; trivial ones answered at once, the rest from the cache or merged.
-    let mut cache = read_cache(&ctx.state);
     let mut pairs = Vec::new();
     let mut keys = Vec::new();
     let mut jobs: Vec<(String, String, String, String)> = Vec::new();
     let mut bases: BTreeMap<(gix::ObjectId, gix::ObjectId), Option<(gix::ObjectId, String)>> = BTreeMap::new();
-    let mut stats = CacheStats::default();
     let n = tenants.len();
     let mut plan = Vec::new();
     for i in 0..n {
@@ -340,22 +371,19 @@ pub fn forecast(ctx: &Ctx, req: &Request) -> Result<Forecast, Error> {
             .collect(),
     });
     let used: BTreeSet<String> = keys.into_iter().flatten().collect();
-    if !fresh.is_empty() || last.is_some() || stats.hits > 0 {
-        save_cache(ctx, fresh, &used, now, last)?;
+    if !fresh.is_empty() || last.is_some() || stats.hits > 0 || !seen_trees.is_empty() {
+        let live: Option<BTreeSet<String>> = full.then(|| tenants.iter().map(|t| t.name.clone()).collect());
+        save_cache(ctx, Fresh { merges: fresh, trees: seen_trees, live }, &used, now, last)?;
     }
-    Ok(Forecast { target, tenants, skipped, pairs, conflicting, cache: stats })
+    let mut f = Forecast { target, tenants, skipped, pairs, conflicting, batches: Vec::new(), cache: stats };
+    f.batches = batches(&f, &f.tenants.iter().map(|t| t.name.clone()).collect::<Vec<_>>());
+    Ok(f)
 }
 
 /// Write what this run learnt into the cache file: under `forecast.lock` (the one bounded wait), read it
 /// again, add the new merges, mark the used ones, drop the least recently used beyond [`CACHE_CAP`], and
 /// replace the file by write-to-temp-and-rename.
-fn save_cache(
-    ctx: &Ctx,
-    fresh: BTreeMap<String, Entry>,
-    used: &BTreeSet<String>,
-    now: u64,
-    last: Option<Last>,
-) -> Result<(), Error> {
+fn save_cache(ctx: &Ctx, fresh: Fresh, used: &BTreeSet<String>, now: u64, last: Option<Last>) -> Result<(), Error> {
     ctx.state.ensure()?;
     let lock = ctx.state.root.join("forecast.lock");
     let timed_out =
@@ -367,7 +395,11 @@ fn save_cache(
                 e.used_ms = now;
             }
         }
-        file.merges.extend(fresh);
+        file.merges.extend(fresh.merges);
+        if let Some(live) = &fresh.live {
+            file.trees.retain(|name, _| live.contains(name));
+        }
+        file.trees.extend(fresh.trees);
         if file.merges.len() > CACHE_CAP {
             let mut ages: Vec<(u64, String)> = file.merges.iter().map(|(k, e)| (e.used_ms, k.clone())).collect();
             ages.sort();
@@ -382,6 +414,14 @@ fn save_cache(
         let bytes = serde_json::to_vec(&file).map_err(|e| Error::new(format!("cannot encode the cache: {e}")))?;
         state_dir::atomic_write(&cache_path(&ctx.state), &bytes)
     })
+}
+
+/// What one forecast learnt: new merges, the trees of dirty tenants, and (after a forecast of every
+/// tenant) which tenants exist, so the trees of tenants gone are forgotten.
+struct Fresh {
+    merges: BTreeMap<String, Entry>,
+    trees: BTreeMap<String, TreeEntry>,
+    live: Option<BTreeSet<String>>,
 }
 
 /// The revision to merge with: `--against`, else `state.target`.
@@ -463,4 +503,55 @@ fn parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R>
     let mut out = out.into_inner().unwrap_or_else(|e| e.into_inner());
     out.sort_by_key(|(k, _)| *k);
     out.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Group `order`'s tenants into batches that can land together: no two tenants of a batch conflict
+/// with each other by `f`'s forecast. Greedy in `order` (each tenant joins the first batch it conflicts
+/// with no member of), so the first batch is as early in `order` as the forecast allows. A tenant that
+/// conflicts with the target still gets a batch (its own landing fails, not its batch's). Names `f` did
+/// not forecast count as conflicting with nothing.
+pub fn batches(f: &Forecast, order: &[String]) -> Vec<Vec<String>> {
+    let clash = |a: &str, b: &str| {
+        f.pairs.iter().any(|p| !p.clean && !p.target && ((p.a == a && p.b == b) || (p.a == b && p.b == a)))
+    };
+    let mut out: Vec<Vec<String>> = Vec::new();
+    for name in order {
+        match out.iter_mut().find(|batch| batch.iter().all(|m| !clash(m, name))) {
+            Some(batch) => batch.push(name.clone()),
+            None => out.push(vec![name.clone()]),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair(a: &str, b: &str, clean: bool, target: bool) -> Pair {
+        let conflicts = if clean { Vec::new() } else { vec![Conflict { path: "f".into(), kind: None }] };
+        Pair { a: a.into(), b: b.into(), target, base: None, clean, conflicts, source: Source::Merge }
+    }
+
+    /// a×b and b×c conflict, c×main too: a and c land together, b after; d joins the first batch.
+    #[test]
+    fn batches_never_hold_a_conflicting_pair() {
+        let f = Forecast {
+            target: Target { name: "main".into(), reference: None, commit: String::new(), tree: String::new() },
+            tenants: Vec::new(),
+            skipped: Vec::new(),
+            pairs: vec![
+                pair("a", "b", false, false),
+                pair("b", "c", false, false),
+                pair("a", "c", true, false),
+                pair("c", "main", false, true),
+            ],
+            conflicting: 3,
+            batches: Vec::new(),
+            cache: CacheStats::default(),
+        };
+        let order: Vec<String> = ["a", "b", "c", "d"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(batches(&f, &order), vec![vec!["a", "c", "d"], vec!["b"]]);
+        assert_eq!(batches(&f, &order[1..]), vec![vec!["b", "d"], vec!["c"]]);
+    }
 }

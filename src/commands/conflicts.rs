@@ -94,5 +94,7 @@ fn render(ui: &Ui, f: &Forecast) -> String {
             .collect();
         s += &format!("  {} × {b}: {}\n", p.a, paths.join(", "));
     }
+    let batches: Vec<String> = f.batches.iter().map(|b| b.join(" ")).collect();
+    s += &format!("batches that could land together: [{}]\n", batches.join("] then ["));
     s
 }

@@ -72,6 +72,49 @@ pub fn worktree_tree(worktree: &Path, git_dir: &Path) -> Result<String, Error> {
     Ok(git()?.arg("write-tree").read()?)
 }
 
+/// A cheap identity of the uncommitted state of the worktree at `worktree` (HEAD `head`, private git dir
+/// `git_dir`): `None` when there is none (`status` lists nothing: its files are HEAD's tree), else a
+/// hash of HEAD, the size and mtime of its index, what `status` lists, and the size, mtimes and inode of
+/// each listed path. Files `status` does not list are as the index has them, so an equal fingerprint
+/// means equal files and [`worktree_tree`] need not run again. One read-only `status`
+/// (`GIT_OPTIONAL_LOCKS=0`: it never writes the worktree's index or waits for its lock).
+pub fn worktree_fingerprint(worktree: &Path, git_dir: &Path, head: &str) -> Result<Option<String>, Error> {
+    let out = crate::git::GitCmd::new(worktree)?
+        .env("GIT_OPTIONAL_LOCKS", "0")
+        .args(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--ignore-submodules=none"])
+        .output()?;
+    if out.is_empty() {
+        return Ok(None);
+    }
+    let mut fp = format!("{head}\n{}\n", stat_line(&git_dir.join("index"))).into_bytes();
+    fp.extend_from_slice(&out);
+    for rec in out.split(|b| *b == 0).filter(|r| r.len() > 3) {
+        let rel = String::from_utf8_lossy(&rec[3..]).into_owned();
+        fp.extend_from_slice(format!("\n{}", stat_line(&worktree.join(rel))).as_bytes());
+    }
+    let id = gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::objs::Kind::Blob, &fp)
+        .map_err(|e| Error::new(format!("cannot hash the state of {}: {e}", worktree.display())))?;
+    Ok(Some(id.to_string()))
+}
+
+/// `size mtime ctime inode` of `path` (nanoseconds), without following a symlink; `-` when absent.
+fn stat_line(path: &Path) -> String {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::symlink_metadata(path) {
+        Ok(m) => format!(
+            "{} {}.{} {}.{} {} {:o}",
+            m.size(),
+            m.mtime(),
+            m.mtime_nsec(),
+            m.ctime(),
+            m.ctime_nsec(),
+            m.ino(),
+            m.mode()
+        ),
+        Err(_) => "-".into(),
+    }
+}
+
 /// A path in `dir` named `<prefix><random>` that nothing occupies yet, deleted (if anything is there by
 /// then) when dropped. Nothing is created: git reads an empty file as a corrupt index, while a missing one
 /// is an empty index to it.

@@ -200,6 +200,21 @@ fn forecast_agrees_with_real_merges() {
         .collect();
     assert!(kinds.contains("modify/delete") && kinds.contains("contents"), "{kinds:?}");
 
+    // Batches that could land together hold no conflicting pair, and every tenant once.
+    let batches: Vec<Vec<String>> = serde_json::from_value(json["batches"].clone()).unwrap();
+    let mut all: Vec<&String> = batches.iter().flatten().collect();
+    all.sort();
+    assert_eq!(all.len(), n);
+    all.dedup();
+    assert_eq!(all.len(), n);
+    for batch in &batches {
+        for (i, a) in batch.iter().enumerate() {
+            for b in &batch[i + 1..] {
+                assert_eq!(get(a, b), None, "{a} and {b} conflict but share a batch: {batches:?}");
+            }
+        }
+    }
+
     // The human form: the matrix and the list of conflicting pairs with their paths.
     let human = t.neighbor(&["conflicts", "--color", "never"]).ok().stdout;
     assert!(human.contains("same1 × same2: shared.txt (contents)"), "{human}");
@@ -220,11 +235,14 @@ fn second_run_merges_nothing_and_a_change_remerges_only_its_pairs() {
     let merged = first["cache"]["merged"].as_u64().unwrap() as usize;
     assert!(merged > 0);
     assert_eq!(merge_calls(&f), merged, "one merge-tree per merged pair");
+    assert_eq!(first["cache"]["snapshots"], 4, "the four dirty tenants' files read into trees");
     f.reset();
 
     let second = f.run(&t, &t.dir, &["conflicts", "--json"], None).ok().json();
     assert_eq!(merge_calls(&f), 0, "a warm run merges nothing: {:?}", f.calls());
+    assert!(!f.calls().iter().any(|c| c.starts_with("add ")), "nor reads files into trees: {:?}", f.calls());
     assert_eq!(second["cache"]["merged"], 0);
+    assert_eq!(second["cache"]["snapshots"], 0);
     assert_eq!(second["cache"]["hits"].as_u64().unwrap() as usize, merged);
     assert_eq!(verdicts(&second), verdicts(&first), "the cache answers what the merges answered");
     assert!(second["pairs"].as_array().unwrap().iter().all(|p| p["source"] != "merge"));
@@ -239,6 +257,7 @@ fn second_run_merges_nothing_and_a_change_remerges_only_its_pairs() {
     assert!(!remerged.is_empty());
     assert!(remerged.iter().all(|p| p["a"] == "disj1" || p["b"] == "disj1"), "{remerged:?}");
     assert_eq!(merge_calls(&f), remerged.len());
+    assert_eq!(third["cache"]["snapshots"], 1, "only the changed tenant's files are read again");
     assert!(third["pairs"].as_array().unwrap().iter().any(|p| p["source"] == "cache"));
     f.reset();
 
