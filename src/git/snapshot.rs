@@ -13,6 +13,10 @@ use crate::error::Error;
 pub struct TempIndex {
     /// Where it lives (`<git-dir>/neighbor-index.tmp.<random>`; `prune` sweeps stale ones by that prefix).
     path: tempfile::TempPath,
+    /// The copy, held open while this lives: it keeps the old mtime of the index it copied, so `prune`
+    /// would take it for a stale one; an open file tells it a process uses it (until git replaces the
+    /// file, which gives the new one a fresh mtime).
+    _open: Option<std::fs::File>,
 }
 
 impl TempIndex {
@@ -23,6 +27,7 @@ impl TempIndex {
     pub fn copy_of_real(git_dir: &Path) -> Result<Self, Error> {
         let path = unused_path(git_dir, "neighbor-index.tmp.")?;
         let real = git_dir.join("index");
+        let mut open = None;
         if real.exists() {
             let bad = |e: std::io::Error| Error::new(format!("cannot copy {}: {e}", real.display()));
             // Read once, then stamp the copy with the mtime of what was read: an index replaced meanwhile
@@ -33,8 +38,9 @@ impl TempIndex {
             let mut out = std::fs::File::create(&path).map_err(bad)?;
             std::io::copy(&mut file, &mut out).map_err(bad)?;
             out.set_modified(mtime).map_err(bad)?;
+            open = Some(out);
         }
-        Ok(TempIndex { path })
+        Ok(TempIndex { path, _open: open })
     }
     /// A git command in `dir` that reads and writes this index.
     fn git(&self, repo: &Repo, dir: &Path) -> Result<crate::git::GitCmd, Error> {
@@ -207,6 +213,28 @@ pub fn commit_snapshot_onto(
 mod tests {
     use super::*;
     use crate::testing::Fixture;
+
+    /// A copy keeps the real index's (maybe old) mtime, so it stays open while it lives: an open file is
+    /// how `prune` tells a temp index in use from one a killed process left.
+    #[test]
+    fn temp_index_copy_is_held_open_while_it_lives() {
+        let f = Fixture::new();
+        let git_dir = f.ctx().repo.git_dir.clone();
+        let old = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_577_836_800);
+        std::fs::File::options().write(true).open(git_dir.join("index")).unwrap().set_modified(old).unwrap();
+        let tmp = TempIndex::copy_of_real(&git_dir).unwrap();
+        let path = std::fs::canonicalize(&tmp.path).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().modified().unwrap(), old);
+        let open_here = || {
+            std::fs::read_dir("/proc/self/fd")
+                .unwrap()
+                .flatten()
+                .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|l| l == path))
+        };
+        assert!(open_here(), "the copy is open while the TempIndex lives");
+        drop(tmp);
+        assert!(!path.exists());
+    }
 
     /// An edit of the kind git's racy-clean check exists for: same size and same mtime as its index entry,
     /// the entry as new as the index file (an edit in the second the index was written). The real index
