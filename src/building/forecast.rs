@@ -144,7 +144,7 @@ pub struct CacheStats {
     pub snapshots: usize,
 }
 
-/// The cache file: merges by key, and the last full forecast for `status`.
+/// The cache file: merges by key and dirty tenants' trees by fingerprint.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct CacheFile {
     #[serde(default)]
@@ -152,8 +152,6 @@ struct CacheFile {
     /// Per tenant: the fingerprint of its uncommitted state when last read, and the tree it gave.
     #[serde(default)]
     trees: BTreeMap<String, TreeEntry>,
-    #[serde(default)]
-    last: Option<Last>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -198,6 +196,10 @@ fn cache_path(state: &StateDir) -> PathBuf {
     state.root.join("forecast.json")
 }
 
+fn last_path(state: &StateDir) -> PathBuf {
+    state.root.join("forecast-last.json")
+}
+
 fn read_cache(state: &StateDir) -> CacheFile {
     // A cache that cannot be read is an empty one: every answer in it can be computed again.
     std::fs::read(cache_path(state)).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
@@ -206,7 +208,9 @@ fn read_cache(state: &StateDir) -> CacheFile {
 /// The last full forecast, read from the cache file alone (no git, no merge), with pairs whose tenants
 /// are gone dropped (`live`: the tenants that exist now).
 pub fn last(state: &StateDir, live: &BTreeSet<String>) -> Option<Last> {
-    let mut last = read_cache(state).last?;
+    // A file of its own, small whatever the size of the cache: `status` reads it every time.
+    let bytes = std::fs::read(last_path(state)).ok()?;
+    let mut last: Last = serde_json::from_slice(&bytes).ok()?;
     last.conflicting.retain(|p| live.contains(&p.a) && (p.target || live.contains(&p.b)));
     Some(last)
 }
@@ -408,8 +412,9 @@ fn save_cache(ctx: &Ctx, fresh: Fresh, used: &BTreeSet<String>, now: u64, last: 
                 file.merges.remove(&k);
             }
         }
-        if last.is_some() {
-            file.last = last;
+        if let Some(last) = &last {
+            let bytes = serde_json::to_vec(last).map_err(|e| Error::new(format!("cannot encode the forecast: {e}")))?;
+            state_dir::atomic_write(&last_path(&ctx.state), &bytes)?;
         }
         let bytes = serde_json::to_vec(&file).map_err(|e| Error::new(format!("cannot encode the cache: {e}")))?;
         state_dir::atomic_write(&cache_path(&ctx.state), &bytes)
