@@ -218,40 +218,27 @@ pub fn last(state: &StateDir, live: &BTreeSet<String>) -> Option<Last> {
 /// Forecast the merges of `req`'s tenants with each other and with the target.
 pub fn forecast(ctx: &Ctx, req: &Request) -> Result<Forecast, Error> {
     let target = resolve_target(ctx, req.against.as_deref())?;
-    let mut sides = live_tenants(ctx, &req.names)?;
+    let sides = live_tenants(ctx, &req.names)?;
     // HEADs and their trees in-process; then every worktree's tree on worker threads.
     let mut skipped = Vec::new();
-    let mut heads = Vec::new();
-    sides.retain(|(name, _, path, git_dir)| {
-        let head = revs::head_of(&ctx.repo, git_dir);
-        let tree = head.and_then(|h| revs::tree_of(&ctx.repo, h));
-        match (head, tree) {
-            (Some(h), Some(t)) => {
-                heads.push((h, t));
-                true
-            }
-            _ => {
-                let why = format!("no commit checked out at {}", path.display());
-                skipped.push(Skipped { name: name.clone(), reason: why });
-                false
-            }
-        }
-    });
-    // Each worktree's files: HEAD's tree when `status` lists nothing, the tree built last time when the
-    // fingerprint of what it lists is unchanged, else a tree built now through a private index.
+    // Each worktree's HEAD and files, on worker threads: one `status` says both; the files are HEAD's
+    // tree when it lists nothing, the tree built last time when the fingerprint of what it lists is
+    // unchanged, else a tree built now through a private index.
     let mut cache = read_cache(&ctx.state);
     let known = &cache.trees;
-    let jobs: Vec<_> = sides.iter().zip(&heads).collect();
-    let looks = parallel(&jobs, |((name, _, path, git_dir), (head, head_tree))| {
+    let looks = parallel(&sides, |(name, _, path, git_dir)| {
         // A tenant that is being committed to may change under the look: look again, a few times.
         let mut last = None;
         for _ in 0..3 {
-            let look = snapshot::worktree_fingerprint(path, git_dir, &head.to_string()).and_then(|fp| match fp {
-                None => Ok((head_tree.to_string(), None, false)),
-                Some(fp) => match known.get(name.as_str()).filter(|k| k.fingerprint == fp) {
-                    Some(k) => Ok((k.tree.clone(), Some(fp), false)),
-                    None => Ok((snapshot::worktree_tree(path, git_dir)?, Some(fp), true)),
-                },
+            let look = snapshot::look(path, git_dir).and_then(|l| {
+                let head = l.head.ok_or_else(|| Error::new(format!("no commit checked out at {}", path.display())))?;
+                match l.fingerprint {
+                    None => Ok((head, None, None, false)),
+                    Some(fp) => match known.get(name.as_str()).filter(|k| k.fingerprint == fp) {
+                        Some(k) => Ok((head, Some(k.tree.clone()), Some(fp), false)),
+                        None => Ok((head, Some(snapshot::worktree_tree(path, git_dir)?), Some(fp), true)),
+                    },
+                }
             });
             match look {
                 Ok(l) => return Ok(l),
@@ -264,19 +251,27 @@ pub fn forecast(ctx: &Ctx, req: &Request) -> Result<Forecast, Error> {
     let mut commits = Vec::new();
     let mut stats = CacheStats::default();
     let mut seen_trees = BTreeMap::new();
-    for (((name, branch, _, _), (head, head_tree)), look) in sides.into_iter().zip(heads).zip(looks) {
-        match look {
-            Ok((tree, fingerprint, built)) => {
-                stats.snapshots += usize::from(built);
-                if let Some(fingerprint) = fingerprint {
-                    seen_trees.insert(name.clone(), TreeEntry { fingerprint, tree: tree.clone() });
-                }
-                let dirty = gix::ObjectId::from_hex(tree.as_bytes()).ok() != Some(head_tree);
-                tenants.push(Side { name, branch, head: head.to_string(), tree, dirty });
-                commits.push(head);
+    for ((name, branch, _, _), look) in sides.into_iter().zip(looks) {
+        let (head, tree, fingerprint, built) = match look {
+            Ok(l) => l,
+            Err(e) => {
+                skipped.push(Skipped { name, reason: format!("cannot read it: {}", e.message) });
+                continue;
             }
-            Err(e) => skipped.push(Skipped { name, reason: format!("cannot read its files: {}", e.message) }),
+        };
+        let head_id = gix::ObjectId::from_hex(head.as_bytes()).ok();
+        let Some((head_id, head_tree)) = head_id.and_then(|h| Some((h, revs::tree_of(&ctx.repo, h)?))) else {
+            skipped.push(Skipped { name, reason: format!("cannot read its HEAD commit {head}") });
+            continue;
+        };
+        stats.snapshots += usize::from(built);
+        if let (Some(fingerprint), Some(tree)) = (fingerprint, tree.clone()) {
+            seen_trees.insert(name.clone(), TreeEntry { fingerprint, tree });
         }
+        let tree = tree.unwrap_or_else(|| head_tree.to_string());
+        let dirty = gix::ObjectId::from_hex(tree.as_bytes()).ok() != Some(head_tree);
+        tenants.push(Side { name, branch, head, tree, dirty });
+        commits.push(head_id);
     }
     let target_commit = gix::ObjectId::from_hex(target.commit.as_bytes())
         .map_err(|e| Error::new(format!("bad target commit {}: {e}", target.commit)))?;

@@ -78,29 +78,58 @@ pub fn worktree_tree(worktree: &Path, git_dir: &Path) -> Result<String, Error> {
     Ok(git()?.arg("write-tree").read()?)
 }
 
-/// A cheap identity of the uncommitted state of the worktree at `worktree` (HEAD `head`, private git dir
-/// `git_dir`): `None` when there is none (`status` lists nothing: its files are HEAD's tree), else a
-/// hash of HEAD, the size and mtime of its index, what `status` lists, and the size, mtimes and inode of
-/// each listed path. Files `status` does not list are as the index has them, so an equal fingerprint
-/// means equal files and [`worktree_tree`] need not run again. One read-only `status`
-/// (`GIT_OPTIONAL_LOCKS=0`: it never writes the worktree's index or waits for its lock).
-pub fn worktree_fingerprint(worktree: &Path, git_dir: &Path, head: &str) -> Result<Option<String>, Error> {
+/// One look at a worktree: the commit its HEAD names and a cheap identity of its uncommitted state, both
+/// from one `status`, so they belong together even while commits land in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Look {
+    /// HEAD's commit as `status` compared with (`None`: no commit yet).
+    pub head: Option<String>,
+    /// `None` when nothing is uncommitted (`status` lists nothing: the files are HEAD's tree), else a
+    /// hash of what `status` printed (HEAD included), the size and mtime of the index, and the size,
+    /// mtimes and inode of each listed path. Files `status` does not list are as the index has them, so
+    /// an equal fingerprint means equal files and [`worktree_tree`] need not run again.
+    pub fingerprint: Option<String>,
+}
+
+/// [`Look`] at the worktree at `worktree` (private git dir `git_dir`): one read-only `status`
+/// (`--porcelain=v2 --branch -z`, `GIT_OPTIONAL_LOCKS=0`: it never writes the worktree's index or
+/// waits for its lock).
+pub fn look(worktree: &Path, git_dir: &Path) -> Result<Look, Error> {
     let out = crate::git::GitCmd::new(worktree)?
         .env("GIT_OPTIONAL_LOCKS", "0")
-        .args(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--ignore-submodules=none"])
+        .args(["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all", "--no-renames"])
+        .arg("--ignore-submodules=none")
         .output()?;
-    if out.is_empty() {
-        return Ok(None);
+    let mut head = None;
+    let mut paths = Vec::new();
+    for rec in out.split(|b| *b == 0).filter(|r| !r.is_empty()) {
+        let text = String::from_utf8_lossy(rec);
+        if let Some(oid) = text.strip_prefix("# branch.oid ") {
+            head = gix::ObjectId::from_hex(oid.trim().as_bytes()).ok().map(|o| o.to_string());
+            continue;
+        }
+        // Fields before the path: `1` has 8, `u` 10, `?` and `!` one (git-status(1), porcelain v2).
+        let before = match rec.first() {
+            Some(b'1') => 8,
+            Some(b'u') => 10,
+            Some(b'?' | b'!') => 1,
+            _ => continue,
+        };
+        if let Some(p) = text.splitn(before + 1, ' ').nth(before) {
+            paths.push(p.to_string());
+        }
     }
-    let mut fp = format!("{head}\n{}\n", stat_line(&git_dir.join("index"))).into_bytes();
+    if paths.is_empty() {
+        return Ok(Look { head, fingerprint: None });
+    }
+    let mut fp = format!("{}\n", stat_line(&git_dir.join("index"))).into_bytes();
     fp.extend_from_slice(&out);
-    for rec in out.split(|b| *b == 0).filter(|r| r.len() > 3) {
-        let rel = String::from_utf8_lossy(&rec[3..]).into_owned();
+    for rel in paths {
         fp.extend_from_slice(format!("\n{}", stat_line(&worktree.join(rel))).as_bytes());
     }
     let id = gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::objs::Kind::Blob, &fp)
         .map_err(|e| Error::new(format!("cannot hash the state of {}: {e}", worktree.display())))?;
-    Ok(Some(id.to_string()))
+    Ok(Look { head, fingerprint: Some(id.to_string()) })
 }
 
 /// `size mtime ctime inode` of `path` (nanoseconds), without following a symlink; `-` when absent.

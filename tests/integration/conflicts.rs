@@ -351,6 +351,14 @@ fn forecast_while_an_agent_commits() {
             }
             n
         });
+        // Stops the agent however this thread ends (a failed assertion must not leave it running).
+        struct Stop<'a>(&'a std::sync::atomic::AtomicBool);
+        impl Drop for Stop<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        let guard = Stop(&stop);
         for _ in 0..8 {
             let o = t.neighbor(&["conflicts", "--json"]);
             assert_eq!(o.code, 0, "{}", o.stderr);
@@ -361,8 +369,12 @@ fn forecast_while_an_agent_commits() {
             let pair = &json["pairs"][0];
             assert_eq!((pair["a"].as_str(), pair["b"].as_str()), (Some("busy"), Some("other")));
             assert_eq!(pair["clean"], false, "{pair}");
+            // A state the tenant was in: README.md was never "hello" again once the test began.
+            let side = &json["tenants"][0];
+            let readme = t.git(&["cat-file", "-p", &format!("{}:README.md", side["tree"].as_str().unwrap())]);
+            assert_ne!(readme, "hello", "{side}");
         }
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        drop(guard);
         let commits = agent.join().unwrap();
         assert!(commits >= 5);
     });
