@@ -219,7 +219,6 @@ pub fn last(state: &StateDir, live: &BTreeSet<String>) -> Option<Last> {
 pub fn forecast(ctx: &Ctx, req: &Request) -> Result<Forecast, Error> {
     let target = resolve_target(ctx, req.against.as_deref())?;
     let sides = live_tenants(ctx, &req.names)?;
-    // HEADs and their trees in-process; then every worktree's tree on worker threads.
     let mut skipped = Vec::new();
     // Each worktree's HEAD and files, on worker threads: one `status` says both; the files are HEAD's
     // tree when it lists nothing, the tree built last time when the fingerprint of what it lists is
@@ -280,6 +279,7 @@ pub fn forecast(ctx: &Ctx, req: &Request) -> Result<Forecast, Error> {
     let mut pairs = Vec::new();
     let mut keys = Vec::new();
     let mut jobs: Vec<(String, String, String, String)> = Vec::new();
+    let mut queued = BTreeSet::new();
     let mut bases: BTreeMap<(gix::ObjectId, gix::ObjectId), Option<(gix::ObjectId, String)>> = BTreeMap::new();
     let n = tenants.len();
     let mut plan = Vec::new();
@@ -326,7 +326,7 @@ pub fn forecast(ctx: &Ctx, req: &Request) -> Result<Forecast, Error> {
                 pair.clean = pair.conflicts.is_empty();
                 pair.source = Source::Cache;
                 stats.hits += 1;
-            } else if !jobs.iter().any(|(k, ..)| *k == key) {
+            } else if queued.insert(key.clone()) {
                 jobs.push((key.clone(), base_tree, a.tree.clone(), b_tree));
             }
             Some(key)
