@@ -95,8 +95,14 @@ pub struct Look {
 /// (`--porcelain=v2 --branch -z`, `GIT_OPTIONAL_LOCKS=0`: it never writes the worktree's index or
 /// waits for its lock).
 pub fn look(worktree: &Path, git_dir: &Path) -> Result<Look, Error> {
-    let out = crate::git::GitCmd::new(worktree)?
-        .env("GIT_OPTIONAL_LOCKS", "0")
+    let private = looking_index(git_dir)?;
+    let mut status = crate::git::GitCmd::new(worktree)?;
+    status = match &private {
+        // Ours to refresh: git's optional lock and write go to the private copy, never the real index.
+        Some(p) => status.env("GIT_INDEX_FILE", p),
+        None => status.env("GIT_OPTIONAL_LOCKS", "0"),
+    };
+    let out = status
         .args(["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all", "--no-renames"])
         .arg("--ignore-submodules=none")
         .output()?;
@@ -130,6 +136,33 @@ pub fn look(worktree: &Path, git_dir: &Path) -> Result<Look, Error> {
     let id = gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::objs::Kind::Blob, &fp)
         .map_err(|e| Error::new(format!("cannot hash the state of {}: {e}", worktree.display())))?;
     Ok(Look { head, fingerprint: Some(id.to_string()) })
+}
+
+/// The private index `look` runs `status` on: a copy of the worktree's index, made again whenever the
+/// real one changed (its size, mtimes or inode differ from the copy's record). `status` may refresh the
+/// stat data of this copy, which it must not do to the real index (that takes `index.lock` from under
+/// the tenant's own git): without it, a freshly checked-out worktree, whose entries are all "racily
+/// clean", has every file hashed again by every look. `None` when the worktree has no index.
+fn looking_index(git_dir: &Path) -> Result<Option<std::path::PathBuf>, Error> {
+    let real = git_dir.join("index");
+    let private = git_dir.join("neighbor-forecast-index");
+    let record = git_dir.join("neighbor-forecast-index.src");
+    let now = stat_line(&real);
+    if now == "-" {
+        return Ok(None);
+    }
+    if private.exists() && std::fs::read_to_string(&record).is_ok_and(|r| r == now) {
+        return Ok(Some(private));
+    }
+    // A copy with the real index's mtime (see `TempIndex::copy_of_real`), renamed into place whole.
+    let copy = TempIndex::copy_of_real(git_dir)?;
+    let bad = |e: std::io::Error| Error::new(format!("cannot write {}: {e}", private.display()));
+    std::fs::rename(&copy.path, &private).map_err(bad)?;
+    // The record last, replaced whole (a temp name `prune` sweeps if a crash leaves it).
+    let tmp = unused_path(git_dir, "neighbor-index.tmp.")?;
+    std::fs::write(&tmp, now.as_bytes()).map_err(bad)?;
+    tmp.persist(&record).map_err(|e| bad(e.error))?;
+    Ok(Some(private))
 }
 
 /// `size mtime ctime inode` of `path` (nanoseconds), without following a symlink; `-` when absent.
