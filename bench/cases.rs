@@ -304,6 +304,18 @@ pub const CASES: &[Case] = &[
                  to that remote. Each run claims another task; the raw sides CAS one ref again and again.",
         run: task_claim,
     },
+    Case {
+        id: "conflicts",
+        needs: &["conflicts", "add"],
+        method: "32 full checkouts of the big repository (`add cfNN`), each with its own one-line edit of a \
+                 different file (committed in even tenants, left uncommitted in odd ones), tenants 0-7 also \
+                 editing the first line of one file per pair (4 conflicting pairs): 496 tenant pairs to merge \
+                 and 32 tenant × target pairs. `git-neighbor conflicts --json` warm (its cold first run, which \
+                 merges every pair and fills the cache, is shown apart), against `git merge-tree --write-tree \
+                 --name-only -z` of the same 528 pairs of branch tips (committed work only: raw git has no \
+                 tree of uncommitted files to merge), two at a time (`xargs -P 2`, as many as cores).",
+        run: conflicts,
+    },
 ];
 
 fn ratio(a: &Stats, b: &Stats) -> f64 {
@@ -1305,5 +1317,109 @@ fn task_claim(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
         rows.push(judge(row, target, |r| nb_median(r).map(|m| m < limit)));
     }
     rm_rf(&root)?;
+    Ok(rows)
+}
+
+fn conflicts(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
+    const TENANTS: usize = 32;
+    let big = b.fx.big.clone();
+    let have = missing.is_none();
+    let runs = b.plan.list_full.1;
+    let files = b.fx.tracked - b.fx.state_files - 1;
+    let root = b.env.root.join("conflicts");
+    std::fs::create_dir_all(&root)?;
+    let mut names = Vec::new();
+    for i in 0..TENANTS {
+        let name = format!("cf{i:02}");
+        let path = root.join(&name);
+        if have {
+            b.env.out(Prog::Nb, &big, &["add", &name, "--path", ps(&path)])?;
+        } else {
+            b.env.out(Prog::Git, &big, &["worktree", "add", "-q", "-b", &name, ps(&path)])?;
+        }
+        let edit = |rel: &str, first: Option<&str>| -> Res<()> {
+            let f = path.join(rel);
+            let text = std::fs::read_to_string(&f)?;
+            let text = match first {
+                Some(line) => format!("{line}\n{}", text.split_once('\n').map(|(_, rest)| rest).unwrap_or("")),
+                None => format!("{text}tenant {i}\n"),
+            };
+            std::fs::write(&f, text)?;
+            Ok(())
+        };
+        edit(&src_path((i * 37) % files), None)?;
+        if i < 8 {
+            edit(&src_path((files / 2 + i / 2) % files), Some(&format!("edited by tenant {i}")))?;
+        }
+        if i % 2 == 0 {
+            b.env.out(Prog::Git, &path, &["commit", "-q", "-am", &format!("tenant {i}")])?;
+        }
+        names.push(name);
+    }
+    // The raw side: merge-tree of every pair of branch tips (and each against main), two at a time.
+    let branch = |n: &str| if have { format!("neighbor/{n}") } else { n.to_string() };
+    let mut pairs = String::new();
+    for (i, a) in names.iter().enumerate() {
+        for c in &names[i + 1..] {
+            pairs += &format!("{} {}\n", branch(a), branch(c));
+        }
+        pairs += &format!("{} main\n", branch(a));
+    }
+    std::fs::write(root.join("pairs"), pairs)?;
+    let script = root.join("merge-trees.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "xargs -P 2 -n 2 sh -c 'git merge-tree --write-tree --name-only -z \"$0\" \"$1\" > /dev/null; :' < '{}'\n",
+            ps(&root.join("pairs"))
+        ),
+    )?;
+    // The cold run (fills the cache), once, shown for context.
+    let mut rows = Vec::new();
+    if have {
+        let cold = b.env.time(Prog::Nb, &big, &["conflicts", "--json"])?;
+        let out = b.env.out(Prog::Nb, &big, &["conflicts", "--json"])?;
+        let json: serde_json::Value = serde_json::from_str(&out)?;
+        if json["cache"]["merged"] != 0 || json["conflicting"] != 4 {
+            return fail(format!("warm conflicts: expected 0 merges and 4 conflicting pairs, got {}", json["cache"]));
+        }
+        rows.push(time_row(
+            format!("`conflicts`, {TENANTS} tenants of the big repository, cold (first run, 496 merges)"),
+            "git-neighbor conflicts --json",
+            Cell::Time(Stats::of(&[cold]), None),
+            "",
+            Cell::Nothing,
+        ));
+    }
+    let (nb, raw) = pair(
+        &b.env,
+        &big,
+        (runs, 1),
+        have.then_some((Prog::Nb, &["conflicts", "--json"][..])),
+        (Prog::Sh, &[ps(&script)]),
+    )?;
+    let row = time_row(
+        format!("`conflicts`, {TENANTS} tenants of the big repository, warm (second run)"),
+        "git-neighbor conflicts --json",
+        nb_cell(nb, missing),
+        "git merge-tree per pair of tips, 2 in parallel",
+        Cell::Time(raw, None),
+    );
+    rows.push(judge(row, "< 1 s warm", |r| Some(nb_median(r)? < 1.0)));
+    // Clean up (not timed).
+    for (i, name) in names.iter().enumerate() {
+        if have {
+            b.env.out(Prog::Nb, &big, &["remove", "--force", name])?;
+        } else {
+            b.env.out(Prog::Git, &big, &["worktree", "remove", "--force", ps(&root.join(name))])?;
+            b.env.out(Prog::Git, &big, &["branch", "-D", &names[i]])?;
+        }
+    }
+    b.env.out(Prog::Git, &big, &["for-each-ref", "--format=%(refname)", "refs/neighbor/rescue/"]).and_then(|out| {
+        for r in out.lines() {
+            b.env.out(Prog::Git, &big, &["update-ref", "-d", r])?;
+        }
+        Ok(())
+    })?;
     Ok(rows)
 }

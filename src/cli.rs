@@ -105,6 +105,16 @@ pub enum Cmd {
         #[command(subcommand)]
         cmd: Option<commands::queue::Cmd>,
     },
+    /// Forecast which tenants would conflict with each other or the target, uncommitted work included.
+    ///
+    /// Every pair of live tenants, and every tenant against the target (state.target, or --against), is
+    /// merged in memory (git merge-tree) over the merge base of their HEAD commits; a tenant's side is the
+    /// tree of its files as they are on disk (staged, unstaged and untracked, not ignored), read through a
+    /// private index, so nothing in the tenant is touched. Answers are cached by the trees merged, so a
+    /// second run over unchanged tenants merges nothing; it also proposes batches of tenants that could
+    /// land together (no two of a batch conflict). Exit 0 whatever the forecast (5 with --exit-code
+    /// when some pair would conflict); 1 for an unknown tenant or revision.
+    Conflicts(commands::conflicts::Args),
     /// K frames of N supervised runs in parallel, each frame merged, with a per-frame report.
     Fleet(commands::fleet::Args),
     /// Pre-built tenants: fill, claim, release, list (no subcommand: list).
@@ -232,6 +242,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Cmd::Run(a) => commands::run::run(&open(g)?, &ui, a),
         Cmd::Land(a) => commands::land::run(&open(g)?, &ui, a),
         Cmd::Queue { cmd } => commands::queue::run(&open(g)?, &ui, cmd.as_ref().unwrap_or(&commands::queue::Cmd::List)),
+        Cmd::Conflicts(a) => commands::conflicts::run(&open(g)?, &ui, a),
         Cmd::Fleet(a) => commands::fleet::run(&open(g)?, &ui, a),
         Cmd::Pool { cmd } => commands::pool::run(&open(g)?, &ui, cmd.as_ref().unwrap_or(&commands::pool::Cmd::List)),
         Cmd::Task { cmd } => {

@@ -22,7 +22,7 @@ pub enum Names {
 /// Which live names the first positional argument of a command takes, by its path (`delta show`).
 fn names_for(path: &str) -> Option<Names> {
     Some(match path {
-        "remove" | "keep" | "lock" | "unlock" | "land" => Names::Tenants,
+        "remove" | "keep" | "lock" | "unlock" | "land" | "conflicts" => Names::Tenants,
         "pool release" => Names::PoolTenants,
         "delta show" | "delta drop" => Names::DeltaSpecs,
         "rescue show" | "rescue restore" | "rescue drop" => Names::Rescues,

@@ -85,6 +85,14 @@ const EXAMPLES: &[(&str, &str)] = &[
                git neighbor queue run --batch 4 --test 'make test'      # 4 entries per tested tree",
     ),
     (
+        "conflicts",
+        "git neighbor conflicts                  # every live tenant against each other and the target\n\
+                   git neighbor conflicts api web          # those two, each other and the target\n\
+                   git neighbor conflicts --against origin/main\n\
+                   git neighbor conflicts --exit-code >/dev/null; [ $? = 5 ] && echo 'some pair would conflict'\n\
+                   git neighbor conflicts --json | jq -r '.pairs[] | select(.clean | not) | \"\\(.a) \\(.b)\"'",
+    ),
+    (
         "pool",
         "git neighbor pool fill 8         # keep 8 tenants ready\n\
               git neighbor pool claim --json   # claim one at once (its name, path and lease id)\n\

@@ -9,6 +9,7 @@
 pub mod create;
 pub mod elevator;
 pub mod events;
+pub mod forecast;
 pub mod land;
 pub mod lease;
 pub mod pool;

@@ -354,6 +354,8 @@ pub struct Summary {
     pub fleet: crate::protect::liveness::Liveness,
     /// A merge-frame interrupted after its commit point, waiting to be finished.
     pub interrupted_merge: Option<crate::frames::merge::Interrupted>,
+    /// The last full conflict forecast (`conflicts`), read from its cache: never computed here.
+    pub conflicts: Option<super::forecast::Last>,
     /// The task plane, when there are tasks: counts by status, and each task bound to a tenant.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tasks: Option<TaskCounts>,
@@ -480,6 +482,7 @@ pub fn summary(ctx: &Ctx, fetch: bool) -> Result<Summary, Error> {
         foreign,
         interrupted_merge: crate::frames::merge::interrupted(ctx),
         tasks: task_counts(ctx)?,
+        conflicts: super::forecast::last(&ctx.state, &tenants.iter().map(|t| t.name.clone()).collect()),
     })
 }
 

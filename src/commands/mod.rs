@@ -5,6 +5,7 @@ pub mod add;
 pub mod claude;
 pub mod complete;
 pub mod completions;
+pub mod conflicts;
 pub mod delta;
 pub mod demo;
 pub mod doctor;

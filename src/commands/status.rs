@@ -73,6 +73,9 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         None => "building lock: free\n".into(),
     };
     s += &fleet_lines(&report.fleet);
+    if let Some(c) = &report.conflicts {
+        s += &conflicts_line(c);
+    }
     if let Some(i) = &report.interrupted_merge {
         s += &format!("{}\nhint: `git neighbor doctor --fix` finishes it; commit nothing there before\n", i.describe());
     }
@@ -81,6 +84,18 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
     }
     ui.data(&s)?;
     Ok(0)
+}
+
+/// `conflicts: 2 pairs (a×b, c×main) as of 3m ago`, from the last forecast's cache.
+fn conflicts_line(c: &crate::building::forecast::Last) -> String {
+    let age = crate::building::state_dir::human_age(crate::building::state_dir::age(c.at_ms));
+    if c.conflicting.is_empty() {
+        return format!("conflicts: none forecast ({age} ago)\n");
+    }
+    let shown: Vec<String> = c.conflicting.iter().take(6).map(|p| format!("{}×{}", p.a, p.b)).collect();
+    let more = if c.conflicting.len() > shown.len() { ", …" } else { "" };
+    let n = c.conflicting.len();
+    format!("conflicts: {n} pair{} ({}{more}), forecast {age} ago\n", if n == 1 { "" } else { "s" }, shown.join(", "))
 }
 
 fn fleet_lines(f: &liveness::Liveness) -> String {

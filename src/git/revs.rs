@@ -99,6 +99,20 @@ pub fn count_only_on(repo: &Repo, tips: &[gix::ObjectId], not: &[gix::ObjectId])
     walk.into_iter().try_fold(0u64, |n, c| c.ok().map(|_| n + 1))
 }
 
+/// The best common ancestor of commits `a` and `b`, walked in-process (`None`: no shared history, or the
+/// walk failed).
+pub fn merge_base_of(repo: &Repo, a: gix::ObjectId, b: gix::ObjectId) -> Option<gix::ObjectId> {
+    if a == b {
+        return Some(a);
+    }
+    repo.gix.merge_base(a, b).ok().flatten().map(|id| id.detach())
+}
+
+/// The tree of commit `commit`, read in-process.
+pub fn tree_of(repo: &Repo, commit: gix::ObjectId) -> Option<gix::ObjectId> {
+    repo.gix.find_commit(commit).ok()?.tree_id().ok().map(|id| id.detach())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

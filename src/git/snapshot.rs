@@ -13,17 +13,34 @@ use crate::error::Error;
 pub struct TempIndex {
     /// Where it lives (`<git-dir>/neighbor-index.tmp.<random>`; `prune` sweeps stale ones by that prefix).
     path: tempfile::TempPath,
+    /// The copy, held open while this lives: it keeps the old mtime of the index it copied, so `prune`
+    /// would take it for a stale one; an open file tells it a process uses it (until git replaces the
+    /// file, which gives the new one a fresh mtime).
+    _open: Option<std::fs::File>,
 }
 
 impl TempIndex {
-    /// A copy of the worktree's real index (none when there is none), so its stat data stays valid.
+    /// A copy of the worktree's real index (none when there is none), so its stat data stays valid. The
+    /// copy keeps the real index's mtime: git trusts an entry's stat data only when the entry is older
+    /// than the index file, so a copy stamped "now" would hide an edit made in the second the real index
+    /// was written (same size, same mtime), which git's racy-clean check on the real index does see.
     pub fn copy_of_real(git_dir: &Path) -> Result<Self, Error> {
         let path = unused_path(git_dir, "neighbor-index.tmp.")?;
         let real = git_dir.join("index");
+        let mut open = None;
         if real.exists() {
-            std::fs::copy(&real, &path).map_err(|e| Error::new(format!("cannot copy {}: {e}", real.display())))?;
+            let bad = |e: std::io::Error| Error::new(format!("cannot copy {}: {e}", real.display()));
+            // Read once, then stamp the copy with the mtime of what was read: an index replaced meanwhile
+            // (git renames a new one in) must not lend its mtime to the old contents.
+            let file = std::fs::File::open(&real).map_err(bad)?;
+            let mtime = file.metadata().and_then(|m| m.modified()).map_err(bad)?;
+            let mut file = file;
+            let mut out = std::fs::File::create(&path).map_err(bad)?;
+            std::io::copy(&mut file, &mut out).map_err(bad)?;
+            out.set_modified(mtime).map_err(bad)?;
+            open = Some(out);
         }
-        Ok(TempIndex { path })
+        Ok(TempIndex { path, _open: open })
     }
     /// A git command in `dir` that reads and writes this index.
     fn git(&self, repo: &Repo, dir: &Path) -> Result<crate::git::GitCmd, Error> {
@@ -47,6 +64,122 @@ impl TempIndex {
     /// overwrite files it does not know (untracked or ignored) instead of clobbering them.
     pub fn move_files(&self, repo: &Repo, dir: &Path, from: &str, to: &str) -> Result<(), Error> {
         Ok(self.git(repo, dir)?.args(["read-tree", "-m", "-u"]).end_of_options().args([from, to]).run()?)
+    }
+}
+
+/// The tree of everything on disk in the worktree at `worktree` (private git dir `git_dir`): tracked
+/// files as they are now, staged or not, plus untracked, not ignored ones. Built in a private copy of the
+/// index (`add -A`, `write-tree`), so the worktree's own index and files are never written; no [`Repo`]
+/// is needed, so worker threads can take many at once.
+pub fn worktree_tree(worktree: &Path, git_dir: &Path) -> Result<String, Error> {
+    let index = TempIndex::copy_of_real(git_dir)?;
+    let git = || Ok::<_, Error>(crate::git::GitCmd::new(worktree)?.env("GIT_INDEX_FILE", index.path.as_os_str()));
+    git()?.args(["add", "-A", "--", "."]).run()?;
+    Ok(git()?.arg("write-tree").read()?)
+}
+
+/// One look at a worktree: the commit its HEAD names and a cheap identity of its uncommitted state, both
+/// from one `status`, so they belong together even while commits land in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Look {
+    /// HEAD's commit as `status` compared with (`None`: no commit yet).
+    pub head: Option<String>,
+    /// `None` when nothing is uncommitted (`status` lists nothing: the files are HEAD's tree), else a
+    /// hash of what `status` printed (HEAD included), the size and mtime of the index, and the size,
+    /// mtimes and inode of each listed path. Files `status` does not list are as the index has them, so
+    /// an equal fingerprint means equal files and [`worktree_tree`] need not run again.
+    pub fingerprint: Option<String>,
+}
+
+/// [`Look`] at the worktree at `worktree` (private git dir `git_dir`): one read-only `status`
+/// (`--porcelain=v2 --branch -z`, `GIT_OPTIONAL_LOCKS=0`: it never writes the worktree's index or
+/// waits for its lock).
+pub fn look(worktree: &Path, git_dir: &Path) -> Result<Look, Error> {
+    let private = looking_index(git_dir)?;
+    let mut status = crate::git::GitCmd::new(worktree)?;
+    status = match &private {
+        // Ours to refresh: git's optional lock and write go to the private copy, never the real index.
+        Some(p) => status.env("GIT_INDEX_FILE", p),
+        None => status.env("GIT_OPTIONAL_LOCKS", "0"),
+    };
+    let out = status
+        .args(["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all", "--no-renames"])
+        .arg("--ignore-submodules=none")
+        .output()?;
+    let mut head = None;
+    let mut paths = Vec::new();
+    for rec in out.split(|b| *b == 0).filter(|r| !r.is_empty()) {
+        let text = String::from_utf8_lossy(rec);
+        if let Some(oid) = text.strip_prefix("# branch.oid ") {
+            head = gix::ObjectId::from_hex(oid.trim().as_bytes()).ok().map(|o| o.to_string());
+            continue;
+        }
+        // Fields before the path: `1` has 8, `u` 10, `?` and `!` one (git-status(1), porcelain v2).
+        let before = match rec.first() {
+            Some(b'1') => 8,
+            Some(b'u') => 10,
+            Some(b'?' | b'!') => 1,
+            _ => continue,
+        };
+        if let Some(p) = text.splitn(before + 1, ' ').nth(before) {
+            paths.push(p.to_string());
+        }
+    }
+    if paths.is_empty() {
+        return Ok(Look { head, fingerprint: None });
+    }
+    let mut fp = format!("{}\n", stat_line(&git_dir.join("index"))).into_bytes();
+    fp.extend_from_slice(&out);
+    for rel in paths {
+        fp.extend_from_slice(format!("\n{}", stat_line(&worktree.join(rel))).as_bytes());
+    }
+    let id = gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::objs::Kind::Blob, &fp)
+        .map_err(|e| Error::new(format!("cannot hash the state of {}: {e}", worktree.display())))?;
+    Ok(Look { head, fingerprint: Some(id.to_string()) })
+}
+
+/// The private index `look` runs `status` on: a copy of the worktree's index, made again whenever the
+/// real one changed (its size, mtimes or inode differ from the copy's record). `status` may refresh the
+/// stat data of this copy, which it must not do to the real index (that takes `index.lock` from under
+/// the tenant's own git): without it, a freshly checked-out worktree, whose entries are all "racily
+/// clean", has every file hashed again by every look. `None` when the worktree has no index.
+fn looking_index(git_dir: &Path) -> Result<Option<std::path::PathBuf>, Error> {
+    let real = git_dir.join("index");
+    let private = git_dir.join("neighbor-forecast-index");
+    let record = git_dir.join("neighbor-forecast-index.src");
+    let now = stat_line(&real);
+    if now == "-" {
+        return Ok(None);
+    }
+    if private.exists() && std::fs::read_to_string(&record).is_ok_and(|r| r == now) {
+        return Ok(Some(private));
+    }
+    // A copy with the real index's mtime (see `TempIndex::copy_of_real`), renamed into place whole.
+    let copy = TempIndex::copy_of_real(git_dir)?;
+    let bad = |e: std::io::Error| Error::new(format!("cannot write {}: {e}", private.display()));
+    std::fs::rename(&copy.path, &private).map_err(bad)?;
+    // The record last, replaced whole (a temp name `prune` sweeps if a crash leaves it).
+    let tmp = unused_path(git_dir, "neighbor-index.tmp.")?;
+    std::fs::write(&tmp, now.as_bytes()).map_err(bad)?;
+    tmp.persist(&record).map_err(|e| bad(e.error))?;
+    Ok(Some(private))
+}
+
+/// `size mtime ctime inode` of `path` (nanoseconds), without following a symlink; `-` when absent.
+fn stat_line(path: &Path) -> String {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::symlink_metadata(path) {
+        Ok(m) => format!(
+            "{} {}.{} {}.{} {} {:o}",
+            m.size(),
+            m.mtime(),
+            m.mtime_nsec(),
+            m.ctime(),
+            m.ctime_nsec(),
+            m.ino(),
+            m.mode()
+        ),
+        Err(_) => "-".into(),
     }
 }
 
@@ -142,6 +275,52 @@ pub fn commit_snapshot_onto(
 mod tests {
     use super::*;
     use crate::testing::Fixture;
+
+    /// A copy keeps the real index's (maybe old) mtime, so it stays open while it lives: an open file is
+    /// how `prune` tells a temp index in use from one a killed process left.
+    #[test]
+    fn temp_index_copy_is_held_open_while_it_lives() {
+        let f = Fixture::new();
+        let git_dir = f.ctx().repo.git_dir.clone();
+        let old = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_577_836_800);
+        std::fs::File::options().write(true).open(git_dir.join("index")).unwrap().set_modified(old).unwrap();
+        let tmp = TempIndex::copy_of_real(&git_dir).unwrap();
+        let path = std::fs::canonicalize(&tmp.path).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().modified().unwrap(), old);
+        let open_here = || {
+            std::fs::read_dir("/proc/self/fd")
+                .unwrap()
+                .flatten()
+                .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|l| l == path))
+        };
+        assert!(open_here(), "the copy is open while the TempIndex lives");
+        drop(tmp);
+        assert!(!path.exists());
+    }
+
+    /// An edit of the kind git's racy-clean check exists for: same size and same mtime as its index entry,
+    /// the entry as new as the index file (an edit in the second the index was written). The real index
+    /// sees it (git compares the contents of racy entries); so must a snapshot taken through a copy of it.
+    #[test]
+    fn snapshot_sees_an_edit_only_the_racy_check_catches() {
+        let f = Fixture::new();
+        f.git(&["config", "core.checkStat", "minimal"]);
+        f.git(&["config", "core.trustctime", "false"]);
+        let old = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_577_836_800); // 2020-01-01
+        let touch = |p: &Path| std::fs::File::options().write(true).open(p).unwrap().set_modified(old).unwrap();
+        f.write("notes.txt", "first\n");
+        touch(&f.dir.join("notes.txt"));
+        f.git(&["add", "notes.txt"]);
+        f.git(&["commit", "-q", "-m", "notes"]);
+        let ctx = f.ctx();
+        std::fs::write(f.dir.join("notes.txt"), "SECOND").unwrap(); // the same six bytes
+        touch(&f.dir.join("notes.txt"));
+        touch(&ctx.repo.git_dir.join("index"));
+        let snap = snapshot(&ctx.repo, &f.dir, &ctx.repo.git_dir).unwrap();
+        assert_ne!(snap.work_tree, snap.head_tree, "the edit is in the snapshot");
+        assert_ne!(worktree_tree(&f.dir, &ctx.repo.git_dir).unwrap(), snap.head_tree);
+        assert_eq!(f.git(&["status", "--porcelain"]), " M notes.txt", "git itself sees the edit");
+    }
 
     /// The private index starts as a copy of the real one, or as no file at all (never an empty file,
     /// which git would call corrupt), and is gone once dropped.

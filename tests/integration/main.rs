@@ -8,6 +8,7 @@ mod faults;
 
 mod add;
 mod bad_input;
+mod conflicts;
 mod crash;
 mod doctor;
 mod frames;
