@@ -190,6 +190,9 @@ pub enum Cmd {
     /// Internal: hold an ephemeral tenant's lease while a process lives.
     #[command(name = "__lease-keeper", hide = true)]
     LeaseKeeper(commands::keeper::Args),
+    /// Internal: keep `status --short --watch`'s answer current for the worktree it runs in.
+    #[command(name = "__prompt-watch", hide = true)]
+    PromptWatch,
 }
 
 /// Open the building for a command that needs a repository.
@@ -251,6 +254,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         }
         Cmd::GenDocs(a) => commands::gen_docs::run(a),
         Cmd::Reaper(a) => commands::reaper::run(a),
+        Cmd::PromptWatch => commands::prompt_watch::run(&open_read_only(g, &ui)?),
         Cmd::Trust(a) => commands::trust::run(&open(g)?, &ui, a),
         Cmd::SafePull(a) => commands::safe_pull::run(&open(g)?, &ui, a),
         Cmd::Hooks { cmd } => {

@@ -23,6 +23,7 @@ pub mod rescue;
 pub mod setup;
 pub mod state_dir;
 pub mod survey;
+pub mod watch;
 
 use std::path::{Component, Path, PathBuf};
 

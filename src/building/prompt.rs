@@ -22,6 +22,8 @@ pub struct Segment {
     pub main: bool,
     /// Tracked files changed (staged or not); `None` when the look ran out of time.
     pub dirty: Option<bool>,
+    /// `dirty` came from the worktree's watcher (`--watch`), not from a scan by this look.
+    pub watched: bool,
     /// Commits ahead of the base (a tenant's base; the main worktree's upstream).
     pub ahead: Option<u64>,
     /// Commits behind it.
@@ -59,13 +61,19 @@ impl Segment {
 }
 
 /// Compute the segment for the worktree the command runs in; `budget` bounds the look at tracked files.
-pub fn segment(ctx: &Ctx, budget: Duration) -> Result<Segment, Error> {
+/// With `watch`, the answer about tracked files comes from the worktree's watcher when it can vouch for it
+/// (see [`super::watch`]).
+pub fn segment(ctx: &Ctx, budget: Duration, watch: bool) -> Result<Segment, Error> {
     let tenant = super::current_tenant(ctx);
     let main = ctx.repo.workdir.is_some() && ctx.repo.workdir == ctx.repo.main_worktree;
-    let dirty = match status::tracked_changes(&ctx.repo, budget)? {
-        Changes::Yes => Some(true),
-        Changes::No => Some(false),
-        Changes::Unknown => None,
+    let remembered = watch.then(|| super::watch::remembered(ctx)).flatten();
+    let dirty = match remembered {
+        Some(d) => Some(d),
+        None => match status::tracked_changes(&ctx.repo, budget)? {
+            Changes::Yes => Some(true),
+            Changes::No => Some(false),
+            Changes::Unknown => None,
+        },
     };
     let head = ctx.repo.gix.head_id().ok().map(|id| id.detach());
     let base = match &tenant {
@@ -79,5 +87,13 @@ pub fn segment(ctx: &Ctx, budget: Duration) -> Result<Segment, Error> {
         _ => (None, None),
     };
     let fleet_live = liveness::observe(ctx, false)?.live;
-    Ok(Segment { tenant: tenant.map(|t| t.name), main, dirty, ahead, behind, fleet_live })
+    Ok(Segment {
+        tenant: tenant.map(|t| t.name),
+        main,
+        dirty,
+        watched: remembered.is_some(),
+        ahead,
+        behind,
+        fleet_live,
+    })
 }

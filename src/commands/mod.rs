@@ -24,6 +24,7 @@ pub mod log;
 pub mod mcp;
 pub mod merge_frame;
 pub mod pool;
+pub mod prompt_watch;
 pub mod prune;
 pub mod queue;
 pub mod reaper;

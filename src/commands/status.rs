@@ -21,11 +21,16 @@ pub struct Args {
     #[arg(long, value_name = "D", default_value = "50ms", requires = "short",
           value_parser = |s: &str| crate::config::parse_duration(s))]
     pub budget: std::time::Duration,
+    /// With --short: answer "did tracked files change" from a watcher process that keeps it current
+    /// (started by the first such look, one per worktree, gone after 10 minutes without a look; Linux).
+    /// A look it cannot vouch for does the full scan as without --watch.
+    #[arg(long, requires = "short")]
+    pub watch: bool,
 }
 
 pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
     if a.short {
-        let seg = crate::building::prompt::segment(ctx, a.budget)?;
+        let seg = crate::building::prompt::segment(ctx, a.budget, a.watch)?;
         if ui.json {
             ui.json_out(&seg)?;
         } else {

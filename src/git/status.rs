@@ -584,3 +584,42 @@ fn differs(cmd: GitCmd) -> Result<Changes, Error> {
         (_, _, err) => Err(Error::new(format!("`git diff --quiet` failed: {}", err.trim()))),
     }
 }
+
+/// What a remembered answer of [`tracked_changes`] depends on besides the files themselves: the index file
+/// (size, modification time, inode) and HEAD's commit. The same stamp and no change to a tracked file since
+/// the answer was computed: the same answer.
+pub fn index_stamp(repo: &Repo) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let index = std::fs::metadata(repo.gix.index_path())
+        .map(|m| format!("{}:{}.{}:{}", m.len(), m.mtime(), m.mtime_nsec(), m.ino()))
+        .unwrap_or_else(|_| "no-index".into());
+    let head = repo.gix.head_id().map(|id| id.to_string()).unwrap_or_else(|_| "unborn".into());
+    format!("{index} {head}")
+}
+
+/// The directories where a tracked file can change without the index changing: every directory that holds
+/// a tracked file, with its ancestors and the worktree's top (submodules' own contents excluded).
+pub fn tracked_dirs(repo: &Repo) -> Result<Vec<std::path::PathBuf>, Error> {
+    use std::os::unix::ffi::OsStrExt;
+    let Some(workdir) = &repo.workdir else { return Ok(Vec::new()) };
+    let path = repo.gix.index_path();
+    let index = match gix::index::File::at(&path, repo.gix.object_hash(), true, Default::default()) {
+        Ok(i) => i,
+        Err(_) if !path.exists() => return Ok(vec![workdir.clone()]),
+        Err(e) => return Err(Error::new(format!("cannot read the index {}: {e}", path.display()))),
+    };
+    let mut dirs: std::collections::BTreeSet<&BStr> = std::collections::BTreeSet::new();
+    for e in index.entries() {
+        let p = e.path(&index);
+        let mut end = p.len();
+        while let Some(slash) = p[..end].rfind_byte(b'/') {
+            if !dirs.insert(p[..slash].as_bstr()) {
+                break;
+            }
+            end = slash;
+        }
+    }
+    let mut out = vec![workdir.clone()];
+    out.extend(dirs.into_iter().map(|d| workdir.join(std::ffi::OsStr::from_bytes(d))));
+    Ok(out)
+}

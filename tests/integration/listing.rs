@@ -347,3 +347,138 @@ fn list_full_dirty_is_what_git_status_calls_a_change() {
         assert_eq!(git_says, !matches!(name, "clean" | "ignored-only" | "empty-dir"), "{name}");
     }
 }
+
+/// `status --short --watch`: after every kind of change the watched look gives the scan's answer, at once
+/// (the cookie handshake: no stale answer in the instant after a write), and the watcher comes to vouch for
+/// it; a watcher killed with -9 is replaced and its looks scan meanwhile; it ends with its worktree.
+#[test]
+fn status_short_watch_answers_as_the_scan_does() {
+    use std::time::{Duration, Instant};
+    let t = TestRepo::new();
+    let p = t.add("api", &[]);
+    let look = |watch: bool| -> (serde_json::Value, bool) {
+        let mut args = vec!["status", "--short", "--budget", "60s", "--json"];
+        if watch {
+            args.push("--watch");
+        }
+        let j = t.neighbor_in(&p, &args).ok().json();
+        (j["dirty"].clone(), j["watched"].as_bool().unwrap_or(false))
+    };
+    let check = |label: &str| {
+        let truth = look(false).0;
+        assert!(truth.is_boolean(), "{label}: the scan gave no answer");
+        let until = Instant::now() + Duration::from_secs(60);
+        loop {
+            let (dirty, watched) = look(true);
+            assert_eq!(dirty, truth, "{label}: the watched look disagrees with the scan");
+            if watched {
+                break;
+            }
+            assert!(Instant::now() < until, "{label}: the watcher never vouched for an answer");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    check("clean");
+    // The instant after a write, again and again: never the answer from before it.
+    for i in 0..20 {
+        write_in(&p, "README.md", &format!("edit {i}\n"));
+        assert_eq!(look(true).0, serde_json::json!(true), "edit {i}: a stale answer");
+        t.git_in(&p, &["checkout", "-q", "README.md"]);
+        assert_eq!(look(true).0, serde_json::json!(false), "revert {i}: a stale answer");
+    }
+    check("after the edits");
+    write_in(&p, "README.md", "same size?\n");
+    check("modified in place");
+    t.git_in(&p, &["checkout", "-q", "README.md"]);
+    check("checked out again");
+    let f = std::fs::File::options().append(true).open(p.join("README.md")).unwrap();
+    f.set_modified(std::time::SystemTime::now() - Duration::from_secs(7200)).unwrap();
+    check("touched, unchanged");
+    write_in(&p, "README.md", "staged change\n");
+    t.git_in(&p, &["add", "README.md"]);
+    check("staged only");
+    t.git_in(&p, &["reset", "-q", "--hard"]);
+    check("reset");
+    // A new directory of tracked files, committed (HEAD and the index move), then edited.
+    write_in(&p, "deep/er/new.txt", "new\n");
+    t.git_in(&p, &["add", "deep"]);
+    t.git_in(&p, &["commit", "-q", "-m", "deep"]);
+    check("committed a new directory");
+    write_in(&p, "deep/er/new.txt", "changed\n");
+    check("edited in the new directory");
+    std::fs::remove_dir_all(p.join("deep")).unwrap();
+    check("the directory deleted");
+    t.git_in(&p, &["checkout", "-q", "deep"]);
+    check("the directory restored");
+    // kill -9 of the watcher: the next looks scan (right), and a new watcher takes over.
+    let answer = || -> serde_json::Value {
+        let dir = t.common_dir().join("neighbor/prompt");
+        let f = std::fs::read_dir(&dir).unwrap().flatten().find(|e| e.file_name().to_string_lossy().ends_with(".json"));
+        serde_json::from_slice(&std::fs::read(f.unwrap().path()).unwrap()).unwrap()
+    };
+    let old = answer()["pid"].as_u64().unwrap();
+    std::process::Command::new("kill").args(["-9", &old.to_string()]).status().unwrap();
+    write_in(&p, "README.md", "after the kill\n");
+    check("after kill -9");
+    let new = answer()["pid"].as_u64().unwrap();
+    assert_ne!(new, old, "a new watcher answers");
+    // The worktree goes: its watcher ends (it checks every 5 s).
+    t.git_in(&p, &["checkout", "-q", "README.md"]);
+    t.neighbor(&["remove", "--force", "api"]).ok();
+    let until = Instant::now() + Duration::from_secs(60);
+    while std::path::Path::new(&format!("/proc/{new}")).exists() {
+        assert!(Instant::now() < until, "the watcher outlived its worktree");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Eight `status --short --watch` at once in a worktree without a watcher: all answer, and one watcher is
+/// left running for it (the others lost the lock and ended).
+#[test]
+fn concurrent_watched_looks_leave_one_watcher() {
+    use std::time::{Duration, Instant};
+    let t = TestRepo::new();
+    let p = t.add("w", &[]);
+    let kids: Vec<_> = (0..8)
+        .map(|_| {
+            let mut c = t.cmd_in(&p, &["status", "--short", "--watch", "--budget", "60s"]);
+            c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+            c.spawn().unwrap()
+        })
+        .collect();
+    for k in kids {
+        let o = k.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(String::from_utf8_lossy(&o.stdout).trim_end(), "w");
+    }
+    let watchers = || -> Vec<u32> {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+            .filter(|pid| {
+                let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).ok();
+                String::from_utf8_lossy(&cmd).contains("__prompt-watch") && cwd.as_deref() == Some(p.as_path())
+            })
+            .collect()
+    };
+    // Until the watcher vouches, losers may still be starting up; then exactly one remains.
+    let until = Instant::now() + Duration::from_secs(60);
+    loop {
+        let j = t.neighbor_in(&p, &["status", "--short", "--watch", "--json"]).ok().json();
+        if j["watched"] == serde_json::json!(true) {
+            break;
+        }
+        assert!(Instant::now() < until, "no watcher ever vouched");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let until = Instant::now() + Duration::from_secs(30);
+    while watchers().len() > 1 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(watchers().len(), 1, "one watcher per worktree");
+    for pid in watchers() {
+        let _ = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status();
+    }
+}
