@@ -162,6 +162,11 @@ fn start(ctx: &Ctx, workdir: &Path) {
     let _ = std::process::Command::new(exe)
         .arg("__prompt-watch")
         .current_dir(workdir)
+        // It outlives this look: it finds the repository from the worktree, not from a hook's environment.
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .env_remove("GIT_INDEX_FILE")
+        .env_remove("GIT_COMMON_DIR")
         .process_group(0)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
