@@ -5,7 +5,9 @@
 //! time it passes point `<name>` (a crash: nothing runs after it); `NEIGHBOR_FAILPOINT_TRACE=<file>`
 //! appends the name of every point the process passes, one a line, so a suite enumerates the points from
 //! a clean run instead of keeping a list that would rot. `NEIGHBOR_FAILPOINT_ACTION=panic` makes the point
-//! panic instead (a bug, not a crash: for the code that must survive one, such as the MCP server's tools).
+//! panic instead (a bug, not a crash: for the code that must survive one, such as the MCP server's tools);
+//! `NEIGHBOR_FAILPOINT_ACTION=stop` makes the process stop itself (SIGSTOP) there, so a race test can
+//! change the world under it and `kill -CONT` it.
 //! The variables are read once; unset, a point costs a check of a static. Not a user interface: the
 //! variables are for the test suites.
 
@@ -17,6 +19,7 @@ struct Conf {
     kill: Option<(String, usize)>,
     trace: Option<PathBuf>,
     panic: bool,
+    stop: bool,
 }
 
 fn conf() -> &'static Conf {
@@ -30,6 +33,7 @@ fn conf() -> &'static Conf {
         }),
         trace: std::env::var_os("NEIGHBOR_FAILPOINT_TRACE").filter(|s| !s.is_empty()).map(PathBuf::from),
         panic: std::env::var("NEIGHBOR_FAILPOINT_ACTION").is_ok_and(|a| a == "panic"),
+        stop: std::env::var("NEIGHBOR_FAILPOINT_ACTION").is_ok_and(|a| a == "stop"),
     })
 }
 
@@ -58,6 +62,10 @@ pub fn hit(name: &str) {
         if nth == *n {
             if c.panic {
                 panic!("fail point {name} (NEIGHBOR_FAILPOINT_ACTION=panic)");
+            }
+            if c.stop {
+                let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP);
+                return;
             }
             let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
         }

@@ -266,8 +266,32 @@ fn prune_tenant(ctx: &Ctx, item: &Item) -> Result<(), Error> {
         return Err(Error::new("its lease is held again"));
     }
     match item.action {
-        Action::Rollback => ctx.locked(|| building::rollback_locked(ctx, &t)).map(drop),
-        Action::Finish => ctx.locked(|| building::finish_interrupted_removal_locked(ctx, &t, false)).map(drop),
+        // The plan was made without the lock, from a record that may have moved on since (a creator that
+        // finished, a remover that put the files back): act only on the record as it is now, under the
+        // lock, and only if it is still in the phase the plan judged.
+        // A creator holds the tenant's lease from before it writes `creating` until after it writes `ready`:
+        // so the lease is looked at first, then the record.
+        Action::Rollback => ctx
+            .locked(|| {
+                if lease::lease_holder(&ctx.state, name).is_some() {
+                    return Err(Error::new("its lease is held again"));
+                }
+                match registry::get(&ctx.state, name)? {
+                    Some(now) if now.phase == Phase::Creating => building::rollback_locked(ctx, &now).map(drop),
+                    Some(_) => Err(Error::new("its creator finished it meanwhile")),
+                    None => Ok(()),
+                }
+            })
+            .map(drop),
+        Action::Finish => ctx
+            .locked(|| match registry::get(&ctx.state, name)? {
+                Some(now) if now.phase == Phase::Removing => {
+                    building::finish_interrupted_removal_locked(ctx, &now, false).map(drop)
+                }
+                Some(_) => Err(Error::new("it is no longer being removed")),
+                None => Ok(()),
+            })
+            .map(drop),
         Action::Follow => ctx.locked(|| {
             let Some(mut t) = registry::get(&ctx.state, name)? else { return Ok(()) };
             let full = format!("refs/heads/{}", t.branch);

@@ -24,6 +24,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
     }
     let progress = ui.progress("looking for abandoned tenants");
     let mut items = prune::plan(ctx)?;
+    crate::failpoint::hit("prune-planned");
     if !a.dry_run {
         progress.set(format!("pruning {} item(s)", items.len()));
         prune::execute(ctx, &mut items)?;

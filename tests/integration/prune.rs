@@ -206,3 +206,46 @@ fn prune_keeps_a_gone_tenants_branch_that_moved_and_deletes_the_rest() {
     assert_eq!(t.branches("refs/heads/neighbor/"), ["refs/heads/neighbor/g1"]);
     assert_eq!(t.git(&["rev-parse", "refs/heads/neighbor/g1"]), moved);
 }
+
+/// prune's plan is made without the building lock: a tenant it saw half-made (`creating`, its creator's
+/// lease already gone by the time it looked) may be finished by its creator before prune acts. Rolling it
+/// back then deleted a ready tenant and whatever an agent had written in it (found by the stress suite:
+/// an `add` event, then a `rollback` by a concurrent prune 0.4 s later). Prune stops on a fail point after
+/// planning, the creator finishes and an agent writes, then prune goes on: the tenant and the work stay.
+#[test]
+fn a_rollback_planned_while_a_tenant_was_made_spares_it_once_ready() {
+    let t = TestRepo::new();
+    let p = t.add("fresh", &[]);
+    let record = t.common_dir().join("neighbor/registry/fresh.json");
+    let ready = std::fs::read_to_string(&record).unwrap();
+    assert!(ready.contains("\"phase\": \"ready\""), "{ready}");
+    // What the plan sees: the creator has not finished yet.
+    std::fs::write(&record, ready.replace("\"phase\": \"ready\"", "\"phase\": \"creating\"")).unwrap();
+    let mut c = t.cmd_in(&t.dir, &["prune"]);
+    c.env("NEIGHBOR_FAILPOINT", "prune-planned").env("NEIGHBOR_FAILPOINT_ACTION", "stop");
+    c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let child = c.spawn().unwrap();
+    let pid = child.id();
+    let stopped = || {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('T'))
+    };
+    let until = std::time::Instant::now() + Duration::from_secs(60);
+    while !stopped() {
+        assert!(std::time::Instant::now() < until, "prune never reached its fail point");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Meanwhile its creator finishes it, and an agent starts working in it.
+    std::fs::write(&record, &ready).unwrap();
+    write_in(&p, "work.txt", "an agent's work\n");
+    std::process::Command::new("kill").args(["-CONT", &pid.to_string()]).status().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        std::fs::read_to_string(p.join("work.txt")).ok().as_deref(),
+        Some("an agent's work\n"),
+        "the agent's file is gone; prune said: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(record.exists(), "the ready tenant's record is gone");
+}
