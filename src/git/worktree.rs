@@ -162,3 +162,11 @@ pub fn switch_detached(dir: &Path, commit: &str) -> Result<(), Error> {
 pub fn remove_scratch(repo: &Repo, path: &Path) -> Result<(), Error> {
     Ok(repo.git()?.args(["worktree", "remove", "--force"]).end_of_options().arg(path).run()?)
 }
+
+/// Put the worktree at `dir` back on its branch `branch` (a short name, `refs/heads/` stripped): HEAD,
+/// index and files at the branch tip, untracked files removed (ignored ones stay). Only for worktrees whose
+/// uncommitted work was saved or is the caller's own (a pool tenant the merge queue tested in).
+pub fn attach_branch(dir: &Path, branch: &str) -> Result<(), Error> {
+    GitCmd::new(dir)?.args(["checkout", "--force", "--quiet", "--end-of-options", branch, "--"]).run()?;
+    Ok(GitCmd::new(dir)?.args(["clean", "-ffdq"]).run()?)
+}
