@@ -423,6 +423,7 @@ fn claim_members(ctx: &Ctx, n: usize) -> Vec<Member> {
     let mut out = Vec::new();
     while out.len() < n {
         let Ok((t, lease_id)) = pool::claim(ctx, std::process::id()) else { break };
+        crate::failpoint::hit("queue-pool-claimed");
         out.push(Member { name: t.name, path: t.path, lease_id });
     }
     out

@@ -377,8 +377,22 @@ fn check_after_rerun(t: &TestRepo, label: &str) {
 /// run, then run again: the same invariants.
 #[test]
 fn a_run_killed_after_any_state_write_then_run_again_lands_each_entry_once() {
+    killed_after_any_state_write(0);
+}
+
+/// The same with a pool of two, adding the pool's writes: each claim, each record of a detached checkout,
+/// and the release's check before putting a tenant back on its branch.
+#[test]
+fn a_run_testing_in_pool_tenants_killed_after_any_state_write_then_run_again_lands_each_entry_once() {
+    killed_after_any_state_write(2);
+}
+
+fn killed_after_any_state_write(pool: usize) {
     let setup = || {
         let t = TestRepo::new();
+        if pool > 0 {
+            t.neighbor(&["pool", "fill", &pool.to_string()]).ok();
+        }
         queue_of(&t, 4);
         t
     };
@@ -390,6 +404,11 @@ fn a_run_killed_after_any_state_write_then_run_again_lands_each_entry_once() {
     let points: Vec<String> = std::fs::read_to_string(&trace).unwrap().lines().map(str::to_string).collect();
     assert!(points.iter().any(|p| p == "queue-entry-written"), "{points:?}");
     assert!(points.iter().any(|p| p == "queue-verdict-written"), "{points:?}");
+    if pool > 0 {
+        for p in ["queue-pool-claimed", "pool-detached-written", "pool-reattach-rescued"] {
+            assert!(points.iter().any(|x| x == p), "{p}: {points:?}");
+        }
+    }
     for (i, name) in points.iter().enumerate() {
         let nth = points[..=i].iter().filter(|p| *p == name).count();
         let t = setup();
@@ -397,7 +416,7 @@ fn a_run_killed_after_any_state_write_then_run_again_lands_each_entry_once() {
         assert_eq!(o.status.code(), None, "killed at {name}#{nth}: {}", String::from_utf8_lossy(&o.stderr));
         check_after_rerun(&t, &format!("{name}#{nth}"));
     }
-    eprintln!("queue run: {} state writes, each killed, rerun and checked", points.len());
+    eprintln!("queue run (pool {pool}): {} state writes, each killed, rerun and checked", points.len());
 }
 
 /// A human commits to main in the instant between the queue's test and its landing (the crash kit's
