@@ -2,12 +2,18 @@
 //! lease, no git — and reset to their base on release only when nothing unmerged would be lost. A claim
 //! follows one process (the caller, or `--follow-pid`); when that process dies, its tenant is released
 //! through the same path as `pool release` before anyone can claim it again (the only git a claim runs).
+//!
+//! Release finishes what a killed claimant or release left, and only that: a claimant may record that it
+//! checks its own commits out detached in the tenant ([`note_detached`], the merge queue); release puts
+//! such a tenant back on its branch (saving uncommitted files as a rescue ref first). A release records
+//! its move to the base before making it, so one killed between moving the branch and the files is
+//! finished by the next.
 
 use serde::Serialize;
 
 use crate::building::events::{self, Event};
 use crate::building::lease::{self, Holder};
-use crate::building::registry::{self, Claim, Detached, PoolSlot, Tenant};
+use crate::building::registry::{self, Claim, Detached, PoolSlot, Reset, Tenant};
 use crate::building::state_dir;
 use crate::building::{self, AddRequest, Ctx};
 use crate::error::Error;
@@ -107,7 +113,7 @@ pub fn claim(ctx: &Ctx, pid: u32) -> Result<(Tenant, String), Error> {
         let lease_id = format!("{}-{}", t.name, state_dir::unique());
         let claim =
             Claim { lease_id: lease_id.clone(), pid, at_ms: state_dir::now_ms(), pending: Some(std::process::id()) };
-        t.pool = Some(PoolSlot { claim: Some(claim), detached: None });
+        t.pool = Some(PoolSlot { claim: Some(claim), detached: None, reset: None });
         registry::put(&ctx.state, &t)?;
         events::append(
             &ctx.state,
@@ -227,6 +233,7 @@ pub fn release_in_lease(ctx: &Ctx, name: &str, lease_id: Option<&str>) -> Result
             .hint("pass the lease id `pool claim` printed; another process holds this claim"));
     }
     let t = reattach(ctx, &t)?;
+    let t = finish_reset(ctx, &t)?;
     let work = building::work_in(ctx, &t)?;
     if !work.is_empty() {
         return keep_out(ctx, name, format!("released from the pool with {}", work.describe()));
@@ -249,12 +256,17 @@ pub fn release_in_lease(ctx: &Ctx, name: &str, lease_id: Option<&str>) -> Result
         if again.head != work.head || again.tip != work.tip || again.tip.as_deref() != Some(head.as_str()) {
             return Ok(Some("released from the pool while it changed".to_string()));
         }
+        let mut rec = ctx.tenant(name)?;
+        if let Some(p) = rec.pool.as_mut() {
+            p.reset = Some(Reset { from: head.clone(), to: tip.clone() });
+        }
+        registry::put(&ctx.state, &rec)?;
         if !worktree::move_checked(&ctx.repo, &t.path, &full, &head, &tip)? {
             return Ok(Some("released from the pool while it changed".to_string()));
         }
         let mut r = ctx.tenant(name)?;
         r.base_oid = tip.clone();
-        r.pool = Some(PoolSlot { claim: None, detached: None });
+        r.pool = Some(PoolSlot { claim: None, detached: None, reset: None });
         registry::put(&ctx.state, &r)?;
         events::append(&ctx.state, &Event::new("pool-release").tenant(&r.name, &r.branch, &r.path))?;
         Ok(None)
@@ -336,6 +348,35 @@ fn reattach(ctx: &Ctx, t: &Tenant) -> Result<Tenant, Error> {
         }
         registry::put(&ctx.state, &r)?;
         Ok(r)
+    })
+}
+
+/// Finish the move to its base that a killed release began ([`Reset`]): when the branch is already at
+/// `to` but the index and files are still exactly `from` (nothing else on disk), move them too. Anything
+/// else is left to the release's checks (a tenant holding changes is kept out, untouched). Forgets the
+/// record either way.
+fn finish_reset(ctx: &Ctx, t: &Tenant) -> Result<Tenant, Error> {
+    let Some(r) = t.pool.as_ref().and_then(|p| p.reset.clone()) else { return Ok(t.clone()) };
+    let full = format!("refs/heads/{}", t.branch);
+    let git_dir = building::worktree_at(&ctx.repo, &t.path)?.map(|w| w.git_dir);
+    if let Some(gd) = git_dir
+        && refs::oid_of(&ctx.repo, &full)?.as_deref() == Some(r.to.as_str())
+        && read_head_branch(&gd).as_deref() == Some(full.as_str())
+        && r.from != r.to
+    {
+        let snap = super::rescue::snapshot(&ctx.repo, &t.path, &gd)?;
+        let from_tree = worktree::tree_of(&t.path, &r.from)?;
+        if snap.head == r.to && snap.index_tree == from_tree && snap.work_tree == from_tree {
+            worktree::finish_move(&ctx.repo, &t.path, &r.from, &r.to)?;
+        }
+    }
+    ctx.locked(|| {
+        let mut now = ctx.tenant(&t.name)?;
+        if let Some(p) = now.pool.as_mut() {
+            p.reset = None;
+        }
+        registry::put(&ctx.state, &now)?;
+        Ok(now)
     })
 }
 

@@ -144,6 +144,19 @@ pub struct PoolSlot {
     /// its branch first. Cleared by the release.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detached: Option<Detached>,
+    /// Set by a release right before it moves the tenant from `from` to its base's tip `to` (branch, then
+    /// files): a release killed in between is finished by the next one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset: Option<Reset>,
+}
+
+/// A release's move of a pool tenant to its base, recorded before it starts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reset {
+    /// Where the branch and files were.
+    pub from: String,
+    /// Where they go.
+    pub to: String,
 }
 
 /// What a claimant recorded before checking out its own commits detached in a pool tenant.

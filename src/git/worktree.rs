@@ -131,6 +131,12 @@ pub fn move_checked(repo: &Repo, dir: &Path, full: &str, from: &str, to: &str) -
     Ok(true)
 }
 
+/// Finish a [`move_checked`] killed after its branch moved: the index and files of the worktree at `dir`,
+/// still exactly `from` (the caller checked), go to `to` by the same two-tree merge.
+pub fn finish_move(repo: &Repo, dir: &Path, from: &str, to: &str) -> Result<(), Error> {
+    Ok(repo.git_in(dir)?.args(["read-tree", "-m", "-u", from, to]).run()?)
+}
+
 /// What changes from tree-ish `from` to tree-ish `to` (ids, not user input), path by path:
 /// `(status letter, path)` from `git diff-tree -r --name-status` (`A` added, `D` deleted, `M`, `T`).
 pub fn tree_changes(dir: &Path, from: &str, to: &str) -> Result<Vec<(char, String)>, Error> {
