@@ -340,7 +340,7 @@ fn reattach(ctx: &Ctx, t: &Tenant) -> Result<Tenant, Error> {
         super::remove::rescue_tenant(ctx, t, "pool release after a detached checkout", Some(&tip), None)?;
     }
     crate::failpoint::hit("pool-reattach-rescued");
-    worktree::attach_branch(&t.path, &t.branch)?;
+    worktree::attach_branch(&t.path, &t.branch, &t.carried.keys().cloned().collect::<Vec<_>>())?;
     ctx.locked(|| {
         let mut r = ctx.tenant(&t.name)?;
         if let Some(p) = r.pool.as_mut() {

@@ -414,6 +414,8 @@ struct Member {
     name: String,
     path: PathBuf,
     lease_id: String,
+    /// Files `add` carried into it: a test's clean-up leaves them.
+    carried: Vec<String>,
 }
 
 /// Claim up to `n` free pool tenants for this process (the claim follows it: killed, its tenants are
@@ -424,7 +426,7 @@ fn claim_members(ctx: &Ctx, n: usize) -> Vec<Member> {
     while out.len() < n {
         let Ok((t, lease_id)) = pool::claim(ctx, std::process::id()) else { break };
         crate::failpoint::hit("queue-pool-claimed");
-        out.push(Member { name: t.name, path: t.path, lease_id });
+        out.push(Member { carried: t.carried.keys().cloned().collect(), name: t.name, path: t.path, lease_id });
     }
     out
 }
@@ -810,10 +812,11 @@ fn test_units(
         let jobs: Vec<Job> = todo
             .iter()
             .zip(&paths)
-            .filter_map(|(u, slot)| {
+            .filter_map(|(u, (slot, keep))| {
                 let last = u.last()?;
                 Some(Job {
                     slot: slot.clone(),
+                    keep: keep.clone(),
                     commit: last.commit.clone(),
                     tree: last.tree.clone(),
                     ids: u.iter().map(|s| s.entry.id.to_string()).collect::<Vec<_>>().join(" "),
@@ -848,6 +851,8 @@ fn test_units(
 /// One test of one speculative tree, in one scratch worktree (runs on its own thread: owned data only).
 struct Job {
     slot: PathBuf,
+    /// Untracked files the clean-up before the test leaves (a pool tenant's carried files).
+    keep: Vec<String>,
     commit: String,
     tree: String,
     ids: String,
@@ -857,7 +862,7 @@ struct Job {
 
 impl Job {
     fn test(&self, cmd: &str) -> Result<Verdict, Error> {
-        worktree::switch_detached(&self.slot, &self.commit)?;
+        worktree::switch_detached(&self.slot, &self.commit, &self.keep)?;
         let log = std::fs::File::create(&self.log).ctx(|| format!("cannot create {}", self.log.display()))?;
         let err = log.try_clone().ctx(|| format!("cannot open {}", self.log.display()))?;
         let st = std::process::Command::new("sh")
@@ -955,7 +960,7 @@ impl Slots {
         todo: &[&[Spec]],
         first: &str,
         progress: &dyn Fn(&str),
-    ) -> Result<Vec<PathBuf>, Error> {
+    ) -> Result<Vec<(PathBuf, Vec<String>)>, Error> {
         'again: loop {
             let members: Vec<Member> = self.members.iter().take(todo.len()).cloned().collect();
             for (m, u) in members.iter().zip(todo) {
@@ -966,8 +971,8 @@ impl Slots {
                     continue 'again;
                 }
             }
-            let mut out: Vec<PathBuf> = members.into_iter().map(|m| m.path).collect();
-            out.extend(self.ensure_scratch(ctx, todo.len() - out.len(), first)?);
+            let mut out: Vec<(PathBuf, Vec<String>)> = members.into_iter().map(|m| (m.path, m.carried)).collect();
+            out.extend(self.ensure_scratch(ctx, todo.len() - out.len(), first)?.into_iter().map(|p| (p, Vec::new())));
             return Ok(out);
         }
     }

@@ -516,6 +516,29 @@ fn tests_run_in_claimed_pool_tenants_which_are_then_idle_at_their_base() {
     assert!(t.linked_worktrees().iter().all(|p| !p.to_string_lossy().contains(".queue-")), "no scratch worktree");
 }
 
+/// Files `add` carried into a pool tenant (copies of the caller's, untracked, not ignored) outlive the
+/// clean-up around each test and the tenant's release; the test's own leftovers do not.
+#[test]
+fn carried_files_of_a_pool_tenant_survive_the_queue() {
+    let t = TestRepo::new();
+    t.write("conf/local.cfg", "secret\n");
+    t.neighbor(&["-c", "worktrees.carry=[\"conf/local.cfg\"]", "pool", "fill", "1"]).ok();
+    let (name, path, branch) = pool_members(&t).remove(0);
+    assert_eq!(std::fs::read_to_string(path.join("conf/local.cfg")).unwrap(), "secret\n");
+    std::fs::remove_file(t.dir.join("conf/local.cfg")).unwrap();
+    queue_of(&t, 2);
+    let test = "test -f conf/local.cfg && echo out > conf/made-by-test.txt";
+    let r = t.neighbor(&["queue", "run", "--test", test, "--json"]).ok().json();
+    assert_eq!(r["landed"].as_array().unwrap().len(), 2, "{r}");
+    assert_eq!(r["tested"], 2, "{r}");
+    assert_eq!(std::fs::read_to_string(path.join("conf/local.cfg")).unwrap(), "secret\n");
+    assert!(!path.join("conf/made-by-test.txt").exists());
+    let l = t.neighbor(&["pool", "list", "--json"]).ok().json();
+    assert_eq!(l[0]["state"], "free", "{l}");
+    assert_eq!(t.git_in(&path, &["symbolic-ref", "HEAD"]), format!("refs/heads/{branch}"), "{name}");
+    assert_eq!(t.git_in(&path, &["rev-parse", "HEAD"]), t.git(&["rev-parse", "main"]));
+}
+
 /// `kill -9` of `queue run` while its test runs in a pool tenant: the next `queue run` releases that tenant
 /// through `pool release`'s path (what the test left there is saved as a rescue ref), lands each entry once,
 /// and the tenant can be claimed again, clean.
