@@ -539,6 +539,37 @@ fn carried_files_of_a_pool_tenant_survive_the_queue() {
     assert_eq!(t.git_in(&path, &["rev-parse", "HEAD"]), t.git(&["rev-parse", "main"]));
 }
 
+/// Someone commits in a pool tenant the run holds, while it is detached at a speculative commit (the
+/// crash kit's meddle hook, before the first landing): the run stops using it (the next test runs in a
+/// scratch worktree), and its release keeps it out of the pool with the commit where it was.
+#[test]
+fn a_commit_in_a_held_pool_tenant_stops_its_use_and_is_kept() {
+    let t = TestRepo::new();
+    t.neighbor(&["pool", "fill", "1"]).ok();
+    let (name, path, _) = pool_members(&t).remove(0);
+    queue_of(&t, 2);
+    let f = crate::faults::Faults::new(&t);
+    let log = t.root.join("where");
+    let test = format!("pwd -P >> {}", log.display());
+    let meddle = format!("cd {} && echo a > agent.txt && git add agent.txt && git commit -q -m agent", path.display());
+    let args = ["queue", "run", "--test", &test, "--json"];
+    let o = Out::from_output(f.cmd_meddling_at_arg(&t, &t.dir, &args, "--ff-only", &meddle).output().unwrap()).ok();
+    assert!(f.meddled(), "the agent's commit happened");
+    let r = o.json();
+    check_landed_once(&t, "main");
+    assert!(entries(&t).iter().all(|e| e["state"] == "landed"), "{r}");
+    let used: Vec<String> = std::fs::read_to_string(&log).unwrap().lines().map(str::to_string).collect();
+    assert_eq!(used.len(), 2, "{used:?}");
+    assert_eq!(used[0], path.to_string_lossy(), "{used:?}");
+    assert!(used[1].contains(".queue-"), "then a scratch worktree: {used:?}");
+    assert!(r["pool"][0]["kept"].as_str().is_some_and(|k| k.contains("not on")), "{r}");
+    assert!(pool_members(&t).is_empty(), "kept out of the pool");
+    let row = t.tenants_json().into_iter().find(|r| r["name"] == name.as_str()).unwrap();
+    assert_eq!(row["status"], "kept", "{row}");
+    assert_eq!(t.git_in(&path, &["log", "-1", "--format=%s"]), "agent");
+    assert_eq!(std::fs::read_to_string(path.join("agent.txt")).unwrap(), "a\n");
+}
+
 /// `kill -9` of `queue run` while its test runs in a pool tenant: the next `queue run` releases that tenant
 /// through `pool release`'s path (what the test left there is saved as a rescue ref), lands each entry once,
 /// and the tenant can be claimed again, clean.
