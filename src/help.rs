@@ -81,6 +81,7 @@ const EXAMPLES: &[(&str, &str)] = &[
         "git neighbor queue                       # every entry and its state\n\
                git neighbor queue show fix-login        # why an entry was ejected\n\
                git neighbor queue cancel 3\n\
+               git neighbor pool fill 4                 # tests run in these pre-built tenants\n\
                git neighbor queue run --parallel 4 --test 'make test'   # land them all, in order\n\
                git neighbor queue run --batch 4 --test 'make test'      # 4 entries per tested tree",
     ),

@@ -2,16 +2,22 @@
 //! lease, no git — and reset to their base on release only when nothing unmerged would be lost. A claim
 //! follows one process (the caller, or `--follow-pid`); when that process dies, its tenant is released
 //! through the same path as `pool release` before anyone can claim it again (the only git a claim runs).
+//!
+//! Release finishes what a killed claimant or release left, and only that: a claimant may record that it
+//! checks its own commits out detached in the tenant ([`note_detached`], the merge queue); release puts
+//! such a tenant back on its branch (saving uncommitted files as a rescue ref first). A release records
+//! its move to the base before making it, so one killed between moving the branch and the files is
+//! finished by the next.
 
 use serde::Serialize;
 
 use crate::building::events::{self, Event};
 use crate::building::lease::{self, Holder};
-use crate::building::registry::{self, Claim, PoolSlot, Tenant};
+use crate::building::registry::{self, Claim, Detached, PoolSlot, Reset, Tenant};
 use crate::building::state_dir;
 use crate::building::{self, AddRequest, Ctx};
 use crate::error::Error;
-use crate::git::{read_head_branch, worktree};
+use crate::git::{read_head_branch, refs, status, worktree};
 use crate::supervise::proc::pid_alive;
 
 /// Pool tenants are named `pool-<k>`.
@@ -107,7 +113,7 @@ pub fn claim(ctx: &Ctx, pid: u32) -> Result<(Tenant, String), Error> {
         let lease_id = format!("{}-{}", t.name, state_dir::unique());
         let claim =
             Claim { lease_id: lease_id.clone(), pid, at_ms: state_dir::now_ms(), pending: Some(std::process::id()) };
-        t.pool = Some(PoolSlot { claim: Some(claim) });
+        t.pool = Some(PoolSlot { claim: Some(claim), detached: None, reset: None });
         registry::put(&ctx.state, &t)?;
         events::append(
             &ctx.state,
@@ -119,8 +125,9 @@ pub fn claim(ctx: &Ctx, pid: u32) -> Result<(Tenant, String), Error> {
 
 /// Release every claim whose claimant is gone, through the same path as `pool release`. A tenant someone
 /// else is releasing right now (its lease is taken) is left to them; one that cannot be released stays
-/// abandoned, never handed out.
-fn release_abandoned(ctx: &Ctx) {
+/// abandoned, never handed out. (`queue run` calls it first, so a killed run's tenants are given back
+/// even when the next run has nothing to test.)
+pub fn release_abandoned(ctx: &Ctx) {
     let Ok(all) = members(ctx) else { return };
     for t in all {
         let Some(c) = t.pool.as_ref().and_then(|p| p.claim.clone()) else { continue };
@@ -225,6 +232,8 @@ pub fn release_in_lease(ctx: &Ctx, name: &str, lease_id: Option<&str>) -> Result
         return Err(Error::refused(format!("lease id does not match the claim on '{name}'"))
             .hint("pass the lease id `pool claim` printed; another process holds this claim"));
     }
+    let t = reattach(ctx, &t)?;
+    let t = finish_reset(ctx, &t)?;
     let work = building::work_in(ctx, &t)?;
     if !work.is_empty() {
         return keep_out(ctx, name, format!("released from the pool with {}", work.describe()));
@@ -247,12 +256,17 @@ pub fn release_in_lease(ctx: &Ctx, name: &str, lease_id: Option<&str>) -> Result
         if again.head != work.head || again.tip != work.tip || again.tip.as_deref() != Some(head.as_str()) {
             return Ok(Some("released from the pool while it changed".to_string()));
         }
+        let mut rec = ctx.tenant(name)?;
+        if let Some(p) = rec.pool.as_mut() {
+            p.reset = Some(Reset { from: head.clone(), to: tip.clone() });
+        }
+        registry::put(&ctx.state, &rec)?;
         if !worktree::move_checked(&ctx.repo, &t.path, &full, &head, &tip)? {
             return Ok(Some("released from the pool while it changed".to_string()));
         }
         let mut r = ctx.tenant(name)?;
         r.base_oid = tip.clone();
-        r.pool = Some(PoolSlot { claim: None });
+        r.pool = Some(PoolSlot { claim: None, detached: None, reset: None });
         registry::put(&ctx.state, &r)?;
         events::append(&ctx.state, &Event::new("pool-release").tenant(&r.name, &r.branch, &r.path))?;
         Ok(None)
@@ -261,6 +275,109 @@ pub fn release_in_lease(ctx: &Ctx, name: &str, lease_id: Option<&str>) -> Result
         return keep_out(ctx, name, reason);
     }
     Ok(Released { name: name.into(), reset: true, kept: None })
+}
+
+/// Record, before checking it out, that the claimant holding `lease_id` is about to check out its own
+/// `commit` detached in pool tenant `name` (the merge queue tests its speculative commits so, never moving
+/// the tenant's branch). Refused unless the tenant is as the claimant left it: on its branch at the tip it
+/// was claimed with, or detached at a commit recorded here. Release ([`release_in_lease`], also for a
+/// claimant that died) puts it back on its branch.
+pub fn note_detached(ctx: &Ctx, name: &str, lease_id: &str, commit: &str) -> Result<(), Error> {
+    ctx.locked(|| {
+        let mut t = ctx.tenant(name)?;
+        let Some(slot) = t.pool.as_mut().filter(|p| p.claim.as_ref().is_some_and(|c| c.lease_id == lease_id)) else {
+            return Err(Error::new(format!("the claim on pool tenant '{name}' was lost")));
+        };
+        let full = format!("refs/heads/{}", t.branch);
+        let tip = refs::oid_of(&ctx.repo, &full)?
+            .ok_or_else(|| Error::new(format!("pool tenant '{name}' has no branch {}", t.branch)))?;
+        let d = slot.detached.get_or_insert_with(|| Detached { tip: tip.clone(), commits: Vec::new() });
+        if !as_left(ctx, &t.path, &full, d, &tip)? {
+            return Err(Error::refused(format!(
+                "pool tenant '{name}' changed while claimed (its branch or HEAD moved); it is not used"
+            ))
+            .hint(format!("look at {} before `git neighbor pool release`", t.path.display())));
+        }
+        if !d.commits.iter().any(|c| c == commit) {
+            d.commits.push(commit.to_string());
+        }
+        registry::put(&ctx.state, &t)?;
+        crate::failpoint::hit("pool-detached-written");
+        Ok(())
+    })
+}
+
+/// Is the tenant at `path` as a claimant that recorded `d` left it: its branch `full` still at `d.tip`
+/// (`tip` now), and HEAD on that branch or detached at one of the recorded commits?
+fn as_left(ctx: &Ctx, path: &std::path::Path, full: &str, d: &Detached, tip: &str) -> Result<bool, Error> {
+    if tip != d.tip {
+        return Ok(false);
+    }
+    let Some(git_dir) = building::worktree_at(&ctx.repo, path)?.map(|w| w.git_dir) else { return Ok(false) };
+    let head = status::head_commit(&ctx.repo, path);
+    Ok(match read_head_branch(&git_dir) {
+        Some(b) => b == full && head.as_deref() == Some(tip),
+        None => head.is_some_and(|h| d.commits.contains(&h)),
+    })
+}
+
+/// Put a tenant its claimant left detached at its own commits ([`note_detached`]) back on its branch, and
+/// forget the record. Uncommitted changes there are saved as a rescue ref first (they may be a test's
+/// output, but nothing proves it). A tenant not as the claimant left it (HEAD or branch moved: someone
+/// committed there) is not touched: the checks of the release then keep it out of the pool.
+fn reattach(ctx: &Ctx, t: &Tenant) -> Result<Tenant, Error> {
+    let Some(d) = t.pool.as_ref().and_then(|p| p.detached.clone()) else { return Ok(t.clone()) };
+    let full = format!("refs/heads/{}", t.branch);
+    let tip = refs::oid_of(&ctx.repo, &full)?.unwrap_or_default();
+    if !as_left(ctx, &t.path, &full, &d, &tip)? {
+        return Ok(t.clone());
+    }
+    let work = building::work_in(ctx, t)?;
+    if !work.unsaveable.is_empty() {
+        return Ok(t.clone());
+    }
+    if !work.dirty.is_empty() {
+        super::remove::rescue_tenant(ctx, t, "pool release after a detached checkout", Some(&tip), None)?;
+    }
+    crate::failpoint::hit("pool-reattach-rescued");
+    worktree::attach_branch(&t.path, &t.branch, &t.carried.keys().cloned().collect::<Vec<_>>())?;
+    ctx.locked(|| {
+        let mut r = ctx.tenant(&t.name)?;
+        if let Some(p) = r.pool.as_mut() {
+            p.detached = None;
+        }
+        registry::put(&ctx.state, &r)?;
+        Ok(r)
+    })
+}
+
+/// Finish the move to its base that a killed release began ([`Reset`]): when the branch is already at
+/// `to` but the index and files are still exactly `from` (nothing else on disk), move them too. Anything
+/// else is left to the release's checks (a tenant holding changes is kept out, untouched). Forgets the
+/// record either way.
+fn finish_reset(ctx: &Ctx, t: &Tenant) -> Result<Tenant, Error> {
+    let Some(r) = t.pool.as_ref().and_then(|p| p.reset.clone()) else { return Ok(t.clone()) };
+    let full = format!("refs/heads/{}", t.branch);
+    let git_dir = building::worktree_at(&ctx.repo, &t.path)?.map(|w| w.git_dir);
+    if let Some(gd) = git_dir
+        && refs::oid_of(&ctx.repo, &full)?.as_deref() == Some(r.to.as_str())
+        && read_head_branch(&gd).as_deref() == Some(full.as_str())
+        && r.from != r.to
+    {
+        let snap = super::rescue::snapshot(&ctx.repo, &t.path, &gd)?;
+        let from_tree = worktree::tree_of(&t.path, &r.from)?;
+        if snap.head == r.to && snap.index_tree == from_tree && snap.work_tree == from_tree {
+            worktree::finish_move(&ctx.repo, &t.path, &r.from, &r.to)?;
+        }
+    }
+    ctx.locked(|| {
+        let mut now = ctx.tenant(&t.name)?;
+        if let Some(p) = now.pool.as_mut() {
+            p.reset = None;
+        }
+        registry::put(&ctx.state, &now)?;
+        Ok(now)
+    })
 }
 
 /// Take a released tenant out of the pool and keep it, because it holds work.

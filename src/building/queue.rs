@@ -9,15 +9,28 @@
 //!
 //! A run builds, in memory, the target as it will be after each entry ahead (a speculative trunk: each
 //! entry's tip merged by `merge-tree --write-tree` onto the previous speculative commit, and committed
-//! with both as parents), tests up to `--parallel` of those trees at once in scratch worktrees, and lands
-//! in order by compare-and-swap of the target from the commit the speculation started from to the
-//! speculative commit itself, so the tree that lands is exactly the tree that was tested. A failing or
-//! conflicting entry is ejected with its reason (its tenant is kept); the entries behind it, or all of
-//! them when the target moved, are speculated again.
+//! with both as parents), tests up to `--parallel` of those trees at once, and lands in order by
+//! compare-and-swap of the target from the commit the speculation started from to the speculative commit
+//! itself, so the tree that lands is exactly the tree that was tested. A failing or conflicting entry is
+//! ejected with its reason (its tenant is kept); the entries behind it, or all of them when the target
+//! moved, are speculated again.
+//!
+//! Where tests run: in pool tenants. A run with a test claims up to `--parallel` free pool tenants for its
+//! own process ([`pool::claim`], their leases held for the whole run), records in each one's pool slot,
+//! before every checkout, the speculative commit it is about to check out detached there
+//! ([`pool::note_detached`]: the tenant's branch never moves), and gives them back through `pool
+//! release`'s path, which first puts the tenant back on its branch. The pool is not filled: tests beyond
+//! the free tenants run in scratch worktrees `.queue-<k>` (made on first use, removed when the run ends),
+//! so a building without a pool works as before and the pool's size stays the user's choice (`pool fill`
+//! runs `[setup]`, which may be slow or fail, and the tenants it makes outlive the run).
 //!
 //! Crash safety: an entry is landed exactly when its tip is in the target's history. A run that starts
 //! (or a round that begins) first marks every active entry whose tip the target already contains as
-//! landed, so a `kill -9` between moving the target and writing the entry never lands it twice.
+//! landed, so a `kill -9` between moving the target and writing the entry never lands it twice. A killed
+//! run's pool tenants are released by the next claimer (the next run, `pool claim`, `run --pool`): the
+//! record tells its detached checkout from someone's work, uncommitted files are saved as a rescue ref
+//! before the tenant goes back on its branch, and a tenant whose HEAD or branch moved is kept out of the
+//! pool untouched.
 
 use std::path::PathBuf;
 
@@ -25,7 +38,7 @@ use serde::{Deserialize, Serialize};
 
 use super::events::{self, Event};
 use super::lease::{self, Holder, Share};
-use super::{Ctx, land, set_kept, state_dir};
+use super::{Ctx, land, pool, set_kept, state_dir};
 use crate::error::{Error, IoContext};
 use crate::git::{commit, merge, revs, worktree};
 
@@ -300,6 +313,21 @@ pub struct RunReport {
     pub cached: usize,
     /// Times the target moved under the queue and everything was speculated again.
     pub respeculated: usize,
+    /// The pool tenants the tests ran in (the rest ran in scratch worktrees).
+    pub pool: Vec<PoolUse>,
+}
+
+/// A pool tenant a run tested in, and how it was given back.
+#[derive(Debug, Clone, Serialize)]
+pub struct PoolUse {
+    /// Tenant name.
+    pub name: String,
+    /// Its worktree.
+    pub path: PathBuf,
+    /// Kept out of the pool at release, and why (it held work).
+    pub kept: Option<String>,
+    /// The release failed (the tenant stays claimed until the next claim releases it).
+    pub error: Option<String>,
 }
 
 impl RunReport {
@@ -352,18 +380,94 @@ fn cached(ctx: &Ctx, tree: &str, command: &str) -> Option<Verdict> {
 /// time (the `.queue-run` lease, waited for up to `--lock-timeout`); `progress` hears each step.
 pub fn run(ctx: &Ctx, req: &RunRequest, progress: &dyn Fn(&str)) -> Result<RunReport, Error> {
     let held = lease::with_lease_waiting(&ctx.state, ".queue-run", ctx.lock_timeout, |_| {
-        let mut slots = Slots::default();
         let mut report = RunReport::default();
         reset_testing(ctx)?;
         settle_removals(ctx)?;
-        let res = run_locked(ctx, req, &mut slots, &mut report, progress);
-        slots.remove_all(ctx);
+        // A killed run's pool tenants go back to the pool now, whether or not this run tests anything.
+        pool::release_abandoned(ctx);
+        let wanted = if req.test.is_some() && list(ctx)?.iter().any(|e| e.state.active()) {
+            claim_members(ctx, req.parallel.max(1))
+        } else {
+            Vec::new()
+        };
+        let res = with_leases(ctx, &wanted, &mut Vec::new(), &mut |members| {
+            for m in members {
+                progress(&format!("queue: testing in pool tenant {} ({})", m.name, m.path.display()));
+            }
+            let mut slots = Slots { members: members.to_vec(), paths: Vec::new() };
+            let res = run_locked(ctx, req, &mut slots, &mut report, progress);
+            slots.remove_all(ctx);
+            release_members(ctx, members, &mut report, progress);
+            res
+        });
         let _ = reset_testing(ctx);
         res.map(|_| report)
     });
     held.map_err(|e| {
         if e.kind == crate::error::Kind::LockTimeout { e.context("another queue run is in progress") } else { e }
     })
+}
+
+/// A pool tenant this run claimed to test in.
+#[derive(Debug, Clone)]
+struct Member {
+    name: String,
+    path: PathBuf,
+    lease_id: String,
+    /// Files `add` carried into it: a test's clean-up leaves them.
+    carried: Vec<String>,
+}
+
+/// Claim up to `n` free pool tenants for this process (the claim follows it: killed, its tenants are
+/// released through `pool release`'s path by the next claimer). A pool with fewer free tenants is not
+/// filled: the rest of the tests run in scratch worktrees.
+fn claim_members(ctx: &Ctx, n: usize) -> Vec<Member> {
+    let mut out = Vec::new();
+    while out.len() < n {
+        let Ok((t, lease_id)) = pool::claim(ctx, std::process::id()) else { break };
+        crate::failpoint::hit("queue-pool-claimed");
+        out.push(Member { carried: t.carried.keys().cloned().collect(), name: t.name, path: t.path, lease_id });
+    }
+    out
+}
+
+/// Hold the lease of each claimed tenant in `ms` while `f` runs on those whose lease was taken (`held`).
+/// A tenant whose lease another process still holds (one releasing it this instant) is given back.
+fn with_leases<T>(
+    ctx: &Ctx,
+    ms: &[Member],
+    held: &mut Vec<Member>,
+    f: &mut dyn FnMut(&[Member]) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let Some((m, rest)) = ms.split_first() else { return f(held) };
+    let mut entered = false;
+    let res = lease::with_lease(&ctx.state, &m.name, &Holder::me(), Share::No, |_| {
+        entered = true;
+        held.push(m.clone());
+        with_leases(ctx, rest, held, f)
+    });
+    if entered {
+        return res;
+    }
+    let _ = pool::withdraw(ctx, &m.name, &m.lease_id);
+    with_leases(ctx, rest, held, f)
+}
+
+/// Give the claimed tenants back through `pool release`'s path (under their lease): each is put back on
+/// its branch, then reset to its base, or kept out of the pool when it holds work.
+fn release_members(ctx: &Ctx, members: &[Member], report: &mut RunReport, progress: &dyn Fn(&str)) {
+    for m in members {
+        let (kept, error) = match pool::release_in_lease(ctx, &m.name, Some(&m.lease_id)) {
+            Ok(r) => (r.kept, None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        match (&kept, &error) {
+            (Some(k), _) => progress(&format!("queue: pool tenant {} kept out of the pool: {k}", m.name)),
+            (_, Some(e)) => progress(&format!("queue: pool tenant {} not released: {e}", m.name)),
+            _ => {}
+        }
+        report.pool.push(PoolUse { name: m.name.clone(), path: m.path.clone(), kept, error });
+    }
 }
 
 /// Entries left `testing` by a run that ended (or died) are `queued` again.
@@ -694,7 +798,7 @@ fn test_units(
             Ok(())
         })?;
         let first = todo[0].last().map(|s| s.commit.clone()).unwrap_or_default();
-        let paths = slots.ensure(ctx, todo.len(), &first)?;
+        let paths = slots.ensure_noted(ctx, &todo, &first, progress)?;
         let logs = dir(ctx).join("logs");
         std::fs::create_dir_all(&logs).ctx(|| format!("cannot create {}", logs.display()))?;
         for u in &todo {
@@ -708,10 +812,11 @@ fn test_units(
         let jobs: Vec<Job> = todo
             .iter()
             .zip(&paths)
-            .filter_map(|(u, slot)| {
+            .filter_map(|(u, (slot, keep))| {
                 let last = u.last()?;
                 Some(Job {
                     slot: slot.clone(),
+                    keep: keep.clone(),
                     commit: last.commit.clone(),
                     tree: last.tree.clone(),
                     ids: u.iter().map(|s| s.entry.id.to_string()).collect::<Vec<_>>().join(" "),
@@ -746,6 +851,8 @@ fn test_units(
 /// One test of one speculative tree, in one scratch worktree (runs on its own thread: owned data only).
 struct Job {
     slot: PathBuf,
+    /// Untracked files the clean-up before the test leaves (a pool tenant's carried files).
+    keep: Vec<String>,
     commit: String,
     tree: String,
     ids: String,
@@ -755,7 +862,7 @@ struct Job {
 
 impl Job {
     fn test(&self, cmd: &str) -> Result<Verdict, Error> {
-        worktree::switch_detached(&self.slot, &self.commit)?;
+        worktree::switch_detached(&self.slot, &self.commit, &self.keep)?;
         let log = std::fs::File::create(&self.log).ctx(|| format!("cannot create {}", self.log.display()))?;
         let err = log.try_clone().ctx(|| format!("cannot open {}", self.log.display()))?;
         let st = std::process::Command::new("sh")
@@ -835,15 +942,42 @@ fn land_unit(
     }
 }
 
-/// The scratch worktrees tests run in: `.queue-<k>` beside the tenants, detached, made on first use,
-/// reused across rounds (and after a crash), removed when the run ends.
-#[derive(Default)]
+/// Where tests run: the pool tenants this run claimed, then scratch worktrees `.queue-<k>` beside the
+/// tenants, detached, made on first use, reused across rounds (and after a crash), removed when the run
+/// ends.
 struct Slots {
+    members: Vec<Member>,
     paths: Vec<PathBuf>,
 }
 
 impl Slots {
-    fn ensure(&mut self, ctx: &Ctx, n: usize, commit: &str) -> Result<Vec<PathBuf>, Error> {
+    /// A place for each unit's test: a claimed pool tenant, each recorded (before its checkout) as about to
+    /// hold the unit's speculative commit detached, else a scratch worktree. A tenant that changed while
+    /// claimed (someone committed in it) is not used.
+    fn ensure_noted(
+        &mut self,
+        ctx: &Ctx,
+        todo: &[&[Spec]],
+        first: &str,
+        progress: &dyn Fn(&str),
+    ) -> Result<Vec<(PathBuf, Vec<String>)>, Error> {
+        'again: loop {
+            let members: Vec<Member> = self.members.iter().take(todo.len()).cloned().collect();
+            for (m, u) in members.iter().zip(todo) {
+                let Some(last) = u.last() else { continue };
+                if let Err(e) = pool::note_detached(ctx, &m.name, &m.lease_id, &last.commit) {
+                    progress(&format!("queue: not testing in pool tenant {}: {e}", m.name));
+                    self.members.retain(|x| x.name != m.name);
+                    continue 'again;
+                }
+            }
+            let mut out: Vec<(PathBuf, Vec<String>)> = members.into_iter().map(|m| (m.path, m.carried)).collect();
+            out.extend(self.ensure_scratch(ctx, todo.len() - out.len(), first)?.into_iter().map(|p| (p, Vec::new())));
+            return Ok(out);
+        }
+    }
+
+    fn ensure_scratch(&mut self, ctx: &Ctx, n: usize, commit: &str) -> Result<Vec<PathBuf>, Error> {
         let mut k = 1;
         while self.paths.len() < n {
             let path = super::default_path(ctx, &format!(".queue-{k}"));

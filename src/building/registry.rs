@@ -139,6 +139,34 @@ pub struct Removal {
 pub struct PoolSlot {
     /// Set while claimed.
     pub claim: Option<Claim>,
+    /// Set while the claimant has the worktree checked out detached at commits of its own (the merge
+    /// queue testing its speculative commits), recorded before each checkout: release puts it back on
+    /// its branch first. Cleared by the release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detached: Option<Detached>,
+    /// Set by a release right before it moves the tenant from `from` to its base's tip `to` (branch, then
+    /// files): a release killed in between is finished by the next one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset: Option<Reset>,
+}
+
+/// A release's move of a pool tenant to its base, recorded before it starts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reset {
+    /// Where the branch and files were.
+    pub from: String,
+    /// Where they go.
+    pub to: String,
+}
+
+/// What a claimant recorded before checking out its own commits detached in a pool tenant.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Detached {
+    /// The tenant's branch tip when the first such checkout was recorded: the branch must still be
+    /// there for the release to recognise the state as the claimant's.
+    pub tip: String,
+    /// Every commit the claimant checked out (or was about to), in order.
+    pub commits: Vec<String>,
 }
 
 /// One claim of a pool tenant.

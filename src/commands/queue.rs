@@ -22,9 +22,12 @@ pub enum Cmd {
     /// Land the queue: speculate, test up to N trees at once, land in order by compare-and-swap.
     ///
     /// Builds in memory the target as it will be after each entry ahead (each tip merged onto the previous
-    /// speculative commit), tests those trees in scratch worktrees (`.queue-<k>` beside the tenants,
-    /// removed afterwards) with `sh -c CMD`, and moves the target to the speculative commit itself, so
-    /// the tree that lands is exactly the tree that was tested. A tree's verdict is kept and never tested
+    /// speculative commit), tests those trees with `sh -c CMD`, and moves the target to the speculative
+    /// commit itself, so the tree that lands is exactly the tree that was tested. Tests run in free pool
+    /// tenants (`pool fill N` makes them), claimed for the run and checked out detached at the speculative
+    /// commit, their branch untouched; afterwards they are released as `pool release` does (back on their
+    /// branch, reset to their base). The pool is not filled: the tests beyond its free tenants run in
+    /// scratch worktrees (`.queue-<k>` beside the tenants, removed afterwards). A tree's verdict is kept and never tested
     /// again. A failing or conflicting entry is ejected (its tenant kept with the reason) and the entries
     /// behind it are speculated again without it; so is everything when the target moves under the
     /// queue. Exit 0 when every entry landed, 1 when some were ejected (the others still land).
@@ -108,11 +111,12 @@ pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
                 ui.json_out(&r)?;
             }
             ui.status(format!(
-                "queue: {} landed, {} ejected; {} tree(s) tested, {} verdict(s) reused",
+                "queue: {} landed, {} ejected; {} tree(s) tested, {} verdict(s) reused; {} pool tenant(s) used",
                 r.landed.len(),
                 r.ejected.len(),
                 r.tested,
-                r.cached
+                r.cached,
+                r.pool.len()
             ));
             return Ok(if r.ejected.is_empty() { 0 } else { 1 });
         }

@@ -131,6 +131,12 @@ pub fn move_checked(repo: &Repo, dir: &Path, full: &str, from: &str, to: &str) -
     Ok(true)
 }
 
+/// Finish a [`move_checked`] killed after its branch moved: the index and files of the worktree at `dir`,
+/// still exactly `from` (the caller checked), go to `to` by the same two-tree merge.
+pub fn finish_move(repo: &Repo, dir: &Path, from: &str, to: &str) -> Result<(), Error> {
+    Ok(repo.git_in(dir)?.args(["read-tree", "-m", "-u", from, to]).run()?)
+}
+
 /// What changes from tree-ish `from` to tree-ish `to` (ids, not user input), path by path:
 /// `(status letter, path)` from `git diff-tree -r --name-status` (`A` added, `D` deleted, `M`, `T`).
 pub fn tree_changes(dir: &Path, from: &str, to: &str) -> Result<Vec<(char, String)>, Error> {
@@ -151,14 +157,48 @@ pub fn add_detached(repo: &Repo, path: &Path, commit: &str) -> Result<(), Error>
 }
 
 /// Point the detached scratch worktree at `dir` to `commit`: HEAD, index and files, and the untracked files
-/// a previous use left removed (ignored ones, a build cache, stay). Only for worktrees that hold no one's
-/// work.
-pub fn switch_detached(dir: &Path, commit: &str) -> Result<(), Error> {
+/// a previous use left removed (ignored ones, a build cache, stay, and so do the paths in `keep`: files
+/// `add` carried into a pool tenant). Only for worktrees that hold no one's work.
+pub fn switch_detached(dir: &Path, commit: &str, keep: &[String]) -> Result<(), Error> {
     GitCmd::new(dir)?.args(["checkout", "--detach", "--force", "--quiet"]).end_of_options().arg(commit).run()?;
-    Ok(GitCmd::new(dir)?.args(["clean", "-ffdq"]).run()?)
+    clean_keeping(dir, keep)
+}
+
+/// `git clean -ffdq`, with each path in `keep` (relative to `dir`) excluded as a literal, anchored pattern.
+fn clean_keeping(dir: &Path, keep: &[String]) -> Result<(), Error> {
+    let mut cmd = GitCmd::new(dir)?.args(["clean", "-ffdq"]);
+    for p in keep {
+        cmd = cmd.arg("-e").arg(literal_pattern(p));
+    }
+    Ok(cmd.run()?)
+}
+
+/// A gitignore pattern that matches exactly the path `p` from the worktree's top.
+fn literal_pattern(p: &str) -> String {
+    let mut out = String::from("/");
+    let body = p.trim_end_matches(' ');
+    for c in body.chars() {
+        if matches!(c, '\\' | '*' | '?' | '[') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    for _ in 0..p.len() - body.len() {
+        out.push_str("\\ ");
+    }
+    out
 }
 
 /// `git worktree remove --force <path>`: remove a scratch worktree (one made by [`add_detached`]).
 pub fn remove_scratch(repo: &Repo, path: &Path) -> Result<(), Error> {
     Ok(repo.git()?.args(["worktree", "remove", "--force"]).end_of_options().arg(path).run()?)
+}
+
+/// Put the worktree at `dir` back on its branch `branch` (a short name, `refs/heads/` stripped): HEAD,
+/// index and files at the branch tip, untracked files removed (ignored ones stay). Only for worktrees whose
+/// uncommitted work was saved or is the caller's own (a pool tenant the merge queue tested in). The paths
+/// in `keep` (files `add` carried in) are not cleaned.
+pub fn attach_branch(dir: &Path, branch: &str, keep: &[String]) -> Result<(), Error> {
+    GitCmd::new(dir)?.args(["checkout", "--force", "--quiet", "--end-of-options", branch, "--"]).run()?;
+    clean_keeping(dir, keep)
 }

@@ -291,9 +291,23 @@ fn a_cancelled_entry_is_not_landed() {
 /// lands exactly once (none lost, none twice), in order, and nothing of the run is left behind.
 #[test]
 fn a_run_killed_at_any_git_call_then_run_again_lands_each_entry_once() {
+    killed_at_any_git_call(0);
+}
+
+/// The same with a pool of two: the tests run in pool tenants (claimed, checked out detached at each
+/// speculative commit, put back on their branch, released), and every kill point leaves them usable.
+#[test]
+fn a_run_testing_in_pool_tenants_killed_at_any_git_call_then_run_again_lands_each_entry_once() {
+    killed_at_any_git_call(2);
+}
+
+fn killed_at_any_git_call(pool: usize) {
     use crate::faults::{Faults, When, killed};
     let setup = || {
         let t = TestRepo::new();
+        if pool > 0 {
+            t.neighbor(&["pool", "fill", &pool.to_string()]).ok();
+        }
         queue_of(&t, 3);
         t
     };
@@ -312,11 +326,14 @@ fn a_run_killed_at_any_git_call_then_run_again_lands_each_entry_once() {
         }
     }
     assert!(kills >= n, "most points killed: {kills} of {}", 2 * n);
-    eprintln!("queue run: {n} git calls, {kills} kills, each followed by a rerun and the invariant check");
+    eprintln!(
+        "queue run (pool {pool}): {n} git calls, {kills} kills, each followed by a rerun and the invariant check"
+    );
 }
 
 /// After a killed run: a plain rerun exits 0, every entry lands exactly once, in order, main's checkout
-/// follows, and no scratch worktree or landed tenant is left.
+/// follows, no scratch worktree or landed tenant is left, and every pool tenant is free, on its branch at
+/// a commit of the target's history, and clean.
 fn check_after_rerun(t: &TestRepo, label: &str) {
     let again = t.neighbor(&["queue", "run", "--test", "true"]);
     assert_eq!(again.code, 0, "{label}: rerun: {}", again.stderr);
@@ -330,16 +347,46 @@ fn check_after_rerun(t: &TestRepo, label: &str) {
         .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(".queue-"))
         .collect();
     assert!(left.is_empty(), "{label}: scratch worktrees left: {left:?}");
-    let tenants: Vec<String> = t.tenants_json().iter().map(|r| r["name"].to_string()).collect();
+    let members = pool_members(t);
+    let tenants: Vec<String> = t
+        .tenants_json()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap_or_default().to_string())
+        .filter(|n| !members.iter().any(|(m, _, _)| m == n))
+        .collect();
     assert!(tenants.is_empty(), "{label}: landed tenants left: {tenants:?}");
+    for (name, path, branch) in &members {
+        let l = t.neighbor(&["pool", "list", "--json"]).ok().json();
+        let m = l.as_array().unwrap().iter().find(|m| m["name"] == name.as_str()).unwrap().clone();
+        assert_eq!(m["state"], "free", "{label}: {m}");
+        assert_eq!(t.git_in(path, &["symbolic-ref", "HEAD"]), format!("refs/heads/{branch}"), "{label}: {name}");
+        // At a base: main's tip when the rerun tested in it, else where the last release left it.
+        let head = t.git_in(path, &["rev-parse", "HEAD"]);
+        assert_eq!(t.git_out(path, &["merge-base", "--is-ancestor", &head, "main"]).code, 0, "{label}: {name}");
+        assert_eq!(t.git_in(path, &["status", "--porcelain", "--untracked-files=all"]), "", "{label}: {name}");
+    }
 }
 
 /// The writes git does not make (entry files, verdicts): `kill -9` right after each of them in a batched
 /// run, then run again: the same invariants.
 #[test]
 fn a_run_killed_after_any_state_write_then_run_again_lands_each_entry_once() {
+    killed_after_any_state_write(0);
+}
+
+/// The same with a pool of two, adding the pool's writes: each claim, each record of a detached checkout,
+/// and the release's check before putting a tenant back on its branch.
+#[test]
+fn a_run_testing_in_pool_tenants_killed_after_any_state_write_then_run_again_lands_each_entry_once() {
+    killed_after_any_state_write(2);
+}
+
+fn killed_after_any_state_write(pool: usize) {
     let setup = || {
         let t = TestRepo::new();
+        if pool > 0 {
+            t.neighbor(&["pool", "fill", &pool.to_string()]).ok();
+        }
         queue_of(&t, 4);
         t
     };
@@ -351,6 +398,11 @@ fn a_run_killed_after_any_state_write_then_run_again_lands_each_entry_once() {
     let points: Vec<String> = std::fs::read_to_string(&trace).unwrap().lines().map(str::to_string).collect();
     assert!(points.iter().any(|p| p == "queue-entry-written"), "{points:?}");
     assert!(points.iter().any(|p| p == "queue-verdict-written"), "{points:?}");
+    if pool > 0 {
+        for p in ["queue-pool-claimed", "pool-detached-written", "pool-reattach-rescued"] {
+            assert!(points.iter().any(|x| x == p), "{p}: {points:?}");
+        }
+    }
     for (i, name) in points.iter().enumerate() {
         let nth = points[..=i].iter().filter(|p| *p == name).count();
         let t = setup();
@@ -358,7 +410,7 @@ fn a_run_killed_after_any_state_write_then_run_again_lands_each_entry_once() {
         assert_eq!(o.status.code(), None, "killed at {name}#{nth}: {}", String::from_utf8_lossy(&o.stderr));
         check_after_rerun(&t, &format!("{name}#{nth}"));
     }
-    eprintln!("queue run: {} state writes, each killed, rerun and checked", points.len());
+    eprintln!("queue run (pool {pool}): {} state writes, each killed, rerun and checked", points.len());
 }
 
 /// A human commits to main in the instant between the queue's test and its landing (the crash kit's
@@ -404,4 +456,186 @@ fn one_run_at_a_time() {
     assert!(o.stderr.contains("another queue run is in progress"), "{}", o.stderr);
     assert!(first.wait_with_output().unwrap().status.success());
     assert_eq!(entries(&t)[0]["state"], "landed");
+}
+
+/// The pool tenants `pool list --json` shows: (name, canonical path, branch).
+fn pool_members(t: &TestRepo) -> Vec<(String, std::path::PathBuf, String)> {
+    let l = t.neighbor(&["pool", "list", "--json"]).ok().json();
+    l.as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let path = std::fs::canonicalize(m["path"].as_str().unwrap()).unwrap();
+            (m["name"].as_str().unwrap().to_string(), path, m["branch"].as_str().unwrap().to_string())
+        })
+        .collect()
+}
+
+/// A pool tenant given back: free, on its branch, at the target's tip (its base), nothing uncommitted.
+fn assert_idle_at_base(t: &TestRepo, name: &str, path: &std::path::Path, branch: &str) {
+    let l = t.neighbor(&["pool", "list", "--json"]).ok().json();
+    let m = l.as_array().unwrap().iter().find(|m| m["name"] == name).unwrap_or_else(|| panic!("{name} in the pool"));
+    assert_eq!(m["state"], "free", "{m}");
+    assert_eq!(t.git_in(path, &["symbolic-ref", "HEAD"]), format!("refs/heads/{branch}"), "{name} on its branch");
+    assert_eq!(t.git_in(path, &["rev-parse", "HEAD"]), t.git(&["rev-parse", "main"]), "{name} at its base");
+    assert_eq!(t.git_in(path, &["status", "--porcelain", "--untracked-files=all"]), "", "{name} clean");
+}
+
+/// With a filled pool, each speculative tree is tested in a claimed pool tenant, checked out detached at
+/// the speculative commit; afterwards the tenants are free, on their branch at their base, and clean.
+#[test]
+fn tests_run_in_claimed_pool_tenants_which_are_then_idle_at_their_base() {
+    let t = TestRepo::new();
+    t.neighbor(&["pool", "fill", "2"]).ok();
+    let members = pool_members(&t);
+    assert_eq!(members.len(), 2);
+    queue_of(&t, 4);
+    let log = t.root.join("where");
+    // Where it ran, what is checked out there (detached?), and the tree the queue says it tests.
+    let test = format!(
+        "echo \"$(pwd -P) $(git rev-parse HEAD^{{tree}}) $(git symbolic-ref -q HEAD || echo detached) $NEIGHBOR_QUEUE_TREE\" >> {}; echo out > build-output.txt",
+        log.display()
+    );
+    let r = t.neighbor(&["queue", "run", "--parallel", "2", "--test", &test, "--json"]).ok().json();
+    assert_eq!(r["landed"].as_array().unwrap().len(), 4, "{r}");
+    check_landed_once(&t, "main");
+    let lines: Vec<Vec<String>> =
+        std::fs::read_to_string(&log).unwrap().lines().map(|l| l.split(' ').map(str::to_string).collect()).collect();
+    assert!(lines.len() >= 2, "{lines:?}");
+    for l in &lines {
+        assert!(members.iter().any(|(_, p, _)| p.to_string_lossy() == l[0]), "ran in a pool tenant: {l:?}");
+        assert_eq!((l[1].as_str(), l[2].as_str()), (l[3].as_str(), "detached"), "the speculative tree, detached");
+    }
+    let used: std::collections::BTreeSet<&str> = lines.iter().map(|l| l[0].as_str()).collect();
+    assert_eq!(used.len(), 2, "both tenants tested at once: {lines:?}");
+    let reported: Vec<&str> = r["pool"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(reported.len(), 2, "{r}");
+    for (name, path, branch) in &members {
+        assert_idle_at_base(&t, name, path, branch);
+    }
+    assert!(t.linked_worktrees().iter().all(|p| !p.to_string_lossy().contains(".queue-")), "no scratch worktree");
+}
+
+/// Files `add` carried into a pool tenant (copies of the caller's, untracked, not ignored) outlive the
+/// clean-up around each test and the tenant's release; the test's own leftovers do not.
+#[test]
+fn carried_files_of_a_pool_tenant_survive_the_queue() {
+    let t = TestRepo::new();
+    t.write("conf/local.cfg", "secret\n");
+    t.neighbor(&["-c", "worktrees.carry=[\"conf/local.cfg\"]", "pool", "fill", "1"]).ok();
+    let (name, path, branch) = pool_members(&t).remove(0);
+    assert_eq!(std::fs::read_to_string(path.join("conf/local.cfg")).unwrap(), "secret\n");
+    std::fs::remove_file(t.dir.join("conf/local.cfg")).unwrap();
+    queue_of(&t, 2);
+    let test = "test -f conf/local.cfg && echo out > conf/made-by-test.txt";
+    let r = t.neighbor(&["queue", "run", "--test", test, "--json"]).ok().json();
+    assert_eq!(r["landed"].as_array().unwrap().len(), 2, "{r}");
+    assert_eq!(r["tested"], 2, "{r}");
+    assert_eq!(std::fs::read_to_string(path.join("conf/local.cfg")).unwrap(), "secret\n");
+    assert!(!path.join("conf/made-by-test.txt").exists());
+    let l = t.neighbor(&["pool", "list", "--json"]).ok().json();
+    assert_eq!(l[0]["state"], "free", "{l}");
+    assert_eq!(t.git_in(&path, &["symbolic-ref", "HEAD"]), format!("refs/heads/{branch}"), "{name}");
+    assert_eq!(t.git_in(&path, &["rev-parse", "HEAD"]), t.git(&["rev-parse", "main"]));
+}
+
+/// Someone commits in a pool tenant the run holds, while it is detached at a speculative commit (the
+/// crash kit's meddle hook, before the first landing): the run stops using it (the next test runs in a
+/// scratch worktree), and its release keeps it out of the pool with the commit where it was.
+#[test]
+fn a_commit_in_a_held_pool_tenant_stops_its_use_and_is_kept() {
+    let t = TestRepo::new();
+    t.neighbor(&["pool", "fill", "1"]).ok();
+    let (name, path, _) = pool_members(&t).remove(0);
+    queue_of(&t, 2);
+    let f = crate::faults::Faults::new(&t);
+    let log = t.root.join("where");
+    let test = format!("pwd -P >> {}", log.display());
+    let meddle = format!("cd {} && echo a > agent.txt && git add agent.txt && git commit -q -m agent", path.display());
+    let args = ["queue", "run", "--test", &test, "--json"];
+    let o = Out::from_output(f.cmd_meddling_at_arg(&t, &t.dir, &args, "--ff-only", &meddle).output().unwrap()).ok();
+    assert!(f.meddled(), "the agent's commit happened");
+    let r = o.json();
+    check_landed_once(&t, "main");
+    assert!(entries(&t).iter().all(|e| e["state"] == "landed"), "{r}");
+    let used: Vec<String> = std::fs::read_to_string(&log).unwrap().lines().map(str::to_string).collect();
+    assert_eq!(used.len(), 2, "{used:?}");
+    assert_eq!(used[0], path.to_string_lossy(), "{used:?}");
+    assert!(used[1].contains(".queue-"), "then a scratch worktree: {used:?}");
+    assert!(r["pool"][0]["kept"].as_str().is_some_and(|k| k.contains("not on")), "{r}");
+    assert!(pool_members(&t).is_empty(), "kept out of the pool");
+    let row = t.tenants_json().into_iter().find(|r| r["name"] == name.as_str()).unwrap();
+    assert_eq!(row["status"], "kept", "{row}");
+    assert_eq!(t.git_in(&path, &["log", "-1", "--format=%s"]), "agent");
+    assert_eq!(std::fs::read_to_string(path.join("agent.txt")).unwrap(), "a\n");
+}
+
+/// `kill -9` of `queue run` while its test runs in a pool tenant: the next `queue run` releases that tenant
+/// through `pool release`'s path (what the test left there is saved as a rescue ref), lands each entry once,
+/// and the tenant can be claimed again, clean.
+#[test]
+fn a_run_killed_while_testing_in_a_pool_tenant_leaves_it_usable() {
+    let t = TestRepo::new();
+    t.neighbor(&["pool", "fill", "1"]).ok();
+    let (name, path, branch) = pool_members(&t).remove(0);
+    queue_of(&t, 2);
+    let started = t.root.join("started");
+    let stop = t.root.join("stop");
+    let test = format!(
+        "echo left > left-by-test.txt; pwd -P > {s}.tmp && mv {s}.tmp {s}; while [ ! -e {stop} ]; do sleep 0.05; done",
+        s = started.display(),
+        stop = stop.display()
+    );
+    let mut run = t.spawn(&["queue", "run", "--test", &test]);
+    while !started.exists() {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(std::fs::read_to_string(&started).unwrap().trim(), path.to_string_lossy());
+    run.kill().unwrap();
+    run.wait().unwrap();
+    std::fs::write(&stop, "").unwrap();
+    // Left detached at the speculative commit, with the test's file.
+    assert_eq!(t.git_out(&path, &["symbolic-ref", "-q", "HEAD"]).code, 1);
+
+    let again = t.neighbor(&["queue", "run", "--test", "true", "--json"]).ok().json();
+    assert_eq!(again["pool"][0]["name"], name.as_str(), "{again}");
+    assert!(entries(&t).iter().all(|e| e["state"] == "landed"));
+    check_landed_once(&t, "main");
+    assert_idle_at_base(&t, &name, &path, &branch);
+    let rescues = t.branches("refs/neighbor/rescue/");
+    assert_eq!(rescues.len(), 1, "what the killed test left is saved: {rescues:?}");
+    let saved = t.git(&["show", &format!("{}:left-by-test.txt", rescues[0])]);
+    assert_eq!(saved, "left");
+    let c = t.neighbor(&["pool", "claim", "--json"]).ok().json();
+    assert_eq!(c["name"], name.as_str());
+    assert_eq!(t.git_in(&path, &["status", "--porcelain", "--untracked-files=all"]), "");
+}
+
+/// A pool tenant someone else claimed is never tested in (nor is what they committed there touched): the
+/// queue claims the free one and tests the rest in a scratch worktree.
+#[test]
+fn a_pool_tenant_claimed_by_someone_else_is_never_used() {
+    let t = TestRepo::new();
+    t.neighbor(&["pool", "fill", "2"]).ok();
+    let c = t.neighbor(&["pool", "claim", "--json"]).ok().json();
+    let theirs = std::fs::canonicalize(c["path"].as_str().unwrap()).unwrap();
+    commit_in(&t, &theirs, "agent.txt", "agent\n");
+    let agent_head = t.git_in(&theirs, &["rev-parse", "HEAD"]);
+    queue_of(&t, 2);
+    let log = t.root.join("where");
+    let test = format!("pwd -P >> {}", log.display());
+    let r = t.neighbor(&["queue", "run", "--parallel", "2", "--test", &test, "--json"]).ok().json();
+    check_landed_once(&t, "main");
+    let used: Vec<String> = std::fs::read_to_string(&log).unwrap().lines().map(str::to_string).collect();
+    assert_eq!(used.len(), 2, "{used:?}");
+    assert!(used.iter().all(|p| *p != theirs.to_string_lossy()), "{used:?}");
+    let mine = pool_members(&t).into_iter().find(|(n, _, _)| *n != c["name"].as_str().unwrap()).unwrap();
+    assert!(used.iter().any(|p| *p == mine.1.to_string_lossy()), "the free one: {used:?}");
+    assert!(used.iter().any(|p| p.contains(".queue-")), "the rest in a scratch worktree: {used:?}");
+    assert_eq!(r["pool"].as_array().unwrap().len(), 1, "{r}");
+    let l = t.neighbor(&["pool", "list", "--json"]).ok().json();
+    let m = l.as_array().unwrap().iter().find(|m| m["name"] == c["name"]).unwrap().clone();
+    assert_eq!((m["state"].as_str(), m["claim"]["lease_id"].as_str()), (Some("claimed"), c["lease_id"].as_str()));
+    assert_eq!(t.git_in(&theirs, &["rev-parse", "HEAD"]), agent_head);
+    assert_eq!(t.git_in(&theirs, &["symbolic-ref", "HEAD"]), format!("refs/heads/{}", c["branch"].as_str().unwrap()));
 }
