@@ -179,10 +179,14 @@ pub fn with_lease_waiting<T>(
 
 /// Does some live process hold an flock on `path`? (A missing file is not held.) Probing takes the lock
 /// for an instant when it is free, so holders must wait for their lock rather than try it once.
+///
+/// The look takes a shared lock for an instant: holders of leases, the building lock and elevator tickets
+/// all lock exclusively, so a shared lock is refused exactly while one holds it, and two looks at the same
+/// moment (two `status`, two prompts) never take each other for a holder, as exclusive looks did.
 pub fn is_held(path: &Path) -> bool {
     let Ok(file) = OpenOptions::new().read(true).write(true).open(path) else { return false };
-    let mut lock = fd_lock::RwLock::new(file);
-    matches!(lock.try_write(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+    let lock = fd_lock::RwLock::new(file);
+    matches!(lock.try_read(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
 }
 
 /// Is the lease on tenant `name` held? Returns the holder's note when it is.

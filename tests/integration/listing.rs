@@ -482,3 +482,32 @@ fn concurrent_watched_looks_leave_one_watcher() {
         let _ = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status();
     }
 }
+
+/// Looking at a lease is not holding it: while another process looks at the same lease (a shared flock,
+/// as its probe now takes), `status` does not call the fleet live. Before, probes took the lock
+/// exclusively for an instant, so two `status` at once could each see the other's probe as a holder (the
+/// concurrent prompt test caught `w live` in a tenant nobody held).
+#[test]
+fn a_concurrent_look_at_a_lease_is_not_a_holder() {
+    use std::time::{Duration, Instant};
+    let t = TestRepo::new();
+    t.add("w", &[]);
+    let lock = t.common_dir().join("neighbor/leases/w.lock");
+    assert!(lock.exists(), "add leaves the lease file");
+    let ready = t.root.join("probing");
+    let mut prober = std::process::Command::new("flock")
+        .arg("-s")
+        .arg(&lock)
+        .args(["sh", "-c", &format!("touch '{}'; sleep 30", ready.display())])
+        .spawn()
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(30);
+    while !ready.exists() {
+        assert!(Instant::now() < until, "flock never took the shared lock");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let j = t.neighbor(&["status", "--json"]).ok().json();
+    let _ = prober.kill();
+    let _ = prober.wait();
+    assert_eq!(j["fleet"]["live"], false, "{}", j["fleet"]);
+}
