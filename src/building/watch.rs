@@ -18,8 +18,9 @@
 //! does the full scan itself, so the answer is never a guess; it starts a watcher if none runs.
 //!
 //! One watcher per worktree (an fd-lock on `<key>.lock`); it exits when no look has asked for `--idle`
-//! (10 minutes), when its worktree is gone, or at once when the kernel refuses more watches (then it writes
-//! `unavailable` with the reason, and looks do the scan without starting another watcher for 10 minutes).
+//! (10 minutes), when its worktree is gone, or at once when it cannot watch or look (the kernel refuses more
+//! watches, the index does not read): then it writes `unavailable` with the reason, and looks do the scan
+//! without starting another watcher for 10 minutes.
 //! Linux only (inotify); elsewhere `--watch` is the plain look.
 
 use std::path::{Path, PathBuf};
@@ -315,9 +316,14 @@ pub fn serve(ctx: &Ctx, idle: Duration) -> Result<(), Error> {
     loop {
         if rewatch_needed {
             rewatch_needed = false;
-            if !rewatch(&mut kinds)? {
-                let why = "the kernel refused more inotify watches (fs.inotify.max_user_watches)";
-                write("unavailable", None, None, Some(why.into()), &[])?;
+            let why = match rewatch(&mut kinds) {
+                Ok(true) => None,
+                Ok(false) => Some("the kernel refused more inotify watches (fs.inotify.max_user_watches)".to_string()),
+                Err(e) => Some(e.message),
+            };
+            if let Some(why) = why {
+                // Looks scan meanwhile, and start no other watcher for a while (not one per prompt).
+                write("unavailable", None, None, Some(why), &[])?;
                 return Ok(());
             }
         }
@@ -325,7 +331,13 @@ pub fn serve(ctx: &Ctx, idle: Duration) -> Result<(), Error> {
             // Let a burst of writes finish, then compute; a change read meanwhile means compute again.
             std::thread::sleep(Duration::from_millis(5));
             let stamp = status::index_stamp(&ctx.repo);
-            let found = status::tracked_changes(&ctx.repo, Duration::from_secs(60))?;
+            let found = match status::tracked_changes(&ctx.repo, Duration::from_secs(60)) {
+                Ok(found) => found,
+                Err(e) => {
+                    write("unavailable", None, None, Some(e.message), &[])?;
+                    return Ok(());
+                }
+            };
             let (changed, renew) = sort(ino.read_events().unwrap_or_default(), &kinds, &mut acks, &mut fresh_acks);
             rewatch_needed |= renew;
             if changed || renew {
@@ -348,10 +360,12 @@ pub fn serve(ctx: &Ctx, idle: Duration) -> Result<(), Error> {
             checked = std::time::Instant::now();
             let asked = std::fs::metadata(&f.asked).and_then(|m| m.modified()).ok();
             let quiet = asked.and_then(|t| t.elapsed().ok()).is_none_or(|age| age > idle);
-            // Cookies of looks killed before they removed them.
+            // Cookies of looks killed before they removed them, and temp files of a watcher killed mid-write.
             for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
                 let old = e.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
-                if e.file_name().to_string_lossy().starts_with(&f.cookie) && old.is_some_and(|a| a > IDLE) {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let ours = name.starts_with(&f.cookie) || state_dir::is_temp_name(&name);
+                if ours && old.is_some_and(|a| a > IDLE) {
                     let _ = std::fs::remove_file(e.path());
                 }
             }
