@@ -629,6 +629,17 @@ fn list(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
     Ok(rows)
 }
 
+/// A full checkout of `big` at `path` on branch `name`: a tenant (`add`) when git-neighbor is measured, a
+/// plain `git worktree add` when it is missing (so the raw side still has the same worktrees).
+fn full_checkout(env: &Env, big: &Path, name: &str, path: &Path, have: bool) -> Res<()> {
+    if have {
+        env.out(Prog::Nb, big, &["add", name, "--path", ps(path)])?;
+    } else {
+        env.out(Prog::Git, big, &["worktree", "add", "-q", "-b", name, ps(path)])?;
+    }
+    Ok(())
+}
+
 fn list_full(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
     let big = b.fx.big.clone();
     let have = missing.is_none();
@@ -638,11 +649,7 @@ fn list_full(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
     for i in 0..size {
         let name = format!("lf{i:02}");
         let path = root.join(&name);
-        if have {
-            b.env.out(Prog::Nb, &big, &["add", &name, "--path", ps(&path)])?;
-        } else {
-            b.env.out(Prog::Git, &big, &["worktree", "add", "-q", "-b", &name, ps(&path)])?;
-        }
+        full_checkout(&b.env, &big, &name, &path, have)?;
         if i % 2 == 1 {
             let f = path.join(src_path(0));
             let mut text = std::fs::read_to_string(&f)?;
@@ -1357,11 +1364,7 @@ fn conflicts(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
     for i in 0..TENANTS {
         let name = format!("cf{i:02}");
         let path = root.join(&name);
-        if have {
-            b.env.out(Prog::Nb, &big, &["add", &name, "--path", ps(&path)])?;
-        } else {
-            b.env.out(Prog::Git, &big, &["worktree", "add", "-q", "-b", &name, ps(&path)])?;
-        }
+        full_checkout(&b.env, &big, &name, &path, have)?;
         let edit = |rel: &str, first: Option<&str>| -> Res<()> {
             let f = path.join(rel);
             let text = std::fs::read_to_string(&f)?;
