@@ -281,6 +281,9 @@ pub struct RunRequest {
     pub test: Option<String>,
     /// How many entries one speculative tree holds (a failing batch is bisected).
     pub batch: usize,
+    /// Order by the forecast: an entry that conflicts with one ahead of it is held back (left queued) and
+    /// the entries behind it go on without waiting; it is decided when nothing ahead of it is left.
+    pub by_forecast: bool,
 }
 
 /// What became of one entry in a run.
@@ -315,6 +318,8 @@ pub struct RunReport {
     pub respeculated: usize,
     /// The pool tenants the tests ran in (the rest ran in scratch worktrees).
     pub pool: Vec<PoolUse>,
+    /// Entries held back by the forecast (`--by-forecast`), each once, with the first reason.
+    pub held: Vec<Outcome>,
 }
 
 /// A pool tenant a run tested in, and how it was given back.
@@ -562,7 +567,23 @@ fn round(
                 eject(ctx, &e, why, report, progress)?;
                 return Ok(Round::Progress);
             }
-            // It conflicts with an entry ahead, which may yet be ejected: decide when it is first in line.
+            // It conflicts with an entry ahead, which may yet be ejected. By the forecast: hold it back and
+            // let the entries behind it go on (it never shares a batch or a speculative trunk with the
+            // entry it conflicts with). Otherwise the queue waits: decide it when it is first in line.
+            Speculated::Conflict(paths) if req.by_forecast => {
+                if !report.held.iter().any(|h| h.id == e.id) {
+                    let why = conflict_ahead(ctx, &e, &chain, &paths)?;
+                    progress(&format!("queue: #{} {} held back: {why}; the entries behind it go on", e.id, e.tenant));
+                    let mut ev = Event::new("queue-hold").with("id", e.id).with("into", e.into.clone());
+                    ev = ev.with("reason", why.clone());
+                    (ev.name, ev.branch) = (Some(e.tenant.clone()), Some(e.branch.clone()));
+                    events::append(&ctx.state, &ev)?;
+                    let mut o = RunReport::outcome(&e, false);
+                    o.reason = Some(why);
+                    report.held.push(o);
+                }
+                continue;
+            }
             Speculated::Conflict(_) => break,
         }
         if chain.len() >= *size * parallel {
@@ -750,6 +771,23 @@ fn conflict_reason(ctx: &Ctx, e: &Entry, into: &str, paths: &[String]) -> Result
         }
     }
     Ok(format!("conflicts with {into} on {}", list_paths(paths)))
+}
+
+/// `conflicts with #N (tenant) on <paths>`: the first entry of `chain` (ahead of `e` this round) whose tip
+/// conflicts with `e`'s by itself, else the entries ahead together.
+fn conflict_ahead(ctx: &Ctx, e: &Entry, chain: &[Spec], paths: &[String]) -> Result<String, Error> {
+    for s in chain.iter().take(16) {
+        let Some(base) = merge::merge_base(&ctx.repo, &s.entry.tip, &e.tip)? else { continue };
+        if let Err(p) = merge::merge_trees(&ctx.repo, &ctx.repo.common_dir, &base, &s.entry.tip, &e.tip)? {
+            return Ok(format!(
+                "conflicts with #{} ({}) ahead of it on {}",
+                s.entry.id,
+                s.entry.tenant,
+                list_paths(&p)
+            ));
+        }
+    }
+    Ok(format!("conflicts with the entries ahead of it on {}", list_paths(paths)))
 }
 
 /// The verdict on each unit's last tree: cached, or tested now, up to one test per unit at once.

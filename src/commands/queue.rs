@@ -41,6 +41,11 @@ pub enum Cmd {
         /// Test B entries together as one tree; a failing batch is bisected.
         #[arg(long, value_name = "B", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
         batch: u16,
+        /// Order by the conflict forecast: an entry that conflicts with one ahead of it is held back (it never
+        /// shares a batch with it) and the entries behind it land without waiting; it is decided once nothing
+        /// ahead of it is left (ejected if it still conflicts). Without it, the queue lands strictly in order.
+        #[arg(long)]
+        by_forecast: bool,
     },
 }
 
@@ -103,17 +108,26 @@ pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
             }
             ui.status(format!("cancelled #{} ({})", e.id, e.tenant));
         }
-        Cmd::Run { parallel, test, batch } => {
-            let req =
-                queue::RunRequest { parallel: usize::from(*parallel), test: test.clone(), batch: usize::from(*batch) };
+        Cmd::Run { parallel, test, batch, by_forecast } => {
+            let req = queue::RunRequest {
+                parallel: usize::from(*parallel),
+                test: test.clone(),
+                batch: usize::from(*batch),
+                by_forecast: *by_forecast,
+            };
             let r = queue::run(ctx, &req, &|line| ui.status(line))?;
             if ui.json {
                 ui.json_out(&r)?;
             }
             ui.status(format!(
-                "queue: {} landed, {} ejected; {} tree(s) tested, {} verdict(s) reused; {} pool tenant(s) used",
+                "queue: {} landed, {} ejected{}; {} tree(s) tested, {} verdict(s) reused; {} pool tenant(s) used",
                 r.landed.len(),
                 r.ejected.len(),
+                if r.held.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({} held back by the forecast)", r.held.len())
+                },
                 r.tested,
                 r.cached,
                 r.pool.len()

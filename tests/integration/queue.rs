@@ -240,6 +240,127 @@ fn a_conflicting_entry_is_ejected_naming_what_it_conflicts_with() {
     assert_eq!(kept, ["b", "d"]);
 }
 
+/// Tenants a and b edit README.md's one line (they conflict), c and d add files of their own; queued in
+/// that order.
+fn queue_with_a_conflicting_pair(t: &TestRepo) {
+    let a = t.add("a", &[]);
+    commit_in(t, &a, "README.md", "a's readme\n");
+    let b = t.add("b", &[]);
+    commit_in(t, &b, "README.md", "b's readme\n");
+    tenant_with_work(t, "c");
+    tenant_with_work(t, "d");
+    for n in ["a", "b", "c", "d"] {
+        t.neighbor(&["land", "--queue", n]).ok();
+    }
+}
+
+/// The entries each test saw (`$NEIGHBOR_QUEUE_ENTRIES`, one line per test), in the order tested.
+fn tested_units(log: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(log).unwrap_or_default().lines().map(str::to_string).collect()
+}
+
+/// `--by-forecast`: b conflicts with a, ahead of it, so it is held back: c and d go into a's batch instead
+/// of waiting behind b, b never shares a batch or a tested tree with a, and once nothing is ahead of it b
+/// is ejected naming a. Without the flag the same queue waits at b: a alone, then c and d.
+#[test]
+fn by_the_forecast_a_conflicting_entry_is_held_back_and_those_behind_it_go_on() {
+    for by_forecast in [true, false] {
+        let t = TestRepo::new();
+        queue_with_a_conflicting_pair(&t);
+        let log = t.root.join("tested");
+        let test = format!("echo $NEIGHBOR_QUEUE_ENTRIES >> {}", log.display());
+        let mut args = vec!["queue", "run", "--batch", "3", "--test", &test, "--json"];
+        if by_forecast {
+            args.push("--by-forecast");
+        }
+        let o = t.neighbor(&args);
+        assert_eq!(o.code, 1, "b is ejected: {}", o.stderr);
+        let states: Vec<String> = entries(&t).iter().map(|e| e["state"].as_str().unwrap().to_string()).collect();
+        assert_eq!(states, ["landed", "ejected", "landed", "landed"], "{}", o.stderr);
+        assert_eq!(entries(&t)[1]["reason"], "conflicts with #1 (a) on README.md");
+        check_landed_once(&t, "main");
+        let r = o.json();
+        let events = std::fs::read_to_string(t.common_dir().join("neighbor/events.jsonl")).unwrap();
+        if by_forecast {
+            assert_eq!(tested_units(&log), ["1 3 4"], "c and d share a's batch; b is never tested");
+            let held = r["held"].as_array().unwrap();
+            assert_eq!(held.len(), 1, "{r}");
+            assert_eq!(held[0]["id"], 2);
+            assert_eq!(held[0]["reason"], "conflicts with #1 (a) ahead of it on README.md");
+            assert!(o.stderr.contains("queue: #2 b held back: conflicts with #1 (a)"), "{}", o.stderr);
+            assert!(o.stderr.contains("(1 held back by the forecast)"), "{}", o.stderr);
+            assert_eq!(events.matches("\"queue-hold\"").count(), 1);
+            // One move of main for a, c and d: the batch landed as one unit.
+            assert_eq!(t.git(&["rev-list", "--count", "--first-parent", "main"]), "4");
+            let moves = t.git(&["reflog", "show", "--format=%gs", "main"]);
+            assert_eq!(moves.lines().count(), 2, "created, then moved once: {moves}");
+        } else {
+            assert_eq!(tested_units(&log), ["1", "3 4"], "strict order: the queue waits at b");
+            assert!(r["held"].as_array().unwrap().is_empty(), "{r}");
+            assert_eq!(events.matches("\"queue-hold\"").count(), 0);
+        }
+    }
+}
+
+/// A held entry is not condemned: when the entry it conflicts with fails its test and is ejected, the
+/// held one lands after all (speculated again onto the target, and tested as exactly that tree).
+#[test]
+fn a_held_entry_lands_when_the_entry_it_conflicts_with_is_ejected() {
+    let t = TestRepo::new();
+    queue_with_a_conflicting_pair(&t);
+    let log = t.root.join("tested");
+    let test = format!(
+        "echo $NEIGHBOR_QUEUE_ENTRIES >> {} && case \" $NEIGHBOR_QUEUE_ENTRIES \" in *\" 1 \"*) exit 1;; esac",
+        log.display()
+    );
+    let o = t.neighbor(&["queue", "run", "--parallel", "2", "--test", &test, "--by-forecast"]);
+    assert_eq!(o.code, 1, "a is ejected: {}", o.stderr);
+    let all = entries(&t);
+    let states: Vec<&str> = all.iter().map(|e| e["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["ejected", "landed", "landed", "landed"], "{}", o.stderr);
+    assert!(all[0]["reason"].as_str().unwrap().starts_with("tests failed"), "{}", all[0]);
+    assert_eq!(std::fs::read_to_string(t.dir.join("README.md")).unwrap(), "b's readme\n");
+    let units = tested_units(&log);
+    assert!(units.iter().all(|u| !(u.contains('1') && u.contains('2'))), "a and b never tested together: {units:?}");
+    for e in all.iter().filter(|e| e["state"] == "landed") {
+        let tip = e["tip"].as_str().unwrap();
+        assert_eq!(t.git_out(&t.dir, &["merge-base", "--is-ancestor", tip, "main"]).code, 0, "{e}");
+    }
+}
+
+/// `kill -9` after every state write of a run that holds an entry back, then run again: each entry is
+/// decided once (a, c, d landed once each, in order; b ejected naming a) and nothing is left behind.
+#[test]
+fn a_forecast_run_killed_after_any_state_write_then_run_again_decides_each_entry_once() {
+    let args = ["queue", "run", "--parallel", "2", "--test", "true", "--by-forecast"];
+    let t = TestRepo::new();
+    queue_with_a_conflicting_pair(&t);
+    let trace = t.root.join("trace");
+    let o = t.cmd_in(&t.dir, &args).env("NEIGHBOR_FAILPOINT_TRACE", &trace).output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    let points: Vec<String> = std::fs::read_to_string(&trace).unwrap().lines().map(str::to_string).collect();
+    assert!(points.iter().any(|p| p == "queue-entry-written"), "{points:?}");
+    for (i, name) in points.iter().enumerate() {
+        let nth = points[..=i].iter().filter(|p| *p == name).count();
+        let t = TestRepo::new();
+        queue_with_a_conflicting_pair(&t);
+        let o = t.cmd_in(&t.dir, &args).env("NEIGHBOR_FAILPOINT", format!("{name}#{nth}")).output().unwrap();
+        let label = format!("{name}#{nth}");
+        assert_eq!(o.status.code(), None, "killed at {label}: {}", String::from_utf8_lossy(&o.stderr));
+        let again = t.neighbor(&["queue", "run", "--test", "true", "--by-forecast"]);
+        assert!(again.code <= 1, "{label}: rerun: {}", again.stderr);
+        let all = entries(&t);
+        let states: Vec<&str> = all.iter().map(|e| e["state"].as_str().unwrap()).collect();
+        assert_eq!(states, ["landed", "ejected", "landed", "landed"], "{label}");
+        assert_eq!(all[1]["reason"], "conflicts with #1 (a) on README.md", "{label}");
+        check_landed_once(&t, "main");
+        assert_eq!(t.git(&["status", "--porcelain"]), "", "{label}: main's checkout follows");
+        let names: Vec<String> = t.tenants_json().iter().map(|r| r["name"].as_str().unwrap().to_string()).collect();
+        assert_eq!(names, ["b"], "{label}: only the ejected tenant is kept");
+    }
+    eprintln!("queue run --by-forecast: {} state writes, each killed, rerun and checked", points.len());
+}
+
 #[test]
 fn the_target_moving_during_the_run_is_speculated_again() {
     let t = TestRepo::new();
