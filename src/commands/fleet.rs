@@ -18,9 +18,18 @@ claimed; a stream told nothing is ready waits while other tasks are claimed, so 
 No frames and no merge-frame: each task's work stays in its tenant. Exit 0 when every run succeeded and every \
 task is done; 1 when a run failed or tasks are left (failed, or waiting on one that failed).
 
+With --tasks --land: once no task is left to run, each task done in this fleet has its tenant queued (as \
+`land --queue`: only commits land; a tenant with uncommitted changes or nothing to land is reported and \
+kept) in the order the tasks were done, and the queue is run ordered by the conflict forecast (`queue run \
+--by-forecast --parallel <streams, at most 8>`, with --land-test and --land-batch): tenants that conflict \
+are never tested or landed in one batch; the later one is held back and, when nothing is ahead of it, \
+ejected naming the other, its tenant kept with the reason. Exit 1 also when a tenant was not queued or an \
+entry was ejected.
+
 Examples:
   git neighbor fleet --streams 4 --frames 3 -- ./agent.sh
   git neighbor fleet --tasks --streams 4 -- ./agent.sh   # pull ready tasks until none remain
+  git neighbor fleet --tasks --streams 4 --land --land-test 'make test' -- ./agent.sh
   git neighbor fleet --streams 8 --stagger 2s --timeout 10m --json -- python3 worker.py")]
 pub struct Args {
     /// Parallel streams per frame (named stream-1 … stream-N).
@@ -38,6 +47,16 @@ pub struct Args {
     /// Pull ready tasks (`task claim --next --run`) until none remain, instead of running frames.
     #[arg(long, conflicts_with = "frames")]
     pub tasks: bool,
+    /// With --tasks: land the done tasks' tenants through the queue, ordered by the conflict forecast.
+    #[arg(long, requires = "tasks")]
+    pub land: bool,
+    /// With --land: the queue's test, run with `sh -c` in each speculative tree (none: land untested).
+    #[arg(long, value_name = "CMD", requires = "land")]
+    pub land_test: Option<String>,
+    /// With --land: entries tested together as one tree (a failing batch is bisected).
+    #[arg(long, value_name = "B", default_value_t = 1, requires = "land",
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub land_batch: u16,
     /// The command each stream runs (no shell); it sees NEIGHBOR_STREAM, NEIGHBOR_FRAME, …
     #[arg(last = true, required = true, value_name = "CMD")]
     pub cmd: Vec<String>,
@@ -51,6 +70,11 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         stagger: a.stagger.clone(),
         timeout: a.timeout.clone(),
         cmd: a.cmd.clone(),
+        land: a.land.then(|| fleet::LandTasks {
+            test: a.land_test.clone(),
+            batch: usize::from(a.land_batch),
+            parallel: a.streams.clamp(1, 8) as usize,
+        }),
     };
     if a.tasks {
         return run_tasks(ctx, ui, &req, &sigs);
@@ -95,6 +119,7 @@ fn run_tasks(ctx: &Ctx, ui: &Ui, req: &FleetRequest, sigs: &Signals) -> Result<u
                 format!("{:.1}s", r.duration_ms as f64 / 1000.0),
             ]);
         }
+        TaskProgress::Landing(line) => ui.status(line),
     })?;
     if ui.json {
         ui.json_out(&report)?;
@@ -103,8 +128,46 @@ fn run_tasks(ctx: &Ctx, ui: &Ui, req: &FleetRequest, sigs: &Signals) -> Result<u
         if !report.left.is_empty() {
             ui.data(&format!("not done: {}\n", report.left.join(", ")))?;
         }
+        if let Some(l) = &report.landing {
+            ui.data(&ui::table(&landing_rows(l)))?;
+            if let Some(e) = &l.error {
+                ui.data(&format!("queue run stopped: {e}\n"))?;
+            }
+        }
     }
     Ok(report.code)
+}
+
+/// One row per done task: its tenant, queue entry, and what the queue did (landed as, ejected, held).
+fn landing_rows(l: &fleet::TasksLanding) -> Vec<Vec<String>> {
+    let mut rows = vec![vec!["TASK".to_string(), "TENANT".into(), "ENTRY".into(), "LANDING".into()]];
+    for q in &l.queued {
+        let find = |v: &[crate::building::queue::Outcome]| v.iter().find(|o| o.id == q.entry).cloned();
+        let what = if let Some(o) = find(&l.queue.landed) {
+            format!(
+                "landed{}",
+                o.commit.as_deref().map(|c| format!(" as {}", &c[..10.min(c.len())])).unwrap_or_default()
+            )
+        } else if let Some(o) = find(&l.queue.ejected) {
+            format!("ejected: {}", o.reason.unwrap_or_default())
+        } else {
+            "queued".to_string()
+        };
+        let what = match find(&l.queue.held) {
+            Some(h) => format!("{what} (held back: {})", h.reason.unwrap_or_default()),
+            None => what,
+        };
+        rows.push(vec![q.task.clone(), q.tenant.clone(), format!("#{}", q.entry), what]);
+    }
+    for n in &l.not_queued {
+        rows.push(vec![
+            n.task.clone(),
+            n.tenant.clone().unwrap_or_else(|| "-".into()),
+            "-".into(),
+            format!("not queued: {}", n.reason),
+        ]);
+    }
+    rows
 }
 
 fn render(ui: &Ui, row: &FrameRow) -> Result<(), Error> {

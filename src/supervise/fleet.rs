@@ -28,6 +28,19 @@ pub struct FleetRequest {
     pub timeout: Option<String>,
     /// The command every stream runs.
     pub cmd: Vec<String>,
+    /// `fleet --tasks --land`: land the done tasks' tenants through the queue, ordered by the forecast.
+    pub land: Option<LandTasks>,
+}
+
+/// How `fleet --tasks --land` lands the work of the tasks it ran.
+#[derive(Debug, Clone)]
+pub struct LandTasks {
+    /// The queue's test (`queue run --test`).
+    pub test: Option<String>,
+    /// Entries per tested tree (`queue run --batch`).
+    pub batch: usize,
+    /// Trees tested at once (`queue run --parallel`).
+    pub parallel: usize,
 }
 
 /// One stream of one frame.
@@ -209,6 +222,9 @@ pub struct TasksReport {
     /// Tasks not done when the fleet stopped (failed, or waiting on one that failed, or ready but three
     /// claims in a row failed before running anything).
     pub left: Vec<String>,
+    /// With `--land`: how the done tasks' tenants went through the queue.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub landing: Option<TasksLanding>,
     /// Exit code: 0 when every run succeeded and no task is left, 1 otherwise, `128 + N` on signal N.
     #[serde(skip)]
     pub code: u8,
@@ -223,6 +239,43 @@ pub enum TaskProgress<'a> {
     },
     /// A task run ended.
     Ran(&'a TaskRun),
+    /// A step of landing the done tasks' tenants (`--land`).
+    Landing(&'a str),
+}
+
+/// A done task's tenant put in the queue by `fleet --tasks --land`.
+#[derive(Debug, Serialize)]
+pub struct QueuedTask {
+    /// The task.
+    pub task: String,
+    /// Its tenant.
+    pub tenant: String,
+    /// The queue entry.
+    pub entry: u64,
+}
+
+/// A done task whose work was not put in the queue, and why.
+#[derive(Debug, Serialize)]
+pub struct NotQueued {
+    /// The task.
+    pub task: String,
+    /// Its tenant, when it names one.
+    pub tenant: Option<String>,
+    /// Why (uncommitted changes, nothing to land, no tenant, a tenant that is not the task's).
+    pub reason: String,
+}
+
+/// What `fleet --tasks --land` did after the tasks ran.
+#[derive(Debug, Serialize)]
+pub struct TasksLanding {
+    /// The tenants queued, in the order their tasks were done.
+    pub queued: Vec<QueuedTask>,
+    /// The done tasks whose work was not queued.
+    pub not_queued: Vec<NotQueued>,
+    /// The queue run that landed them (`queue run --by-forecast`; entries queued earlier go first).
+    pub queue: crate::building::queue::RunReport,
+    /// Why the queue run stopped, when it failed (its entries stay queued for the next `queue run`).
+    pub error: Option<String>,
 }
 
 /// A stream of `fleet --tasks` and the `task claim --run` it runs now.
@@ -245,7 +298,7 @@ pub fn run_tasks(
     let exe = std::env::current_exe().map_err(|e| Error::new(format!("cannot find own executable: {e}")))?;
     let mut streams: Vec<Puller> =
         (1..=req.streams).map(|i| Puller { name: format!("stream-{i}"), running: None }).collect();
-    let mut report = TasksReport { runs: Vec::new(), left: Vec::new(), code: 0 };
+    let mut report = TasksReport { runs: Vec::new(), left: Vec::new(), landing: None, code: 0 };
     // Every stream pulls once whatever this clone's plane says (a shared plane's claim syncs first); after
     // that, a stream pulls while this clone sees a ready task.
     let mut first = true;
@@ -330,10 +383,85 @@ pub fn run_tasks(
     if !report.left.is_empty() {
         report.code = report.code.max(1);
     }
+    if let (Some(how), None) = (&req.land, stopping) {
+        let done: Vec<String> =
+            report.runs.iter().filter(|r| r.status.as_deref() == Some("done")).filter_map(|r| r.task.clone()).collect();
+        // The queue reports through a `Fn`: the caller's `FnMut` is reached through a cell.
+        let cell = std::cell::RefCell::new(&mut *progress);
+        let landing = land_tasks(ctx, &done, how, &|line| (cell.borrow_mut())(TaskProgress::Landing(line)))?;
+        if !landing.not_queued.is_empty() || !landing.queue.ejected.is_empty() || landing.error.is_some() {
+            report.code = report.code.max(1);
+        }
+        report.landing = Some(landing);
+    }
     if let Some(sig) = stopping {
         report.code = u8::try_from(128 + sig).unwrap_or(255);
     }
     Ok(report)
+}
+
+/// Queue the tenant of each task in `done` (in that order), then of each done task of a fleet stream whose
+/// tenant was never queued (a killed fleet's), when the tenant's own record names the task back; then run
+/// the queue ordered by the forecast ([`crate::building::queue`]'s `--by-forecast`): tenants that conflict
+/// are never tested or landed in one batch; the later of two is held back and, once nothing is ahead of
+/// it, ejected naming the other (its tenant kept with the reason) unless that one was ejected first.
+pub fn land_tasks(ctx: &Ctx, done: &[String], how: &LandTasks, progress: &dyn Fn(&str)) -> Result<TasksLanding, Error> {
+    use crate::building::queue;
+    let mut queued = Vec::new();
+    let mut not_queued = Vec::new();
+    // Also the work a killed fleet left: done tasks of fleet streams whose tenant (still here, naming the
+    // task back) was never queued since it was made.
+    let entries = queue::list(ctx)?;
+    let (views, _) = crate::tasks::list(ctx, &crate::tasks::Filter::default())?;
+    let mut ids: Vec<String> = done.to_vec();
+    for v in &views {
+        let t = &v.task;
+        let fleets = t.owner.as_deref().is_some_and(|o| o.starts_with("stream-"));
+        if t.status != crate::tasks::Status::Done || !fleets || ids.contains(&t.id) {
+            continue;
+        }
+        let Some(Ok(r)) = t.tenant.as_deref().map(|n| ctx.tenant(n)) else { continue };
+        let queued_since = entries.iter().any(|e| e.tenant == r.name && e.enqueued_ms >= r.created_ms);
+        if r.task.as_deref() == Some(t.id.as_str()) && !queued_since {
+            ids.push(t.id.clone());
+        }
+    }
+    for id in &ids {
+        let v = crate::tasks::show(ctx, id)?;
+        let Some(tenant) = v.task.tenant.clone() else {
+            not_queued.push(NotQueued { task: id.clone(), tenant: None, reason: "it names no tenant".into() });
+            continue;
+        };
+        // The task's blob may come from a remote: queue only a tenant whose own record names it back.
+        let named_back = ctx.tenant(&tenant).map(|t| t.task.as_deref() == Some(id.as_str()));
+        let res = match named_back {
+            Ok(true) => queue::enqueue(ctx, &tenant, &None, false),
+            Ok(false) => Err(Error::refused(format!("tenant '{tenant}' is not this task's"))),
+            Err(e) => Err(e),
+        };
+        match res {
+            Ok(q) => {
+                progress(&format!("task {id}: queued tenant {tenant} as #{} (position {})", q.entry.id, q.position));
+                queued.push(QueuedTask { task: id.clone(), tenant, entry: q.entry.id });
+            }
+            Err(e) => {
+                progress(&format!("task {id}: tenant {tenant} not queued: {}", e.message));
+                // A task done in an earlier fleet was reported there; here it is only said.
+                if done.contains(id) {
+                    not_queued.push(NotQueued { task: id.clone(), tenant: Some(tenant), reason: e.message });
+                }
+            }
+        }
+    }
+    let run = queue::RunRequest { parallel: how.parallel, test: how.test.clone(), batch: how.batch, by_forecast: true };
+    // Run even when nothing was queued now: a killed fleet's entries are landed by the next one. A run that
+    // cannot go on (another is in progress past --lock-timeout, the target is busy) is reported, and what
+    // the tasks did is still shown.
+    let (queue, error) = match queue::run(ctx, &run, progress) {
+        Ok(r) => (r, None),
+        Err(e) => (queue::RunReport::default(), Some(e.to_string())),
+    };
+    Ok(TasksLanding { queued, not_queued, queue, error })
 }
 
 /// `git-neighbor task claim --next --run --json --owner <stream> -- CMD`, with this call's overrides and

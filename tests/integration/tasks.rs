@@ -879,6 +879,176 @@ fn fleet_tasks_runs_a_chain_in_order() {
     assert_eq!(ev.iter().filter(|e| e.starts_with("task-claim ")).count(), 4, "{ev:?}");
 }
 
+/// The agent of the landing tests: tasks A and B rewrite README.md's line (they conflict), C adds a file,
+/// D commits nothing; each commits in its tenant.
+const AGENT: &str = "case \"$NEIGHBOR_NAME\" in A|B) echo \"$NEIGHBOR_NAME\" > README.md;; C) echo c > c.txt;; *) exit 0;; esac; \
+                     git add -A && git commit -qm \"$NEIGHBOR_NAME\"";
+
+fn four_tasks(t: &TestRepo) {
+    for id in ["A", "B", "C", "D"] {
+        task(t, &["add", &format!("task {id}"), "--id", id]).ok();
+    }
+}
+
+/// `fleet --tasks --land`: the done tasks' tenants go through the queue ordered by the forecast. A and B
+/// conflict, so they are never in one tested batch: the later is held back and then ejected naming the
+/// other (its tenant kept); C lands; D, with nothing to land, is reported. Exit 1 (an ejection).
+#[test]
+fn fleet_tasks_land_through_the_queue_and_never_batch_a_conflicting_pair() {
+    let t = TestRepo::new();
+    four_tasks(&t);
+    let log = t.root.join("tested");
+    let test = format!("echo $NEIGHBOR_QUEUE_ENTRIES >> '{}'", log.display());
+    let o = t.neighbor(&[
+        "fleet",
+        "--tasks",
+        "--streams",
+        "2",
+        "--land",
+        "--land-test",
+        &test,
+        "--land-batch",
+        "3",
+        "--json",
+        "--",
+        "sh",
+        "-c",
+        AGENT,
+    ]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    let r = o.json();
+    let l = &r["landing"];
+    let queued: Vec<(String, u64)> = l["queued"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| (q["task"].as_str().unwrap().to_string(), q["entry"].as_u64().unwrap()))
+        .collect();
+    let mut names: Vec<&str> = queued.iter().map(|(n, _)| n.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["A", "B", "C"], "{l}");
+    assert_eq!(l["not_queued"][0]["task"], "D", "{l}");
+    assert!(l["not_queued"][0]["reason"].as_str().unwrap().contains("nothing to land"), "{l}");
+    let entry = |n: &str| queued.iter().find(|(q, _)| q == n).unwrap().1;
+    let (first, second) = if entry("A") < entry("B") { ("A", "B") } else { ("B", "A") };
+    let ids = |v: &serde_json::Value| -> Vec<u64> {
+        v.as_array().unwrap().iter().map(|o| o["id"].as_u64().unwrap()).collect()
+    };
+    let mut landed = ids(&l["queue"]["landed"]);
+    landed.sort();
+    let mut want = vec![entry(first), entry("C")];
+    want.sort();
+    assert_eq!(landed, want, "{l}");
+    assert_eq!(ids(&l["queue"]["ejected"]), [entry(second)], "{l}");
+    assert_eq!(ids(&l["queue"]["held"]), [entry(second)], "{l}");
+    let why = l["queue"]["ejected"][0]["reason"].as_str().unwrap();
+    assert_eq!(why, format!("conflicts with #{} ({first}) on README.md", entry(first)), "{l}");
+    // Never tested together: no tested tree held both A's and B's entries.
+    let units = std::fs::read_to_string(&log).unwrap();
+    for u in units.lines() {
+        let has = |n: &str| u.split(' ').any(|x| x == entry(n).to_string());
+        assert!(!(has("A") && has("B")), "{units}");
+    }
+    assert_eq!(std::fs::read_to_string(t.dir.join("README.md")).unwrap().trim(), first);
+    assert!(t.dir.join("c.txt").exists(), "main's checkout follows");
+    for (id, v) in stored(&t) {
+        assert_eq!(v["status"], "done", "{id}");
+    }
+    let mut left: Vec<String> = t.tenants_json().iter().map(|r| r["name"].as_str().unwrap().to_string()).collect();
+    left.sort();
+    let mut want_left = vec![second.to_string(), "D".into()];
+    want_left.sort();
+    assert_eq!(left, want_left, "landed tenants removed; the ejected one and D's kept");
+    // Human output: one row per task with what became of it.
+    let t2 = TestRepo::new();
+    four_tasks(&t2);
+    let o =
+        t2.neighbor(&["fleet", "--tasks", "--streams", "1", "--land", "--land-batch", "2", "--", "sh", "-c", AGENT]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(o.stdout.contains("TASK") && o.stdout.contains("LANDING"), "{}", o.stdout);
+    assert!(o.stdout.contains("held back: conflicts with"), "{}", o.stdout);
+    assert!(o.stdout.contains("not queued: tenant 'D' has nothing to land"), "{}", o.stdout);
+}
+
+/// `kill -9` of `fleet --tasks --land` after each queue state write (the entries it queues, their landing),
+/// then the same command again: nothing is run twice, every done task's work is queued once and decided
+/// once (A or B ejected, the rest landed once each), and nothing is lost.
+#[test]
+fn a_fleet_killed_while_landing_then_run_again_lands_each_tasks_work_once() {
+    let args = ["fleet", "--tasks", "--streams", "1", "--land", "--land-test", "true", "--", "sh", "-c", AGENT];
+    let t = TestRepo::new();
+    four_tasks(&t);
+    let trace = t.root.join("trace");
+    let o = t.cmd_in(&t.dir, &args).env("NEIGHBOR_FAILPOINT_TRACE", &trace).output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    let points: Vec<String> = std::fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .filter(|p| p.starts_with("queue-"))
+        .map(str::to_string)
+        .collect();
+    assert!(points.iter().filter(|p| *p == "queue-entry-written").count() >= 3, "{points:?}");
+    for (i, name) in points.iter().enumerate() {
+        let nth = points[..=i].iter().filter(|p| *p == name).count();
+        let label = format!("{name}#{nth}");
+        let t = TestRepo::new();
+        four_tasks(&t);
+        let o = t.cmd_in(&t.dir, &args).env("NEIGHBOR_FAILPOINT", &label).output().unwrap();
+        assert_eq!(o.status.code(), None, "killed at {label}: {}", String::from_utf8_lossy(&o.stderr));
+        let again = t.neighbor(&args);
+        assert!(again.code <= 1, "{label}: {}", again.stderr);
+        let entries = t.neighbor(&["queue", "list", "--json"]).ok().json();
+        let entries = entries.as_array().unwrap();
+        let tenants: Vec<&str> = entries.iter().map(|e| e["tenant"].as_str().unwrap()).collect();
+        let mut sorted = tenants.clone();
+        sorted.sort();
+        assert_eq!(sorted, ["A", "B", "C"], "{label}: each queued once: {entries:?}");
+        let state = |n: &str| entries.iter().find(|e| e["tenant"] == n).unwrap()["state"].as_str().unwrap().to_string();
+        let mut ab = [state("A"), state("B")];
+        ab.sort();
+        assert_eq!(ab, ["ejected", "landed"], "{label}");
+        assert_eq!(state("C"), "landed", "{label}");
+        let c_landed = t.git(&["log", "--format=%s", "main"]);
+        assert_eq!(c_landed.lines().filter(|l| *l == "C").count(), 1, "{label}: {c_landed}");
+        assert_eq!(
+            task_events(&t).iter().filter(|e| e.starts_with("task-claim ")).count(),
+            4,
+            "{label}: none ran twice"
+        );
+    }
+    eprintln!("fleet --tasks --land: {} queue state writes, each killed, rerun and checked", points.len());
+}
+
+/// Two `fleet --tasks --land` at the same moment on one plane: each task is run once by one of them, its
+/// work queued once, and the two queue runs (one at a time) decide every entry once.
+#[test]
+fn two_fleets_landing_at_once_run_and_land_each_task_once() {
+    let t = TestRepo::new();
+    four_tasks(&t);
+    let args =
+        ["fleet", "--tasks", "--streams", "2", "--land", "--land-test", "true", "--json", "--", "sh", "-c", AGENT];
+    let kids: Vec<_> =
+        (0..2).map(|_| t.cmd_in(&t.dir, &args).stdout(std::process::Stdio::piped()).spawn().unwrap()).collect();
+    for k in kids {
+        let o = k.wait_with_output().unwrap();
+        assert!(matches!(o.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let entries = t.neighbor(&["queue", "list", "--json"]).ok().json();
+    let entries = entries.as_array().unwrap();
+    let mut tenants: Vec<&str> = entries.iter().map(|e| e["tenant"].as_str().unwrap()).collect();
+    tenants.sort();
+    assert_eq!(tenants, ["A", "B", "C"], "each queued once: {entries:?}");
+    let state = |n: &str| entries.iter().find(|e| e["tenant"] == n).unwrap()["state"].as_str().unwrap().to_string();
+    let mut ab = [state("A"), state("B")];
+    ab.sort();
+    assert_eq!(ab, ["ejected", "landed"]);
+    assert_eq!(state("C"), "landed");
+    assert_eq!(task_events(&t).iter().filter(|e| e.starts_with("task-claim ")).count(), 4, "none ran twice");
+    for (id, v) in stored(&t) {
+        assert_eq!(v["status"], "done", "{id}");
+    }
+}
+
 /// `fleet --tasks` whose command fails for one task: that task is failed, the task waiting on it is never
 /// run, and the fleet ends (it does not wait for it) with exit 1 naming both as not done.
 #[test]
