@@ -81,6 +81,8 @@ pub fn list(ctx: &Ctx) -> Result<Vec<Member>, Error> {
 pub fn fill(ctx: &Ctx, n: usize) -> Result<Vec<String>, Error> {
     // Abandoned claims first become free (reset) or leave the pool (they hold work).
     release_abandoned(ctx);
+    // A pool tenant whose maker died half-way is rolled back (as `prune` would), so its name is made anew.
+    roll_back_half_made(ctx)?;
     let all = members(ctx)?;
     let free = all.iter().filter(|t| t.pool.as_ref().is_some_and(|p| p.claim.is_none())).count();
     let mut made = Vec::new();
@@ -96,6 +98,30 @@ pub fn fill(ctx: &Ctx, n: usize) -> Result<Vec<String>, Error> {
         made.push(name);
     }
     Ok(made)
+}
+
+/// Roll back every pool tenant still `creating` whose maker is gone. Nobody ever worked in one (a tenant is
+/// claimed only once ready). The maker holds the tenant's lease from before it writes `creating` until
+/// after `ready`, so the lease is looked at first, then the record, both under the building lock.
+fn roll_back_half_made(ctx: &Ctx) -> Result<(), Error> {
+    let (all, _) = registry::all(&ctx.state)?;
+    for t in all.into_iter().filter(|t| t.pool.is_some() && t.phase == registry::Phase::Creating) {
+        if lease::lease_holder(&ctx.state, &t.name).is_some() {
+            continue;
+        }
+        ctx.locked(|| {
+            if lease::lease_holder(&ctx.state, &t.name).is_some() {
+                return Ok(());
+            }
+            match registry::get(&ctx.state, &t.name)? {
+                Some(now) if now.phase == registry::Phase::Creating && now.pool.is_some() => {
+                    building::rollback_locked(ctx, &now).map(drop)
+                }
+                _ => Ok(()),
+            }
+        })?;
+    }
+    Ok(())
 }
 
 /// Claim a free tenant for process `pid`. Claims whose claimant died are first released the way `pool

@@ -19,10 +19,11 @@
 //! own process ([`pool::claim`], their leases held for the whole run), records in each one's pool slot,
 //! before every checkout, the speculative commit it is about to check out detached there
 //! ([`pool::note_detached`]: the tenant's branch never moves), and gives them back through `pool
-//! release`'s path, which first puts the tenant back on its branch. The pool is not filled: tests beyond
-//! the free tenants run in scratch worktrees `.queue-<k>` (made on first use, removed when the run ends),
-//! so a building without a pool works as before and the pool's size stays the user's choice (`pool fill`
-//! runs `[setup]`, which may be slow or fail, and the tenants it makes outlive the run).
+//! release`'s path, which first puts the tenant back on its branch. Unless asked (`--fill-pool`), the pool
+//! is not filled: tests beyond the free tenants run in scratch worktrees `.queue-<k>` (made on first use,
+//! removed when the run ends), so a building without a pool works as before and the pool's size stays the
+//! user's choice (`pool fill` runs `[setup]`, which may be slow or fail, and the tenants it makes outlive
+//! the run). With `--fill-pool` the run first fills the pool to `--parallel` free tenants.
 //!
 //! Crash safety: an entry is landed exactly when its tip is in the target's history. A run that starts
 //! (or a round that begins) first marks every active entry whose tip the target already contains as
@@ -284,6 +285,9 @@ pub struct RunRequest {
     /// Order by the forecast: an entry that conflicts with one ahead of it is held back (left queued) and
     /// the entries behind it go on without waiting; it is decided when nothing ahead of it is left.
     pub by_forecast: bool,
+    /// Fill the pool up to `parallel` free tenants first (`pool fill`, running `[setup]`), so every test
+    /// runs in a pool tenant; the tenants made stay in the pool.
+    pub fill_pool: bool,
 }
 
 /// What became of one entry in a run.
@@ -391,6 +395,13 @@ pub fn run(ctx: &Ctx, req: &RunRequest, progress: &dyn Fn(&str)) -> Result<RunRe
         // A killed run's pool tenants go back to the pool now, whether or not this run tests anything.
         pool::release_abandoned(ctx);
         let wanted = if req.test.is_some() && list(ctx)?.iter().any(|e| e.state.active()) {
+            if req.fill_pool {
+                // As `pool fill N` (with `[setup]`); the tenants it makes stay in the pool after the run.
+                let made = pool::fill(ctx, req.parallel.max(1)).map_err(|e| e.context("cannot fill the pool"))?;
+                if !made.is_empty() {
+                    progress(&format!("queue: filled the pool with {}", made.join(", ")));
+                }
+            }
             claim_members(ctx, req.parallel.max(1))
         } else {
             Vec::new()

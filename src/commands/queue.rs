@@ -24,7 +24,7 @@ pub enum Cmd {
     /// Builds in memory the target as it will be after each entry ahead (each tip merged onto the previous
     /// speculative commit), tests those trees with `sh -c CMD`, and moves the target to the speculative
     /// commit itself, so the tree that lands is exactly the tree that was tested. Tests run in free pool
-    /// tenants (`pool fill N` makes them), claimed for the run and checked out detached at the speculative
+    /// tenants (`pool fill N` makes them, or `--fill-pool`), claimed for the run and checked out detached at the speculative
     /// commit, their branch untouched; afterwards they are released as `pool release` does (back on their
     /// branch, reset to their base). The pool is not filled: the tests beyond its free tenants run in
     /// scratch worktrees (`.queue-<k>` beside the tenants, removed afterwards). A tree's verdict is kept and never tested
@@ -46,6 +46,10 @@ pub enum Cmd {
         /// ahead of it is left (ejected if it still conflicts). Without it, the queue lands strictly in order.
         #[arg(long)]
         by_forecast: bool,
+        /// First fill the pool to N free tenants (as `pool fill N`, running `[setup]`), so every test runs in a
+        /// pool tenant set up like any tenant; the tenants made stay in the pool afterwards.
+        #[arg(long)]
+        fill_pool: bool,
     },
 }
 
@@ -108,12 +112,13 @@ pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
             }
             ui.status(format!("cancelled #{} ({})", e.id, e.tenant));
         }
-        Cmd::Run { parallel, test, batch, by_forecast } => {
+        Cmd::Run { parallel, test, batch, by_forecast, fill_pool } => {
             let req = queue::RunRequest {
                 parallel: usize::from(*parallel),
                 test: test.clone(),
                 batch: usize::from(*batch),
                 by_forecast: *by_forecast,
+                fill_pool: *fill_pool,
             };
             let r = queue::run(ctx, &req, &|line| ui.status(line))?;
             if ui.json {

@@ -453,7 +453,13 @@ pub fn land_tasks(ctx: &Ctx, done: &[String], how: &LandTasks, progress: &dyn Fn
             }
         }
     }
-    let run = queue::RunRequest { parallel: how.parallel, test: how.test.clone(), batch: how.batch, by_forecast: true };
+    let run = queue::RunRequest {
+        parallel: how.parallel,
+        test: how.test.clone(),
+        batch: how.batch,
+        by_forecast: true,
+        fill_pool: false,
+    };
     // Run even when nothing was queued now: a killed fleet's entries are landed by the next one. A run that
     // cannot go on (another is in progress past --lock-timeout, the target is busy) is reported, and what
     // the tasks did is still shown.

@@ -502,6 +502,37 @@ fn a_run_testing_in_pool_tenants_killed_after_any_state_write_then_run_again_lan
     killed_after_any_state_write(2);
 }
 
+/// `--fill-pool` with no pool: `kill -9` of the run before and after each git call that making its two
+/// pool tenants makes (the calls `pool fill 2` makes), then the same run again: every entry lands once,
+/// and the pool ends with free, clean tenants on their branches (a half-made one is rolled back or
+/// finished, never handed out).
+#[test]
+fn a_run_filling_the_pool_killed_at_any_git_call_of_the_fill_then_run_again_lands_each_entry_once() {
+    use crate::faults::{Faults, When, killed};
+    let setup = || {
+        let t = TestRepo::new();
+        queue_of(&t, 3);
+        t
+    };
+    let args = ["queue", "run", "--parallel", "2", "--test", "true", "--fill-pool"];
+    let n = crate::faults::count_calls(setup, &["pool", "fill", "2"]);
+    assert!(n >= 4, "making two tenants makes git calls: {n}");
+    for k in 1..=n {
+        for when in [When::Before, When::After] {
+            let t = setup();
+            let f = Faults::new(&t);
+            let o = f.run(&t, &t.dir, &args, Some((k, when)));
+            assert!(killed(&o), "{k} {when:?}: the fill makes {n} calls: {}", o.stderr);
+            let label = format!("{k} {when:?} ({:?})", f.killed_at());
+            let again = t.neighbor(&args);
+            assert_eq!(again.code, 0, "{label}: {}", again.stderr);
+            check_after_rerun(&t, &label);
+            assert!(pool_members(&t).len() >= 2, "{label}");
+        }
+    }
+    eprintln!("queue run --fill-pool: {n} git calls of the fill, each killed before and after, rerun and checked");
+}
+
 fn killed_after_any_state_write(pool: usize) {
     let setup = || {
         let t = TestRepo::new();
@@ -635,6 +666,54 @@ fn tests_run_in_claimed_pool_tenants_which_are_then_idle_at_their_base() {
         assert_idle_at_base(&t, name, path, branch);
     }
     assert!(t.linked_worktrees().iter().all(|p| !p.to_string_lossy().contains(".queue-")), "no scratch worktree");
+}
+
+/// `--fill-pool`: a building with `[setup]` and no pool. Plain, the tests run in scratch worktrees, which
+/// `[setup]` never ran in, so a test that needs its output fails and ejects every entry. With the flag the
+/// run first fills the pool to `--parallel` tenants (running `[setup]`), every test runs in one of them,
+/// everything lands, and the tenants stay in the pool, free.
+#[test]
+fn fill_pool_makes_set_up_pool_tenants_and_every_test_runs_in_one() {
+    for fill in [false, true] {
+        let t = TestRepo::new();
+        t.commit_file(".gitignore", ".setup-done\n", "ignore what setup makes");
+        t.write(".neighbor.toml", "[setup]\nrun = [\"touch .setup-done\"]\n");
+        t.neighbor(&["trust"]).ok();
+        queue_of(&t, 3);
+        let log = t.root.join("where");
+        let test = format!("echo \"$(pwd -P)\" >> {} && test -f .setup-done", log.display());
+        let mut args = vec!["queue", "run", "--parallel", "2", "--test", &test, "--json"];
+        if fill {
+            args.push("--fill-pool");
+        }
+        let o = t.neighbor(&args);
+        let r = o.json();
+        if !fill {
+            assert_eq!(o.code, 1, "{}", o.stderr);
+            assert_eq!(r["ejected"].as_array().unwrap().len(), 3, "no setup in scratch worktrees: {r}");
+            assert!(pool_members(&t).is_empty(), "the pool is not filled unasked");
+            continue;
+        }
+        assert_eq!(o.code, 0, "{}", o.stderr);
+        assert_eq!(r["landed"].as_array().unwrap().len(), 3, "{r}");
+        check_landed_once(&t, "main");
+        let members = pool_members(&t);
+        assert_eq!(members.len(), 2, "filled to --parallel");
+        for l in std::fs::read_to_string(&log).unwrap().lines() {
+            assert!(members.iter().any(|(_, p, _)| p.to_string_lossy() == l), "ran in a pool tenant: {l}");
+        }
+        for (name, path, branch) in &members {
+            assert_idle_at_base(&t, name, path, branch);
+        }
+        assert!(t.linked_worktrees().iter().all(|p| !p.to_string_lossy().contains(".queue-")), "no scratch worktree");
+        // A second run has nothing to fill: the pool already holds two free tenants.
+        tenant_with_work(&t, "late");
+        t.neighbor(&["land", "--queue", "late"]).ok();
+        let again = t.neighbor(&args);
+        assert_eq!(again.code, 0, "{}", again.stderr);
+        assert!(!again.stderr.contains("filled the pool"), "{}", again.stderr);
+        assert_eq!(pool_members(&t).len(), 2);
+    }
 }
 
 /// Files `add` carried into a pool tenant (copies of the caller's, untracked, not ignored) outlive the
