@@ -111,22 +111,25 @@ impl Walk<'_> {
         } else {
             self.index.prefixed_entries_range(prefix).unwrap_or(0..0)
         };
-        // The index's direct files and subdirectories of this directory.
+        // The index's direct files and subdirectories of this directory. The entries of one subdirectory
+        // are contiguous (sorted by path bytes, everything starting with `<name>/` sits together), so each
+        // subdirectory is stepped over in one binary search instead of visiting its entries here.
         let mut files: BTreeMap<BString, usize> = BTreeMap::new();
         let mut subdirs: Vec<BString> = Vec::new();
-        for i in range {
-            let e = &self.index.entries()[i];
-            let full = e.path(self.index);
+        let entries = self.index.entries();
+        let mut i = range.start;
+        while i < range.end {
+            let full = entries[i].path(self.index);
             let rest = &full[prefix.len()..];
             match rest.find_byte(b'/') {
                 Some(slash) => {
-                    let name = BString::from(&rest[..slash]);
-                    if subdirs.last() != Some(&name) {
-                        subdirs.push(name);
-                    }
+                    let under = &full[..prefix.len() + slash + 1];
+                    i += entries[i..range.end].partition_point(|x| x.path(self.index).starts_with(under));
+                    subdirs.push(BString::from(&rest[..slash]));
                 }
                 None => {
                     files.entry(BString::from(rest)).or_insert(i);
+                    i += 1;
                 }
             }
         }
@@ -359,6 +362,11 @@ mod tests {
             ("top.txt", "t"),
             ("x/y/z.txt", "z"),
             ("f", "file"),
+            // Names that sort between a directory's entries and its siblings: `a-b`, `a.txt` and `a0`
+            // around `a/`, so stepping over `a/` must stop exactly at its end.
+            ("a-b/y.txt", "y"),
+            ("a.txt", "dot"),
+            ("a0", "zero"),
         ] {
             f.write(p, c);
         }
@@ -376,10 +384,15 @@ mod tests {
         f.write("new/dir/n.txt", "n");
         f.git(&["add", "-A"]);
         assert_eq!(check("edit and add"), 2);
+        f.write("a-b/y.txt", "y2");
+        f.write("a0", "zero2");
+        f.write("a/b/new.txt", "new");
+        f.git(&["add", "-A"]);
+        assert_eq!(check("beside and inside a/"), 5);
         std::fs::remove_file(f.dir.join("a/e.txt")).unwrap();
         std::fs::remove_dir_all(f.dir.join("x")).unwrap();
         f.git(&["add", "-A"]);
-        assert_eq!(check("file and whole directory deleted"), 4);
+        assert_eq!(check("file and whole directory deleted"), 7);
         f.git(&["update-index", "--chmod=+x", "top.txt"]);
         assert!(check("mode change") > 0);
         std::fs::remove_file(f.dir.join("f")).unwrap();
