@@ -217,6 +217,33 @@ pub fn open_with(g: &Global, policy: ConfigPolicy) -> Result<(Ctx, Option<Error>
 }
 
 /// Run the parsed command line; returns the exit code.
+/// `hook <name> [ARGS]` exactly as the installed hooks call it (a hook git-neighbor has, no options):
+/// parsed here, without building the whole command line (every subcommand and option of the CLI), which
+/// is about a third of the start-up of a hook that runs on every commit. The global options take their
+/// defaults from clap itself, through a parser of those alone. Anything else (an option anywhere, an
+/// unknown hook, a non-UTF-8 argument) returns `None` and goes through the full parser as usual.
+pub fn hook_fast_path(args: &[std::ffi::OsString]) -> Option<(Global, commands::hook::Args)> {
+    let [_, hook, name, rest @ ..] = args else { return None };
+    let name = name.to_str()?;
+    if hook != "hook" || !crate::protect::hooks::NAMES.contains(&name) {
+        return None;
+    }
+    let rest: Vec<String> = rest.iter().map(|a| a.to_str().map(str::to_string)).collect::<Option<_>>()?;
+    if rest.iter().any(|a| a.starts_with('-')) {
+        return None;
+    }
+    let defaults =
+        <Global as clap::Args>::augment_args(clap::Command::new("git-neighbor")).try_get_matches_from(["git-neighbor"]);
+    let g = <Global as clap::FromArgMatches>::from_arg_matches(&defaults.ok()?).ok()?;
+    Some((g, commands::hook::Args { name: name.to_string(), args: rest }))
+}
+
+/// Run the hook [`hook_fast_path`] parsed.
+pub fn run_hook(g: &Global, a: &commands::hook::Args) -> Result<u8, Error> {
+    let ui = Ui::new(g.json, g.quiet, g.verbose, g.color);
+    commands::hook::run(g, &ui, a)
+}
+
 pub fn run(cli: Cli) -> Result<u8, Error> {
     let g = &cli.global;
     if let Some(dir) = &g.dir {

@@ -44,8 +44,21 @@ fn usage_hint() {
 
 /// Parse arguments, run, print errors; returns the process exit code.
 pub fn main_entry() -> u8 {
-    let parsed =
-        help::command().try_get_matches().and_then(|m| <cli::Cli as clap::FromArgMatches>::from_arg_matches(&m));
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some((g, hook)) = cli::hook_fast_path(&args) {
+        let ui = ui::Ui::new(g.json, g.quiet, 0, g.color);
+        return match cli::run_hook(&g, &hook) {
+            Ok(code) => code,
+            Err(e) if e.kind == error::Kind::BrokenPipe => 0,
+            Err(e) => {
+                ui.error(&e);
+                e.kind.code()
+            }
+        };
+    }
+    let parsed = help::command()
+        .try_get_matches_from(args)
+        .and_then(|m| <cli::Cli as clap::FromArgMatches>::from_arg_matches(&m));
     let cli = match parsed {
         Ok(c) => c,
         Err(e) => {

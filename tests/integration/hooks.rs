@@ -90,6 +90,35 @@ fn pre_commit_refuses_markers_and_broken_canonical_json() {
     assert_ne!(head(&t, &t.dir), before);
 }
 
+/// `hook <name>` as the installed hooks call it skips the full command-line parser: it must answer exactly
+/// as the parsed path does (`--lock-timeout 30s` before `hook`, the default, forces that path), refusing and
+/// passing alike; an option after the hook name, or a hook we do not have, still goes through clap.
+#[test]
+fn the_hook_fast_path_answers_as_the_parsed_command_does() {
+    let t = TestRepo::new();
+    let both = |label: &str| {
+        let fast = t.neighbor(&["hook", "pre-commit"]);
+        let parsed = t.neighbor(&["--lock-timeout", "30s", "hook", "pre-commit"]);
+        assert_eq!((fast.code, &fast.stdout, &fast.stderr), (parsed.code, &parsed.stdout, &parsed.stderr), "{label}");
+        fast.code
+    };
+    t.write("ok.txt", "fine\n");
+    t.git(&["add", "ok.txt"]);
+    assert_eq!(both("clean"), 0);
+    t.write("app.py", CONFLICTED);
+    t.git(&["add", "app.py"]);
+    assert_eq!(both("markers"), 3);
+    t.write(".neighbor.toml", "[worktrees\n");
+    t.git(&["add", ".neighbor.toml"]);
+    assert_eq!(both("markers and a broken config"), 3);
+    let help = t.neighbor(&["hook", "pre-commit", "--help"]);
+    assert_eq!(help.code, 0, "{}", help.stderr);
+    assert!(help.stdout.contains("Usage:"), "{}", help.stdout);
+    let unknown = t.neighbor(&["hook", "post-merge"]);
+    assert_eq!(unknown.code, 2, "{}", unknown.stderr);
+    assert!(unknown.stderr.contains("git-neighbor has no 'post-merge' hook"), "{}", unknown.stderr);
+}
+
 #[test]
 fn tenant_committing_canonical_state_is_refused_unless_merge_frame() {
     let t = TestRepo::new();
