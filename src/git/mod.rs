@@ -11,6 +11,7 @@ pub mod carry;
 pub mod checkout;
 pub mod cmd;
 pub mod commit;
+pub mod index_raw;
 pub mod merge;
 pub mod query;
 pub mod refs;
