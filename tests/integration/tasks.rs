@@ -1027,8 +1027,9 @@ fn two_fleets_landing_at_once_run_and_land_each_task_once() {
     four_tasks(&t);
     let args =
         ["fleet", "--tasks", "--streams", "2", "--land", "--land-test", "true", "--json", "--", "sh", "-c", AGENT];
-    let kids: Vec<_> =
-        (0..2).map(|_| t.cmd_in(&t.dir, &args).stdout(std::process::Stdio::piped()).spawn().unwrap()).collect();
+    let kids: Vec<_> = (0..2)
+        .map(|_| t.cmd_in(&t.dir, &args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap())
+        .collect();
     for k in kids {
         let o = k.wait_with_output().unwrap();
         assert!(matches!(o.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&o.stderr));
