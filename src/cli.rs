@@ -60,50 +60,102 @@ fn parse_dur(s: &str) -> Result<Duration, String> {
     config::parse_duration(s)
 }
 
+/// A command's own options, built only when that command is the one invoked (clap's `Command::defer`):
+/// building every command's options on every start was a third of the start-up of a command that prints
+/// no help. Help, completion and the man pages build them all, as before.
+#[derive(Debug, Clone)]
+pub struct Lazy<T>(pub T);
+
+impl<T> std::ops::Deref for Lazy<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: clap::FromArgMatches> clap::FromArgMatches for Lazy<T> {
+    fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        T::from_arg_matches(m).map(Lazy)
+    }
+    fn from_arg_matches_mut(m: &mut clap::ArgMatches) -> Result<Self, clap::Error> {
+        T::from_arg_matches_mut(m).map(Lazy)
+    }
+    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches(m)
+    }
+    fn update_from_arg_matches_mut(&mut self, m: &mut clap::ArgMatches) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches_mut(m)
+    }
+}
+
+impl<T: clap::Subcommand> clap::Subcommand for Lazy<T> {
+    fn augment_subcommands(cmd: clap::Command) -> clap::Command {
+        cmd.defer(T::augment_subcommands)
+    }
+    fn augment_subcommands_for_update(cmd: clap::Command) -> clap::Command {
+        cmd.defer(T::augment_subcommands_for_update)
+    }
+    fn has_subcommand(name: &str) -> bool {
+        T::has_subcommand(name)
+    }
+}
+
+impl<T: clap::Args> clap::Args for Lazy<T> {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        cmd.defer(T::augment_args)
+    }
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        cmd.defer(T::augment_args_for_update)
+    }
+    fn group_id() -> Option<clap::Id> {
+        T::group_id()
+    }
+}
+
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
     /// Write a commented .neighbor.toml (never overwriting) and create the shared state.
-    Init(commands::init::Args),
+    Init(Lazy<commands::init::Args>),
     /// Create a tenant: a worktree on its own branch. Prints its path as the only line on stdout.
-    Add(commands::add::Args),
+    Add(Lazy<commands::add::Args>),
     /// List every worktree of the building with its status.
     #[command(alias = "ls")]
-    List(commands::list::Args),
+    List(Lazy<commands::list::Args>),
     /// Remove a tenant; refuses (exit 3) if it holds work, unless --force (which saves a rescue ref).
     #[command(alias = "rm")]
-    Remove(commands::remove::Args),
+    Remove(Lazy<commands::remove::Args>),
     /// Mark a tenant kept: prune leaves it alone.
-    Keep(commands::keep::Args),
+    Keep(Lazy<commands::keep::Args>),
     /// Lock a tenant (git worktree lock): nothing removes it.
-    Lock(commands::lock::Args),
+    Lock(Lazy<commands::lock::Args>),
     /// Unlock a tenant.
-    Unlock(commands::lock::UnlockArgs),
+    Unlock(Lazy<commands::lock::UnlockArgs>),
     /// Remove what is provably abandoned; never anything with work in it.
-    Prune(commands::prune::Args),
+    Prune(Lazy<commands::prune::Args>),
     /// Work saved under refs/neighbor/rescue/ (no subcommand: list).
     Rescue {
         /// What to do.
         #[command(subcommand)]
-        cmd: Option<commands::rescue::Cmd>,
+        cmd: Option<Lazy<commands::rescue::Cmd>>,
     },
     /// Deltas: notes of changes to canonical state, written per frame and stream (no subcommand: list).
     Delta {
         /// What to do.
         #[command(subcommand)]
-        cmd: Option<commands::delta::Cmd>,
+        cmd: Option<Lazy<commands::delta::Cmd>>,
     },
     /// Apply all of a frame's deltas to the target branch in one commit.
-    MergeFrame(commands::merge_frame::Args),
+    MergeFrame(Lazy<commands::merge_frame::Args>),
     /// Run a command in its own tenant: lease, elevator, timeout, signals, fallback delta, cleanup.
-    Run(commands::run::Args),
+    Run(Lazy<commands::run::Args>),
     /// Land a tenant onto its target: one at a time, up to date, tested, compare-and-swap.
-    Land(commands::land::Args),
+    Land(Lazy<commands::land::Args>),
     /// The speculative merge queue `land --queue` feeds: list, show, cancel, run (no subcommand: list).
     Queue {
         /// What to do.
         #[command(subcommand)]
-        cmd: Option<commands::queue::Cmd>,
+        cmd: Option<Lazy<commands::queue::Cmd>>,
     },
     /// Forecast which tenants would conflict with each other or the target, uncommitted work included.
     ///
@@ -114,23 +166,23 @@ pub enum Cmd {
     /// second run over unchanged tenants merges nothing; it also proposes batches of tenants that could
     /// land together (no two of a batch conflict). Exit 0 whatever the forecast (5 with --exit-code
     /// when some pair would conflict); 1 for an unknown tenant or revision.
-    Conflicts(commands::conflicts::Args),
+    Conflicts(Lazy<commands::conflicts::Args>),
     /// K frames of N supervised runs in parallel, each frame merged, with a per-frame report.
-    Fleet(commands::fleet::Args),
+    Fleet(Lazy<commands::fleet::Args>),
     /// Pre-built tenants: fill, claim, release, list (no subcommand: list).
     Pool {
         /// What to do.
         #[command(subcommand)]
-        cmd: Option<commands::pool::Cmd>,
+        cmd: Option<Lazy<commands::pool::Cmd>>,
     },
     /// Tasks: add, list, show, claim (exactly once), release, done, fail, block, sync (no subcommand: list).
     Task {
         /// What to do.
         #[command(subcommand)]
-        cmd: Option<commands::task::Cmd>,
+        cmd: Option<Lazy<commands::task::Cmd>>,
     },
     /// Approve the [setup] commands of .neighbor.toml (by hash), show the approval, or revoke it.
-    Trust(commands::trust::Args),
+    Trust(Lazy<commands::trust::Args>),
     /// Pull by rebase without ever stashing; refuses (exit 3) to mix a dirty checkout with a live fleet.
     ///
     /// Clean checkout: fast-forward, or rebase local commits (a conflicting rebase is aborted: nothing
@@ -138,30 +190,30 @@ pub enum Cmd {
     /// upstream commit younger than fleet.live-window): refuse with exit 3 and touch nothing. Dirty and
     /// idle: save a rescue ref, pull, and re-apply the changes (staged and unstaged); if they would
     /// conflict, the checkout is left (or put back) exactly as it was and the exit code is 1.
-    SafePull(commands::safe_pull::Args),
+    SafePull(Lazy<commands::safe_pull::Args>),
     /// Install, remove or inspect the git hooks that guard shared state (no subcommand: status).
     Hooks {
         /// What to do.
         #[command(subcommand)]
-        cmd: Option<commands::hooks::Cmd>,
+        cmd: Option<Lazy<commands::hooks::Cmd>>,
     },
     /// What installed git hooks run: `git neighbor hook <git-hook-name> [ARGS]`.
-    Hook(commands::hook::Args),
+    Hook(Lazy<commands::hook::Args>),
     /// Find what makes the building unsafe; --fix repairs what cannot lose data.
     ///
     /// Checks stale tenants and locks, orphaned branches, leftover stashes and rebases, conflict markers in
     /// state files, missing hooks, invalid config, too old git. Exit 1 while a problem remains that can lose
     /// work or block the fleet; warnings (hooks missing in a fresh clone unless `hooks.required`, a branch
     /// that belongs to no tenant) leave it 0, so doctor can gate CI.
-    Doctor(commands::doctor::Args),
+    Doctor(Lazy<commands::doctor::Args>),
     /// Summary of the building.
-    Status(commands::status::Args),
+    Status(Lazy<commands::status::Args>),
     /// Show the lifecycle log (events.jsonl).
-    Log(commands::log::Args),
+    Log(Lazy<commands::log::Args>),
     /// Check shell scripts for bash-4 and GNU-only constructs and protocol violations (exit 1 on findings).
-    Lint(commands::lint::Args),
+    Lint(Lazy<commands::lint::Args>),
     /// Demonstrate git-neighbor in a throwaway repository.
-    Demo(commands::demo::Args),
+    Demo(Lazy<commands::demo::Args>),
     /// Serve the Model Context Protocol on stdin/stdout: add, list, status, remove, run, delta_write,
     /// merge_frame, land and rescue_list as tools for an agent.
     ///
@@ -169,27 +221,27 @@ pub enum Cmd {
     /// an error or refusal is a tool result with isError and {code, kind, message, hints}, where code is
     /// the command's exit code (3: refused). run is bounded by its timeout (default 2m) and its output is
     /// captured, each stream cut to its last 64 KiB. Ends with exit 0 when the client closes stdin.
-    Mcp(commands::mcp::Args),
+    Mcp(Lazy<commands::mcp::Args>),
     /// Claude Code's WorktreeCreate/WorktreeRemove hooks (registered by `init --claude`).
     Claude {
         /// Which hook.
         #[command(subcommand)]
-        cmd: commands::claude::Cmd,
+        cmd: Lazy<commands::claude::Cmd>,
     },
     /// Print shell completions.
-    Completions(commands::completions::Args),
+    Completions(Lazy<commands::completions::Args>),
     /// Internal: what the completion scripts call.
     #[command(name = "__complete", hide = true)]
-    Complete(commands::complete::Args),
+    Complete(Lazy<commands::complete::Args>),
     /// Internal: write man pages and completions from the command definition.
     #[command(name = "__gen-docs", hide = true)]
-    GenDocs(commands::gen_docs::Args),
+    GenDocs(Lazy<commands::gen_docs::Args>),
     /// Internal: end a supervised child's process group if its supervisor dies.
     #[command(name = "__reaper", hide = true)]
-    Reaper(commands::reaper::Args),
+    Reaper(Lazy<commands::reaper::Args>),
     /// Internal: hold an ephemeral tenant's lease while a process lives.
     #[command(name = "__lease-keeper", hide = true)]
-    LeaseKeeper(commands::keeper::Args),
+    LeaseKeeper(Lazy<commands::keeper::Args>),
     /// Internal: keep `status --short --watch`'s answer current for the worktree it runs in.
     #[command(name = "__prompt-watch", hide = true)]
     PromptWatch,
@@ -262,22 +314,24 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Cmd::Unlock(a) => commands::lock::run_unlock(&open(g)?, &ui, a),
         Cmd::Prune(a) => commands::prune::run(&open(g)?, &ui, a),
         Cmd::Rescue { cmd } => {
-            commands::rescue::run(&open(g)?, &ui, cmd.as_ref().unwrap_or(&commands::rescue::Cmd::List))
+            commands::rescue::run(&open(g)?, &ui, cmd.as_deref().unwrap_or(&commands::rescue::Cmd::List))
         }
         Cmd::Delta { cmd } => {
             let list = commands::delta::Cmd::List(Default::default());
-            commands::delta::run(&open(g)?, &ui, cmd.as_ref().unwrap_or(&list))
+            commands::delta::run(&open(g)?, &ui, cmd.as_deref().unwrap_or(&list))
         }
         Cmd::MergeFrame(a) => commands::merge_frame::run(&open(g)?, &ui, a),
         Cmd::Run(a) => commands::run::run(&open(g)?, &ui, a),
         Cmd::Land(a) => commands::land::run(&open(g)?, &ui, a),
-        Cmd::Queue { cmd } => commands::queue::run(&open(g)?, &ui, cmd.as_ref().unwrap_or(&commands::queue::Cmd::List)),
+        Cmd::Queue { cmd } => {
+            commands::queue::run(&open(g)?, &ui, cmd.as_deref().unwrap_or(&commands::queue::Cmd::List))
+        }
         Cmd::Conflicts(a) => commands::conflicts::run(&open(g)?, &ui, a),
         Cmd::Fleet(a) => commands::fleet::run(&open(g)?, &ui, a),
-        Cmd::Pool { cmd } => commands::pool::run(&open(g)?, &ui, cmd.as_ref().unwrap_or(&commands::pool::Cmd::List)),
+        Cmd::Pool { cmd } => commands::pool::run(&open(g)?, &ui, cmd.as_deref().unwrap_or(&commands::pool::Cmd::List)),
         Cmd::Task { cmd } => {
             let list = commands::task::Cmd::List { ready: false, status: None, owner: None };
-            commands::task::run(&open(g)?, &ui, cmd.as_ref().unwrap_or(&list))
+            commands::task::run(&open(g)?, &ui, cmd.as_deref().unwrap_or(&list))
         }
         Cmd::GenDocs(a) => commands::gen_docs::run(a),
         Cmd::Reaper(a) => commands::reaper::run(a),
@@ -285,7 +339,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Cmd::Trust(a) => commands::trust::run(&open(g)?, &ui, a),
         Cmd::SafePull(a) => commands::safe_pull::run(&open(g)?, &ui, a),
         Cmd::Hooks { cmd } => {
-            commands::hooks::run(&open(g)?, &ui, cmd.as_ref().unwrap_or(&commands::hooks::Cmd::Status))
+            commands::hooks::run(&open(g)?, &ui, cmd.as_deref().unwrap_or(&commands::hooks::Cmd::Status))
         }
         Cmd::Hook(a) => commands::hook::run(g, &ui, a),
         Cmd::Doctor(a) => commands::doctor::run(g, &ui, a),

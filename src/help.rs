@@ -171,9 +171,13 @@ const EXAMPLES: &[(&str, &str)] = &[
     ),
 ];
 
-/// The command definition with every command's examples attached.
+/// The command definition with every command's examples attached, every command built (their options
+/// are deferred until needed, see [`crate::cli::Lazy`]): for help, completion and the man pages.
 pub fn command() -> clap::Command {
     let mut root = crate::cli::Cli::command();
+    // Build first: a command's own `after_long_help` is set when its deferred options are added, and the
+    // examples go after it.
+    root.build();
     for (path, text) in EXAMPLES {
         let body: String = text.lines().map(|l| format!("  {}\n", l.trim_start())).collect();
         let section = format!("Examples:\n{}", body.trim_end_matches('\n'));
@@ -183,6 +187,18 @@ pub fn command() -> clap::Command {
         });
     }
     root
+}
+
+/// The command to parse `args` with: the full one when help may be printed (`-h`, `--help`, `help`
+/// anywhere), else the one whose commands build their options only when invoked, so a command that
+/// prints no help does not build every other command's. A usage error shows only the short usage, which
+/// the invoked command has either way.
+pub fn command_for(args: &[std::ffi::OsString]) -> clap::Command {
+    if args.iter().skip(1).any(|a| a == "-h" || a == "--help" || a == "help") {
+        command()
+    } else {
+        crate::cli::Cli::command()
+    }
 }
 
 #[cfg(test)]

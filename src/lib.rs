@@ -56,7 +56,7 @@ pub fn main_entry() -> u8 {
             }
         };
     }
-    let parsed = help::command()
+    let parsed = help::command_for(&args)
         .try_get_matches_from(args)
         .and_then(|m| <cli::Cli as clap::FromArgMatches>::from_arg_matches(&m));
     let cli = match parsed {
