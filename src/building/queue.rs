@@ -772,33 +772,37 @@ fn list_paths(paths: &[String]) -> String {
 fn conflict_reason(ctx: &Ctx, e: &Entry, into: &str, paths: &[String]) -> Result<String, Error> {
     let landed: Vec<Entry> =
         list(ctx)?.into_iter().filter(|l| l.state == State::Landed && l.into == into && l.id != e.id).collect();
-    for l in landed.iter().rev().take(16) {
+    Ok(match first_conflict(ctx, e, landed.iter().rev())? {
+        Some((l, p)) => format!("conflicts with #{} ({}) on {}", l.id, l.tenant, list_paths(&p)),
+        None => format!("conflicts with {into} on {}", list_paths(paths)),
+    })
+}
+
+/// `conflicts with #N (tenant) ahead of it on <paths>`: the first entry of `chain` (ahead of `e` this
+/// round) whose tip conflicts with `e`'s by itself, else the entries ahead together.
+fn conflict_ahead(ctx: &Ctx, e: &Entry, chain: &[Spec], paths: &[String]) -> Result<String, Error> {
+    Ok(match first_conflict(ctx, e, chain.iter().map(|s| &s.entry))? {
+        Some((l, p)) => format!("conflicts with #{} ({}) ahead of it on {}", l.id, l.tenant, list_paths(&p)),
+        None => format!("conflicts with the entries ahead of it on {}", list_paths(paths)),
+    })
+}
+
+/// The first of (at most 16 of) `others` whose tip, merged with `e`'s by itself, conflicts; with the paths.
+fn first_conflict<'a>(
+    ctx: &Ctx,
+    e: &Entry,
+    others: impl Iterator<Item = &'a Entry>,
+) -> Result<Option<(&'a Entry, Vec<String>)>, Error> {
+    for l in others.take(16) {
         if !revs::has_commit(&ctx.repo, &l.tip) {
             continue;
         }
         let Some(base) = merge::merge_base(&ctx.repo, &l.tip, &e.tip)? else { continue };
         if let Err(p) = merge::merge_trees(&ctx.repo, &ctx.repo.common_dir, &base, &l.tip, &e.tip)? {
-            return Ok(format!("conflicts with #{} ({}) on {}", l.id, l.tenant, list_paths(&p)));
+            return Ok(Some((l, p)));
         }
     }
-    Ok(format!("conflicts with {into} on {}", list_paths(paths)))
-}
-
-/// `conflicts with #N (tenant) on <paths>`: the first entry of `chain` (ahead of `e` this round) whose tip
-/// conflicts with `e`'s by itself, else the entries ahead together.
-fn conflict_ahead(ctx: &Ctx, e: &Entry, chain: &[Spec], paths: &[String]) -> Result<String, Error> {
-    for s in chain.iter().take(16) {
-        let Some(base) = merge::merge_base(&ctx.repo, &s.entry.tip, &e.tip)? else { continue };
-        if let Err(p) = merge::merge_trees(&ctx.repo, &ctx.repo.common_dir, &base, &s.entry.tip, &e.tip)? {
-            return Ok(format!(
-                "conflicts with #{} ({}) ahead of it on {}",
-                s.entry.id,
-                s.entry.tenant,
-                list_paths(&p)
-            ));
-        }
-    }
-    Ok(format!("conflicts with the entries ahead of it on {}", list_paths(paths)))
+    Ok(None)
 }
 
 /// The verdict on each unit's last tree: cached, or tested now, up to one test per unit at once.
