@@ -282,11 +282,7 @@ pub fn release_in_lease(ctx: &Ctx, name: &str, lease_id: Option<&str>) -> Result
         if again.head != work.head || again.tip != work.tip || again.tip.as_deref() != Some(head.as_str()) {
             return Ok(Some("released from the pool while it changed".to_string()));
         }
-        let mut rec = ctx.tenant(name)?;
-        if let Some(p) = rec.pool.as_mut() {
-            p.reset = Some(Reset { from: head.clone(), to: tip.clone() });
-        }
-        registry::put(&ctx.state, &rec)?;
+        put_slot(ctx, name, |p| p.reset = Some(Reset { from: head.clone(), to: tip.clone() }))?;
         if !worktree::move_checked(&ctx.repo, &t.path, &full, &head, &tip)? {
             return Ok(Some("released from the pool while it changed".to_string()));
         }
@@ -367,14 +363,7 @@ fn reattach(ctx: &Ctx, t: &Tenant) -> Result<Tenant, Error> {
     }
     crate::failpoint::hit("pool-reattach-rescued");
     worktree::attach_branch(&t.path, &t.branch, &t.carried.keys().cloned().collect::<Vec<_>>())?;
-    ctx.locked(|| {
-        let mut r = ctx.tenant(&t.name)?;
-        if let Some(p) = r.pool.as_mut() {
-            p.detached = None;
-        }
-        registry::put(&ctx.state, &r)?;
-        Ok(r)
-    })
+    ctx.locked(|| put_slot(ctx, &t.name, |p| p.detached = None))
 }
 
 /// Finish the move to its base that a killed release began ([`Reset`]): when the branch is already at
@@ -396,14 +385,18 @@ fn finish_reset(ctx: &Ctx, t: &Tenant) -> Result<Tenant, Error> {
             worktree::finish_move(&ctx.repo, &t.path, &r.from, &r.to)?;
         }
     }
-    ctx.locked(|| {
-        let mut now = ctx.tenant(&t.name)?;
-        if let Some(p) = now.pool.as_mut() {
-            p.reset = None;
-        }
-        registry::put(&ctx.state, &now)?;
-        Ok(now)
-    })
+    ctx.locked(|| put_slot(ctx, &t.name, |p| p.reset = None))
+}
+
+/// Re-read tenant `name`'s record, change its pool slot with `f`, write it back and return it. The caller
+/// holds the building lock.
+fn put_slot(ctx: &Ctx, name: &str, f: impl FnOnce(&mut PoolSlot)) -> Result<Tenant, Error> {
+    let mut r = ctx.tenant(name)?;
+    if let Some(p) = r.pool.as_mut() {
+        f(p);
+    }
+    registry::put(&ctx.state, &r)?;
+    Ok(r)
 }
 
 /// Take a released tenant out of the pool and keep it, because it holds work.
