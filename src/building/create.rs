@@ -146,6 +146,8 @@ pub fn create_in_lease(ctx: &Ctx, plan: &Plan, fd: &lease::LeaseFd<'_>) -> Resul
         }
         Ok(())
     })?;
+    // Recorded `creating`, its lease held, the building lock released: a race test stops here.
+    crate::failpoint::hit("tenant-recorded");
     match populate(ctx, &tenant, &plan.carry) {
         Ok(carried) => tenant.carried = carried,
         Err(e) => {
