@@ -56,7 +56,7 @@ fn index_path(repo: &Repo) -> std::path::PathBuf {
 fn staged_in_process(repo: &Repo) -> Option<Vec<Staged>> {
     let path = index_path(repo);
     if let Some(raw) = super::index_raw::RawIndex::read(&path, repo.gix.object_hash()) {
-        return staged_with(repo, &raw, raw.tree.clone());
+        return staged_with(repo, &raw, raw.tree.as_ref());
     }
     let index = match gix::index::File::at(&path, repo.gix.object_hash(), true, Default::default()) {
         Ok(i) => i,
@@ -73,7 +73,7 @@ fn staged_in(repo: &Repo, index: &gix::index::File) -> Option<Vec<Staged>> {
     if index.link().is_some() || index.entries().iter().any(|e| e.mode.is_sparse()) {
         return None;
     }
-    staged_with(repo, index, index.tree().map(cache_tree))
+    staged_with(repo, index, index.tree().map(cache_tree).as_ref())
 }
 
 /// gix's cache-tree as the walk reads it.
@@ -86,7 +86,7 @@ fn cache_tree(t: &gix::index::extension::Tree) -> CacheTree {
     }
 }
 
-fn staged_with(repo: &Repo, index: &dyn Entries, tree: Option<CacheTree>) -> Option<Vec<Staged>> {
+fn staged_with(repo: &Repo, index: &dyn Entries, tree: Option<&CacheTree>) -> Option<Vec<Staged>> {
     let head_tree = match repo.gix.head_tree_id_or_empty() {
         Ok(id) => id.detach(),
         Err(_) => return None,
@@ -94,7 +94,7 @@ fn staged_with(repo: &Repo, index: &dyn Entries, tree: Option<CacheTree>) -> Opt
     let empty = gix::ObjectId::empty_tree(repo.gix.object_hash());
     let mut out = Vec::new();
     let mut walk = Walk { repo, index, out: &mut out };
-    walk.dir(BStr::new(b""), (head_tree != empty).then_some(head_tree), tree.as_ref())?;
+    walk.dir(BStr::new(b""), (head_tree != empty).then_some(head_tree), tree)?;
     out.sort_by(|a, b| a.path.cmp(&b.path));
     Some(out)
 }
@@ -445,7 +445,7 @@ mod tests {
             let ctx = f.ctx();
             let path = index_path(&ctx.repo);
             let raw = RawIndex::read(&path, ctx.repo.gix.object_hash()).expect("the raw reader handles it");
-            let by_raw = staged_with(&ctx.repo, &raw, raw.tree.clone()).expect("raw: in-process path taken");
+            let by_raw = staged_with(&ctx.repo, &raw, raw.tree.as_ref()).expect("raw: in-process path taken");
             let git = staged_by_git(&ctx.repo).unwrap();
             assert_eq!(by_raw, git, "raw reader: {label}");
             match gix::index::File::at(&path, ctx.repo.gix.object_hash(), true, Default::default()) {
