@@ -67,14 +67,24 @@ impl Env {
         Ok(Env { root, bin, home, path_var })
     }
 
+    /// What `prog` is started as.
+    fn program(&self, prog: Prog) -> OsString {
+        match prog {
+            Prog::Git => "git".into(),
+            Prog::Nb => self.bin.clone().into_os_string(),
+            Prog::Sh => "sh".into(),
+            Prog::Wt => "wt".into(),
+        }
+    }
+
     /// A command for `prog` in `dir` with the pinned environment (nothing inherited but `PATH`).
     pub fn command(&self, prog: Prog, dir: &Path, args: &[&str]) -> Command {
-        let mut c = match prog {
-            Prog::Git => Command::new("git"),
-            Prog::Nb => Command::new(&self.bin),
-            Prog::Sh => Command::new("sh"),
-            Prog::Wt => Command::new("wt"),
-        };
+        let mut c = Command::new(self.program(prog));
+        self.pin(&mut c, dir, args);
+        c
+    }
+
+    fn pin(&self, c: &mut Command, dir: &Path, args: &[&str]) {
         c.env_clear()
             .env("PATH", &self.path_var)
             .env("HOME", &self.home)
@@ -88,7 +98,29 @@ impl Env {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        c
+    }
+
+    /// Time one run (as [`Env::time`]) and take the peak resident set of the largest process in the tree
+    /// it starts (the command itself or one of the git processes it waited for). The command is started by
+    /// this harness's own binary (`--peak-rss-of`, see [`peak_rss_wrapper`]), whose only child it is, so
+    /// `getrusage(RUSAGE_CHILDREN)` there sees nothing else (KiB, as Linux gives it; file-backed pages of
+    /// binaries and libraries count, as in `/usr/bin/time`'s figure). The wrapper adds one process start
+    /// to the time measured.
+    pub fn time_peak(&self, prog: Prog, dir: &Path, args: &[&str]) -> Res<(Duration, u64)> {
+        let out = self.root.join(format!("peak-rss.{}", std::process::id()));
+        let _ = std::fs::remove_file(&out);
+        let mut c = Command::new(std::env::current_exe()?);
+        let mut all: Vec<&str> = vec!["--peak-rss-of", ps(&out)];
+        let program = self.program(prog);
+        all.push(program.to_str().ok_or("program path is not UTF-8")?);
+        all.extend_from_slice(args);
+        self.pin(&mut c, dir, &all);
+        let start = Instant::now();
+        let o = c.output()?;
+        let took = start.elapsed();
+        check(prog, args, &o)?;
+        let kb = std::fs::read_to_string(&out)?.trim().parse()?;
+        Ok((took, kb))
     }
 
     /// Run to completion; fail (with git's or git-neighbor's stderr) unless it exits 0. Returns stdout.
@@ -163,6 +195,31 @@ impl Env {
         args.push("--help");
         self.command(Prog::Nb, &self.root, &args).output().map(|o| o.status.success()).unwrap_or(false)
     }
+}
+
+/// `--peak-rss-of FILE PROGRAM ARGS…` as this binary's first arguments: run PROGRAM with ARGS (same
+/// directory, environment and streams), write its peak resident set in KiB to FILE, and exit as it did.
+/// `None` when the harness was not started that way.
+pub fn peak_rss_wrapper() -> Option<std::process::ExitCode> {
+    let mut args = std::env::args_os().skip(1);
+    if args.next()? != "--peak-rss-of" {
+        return None;
+    }
+    let run = || -> Res<u8> {
+        let out = PathBuf::from(args.next().ok_or("--peak-rss-of needs FILE PROGRAM")?);
+        let program = args.next().ok_or("--peak-rss-of needs a PROGRAM")?;
+        let status = Command::new(program).args(args).status()?;
+        let rss = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)?.max_rss();
+        std::fs::write(out, format!("{rss}\n"))?;
+        Ok(status.code().and_then(|c| u8::try_from(c).ok()).unwrap_or(1))
+    };
+    Some(match run() {
+        Ok(code) => std::process::ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: --peak-rss-of: {e}");
+            std::process::ExitCode::from(1)
+        }
+    })
 }
 
 /// User + system time of every child (and their waited-for descendants) reaped so far.

@@ -90,6 +90,10 @@ impl Drop for TempRoot {
 }
 
 fn main() -> ExitCode {
+    // The harness starts itself as a thin wrapper to take one process's peak memory.
+    if let Some(code) = harness::peak_rss_wrapper() {
+        return code;
+    }
     let args = match parse_args() {
         Ok(a) => a,
         Err(e) if e.is_empty() => {

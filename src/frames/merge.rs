@@ -31,7 +31,7 @@ use crate::frames::delta::{self, Delta, Limits, Overlay, RelPath, StateSource};
 use crate::frames::mailbox::{self, APPLIED, ARCHIVE, DELTAS, FRAME_TRAILER, Kind, QUARANTINE, Slot};
 use crate::git::Repo;
 use crate::git::remote::{self, PushOutcome};
-use crate::git::{checkout, refs, revs, tree as trees};
+use crate::git::{blob, checkout, refs, revs, tree as trees};
 use crate::protect::guard;
 
 /// What to merge and how.
@@ -110,8 +110,9 @@ pub struct Report {
     pub nothing_to_merge: bool,
 }
 
-/// Changed state files: repository path and new bytes (`None`: deleted).
-type Changes = Vec<(String, Option<Vec<u8>>)>;
+/// Changed state files: repository path and the blob of its new bytes, already in the object store
+/// (`None`: deleted). The bytes themselves are not held: a frame of a thousand files holds one at a time.
+type Changes = Vec<(String, Option<gix::ObjectId>)>;
 
 /// Reads state files from a tree object, refusing any path through a symlink entry. Each directory is
 /// decoded once and kept: a frame reads a thousand files from one directory, and looking each up from the
@@ -545,7 +546,14 @@ fn collect(f: &Frame<'_>) -> Result<Collected, Error> {
     let mut c = Collected { valid: Vec::new(), quarantined: Vec::new() };
     for slot in slots {
         match check_slot(f.ctx, &slot, f.target_wt.as_ref().map(|w| w.path.join(f.prefix))) {
-            Ok((env, d)) => c.valid.push((slot, env, d)),
+            Ok((mut env, d)) => {
+                // Only a reducer reads the delta as written; otherwise the parsed one is all that is kept
+                // (a frame of a thousand deltas held twice was most of its memory).
+                if f.opts.reducer.is_none() {
+                    env.delta = serde_json::Value::Null;
+                }
+                c.valid.push((slot, env, d))
+            }
             Err(why) => c.quarantined.push((slot, why)),
         }
     }
@@ -584,12 +592,17 @@ fn apply(f: &Frame<'_>, c: &mut Collected, report: &mut Report) -> Result<Change
                 last.insert(op.path(), i);
             }
         }
-        let settle = |overlay: &mut Overlay<'_>, i: usize, d: &Delta| {
+        // A file no later delta touches goes into the object store at once, and out of memory.
+        let mut stored: Changes = Vec::new();
+        let mut settle = |overlay: &mut Overlay<'_>, i: usize, d: &Delta| -> Result<(), Error> {
             for op in &d.ops {
-                if last.get(op.path()) == Some(&i) {
-                    overlay.settle(op.path());
+                if last.get(op.path()) == Some(&i)
+                    && let Some(bytes) = overlay.release(op.path())
+                {
+                    stored.push((format!("{prefix}/{}", op.path().as_str()), Some(blob::store(&ctx.repo, &bytes)?)));
                 }
             }
+            Ok(())
         };
         for (i, (slot, _env, d)) in c.valid.iter().enumerate() {
             let Some(d) = d else {
@@ -607,11 +620,16 @@ fn apply(f: &Frame<'_>, c: &mut Collected, report: &mut Report) -> Result<Change
                 }
                 Err(e) => late_bad.push((slot.clone(), e.to_string())),
             }
-            settle(&mut overlay, i, d);
+            settle(&mut overlay, i, d)?;
         }
         c.valid.retain(|(s, _, _)| !late_bad.iter().any(|(b, _)| b.stream == s.stream));
         c.quarantined.extend(late_bad);
-        overlay.changed_files().into_iter().map(|(p, b)| (format!("{prefix}/{}", p.as_str()), Some(b))).collect()
+        // What was never released (a file whose last delta was set aside) is stored now.
+        for (p, bytes) in overlay.changed_files() {
+            stored.push((format!("{prefix}/{}", p.as_str()), Some(blob::store(&ctx.repo, &bytes)?)));
+        }
+        stored.sort_by(|a, b| a.0.cmp(&b.0));
+        stored
     };
     for (slot, why) in &c.quarantined {
         let mut s = stream(slot, Outcome::Quarantined, 0);
@@ -883,15 +901,12 @@ fn check_slot(ctx: &Ctx, slot: &Slot, wt_state: Option<PathBuf>) -> Result<(mail
 }
 
 /// Write changed blobs and make the new tree through a private index.
-fn build_tree(ctx: &Ctx, base: gix::ObjectId, changes: &[(String, Option<Vec<u8>>)]) -> Result<String, Error> {
+fn build_tree(ctx: &Ctx, base: gix::ObjectId, changes: &Changes) -> Result<String, Error> {
     let idx = ctx.state.root.join(format!(".frame-index.tmp.{}", state_dir::unique()));
     let mut info = String::new();
-    for (path, bytes) in changes {
-        match bytes {
-            Some(b) => {
-                let id = ctx.repo.gix.write_blob(b).map_err(|e| Error::new(format!("cannot write {path}: {e}")))?;
-                info += &format!("100644 {}\t{path}\n", id.detach());
-            }
+    for (path, id) in changes {
+        match id {
+            Some(id) => info += &format!("100644 {id}\t{path}\n"),
             None => info += &format!("0 {}\t{path}\n", "0".repeat(40)),
         }
     }
@@ -956,7 +971,7 @@ fn sync_worktree(ctx: &Ctx, wt: &Path, lock: &IndexLock, how: Sync<'_>) -> Resul
     let mut staged = Vec::new();
     // Temp files go in the worktree's private git dir, so a crash never leaves one in the checkout.
     let git_dir = lock.git_dir.clone();
-    let files: Vec<(String, Option<Vec<u8>>)> = match how {
+    let files: Changes = match how {
         Sync::Fresh { changes, clean_at } => changes
             .iter()
             .filter(|(p, _)| {
@@ -971,22 +986,29 @@ fn sync_worktree(ctx: &Ctx, wt: &Path, lock: &IndexLock, how: Sync<'_>) -> Resul
         Sync::Repair { old, new, paths } => {
             let mut v = Vec::new();
             for p in paths {
-                let new_bytes = blob_at(&ctx.repo, new, p)?;
-                let old_bytes = blob_at(&ctx.repo, old, p)?;
+                let new_blob = blob_id_at(&ctx.repo, new, p);
                 let current = std::fs::read(wt.join(p)).ok();
-                if current.is_some() && current != old_bytes && current != new_bytes {
-                    skipped.push(p.clone());
-                    continue;
+                if let Some(current) = &current {
+                    let is = |id: Option<gix::ObjectId>| -> Result<bool, Error> {
+                        Ok(match id {
+                            Some(id) => blob::bytes_of(&ctx.repo, id)? == *current,
+                            None => false,
+                        })
+                    };
+                    if !is(blob_id_at(&ctx.repo, old, p))? && !is(new_blob)? {
+                        skipped.push(p.clone());
+                        continue;
+                    }
                 }
-                v.push((p.clone(), new_bytes));
+                v.push((p.clone(), new_blob));
             }
             v
         }
     };
-    for (p, new_bytes) in files {
+    for (p, new_blob) in files {
         let dest = wt.join(&p);
-        match &new_bytes {
-            Some(b) => state_dir::atomic_write_via(&git_dir, &dest, b)?,
+        match new_blob {
+            Some(id) => state_dir::atomic_write_via(&git_dir, &dest, &blob::bytes_of(&ctx.repo, id)?)?,
             None => {
                 let _ = std::fs::remove_file(&dest);
             }
@@ -1103,11 +1125,12 @@ fn verify_tree(ctx: &Ctx, base_tree: gix::ObjectId, tree: &str, changes: &Change
     }
     let id = gix::ObjectId::from_hex(tree.as_bytes()).map_err(|e| bad(e.to_string()))?;
     let tree = TreeSource::new(&ctx.repo.gix, id, "");
-    for (path, bytes) in changes {
+    for (path, want) in changes {
         let entry = tree.lookup(path).map_err(|e| bad(e.to_string()))?;
-        let ok = match (entry, bytes) {
+        // The ids were computed from the bytes as they were stored: the same id is the same bytes.
+        let ok = match (entry, want) {
             (None, None) => true,
-            (Some((mode, id)), Some(b)) => mode.is_blob() && tree.blob(id).map_err(|e| bad(e.to_string()))? == *b,
+            (Some((mode, id)), Some(want)) => mode.is_blob() && id == *want,
             _ => false,
         };
         if !ok {
@@ -1117,12 +1140,9 @@ fn verify_tree(ctx: &Ctx, base_tree: gix::ObjectId, tree: &str, changes: &Change
     Ok(())
 }
 
-fn blob_at(repo: &Repo, commit: &str, path: &str) -> Result<Option<Vec<u8>>, Error> {
-    let spec = format!("{commit}:{path}");
-    match repo.gix.rev_parse_single(spec.as_str()) {
-        Ok(id) => Ok(Some(id.object().map_err(|e| Error::new(format!("cannot read {spec}: {e}")))?.data.clone())),
-        Err(_) => Ok(None),
-    }
+/// The object at `path` in `commit`, if there is one.
+fn blob_id_at(repo: &Repo, commit: &str, path: &str) -> Option<gix::ObjectId> {
+    repo.gix.rev_parse_single(format!("{commit}:{path}").as_str()).ok().map(gix::Id::detach)
 }
 
 /// A merge-frame that passed its commit point and was stopped before the checked-out target's files and
@@ -1411,7 +1431,7 @@ fn reduce(
             delta::validate_rel_path(rel)
                 .map_err(|e| Error::new(format!("reducer wrote an invalid path '{rel}': {e}")))?;
             if before.get(rel) != Some(bytes) {
-                out.push((format!("{prefix}/{rel}"), Some(bytes.clone())));
+                out.push((format!("{prefix}/{rel}"), Some(blob::store(&ctx.repo, bytes)?)));
             }
         }
         for rel in before.keys() {

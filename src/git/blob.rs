@@ -9,6 +9,20 @@ pub fn write(repo: &Repo, bytes: &[u8]) -> Result<String, Error> {
     Ok(repo.git_common()?.args(["hash-object", "-w", "--stdin"]).stdin(bytes.to_vec()).read()?.trim().to_string())
 }
 
+/// Store `bytes` as a blob in-process (a loose object, as `hash-object -w` writes it) and return its id.
+pub fn store(repo: &Repo, bytes: &[u8]) -> Result<gix::ObjectId, Error> {
+    Ok(repo.gix.write_blob(bytes).map_err(|e| Error::new(format!("cannot write a blob: {e}")))?.detach())
+}
+
+/// The bytes of blob `id`, read in-process.
+pub fn bytes_of(repo: &Repo, id: gix::ObjectId) -> Result<Vec<u8>, Error> {
+    let obj = repo.gix.find_object(id).map_err(|e| Error::new(format!("cannot read blob {id}: {e}")))?;
+    if obj.kind != gix::object::Kind::Blob {
+        return Err(Error::new(format!("{id} is a {}, not a blob", obj.kind)));
+    }
+    Ok(obj.detach().data)
+}
+
 /// What `read_many` found for one object id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Found {

@@ -103,6 +103,8 @@ pub(crate) struct Entry {
 pub struct Overlay<'a> {
     source: &'a dyn StateSource,
     files: BTreeMap<RelPath, Entry>,
+    /// Files handed out by [`Overlay::release`]: touching one again is an error, never a fresh read.
+    released: std::collections::BTreeSet<RelPath>,
     /// Kept between deltas only to reuse its allocation.
     steps: Vec<Undo>,
 }
@@ -122,7 +124,7 @@ impl From<String> for Failure {
 impl<'a> Overlay<'a> {
     /// An overlay with nothing read or changed yet.
     pub fn new(source: &'a dyn StateSource) -> Self {
-        Overlay { source, files: BTreeMap::new(), steps: Vec::new() }
+        Overlay { source, files: BTreeMap::new(), released: Default::default(), steps: Vec::new() }
     }
 
     /// Applies every op of `delta`, or none: on error the overlay is exactly
@@ -154,44 +156,28 @@ impl<'a> Overlay<'a> {
     /// equal to the source's is not reported, even if the source was not in
     /// canonical form: reading a file (e.g. a `test`) never rewrites it.
     pub fn changed_files(&self) -> Vec<(RelPath, Vec<u8>)> {
-        self.files
-            .iter()
-            .filter_map(|(path, entry)| {
-                let bytes = current_bytes(entry)?;
-                let original = entry.original.as_deref();
-                if original == Some(&bytes[..]) {
-                    return None;
-                }
-                if let (Content::Json(value), Some(original)) = (&entry.content, original) {
-                    // Only reached for a source file that was not canonical.
-                    if serde_json::from_slice::<Value>(original).is_ok_and(|v| v == *value) {
-                        return None;
-                    }
-                }
-                Some((path.clone(), bytes.into_owned()))
-            })
-            .collect()
+        self.files.iter().filter_map(|(path, entry)| Some((path.clone(), changed_bytes(entry)?))).collect()
     }
 
-    /// No later delta of the frame touches `file`: keep its bytes instead of its parsed document. A parsed
-    /// JSON document takes several times the memory of its text, and a frame of a thousand writers each
-    /// touching their own file need not hold a thousand of them. Content and [`Overlay::changed_files`]
-    /// are unchanged by this (a later touch parses the bytes again).
-    pub fn settle(&mut self, file: &RelPath) {
-        let Some(entry) = self.files.get_mut(file) else { return };
-        let Content::Json(value) = &entry.content else { return };
-        let Ok(bytes) = to_pretty(value) else { return };
-        let unchanged = match entry.original.as_deref() {
-            Some(original) if original == bytes.as_slice() => true,
-            // A source file that was not in canonical form stays as it is when its value did not change.
-            Some(original) => serde_json::from_slice::<Value>(original).is_ok_and(|v| v == *value),
-            None => false,
-        };
-        entry.content = if unchanged { Content::Source } else { Content::Bytes(bytes) };
+    /// No later delta of the frame touches `file`: take it out of the overlay. Returns its new bytes when
+    /// it changed (as [`Overlay::changed_files`] would give them), `None` when it did not or was never
+    /// touched. Nothing of it is held afterwards, neither the source's bytes nor the parsed document, so a
+    /// frame of a thousand writers each touching their own file holds one file at a time. An op touching
+    /// it afterwards fails instead of reading the source again.
+    pub fn release(&mut self, file: &RelPath) -> Option<Vec<u8>> {
+        let entry = self.files.remove(file)?;
+        self.released.insert(file.clone());
+        changed_bytes(&entry)
     }
 
     /// The entry for `file`, reading the source on first touch.
     fn load(&mut self, file: &RelPath) -> io::Result<&mut Entry> {
+        if self.released.contains(file) {
+            return Err(io::Error::other(format!(
+                "internal error: {} was touched after it was released",
+                file.as_str()
+            )));
+        }
         if !self.files.contains_key(file) {
             let original = self.source.read(file)?;
             let entry = Entry { original, content: Content::Source, json_error: None };
@@ -245,6 +231,23 @@ fn to_apply_error(failure: Failure, index: usize, op: &Op) -> ApplyError {
         Failure::Io(source) => ApplyError::Io { index, op, path, source },
         Failure::Reason(reason) => ApplyError::Op { index, op, path, reason },
     }
+}
+
+/// The entry's bytes when they differ from the source's. A JSON file whose parsed value ends up equal to
+/// the source's is unchanged, even if the source was not in canonical form.
+fn changed_bytes(entry: &Entry) -> Option<Vec<u8>> {
+    let bytes = current_bytes(entry)?;
+    let original = entry.original.as_deref();
+    if original == Some(&bytes[..]) {
+        return None;
+    }
+    if let (Content::Json(value), Some(original)) = (&entry.content, original) {
+        // Only reached for a source file that was not canonical.
+        if serde_json::from_slice::<Value>(original).is_ok_and(|v| v == *value) {
+            return None;
+        }
+    }
+    Some(bytes.into_owned())
 }
 
 /// The entry's bytes as they would be written; `None` if the file is absent.

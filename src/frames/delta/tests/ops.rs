@@ -179,3 +179,31 @@ fn ops_on_several_files_in_one_delta() {
     assert_eq!(changed, ["a.json", "dir/b.json", "dir/c.log"]);
     assert_eq!(json_at(&mut overlay, "dir/b.json").unwrap(), json!({"y": 2}));
 }
+
+#[test]
+fn a_released_file_is_handed_out_once_and_never_read_again() {
+    // One file changed, one only read (a `test` of its value: unchanged), one in non-canonical form
+    // whose value does not change.
+    let state = source(&[("a.json", "{}"), ("b.json", "{\"n\": 1}\n"), ("c.json", "{\"k\":1}")]);
+    let mut overlay = Overlay::new(&state);
+    overlay
+        .apply(&delta(json!({"ops": [
+            {"op": "set", "path": "a.json", "pointer": "/x", "value": 1},
+            {"op": "patch", "path": "b.json", "value": [{"op": "test", "path": "/n", "value": 1}]},
+            {"op": "merge", "path": "c.json", "value": {"k": 1}}
+        ]})))
+        .unwrap();
+    let want = overlay.changed_files();
+    assert_eq!(want.len(), 1, "{want:?}");
+    let a = super::rel("a.json");
+    assert_eq!(overlay.release(&a), Some(want[0].1.clone()));
+    for unchanged in ["b.json", "c.json", "never-touched.json"] {
+        assert_eq!(overlay.release(&super::rel(unchanged)), None, "{unchanged}");
+    }
+    // Released: no longer among the changed files, and a later op fails rather than reading the source.
+    assert!(overlay.changed_files().is_empty());
+    let err = overlay
+        .apply(&delta(json!({"ops": [{"op": "set", "path": "a.json", "pointer": "/y", "value": 2}]})))
+        .unwrap_err();
+    assert!(err.to_string().contains("a.json was touched after it was released"), "{err}");
+}
