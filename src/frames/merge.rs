@@ -900,7 +900,7 @@ fn check_slot(ctx: &Ctx, slot: &Slot, wt_state: Option<PathBuf>) -> Result<(mail
     Ok((env, Some(d)))
 }
 
-/// Write changed blobs and make the new tree through a private index.
+/// Make the new tree from the stored blobs, through a private index.
 fn build_tree(ctx: &Ctx, base: gix::ObjectId, changes: &Changes) -> Result<String, Error> {
     let idx = ctx.state.root.join(format!(".frame-index.tmp.{}", state_dir::unique()));
     let mut info = String::new();
@@ -955,9 +955,10 @@ fn commit_frame(ctx: &Ctx, tree: &str, parent: &str, frame: u64, r: &Report) -> 
 
 /// How `sync_worktree` knows what to write.
 enum Sync<'a> {
-    /// Right after the commit: the state files were verified clean at `clean_at`, and these are the new
-    /// bytes. A file modified since is left alone (nanosecond timestamps on current filesystems; on one
-    /// with coarse timestamps an edit in the same tick as the check can still be overwritten).
+    /// Right after the commit: the state files were verified clean at `clean_at`, and these are the blobs
+    /// of their new bytes. A file modified since is left alone (nanosecond timestamps on current
+    /// filesystems; on one with coarse timestamps an edit in the same tick as the check can still be
+    /// overwritten).
     Fresh { changes: &'a Changes, clean_at: std::time::SystemTime },
     /// Crash repair from the journal: read old and new from the commits, and leave alone any file that
     /// is neither (the user changed it since).
