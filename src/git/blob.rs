@@ -1,5 +1,5 @@
-//! Blobs as values: write bytes into the object store, read them back by id (one object or many in one
-//! `cat-file --batch`). The task plane keeps each task as one blob behind one ref.
+//! Blobs as values: write bytes into the object store, read them back by id (one object or many, all
+//! in-process). The task plane keeps each task as one blob behind one ref.
 
 use super::Repo;
 use crate::error::Error;
@@ -34,45 +34,42 @@ pub enum Found {
     Missing,
 }
 
-/// Read every object in `oids` in one `cat-file --batch`, in order.
+/// Read every object in `oids`, in order, in-process. (`cat-file --batch` opened and mapped each loose
+/// object three times, and a plane of 1,000 tasks is 1,000 loose objects until a `gc`: 40 ms of a 70 ms
+/// claim.)
 pub fn read_many(repo: &Repo, oids: &[String]) -> Result<Vec<Found>, Error> {
-    if oids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut input = Vec::new();
-    for o in oids {
-        // An id is hex; anything else would be read by cat-file as a revision expression.
-        if o.is_empty() || !o.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(Error::new(format!("'{o}' is not an object id")));
-        }
-        input.extend_from_slice(o.as_bytes());
-        input.push(b'\n');
-    }
-    let out = repo.git_common()?.args(["cat-file", "--batch"]).stdin(input).output()?;
-    let mut rest = &out[..];
-    let mut found = Vec::with_capacity(oids.len());
-    for o in oids {
-        let nl = rest.iter().position(|&b| b == b'\n').ok_or_else(|| short(o))?;
-        let header = String::from_utf8_lossy(&rest[..nl]).into_owned();
-        rest = &rest[nl + 1..];
-        let f: Vec<&str> = header.split(' ').collect();
-        match f[..] {
-            [_, "missing"] => found.push(Found::Missing),
-            [_, kind, size] => {
-                let size: usize = size.parse().map_err(|_| short(o))?;
-                if rest.len() < size + 1 {
-                    return Err(short(o));
-                }
-                let body = rest[..size].to_vec();
-                rest = &rest[size + 1..];
-                found.push(if kind == "blob" { Found::Blob(body) } else { Found::Other(kind.to_string()) });
-            }
-            _ => return Err(short(o)),
-        }
-    }
-    Ok(found)
+    oids.iter()
+        .map(|o| {
+            let id = gix::ObjectId::from_hex(o.as_bytes())
+                .map_err(|e| Error::new(format!("'{o}' is not an object id: {e}")))?;
+            Ok(match repo.gix.try_find_object(id) {
+                Ok(None) => Found::Missing,
+                Ok(Some(obj)) if obj.kind == gix::object::Kind::Blob => Found::Blob(obj.detach().data),
+                Ok(Some(obj)) => Found::Other(obj.kind.to_string()),
+                Err(e) => return Err(Error::new(format!("cannot read object {o}: {e}"))),
+            })
+        })
+        .collect()
 }
 
-fn short(oid: &str) -> Error {
-    Error::new(format!("`git cat-file --batch` ended early while reading {oid}"))
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::Fixture;
+
+    /// What `read_many` tells apart, in order: a blob and its bytes, another kind of object, a missing
+    /// object; and an id that is not one is an error, not a lookup.
+    #[test]
+    fn read_many_tells_blobs_other_objects_and_missing_ones_apart() {
+        let f = Fixture::new();
+        let ctx = f.ctx();
+        let blob = store(&ctx.repo, b"task\n").unwrap().to_string();
+        let head = f.git(&["rev-parse", "HEAD"]);
+        let missing = "0123456789abcdef0123456789abcdef01234567".to_string();
+        let found = read_many(&ctx.repo, &[blob.clone(), head, missing]).unwrap();
+        assert_eq!(found, [Found::Blob(b"task\n".to_vec()), Found::Other("commit".into()), Found::Missing]);
+        assert_eq!(f.git(&["cat-file", "-p", &blob]), "task");
+        let err = read_many(&ctx.repo, &["HEAD".to_string()]).unwrap_err();
+        assert!(err.message.contains("'HEAD' is not an object id"), "{}", err.message);
+    }
 }
