@@ -425,7 +425,7 @@ fn merge_locked(
     let held = hold_target(&f)?;
 
     // Build the frame commit (objects only; nothing moves yet).
-    let tree = build_tree(ctx, f.base, &changes)?;
+    let tree = build_tree(ctx, f.base_tree, &changes)?;
     verify_tree(ctx, f.base_tree, &tree, &changes)?;
     if opts.dry_run {
         report.diff = Some(trees::diff_text(&ctx.repo, &format!("{}^{{tree}}", f.base_hex), &tree, prefix)?);
@@ -900,17 +900,11 @@ fn check_slot(ctx: &Ctx, slot: &Slot, wt_state: Option<PathBuf>) -> Result<(mail
     Ok((env, Some(d)))
 }
 
-/// Make the new tree from the stored blobs, through a private index.
-fn build_tree(ctx: &Ctx, base: gix::ObjectId, changes: &Changes) -> Result<String, Error> {
-    let idx = ctx.state.root.join(format!(".frame-index.tmp.{}", state_dir::unique()));
-    let mut info = String::new();
-    for (path, id) in changes {
-        match id {
-            Some(id) => info += &format!("100644 {id}\t{path}\n"),
-            None => info += &format!("0 {}\t{path}\n", "0".repeat(40)),
-        }
-    }
-    trees::build(&ctx.repo, &base.to_string(), &idx, &info)
+/// Make the new tree from the stored blobs: the base tree edited in-process, only the directories on the
+/// way to a changed file rewritten. (Through a private index, the `read-tree` of the whole target tree was
+/// the largest process of a frame: 22 MB for 21,000 files.)
+fn build_tree(ctx: &Ctx, base_tree: gix::ObjectId, changes: &Changes) -> Result<String, Error> {
+    trees::edit(&ctx.repo, base_tree, changes)
 }
 
 fn commit_frame(ctx: &Ctx, tree: &str, parent: &str, frame: u64, r: &Report) -> Result<String, Error> {

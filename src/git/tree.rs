@@ -1,28 +1,26 @@
-//! Trees without a checkout: build one from a base commit and a list of changes through a private index,
-//! list a subtree's files, and compare two trees.
+//! Trees without a checkout: make one from a base tree and a list of changed files (in-process), list a
+//! subtree's files, and compare two trees.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use super::Repo;
 use crate::error::Error;
 
-/// The tree of `base` with the entries of `index_info` (`git update-index --index-info` lines: `<mode>
-/// <oid>\t<path>`, mode `0` deleting) applied, built in the private index file `index` (removed after).
-pub fn build(repo: &Repo, base: &str, index: &Path, index_info: &str) -> Result<String, Error> {
-    let res = (|| -> Result<String, Error> {
-        repo.git()?.env("GIT_INDEX_FILE", index).args(["read-tree", base]).run()?;
-        if !index_info.is_empty() {
-            repo.git()?
-                .env("GIT_INDEX_FILE", index)
-                .args(["update-index", "--index-info"])
-                .stdin(index_info.as_bytes().to_vec())
-                .run()?;
-        }
-        Ok(repo.git()?.env("GIT_INDEX_FILE", index).arg("write-tree").read()?)
-    })();
-    let _ = std::fs::remove_file(index);
-    res
+/// Tree `base` with each path set to a plain file holding a blob (mode 100644), or removed (`None`),
+/// written in-process (gix's tree editor): only the directories on the way to a changed path are read and
+/// rewritten. Path components are checked when written, as git checks them (`core.protectNTFS` and
+/// `core.protectHFS` included). Callers pass paths already validated, none of which replaces a directory
+/// with a file or the reverse. Returns the new tree's id.
+pub fn edit(repo: &Repo, base: gix::ObjectId, changes: &[(String, Option<gix::ObjectId>)]) -> Result<String, Error> {
+    let err = |e: gix::Error| Error::new(format!("cannot make the new tree from {base}: {e}"));
+    let mut editor = repo.gix.edit_tree(base).map_err(err)?;
+    for (path, id) in changes {
+        match id {
+            Some(id) => editor.upsert(path, gix::object::tree::EntryKind::Blob, *id).map_err(err)?,
+            None => editor.remove(path).map_err(err)?,
+        };
+    }
+    Ok(editor.write().map_err(err)?.to_string())
 }
 
 /// `(mode, oid, path)` of every entry under `prefix` in `commit`'s tree, recursively (paths are from the
