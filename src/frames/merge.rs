@@ -426,6 +426,7 @@ fn merge_locked(
 
     // Build the frame commit (objects only; nothing moves yet).
     let tree = build_tree(ctx, f.base_tree, &changes)?;
+    crate::failpoint::hit("merge-frame.tree-written");
     verify_tree(ctx, f.base_tree, &tree, &changes)?;
     if opts.dry_run {
         report.diff = Some(trees::diff_text(&ctx.repo, &format!("{}^{{tree}}", f.base_hex), &tree, prefix)?);
@@ -600,6 +601,7 @@ fn apply(f: &Frame<'_>, c: &mut Collected, report: &mut Report) -> Result<Change
                     && let Some(bytes) = overlay.release(op.path())
                 {
                     stored.push((format!("{prefix}/{}", op.path().as_str()), Some(blob::store(&ctx.repo, &bytes)?)));
+                    crate::failpoint::hit("merge-frame.blob-stored");
                 }
             }
             Ok(())
