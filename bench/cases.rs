@@ -482,6 +482,9 @@ fn startup(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
         Cell::Time(raw, None),
     );
     let prompt_watch = judge(prompt_watch, "< 5 ms", |r| nb_median(r).map(|m| m < 5.0));
+    // The watcher would otherwise live on for its idle time, recomputing its answer while the later cases
+    // churn this worktree, and take CPU from them.
+    stop_watchers(&b.env, &dir)?;
     let (nb, raw) = pair(&b.env, &dir, b.plan.startup, have.then_some((Prog::Git, dispatch)), (Prog::Git, revparse))?;
     let via_git = time_row(
         "start-up through git's dispatch (context)".into(),
@@ -1084,6 +1087,28 @@ fn merge_frame(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
         rows.push(judge(row, "linear (exponent ≤ 1.1)", |_| k_nb.map(|k| k <= 1.1)));
     }
     Ok(rows)
+}
+
+/// Stop the `status --watch` watchers of `dir`'s repository (SIGTERM to the pid each one's answer names,
+/// if that process is still a watcher).
+fn stop_watchers(env: &Env, dir: &Path) -> Res<()> {
+    let common =
+        PathBuf::from(env.out(Prog::Git, dir, &["rev-parse", "--path-format=absolute", "--git-common-dir"])?);
+    let Ok(answers) = std::fs::read_dir(common.join("neighbor").join("prompt")) else { return Ok(()) };
+    for e in answers.flatten() {
+        let answer: Option<serde_json::Value> =
+            std::fs::read(e.path()).ok().and_then(|b| serde_json::from_slice(&b).ok());
+        let pid = answer.as_ref().and_then(|a| a["pid"].as_i64()).and_then(|p| i32::try_from(p).ok());
+        // Only a process that is still a watcher: the pid of one that ended may have been reused.
+        let is_watcher = |p: &i32| {
+            std::fs::read(format!("/proc/{p}/cmdline"))
+                .is_ok_and(|c| c.split(|b| *b == 0).any(|a| a == b"__prompt-watch"))
+        };
+        if let Some(pid) = pid.filter(|p| *p > 1).filter(is_watcher) {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
+        }
+    }
+    Ok(())
 }
 
 fn pre_commit(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
