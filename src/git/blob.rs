@@ -4,11 +4,6 @@
 use super::Repo;
 use crate::error::Error;
 
-/// Store `bytes` as a blob (`hash-object -w --stdin`) and return its id.
-pub fn write(repo: &Repo, bytes: &[u8]) -> Result<String, Error> {
-    Ok(repo.git_common()?.args(["hash-object", "-w", "--stdin"]).stdin(bytes.to_vec()).read()?.trim().to_string())
-}
-
 /// Store `bytes` as a blob in-process (a loose object, as `hash-object -w` writes it) and return its id.
 pub fn store(repo: &Repo, bytes: &[u8]) -> Result<gix::ObjectId, Error> {
     Ok(repo.gix.write_blob(bytes).map_err(|e| Error::new(format!("cannot write a blob: {e}")))?.detach())

@@ -53,7 +53,7 @@ pub fn load(repo: &Repo, id: &str) -> Result<Stored, Error> {
 
 /// Store a new task; `Moved` when a task with its id already exists.
 pub fn create(repo: &Repo, task: &Task, why: &str) -> Result<refs::Cas, Error> {
-    let oid = blob::write(repo, &encode(task)?)?;
+    let oid = blob::store(repo, &encode(task)?)?.to_string();
     refs::create_if_absent(repo, &ref_of(&task.id), &oid, why)
 }
 
@@ -64,7 +64,7 @@ pub fn swap(repo: &Repo, old: &Stored, new: &Task, why: &str) -> Result<refs::Ca
 
 /// [`swap`], also returning the id of the blob written.
 pub fn swap_to(repo: &Repo, old: &Stored, new: &Task, why: &str) -> Result<(refs::Cas, String), Error> {
-    let oid = blob::write(repo, &encode(new)?)?;
+    let oid = blob::store(repo, &encode(new)?)?.to_string();
     Ok((refs::update_if(repo, &ref_of(&new.id), &oid, &old.oid, why)?, oid))
 }
 
@@ -72,7 +72,7 @@ pub fn swap_to(repo: &Repo, old: &Stored, new: &Task, why: &str) -> Result<(refs
 /// `update-ref --stdin` transaction): a change decided on the whole graph (a new blocker) cannot race
 /// with another change to it. `false` when something moved.
 pub fn swap_verified(repo: &Repo, old: &Stored, new: &Task, seen: &[Stored], why: &str) -> Result<bool, Error> {
-    let oid = blob::write(repo, &encode(new)?)?;
+    let oid = blob::store(repo, &encode(new)?)?.to_string();
     let mut script = format!("update {} {oid} {}\n", ref_of(&new.id), old.oid);
     for s in seen.iter().filter(|s| s.task.id != new.id) {
         script.push_str(&format!("verify {} {}\n", ref_of(&s.task.id), s.oid));
