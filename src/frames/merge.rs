@@ -906,7 +906,11 @@ fn check_slot(ctx: &Ctx, slot: &Slot, wt_state: Option<PathBuf>) -> Result<(mail
 /// way to a changed file rewritten. (Through a private index, the `read-tree` of the whole target tree was
 /// the largest process of a frame: 22 MB for 21,000 files.)
 fn build_tree(ctx: &Ctx, base_tree: gix::ObjectId, changes: &Changes) -> Result<String, Error> {
-    trees::edit(&ctx.repo, base_tree, changes)
+    // The changes' own paths were checked when the deltas were read: what fails here is the target's tree
+    // (a name git would not check out, which anyone who can push may have put there) or its objects.
+    trees::edit(&ctx.repo, base_tree, changes).map_err(|e| {
+        e.hint("nothing was committed; repair the target branch (`git fsck` names what is wrong), then run merge-frame again")
+    })
 }
 
 fn commit_frame(ctx: &Ctx, tree: &str, parent: &str, frame: u64, r: &Report) -> Result<String, Error> {

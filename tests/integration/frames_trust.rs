@@ -222,6 +222,57 @@ fn reducer_refuses_hostile_tree_entries() {
     }
 }
 
+/// A target tree from anyone who can push, holding beside the state files a hostile name: merge-frame makes
+/// the frame's tree in-process, and writing that directory back refuses exactly the names git refuses to
+/// read into an index with this repository's settings (`.git` spellings and NTFS short names here; the
+/// HFS-ignorable spellings only where `core.protectHFS` is on, as on macOS). When refused, nothing is
+/// committed, the delta stays in the mailbox, and the refusal says what to do.
+#[test]
+fn a_hostile_name_beside_the_state_files_is_refused_and_nothing_is_committed() {
+    let t = TestRepo::new();
+    let d = t.dir.clone();
+    let leaf = blob(&t, &d, "pwned\n");
+    let base = t.git(&["rev-parse", "HEAD"]);
+    let agents = t.git(&["rev-parse", "HEAD:state/agents.json"]);
+    let readme = t.git(&["rev-parse", "HEAD:README.md"]);
+    let mut refused = 0;
+    for c in HOSTILE.iter().filter(|c| **c != ".." && **c != ".") {
+        let state = raw_tree(&t, &d, &[("100644", b"agents.json", &agents), ("100644", c.as_bytes(), &leaf)]);
+        let root = raw_tree(&t, &d, &[("100644", b"README.md", &readme), ("40000", b"state", &state)]);
+        let hostile = commit(&t, &d, &root, &base, "hostile");
+        t.git(&["update-ref", "refs/heads/frames", &hostile]);
+        t.delta(
+            &d,
+            &["--frame", "1", "--stream", "a", "--replace"],
+            r#"{"ops":[{"op":"set","path":"agents.json","pointer":"/x","value":1}]}"#,
+        )
+        .ok();
+        let scratch = t.root.join("git-reads-it.index");
+        let git_refuses =
+            t.git_out(&d, &["read-tree", &format!("--index-output={}", scratch.display()), &hostile]).code != 0;
+        let _ = std::fs::remove_file(&scratch);
+        let o = t.neighbor(&["-c", "state.target=frames", "merge-frame"]);
+        if !git_refuses {
+            // git takes the name: so does the frame, which keeps it as the target had it.
+            assert_eq!(o.code, 0, "{c:?}: {}", o.stderr);
+            t.git(&["update-ref", "-d", "refs/heads/frames"]);
+            continue;
+        }
+        assert_eq!(o.code, 1, "{c:?}: {}", o.stderr);
+        assert_eq!(t.git(&["rev-parse", "refs/heads/frames"]), hostile, "{c:?}: committed");
+        assert_eq!(o.stderr.lines().filter(|l| l.starts_with("error:")).count(), 1, "{c:?}: {}", o.stderr);
+        assert!(o.stderr.contains("hint: ") && o.stderr.contains("repair the target branch"), "{c:?}: {}", o.stderr);
+        assert!(
+            !t.git(&["for-each-ref", "--format=%(refname)", "refs/neighbor/deltas/1/"]).is_empty(),
+            "{c:?}: the delta left the mailbox"
+        );
+        refused += 1;
+    }
+    // The eight spellings of `.git` (case, NTFS short name, trailing dots and spaces) are refused everywhere;
+    // `.gitmodules` is refused by git only as a symlink, and here it is a file.
+    assert!(refused >= 8, "only {refused} hostile names were refused");
+}
+
 /// C5: list keys are validated like flags: `merge.expect` entries are stream names, so a committed config
 /// cannot forge a `Neighbor-Frame:` trailer; no config string may carry control characters.
 #[test]
