@@ -2,30 +2,60 @@
 //!
 //! The hook needs, for a commit of a few files, the cache-tree extension and the handful of entries in the
 //! directories it does not vouch for. Decoding the whole index (gix copies every path and builds every
-//! entry) was most of the hook's time on a 20,000-file repository. This reader makes one pass over the file
-//! to record where each entry starts, and reads an entry's fields from the bytes only when asked.
+//! entry) was most of the hook's time on a 20,000-file repository, and so, after that, was reading the
+//! whole file into fresh memory (a 1.6 MB index is 400 new pages to fault in and give back, on every
+//! commit). This reader streams the file once through a small buffer, keeping only each entry's offset and
+//! path, and reads an entry's other fields from the file only when asked.
 //!
 //! Handled: versions 2 and 3, SHA-1 or SHA-256 ids, extended flags, the `TREE` extension. Anything else
 //! that would change the answer (version 4's compressed paths, a split index `link`, a sparse index
 //! `sdir`) or any inconsistency gives `None`, and the caller reads the index with gix instead. Every read
 //! is bounds-checked: a truncated or corrupt file is `None`, never a panic.
 //!
+//! The file is kept open: git replaces an index by renaming a new file over it, so what this reader
+//! located stays what it reads later, whatever git does meanwhile.
+//!
 //! Format: git's `Documentation/gitformat-index.txt`.
 
+use std::io::Read;
 use std::ops::Range;
 
 use gix::ObjectId;
 use gix::bstr::{BStr, BString, ByteSlice};
 
-/// An index file read into memory, with the offset of each entry.
+/// An index file, located: where each entry starts and what its path is.
 pub struct RawIndex {
-    data: Vec<u8>,
-    kind: gix::hash::Kind,
+    source: Source,
     hash_len: usize,
-    /// Where each entry starts, in file order (sorted by path, then stage).
+    /// Where each entry starts in the file, in file order (sorted by path, then stage).
     starts: Vec<u32>,
+    /// Where each entry's path ends in `paths` (it starts where the previous one ends).
+    path_ends: Vec<u32>,
+    /// Every entry's path, one after the other.
+    paths: Vec<u8>,
     /// The cache-tree, when the index has one.
     pub tree: Option<CacheTree>,
+}
+
+/// Where the index's bytes come from: the file, or (in tests) bytes in memory.
+enum Source {
+    File(std::fs::File),
+    #[cfg(test)]
+    Bytes(Vec<u8>),
+}
+
+impl Source {
+    fn read_at(&self, buf: &mut [u8], at: u64) -> Option<()> {
+        match self {
+            Source::File(f) => std::os::unix::fs::FileExt::read_exact_at(f, buf, at).ok(),
+            #[cfg(test)]
+            Source::Bytes(b) => {
+                let at = usize::try_from(at).ok()?;
+                buf.copy_from_slice(b.get(at..at.checked_add(buf.len())?)?);
+                Some(())
+            }
+        }
+    }
 }
 
 /// One directory of the cache-tree extension.
@@ -59,6 +89,8 @@ const EXTENDED: u16 = 0x4000;
 const NAME_MASK: u16 = 0x0fff;
 const INTENT_TO_ADD: u16 = 0x2000;
 const SKIP_WORKTREE: u16 = 0x4000;
+/// The streaming buffer: big enough for any entry with a short path; one with a longer path grows it.
+const CHUNK: usize = 64 * 1024;
 
 fn be32(d: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_be_bytes(d.get(at..at + 4)?.try_into().ok()?))
@@ -68,71 +100,103 @@ fn be16(d: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_be_bytes(d.get(at..at + 2)?.try_into().ok()?))
 }
 
+/// The file read front to back through one buffer. `buf[lo..hi]` holds the bytes from file offset `at`.
+struct Stream<'a> {
+    reader: &'a mut dyn Read,
+    buf: Vec<u8>,
+    lo: usize,
+    hi: usize,
+    /// The file offset of `buf[lo]`.
+    at: usize,
+    /// Where the file ends (its length when it was opened); nothing past it is read.
+    len: usize,
+}
+
+impl Stream<'_> {
+    /// The next `n` bytes (fewer only when the file ends first: `None`).
+    fn peek(&mut self, n: usize) -> Option<&[u8]> {
+        if self.at.checked_add(n)? > self.len {
+            return None;
+        }
+        while self.hi - self.lo < n {
+            if self.lo > 0 {
+                self.buf.copy_within(self.lo..self.hi, 0);
+                self.hi -= self.lo;
+                self.lo = 0;
+            }
+            if self.buf.len() < n {
+                self.buf.resize(n.max(self.buf.len() * 2), 0);
+            }
+            let unread = self.len - self.at - (self.hi - self.lo);
+            let want = unread.min(self.buf.len() - self.hi);
+            let got = self.reader.read(&mut self.buf[self.hi..self.hi + want]).ok()?;
+            if got == 0 {
+                return None; // shorter than it was when opened
+            }
+            self.hi += got;
+        }
+        Some(&self.buf[self.lo..self.lo + n])
+    }
+
+    /// Step over `n` bytes (they must have been peeked).
+    fn consume(&mut self, n: usize) {
+        self.lo += n;
+        self.at += n;
+    }
+
+    /// Step over `n` bytes that may not have been read yet.
+    fn skip(&mut self, mut n: usize) -> Option<()> {
+        while n > 0 {
+            let step = n.min(CHUNK);
+            self.peek(step)?;
+            self.consume(step);
+            n -= step;
+        }
+        Some(())
+    }
+
+    /// The length of the NUL-terminated name starting `from` bytes ahead (the NUL not counted).
+    fn name_len(&mut self, from: usize) -> Option<usize> {
+        let rest = self.len - self.at;
+        let mut want = (from + 1).max(self.hi - self.lo).min(rest);
+        loop {
+            if let Some(nul) = self.peek(want)?.get(from..).and_then(|w| w.find_byte(0)) {
+                return Some(nul);
+            }
+            if want == rest {
+                return None;
+            }
+            want = want.saturating_add(CHUNK).min(rest);
+        }
+    }
+}
+
+/// What one pass over the file found.
+struct Located {
+    starts: Vec<u32>,
+    path_ends: Vec<u32>,
+    paths: Vec<u8>,
+    tree: Option<CacheTree>,
+}
+
 impl RawIndex {
     /// Read the index at `path` for ids of `kind`; `None` when this reader does not handle it.
     pub fn read(path: &std::path::Path, kind: gix::hash::Kind) -> Option<RawIndex> {
-        let data = std::fs::read(path).ok()?;
-        Self::parse(data, kind)
+        let file = std::fs::File::open(path).ok()?;
+        let len = usize::try_from(file.metadata().ok()?.len()).ok()?;
+        let l = locate(&mut &file, len, kind)?;
+        Some(RawIndex::from(Source::File(file), kind, l))
     }
 
+    #[cfg(test)]
     fn parse(data: Vec<u8>, kind: gix::hash::Kind) -> Option<RawIndex> {
-        let hash_len = kind.len_in_bytes();
-        if data.get(..4)? != b"DIRC" || data.len() < 12 + hash_len {
-            return None;
-        }
-        let version = be32(&data, 4)?;
-        if version != 2 && version != 3 {
-            return None;
-        }
-        let count = usize::try_from(be32(&data, 8)?).ok()?;
-        let end = data.len() - hash_len;
-        let mut starts = Vec::with_capacity(count.min(end / 62));
-        let mut at = 12usize;
-        for _ in 0..count {
-            let flags_at = at + STAT_LEN + hash_len;
-            let flags = be16(&data, flags_at)?;
-            let mut name_at = flags_at + 2;
-            if flags & EXTENDED != 0 {
-                // Extended flags exist from version 3, and only the two git defines (as gix insists).
-                if version < 3 || be16(&data, name_at)? & !(INTENT_TO_ADD | SKIP_WORKTREE) != 0 {
-                    return None;
-                }
-                name_at += 2;
-            }
-            let len = usize::from(flags & NAME_MASK);
-            let len = if len < usize::from(NAME_MASK) { len } else { data.get(name_at..end)?.find_byte(0)? };
-            // The entry is padded with 1 to 8 NULs to a multiple of 8 bytes from its start.
-            let size = (name_at - at + len + 8) & !7;
-            if at + size > end || data.get(name_at + len) != Some(&0) {
-                return None;
-            }
-            starts.push(u32::try_from(at).ok()?);
-            at += size;
-        }
-        let mut tree = None;
-        // Extensions: a 4-byte signature, a 4-byte size, the data; up to the trailing checksum.
-        while at + 8 <= end {
-            let sig = data.get(at..at + 4)?;
-            let size = usize::try_from(be32(&data, at + 4)?).ok()?;
-            let body = data.get(at + 8..(at + 8).checked_add(size)?)?;
-            if at + 8 + size > end {
-                return None;
-            }
-            match sig {
-                b"TREE" => tree = Some(parse_tree(body, kind)?),
-                // Split and sparse indexes hold entries elsewhere or as directories: not for this reader.
-                b"link" | b"sdir" => return None,
-                // Other required extensions (an uppercase first letter means optional) are not understood.
-                s if !s[0].is_ascii_uppercase() => return None,
-                _ => {}
-            }
-            at += 8 + size;
-        }
-        if at != end {
-            return None;
-        }
-        // Entries are taken to be in git's order (by path, then stage), as git and gix take them.
-        Some(RawIndex { data, kind, hash_len, starts, tree })
+        let l = locate(&mut data.as_slice(), data.len(), kind)?;
+        Some(RawIndex::from(Source::Bytes(data), kind, l))
+    }
+
+    fn from(source: Source, kind: gix::hash::Kind, l: Located) -> RawIndex {
+        let Located { starts, path_ends, paths, tree } = l;
+        RawIndex { source, hash_len: kind.len_in_bytes(), starts, path_ends, paths, tree }
     }
 
     /// How many entries.
@@ -140,49 +204,28 @@ impl RawIndex {
         self.starts.len()
     }
 
-    fn start(&self, i: usize) -> usize {
-        self.starts[i] as usize
-    }
-
-    fn flags(&self, i: usize) -> u16 {
-        be16(&self.data, self.start(i) + STAT_LEN + self.hash_len).unwrap_or(0)
-    }
-
-    fn stage(&self, i: usize) -> u8 {
-        ((self.flags(i) >> 12) & 3) as u8
-    }
-
-    /// Entry `i`'s path (its length and terminating NUL were checked when the index was read).
+    /// Entry `i`'s path.
     pub fn path(&self, i: usize) -> &BStr {
-        let flags_at = self.start(i) + STAT_LEN + self.hash_len;
-        let flags = self.flags(i);
-        let name_at = flags_at + 2 + if flags & EXTENDED != 0 { 2 } else { 0 };
-        let rest = self.data.get(name_at..).unwrap_or_default();
-        let len = match usize::from(flags & NAME_MASK) {
-            n if n < usize::from(NAME_MASK) => n,
-            _ => rest.find_byte(0).unwrap_or(rest.len()),
-        };
-        rest.get(..len).unwrap_or_default().as_bstr()
+        let from = if i == 0 { 0 } else { self.path_ends.get(i - 1).map_or(0, |&e| e as usize) };
+        let to = self.path_ends.get(i).map_or(from, |&e| e as usize);
+        self.paths.get(from..to).unwrap_or_default().as_bstr()
     }
 
-    /// Entry `i`'s fields.
-    pub fn entry(&self, i: usize) -> RawEntry {
-        let s = self.start(i);
-        let flags = self.flags(i);
-        let ext =
-            if flags & EXTENDED != 0 { be16(&self.data, s + STAT_LEN + self.hash_len + 2).unwrap_or(0) } else { 0 };
-        let id_at = s + STAT_LEN;
-        let id = self
-            .data
-            .get(id_at..id_at + self.hash_len)
-            .and_then(|b| ObjectId::try_from(b).ok())
-            .unwrap_or_else(|| ObjectId::null(self.kind));
-        RawEntry {
-            mode: be32(&self.data, s + 24).unwrap_or(0),
-            id,
-            stage: self.stage(i),
+    /// Entry `i`'s fields, read from the file; `None` when they cannot be read.
+    pub fn entry(&self, i: usize) -> Option<RawEntry> {
+        let fixed = STAT_LEN + self.hash_len + 2;
+        // Every entry is at least this long: its fixed part, a NUL, padded to 8 bytes.
+        let mut b = [0u8; STAT_LEN + 32 + 4];
+        let b = b.get_mut(..fixed + 2)?;
+        self.source.read_at(b, u64::from(*self.starts.get(i)?))?;
+        let flags = be16(b, fixed - 2)?;
+        let ext = if flags & EXTENDED != 0 { be16(b, fixed)? } else { 0 };
+        Some(RawEntry {
+            mode: be32(b, 24)?,
+            id: ObjectId::try_from(b.get(STAT_LEN..STAT_LEN + self.hash_len)?).ok()?,
+            stage: ((flags >> 12) & 3) as u8,
             intent_to_add: ext & INTENT_TO_ADD != 0,
-        }
+        })
     }
 
     /// The entries whose path starts with `prefix` (one contiguous run in git's order).
@@ -191,6 +234,76 @@ impl RawIndex {
         let hi = lo + partition(self.len() - lo, |k| self.path(lo + k).starts_with(prefix));
         lo..hi
     }
+}
+
+/// One pass over an index of `len` bytes: each entry's offset and path, and the cache-tree.
+fn locate(reader: &mut dyn Read, len: usize, kind: gix::hash::Kind) -> Option<Located> {
+    let hash_len = kind.len_in_bytes();
+    // The trailing checksum is not read: `end` is where the entries and extensions must stop.
+    let end = len.checked_sub(12 + hash_len)? + 12;
+    let mut s = Stream { reader, buf: vec![0; CHUNK.min(end)], lo: 0, hi: 0, at: 0, len: end };
+    let head = s.peek(12)?;
+    if head.get(..4)? != b"DIRC" {
+        return None;
+    }
+    let version = be32(head, 4)?;
+    if version != 2 && version != 3 {
+        return None;
+    }
+    let count = usize::try_from(be32(head, 8)?).ok()?;
+    s.consume(12);
+    let most = count.min(end / 62);
+    let (mut starts, mut path_ends) = (Vec::with_capacity(most), Vec::with_capacity(most));
+    let mut paths = Vec::with_capacity(end.saturating_sub(most * 62));
+    let fixed = STAT_LEN + hash_len + 2;
+    for _ in 0..count {
+        let flags = be16(s.peek(fixed)?, fixed - 2)?;
+        let mut name_at = fixed;
+        if flags & EXTENDED != 0 {
+            // Extended flags exist from version 3, and only the two git defines (as gix insists).
+            if version < 3 || be16(s.peek(fixed + 2)?, fixed)? & !(INTENT_TO_ADD | SKIP_WORKTREE) != 0 {
+                return None;
+            }
+            name_at += 2;
+        }
+        let n = usize::from(flags & NAME_MASK);
+        let n = if n < usize::from(NAME_MASK) { n } else { s.name_len(name_at)? };
+        // The entry is padded with 1 to 8 NULs to a multiple of 8 bytes from its start.
+        let size = (name_at + n + 8) & !7;
+        let start = u32::try_from(s.at).ok()?;
+        let entry = s.peek(size)?;
+        if entry.get(name_at + n) != Some(&0) {
+            return None;
+        }
+        paths.extend_from_slice(entry.get(name_at..name_at + n)?);
+        starts.push(start);
+        path_ends.push(u32::try_from(paths.len()).ok()?);
+        s.consume(size);
+    }
+    let mut tree = None;
+    // Extensions: a 4-byte signature, a 4-byte size, the data; up to the trailing checksum.
+    while s.at + 8 <= end {
+        let h = s.peek(8)?;
+        let sig: [u8; 4] = h.get(..4)?.try_into().ok()?;
+        let size = usize::try_from(be32(h, 4)?).ok()?;
+        s.consume(8);
+        match &sig {
+            b"TREE" => {
+                tree = Some(parse_tree(s.peek(size)?, kind)?);
+                s.consume(size);
+            }
+            // Split and sparse indexes hold entries elsewhere or as directories: not for this reader.
+            b"link" | b"sdir" => return None,
+            // Other required extensions (an uppercase first letter means optional) are not understood.
+            sig if !sig[0].is_ascii_uppercase() => return None,
+            _ => s.skip(size)?,
+        }
+    }
+    if s.at != end {
+        return None;
+    }
+    // Entries are taken to be in git's order (by path, then stage), as git and gix take them.
+    Some(Located { starts, path_ends, paths, tree })
 }
 
 /// The first index in `0..n` for which `before` is false (`before` true then false over the range).
@@ -244,6 +357,50 @@ mod tests {
     use super::*;
     use crate::testing::Fixture;
 
+    /// An index several times the streaming buffer, with entries across its boundaries, a path longer
+    /// than an entry's name field can count (4,095 bytes) and an optional extension to step over: every
+    /// entry's path, mode, id and stage is read as `git ls-files --stage` lists it, from the file and from
+    /// the same bytes in memory.
+    #[test]
+    fn an_index_larger_than_the_buffer_is_read_whole() {
+        let f = Fixture::new();
+        f.write("a.txt", "a");
+        f.git(&["add", "a.txt"]);
+        f.git(&["commit", "-qm", "one"]);
+        let blob = f.git(&["hash-object", "-w", "a.txt"]).trim().to_string();
+        let long = format!("{}/x.txt", vec!["d".repeat(200); 25].join("/"));
+        let mut args = vec!["update-index".to_string(), "--add".into()];
+        for i in 0..3000 {
+            args.push("--cacheinfo".into());
+            args.push(format!("100644,{blob},dir{:02}/file{i:05}.txt", i % 37));
+        }
+        args.push("--cacheinfo".into());
+        args.push(format!("100755,{blob},{long}"));
+        f.git(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        f.git(&["write-tree"]);
+        f.git(&["-c", "core.untrackedCache=true", "status", "--porcelain"]);
+        let path = f.dir.join(".git/index");
+        let data = std::fs::read(&path).unwrap();
+        assert!(data.len() > 3 * CHUNK, "the index is {} bytes", data.len());
+        assert!(data.windows(4).any(|w| w == b"UNTR"), "git wrote the untracked cache");
+        let kind = gix::hash::Kind::Sha1;
+        let listed = f.git(&["ls-files", "--stage", "-z"]);
+        let want: Vec<&str> = listed.split('\0').filter(|l| !l.is_empty()).collect();
+        assert!(want.iter().any(|l| l.ends_with(&long)));
+        for r in
+            [RawIndex::read(&path, kind).expect("read from the file"), RawIndex::parse(data, kind).expect("parsed")]
+        {
+            assert!(r.tree.is_some());
+            let got: Vec<String> = (0..r.len())
+                .map(|i| {
+                    let e = r.entry(i).expect("every entry's fields are read");
+                    format!("{:06o} {} {}\t{}", e.mode, e.id, e.stage, r.path(i))
+                })
+                .collect();
+            assert_eq!(got, want);
+        }
+    }
+
     /// A real index (version 3: a cache-tree and an intent-to-add entry), then every
     /// truncation of it and every single-byte corruption of its first 4 KiB: reading never panics, nor does
     /// reading any entry of what was accepted; the intact file reads back every entry git lists.
@@ -263,7 +420,7 @@ mod tests {
         let paths: Vec<String> = (0..whole.len()).map(|i| whole.path(i).to_string()).collect();
         assert_eq!(paths.join("\n"), f.git(&["ls-files"]));
         assert!(whole.tree.is_some(), "the cache-tree is read");
-        assert!(whole.entry(paths.iter().position(|p| p == "later.txt").unwrap()).intent_to_add);
+        assert!(whole.entry(paths.iter().position(|p| p == "later.txt").unwrap()).unwrap().intent_to_add);
         let touch = |r: &RawIndex| {
             for i in 0..r.len() {
                 let _ = (r.path(i), r.entry(i));

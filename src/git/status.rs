@@ -103,7 +103,8 @@ fn staged_with(repo: &Repo, index: &dyn Entries, tree: Option<&CacheTree>) -> Op
 trait Entries {
     fn len(&self) -> usize;
     fn path(&self, i: usize) -> &BStr;
-    fn entry(&self, i: usize) -> RawEntry;
+    /// Entry `i`'s fields; `None` when they cannot be read (git is asked instead).
+    fn entry(&self, i: usize) -> Option<RawEntry>;
     /// The entries whose path starts with `prefix`.
     fn prefixed(&self, prefix: &BStr) -> std::ops::Range<usize>;
 }
@@ -115,9 +116,9 @@ impl Entries for gix::index::File {
     fn path(&self, i: usize) -> &BStr {
         self.entries()[i].path(self)
     }
-    fn entry(&self, i: usize) -> RawEntry {
-        let e = &self.entries()[i];
-        RawEntry {
+    fn entry(&self, i: usize) -> Option<RawEntry> {
+        let e = self.entries().get(i)?;
+        Some(RawEntry {
             mode: e.mode.bits(),
             id: e.id,
             stage: match e.stage() {
@@ -127,7 +128,7 @@ impl Entries for gix::index::File {
                 Stage::Theirs => 3,
             },
             intent_to_add: e.flags.contains(gix::index::entry::Flags::INTENT_TO_ADD),
-        }
+        })
     }
     fn prefixed(&self, prefix: &BStr) -> std::ops::Range<usize> {
         self.prefixed_entries_range(prefix).unwrap_or(0..0)
@@ -141,7 +142,7 @@ impl Entries for RawIndex {
     fn path(&self, i: usize) -> &BStr {
         RawIndex::path(self, i)
     }
-    fn entry(&self, i: usize) -> RawEntry {
+    fn entry(&self, i: usize) -> Option<RawEntry> {
         RawIndex::entry(self, i)
     }
     fn prefixed(&self, prefix: &BStr) -> std::ops::Range<usize> {
@@ -203,7 +204,7 @@ impl Walk<'_> {
             None => BTreeMap::new(),
         };
         for (name, &i) in &files {
-            let e = self.index.entry(i);
+            let e = self.index.entry(i)?;
             let path = join(prefix, name.as_ref());
             if e.intent_to_add {
                 continue;
