@@ -44,6 +44,9 @@ pub struct AddRequest {
     pub pool: bool,
     /// Run the `[setup]` commands once created (refused unless `git neighbor trust` approved them).
     pub setup: bool,
+    /// The caller's own way to create the tenant without setup, offered when setup is refused
+    /// (`add --no-setup`); `None` when it has none.
+    pub skip_setup_hint: Option<String>,
 }
 
 /// A validated `add`: the record to write and the files to carry.
@@ -77,7 +80,7 @@ pub fn plan_add(ctx: &Ctx, req: &AddRequest) -> Result<Plan, Error> {
         return Err(exists_err(&req.name));
     }
     // Refused (exit 3) before anything exists when the commands are not approved.
-    let setup = if req.setup { crate::protect::trust::check(ctx)? } else { Vec::new() };
+    let setup = if req.setup { crate::protect::trust::check(ctx, req.skip_setup_hint.as_deref())? } else { Vec::new() };
     let tenant = Tenant {
         name: req.name.clone(),
         branch,

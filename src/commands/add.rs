@@ -59,6 +59,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         follow: if a.ephemeral { Some(crate::supervise::proc::follow_pid(a.follow_pid)?) } else { None },
         port: a.ports,
         setup: !a.no_setup,
+        skip_setup_hint: Some(format!("git neighbor add --no-setup {}", a.name)),
         ..Default::default()
     };
     // Setup writes its output to stderr: no spinner over it.

@@ -250,7 +250,7 @@ fn check_stale(ctx: &Ctx, out: &mut Vec<Finding>) -> Result<(), Error> {
 /// `[setup]`: commands nobody approved (every new tenant is refused), and tenants whose setup failed.
 /// Both are warnings: nothing is lost, and the fleet's existing tenants work. Silent when all is well.
 fn check_setup(ctx: &Ctx, out: &mut Vec<Finding>) -> Result<(), Error> {
-    if let Err(e) = crate::protect::trust::check(ctx)
+    if let Err(e) = crate::protect::trust::check(ctx, None)
         && e.kind == crate::error::Kind::Refused
     {
         out.push(

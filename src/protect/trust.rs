@@ -57,8 +57,9 @@ pub fn approved(state: &StateDir) -> Result<Option<Approval>, Error> {
 }
 
 /// The setup commands to run in a new tenant: none when the section is empty; the commands when they are
-/// approved; otherwise a refusal (exit 3) that lists them and gives the exact command that approves them.
-pub fn check(ctx: &Ctx) -> Result<Vec<String>, Error> {
+/// approved; otherwise a refusal (exit 3) that lists them and gives the exact command that approves them,
+/// and `skip`, the caller's own way to create the tenant without them, when it has one.
+pub fn check(ctx: &Ctx, skip: Option<&str>) -> Result<Vec<String>, Error> {
     let setup = &ctx.config.setup;
     if setup.run.is_empty() {
         return Ok(Vec::new());
@@ -74,9 +75,11 @@ pub fn check(ctx: &Ctx) -> Result<Vec<String>, Error> {
     for c in &setup.run {
         e = e.hint(format!("setup would run: sh -c {}", shell_quote(c)));
     }
-    Err(e
-        .hint(format!("if you trust them, approve exactly these: git neighbor trust --expect {}", &hash[..12]))
-        .hint("or create the tenant without setup: git neighbor add --no-setup <name>"))
+    e = e.hint(format!("if you trust them, approve exactly these: git neighbor trust --expect {}", &hash[..12]));
+    if let Some(skip) = skip {
+        e = e.hint(format!("or create the tenant without setup: {skip}"));
+    }
+    Err(e)
 }
 
 /// `s` quoted for a POSIX shell, for showing.

@@ -64,9 +64,14 @@ fn setup_is_refused_before_trust_and_runs_after() {
     assert!(o.stdout.is_empty());
     assert!(mark(&t, "a").is_none(), "nothing ran");
     assert!(t.registry_names().is_empty() && t.branches("refs/heads/neighbor/").is_empty(), "nothing was created");
-    // The other ways to create a tenant are refused the same way.
-    assert_eq!(t.neighbor(&["run", "--", "true"]).code, 3);
-    assert_eq!(t.neighbor(&["pool", "fill", "1"]).code, 3);
+    assert!(o.stderr.contains("git neighbor add --no-setup a"), "add's own way around it: {}", o.stderr);
+    // The other ways to create a tenant are refused the same way. None of them has `--no-setup`: they
+    // must not offer it, nor another command's option.
+    for args in [&["run", "--", "true"][..], &["pool", "fill", "1"]] {
+        let r = t.neighbor(args);
+        assert_eq!(r.code, 3, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains("trust --expect") && !r.stderr.contains("--no-setup"), "{args:?}: {}", r.stderr);
+    }
     assert!(t.registry_names().is_empty());
     // doctor warns that new tenants are refused until someone approves.
     let d = t.neighbor(&["doctor"]);
