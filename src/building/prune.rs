@@ -80,7 +80,7 @@ pub fn plan(ctx: &Ctx) -> Result<Vec<Item>, Error> {
     // Stale index.lock files in our tenants and the main worktree (never foreign ones). The survey's one
     // listing of git's worktrees gives each row its git dir: looking each up afresh made prune quadratic.
     for row in &rows {
-        if row.status == Status::Foreign && !row.main {
+        if matches!(row.status, Status::Foreign | Status::Scratch) && !row.main {
             continue;
         }
         let Some(lock_path) = row.git_dir.as_ref().map(|d| d.join("index.lock")) else { continue };

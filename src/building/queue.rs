@@ -995,6 +995,16 @@ fn land_unit(
     }
 }
 
+/// Whether `w` is a queue run's scratch worktree: a detached linked worktree `.queue-<k>` beside the
+/// tenants.
+pub(crate) fn is_scratch(ctx: &Ctx, w: &crate::git::WorktreeInfo) -> bool {
+    let root = super::default_path(ctx, ".queue-1");
+    root.parent().is_some_and(|parent| w.path.parent() == Some(parent))
+        && w.branch.is_none()
+        && w.id.is_some()
+        && w.path.file_name().is_some_and(|n| n.to_string_lossy().starts_with(".queue-"))
+}
+
 /// Where tests run: the pool tenants this run claimed, then scratch worktrees `.queue-<k>` beside the
 /// tenants, detached, made on first use, reused across rounds (and after a crash), removed when the run
 /// ends.
@@ -1058,15 +1068,9 @@ impl Slots {
 
     /// Remove this run's scratch worktrees and any a killed run left (detached `.queue-<k>` worktrees).
     fn remove_all(&mut self, ctx: &Ctx) {
-        let root = super::default_path(ctx, ".queue-1");
-        let Some(parent) = root.parent() else { return };
         let Ok(all) = ctx.repo.worktrees() else { return };
         for w in all {
-            let ours = w.path.parent() == Some(parent)
-                && w.branch.is_none()
-                && w.id.is_some()
-                && w.path.file_name().is_some_and(|n| n.to_string_lossy().starts_with(".queue-"));
-            if ours || self.paths.contains(&w.path) {
+            if is_scratch(ctx, &w) || self.paths.contains(&w.path) {
                 let _ = worktree::remove_scratch(&ctx.repo, &w.path);
             }
         }

@@ -27,6 +27,8 @@ pub enum Status {
     Foreign,
     /// The main worktree (the repository's own checkout).
     Main,
+    /// A queue run's scratch worktree (`.queue-<k>`, detached): where it tests; removed when the run ends.
+    Scratch,
     /// Its `[setup]` failed or was interrupted: kept for a look, never handed work (`run` refuses it).
     #[serde(rename = "setup-failed")]
     SetupFailed,
@@ -42,6 +44,7 @@ impl Status {
             Status::Stale => "stale",
             Status::Foreign => "foreign",
             Status::Main => "main",
+            Status::Scratch => "scratch",
             Status::SetupFailed => "setup-failed",
         }
     }
@@ -218,7 +221,13 @@ pub fn survey(ctx: &Ctx) -> Result<Vec<Entry>, Error> {
         }
         rows.push(Entry {
             name: None,
-            status: if w.id.is_none() { Status::Main } else { Status::Foreign },
+            status: if w.id.is_none() {
+                Status::Main
+            } else if super::queue::is_scratch(ctx, &w) {
+                Status::Scratch
+            } else {
+                Status::Foreign
+            },
             reason: w.locked.clone().map(|r| format!("locked: {r}")),
             main: w.id.is_none(),
             branch: w.branch.as_deref().map(short_ref),
@@ -453,7 +462,7 @@ pub fn summary(ctx: &Ctx, fetch: bool) -> Result<Summary, Error> {
     let mut foreign = 0;
     for r in &rows {
         match r.status {
-            Status::Foreign | Status::Main => foreign += 1,
+            Status::Foreign | Status::Main | Status::Scratch => foreign += 1,
             s => {
                 c.total += 1;
                 match s {

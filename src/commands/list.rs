@@ -37,7 +37,7 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
             Status::Kept => Style::new().cyan(),
             Status::Locked => Style::new().yellow(),
             Status::Stale | Status::SetupFailed => Style::new().red(),
-            Status::Foreign | Status::Main => Style::new().dimmed(),
+            Status::Foreign | Status::Main | Status::Scratch => Style::new().dimmed(),
         };
         let name = r.name.clone().unwrap_or_else(|| if r.main { "(main)".into() } else { "-".into() });
         // `*` marks the worktree you are in, as `git branch` marks the current branch.

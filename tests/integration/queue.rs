@@ -877,3 +877,29 @@ fn a_pool_tenant_claimed_by_someone_else_is_never_used() {
     assert_eq!(t.git_in(&theirs, &["rev-parse", "HEAD"]), agent_head);
     assert_eq!(t.git_in(&theirs, &["symbolic-ref", "HEAD"]), format!("refs/heads/{}", c["branch"].as_str().unwrap()));
 }
+
+/// `list` during a queue run shows the run's scratch worktree as `scratch` (not `foreign`, which says
+/// git-neighbor did not make it), and `prune` leaves it alone.
+#[test]
+fn a_queue_runs_scratch_worktree_is_listed_as_scratch() {
+    let t = TestRepo::new();
+    tenant_with_work(&t, "a");
+    t.neighbor(&["land", "a", "--queue"]).ok();
+    let seen = t.root.join("seen.json");
+    let pruned = t.root.join("pruned.json");
+    let test = format!(
+        "git-neighbor list --json > {} && git-neighbor prune --dry-run --json > {}",
+        seen.display(),
+        pruned.display()
+    );
+    t.neighbor(&["queue", "run", "--test", &test]).ok();
+    let rows: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&seen).unwrap()).unwrap();
+    let rows = rows["tenants"].as_array().cloned().unwrap_or_else(|| rows.as_array().cloned().unwrap());
+    let scratch: Vec<&serde_json::Value> =
+        rows.iter().filter(|r| r["path"].as_str().is_some_and(|p| p.contains(".queue-"))).collect();
+    assert_eq!(scratch.len(), 1, "{rows:?}");
+    assert_eq!(scratch[0]["status"], "scratch", "{rows:?}");
+    assert!(!rows.iter().any(|r| r["status"] == "foreign"), "{rows:?}");
+    let p = std::fs::read_to_string(&pruned).unwrap();
+    assert!(!p.contains(".queue-"), "prune does not touch it: {p}");
+}
