@@ -425,11 +425,10 @@ pub fn holds(repo: &Repo, full_ref: &str, blob: &str) -> bool {
     want.is_some() && repo.ref_target(full_ref) == want
 }
 
-/// Read a slot's blob.
+/// Read a slot's blob (given as hex): anything but a blob is refused.
 pub fn read_blob(repo: &Repo, blob: &str) -> Result<Vec<u8>, Error> {
     let id = gix::ObjectId::from_hex(blob.as_bytes()).map_err(|e| Error::new(format!("bad object id {blob}: {e}")))?;
-    let obj = repo.gix.find_object(id).map_err(|e| Error::new(format!("cannot read delta {blob}: {e}")))?;
-    Ok(obj.data.clone())
+    crate::git::blob::bytes_of(repo, id)
 }
 
 /// Read and decode a slot's envelope.

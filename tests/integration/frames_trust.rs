@@ -327,3 +327,35 @@ fn commit_message_carries_no_forged_lines() {
     t.delta(&d, &["--stream", "next"], r#"{"ops":[]}"#).ok();
     assert_eq!(t.neighbor(&["merge-frame", "--json"]).ok().json()["frame"], 2);
 }
+
+/// A mailbox ref that came from a remote pointing at a tree or a commit, not a delta's blob: quarantined
+/// saying what it points at, the good delta beside it merges, and `delta show` says the same.
+#[test]
+fn a_delta_ref_pointing_at_a_tree_or_commit_is_quarantined_as_not_a_blob() {
+    let t = TestRepo::new();
+    let d = t.dir.clone();
+    let tree = t.git(&["rev-parse", "HEAD^{tree}"]);
+    let commit = t.git(&["rev-parse", "HEAD"]);
+    t.git(&["update-ref", "refs/neighbor/deltas/1/as-tree", &tree]);
+    t.git(&["update-ref", "refs/neighbor/deltas/1/as-commit", &commit]);
+    let shown = t.neighbor(&["delta", "show", "1/as-tree"]);
+    assert_eq!(shown.code, 1, "{}{}", shown.stdout, shown.stderr);
+    assert!(shown.stderr.contains("is a tree, not a blob"), "{}", shown.stderr);
+    t.delta(
+        &d,
+        &["--frame", "1", "--stream", "good"],
+        r#"{"ops":[{"op":"set","path":"g.json","pointer":"/ok","value":1}]}"#,
+    )
+    .ok();
+    let r = t.neighbor(&["merge-frame", "--json"]).ok().json();
+    for s in r["streams"].as_array().unwrap() {
+        match s["stream"].as_str().unwrap() {
+            "good" => assert_eq!(s["status"], "applied", "{s}"),
+            "as-tree" => assert!(s["reason"].as_str().unwrap().contains("is a tree, not a blob"), "{s}"),
+            "as-commit" => assert!(s["reason"].as_str().unwrap().contains("is a commit, not a blob"), "{s}"),
+            other => panic!("unexpected stream {other}: {s}"),
+        }
+    }
+    assert_eq!(t.branches("refs/neighbor/quarantine/1/").len(), 2);
+    check_checkout(&t, &d);
+}
