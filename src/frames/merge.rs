@@ -586,7 +586,7 @@ fn apply(f: &Frame<'_>, c: &mut Collected, report: &mut Report) -> Result<Change
         // Files written by the deltas applied so far: a later delta may not put a file under one of them,
         // nor make a file where they need a directory.
         let mut files: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
-        // The last delta touching each file: after it, the file is kept as bytes (see Overlay::settle).
+        // The last delta touching each file: after it, the file is stored and dropped (Overlay::release).
         let mut last: std::collections::HashMap<&RelPath, usize> = std::collections::HashMap::new();
         for (i, (_, _, d)) in c.valid.iter().enumerate() {
             for op in d.iter().flat_map(|d| d.ops.iter()) {
@@ -606,24 +606,23 @@ fn apply(f: &Frame<'_>, c: &mut Collected, report: &mut Report) -> Result<Change
             }
             Ok(())
         };
-        for (i, (slot, _env, d)) in c.valid.iter().enumerate() {
+        let deltas: Vec<Option<&Delta>> = c.valid.iter().map(|(_, _, d)| d.as_ref()).collect();
+        for i in application_order(&deltas) {
+            let (slot, _env, d) = &c.valid[i];
             let Some(d) = d else {
                 streams.insert(slot.stream.clone(), stream(slot, Outcome::Fallback, 0));
                 continue;
             };
-            if let Some(why) = file_dir_conflict(&files, d) {
-                late_bad.push((slot.clone(), why));
-                continue;
-            }
-            match overlay.apply(d) {
+            match apply_one(&mut overlay, &mut files, d) {
                 Ok(()) => {
-                    files.extend(d.ops.iter().map(|op| op.path().as_str().to_string()));
                     streams.insert(slot.stream.clone(), stream(slot, Outcome::Applied, d.ops.len()));
                 }
-                Err(e) => late_bad.push((slot.clone(), e.to_string())),
+                Err(why) => late_bad.push((i, slot.clone(), why)),
             }
             settle(&mut overlay, i, d)?;
         }
+        late_bad.sort_by_key(|(i, _, _)| *i);
+        let late_bad: Vec<(Slot, String)> = late_bad.into_iter().map(|(_, s, why)| (s, why)).collect();
         c.valid.retain(|(s, _, _)| !late_bad.iter().any(|(b, _)| b.stream == s.stream));
         c.quarantined.extend(late_bad);
         // What was never released (a file whose last delta was set aside) is stored now.
@@ -861,6 +860,64 @@ fn printable(text: &str) -> String {
 
 /// Why delta `d` cannot be applied on top of `files` (the files written by earlier deltas of this frame):
 /// one of its files would lie under one of theirs, or theirs under one of its.
+/// Apply delta `d` onto `overlay`, all of it or none, after checking it against `files`, the files the
+/// frame's deltas wrote so far (which it then joins). The error is why it was set aside.
+pub(crate) fn apply_one(
+    overlay: &mut Overlay<'_>,
+    files: &mut std::collections::BTreeSet<String>,
+    d: &Delta,
+) -> Result<(), String> {
+    if let Some(why) = file_dir_conflict(files, d) {
+        return Err(why);
+    }
+    overlay.apply(d).map_err(|e| e.to_string())?;
+    files.extend(d.ops.iter().map(|op| op.path().as_str().to_string()));
+    Ok(())
+}
+
+/// The order to apply a frame's deltas in (indices into `deltas`, which are in stream-name order).
+///
+/// Deltas that touch a common file, or a file and a path under it, are one group; the groups come one
+/// after another, each in stream-name order, in the order of their first delta. A delta's outcome
+/// depends only on the files it touches and on the files written earlier on paths above or below its
+/// own, all of which are in its group: so every delta meets exactly what it would meet in plain
+/// stream-name order, and the frame's result is the same. But each file's last delta now comes right
+/// after its first, so the file is stored and dropped from memory then: a frame of writers that each edit
+/// their own file holds one file at a time, however the stream names interleave their deltas.
+pub(crate) fn application_order(deltas: &[Option<&Delta>]) -> Vec<usize> {
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    // The smaller index becomes the root, so a group's root is its first delta.
+    fn join(parent: &mut [usize], a: usize, b: usize) {
+        let (ra, rb) = (root(parent, a), root(parent, b));
+        parent[ra.max(rb)] = ra.min(rb);
+    }
+    let mut parent: Vec<usize> = (0..deltas.len()).collect();
+    let mut first: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (i, d) in deltas.iter().enumerate() {
+        for op in d.iter().flat_map(|d| d.ops.iter()) {
+            let j = *first.entry(op.path().as_str()).or_insert(i);
+            join(&mut parent, i, j);
+        }
+    }
+    for (p, &i) in &first {
+        for (at, _) in p.match_indices('/') {
+            if let Some(&j) = first.get(&p[..at]) {
+                join(&mut parent, i, j);
+            }
+        }
+    }
+    let roots: Vec<usize> = (0..deltas.len()).map(|i| root(&mut parent, i)).collect();
+    let mut order: Vec<usize> = (0..deltas.len()).collect();
+    order.sort_by_key(|&i| (roots[i], i));
+    order
+}
+
 fn file_dir_conflict(files: &std::collections::BTreeSet<String>, d: &Delta) -> Option<String> {
     for op in &d.ops {
         let p = op.path().as_str();

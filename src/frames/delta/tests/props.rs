@@ -255,3 +255,85 @@ fn lexically_normalise(p: &Path) -> PathBuf {
     }
     out
 }
+
+/// Deltas over a few files, some of them a file and a path under it (`new` and `new/x.json`).
+fn grouped_delta_json() -> impl Strategy<Value = Value> {
+    let paths = vec!["a.json", "b.json", "arr.json", "text.log", "new", "new/x.json", "new/y.json", "n.json"];
+    prop::collection::vec((op(), prop::sample::select(paths), 0..4u8), 0..4).prop_map(|ops| {
+        let ops: Vec<Value> = ops
+            .into_iter()
+            .map(|(mut op, path, keep)| {
+                // Now and then the generated path (sometimes a bad one) is kept.
+                if keep != 0
+                    && let Some(m) = op.as_object_mut()
+                {
+                    m.insert("path".into(), json!(path));
+                }
+                op
+            })
+            .collect();
+        json!({"ops": ops})
+    })
+}
+
+/// Each delta's outcome (`None`: applied, else why not) and the files changed, applying `deltas` in
+/// `order` as merge-frame does.
+type Outcome = (Vec<Option<String>>, Vec<(RelPath, Vec<u8>)>);
+
+fn apply_in(deltas: &[Delta], order: &[usize]) -> Outcome {
+    let state = state();
+    let mut overlay = Overlay::new(&state);
+    let mut files = std::collections::BTreeSet::new();
+    let mut outcome = vec![None; deltas.len()];
+    for &i in order {
+        outcome[i] = crate::frames::merge::apply_one(&mut overlay, &mut files, &deltas[i]).err();
+    }
+    (outcome, overlay.changed_files())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: if std::env::var("NEIGHBOR_LONG").is_ok_and(|v| v == "1") { 20_000 } else { 1024 },
+        .. ProptestConfig::default()
+    })]
+
+    /// merge-frame applies a frame's deltas group by group (see `application_order`): every delta's
+    /// outcome, reason included, and every file's bytes are those of plain stream-name order.
+    #[test]
+    fn applying_group_by_group_gives_what_stream_order_gives(
+        raw in prop::collection::vec(grouped_delta_json(), 1..12)
+    ) {
+        let deltas: Vec<Delta> = raw
+            .iter()
+            .filter_map(|r| parse_delta(&serde_json::to_vec(r).unwrap(), &Limits::default()).ok())
+            .collect();
+        let refs: Vec<Option<&Delta>> = deltas.iter().map(Some).collect();
+        let order = crate::frames::merge::application_order(&refs);
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        prop_assert_eq!(sorted, (0..deltas.len()).collect::<Vec<_>>(), "a permutation");
+        let plain: Vec<usize> = (0..deltas.len()).collect();
+        prop_assert_eq!(apply_in(&deltas, &order), apply_in(&deltas, &plain));
+    }
+}
+
+/// The order itself: a file's deltas come together, a file and a path under it are one group, and a
+/// fallback (no delta) or a delta of no ops stays where it is among the groups.
+#[test]
+fn application_order_groups_deltas_by_the_files_they_touch() {
+    let d = |paths: &[&str]| {
+        let ops: Vec<Value> =
+            paths.iter().map(|p| json!({"op": "set", "path": p, "pointer": "/x", "value": 1})).collect();
+        parse_delta(json!({ "ops": ops }).to_string().as_bytes(), &Limits::default()).unwrap()
+    };
+    let ds = [d(&["a.json"]), d(&["b.json"]), d(&["a.json"]), d(&["new"]), d(&["c.json"]), d(&["new/x.json"])];
+    let refs: Vec<Option<&Delta>> = ds.iter().map(Some).collect();
+    assert_eq!(crate::frames::merge::application_order(&refs), vec![0, 2, 1, 3, 5, 4]);
+    // A delta touching two files joins their groups.
+    let ds = [d(&["a.json"]), d(&["b.json"]), d(&["c.json"]), d(&["b.json", "a.json"]), d(&["c.json"])];
+    let refs: Vec<Option<&Delta>> = ds.iter().map(Some).collect();
+    assert_eq!(crate::frames::merge::application_order(&refs), vec![0, 1, 3, 2, 4]);
+    let empty = d(&[]);
+    let refs = vec![Some(&ds[0]), None, Some(&empty), Some(&ds[1]), Some(&ds[0])];
+    assert_eq!(crate::frames::merge::application_order(&refs), vec![0, 4, 1, 2, 3]);
+}
