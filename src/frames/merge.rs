@@ -390,8 +390,32 @@ impl Moves {
 
 /// The frame's deltas, sorted into those that go in and those that go to the quarantine (with why).
 struct Collected {
-    valid: Vec<(Slot, mailbox::Envelope, Option<Delta>)>,
+    valid: Vec<(Slot, mailbox::Envelope, Option<Checked>)>,
     quarantined: Vec<(Slot, String)>,
+}
+
+/// A checked delta as it is held until it is applied: its JSON text, parsed again then (parsed, a delta
+/// takes several times the memory of its text, and a frame may hold ten thousand), and what it touches.
+struct Checked {
+    json: Vec<u8>,
+    /// The files its ops touch, each once.
+    files: Vec<RelPath>,
+    ops: usize,
+}
+
+impl Checked {
+    fn of(mut json: Vec<u8>, d: &Delta) -> Checked {
+        json.shrink_to_fit();
+        let mut files: Vec<RelPath> = d.ops.iter().map(|op| op.path().clone()).collect();
+        files.sort();
+        files.dedup();
+        Checked { json, files, ops: d.ops.len() }
+    }
+
+    /// The delta, parsed again (it was accepted when checked, and parsing is deterministic).
+    fn delta(&self) -> Result<Delta, String> {
+        delta::parse_delta(&self.json, &Limits::default()).map_err(|e| e.to_string())
+    }
 }
 
 /// The checked-out target held for the commit: its index lock, and when its state files were seen clean.
@@ -547,15 +571,11 @@ fn collect(f: &Frame<'_>) -> Result<Collected, Error> {
     let mut c = Collected { valid: Vec::new(), quarantined: Vec::new() };
     for slot in slots {
         match check_slot(f.ctx, &slot, f.target_wt.as_ref().map(|w| w.path.join(f.prefix))) {
-            Ok((mut env, mut d)) => {
-                // Only a reducer reads the delta as written; otherwise the parsed one is all that is kept
-                // (a frame of a thousand deltas held twice was most of its memory). Nothing reads a
-                // delta's `meta` once it is checked: an object each, a fifth of a 10,000-delta frame's heap.
+            Ok((mut env, d)) => {
+                // Only a reducer reads the delta as written; otherwise its text is all that is kept (a frame
+                // of a thousand deltas held twice was most of its memory).
                 if f.opts.reducer.is_none() {
                     env.delta = serde_json::Value::Null;
-                }
-                if let Some(d) = d.as_mut() {
-                    d.meta = serde_json::Value::Null;
                 }
                 c.valid.push((slot, env, d))
             }
@@ -577,7 +597,7 @@ fn apply(f: &Frame<'_>, c: &mut Collected, report: &mut Report) -> Result<Change
         let out = reduce(ctx, argv, prefix, f.base, &entries)?;
         for (slot, _, d) in &c.valid {
             let (status, ops) = match d {
-                Some(d) => (Outcome::Applied, d.ops.len()),
+                Some(d) => (Outcome::Applied, d.ops),
                 None => (Outcome::Fallback, 0),
             };
             streams.insert(slot.stream.clone(), stream(slot, status, ops));
@@ -593,8 +613,8 @@ fn apply(f: &Frame<'_>, c: &mut Collected, report: &mut Report) -> Result<Change
         // The last delta touching each file: after it, the file is stored and dropped (Overlay::release).
         let mut last: std::collections::HashMap<&RelPath, usize> = std::collections::HashMap::new();
         for (i, (_, _, d)) in c.valid.iter().enumerate() {
-            for op in d.iter().flat_map(|d| d.ops.iter()) {
-                last.insert(op.path(), i);
+            for file in d.iter().flat_map(|d| d.files.iter()) {
+                last.insert(file, i);
             }
         }
         // A file no later delta touches goes into the object store at once, and out of memory.
@@ -610,13 +630,25 @@ fn apply(f: &Frame<'_>, c: &mut Collected, report: &mut Report) -> Result<Change
             }
             Ok(())
         };
-        let deltas: Vec<Option<&Delta>> = c.valid.iter().map(|(_, _, d)| d.as_ref()).collect();
-        for i in application_order(&deltas) {
+        let touches: Vec<Vec<&str>> = c
+            .valid
+            .iter()
+            .map(|(_, _, d)| d.iter().flat_map(|d| d.files.iter().map(RelPath::as_str)).collect())
+            .collect();
+        for i in application_order(&touches) {
             let (slot, _env, d) = &c.valid[i];
-            let Some(d) = d else {
+            let Some(checked) = d else {
                 streams.insert(slot.stream.clone(), stream(slot, Outcome::Fallback, 0));
                 continue;
             };
+            let d = match checked.delta() {
+                Ok(d) => d,
+                Err(why) => {
+                    late_bad.push((i, slot.clone(), why));
+                    continue;
+                }
+            };
+            let d = &d;
             match apply_one(&mut overlay, &mut files, d) {
                 Ok(()) => {
                     streams.insert(slot.stream.clone(), stream(slot, Outcome::Applied, d.ops.len()));
@@ -879,7 +911,8 @@ pub(crate) fn apply_one(
     Ok(())
 }
 
-/// The order to apply a frame's deltas in (indices into `deltas`, which are in stream-name order).
+/// The order to apply a frame's deltas in (indices into `touches`, the files each delta touches, in
+/// stream-name order).
 ///
 /// Deltas that touch a common file, or a file and a path under it, are one group; the groups come one
 /// after another, each in stream-name order, in the order of their first delta. A delta's outcome
@@ -888,7 +921,7 @@ pub(crate) fn apply_one(
 /// stream-name order, and the frame's result is the same. But each file's last delta now comes right
 /// after its first, so the file is stored and dropped from memory then: a frame of writers that each edit
 /// their own file holds one file at a time, however the stream names interleave their deltas.
-pub(crate) fn application_order(deltas: &[Option<&Delta>]) -> Vec<usize> {
+pub(crate) fn application_order(touches: &[Vec<&str>]) -> Vec<usize> {
     fn root(parent: &mut [usize], mut i: usize) -> usize {
         while parent[i] != i {
             parent[i] = parent[parent[i]];
@@ -901,11 +934,11 @@ pub(crate) fn application_order(deltas: &[Option<&Delta>]) -> Vec<usize> {
         let (ra, rb) = (root(parent, a), root(parent, b));
         parent[ra.max(rb)] = ra.min(rb);
     }
-    let mut parent: Vec<usize> = (0..deltas.len()).collect();
+    let mut parent: Vec<usize> = (0..touches.len()).collect();
     let mut first: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    for (i, d) in deltas.iter().enumerate() {
-        for op in d.iter().flat_map(|d| d.ops.iter()) {
-            let j = *first.entry(op.path().as_str()).or_insert(i);
+    for (i, files) in touches.iter().enumerate() {
+        for &file in files {
+            let j = *first.entry(file).or_insert(i);
             join(&mut parent, i, j);
         }
     }
@@ -916,8 +949,8 @@ pub(crate) fn application_order(deltas: &[Option<&Delta>]) -> Vec<usize> {
             }
         }
     }
-    let roots: Vec<usize> = (0..deltas.len()).map(|i| root(&mut parent, i)).collect();
-    let mut order: Vec<usize> = (0..deltas.len()).collect();
+    let roots: Vec<usize> = (0..touches.len()).map(|i| root(&mut parent, i)).collect();
+    let mut order: Vec<usize> = (0..touches.len()).collect();
     order.sort_by_key(|&i| (roots[i], i));
     order
 }
@@ -943,7 +976,11 @@ fn file_dir_conflict(files: &std::collections::BTreeSet<String>, d: &Delta) -> O
 
 /// Validate one mailbox slot: envelope shape, delta format, fallback without ops, paths free of
 /// symlinks in the checked-out state dir. Returns the delta (None for a fallback).
-fn check_slot(ctx: &Ctx, slot: &Slot, wt_state: Option<PathBuf>) -> Result<(mailbox::Envelope, Option<Delta>), String> {
+fn check_slot(
+    ctx: &Ctx,
+    slot: &Slot,
+    wt_state: Option<PathBuf>,
+) -> Result<(mailbox::Envelope, Option<Checked>), String> {
     // The name goes into the commit's `Neighbor-Streams:` trailer: it must be a stream name there too.
     registry::validate_name_as("stream", &slot.stream).map_err(|e| e.message)?;
     let env = mailbox::read(&ctx.repo, slot)?;
@@ -960,7 +997,7 @@ fn check_slot(ctx: &Ctx, slot: &Slot, wt_state: Option<PathBuf>) -> Result<(mail
             delta::check_no_symlinks(&dir, op.path()).map_err(|e| e.to_string())?;
         }
     }
-    Ok((env, Some(d)))
+    Ok((env, Some(Checked::of(bytes, &d))))
 }
 
 /// Make the new tree from the stored blobs: the base tree edited in-process, only the directories on the
