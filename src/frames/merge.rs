@@ -121,6 +121,9 @@ struct TreeSource<'r> {
     repo: &'r gix::Repository,
     tree: gix::ObjectId,
     prefix: String,
+    /// The target's checkout, when it has one: a state file there whose bytes are the tree's blob is read
+    /// from there (no object lookup, no pack pages in memory); any other is read from the object store.
+    checkout: Option<PathBuf>,
     dirs: std::cell::RefCell<std::collections::HashMap<gix::ObjectId, std::rc::Rc<DirEntries>>>,
 }
 
@@ -128,8 +131,8 @@ struct TreeSource<'r> {
 type DirEntries = std::collections::HashMap<Vec<u8>, (gix::objs::tree::EntryMode, gix::ObjectId)>;
 
 impl<'r> TreeSource<'r> {
-    fn new(repo: &'r gix::Repository, tree: gix::ObjectId, prefix: &str) -> Self {
-        TreeSource { repo, tree, prefix: prefix.to_string(), dirs: Default::default() }
+    fn new(repo: &'r gix::Repository, tree: gix::ObjectId, prefix: &str, checkout: Option<PathBuf>) -> Self {
+        TreeSource { repo, tree, prefix: prefix.to_string(), checkout, dirs: Default::default() }
     }
 
     /// The entries of tree `id`, decoded once.
@@ -193,7 +196,10 @@ impl StateSource for TreeSource<'_> {
         match self.lookup(&full)? {
             None => Ok(None),
             Some((mode, _)) if !mode.is_blob() => Err(std::io::Error::other(format!("{full} is not a file"))),
-            Some((_, id)) => self.blob(id).map(Some),
+            Some((_, id)) => match self.checkout.as_ref().and_then(|w| blob::from_file_if(&w.join(&full), id)) {
+                Some(bytes) => Ok(Some(bytes)),
+                None => self.blob(id).map(Some),
+            },
         }
     }
 }
@@ -604,7 +610,7 @@ fn apply(f: &Frame<'_>, c: &mut Collected, report: &mut Report) -> Result<Change
         }
         out
     } else {
-        let source = TreeSource::new(&ctx.repo.gix, f.base_tree, prefix);
+        let source = TreeSource::new(&ctx.repo.gix, f.base_tree, prefix, f.target_wt.as_ref().map(|w| w.path.clone()));
         let mut overlay = Overlay::new(&source);
         let mut late_bad = Vec::new();
         // Files written by the deltas applied so far: a later delta may not put a file under one of them,
@@ -1223,7 +1229,7 @@ fn verify_tree(ctx: &Ctx, base_tree: gix::ObjectId, tree: &str, changes: &Change
         return Err(bad(format!("missing {missing:?}, unexpected {extra:?}")));
     }
     let id = gix::ObjectId::from_hex(tree.as_bytes()).map_err(|e| bad(e.to_string()))?;
-    let tree = TreeSource::new(&ctx.repo.gix, id, "");
+    let tree = TreeSource::new(&ctx.repo.gix, id, "", None);
     for (path, want) in changes {
         let entry = tree.lookup(path).map_err(|e| bad(e.to_string()))?;
         // The ids were computed from the bytes as they were stored: the same id is the same bytes.

@@ -9,6 +9,26 @@ pub fn store(repo: &Repo, bytes: &[u8]) -> Result<gix::ObjectId, Error> {
     Ok(repo.gix.write_blob(bytes).map_err(|e| Error::new(format!("cannot write a blob: {e}")))?.detach())
 }
 
+/// The bytes of the regular file at `path` when they are exactly blob `id` (hashed as git hashes a blob,
+/// no filters applied); `None` when they are not, or the file is missing, not a regular file, a symlink
+/// or unreadable. A checked-out file read this way needs no object lookup and maps nothing of a pack, and
+/// what is returned is the blob whatever the path was.
+pub fn from_file_if(path: &std::path::Path, id: gix::ObjectId) -> Option<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    // Never a symlink at the end, and never waiting on a FIFO: what was opened is checked before reading.
+    let flags = nix::fcntl::OFlag::O_NOFOLLOW | nix::fcntl::OFlag::O_NONBLOCK;
+    let f = std::fs::OpenOptions::new().read(true).custom_flags(flags.bits()).open(path).ok()?;
+    let meta = f.metadata().ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).ok()?.saturating_add(1));
+    (&f).take(meta.len().saturating_add(1)).read_to_end(&mut bytes).ok()?;
+    let got = gix::objs::compute_hash(id.kind(), gix::objs::Kind::Blob, &bytes).ok()?;
+    (got == id).then_some(bytes)
+}
+
 /// The bytes of blob `id`, read in-process.
 pub fn bytes_of(repo: &Repo, id: gix::ObjectId) -> Result<Vec<u8>, Error> {
     let obj = repo.gix.find_object(id).map_err(|e| Error::new(format!("cannot read blob {id}: {e}")))?;
@@ -66,5 +86,27 @@ mod tests {
         assert_eq!(f.git(&["cat-file", "-p", &blob]), "task");
         let err = read_many(&ctx.repo, &["HEAD".to_string()]).unwrap_err();
         assert!(err.message.contains("'HEAD' is not an object id"), "{}", err.message);
+    }
+
+    /// A file is taken for a blob only when its bytes are the blob: not changed, not a symlink to the
+    /// same bytes, not a directory, and a FIFO is refused without waiting on it.
+    #[test]
+    fn a_file_is_read_for_a_blob_only_when_it_is_that_blob() {
+        let f = Fixture::new();
+        let ctx = f.ctx();
+        let id = store(&ctx.repo, b"{\"a\": 1}\n").unwrap();
+        let file = f.dir.join("s.json");
+        std::fs::write(&file, b"{\"a\": 1}\n").unwrap();
+        assert_eq!(from_file_if(&file, id).as_deref(), Some(&b"{\"a\": 1}\n"[..]));
+        std::fs::write(&file, b"{\"a\": 2}\n").unwrap();
+        assert_eq!(from_file_if(&file, id), None, "changed");
+        std::fs::write(f.dir.join("real.json"), b"{\"a\": 1}\n").unwrap();
+        std::os::unix::fs::symlink(f.dir.join("real.json"), f.dir.join("link.json")).unwrap();
+        assert_eq!(from_file_if(&f.dir.join("link.json"), id), None, "a symlink");
+        assert_eq!(from_file_if(&f.dir, id), None, "a directory");
+        assert_eq!(from_file_if(&f.dir.join("missing.json"), id), None);
+        let fifo = f.dir.join("fifo.json");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        assert_eq!(from_file_if(&fifo, id), None, "a FIFO, refused without blocking");
     }
 }

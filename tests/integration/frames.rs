@@ -236,6 +236,25 @@ fn dirty_target_state_refuses() {
     assert_eq!(t.branches("refs/neighbor/deltas/").len(), 1);
 }
 
+/// merge-frame reads a state file from the target's checkout only when its bytes are the committed
+/// blob. A checked-out file with other bytes that git is told not to look at (`--skip-worktree`, so the
+/// dirty check passes) is not what the frame applies onto: the commit holds the committed bytes plus the
+/// delta.
+#[test]
+fn a_checked_out_file_with_other_bytes_is_not_what_the_frame_applies_onto() {
+    let t = TestRepo::new();
+    t.write("state/agents.json", "{\"kept\": 1}\n");
+    t.git(&["add", "state/agents.json"]);
+    t.git(&["commit", "-qm", "state"]);
+    t.git(&["update-index", "--skip-worktree", "state/agents.json"]);
+    t.write("state/agents.json", "{\"smuggled\": true}\n");
+    t.delta(&t.dir, &["--stream", "a"], r#"{"ops":[{"op":"set","path":"agents.json","pointer":"/x","value":1}]}"#).ok();
+    let r = t.neighbor(&["merge-frame", "--json"]).ok().json();
+    assert_eq!(r["streams"][0]["status"], "applied", "{r}");
+    let committed: serde_json::Value = serde_json::from_str(&t.git(&["show", "HEAD:state/agents.json"])).unwrap();
+    assert_eq!(committed, serde_json::json!({"kept": 1, "x": 1}));
+}
+
 /// kill -9 at random points: old frame or the whole new one, never a partial file; re-run finishes once.
 #[test]
 fn kill_nine_during_merge_frame() {
