@@ -591,9 +591,9 @@ fn collect(f: &Frame<'_>) -> Result<Collected, Error> {
     Ok(c)
 }
 
-/// Apply the valid deltas in stream-name order (or hand them to the reducer) onto the base tree. A delta
-/// that cannot be applied joins the quarantine. Fills the report's streams and changed files; returns the
-/// changed state files.
+/// Apply the valid deltas onto the base tree, with the result of stream-name order (group by group: see
+/// [`application_order`]), or hand them to the reducer. A delta that cannot be applied joins the
+/// quarantine. Fills the report's streams and changed files; returns the changed state files.
 fn apply(f: &Frame<'_>, c: &mut Collected, report: &mut Report) -> Result<Changes, Error> {
     let (ctx, prefix) = (f.ctx, f.prefix);
     let mut streams: BTreeMap<String, StreamReport> = BTreeMap::new();
@@ -900,8 +900,6 @@ fn printable(text: &str) -> String {
     text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
 }
 
-/// Why delta `d` cannot be applied on top of `files` (the files written by earlier deltas of this frame):
-/// one of its files would lie under one of theirs, or theirs under one of its.
 /// Apply delta `d` onto `overlay`, all of it or none, after checking it against `files`, the files the
 /// frame's deltas wrote so far (which it then joins). The error is why it was set aside.
 pub(crate) fn apply_one(
@@ -961,6 +959,8 @@ pub(crate) fn application_order(touches: &[Vec<&str>]) -> Vec<usize> {
     order
 }
 
+/// Why delta `d` cannot be applied on top of `files` (the files written by earlier deltas of this frame):
+/// one of its files would lie under one of theirs, or theirs under one of its.
 fn file_dir_conflict(files: &std::collections::BTreeSet<String>, d: &Delta) -> Option<String> {
     for op in &d.ops {
         let p = op.path().as_str();
@@ -981,7 +981,7 @@ fn file_dir_conflict(files: &std::collections::BTreeSet<String>, d: &Delta) -> O
 }
 
 /// Validate one mailbox slot: envelope shape, delta format, fallback without ops, paths free of
-/// symlinks in the checked-out state dir. Returns the delta (None for a fallback).
+/// symlinks in the checked-out state dir. Returns the checked delta (None for a fallback).
 fn check_slot(
     ctx: &Ctx,
     slot: &Slot,
