@@ -374,6 +374,12 @@ pub fn serve(ctx: &Ctx, idle: Duration) -> Result<(), Error> {
                 if read(&f.answer).is_some_and(|a| a.pid == me) {
                     let _ = std::fs::remove_file(&f.answer);
                 }
+                if !workdir.is_dir() {
+                    // The worktree is gone and nothing will look at it again: its files go too, the lock
+                    // while it is still held (a watcher starting at this moment loses it and ends).
+                    let _ = std::fs::remove_file(&f.asked);
+                    let _ = std::fs::remove_file(&f.lock);
+                }
                 return Ok(());
             }
         }

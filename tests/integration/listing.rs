@@ -430,6 +430,13 @@ fn status_short_watch_answers_as_the_scan_does() {
         assert!(Instant::now() < until, "the watcher outlived its worktree");
         std::thread::sleep(Duration::from_millis(100));
     }
+    // And nothing of it is left: no answer, no lock, no record of being asked.
+    let left: Vec<String> = std::fs::read_dir(t.common_dir().join("neighbor/prompt"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(left.is_empty(), "the watcher of a removed worktree left {left:?}");
 }
 
 /// Eight `status --short --watch` at once in a worktree without a watcher: all answer, and one watcher is
