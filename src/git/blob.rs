@@ -9,6 +9,10 @@ pub fn store(repo: &Repo, bytes: &[u8]) -> Result<gix::ObjectId, Error> {
     Ok(repo.gix.write_blob(bytes).map_err(|e| Error::new(format!("cannot write a blob: {e}")))?.detach())
 }
 
+/// The largest file [`from_file_if`] reads: a file in a checkout may be anything, and one far bigger than
+/// any blob is not read whole to find out that it is not the blob (the object store's copy is read instead).
+const FROM_FILE_MAX: u64 = 16 << 20;
+
 /// The bytes of the regular file at `path` when they are exactly blob `id` (hashed as git hashes a blob,
 /// no filters applied); `None` when they are not, or the file is missing, not a regular file, a symlink
 /// or unreadable. A checked-out file read this way needs no object lookup and maps nothing of a pack, and
@@ -20,7 +24,7 @@ pub fn from_file_if(path: &std::path::Path, id: gix::ObjectId) -> Option<Vec<u8>
     let flags = nix::fcntl::OFlag::O_NOFOLLOW | nix::fcntl::OFlag::O_NONBLOCK;
     let f = std::fs::OpenOptions::new().read(true).custom_flags(flags.bits()).open(path).ok()?;
     let meta = f.metadata().ok()?;
-    if !meta.is_file() {
+    if !meta.is_file() || meta.len() > FROM_FILE_MAX {
         return None;
     }
     let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).ok()?.saturating_add(1));
@@ -108,5 +112,11 @@ mod tests {
         let fifo = f.dir.join("fifo.json");
         nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
         assert_eq!(from_file_if(&fifo, id), None, "a FIFO, refused without blocking");
+        // Past the bound a file is not read, even when it is the blob (the store's copy serves then).
+        let zeros = vec![0u8; usize::try_from(FROM_FILE_MAX).unwrap() + 1];
+        let huge_id = store(&ctx.repo, &zeros).unwrap();
+        let huge = f.dir.join("huge.json");
+        std::fs::write(&huge, &zeros).unwrap();
+        assert_eq!(from_file_if(&huge, huge_id), None, "too big to be read whole");
     }
 }
