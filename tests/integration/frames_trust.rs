@@ -340,7 +340,10 @@ fn a_delta_ref_pointing_at_a_tree_or_commit_is_quarantined_as_not_a_blob() {
     t.git(&["update-ref", "refs/neighbor/deltas/1/as-commit", &commit]);
     let shown = t.neighbor(&["delta", "show", "1/as-tree"]);
     assert_eq!(shown.code, 1, "{}{}", shown.stdout, shown.stderr);
-    assert!(shown.stderr.contains("is a tree, not a blob"), "{}", shown.stderr);
+    assert!(
+        shown.stderr.contains("refs/neighbor/deltas/1/as-tree: ") && shown.stderr.contains("is a tree, not a blob")
+    );
+    assert!(shown.stderr.contains("git neighbor delta drop 1/as-tree"), "{}", shown.stderr);
     t.delta(
         &d,
         &["--frame", "1", "--stream", "good"],

@@ -169,7 +169,16 @@ pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
             for ns in [DELTAS, APPLIED, QUARANTINE] {
                 if let Some(slot) = mailbox::list(&ctx.repo, ns, Some(frame))?.into_iter().find(|s| s.stream == stream)
                 {
-                    let bytes = mailbox::read_blob(&ctx.repo, &slot.blob)?;
+                    let bytes = mailbox::read_blob(&ctx.repo, &slot.blob).map_err(|e| {
+                        let e = Error::new(format!("{}: {}", slot.r#ref, e.message));
+                        if ns == DELTAS {
+                            e.hint(format!(
+                                "merge-frame quarantines it; `git neighbor delta drop {spec}` removes it now"
+                            ))
+                        } else {
+                            e
+                        }
+                    })?;
                     let v: serde_json::Value = serde_json::from_slice(&bytes)
                         .map_err(|e| Error::new(format!("{} is not JSON: {e}", slot.r#ref)))?;
                     ui.json_out(&v)?;
