@@ -72,16 +72,24 @@ impl Loose {
     /// Blob `id` if it is a loose object under `objects`; `None` if there is no such file.
     fn blob(&mut self, objects: &std::path::Path, id: gix::ObjectId) -> Result<Option<Vec<u8>>, Error> {
         use std::io::Read;
+        use std::os::unix::fs::OpenOptionsExt;
         let hex = id.to_hex().to_string();
         let path = objects.join(&hex[..2]).join(&hex[2..]);
         let corrupt = |what: String| Error::new(format!("cannot read blob {id}: {} {what}", path.display()));
-        let mut f = match std::fs::File::open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(corrupt(format!("cannot be read: {e}"))),
-        };
+        // Never waiting on a FIFO, never reading a device: what was opened is checked before reading.
+        let f =
+            match std::fs::OpenOptions::new().read(true).custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits()).open(&path)
+            {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(corrupt(format!("cannot be read: {e}"))),
+            };
+        let meta = f.metadata().map_err(|e| corrupt(format!("cannot be read: {e}")))?;
+        if !meta.is_file() {
+            return Err(corrupt("is not a regular file".into()));
+        }
         self.file.clear();
-        f.read_to_end(&mut self.file).map_err(|e| corrupt(format!("cannot be read: {e}")))?;
+        (&f).take(meta.len()).read_to_end(&mut self.file).map_err(|e| corrupt(format!("cannot be read: {e}")))?;
         let inflate = self.inflate.get_or_insert_with(Default::default);
         inflate.reset();
         let mut header = [0u8; 64];
@@ -224,6 +232,32 @@ mod tests {
         std::fs::write(&path, &bytes).unwrap();
         let err = bytes_of(&ctx.repo, id).unwrap_err();
         assert!(err.message.contains("declares 1000000000000 bytes"), "{}", err.message);
+    }
+
+    /// What sits at a loose object's path but is not a file is refused at once: a FIFO is not waited on,
+    /// a symlink to a device is not read.
+    #[test]
+    fn a_loose_object_path_that_is_not_a_file_is_refused_without_waiting() {
+        let f = Fixture::new();
+        let ctx = f.ctx();
+        let fifo = gix::ObjectId::from_hex(b"1111111111111111111111111111111111111111").unwrap();
+        let dev = gix::ObjectId::from_hex(b"2222222222222222222222222222222222222222").unwrap();
+        let fifo_path = loose_path(&ctx, fifo);
+        std::fs::create_dir_all(fifo_path.parent().unwrap()).unwrap();
+        nix::unistd::mkfifo(&fifo_path, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let dev_path = loose_path(&ctx, dev);
+        std::fs::create_dir_all(dev_path.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", &dev_path).unwrap();
+        let git_dir = ctx.repo.common_dir.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let repo = crate::git::Repo::discover(&git_dir).unwrap();
+            let _ = tx.send([fifo, dev].map(|id| bytes_of(&repo, id).map_err(|e| e.message)));
+        });
+        let got = rx.recv_timeout(std::time::Duration::from_secs(30)).expect("a read blocked");
+        for r in got {
+            assert!(r.as_ref().is_err_and(|m| m.contains("is not a regular file")), "{r:?}");
+        }
     }
 
     /// A file is taken for a blob only when its bytes are the blob: not changed, not a symlink to the
