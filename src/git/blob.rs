@@ -36,9 +36,10 @@ pub fn from_file_if(path: &std::path::Path, id: gix::ObjectId) -> Option<Vec<u8>
 /// The bytes of blob `id`, read in-process: a loose object through this thread's one zlib stream
 /// ([`Loose`]), anything else (packed, in an alternate) through gix.
 pub fn bytes_of(repo: &Repo, id: gix::ObjectId) -> Result<Vec<u8>, Error> {
-    let objects = repo.gix.objects.store_ref().path();
-    if let Some(bytes) = LOOSE.with(|l| l.borrow_mut().blob(objects, id))? {
-        return Ok(bytes);
+    match loose(repo, id)? {
+        Some((gix::object::Kind::Blob, bytes)) => return Ok(bytes),
+        Some((kind, _)) => return Err(Error::new(format!("{id} is a {kind}, not a blob"))),
+        None => {}
     }
     let obj = repo.gix.find_object(id).map_err(|e| Error::new(format!("cannot read blob {id}: {e}")))?;
     if obj.kind != gix::object::Kind::Blob {
@@ -47,11 +48,16 @@ pub fn bytes_of(repo: &Repo, id: gix::ObjectId) -> Result<Vec<u8>, Error> {
     Ok(obj.detach().data)
 }
 
+/// Object `id` if it is loose in `repo`'s object store (read by [`Loose`]); `None` if it is not loose.
+fn loose(repo: &Repo, id: gix::ObjectId) -> Result<Option<(gix::object::Kind, Vec<u8>)>, Error> {
+    LOOSE.with(|l| l.borrow_mut().object(repo.gix.objects.store_ref().path(), id))
+}
+
 thread_local! {
     static LOOSE: std::cell::RefCell<Loose> = std::cell::RefCell::new(Loose::default());
 }
 
-/// A reader of loose blobs that keeps one zlib stream and one file buffer for all of them.
+/// A reader of loose objects that keeps one zlib stream and one file buffer for all of them.
 ///
 /// gix starts a new zlib stream for every loose object it reads: a 47 KB block aligned to 64 bytes, freed
 /// at once. A frame reads two loose blobs per delta (the delta, then the written state file back for the
@@ -69,13 +75,17 @@ struct Loose {
 const ZLIB_MAX_RATIO: u64 = 1032;
 
 impl Loose {
-    /// Blob `id` if it is a loose object under `objects`; `None` if there is no such file.
-    fn blob(&mut self, objects: &std::path::Path, id: gix::ObjectId) -> Result<Option<Vec<u8>>, Error> {
+    /// Object `id`, its kind and bytes, if it is loose under `objects`; `None` if there is no such file.
+    fn object(
+        &mut self,
+        objects: &std::path::Path,
+        id: gix::ObjectId,
+    ) -> Result<Option<(gix::object::Kind, Vec<u8>)>, Error> {
         use std::io::Read;
         use std::os::unix::fs::OpenOptionsExt;
         let hex = id.to_hex().to_string();
         let path = objects.join(&hex[..2]).join(&hex[2..]);
-        let corrupt = |what: String| Error::new(format!("cannot read blob {id}: {} {what}", path.display()));
+        let corrupt = |what: String| Error::new(format!("cannot read object {id}: {} {what}", path.display()));
         // Never waiting on a FIFO, never reading a device: what was opened is checked before reading.
         let f =
             match std::fs::OpenOptions::new().read(true).custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits()).open(&path)
@@ -97,9 +107,6 @@ impl Loose {
             inflate.prefix(&self.file, &mut header).map_err(|e| corrupt(format!("is not a zlib stream: {e}")))?;
         let (kind, size, header_len) = gix::objs::decode::loose_header(&header[..got])
             .map_err(|e| corrupt(format!("has no object header: {e}")))?;
-        if kind != gix::object::Kind::Blob {
-            return Err(Error::new(format!("{id} is a {kind}, not a blob")));
-        }
         let bound = (self.file.len() as u64).saturating_mul(ZLIB_MAX_RATIO);
         let size = usize::try_from(size).ok().filter(|_| size <= bound).ok_or_else(|| {
             corrupt(format!("declares {size} bytes, more than its {} compressed bytes can hold", self.file.len()))
@@ -112,15 +119,15 @@ impl Loose {
                 .rest(&self.file[used..], &header[..got], header_len, &mut out, size)
                 .map_err(|e| corrupt(format!("is not a zlib stream: {e}")))?;
         }
-        // Not just the length: the bytes must be the blob the id names.
-        let hashed = gix::objs::compute_hash(id.kind(), gix::objs::Kind::Blob, &out).ok();
+        // Not just the length: the bytes must be the object the id names.
+        let hashed = gix::objs::compute_hash(id.kind(), kind, &out).ok();
         if out.len() != size || hashed != Some(id) {
             return Err(corrupt("does not hold the object its name says".into()));
         }
         if self.file.capacity() > 1 << 20 {
             self.file = Vec::new();
         }
-        Ok(Some(out))
+        Ok(Some((kind, out)))
     }
 }
 
@@ -135,14 +142,21 @@ pub enum Found {
     Missing,
 }
 
-/// Read every object in `oids`, in order, in-process. (`cat-file --batch` opened and mapped each loose
-/// object three times, and a plane of 1,000 tasks is 1,000 loose objects until a `gc`: 40 ms of a 70 ms
-/// claim.)
+/// Read every object in `oids`, in order, in-process: loose ones as [`bytes_of`] reads them, the others
+/// through gix. (`cat-file --batch` opened and mapped each loose object three times, and a plane of 1,000
+/// tasks is 1,000 loose objects until a `gc`: 40 ms of a 70 ms claim.)
 pub fn read_many(repo: &Repo, oids: &[String]) -> Result<Vec<Found>, Error> {
     oids.iter()
         .map(|o| {
             let id = gix::ObjectId::from_hex(o.as_bytes())
                 .map_err(|e| Error::new(format!("'{o}' is not an object id: {e}")))?;
+            if let Some((kind, data)) = loose(repo, id)? {
+                return Ok(if kind == gix::object::Kind::Blob {
+                    Found::Blob(data)
+                } else {
+                    Found::Other(kind.to_string())
+                });
+            }
             Ok(match repo.gix.try_find_object(id) {
                 Ok(None) => Found::Missing,
                 Ok(Some(obj)) if obj.kind == gix::object::Kind::Blob => Found::Blob(obj.detach().data),
