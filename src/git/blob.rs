@@ -231,13 +231,16 @@ mod tests {
     }
 
     /// A loose object whose header declares more bytes than its compressed stream can hold is refused
-    /// before that much is allocated (a 1 TB header on a 40-byte file would otherwise abort the process).
+    /// before that much is allocated: the rest of an object is inflated into a buffer of the declared size,
+    /// and 1 TB would abort the process.
     #[test]
     fn a_loose_object_declaring_an_impossible_size_is_refused() {
         let f = Fixture::new();
         let ctx = f.ctx();
         let mut z = gix::zlib::stream::deflate::Write::new(Vec::new(), gix::zlib::Compression::DEFAULT);
-        std::io::Write::write_all(&mut z, b"blob 1000000000000\0tiny").unwrap();
+        // More than the 64 bytes the header is first inflated into, so the stream does not end there.
+        let body: String = (0..100).map(|i| format!("{i} ")).collect();
+        std::io::Write::write_all(&mut z, format!("blob 1000000000000\0{body}").as_bytes()).unwrap();
         std::io::Write::flush(&mut z).unwrap();
         let bytes = z.into_inner();
         let id = gix::ObjectId::from_hex(b"0123456789abcdef0123456789abcdef01234567").unwrap();
