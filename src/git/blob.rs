@@ -85,7 +85,10 @@ impl Loose {
         use std::os::unix::fs::OpenOptionsExt;
         let hex = id.to_hex().to_string();
         let path = objects.join(&hex[..2]).join(&hex[2..]);
-        let corrupt = |what: String| Error::new(format!("cannot read object {id}: {} {what}", path.display()));
+        let corrupt = |what: String| {
+            Error::new(format!("cannot read object {id}: {} {what}", path.display()))
+                .hint("`git fsck` checks the object store and names what is damaged")
+        };
         // Never waiting on a FIFO, never reading a device: what was opened is checked before reading.
         let f =
             match std::fs::OpenOptions::new().read(true).custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits()).open(&path)
@@ -217,6 +220,7 @@ mod tests {
         std::fs::copy(loose_path(&ctx, a), &b_path).unwrap();
         let err = bytes_of(&ctx.repo, b).unwrap_err();
         assert!(err.message.contains("does not hold the object its name says"), "{}", err.message);
+        assert!(err.hints.iter().any(|h| h.contains("git fsck")), "{:?}", err.hints);
         let head = gix::ObjectId::from_hex(f.git(&["rev-parse", "HEAD"]).as_bytes()).unwrap();
         assert!(loose_path(&ctx, head).is_file());
         let err = bytes_of(&ctx.repo, head).unwrap_err();
