@@ -575,8 +575,9 @@ fn prepare<'a>(
 fn collect(f: &Frame<'_>) -> Result<Collected, Error> {
     let slots = mailbox::list(&f.ctx.repo, DELTAS, Some(f.number))?;
     let mut c = Collected { valid: Vec::new(), quarantined: Vec::new() };
+    let mut links = f.target_wt.as_ref().map(|w| delta::NoSymlinks::new(&w.path.join(f.prefix)));
     for slot in slots {
-        match check_slot(f.ctx, &slot, f.target_wt.as_ref().map(|w| w.path.join(f.prefix))) {
+        match check_slot(f.ctx, &slot, links.as_mut()) {
             Ok((mut env, d)) => {
                 // Only a reducer reads the delta as written; otherwise its text is all that is kept (a frame
                 // of a thousand deltas held twice was most of its memory).
@@ -985,7 +986,7 @@ fn file_dir_conflict(files: &std::collections::BTreeSet<String>, d: &Delta) -> O
 fn check_slot(
     ctx: &Ctx,
     slot: &Slot,
-    wt_state: Option<PathBuf>,
+    wt_state: Option<&mut delta::NoSymlinks>,
 ) -> Result<(mailbox::Envelope, Option<Checked>), String> {
     // The name goes into the commit's `Neighbor-Streams:` trailer: it must be a stream name there too.
     registry::validate_name_as("stream", &slot.stream).map_err(|e| e.message)?;
@@ -998,9 +999,9 @@ fn check_slot(
         }
         return Ok((env, None));
     }
-    if let Some(dir) = wt_state {
+    if let Some(links) = wt_state {
         for op in &d.ops {
-            delta::check_no_symlinks(&dir, op.path()).map_err(|e| e.to_string())?;
+            links.check(op.path()).map_err(|e| e.to_string())?;
         }
     }
     Ok((env, Some(Checked::of(bytes, &d))))

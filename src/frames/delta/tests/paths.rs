@@ -147,6 +147,28 @@ fn symlinks_are_refused() {
     assert!(matches!(check(&scratch.0.join("state-link"), "real/file.json"), Err(PathError::Symlink { .. })));
     // A missing state directory has nothing to refuse.
     check(&scratch.0.join("nope"), "a.json").unwrap();
+    // One checker for many paths answers each as the one-off check does, whatever came before: what it saw
+    // to be no link is remembered, a link never is.
+    let paths = [
+        "real/file.json",
+        "real/inner.json",
+        "real/absent.json",
+        "dirlink/secret.json",
+        "real/file.json/below",
+        "filelink.json",
+        "dirlink",
+        "absent/deeper/x.json",
+    ];
+    for dir in [state.clone(), scratch.0.join("state-link"), scratch.0.join("nope")] {
+        let mut links = crate::frames::delta::NoSymlinks::new(&dir);
+        for round in 0..2 {
+            for p in paths.iter().chain(paths.iter().rev()) {
+                let one = check(&dir, p).map_err(|e| e.to_string());
+                let many = links.check(&validate_rel_path(p).unwrap()).map_err(|e| e.to_string());
+                assert_eq!(many, one, "{} {p} (round {round})", dir.display());
+            }
+        }
+    }
 
     // DirSource applies the same rule when reading.
     let source = crate::frames::delta::DirSource::new(&state);
