@@ -48,9 +48,46 @@ pub fn bytes_of(repo: &Repo, id: gix::ObjectId) -> Result<Vec<u8>, Error> {
     Ok(obj.detach().data)
 }
 
+/// Blob `id`'s bytes when it has at most `max` bytes (`None` when it has more), read as [`bytes_of`] reads
+/// them; a larger loose blob is not inflated past its header.
+pub fn bytes_at_most(repo: &Repo, id: gix::ObjectId, max: u64) -> Result<Option<Vec<u8>>, Error> {
+    let not_blob = |kind| Error::new(format!("{id} is a {kind}, not a blob"));
+    match loose_at_most(repo, id, max)? {
+        Some((gix::object::Kind::Blob, bytes)) => return Ok(bytes),
+        Some((kind, _)) => return Err(not_blob(kind)),
+        None => {}
+    }
+    let header = repo.gix.find_header(id).map_err(|e| Error::new(format!("cannot read blob {id}: {e}")))?;
+    if header.kind() != gix::object::Kind::Blob {
+        return Err(not_blob(header.kind()));
+    }
+    if header.size() > max {
+        return Ok(None);
+    }
+    bytes_of(repo, id).map(Some)
+}
+
+/// Object `id`'s kind and bytes, read as [`bytes_of`] reads a blob: loose through this thread's one zlib
+/// stream, anything else through gix.
+pub fn object(repo: &Repo, id: gix::ObjectId) -> Result<(gix::object::Kind, Vec<u8>), Error> {
+    if let Some(found) = loose(repo, id)? {
+        return Ok(found);
+    }
+    let obj = repo.gix.find_object(id).map_err(|e| Error::new(format!("cannot read object {id}: {e}")))?;
+    Ok((obj.kind, obj.detach().data))
+}
+
 /// Object `id` if it is loose in `repo`'s object store (read by [`Loose`]); `None` if it is not loose.
 fn loose(repo: &Repo, id: gix::ObjectId) -> Result<Option<(gix::object::Kind, Vec<u8>)>, Error> {
-    LOOSE.with(|l| l.borrow_mut().object(repo.gix.objects.store_ref().path(), id))
+    Ok(loose_at_most(repo, id, u64::MAX)?.and_then(|(kind, bytes)| Some((kind, bytes?))))
+}
+
+/// A loose object's kind, and its bytes unless it has more than the reader was asked to read.
+type Capped = (gix::object::Kind, Option<Vec<u8>>);
+
+/// [`loose`], but an object of more than `max` bytes is not read: its kind comes with `None`.
+fn loose_at_most(repo: &Repo, id: gix::ObjectId, max: u64) -> Result<Option<Capped>, Error> {
+    LOOSE.with(|l| l.borrow_mut().object(repo.gix.objects.store_ref().path(), id, max))
 }
 
 thread_local! {
@@ -76,11 +113,7 @@ const ZLIB_MAX_RATIO: u64 = 1032;
 
 impl Loose {
     /// Object `id`, its kind and bytes, if it is loose under `objects`; `None` if there is no such file.
-    fn object(
-        &mut self,
-        objects: &std::path::Path,
-        id: gix::ObjectId,
-    ) -> Result<Option<(gix::object::Kind, Vec<u8>)>, Error> {
+    fn object(&mut self, objects: &std::path::Path, id: gix::ObjectId, max: u64) -> Result<Option<Capped>, Error> {
         use std::io::Read;
         use std::os::unix::fs::OpenOptionsExt;
         let hex = id.to_hex().to_string();
@@ -114,6 +147,9 @@ impl Loose {
         let size = usize::try_from(size).ok().filter(|_| size <= bound).ok_or_else(|| {
             corrupt(format!("declares {size} bytes, more than its {} compressed bytes can hold", self.file.len()))
         })?;
+        if size as u64 > max {
+            return Ok(Some((kind, None)));
+        }
         let mut out = Vec::new();
         if status == gix::zlib::Status::StreamEnd {
             out.extend_from_slice(&header[header_len..got]);
@@ -130,7 +166,7 @@ impl Loose {
         if self.file.capacity() > 1 << 20 {
             self.file = Vec::new();
         }
-        Ok(Some((kind, out)))
+        Ok(Some((kind, Some(out))))
     }
 }
 
@@ -232,6 +268,33 @@ mod tests {
         f.git(&["prune-packed"]);
         assert!(!loose_path(&ctx, a).exists());
         assert_eq!(bytes_of(&ctx.repo, a).unwrap(), b"{\"n\": 0}\n");
+    }
+
+    /// `bytes_at_most` reads a blob of at most `max` bytes and leaves a larger one unread (`None`), loose or
+    /// packed; another kind of object is an error either way.
+    #[test]
+    fn a_blob_over_the_limit_is_not_read() {
+        let f = Fixture::new();
+        let ctx = f.ctx();
+        let small = store(&ctx.repo, b"0123456789").unwrap();
+        let large = store(&ctx.repo, &[b'x'; 5000]).unwrap();
+        let head = gix::ObjectId::from_hex(f.git(&["rev-parse", "HEAD"]).as_bytes()).unwrap();
+        let check = |how: &str| {
+            assert_eq!(bytes_at_most(&ctx.repo, small, 10).unwrap().as_deref(), Some(&b"0123456789"[..]), "{how}");
+            assert_eq!(bytes_at_most(&ctx.repo, small, 9).unwrap(), None, "{how}");
+            assert_eq!(bytes_at_most(&ctx.repo, large, 4999).unwrap(), None, "{how}");
+            assert_eq!(bytes_at_most(&ctx.repo, large, 5000).unwrap().map(|b| b.len()), Some(5000), "{how}");
+            let err = bytes_at_most(&ctx.repo, head, 1 << 20).unwrap_err();
+            assert!(err.message.contains("is a commit, not a blob"), "{how}: {}", err.message);
+        };
+        assert!(loose_path(&ctx, large).is_file() && loose_path(&ctx, head).is_file());
+        check("loose");
+        f.git(&["tag", "keep-small", &small.to_string()]);
+        f.git(&["tag", "keep-large", &large.to_string()]);
+        f.git(&["repack", "-adq"]);
+        f.git(&["prune-packed"]);
+        assert!(!loose_path(&ctx, large).exists() && !loose_path(&ctx, head).exists());
+        check("packed");
     }
 
     /// A loose object whose header declares more bytes than its compressed stream can hold is refused

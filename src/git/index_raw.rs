@@ -89,6 +89,8 @@ const EXTENDED: u16 = 0x4000;
 const NAME_MASK: u16 = 0x0fff;
 const INTENT_TO_ADD: u16 = 0x2000;
 const SKIP_WORKTREE: u16 = 0x4000;
+/// The most bytes one read of consecutive entries ([`RawIndex::entries_at`]) spans.
+const RUN_BYTES: u32 = 1 << 20;
 /// The streaming buffer: big enough for any entry with a short path; one with a longer path grows it.
 const CHUNK: usize = 64 * 1024;
 
@@ -213,11 +215,52 @@ impl RawIndex {
 
     /// Entry `i`'s fields, read from the file; `None` when they cannot be read.
     pub fn entry(&self, i: usize) -> Option<RawEntry> {
-        let fixed = STAT_LEN + self.hash_len + 2;
         // Every entry is at least this long: its fixed part, a NUL, padded to 8 bytes.
         let mut b = [0u8; STAT_LEN + 32 + 4];
-        let b = b.get_mut(..fixed + 2)?;
+        let b = b.get_mut(..self.fields_len())?;
         self.source.read_at(b, u64::from(*self.starts.get(i)?))?;
+        self.fields(b)
+    }
+
+    /// The fields of entries `idx` (in increasing order), in that order: each run of consecutive entries
+    /// is read from the file at once, so a directory's files cost one read, not one each.
+    pub fn entries_at(&self, idx: &[usize]) -> Option<Vec<RawEntry>> {
+        self.entries_within(idx, RUN_BYTES)
+    }
+
+    /// [`Self::entries_at`], each read spanning less than `span` bytes of the file from its first entry.
+    fn entries_within(&self, idx: &[usize], span: u32) -> Option<Vec<RawEntry>> {
+        let mut out = Vec::with_capacity(idx.len());
+        let mut buf = Vec::new();
+        let mut k = 0;
+        while k < idx.len() {
+            // The run idx[k..r]: consecutive entries, at most RUN_BYTES apart.
+            let first = *self.starts.get(idx[k])?;
+            let mut r = k + 1;
+            while r < idx.len() && idx[r] == idx[r - 1] + 1 && (*self.starts.get(idx[r])?).checked_sub(first)? < span {
+                r += 1;
+            }
+            let last = *self.starts.get(idx[r - 1])?;
+            let len = usize::try_from(last.checked_sub(first)?).ok()? + self.fields_len();
+            buf.resize(len, 0);
+            self.source.read_at(&mut buf, u64::from(first))?;
+            for &i in &idx[k..r] {
+                let at = usize::try_from(self.starts.get(i)?.checked_sub(first)?).ok()?;
+                out.push(self.fields(buf.get(at..at + self.fields_len())?)?);
+            }
+            k = r;
+        }
+        Some(out)
+    }
+
+    /// How many bytes from an entry's start hold every field [`RawEntry`] has.
+    fn fields_len(&self) -> usize {
+        STAT_LEN + self.hash_len + 4
+    }
+
+    /// An entry's fields from its first [`Self::fields_len`] bytes.
+    fn fields(&self, b: &[u8]) -> Option<RawEntry> {
+        let fixed = STAT_LEN + self.hash_len + 2;
         let flags = be16(b, fixed - 2)?;
         let ext = if flags & EXTENDED != 0 { be16(b, fixed)? } else { 0 };
         Some(RawEntry {
@@ -398,6 +441,19 @@ mod tests {
                 })
                 .collect();
             assert_eq!(got, want);
+            // Read in runs: every entry, every third one, one at a time, and with each read spanning at
+            // most 1 KiB (runs cut short): the same fields as one by one.
+            let one_by_one: Vec<_> = (0..r.len()).map(|i| format!("{:?}", r.entry(i))).collect();
+            let all: Vec<usize> = (0..r.len()).collect();
+            let thirds: Vec<usize> = (0..r.len()).step_by(3).collect();
+            for (idx, span) in [(&all, RUN_BYTES), (&all, 1024), (&thirds, RUN_BYTES), (&thirds, 1)] {
+                let got = r.entries_within(idx, span).expect("entries read in runs");
+                let got: Vec<String> = got.iter().map(|e| format!("{:?}", Some(e))).collect();
+                let want: Vec<&String> = idx.iter().map(|&i| &one_by_one[i]).collect();
+                assert_eq!(got.len(), want.len());
+                assert!(got.iter().zip(&want).all(|(g, w)| g == *w), "span {span}");
+            }
+            assert!(r.entries_at(&[r.len()]).is_none(), "an entry past the end is not read");
         }
     }
 
@@ -425,6 +481,7 @@ mod tests {
             for i in 0..r.len() {
                 let _ = (r.path(i), r.entry(i));
             }
+            let _ = r.entries_within(&(0..r.len()).collect::<Vec<_>>(), 64);
             let _ = r.prefixed_range(BStr::new(b"a/"));
         };
         for len in 0..data.len() {

@@ -8,7 +8,7 @@
 //! a 20,000-file repository reads a handful of tree objects. Indexes this does not handle (split index,
 //! sparse directories) go to `git diff --cached`, which gives the same answer.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use gix::bstr::{BStr, BString, ByteSlice};
 use gix::index::entry::{Mode, Stage};
@@ -87,10 +87,7 @@ fn cache_tree(t: &gix::index::extension::Tree) -> CacheTree {
 }
 
 fn staged_with(repo: &Repo, index: &dyn Entries, tree: Option<&CacheTree>) -> Option<Vec<Staged>> {
-    let head_tree = match repo.gix.head_tree_id_or_empty() {
-        Ok(id) => id.detach(),
-        Err(_) => return None,
-    };
+    let head_tree = head_tree(repo)?;
     let empty = gix::ObjectId::empty_tree(repo.gix.object_hash());
     let mut out = Vec::new();
     let mut walk = Walk { repo, index, out: &mut out };
@@ -99,12 +96,29 @@ fn staged_with(repo: &Repo, index: &dyn Entries, tree: Option<&CacheTree>) -> Op
     Some(out)
 }
 
+/// HEAD's tree, the empty tree before the first commit; `None` when it cannot be read. The commit is read
+/// as blobs are ([`super::blob::object`]): a loose one through the thread's one zlib stream.
+fn head_tree(repo: &Repo) -> Option<gix::ObjectId> {
+    let Some(commit) = repo.gix.head().ok()?.id() else {
+        return Some(gix::ObjectId::empty_tree(repo.gix.object_hash()));
+    };
+    let (kind, data) = super::blob::object(repo, commit.detach()).ok()?;
+    if kind != gix::object::Kind::Commit {
+        return None;
+    }
+    gix::objs::CommitRefIter::from_bytes(&data, repo.gix.object_hash()).tree_id().ok()
+}
+
 /// An index as the walk reads it: entries in git's order, each read when asked.
 trait Entries {
     fn len(&self) -> usize;
     fn path(&self, i: usize) -> &BStr;
     /// Entry `i`'s fields; `None` when they cannot be read (git is asked instead).
     fn entry(&self, i: usize) -> Option<RawEntry>;
+    /// The fields of entries `idx` (in increasing order), in that order; `None` when one cannot be read.
+    fn entries_at(&self, idx: &[usize]) -> Option<Vec<RawEntry>> {
+        idx.iter().map(|&i| self.entry(i)).collect()
+    }
     /// The entries whose path starts with `prefix`.
     fn prefixed(&self, prefix: &BStr) -> std::ops::Range<usize>;
 }
@@ -145,6 +159,9 @@ impl Entries for RawIndex {
     fn entry(&self, i: usize) -> Option<RawEntry> {
         RawIndex::entry(self, i)
     }
+    fn entries_at(&self, idx: &[usize]) -> Option<Vec<RawEntry>> {
+        RawIndex::entries_at(self, idx)
+    }
     fn prefixed(&self, prefix: &BStr) -> std::ops::Range<usize> {
         self.prefixed_range(prefix)
     }
@@ -171,12 +188,16 @@ impl Walk<'_> {
         {
             return Some(()); // unchanged since HEAD: nothing below is staged
         }
+        // The cache-tree's subdirectories by name. A valid one says how many index entries it covers.
+        let cached: BTreeMap<&[u8], &CacheTree> =
+            cache.map(|c| c.children.iter().map(|k| (k.name.as_slice(), k)).collect()).unwrap_or_default();
         let range = if prefix.is_empty() { 0..self.index.len() } else { self.index.prefixed(prefix) };
         // The index's direct files and subdirectories of this directory. The entries of one subdirectory
         // are contiguous (sorted by path bytes, everything starting with `<name>/` sits together), so each
-        // subdirectory is stepped over in one binary search instead of visiting its entries here.
+        // subdirectory is stepped over at once: by the count its valid cache-tree entry gives, checked at
+        // both ends of the run, else by one binary search.
         let mut files: BTreeMap<BString, usize> = BTreeMap::new();
-        let mut subdirs: Vec<BString> = Vec::new();
+        let mut subdirs: BTreeSet<BString> = BTreeSet::new();
         let mut i = range.start;
         while i < range.end {
             let full = self.index.path(i);
@@ -184,14 +205,28 @@ impl Walk<'_> {
             let rest = full.strip_prefix(prefix.as_bytes())?;
             match rest.find_byte(b'/') {
                 Some(slash) => {
+                    let name = &rest[..slash];
                     let under = &full[..prefix.len() + slash + 1];
-                    let (mut lo, mut hi) = (i, range.end);
-                    while lo < hi {
-                        let mid = lo + (hi - lo) / 2;
-                        if self.index.path(mid).starts_with(under) { lo = mid + 1 } else { hi = mid }
-                    }
-                    subdirs.push(BString::from(&rest[..slash]));
-                    i = lo;
+                    let within = |k: usize| self.index.path(k).starts_with(under);
+                    let counted = cached
+                        .get(name)
+                        .and_then(|c| c.num_entries)
+                        .and_then(|n| i.checked_add(usize::try_from(n).ok()?))
+                        .filter(|&end| {
+                            end > i && end <= range.end && within(end - 1) && (end == range.end || !within(end))
+                        });
+                    i = match counted {
+                        Some(end) => end,
+                        None => {
+                            let (mut lo, mut hi) = (i, range.end);
+                            while lo < hi {
+                                let mid = lo + (hi - lo) / 2;
+                                if within(mid) { lo = mid + 1 } else { hi = mid }
+                            }
+                            lo
+                        }
+                    };
+                    subdirs.insert(BString::from(name));
                 }
                 None => {
                     files.entry(BString::from(rest)).or_insert(i);
@@ -203,8 +238,9 @@ impl Walk<'_> {
             Some(id) => self.read_tree(id)?,
             None => BTreeMap::new(),
         };
-        for (name, &i) in &files {
-            let e = self.index.entry(i)?;
+        let at: Vec<usize> = files.values().copied().collect();
+        let entries = self.index.entries_at(&at)?;
+        for ((name, _), e) in files.iter().zip(entries) {
             let path = join(prefix, name.as_ref());
             if e.intent_to_add {
                 continue;
@@ -243,7 +279,7 @@ impl Walk<'_> {
                 }
                 None => None,
             };
-            let sub_cache = cache.and_then(|c| c.children.iter().find(|k| k.name.as_slice() == name.as_slice()));
+            let sub_cache = cached.get(name.as_slice()).copied();
             self.dir(sub_prefix.as_ref(), sub_head, sub_cache)?;
         }
         // What HEAD has here that the index has neither as a file nor as a directory.
@@ -272,9 +308,13 @@ impl Walk<'_> {
     }
 
     fn read_tree(&self, id: gix::ObjectId) -> Option<BTreeMap<BString, Head>> {
-        let tree = self.repo.gix.find_tree(id).ok()?;
+        let (kind, data) = super::blob::object(self.repo, id).ok()?;
+        if kind != gix::object::Kind::Tree {
+            return None;
+        }
         let mut out = BTreeMap::new();
-        for e in tree.decode().ok()?.entries {
+        for e in gix::objs::TreeRefIter::from_bytes(&data, self.repo.gix.object_hash()) {
+            let e = e.ok()?;
             let kind = e.mode.kind();
             let h =
                 if kind == EntryKind::Tree { Head::Tree(e.oid.to_owned()) } else { Head::Blob(e.oid.to_owned(), kind) };
@@ -525,6 +565,57 @@ mod tests {
         let ctx = f.ctx();
         assert!(RawIndex::read(&index_path(&ctx.repo), ctx.repo.gix.object_hash()).is_none());
         assert_eq!(staged_in_process(&ctx.repo).unwrap(), staged_by_git(&ctx.repo).unwrap());
+    }
+
+    /// Before the first commit of a branch (HEAD names a branch that does not exist yet), everything in the
+    /// index is staged, as git says.
+    #[test]
+    fn before_the_first_commit_everything_is_staged() {
+        let f = Fixture::new();
+        f.write("a/b.txt", "b");
+        f.git(&["add", "-A"]);
+        f.git(&["checkout", "-q", "--orphan", "fresh"]);
+        let ctx = f.ctx();
+        let git = staged_by_git(&ctx.repo).unwrap();
+        assert!(git.len() >= 3 && git.iter().all(|s| s.status == 'A'), "{git:?}");
+        assert_eq!(staged_in_process(&ctx.repo).as_ref(), Some(&git));
+    }
+
+    /// The walk steps over a directory by the entry count its cache-tree node gives only when the entries
+    /// at both ends of that count agree: a count one short or one long (a damaged or stale index) is found
+    /// out, and the staged file right after that directory is still seen.
+    #[test]
+    fn a_wrong_cache_tree_count_is_not_trusted() {
+        let f = Fixture::new();
+        for p in ["m/b/1.txt", "m/b/2.txt", "m/b/3.txt", "m/c.txt", "m/d/4.txt"] {
+            f.write(p, p);
+        }
+        f.git(&["add", "-A"]);
+        f.git(&["commit", "-qm", "tree"]);
+        f.write("m/c.txt", "changed");
+        f.git(&["add", "m/c.txt"]);
+        let ctx = f.ctx();
+        let want = staged_by_git(&ctx.repo).unwrap();
+        assert_eq!(want.iter().map(|s| s.path.as_str()).collect::<Vec<_>>(), ["m/c.txt"]);
+        let path = index_path(&ctx.repo);
+        let data = std::fs::read(&path).unwrap();
+        // The cache-tree node of m/b: its name, a NUL, then "<count> <subtrees>\n".
+        let node = data.windows(4).rposition(|w| w == b"b\x003 ").expect("m/b's node, valid, 3 entries");
+        for wrong in [b'2', b'4'] {
+            let mut bad = data.clone();
+            bad[node + 2] = wrong;
+            std::fs::write(&path, &bad).unwrap();
+            let raw = RawIndex::read(&path, ctx.repo.gix.object_hash()).expect("read");
+            let b = raw.tree.as_ref().and_then(|t| t.children.iter().find(|c| c.name == "m"));
+            let b = b.and_then(|m| m.children.iter().find(|c| c.name == "b")).unwrap();
+            assert_eq!(b.num_entries, Some(u32::from(wrong - b'0')), "the count was changed");
+            assert_eq!(
+                staged_with(&ctx.repo, &raw, raw.tree.as_ref()).as_ref(),
+                Some(&want),
+                "count {}",
+                wrong as char
+            );
+        }
     }
 }
 

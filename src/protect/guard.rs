@@ -106,10 +106,7 @@ use crate::git::status::staged;
 
 fn read_blob(repo: &Repo, oid: &str) -> Option<Vec<u8>> {
     let id = gix::ObjectId::from_hex(oid.as_bytes()).ok()?;
-    if repo.gix.find_header(id).ok()?.size() > MAX_SCAN {
-        return None;
-    }
-    repo.gix.find_object(id).ok().map(|o| o.data.clone())
+    crate::git::blob::bytes_at_most(repo, id, MAX_SCAN).ok()?
 }
 
 /// Which overrides are in force for this hook run.
