@@ -8,13 +8,13 @@
 //! a 20,000-file repository reads a handful of tree objects. Indexes this does not handle (split index,
 //! sparse directories) go to `git diff --cached`, which gives the same answer.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use gix::bstr::{BStr, BString, ByteSlice};
 use gix::index::entry::{Mode, Stage};
 use gix::objs::tree::EntryKind;
 
-use super::index_raw::{CacheTree, RawEntry, RawIndex};
+use super::index_raw::{CacheTree, RawEntry, RawIndex, Run, Runs};
 use super::{GitCmd, Repo};
 use crate::error::Error;
 
@@ -73,7 +73,7 @@ fn staged_in(repo: &Repo, index: &gix::index::File) -> Option<Vec<Staged>> {
     if index.link().is_some() || index.entries().iter().any(|e| e.mode.is_sparse()) {
         return None;
     }
-    staged_with(repo, index, index.tree().map(cache_tree).as_ref())
+    staged_with(repo, &GixIndex::new(index)?, index.tree().map(cache_tree).as_ref())
 }
 
 /// gix's cache-tree as the walk reads it.
@@ -86,12 +86,12 @@ fn cache_tree(t: &gix::index::extension::Tree) -> CacheTree {
     }
 }
 
-fn staged_with(repo: &Repo, index: &dyn Entries, tree: Option<&CacheTree>) -> Option<Vec<Staged>> {
+fn staged_with(repo: &Repo, index: &dyn Index, tree: Option<&CacheTree>) -> Option<Vec<Staged>> {
     let head_tree = head_tree(repo)?;
     let empty = gix::ObjectId::empty_tree(repo.gix.object_hash());
     let mut out = Vec::new();
     let mut walk = Walk { repo, index, out: &mut out };
-    walk.dir(BStr::new(b""), (head_tree != empty).then_some(head_tree), tree)?;
+    walk.dir(BStr::new(b""), 0..index.runs().len(), (head_tree != empty).then_some(head_tree), tree)?;
     out.sort_by(|a, b| a.path.cmp(&b.path));
     Some(out)
 }
@@ -109,67 +109,73 @@ fn head_tree(repo: &Repo) -> Option<gix::ObjectId> {
     gix::objs::CommitRefIter::from_bytes(&data, repo.gix.object_hash()).tree_id().ok()
 }
 
-/// An index as the walk reads it: entries in git's order, each read when asked.
-trait Entries {
-    fn len(&self) -> usize;
-    fn path(&self, i: usize) -> &BStr;
-    /// Entry `i`'s fields; `None` when they cannot be read (git is asked instead).
-    fn entry(&self, i: usize) -> Option<RawEntry>;
-    /// The fields of entries `idx` (in increasing order), in that order; `None` when one cannot be read.
-    fn entries_at(&self, idx: &[usize]) -> Option<Vec<RawEntry>> {
-        idx.iter().map(|&i| self.entry(i)).collect()
-    }
-    /// The entries whose path starts with `prefix`.
-    fn prefixed(&self, prefix: &BStr) -> std::ops::Range<usize>;
+/// An index as the walk reads it: its entries as runs of consecutive entries in one directory, in git's
+/// order, and the entries of one run when the walk asks.
+trait Index {
+    fn runs(&self) -> &[Run];
+    /// The names (paths without the run's directory) and fields of run `k`'s entries; `None` when they
+    /// cannot be read (git is asked instead).
+    fn files(&self, k: usize) -> Option<Vec<(BString, RawEntry)>>;
 }
 
-impl Entries for gix::index::File {
-    fn len(&self) -> usize {
-        self.entries().len()
+impl Index for RawIndex {
+    fn runs(&self) -> &[Run] {
+        &self.runs
     }
-    fn path(&self, i: usize) -> &BStr {
-        self.entries()[i].path(self)
-    }
-    fn entry(&self, i: usize) -> Option<RawEntry> {
-        let e = self.entries().get(i)?;
-        Some(RawEntry {
-            mode: e.mode.bits(),
-            id: e.id,
-            stage: match e.stage() {
-                Stage::Unconflicted => 0,
-                Stage::Base => 1,
-                Stage::Ours => 2,
-                Stage::Theirs => 3,
-            },
-            intent_to_add: e.flags.contains(gix::index::entry::Flags::INTENT_TO_ADD),
-        })
-    }
-    fn prefixed(&self, prefix: &BStr) -> std::ops::Range<usize> {
-        self.prefixed_entries_range(prefix).unwrap_or(0..0)
+    fn files(&self, k: usize) -> Option<Vec<(BString, RawEntry)>> {
+        RawIndex::files(self, self.runs.get(k)?)
     }
 }
 
-impl Entries for RawIndex {
-    fn len(&self) -> usize {
-        RawIndex::len(self)
+/// An index gix read (one the raw reader does not handle), in runs.
+struct GixIndex<'a> {
+    index: &'a gix::index::File,
+    runs: Vec<Run>,
+    /// Each run's first entry.
+    firsts: Vec<usize>,
+}
+
+impl<'a> GixIndex<'a> {
+    fn new(index: &'a gix::index::File) -> Option<GixIndex<'a>> {
+        let (mut runs, mut firsts) = (Runs::default(), Vec::new());
+        for (i, e) in index.entries().iter().enumerate() {
+            let before = runs.len();
+            runs.push(e.path(index), 0, 0)?;
+            if runs.len() > before {
+                firsts.push(i);
+            }
+        }
+        Some(GixIndex { index, runs: runs.finish(), firsts })
     }
-    fn path(&self, i: usize) -> &BStr {
-        RawIndex::path(self, i)
+}
+
+impl Index for GixIndex<'_> {
+    fn runs(&self) -> &[Run] {
+        &self.runs
     }
-    fn entry(&self, i: usize) -> Option<RawEntry> {
-        RawIndex::entry(self, i)
-    }
-    fn entries_at(&self, idx: &[usize]) -> Option<Vec<RawEntry>> {
-        RawIndex::entries_at(self, idx)
-    }
-    fn prefixed(&self, prefix: &BStr) -> std::ops::Range<usize> {
-        self.prefixed_range(prefix)
+    fn files(&self, k: usize) -> Option<Vec<(BString, RawEntry)>> {
+        let (run, first) = (self.runs.get(k)?, *self.firsts.get(k)?);
+        let entries = self.index.entries().get(first..first.checked_add(run.count)?)?;
+        entries
+            .iter()
+            .map(|e| {
+                let name = e.path(self.index).strip_prefix(run.dir.as_slice())?;
+                let stage = match e.stage() {
+                    Stage::Unconflicted => 0,
+                    Stage::Base => 1,
+                    Stage::Ours => 2,
+                    Stage::Theirs => 3,
+                };
+                let intent_to_add = e.flags.contains(gix::index::entry::Flags::INTENT_TO_ADD);
+                Some((BString::from(name), RawEntry { mode: e.mode.bits(), id: e.id, stage, intent_to_add }))
+            })
+            .collect()
     }
 }
 
 struct Walk<'a> {
     repo: &'a Repo,
-    index: &'a dyn Entries,
+    index: &'a dyn Index,
     out: &'a mut Vec<Staged>,
 }
 
@@ -180,67 +186,62 @@ enum Head {
 }
 
 impl Walk<'_> {
-    /// Compare directory `prefix` (empty or ending in `/`) of the index with HEAD's tree `head` for it.
-    fn dir(&mut self, prefix: &BStr, head: Option<gix::ObjectId>, cache: Option<&CacheTree>) -> Option<()> {
+    /// Compare directory `prefix` (empty or ending in `/`) of the index, the index's runs `runs`, with
+    /// HEAD's tree `head` for it.
+    fn dir(
+        &mut self,
+        prefix: &BStr,
+        runs: std::ops::Range<usize>,
+        head: Option<gix::ObjectId>,
+        cache: Option<&CacheTree>,
+    ) -> Option<()> {
         if let (Some(c), Some(h)) = (cache, head)
             && c.num_entries.is_some()
             && c.id == h
         {
             return Some(()); // unchanged since HEAD: nothing below is staged
         }
-        // The cache-tree's subdirectories by name. A valid one says how many index entries it covers.
         let cached: BTreeMap<&[u8], &CacheTree> =
             cache.map(|c| c.children.iter().map(|k| (k.name.as_slice(), k)).collect()).unwrap_or_default();
-        let range = if prefix.is_empty() { 0..self.index.len() } else { self.index.prefixed(prefix) };
-        // The index's direct files and subdirectories of this directory. The entries of one subdirectory
-        // are contiguous (sorted by path bytes, everything starting with `<name>/` sits together), so each
-        // subdirectory is stepped over at once: by the count its valid cache-tree entry gives, checked at
-        // both ends of the run, else by one binary search.
-        let mut files: BTreeMap<BString, usize> = BTreeMap::new();
-        let mut subdirs: BTreeSet<BString> = BTreeSet::new();
-        let mut i = range.start;
-        while i < range.end {
-            let full = self.index.path(i);
-            // An entry out of git's order (a corrupt index): give up, and git answers instead.
-            let rest = full.strip_prefix(prefix.as_bytes())?;
-            match rest.find_byte(b'/') {
-                Some(slash) => {
-                    let name = &rest[..slash];
-                    let under = &full[..prefix.len() + slash + 1];
-                    let within = |k: usize| self.index.path(k).starts_with(under);
-                    let counted = cached
-                        .get(name)
-                        .and_then(|c| c.num_entries)
-                        .and_then(|n| i.checked_add(usize::try_from(n).ok()?))
-                        .filter(|&end| {
-                            end > i && end <= range.end && within(end - 1) && (end == range.end || !within(end))
-                        });
-                    i = match counted {
-                        Some(end) => end,
-                        None => {
-                            let (mut lo, mut hi) = (i, range.end);
-                            while lo < hi {
-                                let mid = lo + (hi - lo) / 2;
-                                if within(mid) { lo = mid + 1 } else { hi = mid }
-                            }
-                            lo
-                        }
-                    };
-                    subdirs.insert(BString::from(name));
+        // The directory's own files (read from the index now, one read per run) and its subdirectories
+        // (each a contiguous range of runs: everything under `<name>/` sits together in git's order).
+        let all = self.index.runs();
+        let mut files: BTreeMap<BString, RawEntry> = BTreeMap::new();
+        let mut subdirs: BTreeMap<BString, std::ops::Range<usize>> = BTreeMap::new();
+        let mut k = runs.start;
+        while k < runs.end {
+            // A run out of git's order (a corrupt index): give up, and git answers instead.
+            let rest = all.get(k)?.dir.strip_prefix(prefix.as_bytes())?;
+            if rest.is_empty() {
+                let mut last: Option<BString> = None;
+                for (name, e) in self.index.files(k)? {
+                    if last.as_ref() == Some(&name) {
+                        continue; // another stage of a conflicted path: the first one stands for it
+                    }
+                    if files.insert(name.clone(), e).is_some() {
+                        return None;
+                    }
+                    last = Some(name);
                 }
-                None => {
-                    files.entry(BString::from(rest)).or_insert(i);
-                    i += 1;
+                k += 1;
+            } else {
+                let slash = rest.find_byte(b'/')?;
+                let under = &all[k].dir[..prefix.len() + slash + 1];
+                let mut end = k + 1;
+                while end < runs.end && all[end].dir.starts_with(under) {
+                    end += 1;
                 }
+                if subdirs.insert(BString::from(&rest[..slash]), k..end).is_some() {
+                    return None;
+                }
+                k = end;
             }
         }
         let heads = match head {
             Some(id) => self.read_tree(id)?,
             None => BTreeMap::new(),
         };
-        let at: Vec<usize> = files.values().copied().collect();
-        let entries = self.index.entries_at(&at)?;
-        for ((name, _), e) in files.iter().zip(entries) {
+        for (name, e) in &files {
             let path = join(prefix, name.as_ref());
             if e.intent_to_add {
                 continue;
@@ -251,22 +252,22 @@ impl Walk<'_> {
             }
             let mode = Mode::from_bits_truncate(e.mode);
             match heads.get(name) {
-                None => self.push('A', &path, Some(&e)),
+                None => self.push('A', &path, Some(e)),
                 Some(Head::Tree(t)) => {
-                    self.push('A', &path, Some(&e));
+                    self.push('A', &path, Some(e));
                     self.all_deleted(&format!("{path}/"), *t)?;
                 }
                 Some(Head::Blob(id, kind)) => {
                     let now = index_kind(mode)?;
                     if now != *kind && (is_link_or_module(now) || is_link_or_module(*kind)) {
-                        self.push('T', &path, Some(&e));
+                        self.push('T', &path, Some(e));
                     } else if now != *kind || *id != e.id {
-                        self.push('M', &path, Some(&e));
+                        self.push('M', &path, Some(e));
                     }
                 }
             }
         }
-        for name in &subdirs {
+        for (name, range) in &subdirs {
             let sub_prefix = BString::from(join(prefix, name.as_ref()) + "/");
             let sub_head = match heads.get(name) {
                 Some(Head::Tree(t)) => Some(*t),
@@ -280,11 +281,11 @@ impl Walk<'_> {
                 None => None,
             };
             let sub_cache = cached.get(name.as_slice()).copied();
-            self.dir(sub_prefix.as_ref(), sub_head, sub_cache)?;
+            self.dir(sub_prefix.as_ref(), range.clone(), sub_head, sub_cache)?;
         }
         // What HEAD has here that the index has neither as a file nor as a directory.
         for (name, h) in &heads {
-            if files.contains_key(name) || subdirs.contains(name) {
+            if files.contains_key(name) || subdirs.contains_key(name) {
                 continue;
             }
             let path = join(prefix, name.as_ref());
@@ -581,9 +582,9 @@ mod tests {
         assert_eq!(staged_in_process(&ctx.repo).as_ref(), Some(&git));
     }
 
-    /// The walk steps over a directory by the entry count its cache-tree node gives only when the entries
-    /// at both ends of that count agree: a count one short or one long (a damaged or stale index) is found
-    /// out, and the staged file right after that directory is still seen.
+    /// A directory's extent in the index comes from the index's own entries, never from the entry count
+    /// its cache-tree node gives: with that count one short or one long (a damaged or stale index), the
+    /// staged file right after that directory is still seen.
     #[test]
     fn a_wrong_cache_tree_count_is_not_trusted() {
         let f = Fixture::new();
@@ -836,4 +837,129 @@ pub fn tracked_dirs(repo: &Repo) -> Result<Vec<std::path::PathBuf>, Error> {
     let mut out = vec![workdir.clone()];
     out.extend(dirs.into_iter().map(|d| workdir.join(std::ffi::OsStr::from_bytes(d))));
     Ok(out)
+}
+
+/// The in-process staged changes against git's, over random histories: files, directories and symlinks
+/// written, removed and turned into one another under names that sort around `/` (`a`, `a-b`, `a.b`,
+/// `a0`), commits (a whole cache-tree) and `read-tree HEAD` (none) between them, so the walk meets valid,
+/// partly valid and absent cache-trees, and directories stepped over by count and by search.
+#[cfg(test)]
+mod staged_props {
+    use super::*;
+    use crate::testing::Fixture;
+    use proptest::prelude::*;
+
+    const NAMES: &[&str] = &["a", "a-b", "a.b", "a0", "b"];
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        /// A file at this path (made room for), with this content and executable bit.
+        Write(Vec<usize>, u8, bool),
+        /// Whatever is at this path, gone.
+        Remove(Vec<usize>),
+        /// A symlink at this path.
+        Link(Vec<usize>),
+        /// `git add -A` and a commit: a whole cache-tree.
+        Commit,
+        /// `git read-tree HEAD`: no cache-tree, nothing staged.
+        DropCacheTree,
+        /// `git add -A`.
+        Stage,
+    }
+
+    fn path() -> impl Strategy<Value = Vec<usize>> {
+        proptest::collection::vec(0..NAMES.len(), 1..=3)
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            5 => (path(), any::<u8>(), any::<bool>()).prop_map(|(p, c, x)| Op::Write(p, c, x)),
+            2 => path().prop_map(Op::Remove),
+            1 => path().prop_map(Op::Link),
+            1 => Just(Op::Commit),
+            1 => Just(Op::DropCacheTree),
+            2 => Just(Op::Stage),
+        ]
+    }
+
+    fn rel(p: &[usize]) -> String {
+        p.iter().map(|&i| NAMES[i]).collect::<Vec<_>>().join("/")
+    }
+
+    /// Remove what stands in the way of a file at `rel`: a directory there, a file or link at a parent.
+    fn make_room(root: &std::path::Path, rel: &str) -> std::path::PathBuf {
+        let parts: Vec<&str> = rel.split('/').collect();
+        let mut at = root.to_path_buf();
+        for (k, part) in parts.iter().enumerate() {
+            at.push(part);
+            let last = k + 1 == parts.len();
+            match std::fs::symlink_metadata(&at) {
+                Ok(m) if m.is_dir() && last => std::fs::remove_dir_all(&at).unwrap(),
+                Ok(m) if !m.is_dir() => std::fs::remove_file(&at).unwrap(),
+                _ => {}
+            }
+        }
+        std::fs::create_dir_all(at.parent().unwrap()).unwrap();
+        at
+    }
+
+    fn apply(f: &Fixture, op: &Op) {
+        use std::os::unix::fs::PermissionsExt;
+        match op {
+            Op::Write(p, c, x) => {
+                let at = make_room(&f.dir, &rel(p));
+                std::fs::write(&at, format!("{c}\n")).unwrap();
+                std::fs::set_permissions(&at, std::fs::Permissions::from_mode(if *x { 0o755 } else { 0o644 })).unwrap();
+            }
+            Op::Remove(p) => {
+                let at = f.dir.join(rel(p));
+                match std::fs::symlink_metadata(&at) {
+                    Ok(m) if m.is_dir() => std::fs::remove_dir_all(&at).unwrap(),
+                    Ok(_) => std::fs::remove_file(&at).unwrap(),
+                    Err(_) => {}
+                }
+            }
+            Op::Link(p) => {
+                let at = make_room(&f.dir, &rel(p));
+                std::os::unix::fs::symlink("README.md", &at).unwrap();
+            }
+            Op::Commit => {
+                f.git(&["add", "-A"]);
+                f.git(&["commit", "-q", "--allow-empty", "-m", "step"]);
+            }
+            Op::DropCacheTree => {
+                f.git(&["read-tree", "HEAD"]);
+            }
+            Op::Stage => {
+                f.git(&["add", "-A"]);
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: if std::env::var("NEIGHBOR_LONG").is_ok_and(|v| v == "1") { 1_000 } else { 40 },
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn staged_in_process_is_what_git_diff_cached_says(ops in proptest::collection::vec(op(), 1..16)) {
+            let f = Fixture::new();
+            for op in &ops {
+                apply(&f, op);
+                if !matches!(op, Op::Stage | Op::Commit) {
+                    continue;
+                }
+                let ctx = f.ctx();
+                let git = staged_by_git(&ctx.repo).unwrap();
+                let raw = RawIndex::read(&index_path(&ctx.repo), ctx.repo.gix.object_hash());
+                let raw = raw.expect("git's own index is read");
+                prop_assert_eq!(staged_with(&ctx.repo, &raw, raw.tree.as_ref()), Some(git.clone()), "after {:?}", op);
+                prop_assert_eq!(staged_in_process(&ctx.repo), Some(git));
+            }
+            f.git(&["add", "-A"]);
+            let ctx = f.ctx();
+            prop_assert_eq!(staged_in_process(&ctx.repo), Some(staged_by_git(&ctx.repo).unwrap()), "at the end");
+        }
+    }
 }
