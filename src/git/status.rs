@@ -839,10 +839,10 @@ pub fn tracked_dirs(repo: &Repo) -> Result<Vec<std::path::PathBuf>, Error> {
     Ok(out)
 }
 
-/// The in-process staged changes against git's, over random histories: files, directories and symlinks
-/// written, removed and turned into one another under names that sort around `/` (`a`, `a-b`, `a.b`,
-/// `a0`), commits (a whole cache-tree) and `read-tree HEAD` (none) between them, so the walk meets valid,
-/// partly valid and absent cache-trees, and directories stepped over by count and by search.
+/// The in-process staged changes (the raw reader's and gix's readings of the index) against git's, over
+/// random histories: files, directories and symlinks written, removed and turned into one another under
+/// names that sort around `/` (`a`, `a-b`, `a.b`, `a0`), with commits (a whole cache-tree) and `read-tree
+/// HEAD` (none) between them, so the walk meets valid, partly valid and absent cache-trees.
 #[cfg(test)]
 mod staged_props {
     use super::*;
@@ -955,6 +955,9 @@ mod staged_props {
                 let raw = RawIndex::read(&index_path(&ctx.repo), ctx.repo.gix.object_hash());
                 let raw = raw.expect("git's own index is read");
                 prop_assert_eq!(staged_with(&ctx.repo, &raw, raw.tree.as_ref()), Some(git.clone()), "after {:?}", op);
+                // The same index read by gix (the fallback for indexes the raw reader leaves alone).
+                let by_gix = gix::index::File::at(index_path(&ctx.repo), ctx.repo.gix.object_hash(), true, Default::default());
+                prop_assert_eq!(staged_in(&ctx.repo, &by_gix.expect("gix reads it")), Some(git.clone()), "gix, after {:?}", op);
                 prop_assert_eq!(staged_in_process(&ctx.repo), Some(git));
             }
             f.git(&["add", "-A"]);
