@@ -36,43 +36,45 @@ pub fn from_file_if(path: &std::path::Path, id: gix::ObjectId) -> Option<Vec<u8>
 /// The bytes of blob `id`, read in-process: a loose object through this thread's one zlib stream
 /// ([`Loose`]), anything else (packed, in an alternate) through gix.
 pub fn bytes_of(repo: &Repo, id: gix::ObjectId) -> Result<Vec<u8>, Error> {
-    match loose(repo, id)? {
-        Some((gix::object::Kind::Blob, bytes)) => return Ok(bytes),
-        Some((kind, _)) => return Err(Error::new(format!("{id} is a {kind}, not a blob"))),
-        None => {}
+    match object(repo, id)? {
+        (gix::object::Kind::Blob, bytes) => Ok(bytes),
+        (kind, _) => Err(not_a_blob(id, kind)),
     }
-    let obj = repo.gix.find_object(id).map_err(|e| Error::new(format!("cannot read blob {id}: {e}")))?;
-    if obj.kind != gix::object::Kind::Blob {
-        return Err(Error::new(format!("{id} is a {}, not a blob", obj.kind)));
-    }
-    Ok(obj.detach().data)
+}
+
+fn not_a_blob(id: gix::ObjectId, kind: gix::object::Kind) -> Error {
+    Error::new(format!("{id} is a {kind}, not a blob"))
 }
 
 /// Blob `id`'s bytes when it has at most `max` bytes (`None` when it has more), read as [`bytes_of`] reads
 /// them; a larger loose blob is not inflated past its header.
 pub fn bytes_at_most(repo: &Repo, id: gix::ObjectId, max: u64) -> Result<Option<Vec<u8>>, Error> {
-    let not_blob = |kind| Error::new(format!("{id} is a {kind}, not a blob"));
     match loose_at_most(repo, id, max)? {
         Some((gix::object::Kind::Blob, bytes)) => return Ok(bytes),
-        Some((kind, _)) => return Err(not_blob(kind)),
+        Some((kind, _)) => return Err(not_a_blob(id, kind)),
         None => {}
     }
-    let header = repo.gix.find_header(id).map_err(|e| Error::new(format!("cannot read blob {id}: {e}")))?;
+    let header = repo.gix.find_header(id).map_err(|e| Error::new(format!("cannot read object {id}: {e}")))?;
     if header.kind() != gix::object::Kind::Blob {
-        return Err(not_blob(header.kind()));
+        return Err(not_a_blob(id, header.kind()));
     }
     if header.size() > max {
         return Ok(None);
     }
-    bytes_of(repo, id).map(Some)
+    Ok(Some(packed(repo, id)?.1))
 }
 
 /// Object `id`'s kind and bytes, read as [`bytes_of`] reads a blob: loose through this thread's one zlib
 /// stream, anything else through gix.
 pub fn object(repo: &Repo, id: gix::ObjectId) -> Result<(gix::object::Kind, Vec<u8>), Error> {
-    if let Some(found) = loose(repo, id)? {
-        return Ok(found);
+    match loose(repo, id)? {
+        Some(found) => Ok(found),
+        None => packed(repo, id),
     }
+}
+
+/// Object `id` through gix: packed, or in an alternate (what [`loose`] does not read).
+fn packed(repo: &Repo, id: gix::ObjectId) -> Result<(gix::object::Kind, Vec<u8>), Error> {
     let obj = repo.gix.find_object(id).map_err(|e| Error::new(format!("cannot read object {id}: {e}")))?;
     Ok((obj.kind, obj.detach().data))
 }

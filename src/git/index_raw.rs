@@ -267,11 +267,12 @@ impl RawIndex {
     /// run's directory) and fields. `None` when they cannot be read or are not what the file held when
     /// it was located.
     pub fn files(&self, run: &Run) -> Option<Vec<(BString, RawEntry)>> {
-        let mut buf = vec![0; usize::try_from(run.len).ok()?];
+        let len = usize::try_from(run.len).ok()?;
+        let mut buf = vec![0; len];
         self.source.read_at(&mut buf, u64::from(run.at))?;
-        let mut bytes = buf.as_slice();
-        let mut s =
-            Stream { reader: &mut bytes, buf: vec![0; buf.len().min(CHUNK)], lo: 0, hi: 0, at: 0, len: buf.len() };
+        // Every byte is in the buffer already: the stream never reads.
+        let mut nothing: &[u8] = &[];
+        let mut s = Stream { reader: &mut nothing, buf, lo: 0, hi: len, at: 0, len };
         let mut out = Vec::with_capacity(run.count);
         for _ in 0..run.count {
             let (name_at, n, size) = next_entry(&mut s, self.hash_len, self.version)?;

@@ -213,15 +213,16 @@ impl Walk<'_> {
             // A run out of git's order (a corrupt index): give up, and git answers instead.
             let rest = all.get(k)?.dir.strip_prefix(prefix.as_bytes())?;
             if rest.is_empty() {
-                let mut last: Option<BString> = None;
+                // The directory's file names come in git's order, across all its runs.
                 for (name, e) in self.index.files(k)? {
-                    if last.as_ref() == Some(&name) {
-                        continue; // another stage of a conflicted path: the first one stands for it
+                    match files.last_key_value() {
+                        // Another stage of a conflicted path: the first one stands for it.
+                        Some((last, _)) if *last == name => {}
+                        Some((last, _)) if *last > name => return None,
+                        _ => {
+                            files.insert(name, e);
+                        }
                     }
-                    if files.insert(name.clone(), e).is_some() {
-                        return None;
-                    }
-                    last = Some(name);
                 }
                 k += 1;
             } else {
