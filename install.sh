@@ -2,12 +2,16 @@
 # Build git-neighbor from source and install it so that `git neighbor …` works: the binary, its man pages
 # and shell completions. Needs the Rust toolchain (cargo) and git; nothing is downloaded but crates.
 #
-# Usage: ./install.sh [--prefix DIR] [--binary FILE] [--uninstall]
+# Usage: ./install.sh [--prefix DIR] [--binary FILE] [--dynamic] [--uninstall]
 #   --prefix DIR  binary in DIR/bin, man pages in DIR/share/man, completions in DIR/share/{bash-completion,
 #                 zsh/site-functions,fish/vendor_completions.d} (where shells look for a system prefix)
 #                 Default: $CARGO_HOME (or ~/.cargo) for the binary and man pages, and the per-user
 #                 directories each shell reads without configuration for the completions.
 #   --binary FILE install this already built git-neighbor instead of building one (packagers, tests)
+#   --dynamic     link the C library dynamically. By default, on Linux with glibc and its static archive
+#                 (libc.a, from the same package as the linker's other files), glibc is linked in: the
+#                 git hooks, which start the binary on every commit, start about 0.4 ms sooner. Your own
+#                 RUSTFLAGS, when set, are used as they are instead.
 #   --uninstall   remove what an install with the same options put in place
 # Running it again reinstalls over the previous install.
 set -eu
@@ -16,13 +20,15 @@ cd "$(dirname "$0")"
 prefix=""
 binary=""
 action=install
+linking=static
 while [ $# -gt 0 ]; do
   case "$1" in
     --prefix) [ $# -ge 2 ] || { echo "install.sh: --prefix needs a directory" >&2; exit 2; }; prefix=$2; shift 2 ;;
     --prefix=*) prefix=${1#--prefix=}; shift ;;
     --binary) [ $# -ge 2 ] || { echo "install.sh: --binary needs a file" >&2; exit 2; }; binary=$2; shift 2 ;;
+    --dynamic) linking=dynamic; shift ;;
     --uninstall) action=uninstall; shift ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,/^# Running it again/p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -63,8 +69,30 @@ if [ -n "$binary" ]; then
   cp "$binary" "$bin_dir/.git-neighbor.tmp.$$" && mv -f "$bin_dir/.git-neighbor.tmp.$$" "$bin_dir/git-neighbor"
 else
   command -v cargo >/dev/null 2>&1 || { echo "install.sh: cargo not found: install the Rust toolchain (rustup) first" >&2; exit 1; }
-  echo "building git-neighbor (release profile; cargo shows its progress)..." >&2
-  cargo install --locked --force --path . --root "$root"
+  # Static glibc only where it links: a glibc target, and a libc.a the C compiler (the linker cargo uses)
+  # finds. Never over the user's own RUSTFLAGS, which replace cargo's per-target flags.
+  target=""
+  if [ "$linking" = static ] && [ -z "${RUSTFLAGS:-}" ] && [ -z "${CARGO_ENCODED_RUSTFLAGS:-}" ]; then
+    host=$("${RUSTC:-rustc}" -vV 2>/dev/null | sed -n 's/^host: //p')
+    case "$host" in
+      *[!A-Za-z0-9_.-]*) ;;
+      *-linux-gnu*)
+        libc_a=$("${CC:-cc}" -print-file-name=libc.a 2>/dev/null) || libc_a=""
+        case "$libc_a" in /*) if [ -f "$libc_a" ]; then target=$host; fi ;; esac
+        ;;
+    esac
+  fi
+  if [ -n "$target" ]; then
+    # --target keeps the flag off build scripts and proc-macros, which cannot be linked statically.
+    var=CARGO_TARGET_$(printf '%s' "$target" | tr 'abcdefghijklmnopqrstuvwxyz.-' 'ABCDEFGHIJKLMNOPQRSTUVWXYZ__')_RUSTFLAGS
+    eval "flags=\${$var:-}"
+    echo "building git-neighbor (release profile, glibc linked in so hooks start faster; cargo shows its progress)..." >&2
+    env "$var=${flags:+$flags }-C target-feature=+crt-static" \
+      cargo install --locked --force --path . --root "$root" --target "$target"
+  else
+    echo "building git-neighbor (release profile; cargo shows its progress)..." >&2
+    cargo install --locked --force --path . --root "$root"
+  fi
 fi
 
 mkdir -p "$man_dir/man1" "$bash_dir" "$zsh_dir" "$fish_dir"

@@ -1,7 +1,7 @@
 //! `install.sh` into a temporary prefix, as a new user runs it: binary, man pages, completions where the
 //! shells look, a loud non-zero exit when the binary's directory is not on PATH, reinstalling over itself,
-//! and `--uninstall`. (`--binary` installs the test's own build, so this test compiles nothing; CI runs
-//! the real build with `./install.sh --prefix`.)
+//! and `--uninstall`. (`--binary` installs the test's own build, and the build itself is checked with
+//! stand-ins for cargo and the compilers, so nothing here compiles; the real build takes minutes.)
 
 use std::path::Path;
 use std::process::Command;
@@ -55,4 +55,72 @@ fn install_into_a_prefix_then_uninstall() {
     let o = install(&t, &with, &["--bogus"]);
     assert_eq!(o.code, 2);
     assert!(o.stderr.contains("unknown argument '--bogus'"), "{}", o.stderr);
+}
+
+/// How `install.sh` asks cargo to build, with stand-ins for `cargo`, `rustc` and `cc` first on PATH (the
+/// real build takes minutes): glibc linked in (`--target <host>` and `+crt-static` in that target's flags,
+/// added to any already there) only on a glibc host whose C compiler finds `libc.a`, and never with
+/// `--dynamic` or over the user's own `RUSTFLAGS`.
+#[test]
+fn glibc_is_linked_in_only_where_it_can_be() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = TestRepo::new();
+    let fake = t.root.join("fake");
+    std::fs::create_dir_all(&fake).unwrap();
+    let script = |name: &str, body: &str| {
+        let p = fake.join(name);
+        std::fs::write(&p, format!("#!/bin/sh\n{body}")).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    let log = t.root.join("cargo.log");
+    script(
+        "cargo",
+        "printf 'args: %s\\nflags: %s\\nrustflags: %s\\n' \"$*\" \
+         \"${CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS-unset}\" \"${RUSTFLAGS-unset}\" > \"$LOG\"\n\
+         while [ $# -gt 0 ]; do if [ \"$1\" = --root ]; then root=$2; fi; shift; done\n\
+         mkdir -p \"$root/bin\" && cp \"$BIN\" \"$root/bin/git-neighbor\"\n",
+    );
+    script("rustc", "if [ \"$1\" = -vV ]; then printf 'rustc 1.95.0\\nhost: %s\\n' \"$HOST\"; fi\n");
+    script("cc", "if [ \"$1\" = -print-file-name=libc.a ]; then printf '%s\\n' \"$LIBC_A\"; fi\n");
+    let libc_a = t.root.join("libc.a");
+    std::fs::write(&libc_a, "").unwrap();
+    let prefix = t.root.join("prefix");
+    let path = format!("{}:{}/bin:{}", fake.display(), prefix.display(), std::env::var("PATH").unwrap_or_default());
+    let gnu = "x86_64-unknown-linux-gnu";
+    let found = libc_a.to_str().unwrap();
+    let run = |args: &[&str], env: &[(&str, &str)]| -> String {
+        let _ = std::fs::remove_file(&log);
+        let mut c = Command::new("sh");
+        t.env(&mut c);
+        c.env("PATH", &path).env("LOG", &log).env("BIN", bin());
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("install.sh"))
+            .args(["--prefix", prefix.to_str().unwrap()])
+            .args(args)
+            .current_dir(&t.root);
+        let o = Out::from_output(c.output().unwrap());
+        assert_eq!(o.code, 0, "{args:?} {env:?}: {}", o.stderr);
+        std::fs::read_to_string(&log).unwrap()
+    };
+    let statically = format!("args: install --locked --force --path . --root {} --target {gnu}\n", prefix.display());
+    let dynamically = format!("args: install --locked --force --path . --root {}\n", prefix.display());
+    let got = run(&[], &[("HOST", gnu), ("LIBC_A", found)]);
+    assert_eq!(got, format!("{statically}flags: -C target-feature=+crt-static\nrustflags: unset\n"));
+    let got =
+        run(&[], &[("HOST", gnu), ("LIBC_A", found), ("CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS", "-C a=b")]);
+    assert_eq!(got, format!("{statically}flags: -C a=b -C target-feature=+crt-static\nrustflags: unset\n"));
+    for (args, env) in [
+        (&["--dynamic"][..], &[("HOST", gnu), ("LIBC_A", found)][..]),
+        (&[], &[("HOST", gnu), ("LIBC_A", "libc.a")]),
+        (&[], &[("HOST", gnu), ("LIBC_A", "/nowhere/libc.a")]),
+        (&[], &[("HOST", "aarch64-apple-darwin"), ("LIBC_A", found)]),
+        (&[], &[("HOST", "x86_64-unknown-linux-gnu$(touch x)"), ("LIBC_A", found)]),
+    ] {
+        assert_eq!(run(args, env), format!("{dynamically}flags: unset\nrustflags: unset\n"), "{args:?} {env:?}");
+    }
+    let got = run(&[], &[("HOST", gnu), ("LIBC_A", found), ("RUSTFLAGS", "-C opt-level=2")]);
+    assert_eq!(got, format!("{dynamically}flags: unset\nrustflags: -C opt-level=2\n"));
+    assert!(prefix.join("bin/git-neighbor").exists());
 }
