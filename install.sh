@@ -7,7 +7,8 @@
 #                 zsh/site-functions,fish/vendor_completions.d} (where shells look for a system prefix)
 #                 Default: $CARGO_HOME (or ~/.cargo) for the binary and man pages, and the per-user
 #                 directories each shell reads without configuration for the completions.
-#   --binary FILE install this already built git-neighbor instead of building one (packagers, tests)
+#   --binary FILE install this already built git-neighbor instead of building one (packagers, tests),
+#                 and the git-neighbor-hook beside it (what the git hooks run) when there is one
 #   --dynamic     link the C library dynamically. By default, on Linux with glibc and its static archive
 #                 (libc.a, from the same package as the linker's other files), glibc is linked in: the
 #                 git hooks, which start the binary on every commit, start about 0.4 ms sooner. Your own
@@ -48,7 +49,7 @@ bin_dir=$root/bin
 man_dir=$root/share/man
 
 if [ "$action" = uninstall ]; then
-  for f in "$bin_dir/git-neighbor" "$bash_dir/git-neighbor" "$zsh_dir/_git-neighbor" "$fish_dir/git-neighbor.fish"; do
+  for f in "$bin_dir/git-neighbor" "$bin_dir/git-neighbor-hook" "$bash_dir/git-neighbor" "$zsh_dir/_git-neighbor" "$fish_dir/git-neighbor.fish"; do
     if [ -e "$f" ]; then rm -f "$f" && echo "removed $f" >&2; fi
   done
   for f in man/*.1 man/*.7; do
@@ -67,6 +68,14 @@ if [ -n "$binary" ]; then
   mkdir -p "$bin_dir"
   # Copy then rename, so a git-neighbor running from there (a hook) never sees a half-written file.
   cp "$binary" "$bin_dir/.git-neighbor.tmp.$$" && mv -f "$bin_dir/.git-neighbor.tmp.$$" "$bin_dir/git-neighbor"
+  hook_binary=$(dirname "$binary")/git-neighbor-hook
+  if [ -x "$hook_binary" ]; then
+    cp "$hook_binary" "$bin_dir/.git-neighbor-hook.tmp.$$" &&
+      mv -f "$bin_dir/.git-neighbor-hook.tmp.$$" "$bin_dir/git-neighbor-hook"
+  else
+    # No hook binary of this build: hooks then run `git-neighbor hook`, never an older build's.
+    rm -f "$bin_dir/git-neighbor-hook"
+  fi
 else
   command -v cargo >/dev/null 2>&1 || { echo "install.sh: cargo not found: install the Rust toolchain (rustup) first" >&2; exit 1; }
   # Static glibc only where it links: a glibc target, and a libc.a the C compiler (the linker cargo uses)
@@ -108,6 +117,7 @@ cp completions/git-neighbor.fish "$fish_dir/git-neighbor.fish"
 
 echo "installed:" >&2
 echo "  $bin_dir/git-neighbor" >&2
+if [ -e "$bin_dir/git-neighbor-hook" ]; then echo "  $bin_dir/git-neighbor-hook (what the git hooks run)" >&2; fi
 echo "  man pages in $man_dir (git help neighbor)" >&2
 echo "  bash completion: $bash_dir/git-neighbor" >&2
 echo "  zsh completion:  $zsh_dir/_git-neighbor" >&2

@@ -214,6 +214,9 @@ pub enum Cmd {
         cmd: Option<Lazy<commands::hooks::Cmd>>,
     },
     /// What installed git hooks run: `git neighbor hook <git-hook-name> [ARGS]`.
+    ///
+    /// The installed hooks run it as `git-neighbor-hook <git-hook-name> [ARGS]` when that binary is
+    /// installed (beside git-neighbor): the same code and answers, in a smaller binary that starts faster.
     Hook(Lazy<commands::hook::Args>),
     /// Find what makes the building unsafe; --fix repairs what cannot lose data.
     ///

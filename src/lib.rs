@@ -42,19 +42,51 @@ fn usage_hint() {
     }
 }
 
+/// `hook <name> [ARGS]` as the installed hooks call it, run without clap's parser; `None` for anything
+/// else ([`cli::hook_fast_path`]).
+fn hook_entry(args: &[std::ffi::OsString]) -> Option<u8> {
+    let (g, hook) = cli::hook_fast_path(args)?;
+    let ui = ui::Ui::new(g.json, g.quiet, 0, g.color);
+    Some(match cli::run_hook(&g, &hook) {
+        Ok(code) => code,
+        Err(e) if e.kind == error::Kind::BrokenPipe => 0,
+        Err(e) => {
+            ui.error(&e);
+            e.kind.code()
+        }
+    })
+}
+
+/// The `git-neighbor-hook` binary, what the installed hooks run: `git-neighbor-hook <name> [ARGS]` is
+/// `git-neighbor hook <name> [ARGS]`. It links only the hooks' code, so it starts faster on every commit
+/// (fewer pages, a third fewer relocations). Anything the hooks' fast path does not take (an option, a
+/// hook git-neighbor does not have) is handed to `git-neighbor hook` itself, the one beside this binary
+/// or else the one on PATH, so every answer but the fast path's is the full binary's.
+pub fn hook_main() -> u8 {
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.is_empty() {
+        args.push("git-neighbor-hook".into());
+    }
+    args.insert(1, "hook".into());
+    if let Some(code) = hook_entry(&args) {
+        return code;
+    }
+    let beside =
+        std::env::current_exe().ok().and_then(|exe| Some(exe.parent()?.join("git-neighbor"))).filter(|p| p.is_file());
+    let program = beside.as_deref().unwrap_or(std::path::Path::new("git-neighbor"));
+    let err = std::os::unix::process::CommandExt::exec(std::process::Command::new(program).args(&args[1..]));
+    ui::message(format_args!("error: git-neighbor-hook: cannot run {}: {err}", program.display()));
+    ui::message(format_args!(
+        "hint: install git-neighbor beside git-neighbor-hook (see install.sh), or put it on PATH"
+    ));
+    1
+}
+
 /// Parse arguments, run, print errors; returns the process exit code.
 pub fn main_entry() -> u8 {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    if let Some((g, hook)) = cli::hook_fast_path(&args) {
-        let ui = ui::Ui::new(g.json, g.quiet, 0, g.color);
-        return match cli::run_hook(&g, &hook) {
-            Ok(code) => code,
-            Err(e) if e.kind == error::Kind::BrokenPipe => 0,
-            Err(e) => {
-                ui.error(&e);
-                e.kind.code()
-            }
-        };
+    if let Some(code) = hook_entry(&args) {
+        return code;
     }
     let parsed = help::command_for(&args)
         .try_get_matches_from(args)

@@ -1,4 +1,5 @@
-//! `hooks install|uninstall|status`: manage the git hooks that call `git neighbor hook <name>`.
+//! `hooks install|uninstall|status`: manage the git hooks that call `git-neighbor-hook <name>` (else
+//! `git-neighbor hook <name>`).
 
 use crate::building::Ctx;
 use crate::error::Error;

@@ -1,4 +1,5 @@
-//! Installing git hooks that call `git-neighbor hook <name> "$@"`, without ever losing the user's own.
+//! Installing git hooks that call `git-neighbor-hook <name> "$@"` (else `git-neighbor hook <name> "$@"`),
+//! without ever losing the user's own.
 //!
 //! Our lines live in one block between marker lines. In a shell hook (or one without a shebang, which git
 //! runs with `sh`) the block goes right after the shebang, so it runs first and a refusal stops the
@@ -81,34 +82,32 @@ pub fn hooks_dir(repo: &Repo) -> Result<PathBuf, Error> {
     })
 }
 
-/// The hook body calls `git-neighbor` directly rather than `git neighbor`: it runs on every commit, and
-/// going through git's dispatch would cost another process. When nothing follows our block (a hook file we
-/// created) the shell `exec`s git-neighbor, so no shell waits around for it.
+/// The hook body calls `git-neighbor-hook` (the hooks' own small binary, which starts faster), else
+/// `git-neighbor hook`; either answers the same. Directly, not through `git neighbor`: it runs on every
+/// commit, and going through git's dispatch would cost another process. When nothing follows our block (a
+/// hook file we created) the shell `exec`s it, so no shell waits around for it.
 fn body(name: &str, last: bool) -> String {
     let missing = format!("  echo \"git-neighbor is not on PATH: its {name} check was skipped\" >&2\n");
+    let branches = |run: &dyn Fn(&str) -> String| {
+        format!(
+            "if command -v git-neighbor-hook >/dev/null 2>&1; then\n  {}\n\
+             elif command -v git-neighbor >/dev/null 2>&1; then\n  {}\n",
+            run("git-neighbor-hook"),
+            run("git-neighbor hook")
+        )
+    };
     if last {
-        return format!(
-            "if command -v git-neighbor >/dev/null 2>&1; then\n  \
-             exec git-neighbor hook {name} \"$@\"\n\
-             fi\n{}",
-            missing.trim_start()
-        );
+        return format!("{}fi\n{}", branches(&|cmd| format!("exec {cmd} {name} \"$@\"")), missing.trim_start());
     }
     if name == "pre-push" {
         // pre-push gets the refs on stdin: read it once, give it to us, then give it back to the rest.
         return format!(
-            "gn_stdin=$(cat)\n\
-             if command -v git-neighbor >/dev/null 2>&1; then\n  \
-             printf '%s\\n' \"$gn_stdin\" | git-neighbor hook {name} \"$@\" || exit $?\n\
-             else\n{missing}fi\n\
-             if [ -n \"$gn_stdin\" ]; then\nexec 0<<GN_STDIN_EOF\n$gn_stdin\nGN_STDIN_EOF\nelse\nexec 0</dev/null\nfi\n"
+            "gn_stdin=$(cat)\n{}else\n{missing}fi\n\
+             if [ -n \"$gn_stdin\" ]; then\nexec 0<<GN_STDIN_EOF\n$gn_stdin\nGN_STDIN_EOF\nelse\nexec 0</dev/null\nfi\n",
+            branches(&|cmd| format!("printf '%s\\n' \"$gn_stdin\" | {cmd} {name} \"$@\" || exit $?"))
         );
     }
-    format!(
-        "if command -v git-neighbor >/dev/null 2>&1; then\n  \
-         git-neighbor hook {name} \"$@\" || exit $?\n\
-         else\n{missing}fi\n"
-    )
+    format!("{}else\n{missing}fi\n", branches(&|cmd| format!("{cmd} {name} \"$@\" || exit $?")))
 }
 
 fn block(name: &str, origin: Origin) -> String {

@@ -43,6 +43,11 @@ pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_git-neighbor"))
 }
 
+/// The hooks' own binary, built beside [`bin`].
+pub fn hook_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_git-neighbor-hook"))
+}
+
 impl Drop for TestRepo {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.root);

@@ -90,16 +90,30 @@ fn pre_commit_refuses_markers_and_broken_canonical_json() {
     assert_ne!(head(&t, &t.dir), before);
 }
 
-/// `hook <name>` as the installed hooks call it skips the full command-line parser: it must answer exactly
-/// as the parsed path does (`--lock-timeout 30s` before `hook`, the default, forces that path), refusing and
-/// passing alike; an option after the hook name, or a hook we do not have, still goes through clap.
+/// `git-neighbor-hook <args>` in the test repository.
+fn hook_binary(t: &TestRepo, args: &[&str]) -> Out {
+    let mut c = Command::new(hook_bin());
+    t.env(&mut c);
+    Out::from_output(c.args(args).current_dir(&t.dir).output().unwrap())
+}
+
+/// `hook <name>` as the installed hooks call it skips the full command-line parser, and so does
+/// `git-neighbor-hook <name>`: both must answer exactly as the parsed path does (`--lock-timeout 30s` before
+/// `hook`, the default, forces that path), refusing and passing alike; an option after the hook name, or a
+/// hook we do not have, still goes through clap (from `git-neighbor-hook`, by running `git-neighbor hook`).
 #[test]
 fn the_hook_fast_path_answers_as_the_parsed_command_does() {
     let t = TestRepo::new();
     let both = |label: &str| {
         let fast = t.neighbor(&["hook", "pre-commit"]);
         let parsed = t.neighbor(&["--lock-timeout", "30s", "hook", "pre-commit"]);
+        let small = hook_binary(&t, &["pre-commit"]);
         assert_eq!((fast.code, &fast.stdout, &fast.stderr), (parsed.code, &parsed.stdout, &parsed.stderr), "{label}");
+        assert_eq!(
+            (small.code, &small.stdout, &small.stderr),
+            (parsed.code, &parsed.stdout, &parsed.stderr),
+            "{label}"
+        );
         fast.code
     };
     t.write("ok.txt", "fine\n");
@@ -117,6 +131,58 @@ fn the_hook_fast_path_answers_as_the_parsed_command_does() {
     let unknown = t.neighbor(&["hook", "post-merge"]);
     assert_eq!(unknown.code, 2, "{}", unknown.stderr);
     assert!(unknown.stderr.contains("git-neighbor has no 'post-merge' hook"), "{}", unknown.stderr);
+    for args in [&["pre-commit", "--help"][..], &["post-merge"]] {
+        let full = t.neighbor(&[&["hook"][..], args].concat());
+        let small = hook_binary(&t, args);
+        assert_eq!((small.code, &small.stdout, &small.stderr), (full.code, &full.stdout, &full.stderr), "{args:?}");
+    }
+}
+
+/// The installed hook runs `git-neighbor-hook` when it is on PATH, else `git-neighbor hook`, else says the
+/// check was skipped and lets git commit. Each command on PATH here is a stand-in that writes its name down
+/// and runs the real one, so the test sees which ran, and that each refuses a conflicted file.
+#[test]
+fn the_hooks_run_the_hook_binary_else_git_neighbor_else_say_so() {
+    let t = TestRepo::new();
+    t.neighbor(&["hooks", "install"]).ok();
+    let log = t.root.join("ran.log");
+    // PATH without any git-neighbor of this machine's own.
+    let sys: Vec<String> = std::env::var("PATH")
+        .unwrap_or_default()
+        .split(':')
+        .filter(|d| !Path::new(d).join("git-neighbor").exists() && !Path::new(d).join("git-neighbor-hook").exists())
+        .map(str::to_string)
+        .collect();
+    let stand_in = |dir: &Path, name: &str, real: &Path| {
+        std::fs::create_dir_all(dir).unwrap();
+        let p = dir.join(name);
+        std::fs::write(
+            &p,
+            format!("#!/bin/sh\necho {name} >> '{}'\nexec '{}' \"$@\"\n", log.display(), real.display()),
+        )
+        .unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    let (both, main_only, neither) = (t.root.join("both"), t.root.join("main-only"), t.root.join("neither"));
+    stand_in(&both, "git-neighbor-hook", &hook_bin());
+    stand_in(&both, "git-neighbor", &bin());
+    stand_in(&main_only, "git-neighbor", &bin());
+    std::fs::create_dir_all(&neither).unwrap();
+    let path_with = |dir: &Path| format!("{}:{}", dir.display(), sys.join(":"));
+    t.write("app.py", CONFLICTED);
+    t.git(&["add", "app.py"]);
+    for (dir, ran) in [(&both, "git-neighbor-hook\n"), (&main_only, "git-neighbor\n")] {
+        let _ = std::fs::remove_file(&log);
+        let o = git_env(&t, &t.dir, &[("PATH", &path_with(dir))], &["commit", "-q", "-m", "half-merged"]);
+        assert_eq!(o.code, 1, "{}", o.stderr);
+        assert!(o.stderr.contains("app.py:2: conflict marker"), "{}", o.stderr);
+        assert_eq!(std::fs::read_to_string(&log).unwrap(), ran);
+    }
+    let _ = std::fs::remove_file(&log);
+    let o = git_env(&t, &t.dir, &[("PATH", &path_with(&neither))], &["commit", "-q", "-m", "unchecked"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stderr.contains("git-neighbor is not on PATH: its pre-commit check was skipped"), "{}", o.stderr);
+    assert!(!log.exists());
 }
 
 #[test]

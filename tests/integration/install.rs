@@ -29,6 +29,7 @@ fn install_into_a_prefix_then_uninstall() {
     assert!(o.stderr.contains("is NOT on your PATH"), "{}", o.stderr);
     for f in [
         "bin/git-neighbor",
+        "bin/git-neighbor-hook",
         "share/man/man1/git-neighbor.1",
         "share/man/man1/git-neighbor-add.1",
         "share/man/man7/git-neighbor-reference.7",
@@ -45,9 +46,20 @@ fn install_into_a_prefix_then_uninstall() {
     t.env(&mut git);
     let v = git.env("PATH", &with).args(["neighbor", "--version"]).current_dir(&t.dir).output().unwrap();
     assert!(v.status.success() && String::from_utf8_lossy(&v.stdout).starts_with("git-neighbor "));
+    // A binary with no hook binary beside it: the hooks then run `git-neighbor hook`, never the hook
+    // binary of an earlier install.
+    let alone = t.root.join("alone");
+    std::fs::create_dir_all(&alone).unwrap();
+    std::fs::copy(&binary, alone.join("git-neighbor")).unwrap();
+    install(&t, &with, &["--prefix", p, "--binary", alone.join("git-neighbor").to_str().unwrap()]).ok();
+    assert!(prefix.join("bin/git-neighbor").exists());
+    assert!(!prefix.join("bin/git-neighbor-hook").exists(), "the earlier hook binary stayed");
+    install(&t, &with, &["--prefix", p, "--binary", binary.to_str().unwrap()]).ok();
+    assert!(prefix.join("bin/git-neighbor-hook").exists());
     // Uninstall removes what it installed.
     install(&t, &with, &["--prefix", p, "--uninstall"]).ok();
     assert!(!prefix.join("bin/git-neighbor").exists());
+    assert!(!prefix.join("bin/git-neighbor-hook").exists());
     assert!(!prefix.join("share/man/man1/git-neighbor.1").exists());
     assert!(!prefix.join("share/man/man7/git-neighbor-reference.7").exists());
     assert!(!prefix.join("share/bash-completion/completions/git-neighbor").exists());
