@@ -77,7 +77,8 @@ pub fn hook_main() -> u8 {
     let err = std::os::unix::process::CommandExt::exec(std::process::Command::new(program).args(&args[1..]));
     ui::message(format_args!("error: git-neighbor-hook: cannot run {}: {err}", program.display()));
     ui::message(format_args!(
-        "hint: install git-neighbor beside git-neighbor-hook (see install.sh), or put it on PATH"
+        "hint: git-neighbor-hook hands everything but a hook's run to git-neighbor: install it beside \
+         git-neighbor-hook or on PATH"
     ));
     1
 }

@@ -136,6 +136,25 @@ fn the_hook_fast_path_answers_as_the_parsed_command_does() {
         let small = hook_binary(&t, args);
         assert_eq!((small.code, &small.stdout, &small.stderr), (full.code, &full.stdout, &full.stderr), "{args:?}");
     }
+    // With no git-neighbor beside it or on PATH, what it cannot answer itself is an error that says so.
+    let lonely = t.root.join("lonely");
+    std::fs::create_dir_all(&lonely).unwrap();
+    let copy = lonely.join("git-neighbor-hook");
+    if std::fs::hard_link(hook_bin(), &copy).is_err() {
+        std::fs::copy(hook_bin(), &copy).unwrap();
+    }
+    let sys: Vec<String> = std::env::var("PATH")
+        .unwrap_or_default()
+        .split(':')
+        .filter(|d| !Path::new(d).join("git-neighbor").exists())
+        .map(str::to_string)
+        .collect();
+    let mut c = Command::new(&copy);
+    t.env(&mut c);
+    let o = Out::from_output(c.env("PATH", sys.join(":")).arg("post-merge").current_dir(&t.dir).output().unwrap());
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(o.stderr.starts_with("error: git-neighbor-hook: cannot run git-neighbor: "), "{}", o.stderr);
+    assert!(o.stderr.contains("hint: git-neighbor-hook hands everything but a hook's run to git-neighbor"));
 }
 
 /// The installed hook runs `git-neighbor-hook` when it is on PATH, else `git-neighbor hook`, else says the
