@@ -96,8 +96,11 @@ else
     var=CARGO_TARGET_$(printf '%s' "$target" | tr 'abcdefghijklmnopqrstuvwxyz.-' 'ABCDEFGHIJKLMNOPQRSTUVWXYZ__')_RUSTFLAGS
     eval "flags=\${$var:-}"
     echo "building git-neighbor (release profile, glibc linked in so hooks start faster; cargo shows its progress)..." >&2
-    env "$var=${flags:+$flags }-C target-feature=+crt-static" \
-      cargo install --locked --force --path . --root "$root" --target "$target"
+    if ! env "$var=${flags:+$flags }-C target-feature=+crt-static" \
+      cargo install --locked --force --path . --root "$root" --target "$target"; then
+      echo "install.sh: the build with glibc linked in failed; ./install.sh --dynamic links it dynamically" >&2
+      exit 1
+    fi
   else
     echo "building git-neighbor (release profile; cargo shows its progress)..." >&2
     cargo install --locked --force --path . --root "$root"

@@ -90,7 +90,7 @@ fn glibc_is_linked_in_only_where_it_can_be() {
         "printf 'args: %s\\nflags: %s\\nrustflags: %s\\n' \"$*\" \
          \"${CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS-unset}\" \"${RUSTFLAGS-unset}\" > \"$LOG\"\n\
          while [ $# -gt 0 ]; do if [ \"$1\" = --root ]; then root=$2; fi; shift; done\n\
-         mkdir -p \"$root/bin\" && cp \"$BIN\" \"$root/bin/git-neighbor\"\n",
+         mkdir -p \"$root/bin\" && cp \"$BIN\" \"$root/bin/git-neighbor\" 2>/dev/null || exit 101\n",
     );
     script("rustc", "if [ \"$1\" = -vV ]; then printf 'rustc 1.95.0\\nhost: %s\\n' \"$HOST\"; fi\n");
     script("cc", "if [ \"$1\" = -print-file-name=libc.a ]; then printf '%s\\n' \"$LIBC_A\"; fi\n");
@@ -134,5 +134,17 @@ fn glibc_is_linked_in_only_where_it_can_be() {
     }
     let got = run(&[], &[("HOST", gnu), ("LIBC_A", found), ("RUSTFLAGS", "-C opt-level=2")]);
     assert_eq!(got, format!("{dynamically}flags: unset\nrustflags: -C opt-level=2\n"));
+    // A static link that fails (cargo exits 101) stops there and names the way out.
+    let mut c = Command::new("sh");
+    t.env(&mut c);
+    c.env("PATH", &path).env("LOG", &log).env("BIN", "/nonexistent").env("HOST", gnu).env("LIBC_A", found);
+    c.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("install.sh")).args(["--prefix", prefix.to_str().unwrap()]);
+    let o = Out::from_output(c.current_dir(&t.root).output().unwrap());
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("the build with glibc linked in failed; ./install.sh --dynamic links it dynamically"),
+        "{}",
+        o.stderr
+    );
     assert!(prefix.join("bin/git-neighbor").exists());
 }
