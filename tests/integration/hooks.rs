@@ -90,6 +90,13 @@ fn pre_commit_refuses_markers_and_broken_canonical_json() {
     assert_ne!(head(&t, &t.dir), before);
 }
 
+/// This process's PATH without any directory holding a git-neighbor or git-neighbor-hook of this machine's own.
+fn path_without_ours() -> String {
+    let ours = |d: &str| ["git-neighbor", "git-neighbor-hook"].iter().any(|b| Path::new(d).join(b).exists());
+    let path = std::env::var("PATH").unwrap_or_default();
+    path.split(':').filter(|d| !ours(d)).collect::<Vec<_>>().join(":")
+}
+
 /// `git-neighbor-hook <args>` in the test repository.
 fn hook_binary(t: &TestRepo, args: &[&str]) -> Out {
     let mut c = Command::new(hook_bin());
@@ -143,15 +150,10 @@ fn the_hook_fast_path_answers_as_the_parsed_command_does() {
     if std::fs::hard_link(hook_bin(), &copy).is_err() {
         std::fs::copy(hook_bin(), &copy).unwrap();
     }
-    let sys: Vec<String> = std::env::var("PATH")
-        .unwrap_or_default()
-        .split(':')
-        .filter(|d| !Path::new(d).join("git-neighbor").exists())
-        .map(str::to_string)
-        .collect();
     let mut c = Command::new(&copy);
     t.env(&mut c);
-    let o = Out::from_output(c.env("PATH", sys.join(":")).arg("post-merge").current_dir(&t.dir).output().unwrap());
+    let o =
+        Out::from_output(c.env("PATH", path_without_ours()).arg("post-merge").current_dir(&t.dir).output().unwrap());
     assert_eq!(o.code, 1, "{}", o.stderr);
     assert!(o.stderr.starts_with("error: git-neighbor-hook: cannot run git-neighbor: "), "{}", o.stderr);
     assert!(o.stderr.contains("hint: git-neighbor-hook hands everything but a hook's run to git-neighbor"));
@@ -166,12 +168,6 @@ fn the_hooks_run_the_hook_binary_else_git_neighbor_else_say_so() {
     t.neighbor(&["hooks", "install"]).ok();
     let log = t.root.join("ran.log");
     // PATH without any git-neighbor of this machine's own.
-    let sys: Vec<String> = std::env::var("PATH")
-        .unwrap_or_default()
-        .split(':')
-        .filter(|d| !Path::new(d).join("git-neighbor").exists() && !Path::new(d).join("git-neighbor-hook").exists())
-        .map(str::to_string)
-        .collect();
     let stand_in = |dir: &Path, name: &str, real: &Path| {
         std::fs::create_dir_all(dir).unwrap();
         let p = dir.join(name);
@@ -187,7 +183,7 @@ fn the_hooks_run_the_hook_binary_else_git_neighbor_else_say_so() {
     stand_in(&both, "git-neighbor", &bin());
     stand_in(&main_only, "git-neighbor", &bin());
     std::fs::create_dir_all(&neither).unwrap();
-    let path_with = |dir: &Path| format!("{}:{}", dir.display(), sys.join(":"));
+    let path_with = |dir: &Path| format!("{}:{}", dir.display(), path_without_ours());
     t.write("app.py", CONFLICTED);
     t.git(&["add", "app.py"]);
     for (dir, ran) in [(&both, "git-neighbor-hook\n"), (&main_only, "git-neighbor\n")] {
