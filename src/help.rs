@@ -128,8 +128,9 @@ const EXAMPLES: &[(&str, &str)] = &[
     ),
     (
         "hooks",
-        "git neighbor hooks install    # your own hooks are kept and still run\n\
-               git neighbor hooks            # their status\n\
+        "git neighbor hooks install             # your own hooks are kept and still run\n\
+               git neighbor hooks install --on-path   # find git-neighbor on PATH at every run\n\
+               git neighbor hooks                     # their status, and what each runs\n\
                git neighbor hooks uninstall",
     ),
     (

@@ -62,10 +62,19 @@ fn hook_entry(args: &[std::ffi::OsString]) -> Option<u8> {
 /// (fewer pages, a third fewer relocations). Anything the hooks' fast path does not take (an option, a
 /// hook git-neighbor does not have) is handed to `git-neighbor hook` itself, the one beside this binary
 /// or else the one on PATH, so every answer but the fast path's is the full binary's.
+///
+/// A hook file can also name this binary on its `#!` line (what `hooks install` writes), and then the
+/// kernel runs `git-neighbor-hook <path-of-hook-file> [ARGS]`: a first argument holding a `/` whose
+/// file name is one of our hooks stands for that hook.
 pub fn hook_main() -> u8 {
     let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if args.is_empty() {
         args.push("git-neighbor-hook".into());
+    }
+    if let Some(first) = args.get_mut(1)
+        && let Some(name) = hook_of_path(first)
+    {
+        *first = name.into();
     }
     args.insert(1, "hook".into());
     if let Some(code) = hook_entry(&args) {
@@ -81,6 +90,14 @@ pub fn hook_main() -> u8 {
          git-neighbor-hook or on PATH"
     ));
     1
+}
+
+/// The hook a hook file's path stands for: its file name, when the path holds a `/` and the name is
+/// one of ours.
+fn hook_of_path(arg: &std::ffi::OsStr) -> Option<&'static str> {
+    let text = arg.to_str()?;
+    let (_, name) = text.rsplit_once('/')?;
+    protect::hooks::NAMES.iter().copied().find(|n| *n == name)
 }
 
 /// Parse arguments, run, print errors; returns the process exit code.

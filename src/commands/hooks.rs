@@ -10,7 +10,18 @@ use crate::ui::{self, Ui};
 pub enum Cmd {
     /// Install pre-commit, pre-push, pre-rebase and post-checkout hooks (idempotent; honours
     /// core.hooksPath; your own hooks are kept and still run after ours).
-    Install,
+    ///
+    /// A hook file created in the repository's own hooks directory names git-neighbor-hook by its
+    /// absolute path on its `#!` line, so git runs it with no shell: about 0.8 ms less per commit. If
+    /// that binary moves, git fails the hook until `hooks install` runs again (`hooks status` says
+    /// `broken`). Elsewhere, or with --on-path, the hook is an sh script that finds git-neighbor on
+    /// PATH at every run.
+    Install {
+        /// Make the hooks sh scripts that find git-neighbor on PATH at every run (for a binary that
+        /// moves, or a repository shared with a container); the hooks remember it.
+        #[arg(long)]
+        on_path: bool,
+    },
     /// Remove our hooks, giving back exactly what was there before.
     Uninstall,
     /// Show whether each hook is installed.
@@ -19,8 +30,11 @@ pub enum Cmd {
 
 pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
     match cmd {
-        Cmd::Install | Cmd::Uninstall => {
-            let changes = if matches!(cmd, Cmd::Install) { hooks::install(ctx)? } else { hooks::uninstall(ctx)? };
+        Cmd::Install { .. } | Cmd::Uninstall => {
+            let changes = match cmd {
+                Cmd::Install { on_path } => hooks::install(ctx, *on_path)?,
+                _ => hooks::uninstall(ctx)?,
+            };
             if ui.json {
                 ui.json_out(&changes)?;
             } else {
@@ -35,10 +49,16 @@ pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
             if ui.json {
                 ui.json_out(&all)?;
             } else {
-                let mut rows = vec![vec!["HOOK".to_string(), "STATE".into(), "YOURS".into(), "PATH".into()]];
+                let mut rows =
+                    vec![vec!["HOOK".to_string(), "STATE".into(), "YOURS".into(), "RUNS".into(), "PATH".into()]];
                 for h in &all {
                     let yours = if h.user_hook { "kept" } else { "-" };
-                    rows.push(vec![h.hook.clone(), h.state.clone(), yours.into(), h.path.display().to_string()]);
+                    let runs = match (&h.program, h.state.as_str()) {
+                        (Some(p), _) => p.display().to_string(),
+                        (None, "missing") => "-".into(),
+                        (None, _) => "sh".into(),
+                    };
+                    rows.push(vec![h.hook.clone(), h.state.clone(), yours.into(), runs, h.path.display().to_string()]);
                 }
                 ui.data(&ui::table(&rows))?;
             }

@@ -43,7 +43,7 @@ pub fn run(g: &Global, ui: &Ui, args: &Args) -> Result<u8, Error> {
         claude_settings: None,
     };
     if args.hooks {
-        done.hooks = crate::protect::hooks::install(&ctx)?;
+        done.hooks = crate::protect::hooks::install(&ctx, false)?;
         for c in &done.hooks {
             ui.status(format!("hook {}: {} ({})", c.hook, c.action, c.path.display()));
         }

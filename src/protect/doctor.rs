@@ -497,6 +497,23 @@ fn check_frames(ctx: &Ctx, out: &mut Vec<Finding>) -> Result<(), Error> {
 
 fn check_hooks(ctx: &Ctx, out: &mut Vec<Finding>) -> Result<(), Error> {
     let st = hooks::status(&ctx.repo)?;
+    let broken: Vec<&hooks::HookStatus> = st.iter().filter(|h| h.state == "broken").collect();
+    if let Some(first) = broken.first() {
+        // git cannot start these hooks at all, so it fails every commit (or push) they guard.
+        let names: Vec<&str> = broken.iter().map(|h| h.hook.as_str()).collect();
+        let program = first.program.as_deref().map(|p| p.display().to_string()).unwrap_or_default();
+        out.push(
+            Finding::new(
+                "hooks",
+                Status::Problem,
+                format!("hooks {} run {program}, which is gone: git fails them on every run", names.join(", ")),
+            )
+            .path(hooks::hooks_dir(&ctx.repo)?)
+            .hint("git neighbor hooks install (doctor --fix does) names the git-neighbor-hook installed now")
+            .fix(Fix::InstallHooks),
+        );
+        return Ok(());
+    }
     let bad: Vec<String> =
         st.iter().filter(|h| h.state != "installed").map(|h| format!("{} ({})", h.hook, h.state)).collect();
     if bad.is_empty() {
@@ -554,8 +571,9 @@ pub fn fix(ctx: &Ctx, findings: &mut [Finding]) {
             }),
             Fix::RecoverFrame => crate::frames::merge::recover(ctx).map(|notes| notes.join("; ")),
             Fix::InstallHooks => {
-                let done =
-                    hooks_done.get_or_insert_with(|| hooks::install(ctx).map(drop).map_err(|e| e.message)).clone();
+                let done = hooks_done
+                    .get_or_insert_with(|| hooks::install(ctx, false).map(drop).map_err(|e| e.message))
+                    .clone();
                 done.map(|_| "installed".to_string()).map_err(Error::new)
             }
         };

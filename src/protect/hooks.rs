@@ -1,6 +1,12 @@
 //! Installing git hooks that call `git-neighbor-hook <name> "$@"` (else `git-neighbor hook <name> "$@"`),
 //! without ever losing the user's own.
 //!
+//! A hook file we create from nothing, in the repository's own hooks directory, names `git-neighbor-hook`
+//! by its absolute path on its `#!` line: git runs it with no shell in between, one process start less on
+//! every commit. Everywhere else (a `core.hooksPath` directory, which may be committed and shared; a path
+//! a `#!` line cannot hold; `install --on-path`) the hook is an `sh` script that finds the binaries on
+//! PATH at every run.
+//!
 //! Our lines live in one block between marker lines. In a shell hook (or one without a shebang, which git
 //! runs with `sh`) the block goes right after the shebang, so it runs first and a refusal stops the
 //! commit, and then the user's script runs as before; nothing is `exec`ed. A hook in another language (or
@@ -33,8 +39,9 @@ const SHEBANG: &str = "#!/bin/sh\n";
 /// How our block came to be in a hook file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Origin {
-    /// We created the file.
-    Created,
+    /// We created the file; `on_path` when asked to find the binaries on PATH at every run
+    /// (`install --on-path`) rather than name one by its path.
+    Created { on_path: bool },
     /// Inserted into the user's shell hook, whose mode was `mode`; `eol` when we had to end its
     /// shebang line with a newline.
     Existing { mode: u32, eol: bool },
@@ -45,7 +52,8 @@ enum Origin {
 impl Origin {
     fn render(self) -> String {
         match self {
-            Origin::Created => "created".into(),
+            Origin::Created { on_path: false } => "created".into(),
+            Origin::Created { on_path: true } => "created on-path".into(),
             Origin::Existing { mode, eol } => format!("existing mode={mode:o}{}", if eol { " eol-added" } else { "" }),
             Origin::Chained => "chained".into(),
         }
@@ -53,7 +61,10 @@ impl Origin {
     fn parse(s: &str) -> Option<Origin> {
         let s = s.trim();
         if s == "created" {
-            return Some(Origin::Created);
+            return Some(Origin::Created { on_path: false });
+        }
+        if s == "created on-path" {
+            return Some(Origin::Created { on_path: true });
         }
         if s == "chained" {
             return Some(Origin::Chained);
@@ -80,6 +91,64 @@ pub fn hooks_dir(repo: &Repo) -> Result<PathBuf, Error> {
         }
         None => repo.common_dir.join("hooks"),
     })
+}
+
+/// The program a hook file we create names on its `#!` line, so that git runs it with no shell: the
+/// `git-neighbor-hook` beside this binary, by the name PATH gives it when that is the same file (a
+/// package manager's stable link rather than a versioned directory it replaces on upgrade). `None` when
+/// the hooks directory is not the repository's own (a `core.hooksPath` directory may be committed, and
+/// the path is this machine's), or the path is not one a `#!` line can hold (relative, whitespace, long).
+fn direct_program(repo: &Repo, dir: &Path) -> Option<String> {
+    if !dir.starts_with(&repo.common_dir) {
+        return None;
+    }
+    let beside = std::env::current_exe().ok()?.parent()?.join("git-neighbor-hook");
+    if !is_executable(&beside) {
+        return None;
+    }
+    let same = |p: &Path| {
+        let (a, b) = (std::fs::canonicalize(p), std::fs::canonicalize(&beside));
+        matches!((a, b), (Ok(a), Ok(b)) if a == b)
+    };
+    let program = which::which("git-neighbor-hook").ok().filter(|p| p.is_absolute() && same(p)).unwrap_or(beside);
+    let text = program.to_str()?;
+    // Linux reads at most 127 bytes of a `#!` line before 5.1; a space would split it into two words.
+    let fits = program.is_absolute() && text.len() <= 120 && !text.chars().any(|c| c.is_whitespace() || c.is_control());
+    fits.then(|| text.to_string())
+}
+
+fn is_executable(p: &Path) -> bool {
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && mode_of(&m) & 0o111 != 0)
+}
+
+/// The whole of a hook file we create: `#!<program>` and our block as comments when the hook can run
+/// `program` directly, else an `sh` script.
+fn created_file(name: &str, on_path: bool, direct: Option<&str>) -> String {
+    match direct {
+        Some(program) if !on_path => format!(
+            "#!{program}\n{BEGIN} managed by `git neighbor hooks`; `git neighbor hooks uninstall` removes it\n\
+             {ORIGIN}created\n\
+             # git runs the program named on the first line, with this file's path and git's arguments, and no\n\
+             # shell. If git says it cannot run this hook, that program is gone: run `git neighbor hooks install`.\n\
+             {END}\n"
+        ),
+        _ => format!("{SHEBANG}{}", block(name, Origin::Created { on_path })),
+    }
+}
+
+/// One `#!` line and nothing else.
+fn lone_shebang(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"#!") && bytes.iter().filter(|b| **b == b'\n').count() == 1 && bytes.ends_with(b"\n")
+}
+
+/// The program a lone `#!` line runs, when that is not a shell (a hook we made to run git-neighbor-hook
+/// directly).
+fn direct_of(head: &[u8]) -> Option<PathBuf> {
+    if !lone_shebang(head) || runs_in_sh(head) {
+        return None;
+    }
+    let line = std::str::from_utf8(&head[2..]).ok()?.trim();
+    Some(PathBuf::from(line.split_whitespace().next()?))
 }
 
 /// The hook body calls `git-neighbor-hook` (the hooks' own small binary, which starts faster), else
@@ -113,7 +182,7 @@ fn body(name: &str, last: bool) -> String {
 fn block(name: &str, origin: Origin) -> String {
     let mut s = format!("{BEGIN} managed by `git neighbor hooks`; `git neighbor hooks uninstall` removes it\n");
     s += &format!("{ORIGIN}{}\n", origin.render());
-    s += &body(name, matches!(origin, Origin::Created));
+    s += &body(name, matches!(origin, Origin::Created { .. }));
     match origin {
         Origin::Existing { mode, .. } if mode & 0o111 == 0 => {
             s += "exit 0 # the hook below was not executable before git-neighbor; it stays inactive\n"
@@ -205,13 +274,16 @@ pub struct Change {
 }
 
 /// Install (or bring up to date) every hook, under the building lock (parallel installers, e.g. agents
-/// running `doctor --fix`, would otherwise move each other's files aside). Idempotent.
-pub fn install(ctx: &Ctx) -> Result<Vec<Change>, Error> {
+/// running `doctor --fix`, would otherwise move each other's files aside). Idempotent. `on_path`: hook
+/// files we create find the binaries on PATH at every run (an `sh` script) instead of naming
+/// `git-neighbor-hook` by its path; a hook file installed that way keeps it.
+pub fn install(ctx: &Ctx, on_path: bool) -> Result<Vec<Change>, Error> {
     let dir = hooks_dir(&ctx.repo)?;
+    let direct = direct_program(&ctx.repo, &dir);
     ctx.locked(|| {
         std::fs::create_dir_all(&dir).ctx(|| format!("cannot create {}", dir.display()))?;
         sweep_temp_files(&dir);
-        NAMES.iter().map(|n| install_one(&dir, n)).collect()
+        NAMES.iter().map(|n| install_one(&dir, n, on_path, direct.as_deref())).collect()
     })
 }
 
@@ -254,13 +326,13 @@ fn link_aside(path: &Path, aside: &Path) -> Result<(), Error> {
     }
 }
 
-fn install_one(dir: &Path, name: &str) -> Result<Change, Error> {
+fn install_one(dir: &Path, name: &str, on_path: bool, direct: Option<&str>) -> Result<Change, Error> {
     let path = dir.join(name);
     let change = |action: &str| Ok(Change { hook: name.into(), path: path.clone(), action: action.into() });
     let meta = match std::fs::symlink_metadata(&path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            write_hook(&path, format!("{SHEBANG}{}", block(name, Origin::Created)).as_bytes(), 0o755)?;
+            write_hook(&path, created_file(name, on_path, direct).as_bytes(), 0o755)?;
             return change("created");
         }
         Err(e) => return Err(Error::new(format!("cannot inspect {}: {e}", path.display()))),
@@ -268,14 +340,14 @@ fn install_one(dir: &Path, name: &str) -> Result<Change, Error> {
     if meta.is_file() {
         let content = std::fs::read(&path).ctx(|| format!("cannot read {}", path.display()))?;
         if let Some(found) = find_block(&content) {
-            let origin = found.origin.ok_or_else(|| damaged(&path))?;
-            let want = block(name, origin);
-            if &content[found.start..found.end] == want.as_bytes() {
+            let mut origin = found.origin.ok_or_else(|| damaged(&path))?;
+            if let Origin::Created { on_path: recorded } = origin {
+                origin = Origin::Created { on_path: recorded || on_path };
+            }
+            let next = wanted(name, &content, &found, origin, direct);
+            if next == content {
                 return change("unchanged");
             }
-            let mut next = content[..found.start].to_vec();
-            next.extend_from_slice(want.as_bytes());
-            next.extend_from_slice(&content[found.end..]);
             write_hook(&path, &next, mode_of(&meta))?;
             return change("updated");
         }
@@ -306,6 +378,21 @@ fn install_one(dir: &Path, name: &str) -> Result<Change, Error> {
         return Err(e);
     }
     change("chained")
+}
+
+/// What a hook file holding our block (`found`, recorded as `origin`) should hold: a file we created
+/// and nobody added to is rewritten whole; otherwise only our block is, with a `#!` line that ran
+/// git-neighbor-hook directly turned back into `sh` (the file has other lines now).
+fn wanted(name: &str, content: &[u8], found: &Found, origin: Origin, direct: Option<&str>) -> Vec<u8> {
+    let (head, tail) = (&content[..found.start], &content[found.end..]);
+    if let Origin::Created { on_path } = origin
+        && lone_shebang(head)
+        && tail.is_empty()
+    {
+        return created_file(name, on_path, direct).into_bytes();
+    }
+    let head = if direct_of(head).is_some() { SHEBANG.as_bytes() } else { head };
+    [head, block(name, origin).as_bytes(), tail].concat()
 }
 
 fn damaged(path: &Path) -> Error {
@@ -344,11 +431,11 @@ fn uninstall_one(dir: &Path, name: &str) -> Result<Change, Error> {
     let mut rest = content[..found.start].to_vec();
     rest.extend_from_slice(&content[found.end..]);
     match origin {
-        Origin::Created if rest == SHEBANG.as_bytes() => {
+        Origin::Created { .. } if lone_shebang(&rest) => {
             std::fs::remove_file(&path).ctx(|| format!("cannot remove {}", path.display()))?;
             change("deleted")
         }
-        Origin::Created => {
+        Origin::Created { .. } => {
             write_hook(&path, &rest, mode_of(&meta))?;
             change("removed")
         }
@@ -382,31 +469,45 @@ pub struct HookStatus {
     pub hook: String,
     /// Hook file.
     pub path: PathBuf,
-    /// `installed`, `outdated` (an older block: `install` updates it) or `missing`.
+    /// `installed`, `outdated` (an older block: `install` updates it), `broken` (the program its `#!`
+    /// line names is gone, so git fails every run of the hook: `install` rewrites it) or `missing`.
     pub state: String,
     /// The user has a hook of their own here too (kept and run after ours).
     pub user_hook: bool,
+    /// The program git runs for this hook with no shell, when the hook names one (null: an `sh` script
+    /// that finds git-neighbor on PATH).
+    pub program: Option<PathBuf>,
 }
 
 /// The state of every hook.
 pub fn status(repo: &Repo) -> Result<Vec<HookStatus>, Error> {
     let dir = hooks_dir(repo)?;
+    let direct = direct_program(repo, &dir);
     Ok(NAMES
         .iter()
         .map(|name| {
             let path = dir.join(name);
             let content = std::fs::read(&path).ok();
             let found = content.as_deref().and_then(find_block);
+            let mut program = None;
             let (state, user_hook) = match (&content, &found) {
                 (None, _) => ("missing", false),
                 (Some(_), None) => ("missing", true),
                 (Some(c), Some(f)) => {
-                    let current = f.origin.is_some_and(|o| &c[f.start..f.end] == block(name, o).as_bytes());
-                    let user = !matches!(f.origin, Some(Origin::Created));
-                    (if current { "installed" } else { "outdated" }, user)
+                    program = direct_of(&c[..f.start]);
+                    let user = !matches!(f.origin, Some(Origin::Created { .. }));
+                    // A file naming another git-neighbor-hook than ours (another install) is current too.
+                    let names = program.as_deref().and_then(Path::to_str).or(direct.as_deref());
+                    let current = f.origin.is_some_and(|o| wanted(name, c, f, o, names) == *c);
+                    let state = match &program {
+                        Some(p) if !is_executable(p) => "broken",
+                        _ if current => "installed",
+                        _ => "outdated",
+                    };
+                    (state, user)
                 }
             };
-            HookStatus { hook: name.to_string(), path, state: state.into(), user_hook }
+            HookStatus { hook: name.to_string(), path, state: state.into(), user_hook, program }
         })
         .collect())
 }
@@ -417,7 +518,12 @@ mod tests {
 
     #[test]
     fn origin_round_trips() {
-        for o in [Origin::Created, Origin::Chained, Origin::Existing { mode: 0o644, eol: true }] {
+        for o in [
+            Origin::Created { on_path: false },
+            Origin::Created { on_path: true },
+            Origin::Chained,
+            Origin::Existing { mode: 0o644, eol: true },
+        ] {
             assert_eq!(Origin::parse(&o.render()), Some(o));
         }
     }

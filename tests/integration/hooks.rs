@@ -115,12 +115,12 @@ fn the_hook_fast_path_answers_as_the_parsed_command_does() {
         let fast = t.neighbor(&["hook", "pre-commit"]);
         let parsed = t.neighbor(&["--lock-timeout", "30s", "hook", "pre-commit"]);
         let small = hook_binary(&t, &["pre-commit"]);
+        // What the kernel runs for a hook file whose `#!` line names git-neighbor-hook.
+        let by_path = hook_binary(&t, &[".git/hooks/pre-commit"]);
         assert_eq!((fast.code, &fast.stdout, &fast.stderr), (parsed.code, &parsed.stdout, &parsed.stderr), "{label}");
-        assert_eq!(
-            (small.code, &small.stdout, &small.stderr),
-            (parsed.code, &parsed.stdout, &parsed.stderr),
-            "{label}"
-        );
+        for (how, o) in [("by name", &small), ("by path", &by_path)] {
+            assert_eq!((o.code, &o.stdout, &o.stderr), (parsed.code, &parsed.stdout, &parsed.stderr), "{label} {how}");
+        }
         fast.code
     };
     t.write("ok.txt", "fine\n");
@@ -159,13 +159,13 @@ fn the_hook_fast_path_answers_as_the_parsed_command_does() {
     assert!(o.stderr.contains("hint: git-neighbor-hook hands everything but a hook's run to git-neighbor"));
 }
 
-/// The installed hook runs `git-neighbor-hook` when it is on PATH, else `git-neighbor hook`, else says the
-/// check was skipped and lets git commit. Each command on PATH here is a stand-in that writes its name down
+/// A hook installed with `--on-path` runs `git-neighbor-hook` when it is on PATH, else `git-neighbor hook`,
+/// else says the check was skipped and lets git commit. Each command on PATH here is a stand-in that writes its name down
 /// and runs the real one, so the test sees which ran, and that each refuses a conflicted file.
 #[test]
 fn the_hooks_run_the_hook_binary_else_git_neighbor_else_say_so() {
     let t = TestRepo::new();
-    t.neighbor(&["hooks", "install"]).ok();
+    t.neighbor(&["hooks", "install", "--on-path"]).ok();
     let log = t.root.join("ran.log");
     // PATH without any git-neighbor of this machine's own.
     let stand_in = |dir: &Path, name: &str, real: &Path| {
@@ -198,6 +198,84 @@ fn the_hooks_run_the_hook_binary_else_git_neighbor_else_say_so() {
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(o.stderr.contains("git-neighbor is not on PATH: its pre-commit check was skipped"), "{}", o.stderr);
     assert!(!log.exists());
+}
+
+/// The `hooks status --json` entry of one hook.
+fn hook_state(t: &TestRepo, name: &str) -> serde_json::Value {
+    let st = t.neighbor(&["hooks", "status", "--json"]).ok().json();
+    st.as_array().unwrap().iter().find(|h| h["hook"] == name).cloned().unwrap()
+}
+
+/// A hook file `install` creates names git-neighbor-hook on its `#!` line, so git runs it with no shell
+/// and no PATH lookup. When that binary is gone, git fails the hook (the commit does not go through
+/// unchecked), `hooks status` says `broken`, `doctor` counts it a problem and `--fix` names the binary
+/// installed now. An `sh` hook from an earlier install is brought to the new form; `--on-path` makes and
+/// keeps the `sh` form; uninstall deletes the file.
+#[test]
+fn a_created_hook_runs_git_neighbor_hook_directly_and_fails_closed_when_it_is_gone() {
+    let t = TestRepo::new();
+    let copy = t.root.join("moved-later");
+    std::fs::create_dir_all(&copy).unwrap();
+    for b in [bin(), hook_bin()] {
+        std::fs::copy(&b, copy.join(b.file_name().unwrap())).unwrap();
+    }
+    let mut c = Command::new(copy.join("git-neighbor"));
+    t.env(&mut c);
+    Out::from_output(c.args(["hooks", "install"]).current_dir(&t.dir).output().unwrap()).ok();
+    let file = hooks_dir(&t).join("pre-commit");
+    let program = copy.join("git-neighbor-hook");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.starts_with(&format!("#!{}\n", program.display())), "{text}");
+    let st = hook_state(&t, "pre-commit");
+    assert_eq!((st["state"].as_str(), st["program"].as_str()), (Some("installed"), program.to_str()), "{st}");
+
+    // It runs with no git-neighbor on PATH, and refuses.
+    let no_ours = path_without_ours();
+    let before = head(&t, &t.dir);
+    t.write("app.py", CONFLICTED);
+    t.git(&["add", "app.py"]);
+    let o = git_env(&t, &t.dir, &[("PATH", &no_ours)], &["commit", "-q", "-m", "half-merged"]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(o.stderr.contains("app.py:2: conflict marker"), "{}", o.stderr);
+
+    // The binary goes away: git cannot run the hook and commits nothing.
+    std::fs::remove_file(&program).unwrap();
+    t.write("app.py", "fine\n");
+    t.git(&["add", "app.py"]);
+    let o = git_env(&t, &t.dir, &[("PATH", &no_ours)], &["commit", "-q", "-m", "unchecked?"]);
+    assert_ne!(o.code, 0, "a hook whose binary is gone let a commit through:\n{}", o.stderr);
+    assert_eq!(head(&t, &t.dir), before);
+    assert_eq!(hook_state(&t, "pre-commit")["state"], "broken");
+    let d = t.neighbor(&["doctor"]);
+    assert_eq!(d.code, 1, "{}{}", d.stdout, d.stderr);
+    assert!(d.stdout.contains(&format!("run {}, which is gone", program.display())), "{}", d.stdout);
+    t.neighbor(&["doctor", "--fix"]);
+    let st = hook_state(&t, "pre-commit");
+    assert_eq!(st["state"], "installed", "{st}");
+    let now = std::fs::canonicalize(st["program"].as_str().unwrap()).unwrap();
+    assert_eq!(now, std::fs::canonicalize(hook_bin()).unwrap());
+    let o = git_env(&t, &t.dir, &[("PATH", &no_ours)], &["commit", "-q", "-m", "checked"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+
+    // `--on-path` makes the sh form and later installs keep it; plain `sh` hooks from earlier installs
+    // are brought to the direct form.
+    t.neighbor(&["hooks", "install", "--on-path"]).ok();
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.starts_with("#!/bin/sh\n") && text.contains("# origin: created on-path\n"), "{text}");
+    let st = hook_state(&t, "pre-commit");
+    assert_eq!((st["state"].as_str(), st["program"].is_null()), (Some("installed"), true), "{st}");
+    let again = t.neighbor(&["hooks", "install", "--json"]).ok().json();
+    assert!(again.as_array().unwrap().iter().all(|c| c["action"] == "unchanged"), "{again}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), text, "install without --on-path kept it");
+    std::fs::write(&file, text.replace("# origin: created on-path\n", "# origin: created\n")).unwrap();
+    assert_eq!(hook_state(&t, "pre-commit")["state"], "outdated");
+    t.neighbor(&["hooks", "install"]).ok();
+    assert!(std::fs::read_to_string(&file).unwrap().starts_with("#!/"), "brought to the direct form");
+    assert!(!std::fs::read_to_string(&file).unwrap().starts_with("#!/bin/sh"));
+    assert_eq!(hook_state(&t, "pre-commit")["state"], "installed");
+
+    t.neighbor(&["hooks", "uninstall"]).ok();
+    assert_eq!(hook_files(&hooks_dir(&t)), Vec::<String>::new(), "every file we created is deleted");
 }
 
 #[test]
@@ -282,7 +360,10 @@ fn core_hooks_path_is_honoured() {
     let t = TestRepo::new();
     t.git(&["config", "core.hooksPath", ".githooks"]);
     t.neighbor(&["hooks", "install"]).ok();
-    assert!(t.dir.join(".githooks/pre-commit").exists());
+    // A core.hooksPath directory may be committed: its hooks find git-neighbor on PATH, naming no path
+    // of this machine's.
+    let text = std::fs::read_to_string(t.dir.join(".githooks/pre-commit")).unwrap();
+    assert!(text.starts_with("#!/bin/sh\n"), "{text}");
     assert!(!hooks_dir(&t).join("pre-commit").exists());
     t.write("app.py", CONFLICTED);
     t.git(&["add", "app.py"]);
