@@ -99,7 +99,9 @@ pub fn hooks_dir(repo: &Repo) -> Result<PathBuf, Error> {
 /// the hooks directory is not the repository's own (a `core.hooksPath` directory may be committed, and
 /// the path is this machine's), or the path is not one a `#!` line can hold (relative, whitespace, long).
 fn direct_program(repo: &Repo, dir: &Path) -> Option<String> {
-    if !dir.starts_with(&repo.common_dir) {
+    // Component by component, so `<common-dir>/../x` (a `core.hooksPath` beside the git dir) is not inside.
+    let plain = dir.components().all(|c| matches!(c, std::path::Component::RootDir | std::path::Component::Normal(_)));
+    if !plain || !dir.starts_with(&repo.common_dir) {
         return None;
     }
     let beside = std::env::current_exe().ok()?.parent()?.join("git-neighbor-hook");

@@ -372,6 +372,12 @@ fn core_hooks_path_is_honoured() {
     assert!(o.stderr.contains("conflict marker"), "{}", o.stderr);
     t.neighbor(&["hooks", "uninstall"]).ok();
     assert!(!t.dir.join(".githooks/pre-commit").exists(), "a hook we created from nothing is deleted");
+    // A path that only starts with the git dir, `<git-dir>/../shared-hooks`, is not inside it.
+    let beside = format!("{}/../shared-hooks", t.common_dir().display());
+    t.git(&["config", "core.hooksPath", &beside]);
+    t.neighbor(&["hooks", "install"]).ok();
+    let text = std::fs::read_to_string(t.dir.join("shared-hooks/pre-commit")).unwrap();
+    assert!(text.starts_with("#!/bin/sh\n"), "{text}");
 }
 
 #[test]
