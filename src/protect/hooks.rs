@@ -182,9 +182,14 @@ fn body(name: &str, last: bool) -> String {
 }
 
 fn block(name: &str, origin: Origin) -> String {
+    block_for(name, origin, matches!(origin, Origin::Created { .. }))
+}
+
+/// Our block; `last` when nothing follows it in the file, so the shell can `exec` git-neighbor.
+fn block_for(name: &str, origin: Origin, last: bool) -> String {
     let mut s = format!("{BEGIN} managed by `git neighbor hooks`; `git neighbor hooks uninstall` removes it\n");
     s += &format!("{ORIGIN}{}\n", origin.render());
-    s += &body(name, matches!(origin, Origin::Created { .. }));
+    s += &body(name, last);
     match origin {
         Origin::Existing { mode, .. } if mode & 0o111 == 0 => {
             s += "exit 0 # the hook below was not executable before git-neighbor; it stays inactive\n"
@@ -394,7 +399,9 @@ fn wanted(name: &str, content: &[u8], found: &Found, origin: Origin, direct: Opt
         return created_file(name, on_path, direct).into_bytes();
     }
     let head = if direct_of(head).is_some() { SHEBANG.as_bytes() } else { head };
-    [head, block(name, origin).as_bytes(), tail].concat()
+    // Lines someone added after our block in a file we created run after our check, not never.
+    let last = matches!(origin, Origin::Created { .. }) && tail.is_empty();
+    [head, block_for(name, origin, last).as_bytes(), tail].concat()
 }
 
 fn damaged(path: &Path) -> Error {
@@ -438,6 +445,10 @@ fn uninstall_one(dir: &Path, name: &str) -> Result<Change, Error> {
             change("deleted")
         }
         Origin::Created { .. } => {
+            // Lines added to a file whose `#!` line ran git-neighbor-hook are shell lines: give them a shell.
+            if direct_of(&content[..found.start]).is_some() {
+                rest = [SHEBANG.as_bytes(), &content[found.end..]].concat();
+            }
             write_hook(&path, &rest, mode_of(&meta))?;
             change("removed")
         }

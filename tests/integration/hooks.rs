@@ -276,6 +276,33 @@ fn a_created_hook_runs_git_neighbor_hook_directly_and_fails_closed_when_it_is_go
 
     t.neighbor(&["hooks", "uninstall"]).ok();
     assert_eq!(hook_files(&hooks_dir(&t)), Vec::<String>::new(), "every file we created is deleted");
+
+    // Lines someone adds below our block run after our check once `install` gives them a shell, and
+    // `uninstall` leaves them, with that shell.
+    t.neighbor(&["hooks", "install"]).ok();
+    let log = t.root.join("mine.log");
+    let mine = format!("echo mine >> '{}'\n", log.display());
+    std::fs::write(&file, std::fs::read_to_string(&file).unwrap() + &mine).unwrap();
+    assert_eq!(hook_state(&t, "pre-commit")["state"], "outdated");
+    t.neighbor(&["hooks", "install"]).ok();
+    assert!(std::fs::read_to_string(&file).unwrap().starts_with("#!/bin/sh\n"));
+    t.write("app.py", CONFLICTED);
+    t.git(&["add", "app.py"]);
+    assert_ne!(git_env(&t, &t.dir, &[], &["commit", "-q", "-m", "refused"]).code, 0);
+    assert!(!log.exists(), "our check runs first and stops the commit");
+    t.write("app.py", "fine again\n");
+    t.git(&["add", "app.py"]);
+    let o = git_env(&t, &t.dir, &[], &["commit", "-q", "-m", "both ran"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "mine\n");
+    t.neighbor(&["hooks", "uninstall"]).ok();
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), format!("#!/bin/sh\n{mine}"));
+    // Uninstalled straight from the `#!` form, the added lines get a shell too.
+    std::fs::remove_file(&file).unwrap();
+    t.neighbor(&["hooks", "install"]).ok();
+    std::fs::write(&file, std::fs::read_to_string(&file).unwrap() + &mine).unwrap();
+    t.neighbor(&["hooks", "uninstall"]).ok();
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), format!("#!/bin/sh\n{mine}"));
 }
 
 #[test]
