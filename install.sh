@@ -49,6 +49,9 @@ bin_dir=$root/bin
 man_dir=$root/share/man
 
 if [ "$action" = uninstall ]; then
+  # Hook files `git neighbor hooks install` created name git-neighbor-hook by this path on their #! line.
+  hooks_named=""
+  [ -e "$bin_dir/git-neighbor-hook" ] && hooks_named=$bin_dir/git-neighbor-hook
   for f in "$bin_dir/git-neighbor" "$bin_dir/git-neighbor-hook" "$bash_dir/git-neighbor" "$zsh_dir/_git-neighbor" "$fish_dir/git-neighbor.fish"; do
     if [ -e "$f" ]; then rm -f "$f" && echo "removed $f" >&2; fi
   done
@@ -59,6 +62,11 @@ if [ "$action" = uninstall ]; then
     if [ -e "$t" ]; then rm -f "$t"; fi
   done
   echo "removed the man pages from $man_dir" >&2
+  if [ -n "$hooks_named" ]; then
+    echo "install.sh: git hooks made by 'git neighbor hooks install' name $hooks_named, so git now fails them:" >&2
+    echo "install.sh: delete those hook files (.git/hooks/pre-commit, pre-push, pre-rebase, post-checkout)," >&2
+    echo "install.sh: or run 'git neighbor hooks uninstall' in each repository before uninstalling" >&2
+  fi
   exit 0
 fi
 

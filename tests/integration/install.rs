@@ -56,8 +56,10 @@ fn install_into_a_prefix_then_uninstall() {
     assert!(!prefix.join("bin/git-neighbor-hook").exists(), "the earlier hook binary stayed");
     install(&t, &with, &["--prefix", p, "--binary", binary.to_str().unwrap()]).ok();
     assert!(prefix.join("bin/git-neighbor-hook").exists());
-    // Uninstall removes what it installed.
-    install(&t, &with, &["--prefix", p, "--uninstall"]).ok();
+    // Uninstall removes what it installed, and says what becomes of hooks that named the hook binary.
+    let o = install(&t, &with, &["--prefix", p, "--uninstall"]).ok();
+    let named = format!("name {}/bin/git-neighbor-hook, so git now fails them", p);
+    assert!(o.stderr.contains(&named), "{}", o.stderr);
     assert!(!prefix.join("bin/git-neighbor").exists());
     assert!(!prefix.join("bin/git-neighbor-hook").exists());
     assert!(!prefix.join("share/man/man1/git-neighbor.1").exists());
