@@ -509,8 +509,13 @@ pub fn status(repo: &Repo) -> Result<Vec<HookStatus>, Error> {
                 (Some(c), Some(f)) => {
                     program = direct_of(&c[..f.start]);
                     let user = !matches!(f.origin, Some(Origin::Created { .. }));
-                    // A file naming another git-neighbor-hook than ours (another install) is current too.
-                    let names = program.as_deref().and_then(Path::to_str).or(direct.as_deref());
+                    // A file naming another git-neighbor-hook than ours (another install) is current too;
+                    // one whose `#!` line runs any other program does not run the guard at all.
+                    let names = program
+                        .as_deref()
+                        .filter(|p| p.file_name().is_some_and(|n| n == "git-neighbor-hook"))
+                        .and_then(Path::to_str)
+                        .or(direct.as_deref());
                     let current = f.origin.is_some_and(|o| wanted(name, c, f, o, names) == *c);
                     let state = match &program {
                         Some(p) if !is_executable(p) => "broken",

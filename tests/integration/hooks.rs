@@ -305,6 +305,27 @@ fn a_created_hook_runs_git_neighbor_hook_directly_and_fails_closed_when_it_is_go
     assert_eq!(std::fs::read_to_string(&file).unwrap(), format!("#!/bin/sh\n{mine}"));
 }
 
+/// A hook file whose `#!` line was changed to run something else than git-neighbor-hook no longer runs the
+/// guard: it is `outdated` (a problem for a building that requires the hooks), and `install` puts ours back.
+#[test]
+fn a_hook_whose_first_line_runs_another_program_is_not_installed() {
+    let t = TestRepo::new();
+    t.write(".neighbor.toml", "[hooks]\nrequired = true\n");
+    t.neighbor(&["hooks", "install"]).ok();
+    let file = hooks_dir(&t).join("pre-commit");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let (_, rest) = text.split_once('\n').unwrap();
+    std::fs::write(&file, format!("#!/bin/true\n{rest}")).unwrap();
+    let st = hook_state(&t, "pre-commit");
+    assert_eq!((st["state"].as_str(), st["program"].as_str()), (Some("outdated"), Some("/bin/true")), "{st}");
+    let d = t.neighbor(&["doctor"]);
+    assert_eq!(d.code, 1, "{}{}", d.stdout, d.stderr);
+    assert!(d.stdout.contains("pre-commit (outdated)"), "{}", d.stdout);
+    t.neighbor(&["hooks", "install"]).ok();
+    assert_eq!(hook_state(&t, "pre-commit")["state"], "installed");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+}
+
 #[test]
 fn tenant_committing_canonical_state_is_refused_unless_merge_frame() {
     let t = TestRepo::new();
