@@ -31,6 +31,8 @@ pub const NAMES: &[&str] = &["pre-commit", "pre-push", "pre-rebase", "post-check
 
 const BEGIN: &str = "# >>> git-neighbor >>>";
 const END: &str = "# <<< git-neighbor <<<";
+/// The rest of our block's first line.
+const MANAGED: &str = " managed by `git neighbor hooks`; `git neighbor hooks uninstall` removes it\n";
 const ORIGIN: &str = "# origin: ";
 /// Suffix of a user's non-shell hook moved aside so ours can chain to it.
 pub const CHAINED: &str = ".neighbor-chained";
@@ -128,7 +130,7 @@ fn is_executable(p: &Path) -> bool {
 fn created_file(name: &str, on_path: bool, direct: Option<&str>) -> String {
     match direct {
         Some(program) if !on_path => format!(
-            "#!{program}\n{BEGIN} managed by `git neighbor hooks`; `git neighbor hooks uninstall` removes it\n\
+            "#!{program}\n{BEGIN}{MANAGED}\
              {ORIGIN}created\n\
              # git runs the program named on the first line, with this file's path and git's arguments, and no\n\
              # shell. If git says it cannot run this hook, that program is gone: run `git neighbor hooks install`.\n\
@@ -187,7 +189,7 @@ fn block(name: &str, origin: Origin) -> String {
 
 /// Our block; `last` when nothing follows it in the file, so the shell can `exec` git-neighbor.
 fn block_for(name: &str, origin: Origin, last: bool) -> String {
-    let mut s = format!("{BEGIN} managed by `git neighbor hooks`; `git neighbor hooks uninstall` removes it\n");
+    let mut s = format!("{BEGIN}{MANAGED}");
     s += &format!("{ORIGIN}{}\n", origin.render());
     s += &body(name, last);
     match origin {
