@@ -1077,10 +1077,23 @@ fn sync_worktree(ctx: &Ctx, wt: &Path, lock: &IndexLock, how: Sync<'_>) -> Resul
     let mut staged = Vec::new();
     // Temp files go in the worktree's private git dir, so a crash never leaves one in the checkout.
     let git_dir = lock.git_dir.clone();
+    // Entries git does not look at the file of (`skip-worktree`, a sparse checkout's): their files are
+    // not ours to write, and `update-index --add --remove` would stage their removal. Only their index
+    // entries follow the commit.
+    let candidates: Vec<String> = match &how {
+        Sync::Fresh { changes, .. } => changes.iter().map(|(p, _)| p.clone()).collect(),
+        Sync::Repair { paths, .. } => paths.to_vec(),
+    };
+    let hidden_modes =
+        checkout::skip_worktree_entries(&git_dir.join("index"), ctx.repo.gix.object_hash(), &candidates)?;
+    let mut hidden = Vec::new();
     let files: Changes = match how {
         Sync::Fresh { changes, clean_at } => changes
             .iter()
             .filter(|(p, _)| {
+                if hidden_modes.contains_key(p) {
+                    return true;
+                }
                 let touched = std::fs::metadata(wt.join(p)).and_then(|m| m.modified()).is_ok_and(|m| m > clean_at);
                 if touched {
                     skipped.push(p.clone());
@@ -1093,6 +1106,10 @@ fn sync_worktree(ctx: &Ctx, wt: &Path, lock: &IndexLock, how: Sync<'_>) -> Resul
             let mut v = Vec::new();
             for p in paths {
                 let new_blob = blob_id_at(&ctx.repo, new, p);
+                if hidden_modes.contains_key(p) {
+                    v.push((p.clone(), new_blob));
+                    continue;
+                }
                 let current = std::fs::read(wt.join(p)).ok();
                 if let Some(current) = &current {
                     let is = |id: Option<gix::ObjectId>| -> Result<bool, Error> {
@@ -1112,6 +1129,10 @@ fn sync_worktree(ctx: &Ctx, wt: &Path, lock: &IndexLock, how: Sync<'_>) -> Resul
         }
     };
     for (p, new_blob) in files {
+        if let Some(mode) = hidden_modes.get(&p) {
+            hidden.push((p, *mode, new_blob));
+            continue;
+        }
         let dest = wt.join(&p);
         match new_blob {
             Some(id) => state_dir::atomic_write_via(&git_dir, &dest, &blob::bytes_of(&ctx.repo, id)?)?,
@@ -1123,8 +1144,8 @@ fn sync_worktree(ctx: &Ctx, wt: &Path, lock: &IndexLock, how: Sync<'_>) -> Resul
         staged.push(p);
     }
     crate::failpoint::hit("merge-frame.files-written");
-    if !staged.is_empty() {
-        lock.stage(wt, &staged)?;
+    if !staged.is_empty() || !hidden.is_empty() {
+        lock.stage(wt, &staged, &hidden)?;
     }
     crate::failpoint::hit("merge-frame.index-staged");
     Ok(skipped)
@@ -1172,16 +1193,22 @@ impl IndexLock {
         res
     }
 
-    /// Stage `paths` from the worktree, as `git update-index --add --remove` would, into a copy of the
-    /// index that then replaces it (git cannot take the lock we hold).
-    fn stage(&self, wt: &Path, paths: &[String]) -> Result<(), Error> {
+    /// Stage `paths` from the worktree, as `git update-index --add --remove` would, and point the
+    /// `hidden` (`skip-worktree`) entries at their new blobs, into a copy of the index that then replaces
+    /// it (git cannot take the lock we hold).
+    fn stage(&self, wt: &Path, paths: &[String], hidden: &[(String, u32, Option<gix::ObjectId>)]) -> Result<(), Error> {
         let index = self.git_dir.join("index");
         let tmp = self.git_dir.join(format!("neighbor-frame-index.tmp.{}", state_dir::unique()));
         let res = (|| -> Result<(), Error> {
             if index.exists() {
                 std::fs::copy(&index, &tmp).ctx(|| format!("cannot copy {}", index.display()))?;
             }
-            checkout::stage_into(wt, &tmp, paths, &[(guard::ENV_MERGE_FRAME, "1")])?;
+            if !paths.is_empty() {
+                checkout::stage_into(wt, &tmp, paths, &[(guard::ENV_MERGE_FRAME, "1")])?;
+            }
+            if !hidden.is_empty() {
+                checkout::stage_skipped_into(wt, &tmp, hidden, &[(guard::ENV_MERGE_FRAME, "1")])?;
+            }
             crate::failpoint::hit("merge-frame.index-copy-staged");
             std::fs::rename(&tmp, &index).ctx(|| format!("cannot replace {}", index.display()))
         })();

@@ -44,6 +44,74 @@ pub fn stage_into(dir: &Path, index: &Path, paths: &[String], env: &[(&str, &str
     Ok(cmd.args(["update-index", "--add", "--remove", "--"]).args(paths).run()?)
 }
 
+/// Index entries git keeps without looking at their file (`skip-worktree`, as sparse checkouts mark
+/// what they leave out): the given paths that are such entries in the index at `index`, with their mode.
+/// Only an index of version 3 or later can hold one (the flag is an extended one), so a version 2 index
+/// is answered from its first eight bytes.
+pub fn skip_worktree_entries(
+    index: &Path,
+    hash: gix::hash::Kind,
+    paths: &[String],
+) -> Result<std::collections::BTreeMap<String, u32>, Error> {
+    use std::io::Read;
+    let mut out = std::collections::BTreeMap::new();
+    let mut header = [0u8; 8];
+    match std::fs::File::open(index).and_then(|mut f| f.read_exact(&mut header)) {
+        Ok(()) if &header[..4] == b"DIRC" && header[4..8] == 2u32.to_be_bytes() => return Ok(out),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        _ => {}
+    }
+    let file = gix::index::File::at(index, hash, true, Default::default())
+        .map_err(|e| Error::new(format!("cannot read {}: {e}", index.display())))?;
+    let wanted: std::collections::BTreeSet<&str> = paths.iter().map(String::as_str).collect();
+    for e in file.entries() {
+        if e.flags.contains(gix::index::entry::Flags::SKIP_WORKTREE) {
+            let path = e.path(&file).to_string();
+            if wanted.contains(path.as_str()) {
+                out.insert(path, e.mode.bits());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Point `skip-worktree` entries of the index at `index` at new blobs (or remove them: `None`), their
+/// files untouched and the flag kept, as git's own checkout does for what a sparse checkout leaves out.
+pub fn stage_skipped_into(
+    dir: &Path,
+    index: &Path,
+    entries: &[(String, u32, Option<gix::ObjectId>)],
+    env: &[(&str, &str)],
+) -> Result<(), Error> {
+    let mut info = Vec::new();
+    let mut kept = Vec::new();
+    for (path, mode, blob) in entries {
+        match blob {
+            Some(id) => {
+                info.extend_from_slice(format!("{mode:o} {id}\t{path}\0").as_bytes());
+                kept.push(path.as_str());
+            }
+            // Mode 0 removes the entry.
+            None => {
+                info.extend_from_slice(format!("0 {}\t{path}\0", gix::ObjectId::null(gix::hash::Kind::Sha1)).as_bytes())
+            }
+        }
+    }
+    let mut cmd = GitCmd::new(dir)?.env("GIT_INDEX_FILE", index);
+    for (k, v) in env {
+        cmd = cmd.env(k, v);
+    }
+    cmd.args(["update-index", "-z", "--index-info"]).stdin(info).run()?;
+    if kept.is_empty() {
+        return Ok(());
+    }
+    let mut cmd = GitCmd::new(dir)?.env("GIT_INDEX_FILE", index);
+    for (k, v) in env {
+        cmd = cmd.env(k, v);
+    }
+    Ok(cmd.args(["update-index", "--skip-worktree", "--"]).args(kept).run()?)
+}
+
 /// The worktree at `dir`'s private git dir, absolute.
 pub fn git_dir_of(dir: &Path) -> Result<PathBuf, Error> {
     Ok(PathBuf::from(GitCmd::new(dir)?.args(["rev-parse", "--absolute-git-dir"]).read()?))

@@ -255,6 +255,54 @@ fn a_checked_out_file_with_other_bytes_is_not_what_the_frame_applies_onto() {
     assert_eq!(committed, serde_json::json!({"kept": 1, "x": 1}));
 }
 
+/// A state file git keeps out of the checkout (`skip-worktree`, as a sparse checkout marks what it leaves
+/// out) is not merge-frame's to write: its file stays as the user has it (or absent), and its index entry
+/// follows the frame's commit with the flag kept. (It was staged as deleted, with the file written over:
+/// the user's next commit deleted the state file.) The same after a crash past the commit point, where
+/// the next run finishes the checkout.
+#[test]
+fn a_skip_worktree_state_file_is_left_out_of_the_checkout_and_follows_the_commit() {
+    let t = TestRepo::new();
+    t.write("state/agents.json", "{\"kept\": 1}\n");
+    t.write("state/gone.json", "{\"kept\": 2}\n");
+    t.git(&["add", "state"]);
+    t.git(&["commit", "-qm", "state"]);
+    t.git(&["update-index", "--skip-worktree", "state/agents.json", "state/gone.json"]);
+    t.write("state/agents.json", "my own copy\n");
+    std::fs::remove_file(t.dir.join("state/gone.json")).unwrap();
+    let set = |frame: u64, file: &str| {
+        let d = format!(r#"{{"ops":[{{"op":"set","path":"{file}","pointer":"/x","value":{frame}}}]}}"#);
+        t.delta(&t.dir, &["--frame", &frame.to_string(), "--stream", "a"], &d).ok();
+    };
+    let check = |frame: u64| {
+        assert_eq!(
+            t.git_out(&t.dir, &["diff", "--cached", "--quiet"]).code,
+            0,
+            "frame {frame}: index differs from HEAD"
+        );
+        assert_eq!(t.git(&["ls-files", "-t", "--", "state"]), "S state/agents.json\nS state/gone.json");
+        assert_eq!(t.git(&["status", "--porcelain", "--", "state"]), "");
+        assert_eq!(read(&t.dir.join("state/agents.json")), "my own copy\n");
+        assert!(!t.dir.join("state/gone.json").exists());
+    };
+    let both = r#"{"ops":[{"op":"set","path":"agents.json","pointer":"/x","value":1},{"op":"set","path":"gone.json","pointer":"/x","value":1}]}"#;
+    t.delta(&t.dir, &["--frame", "1", "--stream", "a"], both).ok();
+    t.neighbor(&["merge-frame", "--frame", "1"]).ok();
+    assert_eq!(t.git(&["show", "HEAD:state/agents.json"]), "{\n  \"kept\": 1,\n  \"x\": 1\n}");
+    check(1);
+    // Killed right after the commit point: the next run repairs the checkout the same way.
+    set(2, "gone.json");
+    let o = t
+        .cmd_in(&t.dir, &["merge-frame", "--frame", "2"])
+        .env("NEIGHBOR_FAILPOINT", "merge-frame.committed")
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    t.neighbor(&["merge-frame", "--frame", "3"]).ok();
+    assert_eq!(t.git(&["show", "HEAD:state/gone.json"]), "{\n  \"kept\": 2,\n  \"x\": 2\n}");
+    check(2);
+}
+
 /// kill -9 at random points: old frame or the whole new one, never a partial file; re-run finishes once.
 #[test]
 fn kill_nine_during_merge_frame() {
