@@ -264,6 +264,12 @@ pub fn merge(ctx: &Ctx, opts: &Options) -> Result<Report, Error> {
             Some(report) => return Ok(report),
             None if attempt < PUSH_ATTEMPTS => std::thread::sleep(Duration::from_millis(50 * attempt)),
             None => {
+                if opts.push.is_none() {
+                    return Err(Error::new(format!(
+                        "'{target}' moved during each of {PUSH_ATTEMPTS} attempts to merge frame {frame}; nothing was committed"
+                    ))
+                    .hint("something keeps committing to it; run merge-frame again when it is quiet"));
+                }
                 return Err(Error::new(format!(
                     "the remote's '{target}' moved during each of {PUSH_ATTEMPTS} attempts to publish frame {frame}"
                 ))
@@ -273,7 +279,8 @@ pub fn merge(ctx: &Ctx, opts: &Options) -> Result<Report, Error> {
     }
 }
 
-/// How often `--push` fetches, merges and pushes again when the remote moved in between.
+/// How often merge-frame merges again when its target moved in between (with `--push`: the remote's,
+/// fetched again first).
 const PUSH_ATTEMPTS: u64 = 8;
 
 /// Whether a frame reached the remote.
@@ -431,8 +438,8 @@ struct Held {
 }
 
 /// One frame merge under the building and mailbox locks: prepare → collect → apply → commit → publish →
-/// record (the commit point) → sync the checked-out target. `None`: the remote moved while publishing;
-/// the caller fetches and tries again.
+/// record (the commit point) → sync the checked-out target. `None`: the remote moved while publishing,
+/// or the local target while merging; the caller (fetches and) tries again.
 fn merge_locked(
     ctx: &Ctx,
     opts: &Options,
@@ -487,7 +494,15 @@ fn merge_locked(
         }
         report.pushed = Some(remote.clone());
     }
-    let sync_wt = record(&f, &commit, &moves, &report.changed)?;
+    let sync_wt = match record(&f, &commit, &moves, &report.changed) {
+        Ok(w) => w,
+        // Someone committed to the target since the frame read it (a commit in its checkout, say): the
+        // compare-and-swap refused and nothing moved. Merge the frame again onto the new tip.
+        Err(_) if opts.push.is_none() && ctx.repo.ref_target(&format!("refs/heads/{target}")) != Some(f.base) => {
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
     sync(&f, &commit, sync_wt.as_deref(), &held, &changes, &mut report.notes)?;
     log_frame(&f, &commit, &report, &collected.quarantined)?;
     Ok(Some(report))
