@@ -31,7 +31,7 @@ use crate::frames::delta::{self, Delta, Limits, Overlay, RelPath, StateSource};
 use crate::frames::mailbox::{self, APPLIED, ARCHIVE, DELTAS, FRAME_TRAILER, Kind, QUARANTINE, Slot};
 use crate::git::Repo;
 use crate::git::remote::{self, PushOutcome};
-use crate::git::{blob, checkout, refs, revs, tree as trees};
+use crate::git::{blob, checkout, pack, refs, revs, tree as trees};
 use crate::protect::guard;
 
 /// What to merge and how.
@@ -452,7 +452,7 @@ fn merge_locked(
     // Merged already: the report says so.
     let Some(f) = f else { return Ok(Some(report)) };
     let mut collected = collect(&f)?;
-    let changes = apply(&f, &mut collected, &mut report)?;
+    let (changes, packed) = apply(&f, &mut collected, &mut report)?;
     // No delta to apply and no stream that fell back: nothing to record, so no commit.
     if collected.valid.is_empty() {
         report.nothing_to_merge = true;
@@ -503,7 +503,7 @@ fn merge_locked(
         }
         Err(e) => return Err(e),
     };
-    sync(&f, &commit, sync_wt.as_deref(), &held, &changes, &mut report.notes)?;
+    sync(&f, &commit, sync_wt.as_deref(), &held, (&changes, packed.as_ref()), &mut report.notes)?;
     log_frame(&f, &commit, &report, &collected.quarantined)?;
     Ok(Some(report))
 }
@@ -610,10 +610,11 @@ fn collect(f: &Frame<'_>) -> Result<Collected, Error> {
 /// Apply the valid deltas onto the base tree, with the result of stream-name order (group by group: see
 /// [`application_order`]), or hand them to the reducer. A delta that cannot be applied joins the
 /// quarantine. Fills the report's streams and changed files; returns the changed state files.
-fn apply(f: &Frame<'_>, c: &mut Collected, report: &mut Report) -> Result<Changes, Error> {
+fn apply(f: &Frame<'_>, c: &mut Collected, report: &mut Report) -> Result<(Changes, Option<pack::Written>), Error> {
     let (ctx, prefix) = (f.ctx, f.prefix);
     let mut streams: BTreeMap<String, StreamReport> = BTreeMap::new();
     let stream = |slot: &Slot, status, ops| StreamReport { stream: slot.stream.clone(), status, reason: None, ops };
+    let mut packed = None;
     let changes: Changes = if let Some(argv) = &f.opts.reducer {
         let entries: Vec<&mailbox::Envelope> = c.valid.iter().map(|(_, e, _)| e).collect();
         let out = reduce(ctx, argv, prefix, f.base, &entries)?;
@@ -639,14 +640,16 @@ fn apply(f: &Frame<'_>, c: &mut Collected, report: &mut Report) -> Result<Change
                 last.insert(file, i);
             }
         }
-        // A file no later delta touches goes into the object store at once, and out of memory.
+        // A file no later delta touches goes into the object store at once, and out of memory: as one
+        // pack when the frame changes many files (one file created instead of one per blob).
         let mut stored: Changes = Vec::new();
+        let mut batch = pack::Batch::new(&ctx.repo, last.len())?;
         let mut settle = |overlay: &mut Overlay<'_>, i: usize, d: &Delta| -> Result<(), Error> {
             for op in &d.ops {
                 if last.get(op.path()) == Some(&i)
                     && let Some(bytes) = overlay.release(op.path())
                 {
-                    stored.push((format!("{prefix}/{}", op.path().as_str()), Some(blob::store(&ctx.repo, &bytes)?)));
+                    stored.push((format!("{prefix}/{}", op.path().as_str()), Some(batch.store(&bytes)?)));
                     crate::failpoint::hit("merge-frame.blob-stored");
                 }
             }
@@ -685,8 +688,10 @@ fn apply(f: &Frame<'_>, c: &mut Collected, report: &mut Report) -> Result<Change
         c.quarantined.extend(late_bad);
         // What was never released (a file whose last delta was set aside) is stored now.
         for (p, bytes) in overlay.changed_files() {
-            stored.push((format!("{prefix}/{}", p.as_str()), Some(blob::store(&ctx.repo, &bytes)?)));
+            stored.push((format!("{prefix}/{}", p.as_str()), Some(batch.store(&bytes)?)));
         }
+        packed = batch.finish()?;
+        crate::failpoint::hit("merge-frame.blobs-stored");
         stored.sort_by(|a, b| a.0.cmp(&b.0));
         stored
     };
@@ -706,7 +711,7 @@ fn apply(f: &Frame<'_>, c: &mut Collected, report: &mut Report) -> Result<Change
     }
     report.streams = streams.into_values().collect();
     report.changed = changes.iter().map(|(p, _)| p.clone()).collect();
-    Ok(changes)
+    Ok((changes, packed))
 }
 
 /// A frame with nothing to commit still moves its invalid deltas out of the mailbox, into the quarantine.
@@ -822,13 +827,13 @@ fn sync(
     commit: &str,
     sync_wt: Option<&Path>,
     held: &Held,
-    changes: &Changes,
+    (changes, packed): (&Changes, Option<&pack::Written>),
     notes: &mut Vec<String>,
 ) -> Result<(), Error> {
     if let Some(w) = sync_wt
         && let Some(lock) = &held.index_lock
     {
-        let skipped = sync_worktree(f.ctx, w, lock, Sync::Fresh { changes, clean_at: held.clean_at })?;
+        let skipped = sync_worktree(f.ctx, w, lock, Sync::Fresh { changes, clean_at: held.clean_at, packed })?;
         if !skipped.is_empty() {
             notes.push(format!(
                 "left alone in {}, edited while the frame was merging: {} (they now differ from the commit)",
@@ -1079,7 +1084,8 @@ enum Sync<'a> {
     /// of their new bytes. A file modified since is left alone (nanosecond timestamps on current
     /// filesystems; on one with coarse timestamps an edit in the same tick as the check can still be
     /// overwritten).
-    Fresh { changes: &'a Changes, clean_at: std::time::SystemTime },
+    /// `packed`: the pack the frame's blobs were written to, if they were (read back from its file).
+    Fresh { changes: &'a Changes, clean_at: std::time::SystemTime, packed: Option<&'a pack::Written> },
     /// Crash repair from the journal: read old and new from the commits, and leave alone any file that
     /// is neither (the user changed it since).
     Repair { old: &'a str, new: &'a str, paths: &'a [String] },
@@ -1102,8 +1108,12 @@ fn sync_worktree(ctx: &Ctx, wt: &Path, lock: &IndexLock, how: Sync<'_>) -> Resul
     let hidden_modes =
         checkout::skip_worktree_entries(&git_dir.join("index"), ctx.repo.gix.object_hash(), &candidates)?;
     let mut hidden = Vec::new();
+    let packed = match how {
+        Sync::Fresh { packed, .. } => packed,
+        Sync::Repair { .. } => None,
+    };
     let files: Changes = match how {
-        Sync::Fresh { changes, clean_at } => changes
+        Sync::Fresh { changes, clean_at, .. } => changes
             .iter()
             .filter(|(p, _)| {
                 if hidden_modes.contains_key(p) {
@@ -1150,7 +1160,13 @@ fn sync_worktree(ctx: &Ctx, wt: &Path, lock: &IndexLock, how: Sync<'_>) -> Resul
         }
         let dest = wt.join(&p);
         match new_blob {
-            Some(id) => state_dir::atomic_write_via(&git_dir, &dest, &blob::bytes_of(&ctx.repo, id)?)?,
+            Some(id) => {
+                let bytes = match packed.map(|p| p.read(id)).transpose()?.flatten() {
+                    Some(bytes) => bytes,
+                    None => blob::bytes_of(&ctx.repo, id)?,
+                };
+                state_dir::atomic_write_via(&git_dir, &dest, &bytes)?
+            }
             None => {
                 let _ = std::fs::remove_file(&dest);
             }
@@ -1355,6 +1371,10 @@ fn sweep_scratch(ctx: &Ctx, notes: &mut Vec<String>) {
         } else if name.starts_with(".frame-index.tmp.") || name.starts_with(".merge-frame.journal.tmp.") {
             let _ = std::fs::remove_file(e.path());
         }
+    }
+    // A pack a killed merge-frame was writing: nothing refers to its objects (the frame's commit came later).
+    for p in pack::sweep_temporaries(&ctx.repo) {
+        notes.push(format!("removed an unfinished pack {}", p.display()));
     }
 }
 

@@ -13,6 +13,7 @@ pub mod cmd;
 pub mod commit;
 pub mod index_raw;
 pub mod merge;
+pub mod pack;
 pub mod query;
 pub mod refs;
 pub mod remote;

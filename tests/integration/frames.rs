@@ -1,7 +1,7 @@
 //! Deltas and `merge-frame`: the mailbox, validation, the frame commit, crashes, races, remotes.
 
 use crate::common::*;
-use crate::frames_check::read;
+use crate::frames_check::{check_checkout, check_objects, pack_indexes, read, temp_leftovers, wide_delta};
 
 /// Eight streams, all six ops, one fallback: one commit, byte-exact state, idempotent.
 #[test]
@@ -363,6 +363,51 @@ fn kill_nine_during_merge_frame() {
         assert_eq!(read(&d.join("state/count.json")), t.git(&["show", "HEAD:state/count.json"]) + "\n");
     }
     assert!(t.branches("refs/neighbor/deltas/").is_empty());
+}
+
+/// Loose objects in `t`'s store (`git count-objects`).
+fn loose_objects(t: &TestRepo) -> u64 {
+    let v = t.git(&["count-objects", "-v"]);
+    v.lines().find_map(|l| l.strip_prefix("count: ")).unwrap().parse().unwrap()
+}
+
+/// A frame that changes many files stores their blobs as one pack (one file created, not one per blob),
+/// which git reads and verifies like its own; a frame of a few files stores them loose, as before.
+#[test]
+fn a_frame_that_changes_many_files_stores_their_blobs_in_one_pack() {
+    let t = TestRepo::new();
+    t.delta(&t.dir, &["--frame", "1", "--stream", "wide"], &wide_delta(120, 1)).ok();
+    let loose = loose_objects(&t);
+    t.neighbor(&["merge-frame", "--frame", "1"]).ok();
+    let packs = pack_indexes(&t, &t.dir);
+    assert_eq!(packs.len(), 1, "{packs:?}");
+    let listed = t.git(&["verify-pack", "-v", packs[0].to_str().unwrap()]);
+    assert_eq!(listed.lines().filter(|l| l.contains(" blob ")).count(), 120, "{listed}");
+    // The frame's trees, commit and archive are loose; none of its 120 blobs is.
+    assert!(loose_objects(&t) - loose < 20, "{} loose objects before, {} after", loose, loose_objects(&t));
+    check_objects(&t, &t.dir);
+    check_checkout(&t, &t.dir);
+    assert!(temp_leftovers(&t, &t.dir).is_empty(), "{:?}", temp_leftovers(&t, &t.dir));
+    assert_eq!(read(&t.dir.join("state/wide/f119.json")), "{\n  \"n\": 1119\n}\n");
+    // The next frame reads those blobs back from the pack (the checkout's copies are set aside).
+    t.git(&["update-index", "--skip-worktree", "state/wide/f007.json"]);
+    t.write("state/wide/f007.json", "not what was committed\n");
+    t.delta(&t.dir, &["--frame", "2", "--stream", "wide"], &wide_delta(120, 2)).ok();
+    t.delta(
+        &t.dir,
+        &["--frame", "2", "--stream", "zz"],
+        r#"{"ops":[{"op":"incr","path":"wide/f007.json","pointer":"/n","value":5}]}"#,
+    )
+    .ok();
+    t.neighbor(&["merge-frame", "--frame", "2"]).ok();
+    assert_eq!(pack_indexes(&t, &t.dir).len(), 2);
+    assert_eq!(t.git(&["show", "HEAD:state/wide/f007.json"]), "{\n  \"n\": 2012\n}");
+    check_objects(&t, &t.dir);
+    // A few files: loose objects, no new pack.
+    t.delta(&t.dir, &["--frame", "3", "--stream", "wide"], &wide_delta(3, 3)).ok();
+    t.neighbor(&["merge-frame", "--frame", "3"]).ok();
+    assert_eq!(pack_indexes(&t, &t.dir).len(), 2);
+    check_objects(&t, &t.dir);
 }
 
 /// Two managers at once: one applies, the other says already merged.

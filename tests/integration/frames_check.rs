@@ -98,7 +98,50 @@ pub fn temp_leftovers(t: &TestRepo, dir: &Path) -> Vec<String> {
             }
         }
     }
+    // A pack being written (`tmp_…`), or one moved into place without its index.
+    let packs = common.join("objects/pack");
+    for e in std::fs::read_dir(&packs).into_iter().flatten().flatten() {
+        let n = e.file_name().to_string_lossy().into_owned();
+        let unindexed = n.strip_suffix(".pack").is_some_and(|stem| !packs.join(format!("{stem}.idx")).exists());
+        if n.starts_with("tmp_") || unindexed {
+            out.push(format!("{}/{n}", packs.display()));
+        }
+    }
     out
+}
+
+/// A delta that sets `/n` to `n * 1000 + i` in each file `wide/f<i>.json` of `files` (so no two are alike).
+pub fn wide_delta(files: usize, n: u64) -> String {
+    let ops: Vec<String> = (0..files)
+        .map(|i| format!(r#"{{"op":"set","path":"wide/f{i:03}.json","pointer":"/n","value":{}}}"#, n * 1000 + i as u64))
+        .collect();
+    format!(r#"{{"ops":[{}]}}"#, ops.join(","))
+}
+
+/// Every object reachable from every ref is there and well-formed, and every pack verifies.
+pub fn check_objects(t: &TestRepo, dir: &Path) {
+    let fsck = t.git_out(dir, &["fsck", "--strict", "--no-dangling"]);
+    assert_eq!(fsck.code, 0, "git fsck: {}{}", fsck.stdout, fsck.stderr);
+    assert_eq!(fsck.stderr.trim(), "", "git fsck warned");
+    for idx in pack_indexes(t, dir) {
+        let v = t.git_out(dir, &["verify-pack", idx.to_str().unwrap()]);
+        assert_eq!(v.code, 0, "git verify-pack {}: {}", idx.display(), v.stderr);
+    }
+}
+
+/// The pack indexes in `dir`'s object store.
+pub fn pack_indexes(t: &TestRepo, dir: &Path) -> Vec<std::path::PathBuf> {
+    let p = std::path::PathBuf::from(t.git_in(dir, &["rev-parse", "--git-path", "objects/pack"]));
+    let p = if p.is_absolute() { p } else { dir.join(p) };
+    let mut v: Vec<_> = std::fs::read_dir(&p)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "idx"))
+        .collect();
+    v.sort();
+    v
 }
 
 /// What a `delta write` that exited 0 said it stored.

@@ -312,3 +312,42 @@ fn finish_local_with(t: &TestRepo, extra: &[&str]) {
     check_checkout(t, &t.dir);
     assert!(temp_leftovers(t, &t.dir).is_empty(), "{:?}", temp_leftovers(t, &t.dir));
 }
+
+/// A frame that changes many files writes its blobs as one pack: killed at each fail point of that
+/// (pack and index written, pack renamed without its index, all stored), then run again, the frame is
+/// merged once, the store verifies, and no temporary file or pack without its index is left.
+#[test]
+fn crash_while_a_frame_writes_its_pack() {
+    let setup = || {
+        let t = local_setup();
+        t.delta(&t.dir, &["--frame", "1", "--stream", "wide"], &wide_delta(120, 1)).ok();
+        t
+    };
+    let names: Vec<String> = {
+        let t = setup();
+        failpoints(&t, &t.dir, &["merge-frame"])
+    };
+    for want in ["pack.written", "pack.pack-renamed", "merge-frame.blobs-stored"] {
+        assert!(names.iter().any(|n| n == want), "{want} not passed: {names:?}");
+    }
+    for name in names.iter().filter(|n| n.starts_with("pack.") || n.contains("blob")) {
+        let t = setup();
+        let o = run_killed_at(&t, &t.dir, &["merge-frame"], name);
+        assert!(killed(&o), "{name}: {}", o.stderr);
+        old_or_whole(&t, &t.dir, "main");
+        // A delta that comes in before the rerun: the rerun's pack differs from the one killed.
+        let late = t.delta(&t.dir, &["--frame", "1", "--stream", "late"], &log_delta(1, "late"));
+        t.neighbor(&["merge-frame"]).ok();
+        let mut acc = accepted_all(1);
+        if late.code == 0 {
+            acc.push(Accepted { frame: 1, stream: "late".into() });
+        }
+        check_accepted(&t, &t.dir, "main", &acc);
+        let frames = merged_frames(&t, &t.dir, "main");
+        assert!(frames[&1][0].iter().any(|s| s == "wide"), "{name}: {frames:?}");
+        assert_eq!(t.git(&["show", "main:state/wide/f119.json"]), "{\n  \"n\": 1119\n}");
+        check_checkout(&t, &t.dir);
+        check_objects(&t, &t.dir);
+        assert!(temp_leftovers(&t, &t.dir).is_empty(), "{name}: {:?}", temp_leftovers(&t, &t.dir));
+    }
+}

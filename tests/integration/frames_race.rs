@@ -232,3 +232,42 @@ fn race_through_a_remote(managers_share_clones: bool) {
         pushes.len()
     );
 }
+
+/// Frames that write their blobs as a pack, each merged by two managers at once while git's own `gc`
+/// repacks the store and someone commits in the target's checkout: every frame is merged exactly once,
+/// the commit (when git let it through) is kept, every object stays readable and no temporary file or
+/// pack without its index is left.
+#[test]
+fn managers_gc_and_a_commit_race_on_frames_that_write_packs() {
+    let t = TestRepo::new();
+    for frame in 1..=3u64 {
+        let f = frame.to_string();
+        t.delta(&t.dir, &["--frame", &f, "--stream", "wide"], &wide_delta(110, frame)).ok();
+        let managers = [t.spawn(&["merge-frame", "--frame", &f]), t.spawn(&["merge-frame", "--frame", &f])];
+        let mut gc = std::process::Command::new("git");
+        t.env(&mut gc);
+        let gc = gc.args(["gc", "--quiet"]).current_dir(&t.dir).output();
+        t.write(&format!("notes/{f}.txt"), &f);
+        // git refuses either step while merge-frame holds the index; the user then tries again after it.
+        let staged = t.git_out(&t.dir, &["add", "notes"]).code == 0;
+        let committed = staged && t.git_out(&t.dir, &["commit", "-q", "-m", &format!("note {f}")]).code == 0;
+        for m in managers {
+            let o = m.wait_with_output().unwrap();
+            // Refused (3) when the user's git held the index: the frame then waits for the next run.
+            let code = o.status.code();
+            assert!(code == Some(0) || code == Some(3), "{}", String::from_utf8_lossy(&o.stderr));
+        }
+        assert!(gc.unwrap().status.success());
+        t.neighbor(&["merge-frame", "--frame", &f]).ok();
+        if !committed {
+            t.git(&["add", "notes"]);
+            t.git(&["commit", "-q", "-m", &format!("note {f}")]);
+        }
+        assert_eq!(t.frame_commits(&t.dir, "HEAD", frame), 1, "frame {frame}");
+        assert_eq!(t.git(&["log", "-1", "--format=%s", "--grep", &format!("^note {f}$")]), format!("note {f}"));
+        assert_eq!(t.git(&["show", "HEAD:state/wide/f109.json"]), format!("{{\n  \"n\": {}\n}}", frame * 1000 + 109));
+        check_objects(&t, &t.dir);
+        check_checkout(&t, &t.dir);
+        assert!(temp_leftovers(&t, &t.dir).is_empty(), "{:?}", temp_leftovers(&t, &t.dir));
+    }
+}
