@@ -96,6 +96,9 @@ pub(crate) struct Entry {
     pub(crate) content: Content,
     /// Why `original` is not JSON, once found out, so it is parsed only once.
     json_error: Option<String>,
+    /// `original` is exactly how this JSON is written (found when it is parsed): then new bytes that
+    /// differ from it are a changed document, with no second parse to tell a reformatting from a change.
+    canonical: bool,
 }
 
 /// In-memory view of the state: files are read lazily from the source and
@@ -180,7 +183,7 @@ impl<'a> Overlay<'a> {
         }
         if !self.files.contains_key(file) {
             let original = self.source.read(file)?;
-            let entry = Entry { original, content: Content::Source, json_error: None };
+            let entry = Entry { original, content: Content::Source, json_error: None, canonical: false };
             self.files.insert(file.clone(), entry);
         }
         self.files.get_mut(file).ok_or_else(|| io::Error::other("internal error: overlay entry vanished"))
@@ -242,8 +245,9 @@ fn changed_bytes(entry: &Entry) -> Option<Vec<u8>> {
         return None;
     }
     if let (Content::Json(value), Some(original)) = (&entry.content, original) {
-        // Only reached for a source file that was not canonical.
-        if serde_json::from_slice::<Value>(original).is_ok_and(|v| v == *value) {
+        // A canonical source with other bytes is another document; one that was not canonical may be
+        // the same document written differently, which is left as it is.
+        if !entry.canonical && serde_json::from_slice::<Value>(original).is_ok_and(|v| v == *value) {
             return None;
         }
     }
@@ -283,7 +287,12 @@ fn json_root<'e>(
             (Some(bytes), None) => match serde_json::from_slice::<Value>(bytes) {
                 // Parsing the source changes no content, so it is not undone:
                 // a failed delta must not cost the next one a re-parse.
-                Ok(v) => Some((v, false)),
+                Ok(v) => {
+                    // Serializing costs less than the parse `changed_bytes` would otherwise repeat.
+                    let canonical = to_pretty(&v).is_ok_and(|p| p == *bytes);
+                    entry.canonical = canonical;
+                    Some((v, false))
+                }
                 Err(e) => {
                     let msg = not_json(e);
                     entry.json_error = Some(msg.clone());
