@@ -129,6 +129,25 @@ impl TestRepo {
         self.cmd_in(&self.dir, args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
     }
 
+    /// `args` started and left stopped (SIGSTOP) at its fail point `point`, so a test can change the
+    /// world under it; [`resume`] lets it go on. Panics if it does not get there within a minute.
+    pub fn spawn_stopped_at(&self, args: &[&str], point: &str) -> Child {
+        let mut c = self.cmd_in(&self.dir, args);
+        c.env("NEIGHBOR_FAILPOINT", point).env("NEIGHBOR_FAILPOINT_ACTION", "stop");
+        let child = c.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let pid = child.id();
+        let stopped = || {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('T'))
+        };
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !stopped() {
+            assert!(std::time::Instant::now() < until, "{args:?} never reached its fail point {point}");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        child
+    }
+
     pub fn git_in(&self, dir: &Path, args: &[&str]) -> String {
         let o = self.git_out(dir, args);
         assert_eq!(o.code, 0, "git {args:?} failed: {}", o.stderr);
@@ -259,4 +278,9 @@ impl TestRepo {
         let out = self.git_in(dir, &["log", "--format=%H", &format!("--grep=^Neighbor-Frame: {n}$"), rev]);
         out.lines().filter(|l| !l.is_empty()).count()
     }
+}
+
+/// Let a process stopped by [`TestRepo::spawn_stopped_at`] go on.
+pub fn resume(child: &Child) {
+    std::process::Command::new("kill").args(["-CONT", &child.id().to_string()]).status().unwrap();
 }

@@ -311,23 +311,11 @@ fn a_skip_worktree_state_file_is_left_out_of_the_checkout_and_follows_the_commit
 fn a_commit_to_the_target_while_a_frame_merges_is_kept_and_the_frame_merged_onto_it() {
     let t = TestRepo::new();
     t.delta(&t.dir, &["--stream", "a"], r#"{"ops":[{"op":"incr","path":"n.json","pointer":"/n","value":1}]}"#).ok();
-    let mut c = t.cmd_in(&t.dir, &["merge-frame", "--json"]);
-    c.env("NEIGHBOR_FAILPOINT", "merge-frame.blob-stored").env("NEIGHBOR_FAILPOINT_ACTION", "stop");
-    let child = c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
-    let pid = child.id();
-    let stopped = || {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('T'))
-    };
-    let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !stopped() {
-        assert!(std::time::Instant::now() < until, "merge-frame never reached its fail point");
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    let child = t.spawn_stopped_at(&["merge-frame", "--json"], "merge-frame.blob-stored");
     t.write("notes.txt", "mine\n");
     t.git(&["add", "notes.txt"]);
     t.git(&["commit", "-q", "-m", "mine"]);
-    std::process::Command::new("kill").args(["-CONT", &pid.to_string()]).status().unwrap();
+    resume(&child);
     let o = child.wait_with_output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(t.git(&["log", "--format=%s", "-2"]), "neighbor: frame 1\nmine");

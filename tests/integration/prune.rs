@@ -221,24 +221,11 @@ fn a_rollback_planned_while_a_tenant_was_made_spares_it_once_ready() {
     assert!(ready.contains("\"phase\": \"ready\""), "{ready}");
     // What the plan sees: the creator has not finished yet.
     std::fs::write(&record, ready.replace("\"phase\": \"ready\"", "\"phase\": \"creating\"")).unwrap();
-    let mut c = t.cmd_in(&t.dir, &["prune"]);
-    c.env("NEIGHBOR_FAILPOINT", "prune-planned").env("NEIGHBOR_FAILPOINT_ACTION", "stop");
-    c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
-    let child = c.spawn().unwrap();
-    let pid = child.id();
-    let stopped = || {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('T'))
-    };
-    let until = std::time::Instant::now() + Duration::from_secs(60);
-    while !stopped() {
-        assert!(std::time::Instant::now() < until, "prune never reached its fail point");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let child = t.spawn_stopped_at(&["prune"], "prune-planned");
     // Meanwhile its creator finishes it, and an agent starts working in it.
     std::fs::write(&record, &ready).unwrap();
     write_in(&p, "work.txt", "an agent's work\n");
-    std::process::Command::new("kill").args(["-CONT", &pid.to_string()]).status().unwrap();
+    resume(&child);
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(

@@ -723,24 +723,11 @@ fn fill_pool_makes_set_up_pool_tenants_and_every_test_runs_in_one() {
 #[test]
 fn a_fill_spares_the_pool_tenant_another_fill_is_making() {
     let t = TestRepo::new();
-    let mut c = t.cmd_in(&t.dir, &["pool", "fill", "1"]);
-    c.env("NEIGHBOR_FAILPOINT", "tenant-recorded").env("NEIGHBOR_FAILPOINT_ACTION", "stop");
-    c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
-    let first = c.spawn().unwrap();
-    let pid = first.id();
-    let stopped = || {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('T'))
-    };
-    let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !stopped() {
-        assert!(std::time::Instant::now() < until, "the first fill never reached its fail point");
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    let first = t.spawn_stopped_at(&["pool", "fill", "1"], "tenant-recorded");
     let record = std::fs::read_to_string(t.common_dir().join("neighbor/registry/pool-1.json")).unwrap();
     assert!(record.contains("\"phase\": \"creating\""), "{record}");
     t.neighbor(&["pool", "fill", "2"]).ok();
-    std::process::Command::new("kill").args(["-CONT", &pid.to_string()]).status().unwrap();
+    resume(&first);
     let out = first.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let events = std::fs::read_to_string(t.common_dir().join("neighbor/events.jsonl")).unwrap();
