@@ -487,6 +487,27 @@ fn across_clones_with_push() {
     assert!(o.stderr.contains("already merged"), "{}", o.stderr);
 }
 
+/// A frame whose blobs went into a pack, published with `--push`: the remote and a fresh clone of it hold
+/// every object (git's own push reads them from the pack), and the manager's checkout follows.
+#[test]
+fn a_frame_written_as_a_pack_is_pushed_whole() {
+    let t = TestRepo::with_remote();
+    let origin = t.root.join("origin.git");
+    t.delta(&t.dir, &["--frame", "1", "--stream", "wide"], &wide_delta(150, 1)).ok();
+    t.neighbor_in(&t.dir, &["delta", "push"]).ok();
+    let packs = pack_indexes(&t, &t.dir).len();
+    let r = t.neighbor(&["merge-frame", "--push", "--json"]).ok().json();
+    assert_eq!(r["pushed"], "origin", "{r}");
+    assert_eq!(pack_indexes(&t, &t.dir).len(), packs + 1, "the frame's blobs were not packed");
+    check_objects(&t, &origin);
+    let copy = t.root.join("copy");
+    t.git(&["clone", "-q", origin.to_str().unwrap(), copy.to_str().unwrap()]);
+    check_objects(&t, &copy);
+    assert_eq!(read(&copy.join("state/wide/f149.json")), "{\n  \"n\": 1149\n}\n");
+    assert_eq!(t.git(&["rev-parse", "HEAD"]), t.git_in(&origin, &["rev-parse", "main"]));
+    check_checkout(&t, &t.dir);
+}
+
 /// merge-frame --push fast-forwards the manager's checkout to the remote's target; with `merge.autoStash`
 /// on, git would stash a conflicting local edit, move, and leave conflict markers (exit 0). It must leave
 /// the checkout behind instead, the edit untouched and nothing in the shared stash.
