@@ -3,10 +3,10 @@
 //! A merged frame stores one blob per state file it changed. Loose, each is a temporary file created and
 //! renamed into the object store; on a disk where creating a file is slow that was a third of the frame's
 //! file creations. A [`Batch`] of at least [`PACK_FROM`] blobs is streamed into one pack instead, the way
-//! `git index-pack` leaves a fetched pack: `objects/pack/tmp_pack_*` while it is written, then renamed to
-//! `pack-<checksum>.pack`, and `.idx` last (git looks a pack up by its index, so a pack is never seen
-//! before it is whole). Killed before the renames, what is left is a `tmp_` file that git's own `prune`
-//! removes and the next `merge-frame` sweeps; nothing refers to its objects yet.
+//! `git index-pack` leaves a fetched pack: `objects/pack/tmp_neighbor_pack_<pid>_*` while it is written,
+//! then renamed to `pack-<checksum>.pack`, and `.idx` last (git looks a pack up by its index, so a pack is
+//! never seen before it is whole). Killed before the renames, what is left is a `tmp_` file that git's own
+//! `prune` removes and the next `merge-frame` sweeps; nothing refers to its objects yet.
 
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
@@ -19,11 +19,11 @@ use crate::error::{Error, IoContext};
 
 /// From how many blobs a batch is a pack: git's own default for the same choice when it fetches
 /// (`transfer.unpackLimit`, 100: fewer objects are stored loose).
-pub const PACK_FROM: usize = 100;
+const PACK_FROM: usize = 100;
 
-/// What temporary packs and indexes of ours are called in `objects/pack` (git's `prune` removes
-/// stale `tmp_*` files there).
-pub const TEMP_PREFIX: &str = "tmp_neighbor_";
+/// How temporary files of ours in `objects/pack` begin (git's `prune` removes stale `tmp_*` files
+/// there); the writer's pid follows, then what the file is.
+const TEMP_PREFIX: &str = "tmp_neighbor_";
 
 /// Blobs written together: loose, or streamed into one pack when there are many.
 pub enum Batch<'a> {
@@ -65,16 +65,22 @@ fn objects_dir(repo: &Repo) -> PathBuf {
     repo.gix.objects.store_ref().path().to_path_buf()
 }
 
-/// Remove temporary packs and indexes a killed writer left in `repo`'s `objects/pack`. Only for a caller
-/// that holds the lock every writer of ours holds (merge-frame's): then none of them is being written.
+/// Remove the temporary packs, indexes and markers that writers of ours which are no longer running left
+/// in `repo`'s `objects/pack` (killed, their pid gone). A file whose writer still runs is left alone.
 pub fn sweep_temporaries(repo: &Repo) -> Vec<PathBuf> {
     let dir = objects_dir(repo).join("pack");
     let mut removed = Vec::new();
     for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        let Some(rest) = name.strip_prefix(TEMP_PREFIX) else { continue };
+        let Some((pid, what)) = name.strip_prefix(TEMP_PREFIX).and_then(|rest| rest.split_once('_')) else {
+            continue;
+        };
+        let Ok(pid) = pid.parse::<i32>() else { continue };
+        if pid_alive(pid) {
+            continue;
+        }
         // A pack moved into place whose index never followed: nothing can have read from it.
-        if let Some(hex) = rest.strip_prefix(RENAMING)
+        if let Some(hex) = what.strip_prefix(RENAMING)
             && hex.len() == 40
             && hex.bytes().all(|b| b.is_ascii_hexdigit())
             && !dir.join(format!("pack-{hex}.idx")).exists()
@@ -91,8 +97,13 @@ pub fn sweep_temporaries(repo: &Repo) -> Vec<PathBuf> {
     removed
 }
 
-/// After [`TEMP_PREFIX`]: the marker of a pack being renamed into place (its checksum follows).
+/// After [`TEMP_PREFIX`] and the pid: the marker of a pack being renamed into place (its checksum follows).
 const RENAMING: &str = "renaming_";
+
+/// Whether process `pid` exists (a pid that cannot be signalled for lack of permission exists).
+fn pid_alive(pid: i32) -> bool {
+    pid > 0 && !matches!(nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None), Err(nix::errno::Errno::ESRCH))
+}
 
 /// The object type number of a blob in a pack entry's header.
 const OBJ_BLOB: u8 = 3;
@@ -108,9 +119,8 @@ pub struct PackWriter {
     body: Vec<u8>,
     /// (id, offset of its entry, CRC-32 of its entry), in the order written.
     entries: Vec<(gix::ObjectId, u64, u32)>,
-    /// Where each blob's compressed bytes are, to read them back.
+    /// Where each blob's compressed bytes are, to read them back (and which blobs are in already).
     located: std::collections::HashMap<gix::ObjectId, Located>,
-    seen: std::collections::HashSet<gix::ObjectId>,
     done: bool,
 }
 
@@ -151,7 +161,6 @@ impl PackWriter {
             body: Vec::new(),
             entries: Vec::new(),
             located: Default::default(),
-            seen: Default::default(),
             done: false,
         };
         // The object count is written when it is known (finish).
@@ -171,7 +180,7 @@ impl PackWriter {
     pub fn add_blob(&mut self, bytes: &[u8]) -> Result<gix::ObjectId, Error> {
         let id = gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::objs::Kind::Blob, bytes)
             .map_err(|e| Error::new(format!("cannot hash a blob: {e}")))?;
-        if !self.seen.insert(id) {
+        if self.located.contains_key(&id) {
             return Ok(id);
         }
         self.body.clear();
@@ -257,7 +266,7 @@ impl PackWriter {
         let index = self.pack_dir.join(format!("pack-{hex}.idx"));
         // The marker names the pack while it may be in place without its index: killed in between, the
         // sweep knows that pack is ours and unused (git would warn about it forever, and `gc` keeps it).
-        let marker = self.pack_dir.join(format!("{TEMP_PREFIX}{RENAMING}{hex}"));
+        let marker = self.pack_dir.join(format!("{TEMP_PREFIX}{}_{RENAMING}{hex}", std::process::id()));
         let renamed = File::create(&marker).and_then(|_| std::fs::rename(&self.tmp, &pack)).and_then(|()| {
             crate::failpoint::hit("pack.pack-renamed");
             std::fs::rename(&tmp_idx, &index)
@@ -285,7 +294,7 @@ impl Drop for PackWriter {
 
 /// A temporary file's name in `objects/pack`: ours (the prefix), this process's, unique.
 fn temp_name(what: &str) -> String {
-    format!("{TEMP_PREFIX}{what}_{}_{}", std::process::id(), crate::building::state_dir::unique())
+    format!("{TEMP_PREFIX}{}_{what}_{}", std::process::id(), crate::building::state_dir::unique())
 }
 
 /// Append `input` to `out` as one whole zlib stream.

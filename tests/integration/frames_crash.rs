@@ -337,7 +337,13 @@ fn crash_while_a_frame_writes_its_pack() {
         old_or_whole(&t, &t.dir, "main");
         // A delta that comes in before the rerun: the rerun's pack differs from the one killed.
         let late = t.delta(&t.dir, &["--frame", "1", "--stream", "late"], &log_delta(1, "late"));
+        // A writer that is still running (this test's own pid) keeps its temporary file.
+        let packs = std::path::PathBuf::from(t.git(&["rev-parse", "--git-path", "objects/pack"]));
+        let live = t.dir.join(packs).join(format!("tmp_neighbor_{}_pack_live", std::process::id()));
+        std::fs::write(&live, "").unwrap();
         t.neighbor(&["merge-frame"]).ok();
+        assert!(live.exists(), "{name}: a running writer's temporary pack was swept");
+        std::fs::remove_file(&live).unwrap();
         let mut acc = accepted_all(1);
         if late.code == 0 {
             acc.push(Accepted { frame: 1, stream: "late".into() });
