@@ -100,9 +100,9 @@ pub fn dirty_paths(path: &Path) -> Result<Vec<String>, Error> {
     status::dirty_paths(path)
 }
 
-/// Paths changed but not staged under `prefix` in a worktree (tracked or untracked).
+/// Paths under `prefix` in a worktree that differ from its HEAD: staged, not staged, or untracked.
 pub fn dirty_paths_under(path: &Path, prefix: &str) -> Result<Vec<String>, Error> {
-    status::unstaged_paths_under(path, prefix)
+    status::changed_paths_under(path, prefix)
 }
 
 /// What a tenant holds that removal would lose.

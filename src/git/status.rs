@@ -411,8 +411,9 @@ pub fn is_dirty(dir: &std::path::Path) -> Result<bool, Error> {
     Ok(!out.is_empty())
 }
 
-/// Paths under `prefix` changed in the worktree at `dir` but not staged (tracked or untracked).
-pub fn unstaged_paths_under(dir: &std::path::Path, prefix: &str) -> Result<Vec<String>, Error> {
+/// Paths under `prefix` where the worktree at `dir` differs from its HEAD: staged, not staged, or
+/// untracked (every record `git status` gives).
+pub fn changed_paths_under(dir: &std::path::Path, prefix: &str) -> Result<Vec<String>, Error> {
     let out = super::GitCmd::new(dir)?
         .args(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--", prefix])
         .output()?;

@@ -236,6 +236,22 @@ fn dirty_target_state_refuses() {
     assert_eq!(t.branches("refs/neighbor/deltas/").len(), 1);
 }
 
+/// A state change that is only staged counts as dirty too: the frame would otherwise commit over it and
+/// replace the index entry.
+#[test]
+fn a_staged_state_change_refuses_like_an_unstaged_one() {
+    let t = TestRepo::new();
+    t.delta(&t.dir, &["--stream", "a"], r#"{"ops":[{"op":"set","path":"agents.json","pointer":"/x","value":1}]}"#).ok();
+    t.write("state/agents.json", "{\"staged\": true}\n");
+    t.git(&["add", "state/agents.json"]);
+    let head = t.git(&["rev-parse", "HEAD"]);
+    let o = t.neighbor(&["merge-frame"]);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    assert!(o.stderr.contains("state/agents.json"), "{}", o.stderr);
+    assert_eq!(t.git(&["rev-parse", "HEAD"]), head);
+    assert_eq!(t.git(&["diff", "--cached", "--name-only"]), "state/agents.json");
+}
+
 /// merge-frame reads a state file from the target's checkout only when its bytes are the committed
 /// blob. A checked-out file with other bytes that git is told not to look at (`--skip-worktree`, so the
 /// dirty check passes) is not what the frame applies onto: the commit holds the committed bytes plus the
