@@ -65,13 +65,24 @@ fn objects_dir(repo: &Repo) -> PathBuf {
     repo.gix.objects.store_ref().path().to_path_buf()
 }
 
-/// Remove the temporary packs, indexes and markers that writers of ours which are no longer running left
-/// in `repo`'s `objects/pack` (killed, their pid gone). A file whose writer still runs is left alone.
+/// Remove the temporary packs, indexes, markers and `.keep` files that writers of ours which are no longer
+/// running left in `repo`'s `objects/pack` (killed, their pid gone). A file whose writer still runs is
+/// left alone.
 pub fn sweep_temporaries(repo: &Repo) -> Vec<PathBuf> {
     let dir = objects_dir(repo).join("pack");
     let mut removed = Vec::new();
     for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with("pack-") && name.ends_with(".keep") {
+            // Ours, from a writer that is gone (git's own say who wrote them too, and are left alone).
+            let ours = std::fs::read_to_string(e.path())
+                .ok()
+                .and_then(|t| t.strip_prefix(KEEP_MARK).and_then(|rest| rest.trim().parse::<i32>().ok()));
+            if ours.is_some_and(|pid| !pid_alive(pid)) && std::fs::remove_file(e.path()).is_ok() {
+                removed.push(e.path());
+            }
+            continue;
+        }
         let Some((pid, what)) = name.strip_prefix(TEMP_PREFIX).and_then(|rest| rest.split_once('_')) else {
             continue;
         };
@@ -96,6 +107,9 @@ pub fn sweep_temporaries(repo: &Repo) -> Vec<PathBuf> {
     }
     removed
 }
+
+/// What a `.keep` file of ours says, before the writer's pid.
+const KEEP_MARK: &str = "git-neighbor merge-frame ";
 
 /// After [`TEMP_PREFIX`] and the pid: the marker of a pack being renamed into place (its checksum follows).
 const RENAMING: &str = "renaming_";
@@ -218,16 +232,20 @@ impl PackWriter {
             }
             None => return Err(Error::new("internal error: a pack finished twice")),
         };
-        if let Err(e) = self.finish_inner(&mut file) {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e);
-        }
+        let keep = match self.finish_inner(&mut file) {
+            Ok(keep) => keep,
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e);
+            }
+        };
         // The file written is the pack now in place (renamed, the same file): its blobs are read through it.
         let located = std::mem::take(&mut self.located);
-        Ok(Some(Written { file, located, inflate: std::cell::RefCell::new(None) }))
+        Ok(Some(Written { file, located, inflate: std::cell::RefCell::new(None), keep }))
     }
 
-    fn finish_inner(&mut self, file: &mut File) -> Result<PathBuf, Error> {
+    /// Returns the `.keep` file made for the pack (`None` when one was there already).
+    fn finish_inner(&mut self, file: &mut File) -> Result<Option<PathBuf>, Error> {
         let count = u32::try_from(self.entries.len()).map_err(|_| Error::new("too many objects for one pack"))?;
         let tmp = self.tmp.clone();
         let io = |e: std::io::Error| Error::new(format!("cannot write {}: {e}", tmp.display()));
@@ -267,20 +285,39 @@ impl PackWriter {
         // The marker names the pack while it may be in place without its index: killed in between, the
         // sweep knows that pack is ours and unused (git would warn about it forever, and `gc` keeps it).
         let marker = self.pack_dir.join(format!("{TEMP_PREFIX}{}_{RENAMING}{hex}", std::process::id()));
-        let renamed = File::create(&marker).and_then(|_| std::fs::rename(&self.tmp, &pack)).and_then(|()| {
-            crate::failpoint::hit("pack.pack-renamed");
-            std::fs::rename(&tmp_idx, &index)
-        });
+        // Nothing refers to the blobs until the frame's commit point: a `git repack -a -d` meanwhile would
+        // drop them with the pack. A `.keep` file keeps the pack out of any repack, as `git fetch` does
+        // for its pack until its refs are written; [`Written`] removes it when dropped.
+        let keep_path = self.pack_dir.join(format!("pack-{hex}.keep"));
+        let mut keep = None;
+        let renamed = File::create(&marker)
+            .and_then(|_| std::fs::rename(&self.tmp, &pack))
+            .and_then(|()| {
+                crate::failpoint::hit("pack.pack-renamed");
+                match std::fs::OpenOptions::new().write(true).create_new(true).open(&keep_path) {
+                    Ok(mut f) => {
+                        keep = Some(keep_path.clone());
+                        f.write_all(format!("{KEEP_MARK}{}\n", std::process::id()).as_bytes())
+                    }
+                    // One is there already: the same pack, kept by someone else.
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+                    Err(e) => Err(e),
+                }
+            })
+            .and_then(|()| std::fs::rename(&tmp_idx, &index));
         if let Err(e) = renamed {
             let _ = std::fs::remove_file(&tmp_idx);
             if !index.exists() {
                 let _ = std::fs::remove_file(&pack);
             }
+            if let Some(k) = &keep {
+                let _ = std::fs::remove_file(k);
+            }
             let _ = std::fs::remove_file(&marker);
             return Err(Error::new(format!("cannot move a pack into {}: {e}", self.pack_dir.display())));
         }
         let _ = std::fs::remove_file(&marker);
-        Ok(index)
+        Ok(keep)
     }
 }
 
@@ -335,6 +372,17 @@ pub struct Written {
     file: File,
     located: std::collections::HashMap<gix::ObjectId, Located>,
     inflate: std::cell::RefCell<Option<gix::zlib::Inflate>>,
+    /// The pack's `.keep` file, removed when this is dropped: after the frame's commit point the refs
+    /// keep its blobs (or, had it failed, nothing needs them).
+    keep: Option<PathBuf>,
+}
+
+impl Drop for Written {
+    fn drop(&mut self) {
+        if let Some(k) = &self.keep {
+            let _ = std::fs::remove_file(k);
+        }
+    }
 }
 
 impl Written {

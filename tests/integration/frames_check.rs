@@ -98,12 +98,14 @@ pub fn temp_leftovers(t: &TestRepo, dir: &Path) -> Vec<String> {
             }
         }
     }
-    // A pack being written (`tmp_…`), or one moved into place without its index.
+    // A pack being written (`tmp_…`), one moved into place without its index, or our `.keep` on one.
     let packs = common.join("objects/pack");
     for e in std::fs::read_dir(&packs).into_iter().flatten().flatten() {
         let n = e.file_name().to_string_lossy().into_owned();
         let unindexed = n.strip_suffix(".pack").is_some_and(|stem| !packs.join(format!("{stem}.idx")).exists());
-        if n.starts_with("tmp_") || unindexed {
+        let kept_by_us = n.ends_with(".keep")
+            && std::fs::read_to_string(e.path()).is_ok_and(|t| t.starts_with("git-neighbor merge-frame"));
+        if n.starts_with("tmp_") || unindexed || kept_by_us {
             out.push(format!("{}/{n}", packs.display()));
         }
     }

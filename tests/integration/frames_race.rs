@@ -271,3 +271,22 @@ fn managers_gc_and_a_commit_race_on_frames_that_write_packs() {
         assert!(temp_leftovers(&t, &t.dir).is_empty(), "{:?}", temp_leftovers(&t, &t.dir));
     }
 }
+
+/// `git repack -a -d` while a frame sits between writing its pack and its commit point: nothing refers to
+/// the frame's blobs yet, and such a repack drops unreachable objects with the packs it replaces. The
+/// frame's pack carries a `.keep` until then (as `git fetch` keeps its pack until its refs are written),
+/// so the commit that follows has all its blobs, and the `.keep` is gone afterwards.
+#[test]
+fn a_repack_while_a_frame_is_merging_keeps_the_frames_blobs() {
+    let t = TestRepo::new();
+    t.delta(&t.dir, &["--frame", "1", "--stream", "wide"], &wide_delta(120, 1)).ok();
+    let child = t.spawn_stopped_at(&["merge-frame", "--frame", "1"], "merge-frame.blobs-stored");
+    t.git(&["repack", "-a", "-d", "-q"]);
+    resume(&child);
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(t.frame_commits(&t.dir, "HEAD", 1), 1);
+    check_objects(&t, &t.dir);
+    check_checkout(&t, &t.dir);
+    assert!(temp_leftovers(&t, &t.dir).is_empty(), "{:?}", temp_leftovers(&t, &t.dir));
+}
