@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::building::{lease, state_dir};
 use crate::error::Error;
 use crate::frames::delta::{self, Delta, Limits};
-use crate::git::Repo;
+use crate::git::{Repo, blob};
 
 /// Where deltas wait.
 pub const DELTAS: &str = "refs/neighbor/deltas/";
@@ -110,10 +110,9 @@ pub fn parse_frame(s: &str) -> Result<u64, Error> {
 /// clone knows the id without fetching it.
 pub fn merged_seal(repo: &Repo, frame: u64) -> Result<String, Error> {
     let bytes = format!("git-neighbor: frame {frame} is merged\n");
-    repo.gix
-        .write_blob(bytes.as_bytes())
-        .map(|id| id.detach().to_string())
-        .map_err(|e| Error::new(format!("cannot write the seal of frame {frame}: {e}")))
+    blob::store(repo, bytes.as_bytes())
+        .map(|id| id.to_string())
+        .map_err(|e| e.context(format!("cannot write the seal of frame {frame}")))
 }
 
 /// A new value for a frame's seal, for one `delta push`: never the same twice (this host, this process,
@@ -126,10 +125,9 @@ pub fn seal_token(repo: &Repo, frame: u64) -> Result<String, Error> {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     let bytes =
         format!("git-neighbor: frame {frame} has new deltas ({}, pid {}, {nanos}, {n})\n", host(), std::process::id());
-    repo.gix
-        .write_blob(bytes.as_bytes())
-        .map(|id| id.detach().to_string())
-        .map_err(|e| Error::new(format!("cannot write the seal of frame {frame}: {e}")))
+    blob::store(repo, bytes.as_bytes())
+        .map(|id| id.to_string())
+        .map_err(|e| e.context(format!("cannot write the seal of frame {frame}")))
 }
 
 /// The seals on `remote`, by ref name.
@@ -165,8 +163,7 @@ pub fn archive_tree(repo: &Repo, deltas: &[(String, String)]) -> Result<String, 
     entries.sort_by(|a, b| a.filename.cmp(&b.filename));
     entries.dedup_by(|a, b| a.filename == b.filename);
     let tree = gix::objs::Tree { entries };
-    repo.gix
-        .write_object(&tree)
+    crate::git::retrying_write(|| repo.gix.write_object(&tree))
         .map(|id| id.detach().to_string())
         .map_err(|e| Error::new(format!("cannot write the archive of the frame: {e}")))
 }
@@ -342,12 +339,7 @@ pub fn store_open(
 /// [`store_open`], which also makes sure the frame is still open.
 pub fn store(repo: &Repo, env: &Envelope, replace: bool) -> Result<Slot, Error> {
     let bytes = serde_json::to_vec(env).map_err(|e| Error::new(format!("cannot encode delta: {e}")))?;
-    let blob = repo
-        .gix
-        .write_blob(&bytes)
-        .map_err(|e| Error::new(format!("cannot store delta object: {e}")))?
-        .detach()
-        .to_string();
+    let blob = blob::store(repo, &bytes).map_err(|e| e.context("cannot store delta object"))?.to_string();
     crate::failpoint::hit("delta-write.blob-stored");
     let r = slot_ref(env.frame, &env.stream);
     // In-process ref creation (gix takes the same lock files git does); "must not exist" makes the

@@ -6,7 +6,9 @@ use crate::error::Error;
 
 /// Store `bytes` as a blob in-process (a loose object, as `hash-object -w` writes it) and return its id.
 pub fn store(repo: &Repo, bytes: &[u8]) -> Result<gix::ObjectId, Error> {
-    Ok(repo.gix.write_blob(bytes).map_err(|e| Error::new(format!("cannot write a blob: {e}")))?.detach())
+    super::retrying_write(|| repo.gix.write_blob(bytes))
+        .map(gix::Id::detach)
+        .map_err(|e| Error::new(format!("cannot write a blob: {e}")))
 }
 
 /// The largest file [`from_file_if`] reads: a file in a checkout may be anything, and one far bigger than

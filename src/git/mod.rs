@@ -29,6 +29,20 @@ pub use cmd::{GitCmd, GitError};
 
 use crate::error::Error;
 
+/// Run a write into the object store again when it fails, three attempts in all. `git gc` removes empty
+/// `objects/xx/` directories, and one removed between gix creating it and moving a new loose object into
+/// it fails the write ("Could not persist loose object"); git retries there itself. Writing an object
+/// again is harmless: the same bytes have the same name.
+pub fn retrying_write<T, E>(mut write: impl FnMut() -> Result<T, E>) -> Result<T, E> {
+    let mut attempt = 1;
+    loop {
+        match write() {
+            Err(_) if attempt < 3 => attempt += 1,
+            done => return done,
+        }
+    }
+}
+
 /// A repository as git-neighbor sees it: the building's paths and a gix handle for reads.
 pub struct Repo {
     /// gix handle opened at the current directory.
@@ -252,4 +266,31 @@ pub fn read_head_branch(git_dir: &Path) -> Option<String> {
 /// Make a user path absolute against the current directory (without requiring it to exist).
 pub fn absolute_path(p: &Path) -> PathBuf {
     absolute(p)
+}
+
+#[cfg(test)]
+mod retrying_write_tests {
+    use super::retrying_write;
+
+    #[test]
+    fn a_write_that_fails_twice_is_tried_a_third_time_and_no_more() {
+        let mut calls = 0;
+        let r: Result<u8, &str> = retrying_write(|| {
+            calls += 1;
+            if calls < 3 { Err("gone") } else { Ok(7) }
+        });
+        assert_eq!((r, calls), (Ok(7), 3));
+        let mut calls = 0;
+        let r: Result<u8, &str> = retrying_write(|| {
+            calls += 1;
+            Err("gone")
+        });
+        assert_eq!((r, calls), (Err("gone"), 3));
+        let mut calls = 0;
+        let r: Result<u8, &str> = retrying_write(|| {
+            calls += 1;
+            Ok(1)
+        });
+        assert_eq!((r, calls), (Ok(1), 1));
+    }
 }

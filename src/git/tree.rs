@@ -13,14 +13,16 @@ use crate::error::Error;
 /// with a file or the reverse. Returns the new tree's id.
 pub fn edit(repo: &Repo, base: gix::ObjectId, changes: &[(String, Option<gix::ObjectId>)]) -> Result<String, Error> {
     let err = |e: gix::Error| Error::new(format!("cannot make the new tree from {base}: {e}"));
-    let mut editor = repo.gix.edit_tree(base).map_err(err)?;
-    for (path, id) in changes {
-        match id {
-            Some(id) => editor.upsert(path, gix::object::tree::EntryKind::Blob, *id).map_err(err)?,
-            None => editor.remove(path).map_err(err)?,
-        };
-    }
-    Ok(editor.write().map_err(err)?.to_string())
+    super::retrying_write(|| {
+        let mut editor = repo.gix.edit_tree(base).map_err(err)?;
+        for (path, id) in changes {
+            match id {
+                Some(id) => editor.upsert(path, gix::object::tree::EntryKind::Blob, *id).map_err(err)?,
+                None => editor.remove(path).map_err(err)?,
+            };
+        }
+        Ok(editor.write().map_err(err)?.to_string())
+    })
 }
 
 /// `(mode, oid, path)` of every entry under `prefix` in `commit`'s tree, recursively (paths are from the
