@@ -37,11 +37,16 @@ pub fn refresh_index(repo: &super::Repo, dir: &Path) -> Result<(), Error> {
 
 /// Stage `paths` of the worktree at `dir` (added, changed or deleted) into the index file `index`.
 pub fn stage_into(dir: &Path, index: &Path, paths: &[String], env: &[(&str, &str)]) -> Result<(), Error> {
+    Ok(on_index(dir, index, env)?.args(["update-index", "--add", "--remove", "--"]).args(paths).run()?)
+}
+
+/// A git command in the worktree at `dir` on the index file `index`, with `env` set.
+fn on_index(dir: &Path, index: &Path, env: &[(&str, &str)]) -> Result<GitCmd, Error> {
     let mut cmd = GitCmd::new(dir)?.env("GIT_INDEX_FILE", index);
     for (k, v) in env {
         cmd = cmd.env(k, v);
     }
-    Ok(cmd.args(["update-index", "--add", "--remove", "--"]).args(paths).run()?)
+    Ok(cmd)
 }
 
 /// Index entries git keeps without looking at their file (`skip-worktree`, as sparse checkouts mark
@@ -97,19 +102,11 @@ pub fn stage_skipped_into(
             }
         }
     }
-    let mut cmd = GitCmd::new(dir)?.env("GIT_INDEX_FILE", index);
-    for (k, v) in env {
-        cmd = cmd.env(k, v);
-    }
-    cmd.args(["update-index", "-z", "--index-info"]).stdin(info).run()?;
+    on_index(dir, index, env)?.args(["update-index", "-z", "--index-info"]).stdin(info).run()?;
     if kept.is_empty() {
         return Ok(());
     }
-    let mut cmd = GitCmd::new(dir)?.env("GIT_INDEX_FILE", index);
-    for (k, v) in env {
-        cmd = cmd.env(k, v);
-    }
-    Ok(cmd.args(["update-index", "--skip-worktree", "--"]).args(kept).run()?)
+    Ok(on_index(dir, index, env)?.args(["update-index", "--skip-worktree", "--"]).args(kept).run()?)
 }
 
 /// The worktree at `dir`'s private git dir, absolute.
