@@ -72,7 +72,10 @@ pub fn atomic_write_via(tmp_dir: &Path, path: &Path, bytes: &[u8]) -> Result<(),
         std::fs::create_dir_all(dir).ctx(|| format!("cannot create {}", dir.display()))?;
     }
     let tmp = tmp_dir.join(format!("neighbor-write.tmp.{}.{}", std::process::id(), unique()));
-    let res = std::fs::write(&tmp, bytes).and_then(|_| std::fs::rename(&tmp, path));
+    let res = std::fs::write(&tmp, bytes).and_then(|_| {
+        crate::failpoint::hit("state-file.temp-written");
+        std::fs::rename(&tmp, path)
+    });
     match res {
         Ok(()) => Ok(()),
         Err(e) => {

@@ -1256,8 +1256,8 @@ impl Drop for IndexLock {
     }
 }
 
-/// Remove an `index.lock` (and index copies) that a merge-frame killed mid-way left in `git_dir`. Only
-/// ours, and only when its process is gone; call under the building lock.
+/// Remove an `index.lock` (and index copies, and state files it was writing) that a merge-frame killed
+/// mid-way left in `git_dir`. Only ours, and only when its process is gone; call under the building lock.
 fn clear_own_stale_index_lock(git_dir: &Path) {
     let lock = git_dir.join("index.lock");
     if let Ok(text) = std::fs::read_to_string(&lock)
@@ -1267,7 +1267,14 @@ fn clear_own_stale_index_lock(git_dir: &Path) {
         let _ = std::fs::remove_file(&lock);
     }
     for e in std::fs::read_dir(git_dir).into_iter().flatten().flatten() {
-        if e.file_name().to_string_lossy().starts_with("neighbor-frame-index.tmp.") {
+        let name = e.file_name().to_string_lossy().into_owned();
+        // A state file being written when the process died: `neighbor-write.tmp.<pid>.<unique>`.
+        let dead_writer = name
+            .strip_prefix("neighbor-write.tmp.")
+            .and_then(|rest| rest.split_once('.'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+            .is_some_and(|pid| !crate::supervise::proc::pid_alive(pid));
+        if name.starts_with("neighbor-frame-index.tmp.") || dead_writer {
             let _ = std::fs::remove_file(e.path());
         }
     }
