@@ -29,6 +29,7 @@ use crate::building::{Ctx, normalize};
 use crate::error::{Error, IoContext};
 use crate::frames::delta::{self, Delta, Limits, Overlay, RelPath, StateSource};
 use crate::frames::mailbox::{self, APPLIED, ARCHIVE, DELTAS, FRAME_TRAILER, Kind, QUARANTINE, Slot};
+use crate::frames::store::{self, Changes};
 use crate::git::Repo;
 use crate::git::remote::{self, PushOutcome};
 use crate::git::{blob, checkout, pack, refs, revs, tree as trees};
@@ -109,10 +110,6 @@ pub struct Report {
     /// The frame had nothing to merge (no delta applied or fallen back): no commit was made.
     pub nothing_to_merge: bool,
 }
-
-/// Changed state files: repository path and the blob of its new bytes, already in the object store
-/// (`None`: deleted). The bytes themselves are not held: a frame of a thousand files holds one at a time.
-type Changes = Vec<(String, Option<gix::ObjectId>)>;
 
 /// Reads state files from a tree object, refusing any path through a symlink entry. Each directory is
 /// decoded once and kept: a frame reads a thousand files from one directory, and looking each up from the
@@ -629,7 +626,6 @@ fn apply(f: &Frame<'_>, c: &mut Collected, report: &mut Report) -> Result<(Chang
     } else {
         let source = TreeSource::new(&ctx.repo.gix, f.base_tree, prefix, f.target_wt.as_ref().map(|w| w.path.clone()));
         let mut overlay = Overlay::new(&source);
-        let mut late_bad = Vec::new();
         // Files written by the deltas applied so far: a later delta may not put a file under one of them,
         // nor make a file where they need a directory.
         let mut files: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
@@ -641,57 +637,55 @@ fn apply(f: &Frame<'_>, c: &mut Collected, report: &mut Report) -> Result<(Chang
             }
         }
         // A file no later delta touches goes into the object store at once, and out of memory: as one
-        // pack when the frame changes many files (one file created instead of one per blob).
-        let mut stored: Changes = Vec::new();
-        let mut batch = pack::Batch::new(&ctx.repo, last.len())?;
-        let mut settle = |overlay: &mut Overlay<'_>, i: usize, d: &Delta| -> Result<(), Error> {
-            for op in &d.ops {
-                if last.get(op.path()) == Some(&i)
-                    && let Some(bytes) = overlay.release(op.path())
-                {
-                    stored.push((format!("{prefix}/{}", op.path().as_str()), Some(batch.store(&bytes)?)));
-                    crate::failpoint::hit("merge-frame.blob-stored");
-                }
-            }
-            Ok(())
-        };
+        // pack when the frame changes many files (one file created instead of one per blob), written by
+        // a second thread while this one applies the next deltas (see store.rs).
         let touches: Vec<Vec<&str>> = c
             .valid
             .iter()
             .map(|(_, _, d)| d.iter().flat_map(|d| d.files.iter().map(RelPath::as_str)).collect())
             .collect();
-        for i in application_order(&touches) {
-            let (slot, _env, d) = &c.valid[i];
-            let Some(checked) = d else {
-                streams.insert(slot.stream.clone(), stream(slot, Outcome::Fallback, 0));
-                continue;
-            };
-            let d = match checked.delta() {
-                Ok(d) => d,
-                Err(why) => {
-                    late_bad.push((i, slot.clone(), why));
+        let valid = &c.valid;
+        let (mut late_bad, mut stored, written) = store::storing(&ctx.repo, last.len(), |sink| {
+            let mut late_bad = Vec::new();
+            for i in application_order(&touches) {
+                let (slot, _env, d) = &valid[i];
+                let Some(checked) = d else {
+                    streams.insert(slot.stream.clone(), stream(slot, Outcome::Fallback, 0));
                     continue;
+                };
+                let d = match checked.delta() {
+                    Ok(d) => d,
+                    Err(why) => {
+                        late_bad.push((i, slot.clone(), why));
+                        continue;
+                    }
+                };
+                match apply_one(&mut overlay, &mut files, &d) {
+                    Ok(()) => {
+                        streams.insert(slot.stream.clone(), stream(slot, Outcome::Applied, d.ops.len()));
+                    }
+                    Err(why) => late_bad.push((i, slot.clone(), why)),
                 }
-            };
-            let d = &d;
-            match apply_one(&mut overlay, &mut files, d) {
-                Ok(()) => {
-                    streams.insert(slot.stream.clone(), stream(slot, Outcome::Applied, d.ops.len()));
+                for op in &d.ops {
+                    if last.get(op.path()) == Some(&i)
+                        && let Some(bytes) = overlay.release(op.path())
+                    {
+                        sink.put(format!("{prefix}/{}", op.path().as_str()), bytes)?;
+                    }
                 }
-                Err(why) => late_bad.push((i, slot.clone(), why)),
             }
-            settle(&mut overlay, i, d)?;
-        }
+            // What was never released (a file whose last delta was set aside) is stored now.
+            for (p, bytes) in overlay.changed_files() {
+                sink.put(format!("{prefix}/{}", p.as_str()), bytes)?;
+            }
+            Ok(late_bad)
+        })?;
+        packed = written;
+        crate::failpoint::hit("merge-frame.blobs-stored");
         late_bad.sort_by_key(|(i, _, _)| *i);
         let late_bad: Vec<(Slot, String)> = late_bad.into_iter().map(|(_, s, why)| (s, why)).collect();
         c.valid.retain(|(s, _, _)| !late_bad.iter().any(|(b, _)| b.stream == s.stream));
         c.quarantined.extend(late_bad);
-        // What was never released (a file whose last delta was set aside) is stored now.
-        for (p, bytes) in overlay.changed_files() {
-            stored.push((format!("{prefix}/{}", p.as_str()), Some(batch.store(&bytes)?)));
-        }
-        packed = batch.finish()?;
-        crate::failpoint::hit("merge-frame.blobs-stored");
         stored.sort_by(|a, b| a.0.cmp(&b.0));
         stored
     };

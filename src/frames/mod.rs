@@ -5,6 +5,7 @@ pub mod delta;
 pub mod mailbox;
 pub mod merge;
 pub mod publish;
+mod store;
 
 #[cfg(test)]
 mod tests;

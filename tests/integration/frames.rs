@@ -414,6 +414,34 @@ fn a_frame_that_changes_many_files_stores_their_blobs_in_one_pack() {
     check_objects(&t, &t.dir);
 }
 
+/// A frame's pack is written by a second thread while the deltas are applied. When that thread fails
+/// part-way (a panic at its 50th blob here), merge-frame fails with one line, commits nothing, leaves no
+/// temporary pack and no pack without its index, and the next run merges the whole frame.
+#[test]
+fn a_frame_whose_pack_writer_fails_commits_nothing_and_merges_whole_on_the_next_run() {
+    let t = TestRepo::new();
+    t.delta(&t.dir, &["--frame", "1", "--stream", "wide"], &wide_delta(120, 1)).ok();
+    let before = t.git(&["rev-parse", "HEAD"]);
+    let packs = pack_indexes(&t, &t.dir);
+    let mut c = t.cmd_in(&t.dir, &["merge-frame", "--frame", "1"]);
+    c.env("NEIGHBOR_FAILPOINT", "merge-frame.blob-stored#50").env("NEIGHBOR_FAILPOINT_ACTION", "panic");
+    let o = c.output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("error: internal error: the thread storing the frame's blobs panicked"), "{stderr}");
+    assert_eq!(t.git(&["rev-parse", "HEAD"]), before);
+    assert_eq!(t.branches("refs/neighbor/deltas/"), vec!["refs/neighbor/deltas/1/wide".to_string()]);
+    assert_eq!(pack_indexes(&t, &t.dir), packs);
+    assert!(temp_leftovers(&t, &t.dir).is_empty(), "{:?}", temp_leftovers(&t, &t.dir));
+    assert_eq!(t.git(&["status", "--porcelain"]), "");
+    t.neighbor(&["merge-frame", "--frame", "1"]).ok();
+    assert_eq!(t.git(&["show", "HEAD:state/wide/f119.json"]), "{\n  \"n\": 1119\n}");
+    assert_eq!(read(&t.dir.join("state/wide/f000.json")), "{\n  \"n\": 1000\n}\n");
+    check_objects(&t, &t.dir);
+    check_checkout(&t, &t.dir);
+    assert!(temp_leftovers(&t, &t.dir).is_empty(), "{:?}", temp_leftovers(&t, &t.dir));
+}
+
 /// Two managers at once: one applies, the other says already merged.
 #[test]
 fn two_managers_race() {
