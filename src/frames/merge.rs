@@ -1089,7 +1089,6 @@ enum Sync<'a> {
 /// match the new commit. Returns the files left alone (repair only).
 fn sync_worktree(ctx: &Ctx, wt: &Path, lock: &IndexLock, how: Sync<'_>) -> Result<Vec<String>, Error> {
     let mut skipped = Vec::new();
-    let mut staged = Vec::new();
     // Temp files go in the worktree's private git dir, so a crash never leaves one in the checkout.
     let git_dir = lock.git_dir.clone();
     // Entries git does not look at the file of (`skip-worktree`, a sparse checkout's): their files are
@@ -1147,33 +1146,75 @@ fn sync_worktree(ctx: &Ctx, wt: &Path, lock: &IndexLock, how: Sync<'_>) -> Resul
             v
         }
     };
+    let mut visible = Vec::new();
     for (p, new_blob) in files {
-        if let Some(mode) = hidden_modes.get(&p) {
-            hidden.push((p, *mode, new_blob));
-            continue;
+        match hidden_modes.get(&p) {
+            Some(mode) => hidden.push((p, *mode, new_blob)),
+            None => visible.push((p, new_blob)),
         }
-        let dest = wt.join(&p);
-        match new_blob {
-            Some(id) => {
-                let bytes = match packed.map(|p| p.read(id)).transpose()?.flatten() {
-                    Some(bytes) => bytes,
-                    None => blob::bytes_of(&ctx.repo, id)?,
-                };
-                state_dir::atomic_write_via(&git_dir, &dest, &bytes)?
-            }
-            None => {
-                let _ = std::fs::remove_file(&dest);
-            }
-        }
-        crate::failpoint::hit("merge-frame.file-written");
-        staged.push(p);
     }
+    let staged = write_files(ctx, wt, &git_dir, visible, packed)?;
     crate::failpoint::hit("merge-frame.files-written");
     if !staged.is_empty() || !hidden.is_empty() {
         lock.stage(wt, &staged, &hidden)?;
     }
     crate::failpoint::hit("merge-frame.index-staged");
     Ok(skipped)
+}
+
+/// From this many files on, a frame's files are written by two threads.
+const WRITE_THREADS_FROM: usize = 64;
+
+/// Write the frame's new files into the checkout at `wt` (each through a temporary file in `git_dir`,
+/// renamed into place) and delete those it deleted; returns their paths, to stage. The files of a frame
+/// that wrote a pack are read back from it, and many of them are written by two threads: most of the
+/// time per file is the filesystem's (a file created, another renamed over). What the pack does not
+/// hold is read from the object store afterwards, on this thread.
+fn write_files(
+    ctx: &Ctx,
+    wt: &Path,
+    git_dir: &Path,
+    files: Changes,
+    packed: Option<&pack::Written>,
+) -> Result<Vec<String>, Error> {
+    let write_some = |part: &[(String, Option<gix::ObjectId>)]| -> Result<Vec<(String, gix::ObjectId)>, Error> {
+        let mut reader = packed.map(pack::Written::reader);
+        let mut from_store = Vec::new();
+        for (p, blob) in part {
+            let dest = wt.join(p);
+            match blob {
+                Some(id) => match reader.as_mut().map(|r| r.read(*id)).transpose()?.flatten() {
+                    Some(bytes) => state_dir::atomic_write_via(git_dir, &dest, &bytes)?,
+                    None => {
+                        from_store.push((p.clone(), *id));
+                        continue;
+                    }
+                },
+                None => {
+                    let _ = std::fs::remove_file(&dest);
+                }
+            }
+            crate::failpoint::hit("merge-frame.file-written");
+        }
+        Ok(from_store)
+    };
+    let from_store = if packed.is_some() && files.len() >= WRITE_THREADS_FROM {
+        let (mine, theirs) = files.split_at(files.len() / 2);
+        std::thread::scope(|scope| {
+            let other = scope.spawn(|| write_some(theirs));
+            let mine = write_some(mine);
+            let theirs =
+                other.join().map_err(|_| Error::new("internal error: a thread writing the frame's files panicked"))?;
+            Ok::<_, Error>([mine?, theirs?].concat())
+        })?
+    } else {
+        write_some(&files)?
+    };
+    for (p, id) in from_store {
+        state_dir::atomic_write_via(git_dir, &wt.join(&p), &blob::bytes_of(&ctx.repo, id)?)?;
+        crate::failpoint::hit("merge-frame.file-written");
+    }
+    Ok(files.into_iter().map(|(p, _)| p).collect())
 }
 
 /// What merge-frame writes into an `index.lock` it holds, so that its own lock left by a crash can be

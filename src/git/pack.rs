@@ -241,7 +241,7 @@ impl PackWriter {
         };
         // The file written is the pack now in place (renamed, the same file): its blobs are read through it.
         let located = std::mem::take(&mut self.located);
-        Ok(Some(Written { file, located, inflate: std::cell::RefCell::new(None), keep }))
+        Ok(Some(Written { file, located, keep }))
     }
 
     /// Returns the `.keep` file made for the pack (`None` when one was there already).
@@ -367,11 +367,10 @@ struct Located {
 
 /// The blobs of a pack this process wrote, read back by reading their bytes from the file: gix would
 /// map the whole pack, and every page of it would count against the process (a 1,000-delta frame's
-/// peak grew by the pack's 4 MB that way).
+/// peak grew by the pack's 4 MB that way). Read through a [`Reader`], one per thread.
 pub struct Written {
     file: File,
     located: std::collections::HashMap<gix::ObjectId, Located>,
-    inflate: std::cell::RefCell<Option<gix::zlib::Inflate>>,
     /// The pack's `.keep` file, removed when this is dropped: after the frame's commit point the refs
     /// keep its blobs (or, had it failed, nothing needs them).
     keep: Option<PathBuf>,
@@ -386,16 +385,28 @@ impl Drop for Written {
 }
 
 impl Written {
+    /// A reader of this pack's blobs, for one thread.
+    pub fn reader(&self) -> Reader<'_> {
+        Reader { pack: self, inflate: None }
+    }
+}
+
+/// Reads blobs back from a [`Written`] pack, reusing one decompressor.
+pub struct Reader<'a> {
+    pack: &'a Written,
+    inflate: Option<gix::zlib::Inflate>,
+}
+
+impl Reader<'_> {
     /// Blob `id`'s bytes if it is in this pack (`None` if it is not: read it from the store).
-    pub fn read(&self, id: gix::ObjectId) -> Result<Option<Vec<u8>>, Error> {
+    pub fn read(&mut self, id: gix::ObjectId) -> Result<Option<Vec<u8>>, Error> {
         use std::os::unix::fs::FileExt;
-        let Some(l) = self.located.get(&id) else { return Ok(None) };
+        let Some(l) = self.pack.located.get(&id) else { return Ok(None) };
         let corrupt = |why: String| Error::new(format!("cannot read blob {id} back from the pack just written: {why}"));
         let mut compressed = vec![0u8; l.len];
-        self.file.read_exact_at(&mut compressed, l.at).map_err(|e| corrupt(e.to_string()))?;
+        self.pack.file.read_exact_at(&mut compressed, l.at).map_err(|e| corrupt(e.to_string()))?;
         let mut out = vec![0u8; l.size];
-        let mut inflate = self.inflate.borrow_mut();
-        let inflate = inflate.get_or_insert_with(Default::default);
+        let inflate = self.inflate.get_or_insert_with(Default::default);
         inflate.reset();
         let (status, _, written) = inflate.once(&compressed, &mut out).map_err(|e| corrupt(e.to_string()))?;
         if status != gix::zlib::Status::StreamEnd || written != l.size {
