@@ -32,7 +32,7 @@ use crate::frames::mailbox::{self, APPLIED, ARCHIVE, DELTAS, FRAME_TRAILER, Kind
 use crate::frames::store::{self, Changes};
 use crate::git::Repo;
 use crate::git::remote::{self, PushOutcome};
-use crate::git::{blob, checkout, pack, refs, revs, tree as trees};
+use crate::git::{blob, checkout, pack, refs, revs, status, tree as trees};
 use crate::protect::guard;
 
 /// What to merge and how.
@@ -449,7 +449,11 @@ fn merge_locked(
     // Merged already: the report says so.
     let Some(f) = f else { return Ok(Some(report)) };
     let mut collected = collect(&f)?;
+    let warm = Refresh::start(&f, &collected);
     let (changes, packed) = apply(&f, &mut collected, &mut report)?;
+    // Waited for here, so that every git call after it comes in the same order on every run.
+    drop(warm);
+    crate::failpoint::hit("merge-frame.applied");
     // No delta to apply and no stream that fell back: nothing to record, so no commit.
     if collected.valid.is_empty() {
         report.nothing_to_merge = true;
@@ -503,6 +507,40 @@ fn merge_locked(
     sync(&f, &commit, sync_wt.as_deref(), &held, (&changes, packed.as_ref()), &mut report.notes)?;
     log_frame(&f, &commit, &report, &collected.quarantined)?;
     Ok(Some(report))
+}
+
+/// A `git status` of the checked-out target's state files, run while the deltas are applied (the only
+/// git call then), and waited for (dropped) before the target is locked and checked.
+///
+/// The previous frame wrote the state files and the index within the same second, so git cannot trust
+/// their recorded times (a "racily clean" entry: git compares whole seconds) and reads and hashes every
+/// such file again until something writes the index anew. The check that counts runs while merge-frame
+/// holds `index.lock`, so it can never do that: each frame paid for hashing the previous frame's files
+/// with the target locked. This status, run seconds later and without our lock, refreshes the index as
+/// any `git status` does when it can take the lock, on the core the frame leaves idle; it decides
+/// nothing, and its failure (another git holding the lock, say) changes nothing.
+struct Refresh(Option<std::thread::JoinHandle<()>>);
+
+impl Refresh {
+    /// Started only when the frame has a delta to apply and a checked-out target to check.
+    fn start(f: &Frame<'_>, c: &Collected) -> Refresh {
+        let wanted = f.opts.push.is_none() && !f.opts.dry_run && !c.valid.is_empty();
+        let Some(w) = f.target_wt.as_ref().filter(|_| wanted) else {
+            return Refresh(None);
+        };
+        let (dir, prefix) = (w.path.clone(), f.prefix.to_string());
+        Refresh(Some(std::thread::spawn(move || {
+            let _ = status::refresh_under(&dir, &prefix);
+        })))
+    }
+}
+
+impl Drop for Refresh {
+    fn drop(&mut self) {
+        if let Some(t) = self.0.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 /// Repair a previous crash, find the target and its base, follow the remote, and refuse what must not be

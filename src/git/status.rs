@@ -413,6 +413,14 @@ pub fn is_dirty(dir: &std::path::Path) -> Result<bool, Error> {
 
 /// Paths under `prefix` where the worktree at `dir` differs from its HEAD: staged, not staged, or
 /// untracked (every record `git status` gives).
+/// `git status` of the tracked files under `prefix` in the worktree at `dir`, for its side effect only:
+/// like any status that can take the index lock, it writes the index again when entries needed their
+/// files hashed (racily clean ones), so the next look at them costs a `stat` each.
+pub fn refresh_under(dir: &std::path::Path, prefix: &str) -> Result<(), Error> {
+    super::GitCmd::new(dir)?.args(["status", "--porcelain=v1", "-z", "--untracked-files=no", "--", prefix]).run()?;
+    Ok(())
+}
+
 pub fn changed_paths_under(dir: &std::path::Path, prefix: &str) -> Result<Vec<String>, Error> {
     let out = super::GitCmd::new(dir)?
         .args(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--", prefix])

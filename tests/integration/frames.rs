@@ -327,7 +327,7 @@ fn a_skip_worktree_state_file_is_left_out_of_the_checkout_and_follows_the_commit
 fn a_commit_to_the_target_while_a_frame_merges_is_kept_and_the_frame_merged_onto_it() {
     let t = TestRepo::new();
     t.delta(&t.dir, &["--stream", "a"], r#"{"ops":[{"op":"incr","path":"n.json","pointer":"/n","value":1}]}"#).ok();
-    let child = t.spawn_stopped_at(&["merge-frame", "--json"], "merge-frame.blob-stored");
+    let child = t.spawn_stopped_at(&["merge-frame", "--json"], "merge-frame.applied");
     t.write("notes.txt", "mine\n");
     t.git(&["add", "notes.txt"]);
     t.git(&["commit", "-q", "-m", "mine"]);
@@ -440,6 +440,48 @@ fn a_frame_whose_pack_writer_fails_commits_nothing_and_merges_whole_on_the_next_
     check_objects(&t, &t.dir);
     check_checkout(&t, &t.dir);
     assert!(temp_leftovers(&t, &t.dir).is_empty(), "{:?}", temp_leftovers(&t, &t.dir));
+}
+
+/// A frame writes the state files and the index within a second, which git cannot tell apart (it compares
+/// whole seconds): every later `git status` hashes those files again, until an index is written in a
+/// later second. merge-frame's own check runs with `index.lock` held, so it never could: each frame
+/// hashed the previous frame's files under the lock. The next frame now refreshes the index first, as an
+/// ordinary `git status` would, before it locks and checks the target.
+#[test]
+fn the_next_frame_refreshes_an_index_the_last_frame_left_racy_before_it_locks_the_target() {
+    let t = TestRepo::new();
+    t.delta(
+        &t.dir,
+        &["--frame", "1", "--stream", "a"],
+        r#"{"ops":[{"op":"incr","path":"n.json","pointer":"/n","value":1}]}"#,
+    )
+    .ok();
+    t.neighbor(&["merge-frame", "--frame", "1"]).ok();
+    let index = t.dir.join(".git/index");
+    let file = t.dir.join("state/n.json");
+    // Racy, whatever second the frame ended in: the index as old as the file.
+    let touched = std::process::Command::new("touch").arg("-r").arg(&file).arg(&index).status().unwrap();
+    assert!(touched.success());
+    let secs = |p: &std::path::Path| {
+        std::fs::metadata(p).unwrap().modified().unwrap().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+    };
+    assert_eq!(secs(&index), secs(&file));
+    t.delta(
+        &t.dir,
+        &["--frame", "2", "--stream", "a"],
+        r#"{"ops":[{"op":"incr","path":"n.json","pointer":"/n","value":1}]}"#,
+    )
+    .ok();
+    // An index written from now on is written in a later second than the file.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let child = t.spawn_stopped_at(&["merge-frame", "--frame", "2"], "merge-frame.index-locked");
+    let refreshed = secs(&index) > secs(&file);
+    resume(&child);
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(refreshed, "the index was not written again before merge-frame locked it");
+    assert_eq!(t.git(&["show", "HEAD:state/n.json"]), "{\n  \"n\": 2\n}");
+    assert_eq!(t.git(&["status", "--porcelain"]), "");
 }
 
 /// Two managers at once: one applies, the other says already merged.
