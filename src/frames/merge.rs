@@ -521,10 +521,17 @@ fn merge_locked(
 /// nothing, and its failure (another git holding the lock, say) changes nothing.
 struct Refresh(Option<std::thread::JoinHandle<()>>);
 
+/// Files a frame changes from which it refreshes the target's index on the side ([`Refresh`]).
+const REFRESH_FROM: usize = 100;
+
 impl Refresh {
-    /// Started only when the frame has a delta to apply and a checked-out target to check.
+    /// Started only when the frame changes [`REFRESH_FROM`] files or more in a checked-out target: below
+    /// that, hashing the last frame's few files under the lock costs less than a second `git status` of a
+    /// large checkout (a frame of 10 deltas took 16 ms longer with it).
     fn start(f: &Frame<'_>, c: &Collected) -> Refresh {
-        let wanted = f.opts.push.is_none() && !f.opts.dry_run && !c.valid.is_empty();
+        let files: std::collections::HashSet<&RelPath> =
+            c.valid.iter().flat_map(|(_, _, d)| d.iter().flat_map(|d| d.files.iter())).collect();
+        let wanted = f.opts.push.is_none() && !f.opts.dry_run && files.len() >= REFRESH_FROM;
         let Some(w) = f.target_wt.as_ref().filter(|_| wanted) else {
             return Refresh(None);
         };

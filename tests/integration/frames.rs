@@ -445,33 +445,25 @@ fn a_frame_whose_pack_writer_fails_commits_nothing_and_merges_whole_on_the_next_
 /// A frame writes the state files and the index within a second, which git cannot tell apart (it compares
 /// whole seconds): every later `git status` hashes those files again, until an index is written in a
 /// later second. merge-frame's own check runs with `index.lock` held, so it never could: each frame
-/// hashed the previous frame's files under the lock. The next frame now refreshes the index first, as an
-/// ordinary `git status` would, before it locks and checks the target.
+/// hashed the previous frame's files under the lock. A frame of 100 files or more now refreshes the index
+/// first, as an ordinary `git status` would, before it locks and checks the target; a small frame does
+/// not spend a second `git status` on it.
 #[test]
 fn the_next_frame_refreshes_an_index_the_last_frame_left_racy_before_it_locks_the_target() {
     let t = TestRepo::new();
-    t.delta(
-        &t.dir,
-        &["--frame", "1", "--stream", "a"],
-        r#"{"ops":[{"op":"incr","path":"n.json","pointer":"/n","value":1}]}"#,
-    )
-    .ok();
+    t.delta(&t.dir, &["--frame", "1", "--stream", "wide"], &wide_delta(120, 1)).ok();
     t.neighbor(&["merge-frame", "--frame", "1"]).ok();
     let index = t.dir.join(".git/index");
-    let file = t.dir.join("state/n.json");
+    let file = t.dir.join("state/wide/f000.json");
     // Racy, whatever second the frame ended in: the index as old as the file.
     let touched = std::process::Command::new("touch").arg("-r").arg(&file).arg(&index).status().unwrap();
     assert!(touched.success());
     let secs = |p: &std::path::Path| {
-        std::fs::metadata(p).unwrap().modified().unwrap().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+        let m = std::fs::metadata(p).unwrap().modified().unwrap();
+        m.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
     };
     assert_eq!(secs(&index), secs(&file));
-    t.delta(
-        &t.dir,
-        &["--frame", "2", "--stream", "a"],
-        r#"{"ops":[{"op":"incr","path":"n.json","pointer":"/n","value":1}]}"#,
-    )
-    .ok();
+    t.delta(&t.dir, &["--frame", "2", "--stream", "wide"], &wide_delta(120, 2)).ok();
     // An index written from now on is written in a later second than the file.
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let child = t.spawn_stopped_at(&["merge-frame", "--frame", "2"], "merge-frame.index-locked");
@@ -480,8 +472,18 @@ fn the_next_frame_refreshes_an_index_the_last_frame_left_racy_before_it_locks_th
     let o = child.wait_with_output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(refreshed, "the index was not written again before merge-frame locked it");
-    assert_eq!(t.git(&["show", "HEAD:state/n.json"]), "{\n  \"n\": 2\n}");
+    assert_eq!(t.git(&["show", "HEAD:state/wide/f000.json"]), "{\n  \"n\": 2000\n}");
     assert_eq!(t.git(&["status", "--porcelain"]), "");
+    // The git calls: two statuses for a frame of 120 files, one for a frame of 3.
+    let statuses = |frame: &str, files: usize| {
+        t.delta(&t.dir, &["--frame", frame, "--stream", "wide"], &wide_delta(files, 3)).ok();
+        let f = crate::faults::Faults::new(&t);
+        let o = f.run(&t, &t.dir, &["merge-frame", "--frame", frame], None);
+        assert_eq!(o.code, 0, "{}", o.stderr);
+        f.calls().iter().filter(|c| c.split_whitespace().any(|w| w == "status")).count()
+    };
+    assert_eq!(statuses("3", 120), 2);
+    assert_eq!(statuses("4", 3), 1);
 }
 
 /// Two managers at once: one applies, the other says already merged.
