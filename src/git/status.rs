@@ -415,7 +415,8 @@ pub fn is_dirty(dir: &std::path::Path) -> Result<bool, Error> {
 /// untracked (every record `git status` gives).
 /// `git status` of the tracked files under `prefix` in the worktree at `dir`, for its side effect only:
 /// like any status that can take the index lock, it writes the index again when entries needed their
-/// files hashed (racily clean ones), so the next look at them costs a `stat` each.
+/// files hashed (racily clean ones), so the next look at them costs a `stat` each. (`update-index
+/// --refresh` would not: it writes the index only when an entry's data changed.)
 pub fn refresh_under(dir: &std::path::Path, prefix: &str) -> Result<(), Error> {
     super::GitCmd::new(dir)?.args(["status", "--porcelain=v1", "-z", "--untracked-files=no", "--", prefix]).run()?;
     Ok(())
