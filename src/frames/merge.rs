@@ -568,7 +568,7 @@ fn prepare<'a>(
     let target_wt =
         ctx.repo.worktrees()?.into_iter().find(|w| w.branch.as_deref() == Some(&format!("refs/heads/{target}")));
     if let Some(w) = &target_wt {
-        clear_own_stale_index_lock(&w.git_dir);
+        clear_own_leftovers(&w.git_dir);
     }
     let base_ref = base_branch(ctx, opts, target);
     let base = ctx.repo.ref_target(&base_ref).ok_or_else(|| {
@@ -1338,7 +1338,7 @@ impl Drop for IndexLock {
 
 /// Remove an `index.lock` (and index copies, and state files it was writing) that a merge-frame killed
 /// mid-way left in `git_dir`. Only ours, and only when its process is gone; call under the building lock.
-fn clear_own_stale_index_lock(git_dir: &Path) {
+fn clear_own_leftovers(git_dir: &Path) {
     let lock = git_dir.join("index.lock");
     if let Ok(text) = std::fs::read_to_string(&lock)
         && let Some(pid) = text.strip_prefix(INDEX_LOCK_MARK).and_then(|r| r.trim().parse::<u32>().ok())
@@ -1440,7 +1440,7 @@ pub fn recover(ctx: &Ctx) -> Result<Vec<String>, Error> {
         sweep_scratch(ctx, &mut notes);
         let target = format!("refs/heads/{}", ctx.config.state.target);
         if let Some(w) = ctx.repo.worktrees()?.into_iter().find(|w| w.branch.as_deref() == Some(target.as_str())) {
-            clear_own_stale_index_lock(&w.git_dir);
+            clear_own_leftovers(&w.git_dir);
         }
         Ok(notes)
     })
@@ -1498,7 +1498,7 @@ fn repair(ctx: &Ctx) -> Result<Option<String>, Error> {
     let now = ctx.repo.ref_target(&format!("refs/heads/{}", j.target)).map(|o| o.to_string());
     let note = if now.as_deref() == Some(j.new.as_str()) {
         let git_dir = checkout::git_dir_of(&j.worktree)?;
-        clear_own_stale_index_lock(&git_dir);
+        clear_own_leftovers(&git_dir);
         let lock = IndexLock::take(&git_dir, ctx.lock_timeout)?;
         let skipped =
             sync_worktree(ctx, &j.worktree, &lock, Sync::Repair { old: &j.old, new: &j.new, paths: &j.paths })?;
