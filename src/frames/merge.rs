@@ -536,9 +536,11 @@ impl Refresh {
             return Refresh(None);
         };
         let (dir, prefix) = (w.path.clone(), f.prefix.to_string());
-        Refresh(Some(std::thread::spawn(move || {
+        // Without a thread to spare, the check under the lock simply hashes what it must.
+        let spawned = std::thread::Builder::new().name("frame-refresh".into()).spawn(move || {
             let _ = status::refresh_under(&dir, &prefix);
-        })))
+        });
+        Refresh(spawned.ok())
     }
 }
 
@@ -1246,7 +1248,13 @@ fn write_files(
     let from_store = if packed.is_some() && files.len() >= WRITE_THREADS_FROM {
         let (mine, theirs) = files.split_at(files.len() / 2);
         std::thread::scope(|scope| {
-            let other = scope.spawn(|| write_some(theirs));
+            // Past the commit point a thread that cannot be started (a process or memory limit) is no
+            // reason to fail: this one writes both halves.
+            let Ok(other) =
+                std::thread::Builder::new().name("frame-files".into()).spawn_scoped(scope, || write_some(theirs))
+            else {
+                return Ok([write_some(mine)?, write_some(theirs)?].concat());
+            };
             let mine = write_some(mine);
             let theirs =
                 other.join().map_err(|_| Error::new("internal error: a thread writing the frame's files panicked"))?;

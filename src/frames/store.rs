@@ -72,7 +72,15 @@ pub(crate) fn storing<T>(
     };
     std::thread::scope(|scope| {
         let (tx, rx) = sync_channel(QUEUE);
-        let worker = scope.spawn(move || pack_files(writer, rx));
+        // A thread that cannot be started (a process or memory limit) fails the frame before anything is
+        // written: the writer is dropped with its temporary file.
+        let worker = std::thread::Builder::new()
+            .name("frame-pack".into())
+            .spawn_scoped(scope, move || pack_files(writer, rx))
+            .map_err(|e| {
+                Error::new(format!("cannot start a thread to store the frame's blobs: {e}"))
+                    .hint("nothing was committed; run merge-frame again when the system has threads to spare")
+            })?;
         let mut sink = Sink(Place::Worker { tx });
         let out = apply(&mut sink);
         if let (Ok(_), Sink(Place::Worker { tx })) = (&out, &sink) {

@@ -442,6 +442,38 @@ fn a_frame_whose_pack_writer_fails_commits_nothing_and_merges_whole_on_the_next_
     assert!(temp_leftovers(&t, &t.dir).is_empty(), "{:?}", temp_leftovers(&t, &t.dir));
 }
 
+/// A machine out of threads (a fleet at its process limit): a frame that would store its pack on a second
+/// thread fails with one line and a hint instead of a panic, commits nothing and leaves nothing; a small
+/// frame, which needs no thread, merges; and the large one merges once threads can be had. (Each thread is
+/// refused here by asking for a stack larger than the address space, `RUST_MIN_STACK`.)
+#[test]
+fn a_frame_that_cannot_start_its_threads_fails_cleanly_and_merges_later() {
+    let t = TestRepo::new();
+    let no_threads = |frame: &str| {
+        let mut c = t.cmd_in(&t.dir, &["merge-frame", "--frame", frame]);
+        c.env("RUST_MIN_STACK", (1u64 << 50).to_string());
+        Out::from_output(c.output().unwrap())
+    };
+    t.delta(&t.dir, &["--frame", "1", "--stream", "wide"], &wide_delta(120, 1)).ok();
+    let before = t.git(&["rev-parse", "HEAD"]);
+    let packs = pack_indexes(&t, &t.dir);
+    let o = no_threads("1");
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(o.stderr.starts_with("error: cannot start a thread to store the frame's blobs:"), "{}", o.stderr);
+    assert!(o.stderr.contains("hint: nothing was committed"), "{}", o.stderr);
+    assert_eq!(t.git(&["rev-parse", "HEAD"]), before);
+    assert_eq!(pack_indexes(&t, &t.dir), packs);
+    assert!(temp_leftovers(&t, &t.dir).is_empty(), "{:?}", temp_leftovers(&t, &t.dir));
+    t.neighbor(&["merge-frame", "--frame", "1"]).ok();
+    assert_eq!(t.git(&["show", "HEAD:state/wide/f119.json"]), "{\n  \"n\": 1119\n}");
+    t.delta(&t.dir, &["--frame", "2", "--stream", "wide"], &wide_delta(3, 2)).ok();
+    let o = no_threads("2");
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(t.git(&["show", "HEAD:state/wide/f002.json"]), "{\n  \"n\": 2002\n}");
+    check_objects(&t, &t.dir);
+    check_checkout(&t, &t.dir);
+}
+
 /// A frame writes the state files and the index within a second, which git cannot tell apart (it compares
 /// whole seconds): every later `git status` hashes those files again, until an index is written in a
 /// later second. merge-frame's own check runs with `index.lock` held, so it never could: each frame
