@@ -540,6 +540,7 @@ impl Refresh {
         let spawned = std::thread::Builder::new().name("frame-refresh".into()).spawn(move || {
             let _ = status::refresh_under(&dir, &prefix);
         });
+        crate::failpoint::hit("merge-frame.refresh-started");
         Refresh(spawned.ok())
     }
 }

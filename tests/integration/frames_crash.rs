@@ -314,9 +314,10 @@ fn finish_local_with(t: &TestRepo, extra: &[&str]) {
 }
 
 /// A frame that changes many files writes its blobs as one pack: killed at each fail point of that
-/// (pack and index written, pack renamed without its index, all stored), and while its files are written
-/// into the checkout by two threads (at the first, the 60th, after the last), then run again, the frame
-/// is merged once, the store verifies, and no temporary file or pack without its index is left.
+/// (pack and index written, pack renamed without its index, all stored), while its side `git status`
+/// runs, and while its files are written into the checkout by two threads (at the first, the 60th, after
+/// the last), then run again, the frame is merged once, the store verifies, and no temporary file or pack
+/// without its index is left.
 #[test]
 fn crash_while_a_frame_writes_its_pack() {
     let setup = || {
@@ -331,7 +332,12 @@ fn crash_while_a_frame_writes_its_pack() {
     for want in ["pack.written", "pack.pack-renamed", "merge-frame.blobs-stored"] {
         assert!(names.iter().any(|n| n == want), "{want} not passed: {names:?}");
     }
-    let writing = ["merge-frame.file-written#1", "merge-frame.file-written#60", "merge-frame.files-written"];
+    let writing = [
+        "merge-frame.refresh-started",
+        "merge-frame.file-written#1",
+        "merge-frame.file-written#60",
+        "merge-frame.files-written",
+    ];
     for name in names.iter().map(String::as_str).filter(|n| n.starts_with("pack.") || n.contains("blob")).chain(writing)
     {
         let t = setup();
