@@ -10,7 +10,10 @@
 //! * `--out DIR`: write `BENCHMARKS.md` and `merge-frame-growth.svg` into DIR instead.
 //! * `--only ID[,ID…]`: run only these cases (implies the target directory unless `--out`).
 //! * `--tmp DIR`: make the fixtures under DIR instead of `<target dir>/bench-fixtures/` (they need a few
-//!   GB for a moment; the target dir is on the build disk, which a small tmpfs `/tmp` may not be).
+//!   GB for a moment; the target dir is on the build disk, which a small tmpfs `/tmp` may not be). Given
+//!   more than once (`--tmp /dev/shm --tmp /mnt/disk/x`), the whole suite runs once per directory, one
+//!   after the other with fresh fixtures, and the report has one results table per file system: what a
+//!   disk costs beside what the code costs.
 //! * `--keep`: keep the fixtures (their path is printed).
 //! * `--bin PATH`: measure this git-neighbor binary instead of the one cargo just built.
 //!
@@ -31,20 +34,19 @@ use harness::{Env, Prog, Res, fmt_ms, thousands};
 /// Hand-written analysis, embedded at the end of the report.
 const NOTES: &str = include_str!("notes.md");
 
-const USAGE: &str =
-    "usage: cargo bench --bench neighbor -- [--quick] [--out DIR] [--only ID[,ID…]] [--tmp DIR] [--keep] [--bin PATH]";
+const USAGE: &str = "usage: cargo bench --bench neighbor -- [--quick] [--out DIR] [--only ID[,ID…]] [--tmp DIR]... [--keep] [--bin PATH]";
 
 struct Args {
     quick: bool,
     out: Option<PathBuf>,
     only: Option<Vec<String>>,
-    tmp: Option<PathBuf>,
+    tmp: Vec<PathBuf>,
     bin: Option<PathBuf>,
     keep: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut a = Args { quick: false, out: None, only: None, tmp: None, bin: None, keep: false };
+    let mut a = Args { quick: false, out: None, only: None, tmp: Vec::new(), bin: None, keep: false };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -53,7 +55,7 @@ fn parse_args() -> Result<Args, String> {
             // cargo bench passes --bench to harness = false targets.
             "--bench" => {}
             "--out" => a.out = Some(it.next().ok_or("--out needs a directory")?.into()),
-            "--tmp" => a.tmp = Some(it.next().ok_or("--tmp needs a directory")?.into()),
+            "--tmp" => a.tmp.push(it.next().ok_or("--tmp needs a directory")?.into()),
             "--bin" => a.bin = Some(it.next().ok_or("--bin needs a path")?.into()),
             "--only" => {
                 let ids: Vec<String> = it.next().ok_or("--only needs case ids")?.split(',').map(String::from).collect();
@@ -162,29 +164,33 @@ fn machine() -> Vec<(String, String)> {
     ]
 }
 
-/// The filesystem holding `path`, from /proc/mounts (longest mount point that is a prefix).
-fn filesystem(path: &Path) -> String {
-    let Some(mounts) = read("/proc/mounts") else { return "unknown".into() };
+/// The file system holding `path`, from /proc/mounts (longest mount point that is a prefix): a short title
+/// (`tmpfs on /dev/shm`) and the description for the report (device, mount options, ext4's journal).
+fn filesystem(path: &Path) -> (String, String) {
+    let unknown = || ("an unknown file system".to_string(), "unknown".to_string());
+    let Some(mounts) = read("/proc/mounts") else { return unknown() };
     let best = mounts
         .lines()
         .filter_map(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
-            (f.len() >= 3 && path.starts_with(f[1])).then(|| (f[0].to_string(), f[1].to_string(), f[2].to_string()))
+            (f.len() >= 4 && path.starts_with(f[1]))
+                .then(|| (f[0].to_string(), f[1].to_string(), f[2].to_string(), f[3].to_string()))
         })
-        .max_by_key(|(_, mp, _)| mp.len());
-    let Some((dev, mp, fs)) = best else { return "unknown".into() };
-    let mut s = format!("{fs} ({dev} on {mp}; fixtures in {})", path.display());
+        .max_by_key(|(_, mp, _, _)| mp.len());
+    let Some((dev, mp, fs, opts)) = best else { return unknown() };
+    let mut title = format!("{fs} on {mp}");
+    let mut s = format!("{fs} ({dev} on {mp}, mounted {opts}; fixtures in {})", path.display());
     if fs == "ext4" {
         // jbd2 lists a journalled device as e.g. `vda-8`; none means ext4 runs without a journal.
         let name = Path::new(&dev).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let journal = std::fs::read_dir("/proc/fs/jbd2")
             .map(|rd| rd.flatten().any(|e| e.file_name().to_string_lossy().starts_with(&format!("{name}-"))))
             .unwrap_or(false);
-        if !journal {
-            s += ", without a journal";
-        }
+        let what = if journal { "with a journal" } else { "without a journal" };
+        s += &format!(", {what}");
+        title += &format!(" ({what}{})", if opts.split(',').any(|o| o == "discard") { ", discard" } else { "" });
     }
-    s
+    (title, s)
 }
 
 fn source_version(env: &Env, custom: bool) -> String {
@@ -267,29 +273,97 @@ fn run(args: &Args) -> Res<usize> {
     if !bin.is_file() {
         return harness::fail(format!("git-neighbor binary not found at {}", bin.display()));
     }
-    let base = match &args.tmp {
-        Some(t) => t.clone(),
-        None => target_dir()?.join("bench-fixtures"),
+    let bases = if args.tmp.is_empty() { vec![target_dir()?.join("bench-fixtures")] } else { args.tmp.clone() };
+    let mode = if args.quick { "quick" } else { "full" };
+    let selected: Vec<&'static Case> =
+        CASES.iter().filter(|c| args.only.as_ref().is_none_or(|ids| ids.iter().any(|i| i == c.id))).collect();
+    let mut passes = Vec::new();
+    let (mut growth, mut version) = (None, None);
+    let mut broken = 0;
+    for (i, base) in bases.iter().enumerate() {
+        if bases.len() > 1 {
+            eprintln!("== pass {} of {}: fixtures under {}", i + 1, bases.len(), base.display());
+        }
+        let (pass, g, b, v) = one_pass(args, &bin, base, &selected)?;
+        broken += b;
+        growth.get_or_insert(g);
+        version.get_or_insert(v);
+        passes.push(pass);
+    }
+
+    let default_out = args.out.is_none() && !args.quick && args.only.is_none() && args.bin.is_none();
+    let (md_path, svg_path, svg_link) = if default_out {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        (root.join("BENCHMARKS.md"), root.join("bench/merge-frame-growth.svg"), "bench/merge-frame-growth.svg")
+    } else {
+        let dir = match &args.out {
+            Some(d) => d.clone(),
+            None => target_dir()?.join("neighbor-bench"),
+        };
+        std::fs::create_dir_all(&dir)?;
+        (dir.join("BENCHMARKS.md"), dir.join("merge-frame-growth.svg"), "merge-frame-growth.svg")
     };
+    let mut facts = vec![(
+        "date".to_string(),
+        jiff::fmt::strtime::format("%Y-%m-%dT%H:%M:%SZ", jiff::Timestamp::now()).unwrap_or_default(),
+    )];
+    let given: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    facts.push((
+        "command".into(),
+        format!(
+            "`cargo bench --bench neighbor{}`",
+            if given.is_empty() { String::new() } else { format!(" -- {}", given.join(" ")) }
+        ),
+    ));
+    facts.push(("mode".into(), format!("{mode}{}", if args.only.is_some() { " (selected cases only)" } else { "" })));
+    facts.extend(machine());
+    facts.push(("git-neighbor".into(), version.unwrap_or_default()));
+    facts.push(("load average (1, 5, 15 min)".into(), format!("{load_start} at start; {} at end", loadavg())));
+    facts.push(("run time".into(), format!("{:.0} s", started.elapsed().as_secs_f64())));
+    let growth = growth.unwrap_or_default();
+    let svg_of = passes.first().map(|p: &report::Pass| p.title.clone()).unwrap_or_default();
+    let meta = report::Meta { mode, facts, cases: selected, svg_link: svg_link.into(), svg_of };
+    std::fs::write(&md_path, report::markdown(&meta, &passes, NOTES))?;
+    std::fs::write(&svg_path, report::svg(&growth))?;
+    println!("wrote {} and {}", md_path.display(), svg_path.display());
+    for p in &passes {
+        if passes.len() > 1 {
+            println!("{}:", p.title);
+        }
+        for r in &p.rows {
+            println!("{}", summary_line(r));
+        }
+    }
+    Ok(broken)
+}
+
+/// The whole suite once, with its fixtures made under `base` (and deleted at the end): the results, the
+/// `merge-frame` growth, how many cases the harness itself failed to run, and the source's version.
+fn one_pass(
+    args: &Args,
+    bin: &Path,
+    base: &Path,
+    selected: &[&'static Case],
+) -> Res<(report::Pass, Growth, usize, String)> {
+    let started = Instant::now();
+    let load_start = loadavg();
     let tmp = base.join(format!("git-neighbor-bench-{}", std::process::id()));
     harness::rm_rf(&tmp)?;
     std::fs::create_dir_all(&tmp)?;
     let guard = TempRoot { path: std::fs::canonicalize(&tmp)?, keep: args.keep };
-    let env = Env::new(guard.path.clone(), bin)?;
-    let (mode, plan, sizes) = if args.quick {
+    let env = Env::new(guard.path.clone(), bin.to_path_buf())?;
+    let (plan, sizes) = if args.quick {
         (
-            "quick",
             Plan::quick(),
             fixture::Sizes { files: 2_000, state_files: 100, state_file_bytes: 11_000, history: 3, medium: 500 },
         )
     } else {
         (
-            "full",
             Plan::full(),
             fixture::Sizes { files: 20_000, state_files: 1_000, state_file_bytes: 11_000, history: 3, medium: 2_000 },
         )
     };
-    eprintln!("generating fixtures ({mode}: {} files) in {}", sizes.files, env.root.display());
+    eprintln!("generating fixtures ({} files) in {}", sizes.files, env.root.display());
     let fx = fixture::generate(&env, sizes)?;
     let fixture_desc = format!(
         "`big`, a clone of the bare `origin.git`: {} tracked files ({} source files in {} directories and \
@@ -305,11 +379,9 @@ fn run(args: &Args) -> Res<usize> {
         fx.setup_secs
     );
     let mut bench = Bench { env, fx, plan, growth: Growth::default(), add_stats: None, next_frame: 1 };
-    let selected: Vec<&'static Case> =
-        CASES.iter().filter(|c| args.only.as_ref().is_none_or(|ids| ids.iter().any(|i| i == c.id))).collect();
     let mut rows = Vec::new();
     let mut broken = 0;
-    for case in &selected {
+    for case in selected {
         let missing = case.needs.iter().find(|w| !bench.env.has_command(w)).copied();
         eprintln!(
             "[{}]{}",
@@ -341,45 +413,16 @@ fn run(args: &Args) -> Res<usize> {
         }
         eprintln!("  ({:.1} s)", t.elapsed().as_secs_f64());
     }
-
-    let default_out = args.out.is_none() && !args.quick && args.only.is_none() && args.bin.is_none();
-    let (md_path, svg_path, svg_link) = if default_out {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        (root.join("BENCHMARKS.md"), root.join("bench/merge-frame-growth.svg"), "bench/merge-frame-growth.svg")
-    } else {
-        let dir = match &args.out {
-            Some(d) => d.clone(),
-            None => target_dir()?.join("neighbor-bench"),
-        };
-        std::fs::create_dir_all(&dir)?;
-        (dir.join("BENCHMARKS.md"), dir.join("merge-frame-growth.svg"), "merge-frame-growth.svg")
-    };
-    let mut facts = vec![(
-        "date".to_string(),
-        jiff::fmt::strtime::format("%Y-%m-%dT%H:%M:%SZ", jiff::Timestamp::now()).unwrap_or_default(),
-    )];
-    let given: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
-    facts.push((
-        "command".into(),
-        format!(
-            "`cargo bench --bench neighbor{}`",
-            if given.is_empty() { String::new() } else { format!(" -- {}", given.join(" ")) }
-        ),
-    ));
-    facts.push(("mode".into(), format!("{mode}{}", if args.only.is_some() { " (selected cases only)" } else { "" })));
-    facts.extend(machine());
-    facts.push(("git-neighbor".into(), source_version(&bench.env, args.bin.is_some())));
-    facts.push(("load average (1, 5, 15 min)".into(), format!("{load_start} at start; {} at end", loadavg())));
-    facts.push(("fixture".into(), fixture_desc));
-    facts.push(("fixture filesystem".into(), filesystem(&bench.env.root)));
-    facts.push(("run time".into(), format!("{:.0} s", started.elapsed().as_secs_f64())));
-    let meta = report::Meta { mode, facts, cases: selected, svg_link: svg_link.into() };
-    std::fs::write(&md_path, report::markdown(&meta, &rows, NOTES))?;
-    std::fs::write(&svg_path, report::svg(&bench.growth))?;
-    println!("wrote {} and {}", md_path.display(), svg_path.display());
-    for r in &rows {
-        println!("{}", summary_line(r));
-    }
+    let (title, fs) = filesystem(&bench.env.root);
+    let facts = vec![
+        ("fixture".to_string(), fixture_desc),
+        ("fixture filesystem".into(), fs),
+        ("load average (1, 5, 15 min)".into(), format!("{load_start} at start; {} at end", loadavg())),
+        ("run time".into(), format!("{:.0} s", started.elapsed().as_secs_f64())),
+    ];
+    let growth = std::mem::take(&mut bench.growth);
+    let version = source_version(&bench.env, args.bin.is_some());
+    drop(bench);
     drop(guard);
-    Ok(broken)
+    Ok((report::Pass { title, facts, rows }, growth, broken, version))
 }

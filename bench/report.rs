@@ -22,6 +22,18 @@ pub struct Meta {
     pub cases: Vec<&'static Case>,
     /// Where the plot is, relative to the report.
     pub svg_link: String,
+    /// The pass the plot shows (its title), when there is more than one.
+    pub svg_of: String,
+}
+
+/// One run of the whole suite, on the fixtures of one file system.
+pub struct Pass {
+    /// Which file system held the fixtures (`tmpfs on /dev/shm`).
+    pub title: String,
+    /// Facts of this pass: fixture, file system, load, run time.
+    pub facts: Vec<(String, String)>,
+    /// Its results.
+    pub rows: Vec<Row>,
 }
 
 fn esc_md(s: &str) -> String {
@@ -56,26 +68,14 @@ fn verdict(v: Verdict) -> &'static str {
     }
 }
 
-/// The whole BENCHMARKS.md.
-pub fn markdown(meta: &Meta, rows: &[Row], notes: &str) -> String {
-    let mut s = String::new();
-    s += "# Benchmarks\n\n";
-    s += "<!-- Written by the benchmark harness (bench/main.rs). Do not edit by hand: rerun it. -->\n\n";
-    s += "git-neighbor against raw git, on the same generated repositories, in the same run, alternating which \
-          side goes first. Regenerate this file with `cargo bench --bench neighbor` (about five minutes on two \
-          cores); `cargo bench --bench neighbor -- --quick --out DIR` is the one-minute smoke run CI does. \
-          Hand-written analysis is at the end.\n\n";
-    s += "## Run\n\n| | |\n|---|---|\n";
-    for (k, v) in &meta.facts {
-        s += &format!("| {k} | {} |\n", esc_md(v));
-    }
-    s += "\n## Results\n\n";
-    s += "Each cell: the command timed, then the **median** and [p10–p90] over n runs (nearest rank, so with \
+/// One results table and its targets' verdicts; `h` is the heading level of the verdicts.
+fn results(s: &mut String, rows: &[Row], h: &str) {
+    *s += "Each cell: the command timed, then the **median** and [p10–p90] over n runs (nearest rank, so with \
           fewer than 10 runs the bracket is min–max). A process is timed from spawn to exit with its output \
           captured. The ratio is git-neighbor's median over raw git's.\n\n";
-    s += "| case | git-neighbor | raw git | ratio | target | verdict |\n|---|---|---|---|---|---|\n";
+    *s += "| case | git-neighbor | raw git | ratio | target | verdict |\n|---|---|---|---|---|---|\n";
     for r in rows {
-        s += &format!(
+        *s += &format!(
             "| {} | {} | {} | {} | {} | {} |\n",
             esc_md(&r.label),
             cell(&r.nb, &r.nb_cmd),
@@ -85,7 +85,7 @@ pub fn markdown(meta: &Meta, rows: &[Row], notes: &str) -> String {
             verdict(r.verdict)
         );
     }
-    s += "\n## Targets\n\n";
+    *s += &format!("\n{h} Targets\n\n");
     let with = |v: Verdict| rows.iter().filter(|r| r.verdict == v).collect::<Vec<_>>();
     let line = |r: &Row| match &r.nb {
         Cell::Time(st, _) if st.n() > 0 => format!("{} ({}, target {})", r.label, fmt_ms(st.median()), r.target),
@@ -95,19 +95,67 @@ pub fn markdown(meta: &Meta, rows: &[Row], notes: &str) -> String {
     };
     for (title, v) in [("Met", Verdict::Met), ("Missed", Verdict::Missed), ("Pending", Verdict::Pending)] {
         let list = with(v);
-        s += &format!("**{title}** ({}):\n", list.len());
+        *s += &format!("**{title}** ({}):\n", list.len());
         if list.is_empty() {
-            s += "- none\n";
+            *s += "- none\n";
         }
         for r in list {
-            s += &format!("- {}\n", line(r));
+            *s += &format!("- {}\n", line(r));
         }
-        s += "\n";
+        *s += "\n";
+    }
+}
+
+/// The whole BENCHMARKS.md.
+pub fn markdown(meta: &Meta, passes: &[Pass], notes: &str) -> String {
+    let mut s = String::new();
+    s += "# Benchmarks\n\n";
+    s += "<!-- Written by the benchmark harness (bench/main.rs). Do not edit by hand: rerun it. -->\n\n";
+    s += "git-neighbor against raw git, on the same generated repositories, in the same run, alternating which \
+          side goes first. Regenerate this file with `cargo bench --bench neighbor` (about five minutes on two \
+          cores per file system: `--tmp DIR` once for each, e.g. tmpfs and a disk); `cargo bench --bench \
+          neighbor -- --quick --out DIR` is the one-minute smoke run CI does. Hand-written analysis is at the \
+          end.\n\n";
+    let many = passes.len() > 1;
+    s += "## Run\n\n| | |\n|---|---|\n";
+    for (k, v) in &meta.facts {
+        s += &format!("| {k} | {} |\n", esc_md(v));
+    }
+    // With one pass its facts join the run's; with several, each results section starts with its own.
+    if !many {
+        for p in passes {
+            for (k, v) in p.facts.iter().filter(|(k, _)| !k.starts_with("load") && k != "run time") {
+                s += &format!("| {k} | {} |\n", esc_md(v));
+            }
+        }
+    }
+    if many {
+        let titles: Vec<&str> = passes.iter().map(|p| p.title.as_str()).collect();
+        s += &format!(
+            "\nThe whole suite ran {}, one after the other, each with fresh fixtures: on {}.\n",
+            if passes.len() == 2 { "twice".to_string() } else { format!("{} times", passes.len()) },
+            titles.join("; then on ")
+        );
+    }
+    for p in passes {
+        s += &if many { format!("\n## Results: {}\n\n", p.title) } else { "\n## Results\n\n".to_string() };
+        if many {
+            s += "| | |\n|---|---|\n";
+            for (k, v) in &p.facts {
+                s += &format!("| {k} | {} |\n", esc_md(v));
+            }
+            s += "\n";
+        }
+        results(&mut s, &p.rows, if many { "###" } else { "##" });
     }
     if meta.mode == "quick" {
         s += "This is a `--quick` run: smaller fixtures and fewer runs. Its figures are not the published ones.\n\n";
     }
-    s += &format!("## `merge-frame` growth\n\n![merge-frame growth curve]({})\n\n", meta.svg_link);
+    s += "## `merge-frame` growth\n\n";
+    if many {
+        s += &format!("From the run on {}.\n\n", meta.svg_of);
+    }
+    s += &format!("![merge-frame growth curve]({})\n\n", meta.svg_link);
     s += "## What each case measures\n\n";
     for c in &meta.cases {
         let needs = c.needs.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
