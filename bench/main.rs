@@ -284,7 +284,7 @@ fn run(args: &Args) -> Res<usize> {
         if bases.len() > 1 {
             eprintln!("== pass {} of {}: fixtures under {}", i + 1, bases.len(), base.display());
         }
-        let (pass, g, b, v) = one_pass(args, &bin, base, &selected)?;
+        let (pass, g, b, v) = one_pass(args, &bin, base, i + 1, &selected)?;
         broken += b;
         growth.get_or_insert(g);
         version.get_or_insert(v);
@@ -337,17 +337,20 @@ fn run(args: &Args) -> Res<usize> {
     Ok(broken)
 }
 
-/// The whole suite once, with its fixtures made under `base` (and deleted at the end): the results, the
-/// `merge-frame` growth, how many cases the harness itself failed to run, and the source's version.
+/// The whole suite once (pass number `n`), with its fixtures made under `base` (and deleted at the end
+/// unless `--keep`): the results, the `merge-frame` growth, how many cases the harness itself failed to
+/// run, and the source's version.
 fn one_pass(
     args: &Args,
     bin: &Path,
     base: &Path,
+    n: usize,
     selected: &[&'static Case],
 ) -> Res<(report::Pass, Growth, usize, String)> {
     let started = Instant::now();
     let load_start = loadavg();
-    let tmp = base.join(format!("git-neighbor-bench-{}", std::process::id()));
+    // The pass number keeps a kept pass's fixtures from being replaced by the next pass's in the same base.
+    let tmp = base.join(format!("git-neighbor-bench-{}-{n}", std::process::id()));
     harness::rm_rf(&tmp)?;
     std::fs::create_dir_all(&tmp)?;
     let guard = TempRoot { path: std::fs::canonicalize(&tmp)?, keep: args.keep };
