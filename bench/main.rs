@@ -284,11 +284,29 @@ fn run(args: &Args) -> Res<usize> {
         if bases.len() > 1 {
             eprintln!("== pass {} of {}: fixtures under {}", i + 1, bases.len(), base.display());
         }
-        let (pass, g, b, v) = one_pass(args, &bin, base, i + 1, &selected)?;
-        broken += b;
-        growth.get_or_insert(g);
-        version.get_or_insert(v);
-        passes.push(pass);
+        // A pass that cannot run (its directory unusable, its fixtures not made) is reported and the others
+        // still run: a failure in the last of three passes must not throw away the first two.
+        match one_pass(args, &bin, base, i + 1, &selected) {
+            Ok((pass, g, b, v)) => {
+                broken += b;
+                growth.get_or_insert(g);
+                version.get_or_insert(v);
+                passes.push(pass);
+            }
+            Err(e) => {
+                broken += 1;
+                let e = format!("the pass with fixtures under {} failed: {e}", base.display());
+                eprintln!("  HARNESS ERROR: {e}");
+                passes.push(report::Pass {
+                    title: format!("{} (failed)", base.display()),
+                    facts: vec![("error".into(), e)],
+                    rows: Vec::new(),
+                });
+            }
+        }
+    }
+    if growth.is_none() {
+        return harness::fail("no pass ran, so no report was written (see the errors above)");
     }
 
     let default_out = args.out.is_none() && !args.quick && args.only.is_none() && args.bin.is_none();
@@ -317,7 +335,7 @@ fn run(args: &Args) -> Res<usize> {
     ));
     facts.push(("mode".into(), format!("{mode}{}", if args.only.is_some() { " (selected cases only)" } else { "" })));
     facts.extend(machine());
-    facts.push(("git-neighbor".into(), version.unwrap_or_default()));
+    facts.push(("git-neighbor".into(), version.unwrap_or_else(|| "unknown".into())));
     facts.push(("load average (1, 5, 15 min)".into(), format!("{load_start} at start; {} at end", loadavg())));
     facts.push(("run time".into(), format!("{:.0} s", started.elapsed().as_secs_f64())));
     let growth = growth.unwrap_or_default();
@@ -352,8 +370,10 @@ fn one_pass(
     // The pass number keeps a kept pass's fixtures from being replaced by the next pass's in the same base.
     let tmp = base.join(format!("git-neighbor-bench-{}-{n}", std::process::id()));
     harness::rm_rf(&tmp)?;
-    std::fs::create_dir_all(&tmp)?;
-    let guard = TempRoot { path: std::fs::canonicalize(&tmp)?, keep: args.keep };
+    let path = std::fs::create_dir_all(&tmp).and_then(|()| std::fs::canonicalize(&tmp)).map_err(|e| {
+        format!("cannot make the fixture directory {}: {e}; give --tmp a writable directory", tmp.display())
+    })?;
+    let guard = TempRoot { path, keep: args.keep };
     let env = Env::new(guard.path.clone(), bin.to_path_buf())?;
     let (plan, sizes) = if args.quick {
         (

@@ -128,8 +128,7 @@ pub fn markdown(meta: &Meta, passes: &[Pass], notes: &str) -> String {
                 s += &format!("| {k} | {} |\n", esc_md(v));
             }
         }
-    }
-    if many {
+    } else {
         let titles: Vec<&str> = passes.iter().map(|p| p.title.as_str()).collect();
         s += &format!(
             "\nThe whole suite ran {}, one after the other, each with fresh fixtures: on {}.\n",
