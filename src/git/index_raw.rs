@@ -10,10 +10,11 @@
 //! hundred for 20,000 files). The entries of a run, names and fields, are read from the file in one read
 //! when the walk asks for them: only the directories on the way to a staged change.
 //!
-//! Handled: versions 2 and 3, SHA-1 or SHA-256 ids, extended flags, the `TREE` extension. Anything else
-//! that would change the answer (version 4's compressed paths, a split index `link`, a sparse index
-//! `sdir`) or any inconsistency gives `None`, and the caller reads the index with gix instead. Every read
-//! is bounds-checked: a truncated or corrupt file is `None`, never a panic.
+//! Handled: versions 2, 3 and 4 (the one `feature.manyFiles` writes: each path stored as what it keeps of
+//! the previous one and what it adds), SHA-1 or SHA-256 ids, extended flags, the `TREE` extension.
+//! Anything else that would change the answer (a split index `link`, a sparse index `sdir`) or any
+//! inconsistency gives `None`, and the caller reads the index with gix instead. Every read is
+//! bounds-checked: a truncated or corrupt file is `None`, never a panic.
 //!
 //! The file is kept open: git replaces an index by renaming a new file over it, so what this reader
 //! located stays what it reads later, whatever git does meanwhile.
@@ -48,6 +49,9 @@ pub struct Run {
     at: u32,
     /// How many bytes of the file the entries take.
     len: u32,
+    /// Version 4 only: the path of the entry before the run's first (its path is stored against that
+    /// one); `None` before the file's first entry, and in other versions.
+    before: Option<BString>,
 }
 
 /// Appends entries, in file order, to the run they belong to.
@@ -77,7 +81,7 @@ impl Runs {
             return Some(());
         }
         let dir = &path[..path.rfind_byte(b'/').map_or(0, |slash| slash + 1)];
-        self.0.push(Run { dir: BString::from(dir), count: 1, at, len: size });
+        self.0.push(Run { dir: BString::from(dir), count: 1, at, len: size, before: None });
         Some(())
     }
 }
@@ -256,6 +260,110 @@ fn next_entry(s: &mut Stream<'_>, hash_len: usize, version: u32) -> Option<(usiz
     Some((name_at, n, size))
 }
 
+/// git's variable-length integer (`varint.c`): seven bits a byte, most significant first, the high bit
+/// set on every byte but the last, and one added at each continuation. The value and how many bytes it
+/// took; `None` past the end of `b` or when it would not fit in 64 bits (git's overflow check).
+fn varint(b: &[u8]) -> Option<(usize, usize)> {
+    let mut c = *b.first()?;
+    let mut val = u64::from(c & 127);
+    let mut used = 1;
+    while c & 128 != 0 {
+        val = val.checked_add(1)?;
+        if val >> 57 != 0 {
+            return None;
+        }
+        c = *b.get(used)?;
+        used += 1;
+        val = (val << 7) | u64::from(c & 127);
+    }
+    Some((usize::try_from(val).ok()?, used))
+}
+
+/// A version 4 entry at the start of `w`, as far as `w` holds it.
+enum V4 {
+    /// How many bytes of the previous path it keeps, where the bytes it adds start in `w` and how many
+    /// there are (a NUL follows them), and the entry's size (version 4 has no padding).
+    Entry { keep: usize, added_at: usize, added: usize, size: usize },
+    /// `w` ends before the entry does.
+    Short,
+    /// Not an entry this reader handles.
+    Bad,
+}
+
+/// The version 4 entry at the start of `w`, its path stored against a previous path of `prev` bytes
+/// (`None` for the file's first entry, whose stored count git ignores).
+fn entry_v4(w: &[u8], hash_len: usize, prev: Option<usize>) -> V4 {
+    let fixed = STAT_LEN + hash_len + 2;
+    let Some(flags) = be16(w, fixed - 2) else { return V4::Short };
+    let mut name_at = fixed;
+    if flags & EXTENDED != 0 {
+        let Some(ext) = be16(w, fixed) else { return V4::Short };
+        if ext & !(INTENT_TO_ADD | SKIP_WORKTREE) != 0 {
+            return V4::Bad;
+        }
+        name_at += 2;
+    }
+    // How many bytes to drop from the end of the previous path: a varint (at most 10 bytes in 64 bits).
+    let tail = w.get(name_at..).unwrap_or_default();
+    let Some((strip, used)) = varint(tail) else { return if tail.len() > 10 { V4::Bad } else { V4::Short } };
+    let keep = match prev.map(|len| len.checked_sub(strip)) {
+        Some(Some(keep)) => keep,
+        Some(None) => return V4::Bad,
+        None => 0,
+    };
+    let added_at = name_at + used;
+    // The name field counts the whole path, kept bytes included, unless it is too long to count.
+    let n = usize::from(flags & NAME_MASK);
+    let added = if n < usize::from(NAME_MASK) {
+        let Some(added) = n.checked_sub(keep) else { return V4::Bad };
+        added
+    } else {
+        let Some(added) = w.get(added_at..).and_then(|r| r.find_byte(0)) else { return V4::Short };
+        added
+    };
+    match w.get(added_at + added) {
+        Some(0) => V4::Entry { keep, added_at, added, size: added_at + added + 1 },
+        Some(_) => V4::Bad,
+        None => V4::Short,
+    }
+}
+
+/// Version 4's entries, `count` of them from the stream's position, as runs: each path is decoded from
+/// the one before it, and each run remembers the path before its first entry.
+fn runs_v4(s: &mut Stream<'_>, hash_len: usize, count: usize) -> Option<Runs> {
+    let mut runs = Runs::default();
+    let (mut prev, mut path) = (Vec::new(), Vec::new());
+    for i in 0..count {
+        let prev_len = (i > 0).then_some(prev.len());
+        let (keep, added_at, added, size) = loop {
+            match entry_v4(&s.buf[s.lo..s.hi], hash_len, prev_len) {
+                V4::Entry { keep, added_at, added, size } => break (keep, added_at, added, size),
+                V4::Bad => return None,
+                V4::Short => {
+                    // Read more of the file; at its end the entry is cut short.
+                    let (have, rest) = (s.hi - s.lo, s.len - s.at);
+                    if have >= rest {
+                        return None;
+                    }
+                    s.peek(rest.min(have + CHUNK))?;
+                }
+            }
+        };
+        let w = &s.buf[s.lo..s.lo + size];
+        path.clear();
+        path.extend_from_slice(prev.get(..keep)?);
+        path.extend_from_slice(w.get(added_at..added_at + added)?);
+        let before = runs.len();
+        runs.push(&path, u32::try_from(s.at).ok()?, u32::try_from(size).ok()?)?;
+        if runs.len() > before && i > 0 {
+            runs.0.last_mut()?.before = Some(BString::from(prev.as_slice()));
+        }
+        s.consume(size);
+        std::mem::swap(&mut prev, &mut path);
+    }
+    Some(runs)
+}
+
 impl RawIndex {
     /// Read the index at `path` for ids of `kind`; `None` when this reader does not handle it.
     pub fn read(path: &std::path::Path, kind: gix::hash::Kind) -> Option<RawIndex> {
@@ -287,14 +395,33 @@ impl RawIndex {
         let mut nothing: &[u8] = &[];
         let mut s = Stream { reader: &mut nothing, buf, lo: 0, hi: len, at: 0, len };
         let mut out = Vec::with_capacity(run.count);
+        // Version 4: the path before the entry being read.
+        let mut prev: Option<Vec<u8>> = run.before.as_ref().map(|b| b.to_vec());
         for _ in 0..run.count {
-            let (name_at, n, size) = next_entry(&mut s, self.hash_len, self.version)?;
-            let entry = s.peek(size)?;
-            let name = entry.get(name_at..name_at + n)?.strip_prefix(run.dir.as_slice())?;
+            let (name, fields, size) = if self.version == 4 {
+                let w = &s.buf[s.lo..s.hi];
+                let V4::Entry { keep, added_at, added, size } = entry_v4(w, self.hash_len, prev.as_ref().map(Vec::len))
+                else {
+                    return None;
+                };
+                let entry = s.peek(size)?;
+                let mut path = prev.take().unwrap_or_default();
+                path.truncate(keep);
+                path.extend_from_slice(entry.get(added_at..added_at + added)?);
+                let name = BString::from(path.strip_prefix(run.dir.as_slice())?);
+                let fields = self.fields(entry)?;
+                prev = Some(path);
+                (name, fields, size)
+            } else {
+                let (name_at, n, size) = next_entry(&mut s, self.hash_len, self.version)?;
+                let entry = s.peek(size)?;
+                let name = BString::from(entry.get(name_at..name_at + n)?.strip_prefix(run.dir.as_slice())?);
+                (name, self.fields(entry)?, size)
+            };
             if name.contains(&b'/') {
                 return None;
             }
-            out.push((BString::from(name), self.fields(entry)?));
+            out.push((name, fields));
             s.consume(size);
         }
         (s.at == s.len).then_some(out)
@@ -357,13 +484,13 @@ fn locate(reader: &mut dyn Read, len: usize, kind: gix::hash::Kind) -> Option<Lo
         return None;
     }
     let version = be32(head, 4)?;
-    if version != 2 && version != 3 {
+    if !(2..=4).contains(&version) {
         return None;
     }
     let count = usize::try_from(be32(head, 8)?).ok()?;
     s.consume(12);
-    let mut runs = Runs::default();
-    let mut left = count;
+    let mut runs = if version == 4 { runs_v4(&mut s, hash_len, count)? } else { Runs::default() };
+    let mut left = if version == 4 { 0 } else { count };
     while left > 0 {
         // One entry through the stream, which reads more of the file and handles long names...
         let (name_at, n, size) = next_entry(&mut s, hash_len, version)?;
@@ -493,15 +620,23 @@ mod tests {
         f.git(&["write-tree"]);
         f.git(&["-c", "core.untrackedCache=true", "status", "--porcelain"]);
         let path = f.dir.join(".git/index");
-        let data = std::fs::read(&path).unwrap();
-        assert!(data.len() > 3 * CHUNK, "the index is {} bytes", data.len());
-        assert!(data.windows(4).any(|w| w == b"UNTR"), "git wrote the untracked cache");
-        let kind = gix::hash::Kind::Sha1;
         let listed = f.git(&["ls-files", "--stage", "-z"]);
         let want: Vec<&str> = listed.split('\0').filter(|l| !l.is_empty()).collect();
         assert!(want.iter().any(|l| l.ends_with(&long)));
-        for r in
-            [RawIndex::read(&path, kind).expect("read from the file"), RawIndex::parse(data, kind).expect("parsed")]
+        // As git wrote it (version 2), then in version 4 (compressed paths, no padding).
+        for version in [2, 4] {
+            f.git(&["update-index", "--index-version", &version.to_string()]);
+            let data = std::fs::read(&path).unwrap();
+            assert_eq!(data[4..8], (version as u32).to_be_bytes());
+            assert!(data.len() > 3 * CHUNK, "the index is {} bytes", data.len());
+            assert!(data.windows(4).any(|w| w == b"UNTR"), "git kept the untracked cache");
+            read_whole(&path, data, &want, &long);
+        }
+    }
+
+    fn read_whole(path: &std::path::Path, data: Vec<u8>, want: &[&str], long: &str) {
+        let kind = gix::hash::Kind::Sha1;
+        for r in [RawIndex::read(path, kind).expect("read from the file"), RawIndex::parse(data, kind).expect("parsed")]
         {
             assert!(r.tree.is_some());
             let got: Vec<String> = entries(&r)
@@ -515,16 +650,48 @@ mod tests {
             let dirs: Vec<&str> = r.runs.iter().map(|run| run.dir.to_str().unwrap()).collect();
             assert_eq!(dirs.len(), 40, "{dirs:?}");
             assert_eq!((dirs[0], dirs[2], dirs[38], dirs[39]), ("", "dir00/", "dir36/", "state/"));
-            assert_eq!(dirs[1], format!("{}/", vec!["d".repeat(200); 25].join("/")));
+            assert_eq!(dirs[1], &long[..long.len() - "x.txt".len()]);
             assert_eq!(r.runs.iter().map(|run| run.count).sum::<usize>(), want.len());
         }
     }
 
-    /// A real index (version 3: a cache-tree and an intent-to-add entry), then every
-    /// truncation of it and every single-byte corruption of its first 4 KiB: reading never panics, nor does
-    /// reading any entry of what was accepted; the intact file reads back every entry git lists.
+    /// git's varint (`varint.c`), at the edges of each byte count, and the overflow git refuses.
+    #[test]
+    fn varints_decode_as_git_encodes_them() {
+        // git's encode_varint.
+        fn encode(mut value: u64) -> Vec<u8> {
+            let mut out = vec![(value & 127) as u8];
+            while {
+                value >>= 7;
+                value != 0
+            } {
+                value -= 1;
+                out.insert(0, 128 | (value & 127) as u8);
+            }
+            out
+        }
+        assert_eq!(encode(128), [0x80, 0x00]);
+        for v in [0u64, 1, 127, 128, 129, 16_383, 16_511, 16_512, 1 << 20, u64::from(u32::MAX), 1 << 62] {
+            let mut bytes = encode(v);
+            assert_eq!(varint(&bytes), Some((usize::try_from(v).unwrap(), bytes.len())), "{v}");
+            bytes.push(0x55);
+            assert_eq!(varint(&bytes).map(|(_, used)| used), Some(bytes.len() - 1), "{v}: stops at its end");
+            assert_eq!(varint(&bytes[..bytes.len() - 2]), None, "{v}: cut short");
+        }
+        assert_eq!(varint(&[0xff; 11]), None, "past 64 bits");
+        assert_eq!(varint(&[]), None);
+    }
+
+    /// A real index (version 3: a cache-tree and an intent-to-add entry; and the same in version 4), then
+    /// every truncation of it and every single-byte corruption of its first 4 KiB: reading never panics,
+    /// nor does reading any entry of what was accepted; the intact file reads back every entry git lists.
     #[test]
     fn any_truncation_or_corruption_is_refused_or_read_without_panicking() {
+        truncation_and_corruption(3);
+        truncation_and_corruption(4);
+    }
+
+    fn truncation_and_corruption(version: u32) {
         let f = Fixture::new();
         for (p, c) in [("a/b.txt", "b"), ("a/c.txt", "c"), ("d.txt", "d"), ("e/f/g.txt", "g")] {
             f.write(p, c);
@@ -533,8 +700,12 @@ mod tests {
         f.git(&["commit", "-qm", "one"]);
         f.write("later.txt", "l");
         f.git(&["add", "-N", "later.txt"]);
+        if version == 4 {
+            f.git(&["update-index", "--index-version", "4"]);
+        }
         let kind = gix::hash::Kind::Sha1;
         let data = std::fs::read(f.dir.join(".git/index")).unwrap();
+        assert_eq!(data[4..8], version.to_be_bytes());
         let whole = RawIndex::parse(data.clone(), kind).expect("git's own index is read");
         let all = entries(&whole).expect("read");
         let paths: Vec<&str> = all.iter().map(|(p, _)| p.as_str()).collect();

@@ -475,7 +475,32 @@ mod tests {
     /// absent.
     #[test]
     fn in_process_staged_equals_git_diff_cached() {
+        staged_scenario(None);
+    }
+
+    /// The same with index version 4, git's compressed paths (what `feature.manyFiles` writes), from the
+    /// first index on: every index of the scenario is read by the raw reader.
+    #[test]
+    fn in_process_staged_equals_git_diff_cached_with_index_version_4() {
+        staged_scenario(Some(4));
+    }
+
+    /// Sets `index.version` (new indexes) and rewrites the existing index in that version.
+    fn use_index_version(f: &Fixture, version: u32) {
+        f.git(&["config", "index.version", &version.to_string()]);
+        f.git(&["update-index", "--index-version", &version.to_string()]);
+    }
+
+    fn index_version(f: &Fixture) -> u32 {
+        let data = std::fs::read(f.dir.join(".git/index")).unwrap();
+        u32::from_be_bytes(data[4..8].try_into().unwrap())
+    }
+
+    fn staged_scenario(version: Option<u32>) {
         let f = Fixture::new();
+        if let Some(v) = version {
+            use_index_version(&f, v);
+        }
         for (p, c) in [
             ("a/b/c.txt", "c"),
             ("a/b/d.txt", "d"),
@@ -495,6 +520,9 @@ mod tests {
         f.git(&["commit", "-qm", "tree"]);
         // Both in-process readings (the raw reader the hook uses, and gix's, its fallback) against git.
         let check = |label: &str| {
+            if let Some(v) = version {
+                assert_eq!(index_version(&f), v, "{label}: the index is still version {v}");
+            }
             let ctx = f.ctx();
             let path = index_path(&ctx.repo);
             let raw = RawIndex::read(&path, ctx.repo.gix.object_hash()).expect("the raw reader handles it");
@@ -570,13 +598,15 @@ mod tests {
         f.git(&["read-tree", "-m", &base, "HEAD", "other"]);
         assert!(check("unmerged") > 0);
         f.git(&["read-tree", "HEAD"]);
-        // Version 4 (compressed paths) is left to gix.
-        f.git(&["update-index", "--index-version", "4"]);
+        // The index rewritten in another version in place, with something staged.
+        f.git(&["update-index", "--index-version", if version == Some(4) { "2" } else { "4" }]);
         f.write("a0", "v4");
         f.git(&["add", "a0"]);
         let ctx = f.ctx();
-        assert!(RawIndex::read(&index_path(&ctx.repo), ctx.repo.gix.object_hash()).is_none());
-        assert_eq!(staged_in_process(&ctx.repo).unwrap(), staged_by_git(&ctx.repo).unwrap());
+        let raw = RawIndex::read(&index_path(&ctx.repo), ctx.repo.gix.object_hash()).expect("read");
+        let git = staged_by_git(&ctx.repo).unwrap();
+        assert_eq!(staged_with(&ctx.repo, &raw, raw.tree.as_ref()).as_ref(), Some(&git));
+        assert_eq!(staged_in_process(&ctx.repo).unwrap(), git);
     }
 
     /// Before the first commit of a branch (HEAD names a branch that does not exist yet), everything in the
@@ -954,8 +984,12 @@ mod staged_props {
         })]
 
         #[test]
-        fn staged_in_process_is_what_git_diff_cached_says(ops in proptest::collection::vec(op(), 1..16)) {
+        fn staged_in_process_is_what_git_diff_cached_says(ops in proptest::collection::vec(op(), 1..16), v4 in any::<bool>()) {
             let f = Fixture::new();
+            if v4 {
+                f.git(&["config", "index.version", "4"]);
+                f.git(&["update-index", "--index-version", "4"]);
+            }
             for op in &ops {
                 apply(&f, op);
                 if !matches!(op, Op::Stage | Op::Commit) {

@@ -90,6 +90,39 @@ fn pre_commit_refuses_markers_and_broken_canonical_json() {
     assert_ne!(head(&t, &t.dir), before);
 }
 
+/// With `feature.manyFiles` (index version 4: each path stored against the one before it) the hook reads
+/// the same staged changes: a conflicted file deep in a directory of many siblings is refused, a clean edit
+/// beside it commits, and the index git left is still version 4.
+#[test]
+fn pre_commit_reads_a_version_4_index() {
+    let t = TestRepo::new();
+    t.git(&["config", "feature.manyFiles", "true"]);
+    t.neighbor(&["init", "--hooks"]).ok();
+    for i in 0..300 {
+        t.write(&format!("src/deep/module/file{i:03}.py"), &format!("x = {i}\n"));
+    }
+    t.git(&["add", "-A"]);
+    t.git(&["update-index", "--index-version", "4"]);
+    t.git(&["commit", "-q", "-m", "many files"]);
+    let index = std::fs::read(t.dir.join(".git/index")).unwrap();
+    assert_eq!(index[4..8], 4u32.to_be_bytes(), "git wrote index version 4");
+    let before = head(&t, &t.dir);
+
+    t.write("src/deep/module/file150.py", CONFLICTED);
+    t.git(&["add", "src/deep/module/file150.py"]);
+    let o = t.git_out(&t.dir, &["commit", "-q", "-m", "half-merged"]);
+    assert_ne!(o.code, 0, "a commit with conflict markers went through");
+    assert!(o.stderr.contains("src/deep/module/file150.py:2: conflict marker `<<<<<<< HEAD`"), "{}", o.stderr);
+    assert_eq!(head(&t, &t.dir), before);
+
+    t.write("src/deep/module/file150.py", "x = 150\ny = 1\n");
+    t.git(&["add", "src/deep/module/file150.py"]);
+    t.git(&["commit", "-q", "-m", "clean"]);
+    assert_ne!(head(&t, &t.dir), before);
+    let index = std::fs::read(t.dir.join(".git/index")).unwrap();
+    assert_eq!(index[4..8], 4u32.to_be_bytes());
+}
+
 /// This process's PATH without any directory holding a git-neighbor or git-neighbor-hook of this machine's own.
 fn path_without_ours() -> String {
     let ours = |d: &str| ["git-neighbor", "git-neighbor-hook"].iter().any(|b| Path::new(d).join(b).exists());
