@@ -623,11 +623,16 @@ mod tests {
         let listed = f.git(&["ls-files", "--stage", "-z"]);
         let want: Vec<&str> = listed.split('\0').filter(|l| !l.is_empty()).collect();
         assert!(want.iter().any(|l| l.ends_with(&long)));
-        // As git wrote it (version 2), then in version 4 (compressed paths, no padding).
-        for version in [2, 4] {
-            f.git(&["update-index", "--index-version", &version.to_string()]);
+        // As git wrote it (version 2), then in version 4 (compressed paths, no padding), then version 4 in
+        // blocks for threaded reading (`index.threads`: each block's first path is stored whole, and the
+        // EOIE and IEOT extensions say where the blocks are).
+        for (version, threads) in [(2u32, "1"), (4, "1"), (4, "4")] {
+            let threads = format!("index.threads={threads}");
+            f.git(&["-c", &threads, "update-index", "--force-write-index", "--index-version", &version.to_string()]);
             let data = std::fs::read(&path).unwrap();
-            assert_eq!(data[4..8], (version as u32).to_be_bytes());
+            assert_eq!(data[4..8], version.to_be_bytes());
+            let blocks = data.windows(4).any(|w| w == b"IEOT") && data.windows(4).any(|w| w == b"EOIE");
+            assert_eq!(blocks, threads.ends_with('4'), "{threads}");
             assert!(data.len() > 3 * CHUNK, "the index is {} bytes", data.len());
             assert!(data.windows(4).any(|w| w == b"UNTR"), "git kept the untracked cache");
             read_whole(&path, data, &want, &long);
