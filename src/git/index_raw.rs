@@ -473,6 +473,24 @@ fn scan(w: &[u8], at: usize, hash_len: usize, version: u32, runs: &mut Runs, lef
     Some(p)
 }
 
+/// Version 2 and 3's entries, `count` of them from the stream's position, as runs.
+fn runs_v2(s: &mut Stream<'_>, hash_len: usize, version: u32, count: usize) -> Option<Runs> {
+    let mut runs = Runs::default();
+    let mut left = count;
+    while left > 0 {
+        // One entry through the stream, which reads more of the file and handles long names...
+        let (name_at, n, size) = next_entry(s, hash_len, version)?;
+        let start = u32::try_from(s.at).ok()?;
+        runs.push(s.peek(size)?.get(name_at..name_at + n)?, start, u32::try_from(size).ok()?)?;
+        s.consume(size);
+        left -= 1;
+        // ...then every entry already in its buffer, without the stream's checks and calls per entry.
+        let taken = scan(&s.buf[s.lo..s.hi], s.at, hash_len, version, &mut runs, &mut left)?;
+        s.consume(taken);
+    }
+    Some(runs)
+}
+
 /// One pass over an index of `len` bytes: each entry's offset and path, and the cache-tree.
 fn locate(reader: &mut dyn Read, len: usize, kind: gix::hash::Kind) -> Option<Located> {
     let hash_len = kind.len_in_bytes();
@@ -489,19 +507,8 @@ fn locate(reader: &mut dyn Read, len: usize, kind: gix::hash::Kind) -> Option<Lo
     }
     let count = usize::try_from(be32(head, 8)?).ok()?;
     s.consume(12);
-    let mut runs = if version == 4 { runs_v4(&mut s, hash_len, count)? } else { Runs::default() };
-    let mut left = if version == 4 { 0 } else { count };
-    while left > 0 {
-        // One entry through the stream, which reads more of the file and handles long names...
-        let (name_at, n, size) = next_entry(&mut s, hash_len, version)?;
-        let start = u32::try_from(s.at).ok()?;
-        runs.push(s.peek(size)?.get(name_at..name_at + n)?, start, u32::try_from(size).ok()?)?;
-        s.consume(size);
-        left -= 1;
-        // ...then every entry already in its buffer, without the stream's checks and calls per entry.
-        let taken = scan(&s.buf[s.lo..s.hi], s.at, hash_len, version, &mut runs, &mut left)?;
-        s.consume(taken);
-    }
+    let runs =
+        if version == 4 { runs_v4(&mut s, hash_len, count)? } else { runs_v2(&mut s, hash_len, version, count)? };
     let mut tree = None;
     // Extensions: a 4-byte signature, a 4-byte size, the data; up to the trailing checksum.
     while s.at + 8 <= end {
