@@ -1153,42 +1153,50 @@ fn pre_commit(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
         b.env.out(Prog::Git, &big, &["update-index", "--index-version", "2"])?;
         b.env.out(Prog::Nb, &big, &["hooks", "uninstall"])?;
     }
-    let mut row = time_row(
-        "one-file `git commit` with git-neighbor's pre-commit hook, against a trivial `exit 0` hook".into(),
-        "git commit (our hooks)",
-        nb_cell(have.then(|| Stats::of(&ours)), missing),
-        "git commit (trivial hook)",
-        Cell::Time(Stats::of(&floor), None),
+    let row = above(
+        time_row(
+            "one-file `git commit` with git-neighbor's pre-commit hook, against a trivial `exit 0` hook".into(),
+            "git commit (our hooks)",
+            nb_cell(have.then(|| Stats::of(&ours)), missing),
+            "git commit (trivial hook)",
+            Cell::Time(Stats::of(&floor), None),
+        ),
+        "above the floor",
     );
-    if let (Some(a), Some(r)) = (nb_median(&row), raw_median(&row)) {
-        row.ratio = Some(format!("+{} above the floor", fmt_ms(a - r)));
-    }
-    let mut floor_row = time_row(
-        "the floor: one-file `git commit` with a trivial `exit 0` hook, against no hook".into(),
-        "git commit (trivial hook)",
-        Cell::Time(Stats::of(&floor), None),
-        "git commit (no hook)",
-        Cell::Time(Stats::of(&none), None),
+    let floor_row = above(
+        time_row(
+            "the floor: one-file `git commit` with a trivial `exit 0` hook, against no hook".into(),
+            "git commit (trivial hook)",
+            Cell::Time(Stats::of(&floor), None),
+            "git commit (no hook)",
+            Cell::Time(Stats::of(&none), None),
+        ),
+        "for any hook",
     );
-    if let (Some(a), Some(r)) = (nb_median(&floor_row), raw_median(&floor_row)) {
-        floor_row.ratio = Some(format!("+{} for any hook", fmt_ms(a - r)));
-    }
     let mut rows =
         vec![judge(row, "≤ 2 ms above a trivial hook", |r| Some(nb_median(r)? - raw_median(r)? <= 2.0)), floor_row];
     if have {
-        let mut v4 = time_row(
-            "the same with index version 4 (`feature.manyFiles`), against a trivial hook".into(),
-            "git commit (our hooks)",
-            Cell::Time(Stats::of(&ours4), None),
-            "git commit (trivial hook)",
-            Cell::Time(Stats::of(&floor4), None),
-        );
-        if let (Some(a), Some(r)) = (nb_median(&v4), raw_median(&v4)) {
-            v4.ratio = Some(format!("+{} above the floor", fmt_ms(a - r)));
-        }
-        rows.push(v4);
+        rows.push(above(
+            time_row(
+                "the same with index version 4 (`feature.manyFiles`), against a trivial hook".into(),
+                "git commit (our hooks)",
+                Cell::Time(Stats::of(&ours4), None),
+                "git commit (trivial hook)",
+                Cell::Time(Stats::of(&floor4), None),
+            ),
+            "above the floor",
+        ));
     }
     Ok(rows)
+}
+
+/// `row` with its ratio column saying how much its git-neighbor side's median is above the other's:
+/// `+<ms> <what>`.
+fn above(mut row: Row, what: &str) -> Row {
+    if let (Some(a), Some(r)) = (nb_median(&row), raw_median(&row)) {
+        row.ratio = Some(format!("+{} {what}", fmt_ms(a - r)));
+    }
+    row
 }
 
 /// `rounds` rounds of one-file commits of `file` in `dir`: in each, one commit per variant (its `git`
