@@ -35,8 +35,7 @@ pub const QUARANTINE: &str = "refs/neighbor/quarantine/";
 /// seal before fetching the deltas publishes only if no delta arrived since; a writer publishes only
 /// if the frame was not merged since. See [`merged_seal`].
 pub const SEALS: &str = "refs/neighbor/seal/";
-/// Trailer naming a frame in its commit.
-pub const FRAME_TRAILER: &str = "Neighbor-Frame";
+pub use super::history::FRAME_TRAILER;
 
 /// `ok` or `fallback`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -448,44 +447,10 @@ pub fn envelope(frame: u64, stream: &str, status: Kind, tenant: Option<String>, 
     }
 }
 
-/// The frame number in a commit message's `Neighbor-Frame:` trailer.
-fn frame_of(message: &[u8]) -> Option<u64> {
-    let text = String::from_utf8_lossy(message);
-    text.lines().rev().find_map(|l| {
-        l.strip_prefix(FRAME_TRAILER).and_then(|r| r.strip_prefix(": ")).and_then(|n| n.trim().parse().ok())
-    })
-}
-
-/// Walk first-parent history from `full` (a full ref), yielding each frame commit's (id, frame), newest first.
-/// In-process: hot paths (`delta write`, `run`) must not pay for a `git log`.
-fn frame_commits_of(repo: &Repo, full: &str, mut visit: impl FnMut(gix::ObjectId, u64) -> bool) -> Result<(), Error> {
-    let Some(mut id) = repo.ref_target(full) else { return Ok(()) };
-    // In a shallow clone (CI's `--depth 1`) history ends at the shallow boundary: the parents of those
-    // commits are not here, and there is nothing older to look at.
-    let boundary: Vec<gix::ObjectId> =
-        repo.gix.shallow_commits().ok().flatten().map(|c| c.iter().copied().collect()).unwrap_or_default();
-    // A frame commit is normally at or near the tip; the cap only bounds pathological histories.
-    for _ in 0..100_000 {
-        let commit = repo.gix.find_commit(id).map_err(|e| Error::new(format!("cannot read commit {id}: {e}")))?;
-        let message = commit.message_raw().map_err(|e| Error::new(format!("cannot read commit {id}: {e}")))?;
-        if let Some(n) = frame_of(message)
-            && !visit(id, n)
-        {
-            return Ok(());
-        }
-        match commit.parent_ids().next() {
-            Some(_) if boundary.contains(&id) => return Ok(()),
-            Some(p) => id = p.detach(),
-            None => return Ok(()),
-        }
-    }
-    Ok(())
-}
-
 /// The frame number recorded in the newest frame commit on `full` (a full ref; first-parent history).
 pub fn last_merged_frame(repo: &Repo, full: &str) -> Result<Option<u64>, Error> {
     let mut last = None;
-    frame_commits_of(repo, full, |_, n| {
+    super::history::frame_commits(repo, full, |_, n| {
         last = Some(n);
         false
     })?;
@@ -497,7 +462,7 @@ pub fn last_merged_frame(repo: &Repo, full: &str) -> Result<Option<u64>, Error> 
 /// exact [`frame_commit`].
 pub fn frame_merged_quick(repo: &Repo, full: &str, frame: u64) -> Result<Option<String>, Error> {
     let mut found = None;
-    frame_commits_of(repo, full, |id, n| {
+    super::history::frame_commits(repo, full, |id, n| {
         if n == frame {
             found = Some(id.to_string());
         }

@@ -2,6 +2,7 @@
 //! deltas to the canonical state in one commit.
 
 pub mod delta;
+mod history;
 pub mod mailbox;
 pub mod merge;
 pub mod publish;

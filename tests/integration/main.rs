@@ -15,6 +15,7 @@ mod frames;
 mod frames_atomic;
 mod frames_check;
 mod frames_crash;
+mod frames_history;
 mod frames_push_race;
 mod frames_race;
 mod frames_recovery;
