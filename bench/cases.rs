@@ -80,8 +80,9 @@ pub struct Plan {
     pub claim: usize,
     /// Parallel adds per run, and runs.
     pub parallel: (usize, usize),
-    /// `delta write` runs.
-    pub delta_write: usize,
+    /// `delta write` runs (in the big repository, and again in one whose target has this many commits
+    /// and no frame yet).
+    pub delta_write: (usize, usize),
     /// `merge-frame` sizes (deltas per frame) and runs of each.
     pub merge: Vec<(usize, usize)>,
     /// One-file commits with and without the hook (and warm-up runs).
@@ -106,7 +107,7 @@ impl Plan {
             prune: (100, 5),
             claim: 11,
             parallel: (64, 3),
-            delta_write: 50,
+            delta_write: (50, 20_000),
             merge: vec![(10, 7), (100, 5), (1_000, 3), (10_000, 1)],
             precommit: (201, 5),
             safepull: (11, 1),
@@ -125,7 +126,7 @@ impl Plan {
             prune: (30, 1),
             claim: 3,
             parallel: (64, 1),
-            delta_write: 10,
+            delta_write: (10, 2_000),
             merge: vec![(10, 3), (100, 3), (1_000, 1)],
             precommit: (5, 1),
             safepull: (3, 1),
@@ -251,7 +252,8 @@ pub const CASES: &[Case] = &[
         needs: &["delta write"],
         method: "`git-neighbor delta write --frame 1 --stream wN` with a two-op delta on stdin against \
                  storing the same JSON in a ref by hand: `git hash-object -w --stdin` + `git update-ref` \
-                 (summed).",
+                 (summed). Again in a repository whose target has a long history and no frame commit yet \
+                 (every write looks for the newest merged frame; raw git does not).",
         run: delta_write,
     },
     Case {
@@ -927,27 +929,10 @@ fn delta_write(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
     let have = missing.is_none();
     let frame = b.next_frame;
     b.next_frame += 1;
-    let f = frame.to_string();
-    let (mut nb, mut raw) = (Vec::new(), Vec::new());
-    for i in 0..b.plan.delta_write {
-        let stream = format!("w{i:03}");
-        let json = delta_json(i % b.fx.state_files, &stream, frame);
-        let nb_first = i % 2 == 0;
-        for side in [nb_first, !nb_first] {
-            if side && have {
-                let args = ["delta", "write", "--frame", &f, "--stream", &stream];
-                nb.push(b.env.time_input(Prog::Nb, &big, &args, Some(json.as_bytes()))?);
-            } else if !side {
-                let start = Instant::now();
-                let oid = b.env.out_input(Prog::Git, &big, &["hash-object", "-w", "--stdin"], json.as_bytes())?;
-                b.env.out(Prog::Git, &big, &["update-ref", &format!("refs/bench/deltas/{frame}/{stream}"), &oid])?;
-                raw.push(start.elapsed());
-            }
-        }
-    }
+    let (nb, raw) = delta_writes(b, &big, frame, have)?;
     if have && b.env.has_command("merge-frame") {
         // Not timed: merge this frame so the growth curve starts from a clean mailbox.
-        b.env.out(Prog::Nb, &big, &["merge-frame", "--frame", &f])?;
+        b.env.out(Prog::Nb, &big, &["merge-frame", "--frame", &frame.to_string()])?;
     }
     let row = time_row(
         "`delta write` (one two-op delta)".into(),
@@ -956,7 +941,64 @@ fn delta_write(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
         "git hash-object -w --stdin && git update-ref",
         Cell::Time(Stats::of(&raw), None),
     );
-    Ok(vec![judge(row, "< 3 ms", |r| nb_median(r).map(|m| m < 3.0))])
+    let long = long_history(b)?;
+    let (nb, raw) = delta_writes(b, &long, 1, have)?;
+    let long_row = time_row(
+        format!("`delta write`, target with {} commits and no frame yet", thousands(b.plan.delta_write.1)),
+        "git-neighbor delta write --frame 1 --stream wN",
+        nb_cell(have.then(|| Stats::of(&nb)), missing),
+        "git hash-object -w --stdin && git update-ref",
+        Cell::Time(Stats::of(&raw), None),
+    );
+    Ok(vec![judge(row, "< 3 ms", |r| nb_median(r).map(|m| m < 3.0)), long_row])
+}
+
+/// `delta write` against storing the same JSON by hand, interleaved, in `dir` (frame `frame`).
+fn delta_writes(b: &Bench, dir: &Path, frame: u64, have: bool) -> Res<(Vec<Duration>, Vec<Duration>)> {
+    let f = frame.to_string();
+    let (mut nb, mut raw) = (Vec::new(), Vec::new());
+    for i in 0..b.plan.delta_write.0 {
+        let stream = format!("w{i:03}");
+        let json = delta_json(i % b.fx.state_files, &stream, frame);
+        let nb_first = i % 2 == 0;
+        for side in [nb_first, !nb_first] {
+            if side && have {
+                let args = ["delta", "write", "--frame", &f, "--stream", &stream];
+                nb.push(b.env.time_input(Prog::Nb, dir, &args, Some(json.as_bytes()))?);
+            } else if !side {
+                let start = Instant::now();
+                let oid = b.env.out_input(Prog::Git, dir, &["hash-object", "-w", "--stdin"], json.as_bytes())?;
+                b.env.out(Prog::Git, dir, &["update-ref", &format!("refs/bench/deltas/{frame}/{stream}"), &oid])?;
+                raw.push(start.elapsed());
+            }
+        }
+    }
+    Ok((nb, raw))
+}
+
+/// A repository beside the fixtures whose `main` has `plan.delta_write.1` commits (one file, then
+/// commits that change nothing, made by `git fast-import`) and no frame commit.
+fn long_history(b: &Bench) -> Res<PathBuf> {
+    let dir = b.fx.big.with_file_name("long-history");
+    std::fs::create_dir_all(&dir)?;
+    b.env.out(Prog::Git, &dir, &["init", "-q", "-b", "main"])?;
+    std::fs::write(dir.join("README.md"), "long history\n")?;
+    b.env.out(Prog::Git, &dir, &["add", "README.md"])?;
+    b.env.out(Prog::Git, &dir, &["commit", "-q", "-m", "start"])?;
+    let tip = b.env.out(Prog::Git, &dir, &["rev-parse", "HEAD"])?;
+    let mut stream = String::new();
+    for i in 1..b.plan.delta_write.1 {
+        let msg = format!("work {i}\n");
+        let from = if i == 1 { format!("from {tip}\n") } else { String::new() };
+        stream.push_str(&format!(
+            "commit refs/heads/main\ncommitter Bench <bench@example.invalid> {} +0000\ndata {}\n{msg}{from}\n",
+            1_767_225_600 + i,
+            msg.len()
+        ));
+    }
+    b.env.out_input(Prog::Git, &dir, &["fast-import", "--quiet"], stream.as_bytes())?;
+    b.env.out(Prog::Git, &dir, &["gc", "-q"])?;
+    Ok(dir)
 }
 
 /// The same change as a frame of deltas, made by hand: update the JSON files, `git add`, `git commit`.
