@@ -109,7 +109,7 @@ impl Plan {
             parallel: (64, 3),
             delta_write: (50, 20_000),
             merge: vec![(10, 7), (100, 5), (1_000, 3), (10_000, 1)],
-            precommit: (201, 5),
+            precommit: (401, 5),
             safepull: (11, 1),
             queue: (16, "2"),
             tasks: (1_000, 21),
