@@ -135,16 +135,18 @@ impl TestRepo {
         let mut c = self.cmd_in(&self.dir, args);
         c.env("NEIGHBOR_FAILPOINT", point).env("NEIGHBOR_FAILPOINT_ACTION", "stop");
         let child = c.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-        let pid = child.id();
-        let stopped = || {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('T'))
-        };
-        let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        while !stopped() {
-            assert!(std::time::Instant::now() < until, "{args:?} never reached its fail point {point}");
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
+        wait_stopped(&child, &format!("{args:?}"), point);
+        child
+    }
+
+    /// Like [`TestRepo::spawn_stopped_at`], with `input` written to its stdin first.
+    pub fn spawn_stopped_with_input(&self, args: &[&str], point: &str, input: &str) -> Child {
+        use std::io::Write;
+        let mut c = self.cmd_in(&self.dir, args);
+        c.env("NEIGHBOR_FAILPOINT", point).env("NEIGHBOR_FAILPOINT_ACTION", "stop");
+        let mut child = c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        wait_stopped(&child, &format!("{args:?}"), point);
         child
     }
 
@@ -277,6 +279,20 @@ impl TestRepo {
     pub fn frame_commits(&self, dir: &Path, rev: &str, n: u64) -> usize {
         let out = self.git_in(dir, &["log", "--format=%H", &format!("--grep=^Neighbor-Frame: {n}$"), rev]);
         out.lines().filter(|l| !l.is_empty()).count()
+    }
+}
+
+/// Wait (a minute at most) until `child` has stopped itself at its fail point.
+fn wait_stopped(child: &Child, what: &str, point: &str) {
+    let pid = child.id();
+    let stopped = || {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('T'))
+    };
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !stopped() {
+        assert!(std::time::Instant::now() < until, "{what} never reached its fail point {point}");
+        std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
 

@@ -42,6 +42,13 @@ fn memo_lines(t: &TestRepo) -> Vec<String> {
     std::fs::read_to_string(memo(t)).unwrap_or_default().lines().map(String::from).collect()
 }
 
+/// A parentless commit of HEAD's tree with `message`, on no branch; the state directory exists after it.
+fn side_commit(t: &TestRepo, message: &str) -> String {
+    std::fs::create_dir_all(memo(t).parent().unwrap()).unwrap();
+    let tree = t.git(&["rev-parse", "HEAD^{tree}"]);
+    t.git(&["commit-tree", &tree, "-m", message])
+}
+
 /// Merge frame 1 (one delta) and return its commit.
 fn merge_frame_one(t: &TestRepo) -> String {
     assert_eq!(t.delta(&t.dir, &["--frame", "1", "--stream", "a"], BODY).code, 0);
@@ -105,10 +112,8 @@ fn a_history_without_frames_is_remembered_as_such_and_a_rewritten_target_is_walk
 fn the_memo_is_believed_only_as_far_as_it_can_be_checked() {
     let t = TestRepo::new();
     let tip = grow(&t, &t.dir, 80);
-    let tree = t.git(&["rev-parse", "HEAD^{tree}"]);
-    let claims5 = t.git(&["commit-tree", &tree, "-m", "elsewhere\n\nNeighbor-Frame: 5"]);
-    let plain = t.git(&["commit-tree", &tree, "-m", "no trailer"]);
-    std::fs::create_dir_all(memo(&t).parent().unwrap()).unwrap();
+    let claims5 = side_commit(&t, "elsewhere\n\nNeighbor-Frame: 5");
+    let plain = side_commit(&t, "no trailer");
     // A checkable entry is used: the walk jumps to the named frame commit (which is how the memo saves
     // the walk; a test that ignored the memo would say frame 1 here).
     std::fs::write(memo(&t), format!("{tip} {claims5} 5\n")).unwrap();
@@ -137,13 +142,11 @@ fn the_memo_is_believed_only_as_far_as_it_can_be_checked() {
 fn replace_refs_bypass_the_memo_and_a_shallow_boundary_is_not_remembered() {
     let t = TestRepo::new();
     let tip = grow(&t, &t.dir, 80);
-    let tree = t.git(&["rev-parse", "HEAD^{tree}"]);
-    let claims5 = t.git(&["commit-tree", &tree, "-m", "elsewhere\n\nNeighbor-Frame: 5"]);
-    std::fs::create_dir_all(memo(&t).parent().unwrap()).unwrap();
+    let claims5 = side_commit(&t, "elsewhere\n\nNeighbor-Frame: 5");
     std::fs::write(memo(&t), format!("{tip} {claims5} 5\n")).unwrap();
     // With a replace ref the memo is neither read (frame 6) nor written.
     let first = t.git(&["rev-list", "--max-parents=0", "HEAD"]);
-    let stand_in = t.git(&["commit-tree", &tree, "-m", "stand-in root"]);
+    let stand_in = side_commit(&t, "stand-in root");
     t.git(&["replace", &first, &stand_in]);
     let o = t.delta(&t.dir, &["--stream", "a"], BODY);
     assert_eq!((o.code, o.stdout.as_str()), (0, "1/a\n"), "{}", o.stderr);
@@ -194,20 +197,8 @@ fn writers_racing_on_the_memo_and_a_frame_merged_meanwhile() {
     // The state directory exists (as it does after any command of ours), so the first walk, outside the
     // mailbox lock, writes the memo.
     std::fs::create_dir_all(t.common_dir().join("neighbor")).unwrap();
-    let mut c = t.cmd_in(&t.dir, &["delta", "write", "--stream", "slow"]);
-    c.env("NEIGHBOR_FAILPOINT", "frame-walk.memo-temp-written").env("NEIGHBOR_FAILPOINT_ACTION", "stop");
-    let mut slow = c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    slow.stdin.take().unwrap().write_all(BODY.as_bytes()).unwrap();
-    let pid = slow.id();
-    let stopped = || {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('T'))
-    };
-    let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !stopped() {
-        assert!(std::time::Instant::now() < until, "the writer never reached its fail point");
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    let slow =
+        t.spawn_stopped_with_input(&["delta", "write", "--stream", "slow"], "frame-walk.memo-temp-written", BODY);
     // Stopped after choosing frame 1 (the default) and before taking the mailbox lock. Another writer does
     // the same walk and writes the memo; frame 1 is merged; an agent commits on the target.
     let o = t.delta(&t.dir, &["--stream", "fast"], BODY);
