@@ -56,7 +56,9 @@ pub fn frame_commits(repo: &Repo, full: &str, mut visit: impl FnMut(gix::ObjectI
     // commits are not here, and there is nothing older to look at.
     let boundary: Vec<gix::ObjectId> =
         repo.gix.shallow_commits().ok().flatten().map(|c| c.iter().copied().collect()).unwrap_or_default();
-    let mut memo = if has_replacements(repo) { None } else { Some(read_memo(repo)) };
+    // The look for replace refs is only paid when the memo has something to say, or is about to be written
+    // (see `remember`): the short walk of a repository that never needed the memo does neither.
+    let mut memo = Some(read_memo(repo)).filter(|m| m.is_empty() || !has_replacements(repo));
     let read = |id: gix::ObjectId| -> Result<(Option<u64>, Option<gix::ObjectId>), Error> {
         let bad = |e: &dyn std::fmt::Display| Error::new(format!("cannot read commit {id}: {e}"));
         let commit = repo.gix.find_commit(id).map_err(|e| bad(&e))?;
@@ -162,10 +164,11 @@ fn format_entry(e: &Entry) -> String {
 }
 
 /// Put `entry` first in the memo. Best effort: the memo only saves time, so a state directory that does
-/// not exist yet (nothing of ours has run here) or cannot be written leaves it as it was.
+/// not exist yet (nothing of ours has run here) or cannot be written leaves it as it was. Never written in
+/// a repository with replace refs.
 fn remember(repo: &Repo, entries: &[Entry], entry: Entry) {
     let dir = repo.state_dir();
-    if !dir.is_dir() {
+    if !dir.is_dir() || has_replacements(repo) {
         return;
     }
     let mut text = format_entry(&entry);

@@ -151,6 +151,11 @@ fn replace_refs_bypass_the_memo_and_a_shallow_boundary_is_not_remembered() {
     let o = t.delta(&t.dir, &["--stream", "a"], BODY);
     assert_eq!((o.code, o.stdout.as_str()), (0, "1/a\n"), "{}", o.stderr);
     assert_eq!(memo_lines(&t), [format!("{tip} {claims5} 5")]);
+    // Nor is a walk that starts with no memo at all remembered.
+    std::fs::remove_file(memo(&t)).unwrap();
+    let o = t.delta(&t.dir, &["--frame", "1", "--stream", "b"], BODY);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(!memo(&t).exists(), "nothing is remembered while replace refs exist");
     t.git(&["replace", "-d", &first]);
     // A shallow clone: the walk ends at the shallow boundary, which is not the end of history (deepening
     // adds what lies below), so "no frame below this tip" is not remembered.
