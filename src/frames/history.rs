@@ -76,16 +76,12 @@ pub fn frame_commits(repo: &Repo, full: &str, mut visit: impl FnMut(gix::ObjectI
             let entries = memo.as_deref().unwrap_or_default();
             match e.newest {
                 None => {
-                    if walked >= MEMO_MIN_WALK {
-                        remember(repo, entries, Entry { tip, newest: None });
-                    }
+                    remember(repo, entries, walked, Entry { tip, newest: None });
                     return Ok(());
                 }
                 // Checked before it is trusted: the entry must name a commit carrying that frame.
                 Some((f, n)) if matches!(read(f), Ok((Some(m), _)) if m == n) => {
-                    if walked >= MEMO_MIN_WALK {
-                        remember(repo, entries, Entry { tip, newest: e.newest });
-                    }
+                    remember(repo, entries, walked, Entry { tip, newest: e.newest });
                     newest_known = true;
                     id = f;
                     continue;
@@ -97,10 +93,8 @@ pub fn frame_commits(repo: &Repo, full: &str, mut visit: impl FnMut(gix::ObjectI
         if let Some(n) = frame {
             if !newest_known {
                 newest_known = true;
-                if walked >= MEMO_MIN_WALK
-                    && let Some(entries) = &memo
-                {
-                    remember(repo, entries, Entry { tip, newest: Some((id, n)) });
+                if let Some(entries) = &memo {
+                    remember(repo, entries, walked, Entry { tip, newest: Some((id, n)) });
                 }
             }
             if !visit(id, n) {
@@ -113,11 +107,8 @@ pub fn frame_commits(repo: &Repo, full: &str, mut visit: impl FnMut(gix::ObjectI
             Some(_) if boundary.contains(&id) => return Ok(()),
             Some(p) => id = p,
             None => {
-                if !newest_known
-                    && walked >= MEMO_MIN_WALK
-                    && let Some(entries) = &memo
-                {
-                    remember(repo, entries, Entry { tip, newest: None });
+                if !newest_known && let Some(entries) = &memo {
+                    remember(repo, entries, walked, Entry { tip, newest: None });
                 }
                 return Ok(());
             }
@@ -163,12 +154,13 @@ fn format_entry(e: &Entry) -> String {
     }
 }
 
-/// Put `entry` first in the memo. Best effort: the memo only saves time, so a state directory that does
+/// Put `entry` first in the memo if the walk that found it took `walked` steps, at least [`MEMO_MIN_WALK`]
+/// (a shorter one is cheaper to repeat than to remember). Best effort: the memo only saves time, so a state directory that does
 /// not exist yet (nothing of ours has run here) or cannot be written leaves it as it was. Never written in
 /// a repository with replace refs.
-fn remember(repo: &Repo, entries: &[Entry], entry: Entry) {
+fn remember(repo: &Repo, entries: &[Entry], walked: usize, entry: Entry) {
     let dir = repo.state_dir();
-    if !dir.is_dir() || has_replacements(repo) {
+    if walked < MEMO_MIN_WALK || !dir.is_dir() || has_replacements(repo) {
         return;
     }
     let mut text = format_entry(&entry);
