@@ -236,6 +236,9 @@ fn check_tenant_path(ctx: &Ctx, path: &Path, flag: bool) -> Result<(), Error> {
         }
     };
     let at = resolved(path);
+    if at.file_name().is_some_and(super::remove::is_trash_name) {
+        return Err(bad("has the form of the name a tenant's files take while they are removed".into()));
+    }
     if at.parent().is_none_or(|p| p.parent().is_none()) {
         return Err(bad("is at the root of the file system".into()));
     }

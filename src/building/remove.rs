@@ -279,9 +279,11 @@ fn take_apart_locked(
         ))
         .hint("if you moved or restored that directory, run `git worktree repair` in it; it was left alone"));
     }
-    if wt.as_ref().is_some_and(|w| w.locked.is_some()) && !force {
+    // A lock holds against `--force` too: the rescue saves commits and files git sees, not ignored ones,
+    // and git itself removes a locked worktree only when forced twice.
+    if wt.as_ref().is_some_and(|w| w.locked.is_some()) {
         return Err(Error::refused(format!("tenant '{}' is locked", t.name))
-            .hint(format!("git neighbor unlock {} first", t.name)));
+            .hint(format!("git neighbor unlock {} first; --force does not override a lock", t.name)));
     }
     let work = match first {
         Some(w) => w,
@@ -345,12 +347,55 @@ fn take_apart_locked(
         rec.removal = Some(Removal { tip: work.tip.clone(), keep_branch, rescue: rescue_ref.clone() });
         registry::put(&ctx.state, &rec)?;
     }
-    if let Some(id) = wt.and_then(|w| w.id) {
-        worktree::forget(&ctx.repo, &id)?;
+    if let Some(id) = wt.and_then(|w| w.id)
+        && !forget_if_head(ctx, t, &id, again.head.as_deref())?
+    {
+        let e = Error::refused(format!("tenant '{}' got a new commit while it was being removed", t.name))
+            .hint("it was left as it is; run the command again once its writer is done");
+        return Err(put_back(ctx, t, moved, e));
     }
     let (branch_deleted, branch_kept) =
         delete_branch_locked(ctx, t, work.tip.as_deref(), keep_branch, rescue_ref.is_some())?;
     Ok(Removed { name: t.name.clone(), path: t.path.clone(), branch_deleted, rescue: rescue_ref, branch_kept })
+}
+
+/// Where [`forget_if_head`] keeps git's admin dir of tenant `t` while it looks at its HEAD a last time.
+fn aside_dir(ctx: &Ctx, t: &Tenant) -> PathBuf {
+    ctx.state.root.join("forgetting").join(&t.name)
+}
+
+/// Forget git's worktree `id` of tenant `t` only if its HEAD still names `head`. Its admin dir is set
+/// aside first, so from then on nobody commits through it (not even a shell inside the moved files, whose
+/// `.git` file git follows), and HEAD is read there; a commit made on a detached HEAD after the last check
+/// is on no branch, so only this look sees it. `Ok(false)` when HEAD moved: the admin dir is back.
+fn forget_if_head(ctx: &Ctx, t: &Tenant, id: &str, head: Option<&str>) -> Result<bool, Error> {
+    let aside = aside_dir(ctx, t);
+    std::fs::create_dir_all(&aside).ctx(|| format!("cannot create {}", aside.display()))?;
+    let held = aside.join(id);
+    if worktree::set_aside(&ctx.repo, id, &held)? {
+        crate::failpoint::hit("remove.worktree-set-aside");
+        if worktree::head_commit_of(&ctx.repo, &held).as_deref() != head {
+            worktree::put_back_aside(&ctx.repo, id, &held)?;
+            let _ = std::fs::remove_dir(&aside);
+            return Ok(false);
+        }
+    }
+    std::fs::remove_dir_all(&aside).ctx(|| format!("cannot delete {}", aside.display()))?;
+    Ok(true)
+}
+
+/// Put back git's admin dirs a removal killed in [`forget_if_head`] left set aside, so the removal is
+/// checked again from the start.
+fn restore_set_aside(ctx: &Ctx, t: &Tenant) -> Result<(), Error> {
+    let aside = aside_dir(ctx, t);
+    let Ok(entries) = std::fs::read_dir(&aside) else { return Ok(()) };
+    for e in entries.flatten() {
+        if let Some(id) = e.file_name().to_str() {
+            worktree::put_back_aside(&ctx.repo, id, &e.path())?;
+        }
+    }
+    let _ = std::fs::remove_dir(&aside);
+    Ok(())
 }
 
 fn check_saveable(t: &Tenant, work: &Work) -> Result<(), Error> {
@@ -413,10 +458,39 @@ fn delete_branch_locked(
     })
 }
 
+/// The end of the name of the directory where a tenant's files wait for deletion.
+const TRASH_SUFFIX: &str = ".neighbor-removing";
+
 /// Where a tenant's files wait for deletion: beside it (same file system, so the move is one rename).
 fn trash_path(t: &Tenant) -> PathBuf {
     let dir = t.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    t.path.with_file_name(format!(".{dir}.{}.neighbor-removing", t.name))
+    t.path.with_file_name(format!(".{dir}.{}{TRASH_SUFFIX}", t.name))
+}
+
+/// Whether a file name has the form of [`trash_path`]'s: no tenant may live at such a path, since a
+/// removal deletes what it finds there.
+pub(crate) fn is_trash_name(name: &std::ffi::OsStr) -> bool {
+    name.to_str().is_some_and(|n| n.starts_with('.') && n.ends_with(TRASH_SUFFIX))
+}
+
+/// The directory a `.git` file in `dir` links to (`gitdir: …`, relative to `dir` when not absolute);
+/// `None` when `dir/.git` is missing, a directory, a symlink or not such a file.
+fn gitfile_target(dir: &Path) -> Option<PathBuf> {
+    let link = dir.join(".git");
+    if !link.symlink_metadata().ok()?.is_file() {
+        return None;
+    }
+    let text = std::fs::read_to_string(&link).ok()?;
+    let to = text.strip_prefix("gitdir: ")?.trim_end_matches(['\n', '\r']);
+    Some(dir.join(to))
+}
+
+/// Whether two paths name the same directory (compared canonically when both exist).
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
 }
 
 /// Delete moved-away files (idempotent).
@@ -451,6 +525,16 @@ fn forget_locked(ctx: &Ctx, t: &Tenant, r: &mut Removed, event: &str) -> Result<
 pub fn finish_interrupted_removal_locked(ctx: &Ctx, t: &Tenant, force: bool) -> Result<Removed, Error> {
     let info = t.removal.clone().unwrap_or_default();
     let trash = trash_path(t);
+    restore_set_aside(ctx, t)?;
+    // The moved files are deleted below unseen: a worktree git knows at that path is someone else's.
+    if worktree_at(&ctx.repo, &trash)?.is_some() {
+        return Err(Error::refused(format!(
+            "{} is a worktree git knows, not the files of tenant '{}' waiting for deletion",
+            trash.display(),
+            t.name
+        ))
+        .hint("it was left alone; move that worktree elsewhere (git worktree move), then run prune again"));
+    }
     // git's worktree still there: the remover died before its second look passed. Put the files back
     // and check them again from the start.
     let admin_left = worktree_at(&ctx.repo, &t.path)?.is_some();
@@ -638,6 +722,16 @@ pub(crate) fn forget_all_gone_locked(ctx: &Ctx, tenants: &[Tenant]) -> Result<Ve
         .collect())
 }
 
+/// Whether the `.git` in `dir`, if any, is git's link to a worktree of this repository: a `.git` file
+/// (not a directory, not a symlink) whose `gitdir:` names a directory under `<common-dir>/worktrees/`.
+fn links_into_worktrees(ctx: &Ctx, dir: &Path) -> bool {
+    if dir.join(".git").symlink_metadata().is_err() {
+        return true;
+    }
+    gitfile_target(dir)
+        .is_some_and(|to| to.parent().is_some_and(|p| same_dir(p, &ctx.repo.common_dir.join("worktrees"))))
+}
+
 /// Roll back a tenant that never finished being created. Call under the building lock.
 /// Only the worktree with this tenant's branch checked out is removed (another tenant may have been made
 /// at the same path since); the branch goes only if it is still at its base and checked out nowhere.
@@ -647,20 +741,28 @@ pub fn rollback_locked(ctx: &Ctx, t: &Tenant) -> Result<String, Error> {
     match worktree_at(&ctx.repo, &t.path)? {
         Some(w) if checked_out(&w.git_dir).as_deref() == Some(full.as_str()) => {
             let trash = trash_path(t);
-            if t.path.exists() {
+            // What is at the trash path is ours only when it links to this worktree (a rollback killed
+            // after moving the files there); anything else there is left alone, and so is the tenant.
+            if trash.symlink_metadata().is_ok() && !gitfile_target(&trash).is_some_and(|to| same_dir(&to, &w.git_dir)) {
+                notes.push(format!("{} left alone: {} is in the way", t.path.display(), trash.display()));
+            } else {
+                if t.path.exists() {
+                    purge(&trash)?;
+                    std::fs::rename(&t.path, &trash)
+                        .ctx(|| format!("cannot move {} out of the way", t.path.display()))?;
+                }
+                if let Some(id) = &w.id {
+                    worktree::forget(&ctx.repo, id)?;
+                }
                 purge(&trash)?;
-                std::fs::rename(&t.path, &trash).ctx(|| format!("cannot move {} out of the way", t.path.display()))?;
             }
-            if let Some(id) = &w.id {
-                worktree::forget(&ctx.repo, id)?;
-            }
-            purge(&trash)?;
         }
         Some(_) => notes.push(format!("{} left alone: another worktree lives there now", t.path.display())),
         None if t.path.exists() => {
-            // git died before registering it: only a directory holding nothing but git's link is ours.
+            // git died before registering it: only a directory holding nothing but git's link to one of this
+            // repository's worktrees is ours (a repository made there since has a `.git` of its own).
             let entries: Vec<_> = std::fs::read_dir(&t.path).map(|rd| rd.flatten().collect()).unwrap_or_default();
-            if entries.iter().all(|e| e.file_name() == ".git") {
+            if entries.iter().all(|e| e.file_name() == ".git") && links_into_worktrees(ctx, &t.path) {
                 purge(&t.path)?;
             } else {
                 notes.push(format!("{} left alone: it is not a worktree git knows", t.path.display()));

@@ -8,7 +8,8 @@ use crate::ui::Ui;
 pub struct Args {
     /// Tenant name, or a path in its worktree (default: the tenant you are in).
     pub name: Option<String>,
-    /// Remove even with uncommitted changes or unmerged commits, after saving them as a rescue ref.
+    /// Remove even with uncommitted changes or unmerged commits, after saving them as a rescue ref (not a
+    /// locked tenant: unlock it first).
     #[arg(long)]
     pub force: bool,
     /// Keep the tenant's branch.

@@ -109,6 +109,47 @@ pub fn forget(repo: &Repo, id: &str) -> Result<(), Error> {
     }
 }
 
+/// The commit a worktree's HEAD names, read in its admin dir `git_dir` (wherever that dir is now): the
+/// branch's tip when HEAD is symbolic, the id itself when detached; `None` when unreadable.
+pub fn head_commit_of(repo: &Repo, git_dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(git_dir.join("HEAD")).ok()?;
+    let text = text.trim();
+    match text.strip_prefix("ref: ") {
+        // Through the common dir: the process's own repository may be the worktree whose admin dir this is.
+        Some(r) => repo
+            .git_common()
+            .ok()?
+            .args(["rev-parse", "--verify", "-q", "--end-of-options", r])
+            .read()
+            .ok()
+            .filter(|h| !h.is_empty()),
+        None => Some(text.to_string()).filter(|s| s.len() >= 40 && s.bytes().all(|b| b.is_ascii_hexdigit())),
+    }
+}
+
+/// Move linked worktree `id`'s admin dir to `to` (a path under the common dir, so one rename): from then
+/// on no git command finds that worktree, and none can commit through it. `Ok(false)` when it is gone.
+pub fn set_aside(repo: &Repo, id: &str, to: &Path) -> Result<bool, Error> {
+    match std::fs::rename(admin_dir(repo, id), to) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::new(format!("cannot set {} aside: {e}", admin_dir(repo, id).display()))
+            .hint("check the permissions of the git directory; nothing was deleted")),
+    }
+}
+
+/// Put back an admin dir [`set_aside`] moved to `from`.
+pub fn put_back_aside(repo: &Repo, id: &str, from: &Path) -> Result<(), Error> {
+    std::fs::rename(from, admin_dir(repo, id)).map_err(|e| {
+        Error::new(format!(
+            "cannot put git's worktree {} back from {}: {e}",
+            admin_dir(repo, id).display(),
+            from.display()
+        ))
+        .hint("move that directory back by hand (nothing was deleted), then run `git neighbor prune`")
+    })
+}
+
 /// Move the worktree at `dir`, whose HEAD is on branch `full` at `from`, to commit `to`: the branch by
 /// compare-and-swap against `from`, then the index and files by git's two-tree merge, which refuses to
 /// touch a file that differs from `from` (and keeps unrelated local changes). `Ok(false)` when anything

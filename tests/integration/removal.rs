@@ -120,6 +120,50 @@ fn remove_keeps_a_commit_made_after_its_check() {
     assert_ne!(o.code, 0, "remove claimed success while the tenant held new work: {}", o.stderr);
 }
 
+/// A commit made on a detached HEAD after remove's last check, by a writer whose shell is inside the moved
+/// files (git follows their `.git` file), is not lost: no branch holds it, so only HEAD can tell.
+#[test]
+fn remove_keeps_a_detached_commit_made_after_its_last_check() {
+    let t = TestRepo::new();
+    let p = t.add("t1", &[]);
+    t.git_in(&p, &["checkout", "-q", "--detach"]);
+    // The second `rev-list` is the check of the moved files, under the building lock.
+    let shim = Shim::nth(&t, "pause-after", " rev-list ", 2);
+    let child = shim.cmd(&t, &t.dir, &["remove", "t1"]).spawn().unwrap();
+    shim.wait_hit();
+    let moved = p.with_file_name(".t1.t1.neighbor-removing");
+    assert!(moved.is_dir(), "the files were not moved aside at the second check");
+    let late = commit_in(&t, &moved, "late.txt", "late work");
+    shim.go();
+    let o = finish(child);
+    let kept = p.is_dir() && t.git_out(&p, &["rev-parse", "HEAD"]).stdout.trim() == late;
+    assert!(kept || reachable(&t, &late), "the detached commit was lost; remove said {}: {}", o.code, o.stderr);
+    assert_ne!(o.code, 0, "remove claimed success while the tenant held a new commit: {}", o.stderr);
+}
+
+/// Killed while git's admin dir is set aside for that last look: the next remove puts it back, checks the
+/// tenant again and finishes; nothing is left under the state dir.
+#[test]
+fn remove_killed_with_the_worktree_set_aside_is_finished_by_the_next() {
+    for detached in [false, true] {
+        let t = TestRepo::new();
+        let p = t.add("t1", &[]);
+        if detached {
+            t.git_in(&p, &["checkout", "-q", "--detach"]);
+        }
+        let mut c = t.cmd_in(&t.dir, &["remove", "t1"]);
+        let o = Out::from_output(c.env("NEIGHBOR_FAILPOINT", "remove.worktree-set-aside").output().unwrap());
+        assert_ne!(o.code, 0, "the fail point was not reached: {}", o.stderr);
+        let aside = t.common_dir().join("neighbor/forgetting/t1");
+        assert!(aside.is_dir(), "{}", o.stderr);
+        t.neighbor(&["remove", "t1"]).ok();
+        assert!(!p.exists());
+        assert!(t.registry_names().is_empty());
+        assert!(t.linked_worktrees().is_empty());
+        assert!(!aside.exists());
+    }
+}
+
 /// L2: a file written after remove checked the tenant is not deleted.
 #[test]
 fn remove_keeps_a_file_written_after_its_check() {
@@ -212,6 +256,48 @@ fn rollback_of_a_crashed_add_leaves_another_tenant_at_its_path() {
     assert_eq!(t.git_in(&p, &["symbolic-ref", "HEAD"]), "refs/heads/neighbor/b");
     let names: Vec<String> = t.tenants_json().iter().map(|r| r["name"].as_str().unwrap().to_string()).collect();
     assert_eq!(names, ["b"]);
+}
+
+/// The same when git never registered the crashed add's worktree: a repository made at its path since
+/// (a clone whose checkout is still empty, so `.git` is its only entry) is not git's link, and stays.
+#[test]
+fn rollback_of_a_crashed_add_leaves_a_repository_made_at_its_path() {
+    let t = TestRepo::new();
+    let p = t.root.join("shared-path");
+    let shim = Shim::new(&t, "kill-before", " worktree add ");
+    let o = finish(shim.cmd(&t, &t.dir, &["add", "a", "--path", p.to_str().unwrap()]).spawn().unwrap());
+    assert!(shim.fired(), "{}", o.stderr);
+    t.git(&["clone", "-q", "--no-checkout", t.dir.to_str().unwrap(), p.to_str().unwrap()]);
+    t.git_in(&p, &["commit", "-q", "--allow-empty", "-m", "local-only work"]);
+    let c = t.git_in(&p, &["rev-parse", "HEAD"]);
+    let o = t.neighbor(&["prune"]).ok();
+    assert!(p.join(".git").is_dir(), "the repository at {} was deleted: {}", p.display(), o.stdout);
+    assert_eq!(t.git_in(&p, &["rev-parse", "HEAD"]), c);
+    assert!(t.registry_names().is_empty(), "{:?}", t.registry_names());
+}
+
+/// A half-made tenant's rollback moves its files to a trash name beside it and deletes them: another
+/// worktree at that name (made with plain git: `add` refuses such a path) is left alone, and so is the
+/// half-made tenant.
+#[test]
+fn rollback_leaves_a_worktree_at_its_trash_path_alone() {
+    let t = TestRepo::new();
+    let o = Out::from_output(
+        t.cmd_in(&t.dir, &["add", "a"]).env("NEIGHBOR_FAILPOINT", "tenant-recorded").output().unwrap(),
+    );
+    assert_ne!(o.code, 0, "{}", o.stderr);
+    let a = t.git(&["worktree", "list", "--porcelain"]);
+    let a_path = PathBuf::from(
+        a.lines().filter_map(|l| l.strip_prefix("worktree ")).find(|p| p.ends_with("/a")).expect("a's worktree"),
+    );
+    let trash = a_path.with_file_name(".a.a.neighbor-removing");
+    let o = t.neighbor(&["add", "b", "--path", trash.to_str().unwrap()]);
+    assert_eq!(o.code, 2, "a tenant path of the trash form was accepted: {}", o.stderr);
+    t.git(&["worktree", "add", "-q", "-b", "other", trash.to_str().unwrap()]);
+    write_in(&trash, "work.txt", "someone's work\n");
+    let o = t.neighbor(&["prune"]);
+    assert_eq!(std::fs::read_to_string(trash.join("work.txt")).unwrap(), "someone's work\n", "{}", o.stderr);
+    assert!(a_path.exists(), "{}", o.stdout);
 }
 
 /// L6: `remove --force` never loses a commit made inside a submodule of the tenant.

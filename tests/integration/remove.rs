@@ -106,7 +106,7 @@ fn keep_branch_removes_a_tenant_whose_commits_stay_on_its_branch_but_not_its_oth
 #[test]
 fn keep_lock_unlock_change_status() {
     let t = TestRepo::new();
-    t.add("a", &[]);
+    let a = t.add("a", &[]);
     t.neighbor(&["keep", "a", "--reason", "pending review"]).ok();
     let rows = t.tenants_json();
     assert_eq!(rows[0]["status"], "kept");
@@ -118,6 +118,15 @@ fn keep_lock_unlock_change_status() {
     assert_eq!(rows[0]["reason"], "on usb");
     let o = t.neighbor(&["remove", "a"]);
     assert_eq!(o.code, 3, "{}", o.stderr);
+    // `--force` rescues commits and tracked changes, never ignored files: a lock (git's own needs
+    // `worktree remove -f -f`) holds against it too, with the file still there.
+    let ignored = a.join("fixtures.bin");
+    std::fs::write(&ignored, "hours of downloads").unwrap();
+    let o = t.neighbor(&["remove", "--force", "a"]);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    assert!(o.stderr.contains("unlock a"), "{}", o.stderr);
+    assert!(ignored.exists());
+    std::fs::remove_file(&ignored).unwrap();
     t.neighbor(&["unlock", "a"]).ok();
     assert_eq!(t.tenants_json()[0]["status"], "active");
     t.neighbor(&["remove", "a"]).ok();
