@@ -10,7 +10,9 @@
 //! A commit's first-parent history is fixed by its id, so an entry never goes stale. Replace refs are the
 //! exception (they give a commit other parents without changing its id): a repository that has any
 //! bypasses the memo. A shallow repository's walk that ends at the shallow boundary is not remembered
-//! (deepening adds history below it); one that finds a frame commit is, as that answer cannot change.
+//! (deepening adds history below it); one that finds a frame commit is, as that answer cannot change. A
+//! walk that ends there (or at its bound) says so ([`Walked::Cut`]): "no frame commit seen" is then not
+//! "no frame merged", and the callers refuse to guess.
 //! An entry that names a frame commit is checked against that commit's trailer before it is used; one
 //! that does not parse makes the whole memo ignored. The memo is rewritten by temporary file and rename (a `kill -9`
 //! leaves the old one or the new one, and a stray temporary file `prune` sweeps); two writers at once
@@ -29,8 +31,48 @@ const MEMO: &str = "frame-walk";
 const MEMO_MIN_WALK: usize = 64;
 /// Entries kept (one per target tip recently walked; most recent first).
 const MEMO_ENTRIES: usize = 8;
-/// The walk's bound on pathological histories.
-const MAX_WALK: usize = 100_000;
+/// The walk's bound: only a history that loops (replace refs can make one) comes near it; a real one of
+/// that length takes about half a minute once, and the memo makes every later walk short.
+const MAX_WALK: usize = 10_000_000;
+
+/// How a walk of [`frame_commits`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Walked {
+    /// `visit` asked to stop.
+    Stopped,
+    /// At the root commit: every frame commit of the history was visited.
+    Whole,
+    /// Before the root: at a shallow clone's boundary, or at the walk's bound. Frame commits below were
+    /// not visited, so "none found" means "not known".
+    Cut(Cut),
+}
+
+/// Why a walk ended before the root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// The shallow boundary, after this many commits.
+    Shallow(usize),
+    /// [`MAX_WALK`] commits.
+    Bound,
+}
+
+impl Cut {
+    /// The error for a question this walk could not answer about `full`.
+    pub fn error(self, full: &str) -> Error {
+        match self {
+            Cut::Shallow(n) => Error::new(format!(
+                "cannot tell which frames are merged into {full}: this clone's history of it ends {n} commits \
+                 below its tip (a shallow clone), before any frame commit"
+            ))
+            .hint("deepen this clone until it reaches the newest frame commit (`git fetch --deepen=<n>`, or `git fetch --unshallow`)"),
+            Cut::Bound => Error::new(format!(
+                "cannot tell which frames are merged into {full}: its first-parent history has more than {MAX_WALK} \
+                 commits without a frame commit, or loops"
+            ))
+            .hint("a history that loops is made by replace refs: look at `git replace --list`"),
+        }
+    }
+}
 
 /// The frame number in a commit message's `Neighbor-Frame:` trailer.
 pub fn frame_of(message: &[u8]) -> Option<u64> {
@@ -48,10 +90,14 @@ struct Entry {
 }
 
 /// Walk first-parent history from `full` (a full ref), yielding each frame commit's (id, frame), newest
-/// first, while `visit` returns true. In-process: hot paths (`delta write`, `run`) must not pay for a
-/// `git log`.
-pub fn frame_commits(repo: &Repo, full: &str, mut visit: impl FnMut(gix::ObjectId, u64) -> bool) -> Result<(), Error> {
-    let Some(tip) = repo.ref_target(full) else { return Ok(()) };
+/// first, while `visit` returns true; says how the walk ended. In-process: hot paths (`delta write`,
+/// `run`) must not pay for a `git log`.
+pub fn frame_commits(
+    repo: &Repo,
+    full: &str,
+    mut visit: impl FnMut(gix::ObjectId, u64) -> bool,
+) -> Result<Walked, Error> {
+    let Some(tip) = repo.ref_target(full) else { return Ok(Walked::Whole) };
     // In a shallow clone (CI's `--depth 1`) history ends at the shallow boundary: the parents of those
     // commits are not here, and there is nothing older to look at.
     let boundary: Vec<gix::ObjectId> =
@@ -77,7 +123,7 @@ pub fn frame_commits(repo: &Repo, full: &str, mut visit: impl FnMut(gix::ObjectI
             match e.newest {
                 None => {
                     remember(repo, entries, walked, Entry { tip, newest: None });
-                    return Ok(());
+                    return Ok(Walked::Whole);
                 }
                 // Checked before it is trusted: the entry must name a commit carrying that frame.
                 Some((f, n)) if matches!(read(f), Ok((Some(m), _)) if m == n) => {
@@ -98,23 +144,23 @@ pub fn frame_commits(repo: &Repo, full: &str, mut visit: impl FnMut(gix::ObjectI
                 }
             }
             if !visit(id, n) {
-                return Ok(());
+                return Ok(Walked::Stopped);
             }
         }
         walked += 1;
         match parent {
             // The shallow boundary is not the end of history: nothing is remembered.
-            Some(_) if boundary.contains(&id) => return Ok(()),
+            Some(_) if boundary.contains(&id) => return Ok(Walked::Cut(Cut::Shallow(walked))),
             Some(p) => id = p,
             None => {
                 if !newest_known && let Some(entries) = &memo {
                     remember(repo, entries, walked, Entry { tip, newest: None });
                 }
-                return Ok(());
+                return Ok(Walked::Whole);
             }
         }
     }
-    Ok(())
+    Ok(Walked::Cut(Cut::Bound))
 }
 
 /// Whether the repository has replace refs (`git replace`): they give a commit other parents.

@@ -14,6 +14,7 @@ use serde_json::Value;
 use crate::building::{lease, state_dir};
 use crate::error::Error;
 use crate::frames::delta::{self, Delta, Limits};
+use crate::frames::history::Walked;
 use crate::git::{Repo, blob};
 
 /// Where deltas wait.
@@ -278,7 +279,7 @@ pub fn write(ctx: &crate::building::Ctx, req: &WriteRequest) -> Result<Slot, Err
     let target = format!("refs/heads/{}", ctx.config.state.target);
     let frame = match req.frame {
         Some(f) => f,
-        None => last_merged_frame(&ctx.repo, &target)?.map_or(1, |n| n + 1),
+        None => next_frame(last_merged_frame(&ctx.repo, &target)?)?,
     };
     let d = match (&req.delta, req.fallback) {
         (Some(bytes), _) => validate(bytes)?,
@@ -322,13 +323,17 @@ pub fn store_open(
     replace: bool,
 ) -> Result<Slot, Error> {
     with_lock(dir, false, timeout, || {
-        if let Some(c) = frame_merged_quick(repo, target, env.frame)? {
-            return Err(Error::refused(format!(
-                "frame {} is already merged (commit {})",
-                env.frame,
-                &c[..10.min(c.len())]
-            ))
-            .hint("write for the next frame, or omit --frame to use it"));
+        if let Some((n, c)) = frame_merged_quick(repo, target, env.frame)? {
+            let c = &c[..10.min(c.len())];
+            let what = if n == env.frame {
+                format!("frame {n} is already merged (commit {c})")
+            } else {
+                format!(
+                    "frame {} is closed: frame {n} is merged already (commit {c}), and frames merge in order",
+                    env.frame
+                )
+            };
+            return Err(Error::refused(what).hint("write for the next frame, or omit --frame to use it"));
         }
         store(repo, env, replace)
     })
@@ -338,6 +343,12 @@ pub fn store_open(
 /// [`store_open`], which also makes sure the frame is still open.
 pub fn store(repo: &Repo, env: &Envelope, replace: bool) -> Result<Slot, Error> {
     let bytes = serde_json::to_vec(env).map_err(|e| Error::new(format!("cannot encode delta: {e}")))?;
+    // What merge-frame reads back is the envelope, a level or two deeper than the delta: a delta that only
+    // fits on its own would be accepted here and quarantined there.
+    if let Err(e) = serde_json::from_slice::<Envelope>(&bytes) {
+        return Err(Error::usage(format!("invalid delta: it cannot be stored as written ({e})"))
+            .hint("nest its values less deeply: the stored delta must stay within 128 levels of JSON"));
+    }
     let blob = blob::store(repo, &bytes).map_err(|e| e.context("cannot store delta object"))?.to_string();
     crate::failpoint::hit("delta-write.blob-stored");
     let r = slot_ref(env.frame, &env.stream);
@@ -450,25 +461,42 @@ pub fn envelope(frame: u64, stream: &str, status: Kind, tenant: Option<String>, 
 /// The frame number recorded in the newest frame commit on `full` (a full ref; first-parent history).
 pub fn last_merged_frame(repo: &Repo, full: &str) -> Result<Option<u64>, Error> {
     let mut last = None;
-    super::history::frame_commits(repo, full, |_, n| {
+    let walked = super::history::frame_commits(repo, full, |_, n| {
         last = Some(n);
         false
     })?;
-    Ok(last)
+    match walked {
+        Walked::Cut(cut) => Err(cut.error(full)),
+        _ => Ok(last),
+    }
 }
 
-/// Has `frame` been merged into `full`, judged from the newest frame commits? Frames merge in order, so the
-/// walk stops at the first older frame. Fast and in-process, for writers; `merge-frame` itself uses the
-/// exact [`frame_commit`].
-pub fn frame_merged_quick(repo: &Repo, full: &str, frame: u64) -> Result<Option<String>, Error> {
-    let mut found = None;
-    super::history::frame_commits(repo, full, |id, n| {
-        if n == frame {
-            found = Some(id.to_string());
-        }
-        n > frame
+/// The frame after `last` (the first frame when none was merged); an error past the last frame number.
+pub fn next_frame(last: Option<u64>) -> Result<u64, Error> {
+    match last {
+        None => Ok(1),
+        Some(n) => n.checked_add(1).ok_or_else(|| {
+            Error::new(format!("frame {n} is the last frame number there is")).hint(
+                "frames are numbered 1, 2, 3, … from the first merge: a frame number that large was given by hand",
+            )
+        }),
+    }
+}
+
+/// Is `frame` closed on `full`: merged, or older than a frame merged already (frames merge in order, and
+/// merge-frame refuses an older one after a newer)? The newest frame commit answers: its frame and id when
+/// that frame is `frame` or later. Fast and in-process, for writers; `merge-frame` itself uses the exact
+/// [`frame_commit`].
+pub fn frame_merged_quick(repo: &Repo, full: &str, frame: u64) -> Result<Option<(u64, String)>, Error> {
+    let mut newest = None;
+    let walked = super::history::frame_commits(repo, full, |id, n| {
+        newest = Some((n, id.to_string()));
+        false
     })?;
-    Ok(found)
+    match walked {
+        Walked::Cut(cut) => Err(cut.error(full)),
+        _ => Ok(newest.filter(|(n, _)| *n >= frame)),
+    }
 }
 
 /// The commit on `tip`'s first-parent history that merged `frame`, if any.

@@ -244,7 +244,7 @@ pub fn merge(ctx: &Ctx, opts: &Options) -> Result<Report, Error> {
         }
         let frame = match opts.frame {
             Some(f) => f,
-            None => mailbox::last_merged_frame(&ctx.repo, &base_branch(ctx, opts, &target))?.map_or(1, |n| n + 1),
+            None => mailbox::next_frame(mailbox::last_merged_frame(&ctx.repo, &base_branch(ctx, opts, &target))?)?,
         };
         if wait_for_expected(ctx, opts, frame)?
             && let Some(remote) = &opts.push
@@ -604,6 +604,18 @@ fn prepare<'a>(
             tidy_merged(ctx, frame)?;
         }
         return Ok((report, None));
+    }
+    // Frames merge in order: a writer's check that its frame is still open relies on it.
+    if let Some(last) = mailbox::last_merged_frame(&ctx.repo, &base_branch(ctx, opts, target))?
+        && last > frame
+    {
+        return Err(Error::refused(format!(
+            "frame {frame} is older than frame {last}, which is merged already: frames merge in order"
+        ))
+        .hint(format!(
+            "its deltas stay where they are (`git neighbor delta list`): write them again for frame {} or drop them",
+            last.saturating_add(1)
+        )));
     }
 
     // A target being rebased or bisected is written back when that ends: never move it under it.

@@ -112,11 +112,16 @@ pub fn run(
         crate::config::parse_duration(d).map_err(Error::usage)?;
     }
     let exe = std::env::current_exe().map_err(|e| Error::new(format!("cannot find own executable: {e}")))?;
-    let first =
-        mailbox::last_merged_frame(&ctx.repo, &format!("refs/heads/{}", ctx.config.state.target))?.map_or(1, |n| n + 1);
+    let first = mailbox::next_frame(mailbox::last_merged_frame(
+        &ctx.repo,
+        &format!("refs/heads/{}", ctx.config.state.target),
+    )?)?;
+    let end = first.checked_add(u64::from(req.frames)).ok_or_else(|| {
+        Error::new(format!("{} frames after frame {first} run past the last frame number", req.frames))
+    })?;
     let names: Vec<String> = (1..=req.streams).map(|i| format!("stream-{i}")).collect();
     let mut report = FleetReport { frames: Vec::new(), code: 0 };
-    for frame in first..first + u64::from(req.frames) {
+    for frame in first..end {
         if let Some(sig) = sigs.received() {
             report.code = u8::try_from(128 + sig).unwrap_or(255);
             break;

@@ -114,8 +114,10 @@ pub fn run(ctx: &Ctx, req: &Request, sigs: &Signals) -> Result<Report, Error> {
         (Some(f), _) => Some(f),
         (None, Some(_)) => Some(match std::env::var("NEIGHBOR_FRAME").ok().filter(|s| !s.is_empty()) {
             Some(f) => mailbox::parse_frame(&f)?,
-            None => mailbox::last_merged_frame(&ctx.repo, &format!("refs/heads/{}", ctx.config.state.target))?
-                .map_or(1, |n| n + 1),
+            None => mailbox::next_frame(mailbox::last_merged_frame(
+                &ctx.repo,
+                &format!("refs/heads/{}", ctx.config.state.target),
+            )?)?,
         }),
         (None, None) => None,
     };

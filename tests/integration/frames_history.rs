@@ -163,8 +163,92 @@ fn replace_refs_bypass_the_memo_and_a_shallow_boundary_is_not_remembered() {
     let url = format!("file://{}", t.dir.display());
     t.git(&["clone", "-q", "--depth", "70", &url, shallow.to_str().unwrap()]);
     let o = t.delta(&shallow, &["--stream", "a"], BODY);
-    assert_eq!((o.code, o.stdout.as_str()), (0, "1/a\n"), "{}", o.stderr);
+    assert_eq!(o.code, 1, "a shallow walk that found no frame answered: {} {}", o.stdout, o.stderr);
     assert!(!shallow.join(".git/neighbor/frame-walk").exists());
+}
+
+/// A shallow clone (CI's `--depth 1`) whose history ends above the newest frame commit cannot tell which
+/// frame is next, nor whether a given frame is merged: `delta write` says so and stores nothing, where it
+/// used to take "no frame commit seen" for "no frame merged" and store into a long-merged frame.
+#[test]
+fn a_shallow_clone_that_cannot_see_the_newest_frame_stores_nothing() {
+    let t = TestRepo::new();
+    merge_frame_one(&t);
+    grow(&t, &t.dir, 3);
+    let shallow = t.root.join("shallow");
+    let url = format!("file://{}", t.dir.display());
+    t.git(&["clone", "-q", "--depth", "1", &url, shallow.to_str().unwrap()]);
+    for args in [&["--stream", "b"][..], &["--frame", "1", "--stream", "b"][..]] {
+        let o = t.delta(&shallow, args, BODY);
+        assert_eq!(o.code, 1, "{args:?}: {} {}", o.stdout, o.stderr);
+        assert!(o.stderr.contains("shallow") && o.stderr.contains("hint:"), "{}", o.stderr);
+    }
+    assert!(t.git_in(&shallow, &["for-each-ref", "refs/neighbor/"]).is_empty());
+    // Deep enough to see the frame commit, the same clone answers.
+    t.git_in(&shallow, &["fetch", "-q", "--deepen=3"]);
+    let o = t.delta(&shallow, &["--stream", "b"], BODY);
+    assert_eq!((o.code, o.stdout.as_str()), (0, "2/b\n"), "{}", o.stderr);
+}
+
+/// More than 100,000 ordinary commits above the newest frame commit: the walk goes on to it (it used to
+/// stop there and answer "no frame merged", so writers stored into merged frame 1).
+#[test]
+fn a_frame_far_below_a_very_long_history_is_still_found() {
+    let t = TestRepo::new();
+    merge_frame_one(&t);
+    grow(&t, &t.dir, 100_005);
+    let o = t.delta(&t.dir, &["--stream", "b"], BODY);
+    assert_eq!((o.code, o.stdout.as_str()), (0, "2/b\n"), "{}", o.stderr);
+    let o = t.delta(&t.dir, &["--frame", "1", "--stream", "c"], BODY);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+}
+
+/// Frames merge in order: an older frame is refused once a newer one is merged, and writers find an older
+/// frame closed (they used to store into it, and every default merge-frame then stopped at a frame already
+/// merged).
+#[test]
+fn frames_merge_in_order_and_an_older_frame_is_closed() {
+    let t = TestRepo::new();
+    assert_eq!(t.delta(&t.dir, &["--frame", "2", "--stream", "a"], BODY).code, 0);
+    assert_eq!(t.delta(&t.dir, &["--frame", "3", "--stream", "a"], BODY).code, 0);
+    t.neighbor(&["merge-frame", "--frame", "3"]).ok();
+    let o = t.neighbor(&["merge-frame", "--frame", "2"]);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    assert!(o.stderr.contains("in order"), "{}", o.stderr);
+    let o = t.delta(&t.dir, &["--frame", "2", "--stream", "b"], BODY);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    assert!(o.stderr.contains("closed"), "{}", o.stderr);
+    let o = t.delta(&t.dir, &["--stream", "b"], BODY);
+    assert_eq!((o.code, o.stdout.as_str()), (0, "4/b\n"), "{}", o.stderr);
+}
+
+/// The frame after the largest frame number does not wrap to frame 0 (a slot nothing ever lists).
+#[test]
+fn the_frame_after_the_last_frame_number_is_an_error_not_frame_zero() {
+    let t = TestRepo::new();
+    let max = u64::MAX.to_string();
+    assert_eq!(t.delta(&t.dir, &["--frame", &max, "--stream", "a"], BODY).code, 0);
+    t.neighbor(&["merge-frame", "--frame", &max]).ok();
+    let o = t.delta(&t.dir, &["--stream", "b"], BODY);
+    assert_eq!(o.code, 1, "{} {}", o.stdout, o.stderr);
+    assert!(t.git(&["for-each-ref", "refs/neighbor/deltas/"]).is_empty());
+    let o = t.neighbor(&["merge-frame"]);
+    assert_eq!(o.code, 1, "{} {}", o.stdout, o.stderr);
+}
+
+/// A delta that fits the JSON depth limit on its own but not inside its stored envelope is refused by
+/// `delta write` (it used to be accepted, then quarantined by merge-frame).
+#[test]
+fn a_delta_too_deep_to_store_is_refused_at_write() {
+    let t = TestRepo::new();
+    let deep = format!(
+        r#"{{"ops":[{{"op":"set","path":"a.json","pointer":"/x","value":{}{}}}]}}"#,
+        "[".repeat(124),
+        "]".repeat(124)
+    );
+    let o = t.delta(&t.dir, &["--stream", "deep"], &deep);
+    assert_eq!(o.code, 2, "{} {}", o.stdout, o.stderr);
+    assert!(t.git(&["for-each-ref", "refs/neighbor/deltas/"]).is_empty());
 }
 
 /// Killed between writing the memo's temporary file and renaming it: nothing is stored, the memo is

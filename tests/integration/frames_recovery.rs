@@ -83,7 +83,10 @@ fn prune_finishes_an_interrupted_frame() {
     assert!(temp_leftovers(&t, &t.dir).is_empty(), "{:?}", temp_leftovers(&t, &t.dir));
 }
 
-/// H3: frames work in a shallow clone (CI's `--depth 1`).
+/// H3: frames work in a shallow clone (CI's `--depth 1`) that reaches the newest frame commit. One whose
+/// history ends before any frame commit cannot tell which frame is next (frames may lie below its
+/// boundary): it says so and what to do, instead of guessing frame 1 (a merged frame, where a delta is
+/// lost) or failing on the missing parent.
 #[test]
 fn frames_work_in_a_shallow_clone() {
     let t = TestRepo::new();
@@ -91,9 +94,24 @@ fn frames_work_in_a_shallow_clone() {
     let url = format!("file://{}", t.dir.display());
     let shallow = t.root.join("shallow");
     t.git(&["clone", "-q", "--depth", "1", &url, shallow.to_str().unwrap()]);
-    let o = t.delta(&shallow, &["--stream", "a"], r#"{"ops":[{"op":"set","path":"x.json","pointer":"/x","value":1}]}"#);
+    let body = r#"{"ops":[{"op":"set","path":"x.json","pointer":"/x","value":1}]}"#;
+    let o = t.delta(&shallow, &["--stream", "a"], body);
+    assert_eq!(o.code, 1, "{} {}", o.stdout, o.stderr);
+    assert!(o.stderr.contains("--unshallow"), "{}", o.stderr);
+    assert!(!o.stderr.contains("could not be found"), "{}", o.stderr);
+    let o = t.neighbor_in(&shallow, &["merge-frame"]);
+    assert_eq!(o.code, 1, "{} {}", o.stdout, o.stderr);
+    t.git_in(&shallow, &["fetch", "-q", "--unshallow"]);
+    let o = t.delta(&shallow, &["--stream", "a"], body);
     assert_eq!(o.code, 0, "{}", o.stderr);
     t.neighbor_in(&shallow, &["merge-frame"]).ok();
+    // Cloned again at depth 1 from a tip that is a frame commit: the clone sees it and goes on.
+    t.git_in(&shallow, &["push", "-q", &url, "HEAD:refs/heads/framed"]);
+    let again = t.root.join("shallow-again");
+    t.git(&["clone", "-q", "--depth", "1", "--branch", "framed", &url, again.to_str().unwrap()]);
+    t.git_in(&again, &["branch", "-q", "-f", "main", "HEAD"]);
+    t.git_in(&again, &["checkout", "-q", "main"]);
+    let shallow = again;
     let o = t.delta(&shallow, &["--stream", "a"], r#"{"ops":[]}"#).ok();
     assert_eq!(o.stdout, "2/a\n");
     t.neighbor_in(&shallow, &["merge-frame"]).ok();
