@@ -367,14 +367,16 @@ fn aside_dir(ctx: &Ctx, t: &Tenant) -> PathBuf {
 /// Forget git's worktree `id` of tenant `t` only if its HEAD still names `head`. Its admin dir is set
 /// aside first, so from then on nobody commits through it (not even a shell inside the moved files, whose
 /// `.git` file git follows), and HEAD is read there; a commit made on a detached HEAD after the last check
-/// is on no branch, so only this look sees it. `Ok(false)` when HEAD moved: the admin dir is back.
+/// is on no branch, so only this look sees it. `Ok(false)` when HEAD moved: the admin dir is back. With
+/// `head` `None` (the tenant's files were gone before the check) there is nothing to compare.
 fn forget_if_head(ctx: &Ctx, t: &Tenant, id: &str, head: Option<&str>) -> Result<bool, Error> {
     let aside = aside_dir(ctx, t);
     std::fs::create_dir_all(&aside).ctx(|| format!("cannot create {}", aside.display()))?;
     let held = aside.join(id);
     if worktree::set_aside(&ctx.repo, id, &held)? {
         crate::failpoint::hit("remove.worktree-set-aside");
-        if worktree::head_commit_of(&ctx.repo, &held).as_deref() != head {
+        // No HEAD was read when the files were already gone: nothing can commit through a missing worktree.
+        if head.is_some() && worktree::head_commit_of(&ctx.repo, &held).as_deref() != head {
             worktree::put_back_aside(&ctx.repo, id, &held)?;
             let _ = std::fs::remove_dir(&aside);
             return Ok(false);

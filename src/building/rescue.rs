@@ -100,10 +100,11 @@ pub fn list(repo: &Repo) -> Result<Vec<Rescue>, Error> {
     Ok(refs::commits_under(repo, PREFIX, true)?
         .into_iter()
         .filter_map(|c| {
+            let id = c.name.strip_prefix(PREFIX)?.to_string();
             Some(Rescue {
-                id: c.name.strip_prefix(PREFIX)?.to_string(),
+                date: made_at(&id).map_or(c.date, |t| t.to_string()),
+                id,
                 commit: c.oid,
-                date: c.date,
                 subject: c.subject,
                 r#ref: c.name,
             })
@@ -116,13 +117,24 @@ pub fn drop(repo: &Repo, r: &Rescue) -> Result<(), Error> {
     crate::git::refs::delete_cas(repo, &r.r#ref, &r.commit, "git-neighbor rescue drop")
 }
 
-/// The rescues made longer than `age` ago (by their commit date), oldest last as listed.
+/// The rescues made longer than `age` ago, oldest last as listed. Made, not committed: a rescue of an old
+/// branch tip is that tip itself, whose date says nothing of when it was saved; the time is the stamp
+/// [`store`] puts in the id, and a rescue without one is never old.
 pub fn older_than(repo: &Repo, age: std::time::Duration) -> Result<Vec<Rescue>, Error> {
     let now = jiff::Timestamp::now();
     Ok(list(repo)?
         .into_iter()
-        .filter(|r| r.date.parse::<jiff::Timestamp>().is_ok_and(|made| now.duration_since(made).unsigned_abs() > age))
+        .filter(|r| made_at(&r.id).is_some_and(|made| now.duration_since(made).unsigned_abs() > age))
         .collect())
+}
+
+/// When a rescue was made: the UTC stamp in its id, `<label>-<YYYYMMDDHHMMSS>-<short commit id>`.
+fn made_at(id: &str) -> Option<jiff::Timestamp> {
+    let stamp = id.split('-').find(|p| p.len() == 14 && p.bytes().all(|b| b.is_ascii_digit()))?;
+    let two = |at: usize| stamp.get(at..at + 2)?.parse::<i8>().ok();
+    let year = stamp.get(..4)?.parse::<i16>().ok()?;
+    let made = jiff::civil::DateTime::new(year, two(4)?, two(6)?, two(8)?, two(10)?, two(12)?, 0).ok()?;
+    made.to_zoned(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp())
 }
 
 /// Look up one rescue by id (or unique prefix of an id).

@@ -1,6 +1,7 @@
 //! `remove`, `keep`, `lock`, and rescue refs.
 
 use crate::common::*;
+use std::process::Command;
 
 #[test]
 fn remove_refuses_dirty_tree_and_changes_nothing() {
@@ -154,12 +155,41 @@ fn rescue_drop_and_prune_by_age() {
     t.neighbor(&["rescue", "drop", &ids[0]]).ok();
     assert_eq!(t.git(&["for-each-ref", "refs/neighbor/rescue/"]).lines().count(), 2);
     assert_eq!(t.neighbor(&["rescue", "drop", &ids[0]]).code, 1, "a dropped rescue is gone");
-    // The tests pin commit dates to 2026-01-01: a ten-year window keeps them, thirty days does not.
+    // Age is when the rescue was made (the stamp in its id), not its commit's date: the tests pin commit
+    // dates to 2026-01-01, and the two left were made just now. One made in 2025 stands beside them.
+    let commit = t.git(&["rev-parse", "HEAD"]);
+    t.git(&["update-ref", "refs/neighbor/rescue/remove-force-20250101120000-0123abcd", &commit]);
     let kept = t.neighbor(&["--json", "rescue", "prune", "--older-than", "3650d"]).ok().json();
     assert_eq!(kept.as_array().unwrap().len(), 0);
     let would = t.neighbor(&["--json", "rescue", "prune", "--older-than", "30d", "--dry-run"]).ok().json();
-    assert_eq!(would.as_array().unwrap().len(), 2);
-    assert_eq!(t.git(&["for-each-ref", "refs/neighbor/rescue/"]).lines().count(), 2, "dry run deletes nothing");
+    assert_eq!(would.as_array().unwrap().len(), 1, "{would}");
+    assert_eq!(t.git(&["for-each-ref", "refs/neighbor/rescue/"]).lines().count(), 3, "dry run deletes nothing");
     t.neighbor(&["rescue", "prune", "--older-than", "30d"]).ok();
-    assert_eq!(t.git(&["for-each-ref", "refs/neighbor/rescue/"]), "");
+    assert_eq!(t.git(&["for-each-ref", "refs/neighbor/rescue/"]).lines().count(), 2);
+    assert!(t.git(&["for-each-ref", "refs/neighbor/rescue/remove-force-2025*"]).is_empty());
+}
+
+/// A rescue of an old branch tip (the tenant's directory was deleted by hand, so the tip itself is saved)
+/// is as young as the rescue: `rescue prune --older-than` keeps it (it used to go by the commit's date,
+/// and dropped it at once, leaving the commit on no ref).
+#[test]
+fn a_fresh_rescue_of_an_old_commit_is_not_pruned_as_old() {
+    let t = TestRepo::new();
+    let p = t.add("t1", &[]);
+    write_in(&p, "w.txt", "work\n");
+    t.git_in(&p, &["add", "w.txt"]);
+    let mut c = Command::new("git");
+    t.env(&mut c);
+    let ok = c
+        .args(["commit", "-q", "-m", "agent work"])
+        .current_dir(&p)
+        .env("GIT_COMMITTER_DATE", "2020-01-01T00:00:00Z")
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let work = t.git_in(&p, &["rev-parse", "HEAD"]);
+    std::fs::remove_dir_all(&p).unwrap();
+    t.neighbor(&["remove", "--force", "t1"]).ok();
+    t.neighbor(&["rescue", "prune", "--older-than", "30d"]).ok();
+    assert!(!t.git(&["for-each-ref", "--contains", &work]).is_empty(), "the rescued commit is on no ref");
 }
