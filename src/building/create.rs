@@ -68,10 +68,11 @@ pub fn plan_add(ctx: &Ctx, req: &AddRequest) -> Result<Plan, Error> {
     registry::validate_name(&req.name)?;
     let branch = branch_for(&ctx.config, req)?;
     check_branch_name(&branch)?;
-    let path = match &req.path {
+    // Recorded as git records it, symlinks resolved: the registry's path and git's must compare equal.
+    let path = resolved(&match &req.path {
         Some(p) => normalize(&crate::git::absolute_path(p)),
         None => default_path(ctx, &req.name),
-    };
+    });
     check_tenant_path(ctx, &path, req.path.is_some())?;
     let base_spec = req.base.clone().unwrap_or_else(|| ctx.config.worktrees.base.clone());
     let (base_oid, base_ref) = ctx.repo.resolve(&base_spec)?;

@@ -153,9 +153,12 @@ pub fn default_path(ctx: &Ctx, name: &str) -> PathBuf {
     normalize(&ctx.repo.anchor_dir().join(root).join(name))
 }
 
-/// The worktree git knows at `path`, if any.
+/// The worktree git knows at `path`, if any. git records a worktree's path with symlinks resolved; a
+/// tenant recorded through a symlink (before `add` resolved them) is found by its resolved path.
 pub fn worktree_at(repo: &Repo, path: &Path) -> Result<Option<WorktreeInfo>, Error> {
-    Ok(repo.worktrees()?.into_iter().find(|w| w.path == path && w.id.is_some()))
+    let all = repo.worktrees()?;
+    let linked = |p: &Path| all.iter().find(|w| w.path == p && w.id.is_some()).cloned();
+    Ok(linked(path).or_else(|| std::fs::canonicalize(path).ok().filter(|c| c != path).and_then(|c| linked(&c))))
 }
 
 /// A tenant's git worktree lock after `lock`/`unlock`.

@@ -300,6 +300,24 @@ fn rollback_leaves_a_worktree_at_its_trash_path_alone() {
     assert!(a_path.exists(), "{}", o.stdout);
 }
 
+/// A tenant made through a symlinked directory (`--path`, a `worktrees.root` under a symlink such as
+/// macOS's /tmp, a Claude Code `worktree_path`) is recorded as git records it, symlinks resolved, so
+/// `remove` finds its worktree (it used to refuse forever: "not a worktree git knows").
+#[test]
+fn a_tenant_made_through_a_symlink_can_be_removed() {
+    let t = TestRepo::new();
+    let real = t.root.join("real");
+    std::fs::create_dir_all(&real).unwrap();
+    let link = t.root.join("link");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let p = t.add("t1", &["--path", link.join("t1").to_str().unwrap()]);
+    assert_eq!(p, std::fs::canonicalize(&real).unwrap().join("t1"));
+    let o = t.neighbor(&["remove", "t1"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(!real.join("t1").exists());
+    assert!(t.registry_names().is_empty());
+}
+
 /// L6: `remove --force` never loses a commit made inside a submodule of the tenant.
 #[test]
 fn force_remove_never_loses_submodule_work() {
