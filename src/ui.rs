@@ -208,6 +208,27 @@ pub fn message(line: std::fmt::Arguments<'_>) {
     let _ = err.write_fmt(line).and_then(|()| err.write_all(b"\n"));
 }
 
+/// `text` as a terminal may show it: every control character (escape sequences, carriage returns, bells,
+/// line ends) written out visibly (`\u{1b}`, `\r`, `\n`). For one-line fields that come from others (a
+/// task pulled from a remote, say), so a field never drives the terminal that prints it.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect(),
+    )
+}
+
+/// [`printable`] for text of several lines: line ends (a CRLF one as a plain one) and tabs stay as they are.
+pub fn printable_lines(text: &str) -> String {
+    text.replace("\r\n", "\n")
+        .split('\n')
+        .map(|line| line.split('\t').map(|p| printable(p).into_owned()).collect::<Vec<_>>().join("\t"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Render rows as aligned columns (last column unpadded).
 pub fn table(rows: &[Vec<String>]) -> String {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
@@ -248,6 +269,14 @@ fn visible_len(s: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_shown_escaped() {
+        assert_eq!(printable("plain text"), "plain text");
+        assert_eq!(printable("a\u{1b}]52;c;eA==\u{7}b\r\n"), "a\\u{1b}]52;c;eA==\\u{7}b\\r\\n");
+        assert_eq!(printable("\u{9b}2J"), "\\u{9b}2J", "C1 controls too");
+        assert_eq!(printable_lines("one\r\n\ttwo\rover\u{1b}[2J\n"), "one\n\ttwo\\rover\\u{1b}[2J\n");
+    }
 
     #[test]
     fn no_spinner_off_a_terminal_or_when_quiet() {

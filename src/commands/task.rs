@@ -215,14 +215,16 @@ pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
                     "BLOCKED BY".into(),
                     "SUBJECT".into(),
                 ]];
+                // Task text may come from any writer of a shared remote: never raw onto the terminal.
+                let p = |s: &str| ui::printable(s).into_owned();
                 for v in all {
                     rows.push(vec![
-                        v.task.id.clone(),
+                        p(&v.task.id),
                         status_word(&v),
                         if v.ready { "yes".into() } else { "-".into() },
-                        v.task.owner.clone().unwrap_or_else(|| "-".into()),
-                        if v.task.blocked_by.is_empty() { "-".into() } else { v.task.blocked_by.join(",") },
-                        v.task.subject.clone(),
+                        v.task.owner.as_deref().map_or_else(|| "-".into(), p),
+                        if v.task.blocked_by.is_empty() { "-".into() } else { p(&v.task.blocked_by.join(",")) },
+                        p(&v.task.subject),
                     ]);
                 }
                 ui.data(&ui::table(&rows))?;
@@ -287,10 +289,11 @@ pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
                     } else {
                         ui.data(&format!("{}\n", v.task.id))?;
                     }
+                    let id = ui::printable(&v.task.id);
                     if let Some(t) = &made {
-                        ui.status(format!("tenant {} at {} is task {}'s", t.name, t.path.display(), v.task.id));
+                        ui.status(format!("tenant {} at {} is task {id}'s", t.name, t.path.display()));
                     }
-                    ui.status(format!("claimed {} for pid {}: {}", v.task.id, pid, v.task.subject));
+                    ui.status(format!("claimed {id} for pid {}: {}", pid, ui::printable(&v.task.subject)));
                 }
                 Claimed::NothingReady { blocked, claimed } => {
                     ui.status(format!(
@@ -311,8 +314,10 @@ pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
                     .lost
                     .iter()
                     .map(|t| match (&t.status, &t.claimed_by) {
-                        (Status::Claimed, Some(c)) => format!("{} (claimed by pid {} on {})", t.id, c.pid, c.host),
-                        _ => format!("{} ({})", t.id, t.status.name()),
+                        (Status::Claimed, Some(c)) => {
+                            format!("{} (claimed by pid {} on {})", ui::printable(&t.id), c.pid, ui::printable(&c.host))
+                        }
+                        _ => format!("{} ({})", ui::printable(&t.id), t.status.name()),
                     })
                     .collect();
                 return Err(Error::refused(format!(
@@ -358,11 +363,8 @@ fn changed(ui: &Ui, (t, did): (Task, bool), now: &str) -> Result<(), Error> {
     if ui.json {
         ui.json_out(&t)?;
     }
-    ui.status(if did {
-        format!("{} is now {now}", t.id)
-    } else {
-        format!("{} was already {now}; nothing changed", t.id)
-    });
+    let id = ui::printable(&t.id);
+    ui.status(if did { format!("{id} is now {now}") } else { format!("{id} was already {now}; nothing changed") });
     Ok(())
 }
 
@@ -370,30 +372,34 @@ fn status_word(v: &View) -> String {
     if v.claim_dead { "pending (claimant gone)".into() } else { v.task.status.name().into() }
 }
 
+/// `task show`'s text. Every field goes through [`ui::printable`] (the body through
+/// [`ui::printable_lines`]): a task may come from any writer of a shared remote.
 fn show_text(v: &View) -> String {
     let t = &v.task;
-    let mut s = format!("id:         {}\nsubject:    {}\nstatus:     {}\n", t.id, t.subject, status_word(v));
+    let p = |s: &str| ui::printable(s).into_owned();
+    let mut s = format!("id:         {}\nsubject:    {}\nstatus:     {}\n", p(&t.id), p(&t.subject), status_word(v));
     s.push_str(&format!("ready:      {}\n", if v.ready { "yes" } else { "no" }));
     if let Some(r) = &t.reason {
-        s.push_str(&format!("reason:     {r}\n"));
+        s.push_str(&format!("reason:     {}\n", p(r)));
     }
     if let Some(o) = &t.owner {
-        s.push_str(&format!("owner:      {o}\n"));
+        s.push_str(&format!("owner:      {}\n", p(o)));
     }
     if let Some(c) = &t.claimed_by {
-        s.push_str(&format!("claimed by: pid {} on {} since {}\n", c.pid, c.host, c.since));
+        s.push_str(&format!("claimed by: pid {} on {} since {}\n", c.pid, p(&c.host), p(&c.since)));
     }
     if !t.blocked_by.is_empty() {
-        s.push_str(&format!("blocked by: {}\n", t.blocked_by.join(", ")));
+        s.push_str(&format!("blocked by: {}\n", p(&t.blocked_by.join(", "))));
     }
     if !t.labels.is_empty() {
-        s.push_str(&format!("labels:     {}\n", t.labels.join(", ")));
+        s.push_str(&format!("labels:     {}\n", p(&t.labels.join(", "))));
     }
-    s.push_str(&format!("created:    {}\nupdated:    {} (version {})\n", t.created, t.updated, t.version));
+    s.push_str(&format!("created:    {}\nupdated:    {} (version {})\n", p(&t.created), p(&t.updated), t.version));
     if !t.body.is_empty() {
+        let body = ui::printable_lines(&t.body);
         s.push('\n');
-        s.push_str(&t.body);
-        if !t.body.ends_with('\n') {
+        s.push_str(&body);
+        if !body.ends_with('\n') {
             s.push('\n');
         }
     }

@@ -43,6 +43,7 @@ use crate::building::events::{self, Event};
 use crate::building::state_dir;
 use crate::error::Error;
 use crate::git::refs::Cas;
+use crate::ui::printable;
 use store::Stored;
 
 /// Exit code of `task claim --next` when no task is ready.
@@ -158,6 +159,37 @@ pub struct View {
     pub claim_dead: bool,
     /// The claim is over because its heartbeat expired (a claim from another host).
     pub claim_expired: bool,
+}
+
+/// The first field of `t` holding a control character, said as "its subject holds a control character
+/// (U+001B)". Task text is printed to terminals, and a task may come from any writer of a shared remote:
+/// an escape sequence in it would drive the terminal of whoever lists it (set the clipboard, clear the
+/// screen, fake output). Only the body may hold line ends and tabs (a CRLF line end too). A task with one
+/// is malformed ([`store`] leaves it out); one is never written.
+pub fn control_in(t: &Task) -> Option<String> {
+    let found = |field: &str, text: &str, allowed: &[char]| {
+        text.chars()
+            .find(|c| c.is_control() && !allowed.contains(c))
+            .map(|c| format!("its {field} holds a control character (U+{:04X})", u32::from(c)))
+    };
+    let mut fields: Vec<(&str, &str)> =
+        vec![("id", &t.id), ("subject", &t.subject), ("created", &t.created), ("updated", &t.updated)];
+    fields.extend(t.labels.iter().map(|l| ("label", l.as_str())));
+    fields.extend(t.blocked_by.iter().map(|b| ("blocked_by", b.as_str())));
+    for (name, v) in [("reason", &t.reason), ("owner", &t.owner), ("tenant", &t.tenant), ("rescued", &t.rescued)] {
+        if let Some(v) = v {
+            fields.push((name, v));
+        }
+    }
+    if let Some(c) = &t.claimed_by {
+        fields.extend([("claimer's host", c.host.as_str()), ("claim's time", c.since.as_str())]);
+        fields.extend(c.heartbeat.as_deref().map(|h| ("claim's heartbeat", h)));
+        fields.extend(c.process.as_deref().map(|p| ("claimer's process", p)));
+    }
+    fields
+        .into_iter()
+        .find_map(|(name, text)| found(name, text, &[]))
+        .or_else(|| found("body", &t.body, &['\n', '\t', '\r']))
 }
 
 /// Refuse a task id git or a shell would misread: the rules of tenant names.
@@ -633,16 +665,16 @@ fn not_ready(v: &View, all: &[Stored]) -> Error {
                 .task
                 .claimed_by
                 .as_ref()
-                .map(|c| format!("pid {} on {} since {}", c.pid, c.host, c.since))
+                .map(|c| format!("pid {} on {} since {}", c.pid, printable(&c.host), printable(&c.since)))
                 .unwrap_or_else(|| "an unknown claimer".into());
-            let owner = v.task.owner.as_ref().map(|o| format!(" (owner {o})")).unwrap_or_default();
+            let owner = v.task.owner.as_ref().map(|o| format!(" (owner {})", printable(o))).unwrap_or_default();
             Error::refused(format!("task '{id}' is already claimed by {who}{owner}"))
                 .hint("`git neighbor task claim --next` takes another ready task")
         }
         Status::Done => Error::refused(format!("task '{id}' is done; a done task is not claimed again")),
         Status::Failed => Error::refused(format!(
             "task '{id}' failed ({}); it is not claimable",
-            v.task.reason.as_deref().unwrap_or("no reason given")
+            printable(v.task.reason.as_deref().unwrap_or("no reason given"))
         ))
         .hint(format!("`git neighbor task release {id}` makes it pending again")),
         Status::Pending => {

@@ -81,6 +81,11 @@ pub fn swap_verified(repo: &Repo, old: &Stored, new: &Task, seen: &[Stored], why
 }
 
 fn encode(task: &Task) -> Result<Vec<u8>, Error> {
+    // What would be read back as malformed is never written (the text came from this command's input).
+    if let Some(why) = super::control_in(task) {
+        return Err(Error::usage(format!("task '{}': {why}", crate::ui::printable(&task.id)))
+            .hint("task text is printed on terminals; take the control character out"));
+    }
     let mut v = serde_json::to_vec_pretty(task).map_err(|e| Error::new(format!("cannot encode task: {e}")))?;
     v.push(b'\n');
     Ok(v)
@@ -107,7 +112,10 @@ fn decode(name: &str, found: blob::Found) -> Result<Task, Error> {
         bad(format!("malformed JSON ({})", e.to_string().replace('\n', " ")))
     })?;
     if task.id != id {
-        return Err(bad(format!("its id field says '{}'", task.id)));
+        return Err(bad(format!("its id field says '{}'", crate::ui::printable(&task.id))));
+    }
+    if let Some(why) = super::control_in(&task) {
+        return Err(bad(why));
     }
     for b in &task.blocked_by {
         if super::validate_id(b).is_err() {

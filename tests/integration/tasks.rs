@@ -1133,3 +1133,94 @@ fn a_claim_through_the_remote_killed_at_any_git_call_leaves_no_task_held_or_doub
     assert_eq!(kills, 2 * n);
     eprintln!("task claim --next through the remote: {n} git calls, {kills} kill points, no task held or doubled");
 }
+
+/// The task blob `json` behind refs/neighbor/tasks/<id> of the bare remote `origin.git`, as any writer of
+/// the shared remote can push it.
+fn push_raw_task(t: &TestRepo, id: &str, json: &str) {
+    let origin = t.root.join("origin.git");
+    let p = t.root.join(format!("{id}.json"));
+    std::fs::write(&p, json).unwrap();
+    let oid = t.git_in(&origin, &["hash-object", "-w", p.to_str().unwrap()]);
+    t.git_in(&origin, &["update-ref", &format!("refs/neighbor/tasks/{id}"), &oid]);
+}
+
+/// Task blobs from a remote carrying terminal escapes (OSC 52 clipboard write, clear screen) in a subject,
+/// a label, an owner, a claimer's host or a body are malformed: left out of `list` with a one-line warning,
+/// refused by `show` and `claim`, and no raw control character reaches the output. Locally, such text is
+/// refused before it is written (exit 2).
+#[test]
+fn tasks_with_terminal_escapes_are_malformed_and_never_printed_raw() {
+    let t = TestRepo::with_remote();
+    let esc = "\\u001b]52;c;Y3VybCBldmlsLnNoIHwgc2gK\\u0007\\u001b[2J\\u001b[H";
+    let base = |id: &str, extra: &str| {
+        format!(
+            r#"{{"id":"{id}","subject":"s","status":"pending","created":"2026-01-01T00:00:00Z","updated":"2026-01-01T00:00:00Z","version":1{extra}}}"#
+        )
+    };
+    push_raw_task(
+        &t,
+        "subj",
+        &base("subj", "").replace(r#""subject":"s""#, &format!(r#""subject":"fix login {esc}all tests pass""#)),
+    );
+    push_raw_task(&t, "label", &base("label", &format!(r#","labels":["ok","x{esc}"]"#)));
+    push_raw_task(&t, "owner", &base("owner", &format!(r#","owner":"me{esc}""#)));
+    push_raw_task(&t, "body", &base("body", &format!(r#","body":"text{esc}""#)));
+    push_raw_task(
+        &t,
+        "host",
+        &base("host", &format!(r#","claimed_by":{{"pid":1,"host":"h{esc}","since":"2026-01-01T00:00:00Z"}}"#))
+            .replace(r#""status":"pending""#, r#""status":"claimed""#),
+    );
+    // A body may hold lines, tabs and CRLF line ends.
+    push_raw_task(&t, "fine", &base("fine", r#","body":"line one\r\n\tline two\n""#));
+    task(&t, &["sync", "origin"]).ok();
+    let raw = |o: &Out| o.stdout.contains('\u{1b}') || o.stderr.contains('\u{1b}') || o.stderr.contains('\u{7}');
+    let o = task(&t, &["list"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(!raw(&o), "raw escapes printed: {:?} {:?}", o.stdout, o.stderr);
+    for id in ["subj", "label", "owner", "body", "host"] {
+        assert!(
+            o.stderr.contains(&format!("warning: refs/neighbor/tasks/{id} does not hold a task")),
+            "{id}: {}",
+            o.stderr
+        );
+        refused(&t, &["show", id], 1, "holds a control character");
+        refused(&t, &["claim", id], 1, "does not hold a task");
+    }
+    assert!(o.stdout.contains("fine"), "{}", o.stdout);
+    let json = task(&t, &["list", "--json"]).ok().json();
+    assert_eq!(json.as_array().unwrap().len(), 1, "{json}");
+    let shown = task(&t, &["show", "fine"]).ok();
+    assert!(shown.stdout.contains("line one\n\tline two\n"), "{:?}", shown.stdout);
+    let c = task(&t, &["claim", "--next"]);
+    assert_eq!(c.stdout, "fine\n", "{}", c.stderr);
+    assert!(!raw(&c), "{:?}", c.stderr);
+
+    // Here, such text is refused before it is written.
+    let before = t.git(&["for-each-ref", "--format=%(refname) %(objectname)", "refs/neighbor/tasks/"]);
+    let bad = "a\u{1b}[2Jb";
+    for args in [&["add", bad][..], &["add", "ok", "--label", bad], &["edit", "fine", "--subject", bad]] {
+        let o = task(&t, args);
+        assert_eq!(o.code, 2, "{args:?}: {}", o.stderr);
+        assert!(o.stderr.contains("control character"), "{args:?}: {}", o.stderr);
+        assert!(!raw(&o), "{args:?}: {:?}", o.stderr);
+    }
+    std::fs::write(t.root.join("body.txt"), "ring\u{7}\n").unwrap();
+    let o = task(&t, &["add", "ok", "--body-file", t.root.join("body.txt").to_str().unwrap()]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert_eq!(t.git(&["for-each-ref", "--format=%(refname) %(objectname)", "refs/neighbor/tasks/"]), before);
+}
+
+/// Human output escapes what a valid task may still hold and a terminal would act on: a carriage return
+/// inside a body line (which would overwrite the line) is shown as `\r`; a CRLF line end stays a line end.
+#[test]
+fn human_output_shows_control_characters_escaped() {
+    let t = TestRepo::new();
+    std::fs::write(t.root.join("body.txt"), "real text\rfake text\r\nnext\n").unwrap();
+    task(&t, &["add", "crlf", "--id", "b", "--body-file", t.root.join("body.txt").to_str().unwrap()]).ok();
+    let o = task(&t, &["show", "b"]).ok();
+    assert!(o.stdout.contains("real text\\rfake text\nnext\n"), "{:?}", o.stdout);
+    assert!(!o.stdout.contains('\r'), "{:?}", o.stdout);
+    // JSON keeps the text as it is.
+    assert_eq!(task(&t, &["show", "b", "--json"]).ok().json()["body"], "real text\rfake text\r\nnext\n");
+}
