@@ -96,11 +96,14 @@ pub enum Cmd {
         #[command(flatten)]
         route: Route,
         /// Also give the task a tenant of its own, named after it (as `add` makes one, setup included);
-        /// the task and the tenant name each other. Prints the tenant's path instead of the id.
+        /// the task and the tenant name each other. Prints the tenant's path instead of the id. A task whose
+        /// tenant a live process holds the lease of (an earlier claimer's command) is not taken (exit 3).
         #[arg(long)]
         tenant: bool,
         /// Claim into a tenant (as --tenant), run CMD there as `run` does, and mark the task done when CMD
-        /// exits 0, failed (with its exit) otherwise. Exits with CMD's code.
+        /// exits 0, failed (with its exit) otherwise, only while the claim is still this one's. Exits with
+        /// CMD's code; 3 ("claim lost") when the claim expired and was taken over while CMD ran: nothing is
+        /// marked.
         #[arg(long, requires = "cmd")]
         run: bool,
         /// The command for --run (after `--`), run directly, no shell.

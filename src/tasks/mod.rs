@@ -98,6 +98,12 @@ pub struct Claimer {
 }
 
 impl Claimer {
+    /// Whether `other` is this very claim: the same process (pid, host, and start identity where the
+    /// system tells) claiming at the same moment. A heartbeat does not change it.
+    pub fn same_claim(&self, other: &Claimer) -> bool {
+        self.pid == other.pid && self.host == other.host && self.process == other.process && self.since == other.since
+    }
+
     /// The last sign of life: the heartbeat, else the claim's time.
     pub fn last_seen(&self) -> &str {
         self.heartbeat.as_deref().unwrap_or(&self.since)
@@ -533,12 +539,25 @@ pub enum Claimed {
 /// ([`sync`]), and the claim counts only if the remote then holds exactly the blob written here. A claim
 /// that lost there is undone here (if a later sync has not already replaced it) and `--next` moves on.
 pub fn claim(ctx: &Ctx, want: &Want, owner: Option<&str>, pid: u32, remote: Option<&str>) -> Result<Claimed, Error> {
-    let Some(r) = remote else { return claim_here(ctx, want, owner, pid, &[]).map(|(c, _)| c) };
+    claim_for(ctx, want, owner, pid, remote, false)
+}
+
+/// [`claim`]; `for_tenant`: the claim will take up the task's tenant here, so a task whose tenant's lease a
+/// live process holds (an earlier claimer's command still running there) is not taken.
+fn claim_for(
+    ctx: &Ctx,
+    want: &Want,
+    owner: Option<&str>,
+    pid: u32,
+    remote: Option<&str>,
+    for_tenant: bool,
+) -> Result<Claimed, Error> {
+    let Some(r) = remote else { return claim_here(ctx, want, owner, pid, &[], for_tenant).map(|(c, _)| c) };
     // Changes made here that lost to the remote's are not this claim's business.
     sync::sync(ctx, r)?;
     let mut lost: Vec<String> = Vec::new();
     for _ in 0..RETRIES {
-        let (c, swapped) = claim_here(ctx, want, owner, pid, &lost)?;
+        let (c, swapped) = claim_here(ctx, want, owner, pid, &lost, for_tenant)?;
         let (v, ours, before) = match (c, swapped) {
             (Claimed::Task(v), Some((ours, before))) => (v, ours, before),
             (c, _) => return Ok(c),
@@ -575,7 +594,14 @@ pub fn claim(ctx: &Ctx, want: &Want, owner: Option<&str>, pid: u32, remote: Opti
 /// The claim on this repository's refs; with the blob written and the one it replaced when it won.
 type Here = (Claimed, Option<(String, String)>);
 
-fn claim_here(ctx: &Ctx, want: &Want, owner: Option<&str>, pid: u32, skip: &[String]) -> Result<Here, Error> {
+fn claim_here(
+    ctx: &Ctx,
+    want: &Want,
+    owner: Option<&str>,
+    pid: u32,
+    skip: &[String],
+    for_tenant: bool,
+) -> Result<Here, Error> {
     let ts = now();
     let process = crate::supervise::proc::identity(pid);
     let claimer = Claimer { pid, host: host(), since: ts.clone(), heartbeat: Some(ts), process };
@@ -583,6 +609,9 @@ fn claim_here(ctx: &Ctx, want: &Want, owner: Option<&str>, pid: u32, skip: &[Str
     // Taking over a claim that is over: the work its tenant holds here is saved first, and the task says
     // where. A tenant whose work cannot be saved keeps the task from being taken (the error says why).
     let take = |s: &Stored| -> Result<Task, Error> {
+        if for_tenant {
+            refuse_leased_tenant(ctx, &s.task.id)?;
+        }
         let mut t = s.task.clone();
         if judge.of(&s.task) != Liveness::Live
             && let Some(r) = rescue_tenant_of(ctx, &s.task)?
@@ -628,18 +657,24 @@ fn claim_here(ctx: &Ctx, want: &Want, owner: Option<&str>, pid: u32, skip: &[Str
                 let (all, _) = store::load_all(&ctx.repo)?;
                 let vs = views(&all, &judge);
                 let mut ready: Vec<&View> = vs.iter().filter(|v| v.ready && !skip.contains(&v.task.id)).collect();
+                // Ready tasks that are not taken (below) count as claimed: someone still holds their tenant.
+                let nothing = |not_taken: usize| Claimed::NothingReady {
+                    blocked: vs.iter().filter(|v| v.task.status == Status::Pending && !v.ready).count(),
+                    claimed: vs.iter().filter(|v| v.task.status == Status::Claimed).count() + not_taken,
+                };
                 if ready.is_empty() {
-                    let nothing = Claimed::NothingReady {
-                        blocked: vs.iter().filter(|v| v.task.status == Status::Pending).count(),
-                        claimed: vs.iter().filter(|v| v.task.status == Status::Claimed).count(),
-                    };
-                    return Ok((nothing, None));
+                    return Ok((nothing(0), None));
                 }
                 ready.sort_by(|a, b| (&a.task.created, &a.task.id).cmp(&(&b.task.created, &b.task.id)));
+                let mut not_taken = 0;
                 for v in ready {
                     let Some(s) = all.iter().find(|s| s.task.id == v.task.id) else { continue };
-                    // A tenant whose work cannot be saved: its task is not taken over; the next one is.
-                    let Ok(t) = take(s) else { continue };
+                    // A tenant whose work cannot be saved, or that a live process holds: its task is not
+                    // taken; the next one is.
+                    let Ok(t) = take(s) else {
+                        not_taken += 1;
+                        continue;
+                    };
                     if let (Cas::Done, oid) =
                         store::swap_to(&ctx.repo, s, &t, &format!("neighbor: task claim {}", t.id))?
                     {
@@ -648,6 +683,9 @@ fn claim_here(ctx: &Ctx, want: &Want, owner: Option<&str>, pid: u32, skip: &[Str
                         return Ok((Claimed::Task(Box::new(v)), Some((oid, s.oid.clone()))));
                     }
                     // Lost the race for this one: the next ready task.
+                }
+                if not_taken == vs.iter().filter(|v| v.ready && !skip.contains(&v.task.id)).count() {
+                    return Ok((nothing(not_taken), None));
                 }
                 // Every swap lost: read the plane again (the winners' claims now show).
             }
@@ -722,6 +760,25 @@ fn update(
     Err(Error::new(format!("task '{id}' kept changing; nothing was changed")).hint("try again"))
 }
 
+/// The tenant here that a claim of task `id` would take up (named after it, its record naming it back).
+fn tenant_of_task(ctx: &Ctx, id: &str) -> Result<Option<crate::building::registry::Tenant>, Error> {
+    Ok(crate::building::registry::get(&ctx.state, id)?.filter(|t| t.task.as_deref() == Some(id)))
+}
+
+/// Refuse (exit 3) to hand out the tenant of task `id` while a live process holds its lease: an earlier
+/// claimer's command still runs there (its claim expired under it, as on a suspended machine), and two
+/// writers in one worktree destroy each other's work.
+fn refuse_leased_tenant(ctx: &Ctx, id: &str) -> Result<(), Error> {
+    let Some(t) = tenant_of_task(ctx, id)? else { return Ok(()) };
+    let Some(holder) = crate::building::lease::lease_holder(&ctx.state, &t.name) else { return Ok(()) };
+    Err(Error::refused(format!(
+        "task '{id}' is not taken: its tenant '{}' is leased by {} (an earlier claimer's command still runs there)",
+        t.name,
+        printable(&holder.describe())
+    ))
+    .hint("wait for that command to end (the lease dies with its process), or claim the task without --tenant"))
+}
+
 /// `task claim --tenant`: claim as [`claim`] does, then give the task a tenant of its own, made as `add`
 /// makes one (named after the task, setup included) with its record's `task` naming the task, and record
 /// that tenant on the task, so each names the other. A tenant an earlier claimer of the task left is taken
@@ -734,9 +791,10 @@ pub fn claim_in_tenant(
     pid: u32,
     remote: Option<&str>,
 ) -> Result<(Claimed, Option<crate::building::registry::Tenant>), Error> {
-    let claimed = claim(ctx, want, owner, pid, remote)?;
+    let claimed = claim_for(ctx, want, owner, pid, remote, true)?;
     let Claimed::Task(v) = &claimed else { return Ok((claimed, None)) };
     let id = v.task.id.clone();
+    let mine = v.task.claimed_by.clone();
     crate::failpoint::hit("task-claim.claimed");
     let req = crate::building::AddRequest {
         name: id.clone(),
@@ -745,12 +803,16 @@ pub fn claim_in_tenant(
         setup: true,
         ..Default::default()
     };
-    // A tenant already made for this task (an earlier claimer's, its work still there) is taken up again.
-    let earlier = crate::building::registry::get(&ctx.state, &id)?.filter(|t| t.task.as_deref() == Some(id.as_str()));
-    let tenant = match earlier.map_or_else(|| crate::building::add(ctx, &req), Ok) {
+    // A tenant already made for this task (an earlier claimer's, its work still there) is taken up again,
+    // unless its lease was taken since the claim looked.
+    let earlier = match tenant_of_task(ctx, &id) {
+        Ok(Some(t)) => refuse_leased_tenant(ctx, &id).map(|()| Some(t)),
+        other => other,
+    };
+    let tenant = match earlier.and_then(|e| e.map_or_else(|| crate::building::add(ctx, &req), Ok)) {
         Ok(t) => t,
         Err(e) => {
-            let _ = release(ctx, &id, remote);
+            let _ = release_own(ctx, &id, mine.as_ref(), remote);
             return Err(
                 e.context(format!("task '{id}' was claimed and released again: no tenant could be made for it"))
             );
@@ -760,11 +822,21 @@ pub fn claim_in_tenant(
     let name = tenant.name.clone();
     let (task, _) = through(ctx, remote, || {
         update(ctx, &id, "tenant", |v| {
+            // Bound to this claim only: one taken over meanwhile is not ours to bind.
+            if let Some(m) = &mine
+                && own_claim(v, m, Status::Claimed).is_none()
+            {
+                return Err(claim_lost(&id, v));
+            }
+            if v.task.tenant.as_deref() == Some(name.as_str()) {
+                return Ok(None);
+            }
             let mut t = v.task.clone();
             t.tenant = Some(name.clone());
             Ok(Some(t))
         })
     })?;
+    crate::failpoint::hit("task-claim.bound");
     let view = View { task, ready: false, claim_dead: false, claim_expired: false };
     Ok((Claimed::Task(Box::new(view)), Some(tenant)))
 }
@@ -803,6 +875,8 @@ pub fn claim_and_run(
     let (claimed, tenant) = claim_in_tenant(ctx, want, owner, pid, remote)?;
     let (Claimed::Task(v), Some(t)) = (&claimed, tenant) else { return Ok(Err(claimed)) };
     let id = v.task.id.clone();
+    let mine =
+        v.task.claimed_by.clone().ok_or_else(|| Error::new(format!("task '{id}' was claimed without a claimer")))?;
     let req = crate::supervise::job::Request {
         name: Some(t.name.clone()),
         grace: std::time::Duration::from_secs(3),
@@ -829,15 +903,28 @@ pub fn claim_and_run(
     let report = match ran {
         Ok(r) => r,
         Err(e) => {
-            let _ = fail(ctx, &id, &format!("the command did not run: {}", e.message), remote);
+            let why = format!("the command did not run: {}", e.message);
+            let _ = through(ctx, remote, || fail_here(ctx, &id, &why, Some(&mine)));
             return Err(e.context(format!("task '{id}' failed")));
         }
     };
-    let (task, _) = if report.exit == 0 {
-        done(ctx, &id, remote)?
+    crate::failpoint::hit("task-run.ran");
+    // Only while the claim is still this one: one that expired while CMD ran may have been taken over, and
+    // marking the task then would overwrite the new claimer's live claim.
+    let marked = if report.exit == 0 {
+        through(ctx, remote, || done_here(ctx, &id, Some(&mine)))
     } else {
-        fail(ctx, &id, &format!("`{}` exited {} in tenant {}", cmd.join(" "), report.exit, t.name), remote)?
+        let why = format!("`{}` exited {} in tenant {}", cmd.join(" "), report.exit, t.name);
+        through(ctx, remote, || fail_here(ctx, &id, &why, Some(&mine)))
     };
+    let (task, _) = marked.map_err(|e| {
+        e.context(format!(
+            "`{}` exited {} in tenant {}, which is not recorded on task '{id}'",
+            cmd.join(" "),
+            report.exit,
+            t.name
+        ))
+    })?;
     Ok(Ok(Ran { task, run: report }))
 }
 
@@ -890,11 +977,46 @@ fn keep_alive(ctx: &Ctx, id: &str, pid: u32, remote: Option<&str>, stop: &std::s
 
 /// Put a claimed (or failed) task back to pending (through `remote`). `false` when it already was.
 pub fn release(ctx: &Ctx, id: &str, remote: Option<&str>) -> Result<(Task, bool), Error> {
-    through(ctx, remote, || release_here(ctx, id))
+    through(ctx, remote, || release_here(ctx, id, None))
 }
 
-fn release_here(ctx: &Ctx, id: &str) -> Result<(Task, bool), Error> {
+/// Put back a claim this command made (`mine`) and could not finish; a claim that is no longer it is left
+/// alone.
+fn release_own(ctx: &Ctx, id: &str, mine: Option<&Claimer>, remote: Option<&str>) -> Result<(Task, bool), Error> {
+    let Some(mine) = mine else { return Err(Error::new(format!("task '{id}' was claimed without a claimer"))) };
+    through(ctx, remote, || release_here(ctx, id, Some(mine)))
+}
+
+/// Why a change a claimer makes to its own claim is refused: the claim is not its own any more (it
+/// expired or was released, and may have been taken over). Exit 3.
+fn claim_lost(id: &str, now: &View) -> Error {
+    let t = &now.task;
+    let state = match (&t.claimed_by, t.status) {
+        (Some(c), Status::Claimed) => {
+            format!("claimed by pid {} on {} since {}", c.pid, printable(&c.host), printable(&c.since))
+        }
+        (_, s) => s.name().to_string(),
+    };
+    Error::refused(format!("claim lost: task '{id}' is no longer this claim's (it is {state}); nothing was changed"))
+        .hint(format!("`git neighbor task show {id}` says who holds it; the work stays in its tenant"))
+}
+
+/// Whether the task `v` is still the claim `mine`, or was finished by it with `status` (a change published
+/// and decided again): `Some(false)` still claimed, `Some(true)` already finished, `None` lost.
+fn own_claim(v: &View, mine: &Claimer, finished: Status) -> Option<bool> {
+    let ours = v.task.claimed_by.as_ref().is_some_and(|c| c.same_claim(mine));
+    // The stored status: a claim this host judges over is shown as pending, but it is still the one stored.
+    let claimed = v.task.status == Status::Claimed || v.claim_dead;
+    match (ours, claimed) {
+        (true, true) => Some(false),
+        (true, false) if v.task.status == finished => Some(true),
+        _ => None,
+    }
+}
+
+fn release_here(ctx: &Ctx, id: &str, mine: Option<&Claimer>) -> Result<(Task, bool), Error> {
     update(ctx, id, "release", |v| match v.task.status {
+        _ if mine.is_some_and(|m| own_claim(v, m, Status::Pending).is_none()) => Ok(None),
         Status::Done => Err(Error::refused(format!("task '{id}' is done; a done task is not released"))),
         Status::Pending if !v.claim_dead => Ok(None),
         _ => {
@@ -908,12 +1030,15 @@ fn release_here(ctx: &Ctx, id: &str) -> Result<(Task, bool), Error> {
 }
 
 /// Mark a task done (through `remote`). `false` when it already was.
+/// A human's decision: whoever holds the claim.
 pub fn done(ctx: &Ctx, id: &str, remote: Option<&str>) -> Result<(Task, bool), Error> {
-    through(ctx, remote, || done_here(ctx, id))
+    through(ctx, remote, || done_here(ctx, id, None))
 }
 
-fn done_here(ctx: &Ctx, id: &str) -> Result<(Task, bool), Error> {
+/// Mark a task done; with `mine`, only while it is still that claim (else [`claim_lost`], exit 3).
+fn done_here(ctx: &Ctx, id: &str, mine: Option<&Claimer>) -> Result<(Task, bool), Error> {
     update(ctx, id, "done", |v| match v.task.status {
+        _ if mine.is_some_and(|m| own_claim(v, m, Status::Done).is_none()) => Err(claim_lost(id, v)),
         Status::Done => Ok(None),
         _ => {
             let mut t = v.task.clone();
@@ -1007,17 +1132,21 @@ fn edit_here(ctx: &Ctx, id: &str, e: &Edit) -> Result<(Task, bool), Error> {
     })
 }
 
-/// Mark a task failed with a reason (through `remote`); a done task is refused.
+/// Mark a task failed with a reason (through `remote`); a done task is refused. A human's decision:
+/// whoever holds the claim.
 pub fn fail(ctx: &Ctx, id: &str, reason: &str, remote: Option<&str>) -> Result<(Task, bool), Error> {
-    through(ctx, remote, || fail_here(ctx, id, reason))
+    through(ctx, remote, || fail_here(ctx, id, reason, None))
 }
 
-fn fail_here(ctx: &Ctx, id: &str, reason: &str) -> Result<(Task, bool), Error> {
+/// Mark a task failed; with `mine`, only while it is still that claim (else [`claim_lost`], exit 3).
+fn fail_here(ctx: &Ctx, id: &str, reason: &str, mine: Option<&Claimer>) -> Result<(Task, bool), Error> {
     let reason = reason.trim();
     if reason.is_empty() || reason.contains('\n') {
         return Err(Error::usage("--reason must be one non-empty line"));
     }
     update(ctx, id, "fail", |v| match v.task.status {
+        _ if mine.is_some_and(|m| own_claim(v, m, Status::Failed).is_none()) => Err(claim_lost(id, v)),
+        _ if mine.is_some_and(|m| own_claim(v, m, Status::Failed) == Some(true)) => Ok(None),
         Status::Done => Err(Error::refused(format!("task '{id}' is done; a done task does not fail"))),
         _ => {
             let mut t = v.task.clone();

@@ -1134,6 +1134,88 @@ fn a_claim_through_the_remote_killed_at_any_git_call_leaves_no_task_held_or_doub
     eprintln!("task claim --next through the remote: {n} git calls, {kills} kill points, no task held or doubled");
 }
 
+/// Whether process `pid` is stopped (SIGSTOP), read from /proc.
+fn is_stopped(pid: &str) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('T'))
+}
+
+/// A `task claim job --run` as host A (a claim judged by its heartbeat elsewhere), whose command writes its
+/// pid to `a.pid`, stops itself (a suspended laptop: A's run and its lease are alive, its heartbeat is not
+/// seen) and, once continued, exits `code`. Returns A and the command's pid once it is stopped.
+fn stale_run_claimer(t: &TestRepo, code: i32) -> (std::process::Child, String) {
+    task(t, &["add", "the job", "--id", "job"]).ok();
+    let pidfile = t.root.join("a.pid");
+    let cmd = format!("echo A > fromA.txt; echo $$ > '{}'; kill -STOP $$; exit {code}", pidfile.display());
+    let a = t
+        .cmd_in(&t.dir, &["task", "claim", "job", "--run", "--", "sh", "-c", &cmd])
+        .env("NEIGHBOR_HOST", "hostA")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("A's command stopped itself", || {
+        std::fs::read_to_string(&pidfile).is_ok_and(|p| !p.trim().is_empty() && is_stopped(p.trim()))
+    });
+    let pid = std::fs::read_to_string(&pidfile).unwrap().trim().to_string();
+    assert_eq!(stored(t)["job"]["claimed_by"]["host"], "hostA");
+    (a, pid)
+}
+
+/// Host B, for which A's claim has expired (a 1ms claim-ttl: A's heartbeat is older than that).
+fn as_host_b(t: &TestRepo, args: &[&str]) -> Out {
+    let mut all = vec!["-c", "tasks.claim-ttl=1ms", "task"];
+    all.extend_from_slice(args);
+    Out::from_output(t.cmd_in(&t.dir, &all).env("NEIGHBOR_HOST", "hostB").output().unwrap())
+}
+
+/// A `task claim --run` whose claim expired and was taken over while its command ran: when the command
+/// ends (exit 0 or 1) the old claimer's result is refused ("claim lost", exit 3) and the new claim stays
+/// exactly as it was. A human's `task done` of the task still works.
+#[test]
+fn a_stale_run_claimer_cannot_finish_a_claim_taken_over_from_it() {
+    for code in [1, 0] {
+        let t = TestRepo::new();
+        let (a, pid) = stale_run_claimer(&t, code);
+        // B takes the expired claim (without a tenant: A's lease does not stand in its way).
+        as_host_b(&t, &["claim", "job"]).ok();
+        let taken = stored(&t)["job"].clone();
+        assert_eq!((taken["status"].as_str(), taken["claimed_by"]["host"].as_str()), (Some("claimed"), Some("hostB")));
+        std::process::Command::new("kill").args(["-CONT", &pid]).status().unwrap();
+        let out = Out::from_output(a.wait_with_output().unwrap());
+        assert_eq!(out.code, 3, "exit {code}: A's late result is refused: {}", out.stderr);
+        assert!(out.stderr.contains("claim lost"), "exit {code}: {}", out.stderr);
+        assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+        assert_eq!(stored(&t)["job"], taken, "exit {code}: B's claim is untouched");
+        // A human may still decide the task is done.
+        task(&t, &["done", "job"]).ok();
+        assert_eq!(stored(&t)["job"]["status"], "done");
+    }
+}
+
+/// `task claim --tenant` of a task whose claim expired while its `--run` still holds its tenant's lease: the
+/// tenant is not handed over (two writers in one worktree); the claim is refused (exit 3) naming the lease,
+/// and the old claim stays, so the old claimer still finishes its own task.
+#[test]
+fn a_claim_never_takes_up_a_tenant_whose_lease_is_held() {
+    let t = TestRepo::new();
+    let (a, pid) = stale_run_claimer(&t, 1);
+    let before = stored(&t)["job"].clone();
+    let o = as_host_b(&t, &["claim", "job", "--tenant"]);
+    assert_eq!(o.code, 3, "{}\n{}", o.stdout, o.stderr);
+    assert!(o.stderr.contains("leased"), "{}", o.stderr);
+    assert_eq!(o.stdout, "", "no tenant path handed out");
+    assert_eq!(stored(&t)["job"], before, "A's claim is untouched");
+    // --next skips it: nothing else is ready.
+    assert_eq!(as_host_b(&t, &["claim", "--next", "--tenant"]).code, NOTHING_READY);
+    assert_eq!(stored(&t)["job"], before);
+    std::process::Command::new("kill").args(["-CONT", &pid]).status().unwrap();
+    let out = Out::from_output(a.wait_with_output().unwrap());
+    assert_eq!(out.code, 1, "A's command's exit: {}", out.stderr);
+    let s = &stored(&t)["job"];
+    assert_eq!((s["status"].as_str(), s["claimed_by"]["host"].as_str()), (Some("failed"), Some("hostA")), "{s}");
+}
+
 /// The task blob `json` behind refs/neighbor/tasks/<id> of the bare remote `origin.git`, as any writer of
 /// the shared remote can push it.
 fn push_raw_task(t: &TestRepo, id: &str, json: &str) {
