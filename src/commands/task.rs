@@ -98,6 +98,8 @@ pub enum Cmd {
         /// Also give the task a tenant of its own, named after it (as `add` makes one, setup included);
         /// the task and the tenant name each other. Prints the tenant's path instead of the id. A task whose
         /// tenant a live process holds the lease of (an earlier claimer's command) is not taken (exit 3).
+        /// The same caller's retry of a claim cut short (killed before its tenant was bound) resumes it:
+        /// the tenant is made or taken up and its path printed; with --next, such a claim comes first.
         #[arg(long)]
         tenant: bool,
         /// Claim into a tenant (as --tenant), run CMD there as `run` does, and mark the task done when CMD

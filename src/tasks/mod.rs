@@ -95,6 +95,21 @@ pub struct Claimer {
     /// pid now belongs to another process, as after a reboot, is dead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub process: Option<String>,
+    /// A claim into a tenant: the `task claim` process that wrote it. Once that process is gone, a claim
+    /// still without its tenant was cut short (killed), and the same claimer's retry resumes it; while it
+    /// runs, the claim is under way and nobody else's to finish.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub writer: Option<Writer>,
+}
+
+/// The process that wrote a claim into a tenant (see [`Claimer::writer`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Writer {
+    /// Its pid (on the claimer's host).
+    pub pid: u32,
+    /// Who it is beyond its pid, as [`Claimer::process`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<String>,
 }
 
 impl Claimer {
@@ -191,6 +206,7 @@ pub fn control_in(t: &Task) -> Option<String> {
         fields.extend([("claimer's host", c.host.as_str()), ("claim's time", c.since.as_str())]);
         fields.extend(c.heartbeat.as_deref().map(|h| ("claim's heartbeat", h)));
         fields.extend(c.process.as_deref().map(|p| ("claimer's process", p)));
+        fields.extend(c.writer.as_ref().and_then(|w| w.process.as_deref()).map(|p| ("claim writer's process", p)));
     }
     fields
         .into_iter()
@@ -604,7 +620,11 @@ fn claim_here(
 ) -> Result<Here, Error> {
     let ts = now();
     let process = crate::supervise::proc::identity(pid);
-    let claimer = Claimer { pid, host: host(), since: ts.clone(), heartbeat: Some(ts), process };
+    let writer = for_tenant.then(|| {
+        let me = std::process::id();
+        Writer { pid: me, process: crate::supervise::proc::identity(me) }
+    });
+    let claimer = Claimer { pid, host: host(), since: ts.clone(), heartbeat: Some(ts), process, writer };
     let judge = Judge::new(ctx);
     // Taking over a claim that is over: the work its tenant holds here is saved first, and the task says
     // where. A tenant whose work cannot be saved keeps the task from being taken (the error says why).
@@ -620,6 +640,10 @@ fn claim_here(
         }
         t.status = Status::Claimed;
         t.claimed_by = Some(claimer.clone());
+        if for_tenant {
+            // Bound again once its tenant is there: a claim into a tenant without one is unfinished.
+            t.tenant = None;
+        }
         t.reason = None;
         if let Some(o) = owner {
             t.owner = Some(o.to_string());
@@ -628,11 +652,34 @@ fn claim_here(
         t.version += 1;
         Ok(t)
     };
+    // A claim into a tenant that this same claimer (pid, host, process start) made and that was cut short
+    // (killed before its tenant was made or bound) is resumed, not refused as someone else's: its caller,
+    // still alive, would otherwise hold the task without knowing it.
+    let mine = |t: &Task| {
+        for_tenant
+            && t.status == Status::Claimed
+            && t.claimed_by.as_ref().is_some_and(|c| {
+                c.pid == claimer.pid
+                    && c.host == claimer.host
+                    && c.process == claimer.process
+                    // Its writer gone: cut short, not under way in a concurrent claim of the same caller.
+                    && c.writer.as_ref().is_some_and(|w| {
+                        !crate::supervise::proc::same_process_alive(w.pid, w.process.as_deref())
+                    })
+            })
+    };
+    let resumed = |t: &Task| {
+        let v = View { task: t.clone(), ready: false, claim_dead: false, claim_expired: false };
+        Ok((Claimed::Task(Box::new(v)), None))
+    };
     match want {
         Want::Id(id) => {
             for _ in 0..RETRIES {
                 let (all, _) = store::load_all(&ctx.repo)?;
                 let one = store::load(&ctx.repo, id)?;
+                if mine(&one.task) {
+                    return resumed(&one.task);
+                }
                 let all: Vec<Stored> =
                     all.into_iter().filter(|s| s.task.id != *id).chain(std::iter::once(one.clone())).collect();
                 let v = view_of(&all, id, &judge).ok_or_else(|| Error::new(format!("no task named '{id}'")))?;
@@ -655,6 +702,21 @@ fn claim_here(
         Want::Next => {
             for _ in 0..RETRIES {
                 let (all, _) = store::load_all(&ctx.repo)?;
+                // --next: the oldest such cut-short claim, one whose tenant is not bound yet, comes first.
+                let mut unfinished: Vec<&Stored> = Vec::new();
+                for s in all.iter().filter(|s| mine(&s.task)) {
+                    let bound = s.task.tenant.as_deref() == Some(s.task.id.as_str())
+                        && tenant_of_task(ctx, &s.task.id)?.is_some();
+                    if !bound {
+                        unfinished.push(s);
+                    }
+                }
+                if let Some(s) = unfinished
+                    .into_iter()
+                    .min_by(|a, b| (&a.task.created, &a.task.id).cmp(&(&b.task.created, &b.task.id)))
+                {
+                    return resumed(&s.task);
+                }
                 let vs = views(&all, &judge);
                 let mut ready: Vec<&View> = vs.iter().filter(|v| v.ready && !skip.contains(&v.task.id)).collect();
                 // Ready tasks that are not taken (below) count as claimed: someone still holds their tenant.
@@ -783,7 +845,9 @@ fn refuse_leased_tenant(ctx: &Ctx, id: &str) -> Result<(), Error> {
 /// makes one (named after the task, setup included) with its record's `task` naming the task, and record
 /// that tenant on the task, so each names the other. A tenant an earlier claimer of the task left is taken
 /// up again. When the tenant cannot be made the claim is put back (released) and the error says so;
-/// nothing half-bound is left.
+/// nothing half-bound is left. A `kill -9` between the steps cannot put anything back, so such a claim is
+/// resumed instead: the same claimer's retry, once the killed writer is gone, finishes it (see
+/// [`Claimer::writer`]); rolling back would need the killed process to run.
 pub fn claim_in_tenant(
     ctx: &Ctx,
     want: &Want,
@@ -1279,6 +1343,7 @@ mod tests {
             since: at(1_000),
             heartbeat: Some(at(100_000)),
             process: None,
+            writer: None,
         });
         let j = |now_ms| Judge { here: "here".into(), ttl: std::time::Duration::from_secs(60), now_ms };
         assert_eq!(j(160_000).of(&t), Liveness::Live, "60s after the heartbeat: not yet");
@@ -1296,6 +1361,7 @@ mod tests {
             since: at(0),
             heartbeat: None,
             process: None,
+            writer: None,
         });
         assert_eq!(j(u64::MAX / 2).of(&t), Liveness::Live);
     }
@@ -1312,6 +1378,7 @@ mod tests {
             since: state_dir::rfc3339(0),
             heartbeat: None,
             process,
+            writer: None,
         };
         t.claimed_by = Some(claim(crate::supervise::proc::identity(me)));
         assert_eq!(j.of(&t), Liveness::Live, "the claimer itself");

@@ -1216,6 +1216,51 @@ fn a_claim_never_takes_up_a_tenant_whose_lease_is_held() {
     assert_eq!((s["status"].as_str(), s["claimed_by"]["host"].as_str()), (Some("failed"), Some("hostA")), "{s}");
 }
 
+/// `kill -9` of `task claim --tenant` at each of its fail points, the caller (this test) alive: the caller's
+/// own retry resumes its claim (the tenant made or taken up, its path printed), again and again; its retry
+/// with `--next --tenant` resumes it too rather than leaving it held. Nothing is stuck on the live caller.
+#[test]
+fn a_killed_claim_into_a_tenant_is_resumed_by_the_same_callers_retry() {
+    for point in ["task-claim.claimed", "task-claim.tenant-made", "task-claim.bound"] {
+        for next in [false, true] {
+            let label = format!("{point} (retry with {})", if next { "--next" } else { "the id" });
+            let t = TestRepo::new();
+            task(&t, &["add", "crash me", "--id", "c"]).ok();
+            task(&t, &["add", "other", "--id", "d"]).ok();
+            let o = t
+                .cmd_in(&t.dir, &["task", "claim", "c", "--tenant"])
+                .env("NEIGHBOR_FAILPOINT", point)
+                .output()
+                .unwrap();
+            assert_eq!(o.status.code(), None, "{label}: killed: {}", String::from_utf8_lossy(&o.stderr));
+            assert_eq!(stored(&t)["c"]["claimed_by"]["pid"], std::process::id(), "{label}");
+            if next && point == "task-claim.bound" {
+                // Bound and only its printing lost: --next cannot tell it from a finished claim; the id can.
+                continue;
+            }
+            let retry: &[&str] = if next { &["claim", "--next", "--tenant"] } else { &["claim", "c", "--tenant"] };
+            let first = task(&t, retry);
+            assert_eq!(first.code, 0, "{label}: {}", first.stderr);
+            let path = std::path::PathBuf::from(first.stdout.trim_end());
+            assert!(path.join("README.md").exists(), "{label}: {}", first.stdout);
+            let s = stored(&t)["c"].clone();
+            assert_eq!((s["status"].as_str(), s["tenant"].as_str()), (Some("claimed"), Some("c")), "{label}: {s}");
+            assert_eq!(s["claimed_by"]["pid"], std::process::id(), "{label}");
+            let rows = t.tenants_json();
+            assert_eq!(rows.iter().filter(|r| r["task"] == "c").count(), 1, "{label}: {rows:?}");
+            // The same retry again: the same tenant, nothing changed.
+            let again = task(&t, &["claim", "c", "--tenant"]).ok();
+            assert_eq!(again.stdout, first.stdout, "{label}");
+            assert_eq!(stored(&t)["c"], s, "{label}: idempotent");
+            // A plain claim of it is still refused, and --next moves on to d, then finds nothing.
+            refused(&t, &["claim", "c"], 3, "already claimed");
+            let d = task(&t, &["claim", "--next", "--tenant", "--json"]).ok().json();
+            assert_eq!(d["id"], "d", "{label}");
+            assert_eq!(task(&t, &["claim", "--next", "--tenant"]).code, NOTHING_READY, "{label}");
+        }
+    }
+}
+
 /// The task blob `json` behind refs/neighbor/tasks/<id> of the bare remote `origin.git`, as any writer of
 /// the shared remote can push it.
 fn push_raw_task(t: &TestRepo, id: &str, json: &str) {
