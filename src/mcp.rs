@@ -7,7 +7,10 @@
 //! prints with `--json` (built by [`ui::json_value`], `schema_version` included). An error or refusal is
 //! a tool result with `isError: true` whose content is `{schema_version, code, kind, message, causes,
 //! hints}` (`code` is the exit code the command would have given, e.g. 3 for a refusal); an unknown tool
-//! or a malformed request is a JSON-RPC error and the session goes on.
+//! or a request with bad parameters is a JSON-RPC error and the session goes on. A line that is not JSON
+//! at all (or nests deeper than 128 levels, or is longer than 16 MiB) gets no answer: the SDK's stdio codec
+//! drops it and reads the next line, so the session goes on but a client waiting on that line's id waits
+//! in vain (JSON-RPC would answer -32700 with a null id; not done here).
 //!
 //! stdout is the protocol channel, so nothing else may write there: before serving, the process keeps
 //! private (close-on-exec) duplicates of its stdin and stdout for the protocol, then points fd 0 at
