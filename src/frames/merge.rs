@@ -466,6 +466,7 @@ fn merge_locked(
     let tree = build_tree(ctx, f.base_tree, &changes)?;
     crate::failpoint::hit("merge-frame.tree-written");
     verify_tree(ctx, f.base_tree, &tree, &changes)?;
+    refuse_ignored_in_the_way(&f, &tree)?;
     if opts.dry_run {
         report.diff = Some(trees::diff_text(&ctx.repo, &format!("{}^{{tree}}", f.base_hex), &tree, prefix)?);
         return Ok(Some(report));
@@ -811,6 +812,32 @@ fn hold_target(f: &Frame<'_>) -> Result<Held, Error> {
     Ok(Held { index_lock, clean_at })
 }
 
+/// Refuse (exit 3, before anything is written) when the checked-out target holds files git does not show,
+/// ignored ones, that the frame's tree would overwrite, or that sit where it needs a directory: the dirty
+/// check in [`hold_target`] sees untracked files but not ignored ones, and writing the checkout would
+/// replace a local secret without a trace, or fail after the commit point and wedge every later frame.
+fn refuse_ignored_in_the_way(f: &Frame<'_>, tree: &str) -> Result<(), Error> {
+    let Some(w) = f.target_wt.as_ref().filter(|_| f.opts.push.is_none()) else { return Ok(()) };
+    let found = crate::git::worktree::ignored_in_the_way(&w.path, &f.base_hex, tree, &[])?;
+    if found.is_empty() {
+        return Ok(());
+    }
+    Err(Error::refused(format!(
+        "frame {} would overwrite {} in {} (untracked, ignored by git); nothing was committed",
+        f.number,
+        shown(&found),
+        w.path.display()
+    ))
+    .hint("move it aside (ignored files are in no commit), then run merge-frame again"))
+}
+
+/// The first few of `paths`, and how many more.
+fn shown(paths: &[String]) -> String {
+    let first: Vec<&str> = paths.iter().take(5).map(String::as_str).collect();
+    let more = if paths.len() > 5 { format!(" and {} more", paths.len() - 5) } else { String::new() };
+    format!("{}{more}", first.join(", "))
+}
+
 /// The commit point: move the target (or, after a push, mirror the remote), archive the deltas and
 /// quarantine the bad ones in one ref transaction. A journal written first lets a crash right after be
 /// finished by the next run. Returns the checked-out target to sync, if any.
@@ -898,11 +925,9 @@ fn sync(
         let _ = std::fs::remove_file(journal_path(f.ctx));
     } else if f.opts.push.is_some()
         && let Some(w) = &f.target_wt
+        && let Err(n) = fast_forward_checkout(f.ctx, f.target, w, commit)
     {
-        let ff = checkout::fast_forward_with(&w.path, commit, &[(guard::ENV_MERGE_FRAME, "1")]);
-        if let Err(e) = ff {
-            notes.push(format!("{} was left behind the remote: {}", w.path.display(), e.stderr.trim()));
-        }
+        notes.push(n);
     }
     Ok(())
 }
@@ -958,8 +983,7 @@ fn follow_remote(
         return Ok(());
     }
     let moved = match wt {
-        Some(w) => checkout::fast_forward_with(&w.path, tip, &[(guard::ENV_MERGE_FRAME, "1")])
-            .map_err(|e| format!("{} was left behind the remote: {}", w.path.display(), e.stderr.trim())),
+        Some(w) => fast_forward_checkout(ctx, target, w, tip),
         None => refs::update_cas(&ctx.repo, &local, tip, &old, "git-neighbor merge-frame: follow the remote")
             .map_err(|e| format!("{target} was left behind the remote: {}", e.message)),
     };
@@ -967,6 +991,23 @@ fn follow_remote(
         notes.push(n);
     }
     Ok(())
+}
+
+/// Fast-forward the checked-out target to `tip` through git, unless that would overwrite an untracked file
+/// git does not show (git's fast-forward replaces ignored files without a word). Err: the note to report.
+fn fast_forward_checkout(ctx: &Ctx, target: &str, w: &crate::git::WorktreeInfo, tip: &str) -> Result<(), String> {
+    let behind = |why: &str| format!("{} was left behind the remote: {why}", w.path.display());
+    if let Some(old) = ctx.repo.ref_target(&format!("refs/heads/{target}")) {
+        let found = crate::git::worktree::ignored_in_the_way(&w.path, &old.to_string(), tip, &[])
+            .map_err(|e| behind(&e.message))?;
+        if !found.is_empty() {
+            return Err(behind(&format!(
+                "moving it would overwrite {} (untracked, ignored by git); move it aside",
+                shown(&found)
+            )));
+        }
+    }
+    checkout::fast_forward_with(&w.path, tip, &[(guard::ENV_MERGE_FRAME, "1")]).map_err(|e| behind(e.stderr.trim()))
 }
 
 /// `text` with control characters escaped: reasons quote untrusted input and end up in the frame

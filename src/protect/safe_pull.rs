@@ -131,7 +131,7 @@ pub fn safe_pull(
     let dirty = building::dirty_paths(&wt)?;
     let relation = relation(repo, &head, &tip)?;
     if relation != Relation::UpToDate {
-        let in_the_way = ignored_in_the_way(&wt, &head, &tip, &dirty)?;
+        let in_the_way = worktree::ignored_in_the_way(&wt, &head, &tip, &dirty)?;
         if !in_the_way.is_empty() {
             let shown: Vec<&str> = in_the_way.iter().take(5).map(String::as_str).collect();
             let more = if in_the_way.len() > 5 { format!(" and {} more", in_the_way.len() - 5) } else { String::new() };
@@ -209,56 +209,6 @@ fn follow_tracking_ref(repo: &Repo, up: &liveness::Upstream, tip: &str) {
         Some(_) => Ok(()),
         None => crate::git::query::create_ref(repo, &tracking, tip, &reason),
     };
-}
-
-/// Files on disk that git was never told about (ignored, so not in `dirty`) and that moving from `head` to
-/// `tip` would overwrite or delete: a path `tip` adds that exists here, anything under such a path when it
-/// is a directory here, or a non-directory here where `tip` needs a directory. git's own checkout treats
-/// ignored files as expendable; safe-pull does not.
-fn ignored_in_the_way(wt: &Path, head: &str, tip: &str, dirty: &[String]) -> Result<Vec<String>, Error> {
-    use std::collections::BTreeSet;
-    let changes = crate::git::worktree::tree_changes(wt, head, tip)?;
-    let deleted: BTreeSet<&str> = changes.iter().filter(|(s, _)| *s == 'D').map(|(_, p)| p.as_str()).collect();
-    let dirty: BTreeSet<&str> = dirty.iter().map(String::as_str).collect();
-    let known = |p: &str| deleted.contains(p) || dirty.contains(p);
-    let mut found = BTreeSet::new();
-    for (_, added) in changes.iter().filter(|(s, _)| *s == 'A') {
-        // Ancestors: a file or link where the new path needs a directory.
-        let mut prefix = String::new();
-        let parts: Vec<&str> = added.split('/').collect();
-        for part in &parts[..parts.len().saturating_sub(1)] {
-            if !prefix.is_empty() {
-                prefix.push('/');
-            }
-            prefix.push_str(part);
-            if let Ok(m) = std::fs::symlink_metadata(wt.join(&prefix))
-                && !m.is_dir()
-                && !known(&prefix)
-            {
-                found.insert(prefix.clone());
-            }
-        }
-        match std::fs::symlink_metadata(wt.join(added)) {
-            Ok(m) if m.is_dir() => {
-                let mut stack = vec![added.clone()];
-                while let Some(d) = stack.pop() {
-                    for e in std::fs::read_dir(wt.join(&d)).into_iter().flatten().flatten() {
-                        let rel = format!("{d}/{}", e.file_name().to_string_lossy());
-                        if e.file_type().is_ok_and(|t| t.is_dir()) {
-                            stack.push(rel);
-                        } else if !known(&rel) {
-                            found.insert(rel);
-                        }
-                    }
-                }
-            }
-            Ok(_) if !known(added) => {
-                found.insert(added.clone());
-            }
-            _ => {}
-        }
-    }
-    Ok(found.into_iter().collect())
 }
 
 /// How HEAD relates to the fetched tip.

@@ -13,6 +13,7 @@ mod crash;
 mod doctor;
 mod frames;
 mod frames_atomic;
+mod frames_attack;
 mod frames_check;
 mod frames_crash;
 mod frames_history;

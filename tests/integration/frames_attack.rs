@@ -1,0 +1,75 @@
+//! What an attack on merge-frame found: files in the checkout git does not show (ignored ones) that a
+//! frame would overwrite or need as a directory, delta paths that are git's own control files, a reducer
+//! that leaves something other than a file, and quarantine or archive refs that were overwritten or could
+//! not be created. Each is refused before the commit point, or kept, and no frame wedges the next one.
+
+use crate::common::*;
+use crate::frames_check::*;
+
+/// The `git status`-clean checked-out target with `state/<ignored>` listed in `.gitignore`.
+fn with_ignored(ignored: &str) -> TestRepo {
+    let t = TestRepo::new();
+    t.commit_file(".gitignore", &format!("state/{ignored}\n"), "ignore a local file");
+    t
+}
+
+/// An ignored file at a path the frame creates (a local secret) is never overwritten: exit 3
+/// naming it, nothing committed, the delta still waiting; once it is moved aside the frame merges.
+#[test]
+fn an_ignored_file_where_the_frame_writes_refuses_and_commits_nothing() {
+    let t = with_ignored("local.json");
+    let d = t.dir.clone();
+    t.write("state/local.json", "{\"secret\":\"my-local-token\"}\n");
+    t.delta(&d, &["--stream", "a"], r#"{"ops":[{"op":"set","path":"local.json","pointer":"/x","value":1}]}"#).ok();
+    let head = t.git(&["rev-parse", "HEAD"]);
+    let o = t.neighbor(&["merge-frame"]);
+    assert_eq!(o.code, 3, "{}{}", o.stdout, o.stderr);
+    assert!(o.stderr.contains("state/local.json"), "{}", o.stderr);
+    assert!(o.stderr.contains("move it aside"), "{}", o.stderr);
+    assert_eq!(read(&d.join("state/local.json")), "{\"secret\":\"my-local-token\"}\n");
+    assert_eq!(t.git(&["rev-parse", "HEAD"]), head);
+    assert_eq!(t.branches("refs/neighbor/deltas/1/").len(), 1);
+    assert!(t.branches("refs/neighbor/archive/").is_empty());
+    // A dry run says the same.
+    assert_eq!(t.neighbor(&["merge-frame", "--dry-run"]).code, 3);
+    std::fs::rename(d.join("state/local.json"), t.root.join("local.json.saved")).unwrap();
+    t.neighbor(&["merge-frame"]).ok();
+    assert_eq!(t.frame_commits(&d, "HEAD", 1), 1);
+    check_checkout(&t, &d);
+}
+
+/// An ignored file where the frame needs a directory, and an ignored directory where it
+/// writes a file, refuse before the commit point; the frames after them merge once the way is clear.
+/// (Before: the frame was committed, writing its file failed with "File exists", and every later frame
+/// failed the same way.)
+#[test]
+fn an_ignored_file_where_the_frame_needs_a_directory_refuses_and_commits_nothing() {
+    let t = with_ignored("cache");
+    let d = t.dir.clone();
+    t.write("state/cache", "local cache\n");
+    t.delta(&d, &["--stream", "a"], r#"{"ops":[{"op":"set","path":"cache/x.json","pointer":"/x","value":1}]}"#).ok();
+    let head = t.git(&["rev-parse", "HEAD"]);
+    let o = t.neighbor(&["merge-frame"]);
+    assert_eq!(o.code, 3, "{}{}", o.stdout, o.stderr);
+    assert!(o.stderr.contains("state/cache"), "{}", o.stderr);
+    assert_eq!(read(&d.join("state/cache")), "local cache\n");
+    assert_eq!(t.git(&["rev-parse", "HEAD"]), head);
+    assert_eq!(t.git(&["status", "--porcelain"]), "");
+
+    // An ignored directory where a frame writes a file: everything in it is named.
+    std::fs::remove_file(d.join("state/cache")).unwrap();
+    t.neighbor(&["merge-frame"]).ok();
+    t.commit_file(".gitignore", "state/cache\nstate/dir.json\n", "ignore more");
+    write_in(&d, "state/dir.json/keep.txt", "mine\n");
+    t.delta(&d, &["--stream", "a"], r#"{"ops":[{"op":"set","path":"dir.json","pointer":"/x","value":1}]}"#).ok();
+    let head = t.git(&["rev-parse", "HEAD"]);
+    let o = t.neighbor(&["merge-frame"]);
+    assert_eq!(o.code, 3, "{}{}", o.stdout, o.stderr);
+    assert!(o.stderr.contains("state/dir.json/keep.txt"), "{}", o.stderr);
+    assert_eq!(read(&d.join("state/dir.json/keep.txt")), "mine\n");
+    assert_eq!(t.git(&["rev-parse", "HEAD"]), head);
+    std::fs::remove_dir_all(d.join("state/dir.json")).unwrap();
+    let r = t.neighbor(&["merge-frame", "--json"]).ok().json();
+    assert_eq!(r["frame"], 2);
+    check_checkout(&t, &d);
+}
