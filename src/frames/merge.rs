@@ -1688,6 +1688,11 @@ fn reduce(
         for (mode, id, path) in &listing {
             let (mode, id, path) = (mode.as_str(), id.as_str(), path.as_str());
             let Some(rel) = path.strip_prefix(&format!("{prefix}/")) else { continue };
+            // A `.gitattributes` or `.gitignore` committed in the state dir is git's, not a state file: the
+            // reducer does not see it, and it stays as it is (it may not write one).
+            if rel.split('/').filter_map(delta::git_control_file).any(|n| n != ".gitmodules") {
+                continue;
+            }
             // The tree may come from anyone who can push: every path is checked as git would before
             // writing it, and only plain files are materialised.
             let refuse = |why: String| {

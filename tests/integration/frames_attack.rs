@@ -73,3 +73,56 @@ fn an_ignored_file_where_the_frame_needs_a_directory_refuses_and_commits_nothing
     assert_eq!(r["frame"], 2);
     check_checkout(&t, &d);
 }
+
+/// `.gitattributes`, `.gitignore` and `.gitmodules` (any component, any case, any spelling
+/// git folds onto them) are refused by `delta write` and quarantined by merge-frame; the good delta of
+/// the frame merges and the next frames merge. (Before: `state/.gitattributes` saying
+/// `*.json working-tree-encoding=UTF-16LE` made every later frame fail after its commit point.)
+#[test]
+fn git_control_files_are_refused_as_delta_paths_and_quarantined() {
+    let t = TestRepo::new();
+    let d = t.dir.clone();
+    let paths = [
+        ".gitattributes",
+        ".GitAttributes",
+        "sub/.gitattributes",
+        ".gitignore",
+        ".GITIGNORE",
+        "x/.gitignore/y.json",
+        ".gitmodules",
+        ".g\u{200c}itattributes",
+        "gitatt~1",
+        "gitign~1",
+    ];
+    let mut smuggled = 0;
+    for (i, p) in paths.iter().enumerate() {
+        let body = serde_json::json!({"ops": [{"op": "append-lines", "path": p,
+            "value": ["*.json working-tree-encoding=UTF-16LE"]}]});
+        let o = t.delta(&d, &["--frame", "1", "--stream", &format!("w{i}")], &body.to_string());
+        assert_eq!(o.code, 1, "delta path {p:?} accepted: {}{}", o.stdout, o.stderr);
+        assert!(o.stderr.contains("invalid delta"), "{p:?}: {}", o.stderr);
+        smuggle(&t, &d, "1", &format!("h{i}"), &body.to_string());
+        smuggled += 1;
+    }
+    t.delta(
+        &d,
+        &["--frame", "1", "--stream", "good"],
+        r#"{"ops":[{"op":"set","path":"a.json","pointer":"/n","value":1}]}"#,
+    )
+    .ok();
+    let r = t.neighbor(&["merge-frame", "--json"]).ok().json();
+    for s in r["streams"].as_array().unwrap() {
+        let want = if s["stream"] == "good" { "applied" } else { "quarantined" };
+        assert_eq!(s["status"], want, "{s}");
+    }
+    assert_eq!(t.branches("refs/neighbor/quarantine/1/").len(), smuggled);
+    assert_eq!(t.git(&["diff", "--name-only", "HEAD~1", "HEAD"]), "state/a.json");
+    assert!(!d.join("state/.gitattributes").exists());
+    for n in 2..4 {
+        t.delta(&d, &["--stream", "a"], r#"{"ops":[{"op":"incr","path":"a.json","pointer":"/n","value":1}]}"#).ok();
+        let r = t.neighbor(&["merge-frame", "--json"]).ok().json();
+        assert_eq!(r["frame"], n);
+    }
+    assert_eq!(read(&d.join("state/a.json")), "{\n  \"n\": 3\n}\n");
+    check_checkout(&t, &d);
+}

@@ -52,7 +52,9 @@ pub use json::MAX_DEPTH;
 pub use ops::Op;
 #[cfg(test)]
 pub use path::PathError;
-pub use path::{NoSymlinks, RelPath, check_component, check_dir_no_symlinks, check_no_symlinks, validate_rel_path};
+pub use path::{
+    NoSymlinks, RelPath, check_component, check_dir_no_symlinks, check_no_symlinks, git_control_file, validate_rel_path,
+};
 
 /// A parsed, validated delta file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -4,8 +4,10 @@
 //! Every file a delta touches is named relative to the canonical state
 //! directory. A [`RelPath`] can only be built through validation, so holding
 //! one proves the path cannot climb out of that directory by its spelling
-//! alone, and that no component is one git refuses to check out (`.git` in
-//! any spelling NTFS or HFS+ would fold to it, `.gitmodules`); the symlink
+//! alone, that no component is one git refuses to check out (`.git` in
+//! any spelling NTFS or HFS+ would fold to it), and that none is a file git
+//! reads as instructions (`.gitattributes`, `.gitignore`, `.gitmodules`, see
+//! [`git_control_file`]); the symlink
 //! checks cover the part that spelling cannot. The same validation serves
 //! delta paths, `state.dir` and every path read back from a tree.
 
@@ -222,10 +224,45 @@ pub fn check_component(component: &str) -> Result<(), PathError> {
     if let Err(e) = gix::validate::path::component(component.as_bytes().as_bstr(), Some(Mode::Symlink), opts) {
         return Err(reserved(e.to_string()));
     }
+    if let Some(name) = git_control_file(component) {
+        return Err(reserved(format!("git reads {name} in a directory as its own instructions, not as a state file")));
+    }
     if component.ends_with('.') || component.ends_with(' ') {
         return Err(reserved("a trailing dot or space is dropped by Windows".into()));
     }
     Ok(())
+}
+
+/// The git control file — `.gitattributes`, `.gitignore` or `.gitmodules` — that `component` names on
+/// some file system git protects, if any: in any case (as case-insensitive file systems fold it), with
+/// the code points HFS+ ignores, with what NTFS drops (trailing dots and spaces, a `:` stream suffix), or
+/// as an NTFS short name (`gitatt~1`, or git's hashed form such as `gi7d29~1`). A state file there would
+/// be read by git as instructions: `.gitattributes` saying `*.json working-tree-encoding=UTF-16LE` makes
+/// git fail to stage every later frame's files.
+pub fn git_control_file(component: &str) -> Option<&'static str> {
+    /// The names, each with the prefix of the short names NTFS may give it once `~1`..`~4` are taken.
+    const NAMES: [(&str, &str); 3] =
+        [(".gitattributes", "gi7d29"), (".gitignore", "gi250a"), (".gitmodules", "gi7eba")];
+    let folded: String = component.chars().filter(|c| !hfs_ignorable(*c)).collect::<String>().to_ascii_lowercase();
+    let folded = folded.split(':').next().unwrap_or_default().trim_end_matches(['.', ' ']);
+    let short = folded.split_once('~').filter(|(stem, n)| {
+        !stem.is_empty()
+            && stem.len() <= 6
+            && n.starts_with(|c: char| c.is_ascii_digit() && c != '0')
+            && n.bytes().all(|b| b.is_ascii_digit())
+    });
+    NAMES.iter().find_map(|&(name, hashed)| {
+        let matches = folded == name
+            || short.is_some_and(|(stem, n)| {
+                stem == &name[1..7] || (hashed.starts_with(stem) && stem.len() + 1 + n.len() == 8)
+            });
+        matches.then_some(name)
+    })
+}
+
+/// Code points case-insensitive HFS+ skips when it compares names (as git's `is_hfs_dotgit` does).
+fn hfs_ignorable(c: char) -> bool {
+    matches!(c as u32, 0x200c..=0x200f | 0x202a..=0x202e | 0x206a..=0x206f | 0xfeff)
 }
 
 /// Refuses if `state_dir` or any existing component of `rel` below it is a
