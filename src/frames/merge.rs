@@ -1777,8 +1777,32 @@ fn collect_files(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) -
         } else if ft.is_dir() {
             collect_files(root, &p, out)?;
         } else {
-            out.insert(rel, std::fs::read(&p).ctx(|| format!("cannot read {}", p.display()))?);
+            out.insert(rel.clone(), read_plain_file(&p, &rel)?);
         }
     }
     Ok(())
+}
+
+/// The bytes of the reducer's file at `p` (`rel` in its scratch dir), refusing anything but a regular
+/// file: what is opened (never following a link, never waiting: a FIFO would block the read for ever, with
+/// the building and mailbox locks held) is checked before it is read, so a file swapped for a FIFO after
+/// the listing is refused too.
+fn read_plain_file(p: &Path, rel: &str) -> Result<Vec<u8>, Error> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let flags = nix::fcntl::OFlag::O_NOFOLLOW | nix::fcntl::OFlag::O_NONBLOCK;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags.bits())
+        .open(p)
+        .ctx(|| format!("cannot read {}", p.display()))?;
+    if !f.metadata().ctx(|| format!("cannot stat {}", p.display()))?.is_file() {
+        return Err(Error::new(format!(
+            "reducer left a non-file at '{rel}' (a FIFO, socket or device); the frame was not merged"
+        ))
+        .hint("state files are plain files: make the reducer remove it, then run merge-frame again"));
+    }
+    let mut bytes = Vec::new();
+    (&f).read_to_end(&mut bytes).ctx(|| format!("cannot read {}", p.display()))?;
+    Ok(bytes)
 }

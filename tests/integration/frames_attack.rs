@@ -126,3 +126,39 @@ fn git_control_files_are_refused_as_delta_paths_and_quarantined() {
     assert_eq!(read(&d.join("state/a.json")), "{\n  \"n\": 3\n}\n");
     check_checkout(&t, &d);
 }
+
+/// A reducer that leaves a FIFO (or anything but a file or directory) is refused: the frame is
+/// not merged, the locks are released (a writer gets in at once), nothing is committed. (Before:
+/// merge-frame blocked for ever reading the FIFO, holding the building and mailbox locks.)
+#[test]
+fn a_reducer_that_leaves_a_fifo_is_refused_and_the_locks_released() {
+    let t = TestRepo::new();
+    let d = t.dir.clone();
+    let reducer = t.root.join("reduce.sh");
+    std::fs::write(&reducer, "#!/bin/sh\ncat >/dev/null\nmkfifo \"$NEIGHBOR_STATE/pipe\"\n").unwrap();
+    std::fs::set_permissions(&reducer, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    t.delta(&d, &["--stream", "a"], r#"{"ops":[{"op":"set","path":"a.json","pointer":"/x","value":1}]}"#).ok();
+    let head = t.git(&["rev-parse", "HEAD"]);
+    let mut child = t.spawn(&["merge-frame", "--reducer", reducer.to_str().unwrap()]);
+    // A deadline, not a synchronisation: the run must end by itself.
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if std::time::Instant::now() > until {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("merge-frame still blocked on the reducer's FIFO after a minute");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let o = Out::from_output(child.wait_with_output().unwrap());
+    assert_eq!(status.code(), Some(1), "{}", o.stderr);
+    assert!(o.stderr.contains("pipe"), "{}", o.stderr);
+    assert_eq!(t.git(&["rev-parse", "HEAD"]), head);
+    assert_eq!(t.branches("refs/neighbor/deltas/1/").len(), 1);
+    t.neighbor(&["--lock-timeout", "0s", "delta", "write", "--stream", "b", "--frame", "2", "--fallback"]).ok();
+    assert!(temp_leftovers(&t, &d).is_empty(), "{:?}", temp_leftovers(&t, &d));
+    t.neighbor(&["merge-frame"]).ok();
+}
