@@ -377,22 +377,39 @@ struct Moves {
     archive: (String, String),
     /// The archived mailbox slots: (ref, blob), each deleted by compare-and-swap on its blob.
     archived: Vec<(String, String)>,
-    /// (mailbox ref, quarantine ref, blob).
-    quarantined: Vec<(String, String, String)>,
+    /// The invalid deltas that can be moved into the quarantine (see [`plan_quarantine`]).
+    quarantined: Vec<Quarantine>,
+}
+
+/// One invalid delta's move from the mailbox into the quarantine.
+struct Quarantine {
+    /// Its mailbox ref.
+    from: String,
+    /// Its quarantine ref.
+    to: String,
+    blob: String,
+    /// `to` holds this blob already (an earlier run moved the same delta): only the mailbox ref goes.
+    present: bool,
 }
 
 impl Moves {
     /// Every mailbox slot the frame takes out of the mailbox: (ref, blob).
     fn taken(&self) -> impl Iterator<Item = (&String, &String)> {
-        self.archived.iter().map(|(r, b)| (r, b)).chain(self.quarantined.iter().map(|(r, _, b)| (r, b)))
+        self.archived.iter().map(|(r, b)| (r, b)).chain(self.quarantined.iter().map(|q| (&q.from, &q.blob)))
     }
 
-    /// The `update-ref --stdin` lines that create the archive and the quarantine refs.
-    fn creates(&self) -> String {
+    /// The `update-ref --stdin` lines that create the archive and the quarantine refs: only create them,
+    /// never replace what is there (a frame merged twice, a stream's second quarantined delta). A ref that
+    /// holds its value already (fetched from the remote the frame was published to) is left as it is.
+    fn creates(&self, repo: &Repo) -> String {
         let (archive, tree) = &self.archive;
-        let mut tx = format!("update {archive} {tree}\n");
-        for (_, to, blob) in &self.quarantined {
-            tx += &format!("update {to} {blob}\n");
+        let wanted = std::iter::once((archive, tree))
+            .chain(self.quarantined.iter().filter(|q| !q.present).map(|q| (&q.to, &q.blob)));
+        let mut tx = String::new();
+        for (r, id) in wanted {
+            if !mailbox::holds(repo, r, id) {
+                tx += &format!("create {r} {id}\n");
+            }
         }
         tx
     }
@@ -457,7 +474,7 @@ fn merge_locked(
     // No delta to apply and no stream that fell back: nothing to record, so no commit.
     if collected.valid.is_empty() {
         report.nothing_to_merge = true;
-        quarantine_only(&f, &collected.quarantined)?;
+        quarantine_only(&f, &collected.quarantined, &mut report.notes)?;
         return Ok(Some(report));
     }
     let held = hold_target(&f)?;
@@ -467,6 +484,7 @@ fn merge_locked(
     crate::failpoint::hit("merge-frame.tree-written");
     verify_tree(ctx, f.base_tree, &tree, &changes)?;
     refuse_ignored_in_the_way(&f, &tree)?;
+    refuse_archived(&f)?;
     if opts.dry_run {
         report.diff = Some(trees::diff_text(&ctx.repo, &format!("{}^{{tree}}", f.base_hex), &tree, prefix)?);
         return Ok(Some(report));
@@ -482,11 +500,7 @@ fn merge_locked(
     let moves = Moves {
         archive: (mailbox::archive_ref(frame), mailbox::archive_tree(&ctx.repo, &entries)?),
         archived,
-        quarantined: collected
-            .quarantined
-            .iter()
-            .map(|(slot, _)| (slot.r#ref.clone(), format!("{QUARANTINE}{frame}/{}", slot.stream), slot.blob.clone()))
-            .collect(),
+        quarantined: plan_quarantine(ctx, frame, &collected.quarantined, &mut report.notes)?,
     };
     if let Some(remote) = &opts.push {
         let seal = format!("{}{frame}", mailbox::SEALS);
@@ -770,17 +784,94 @@ fn apply(f: &Frame<'_>, c: &mut Collected, report: &mut Report) -> Result<(Chang
 }
 
 /// A frame with nothing to commit still moves its invalid deltas out of the mailbox, into the quarantine.
-fn quarantine_only(f: &Frame<'_>, quarantined: &[(Slot, String)]) -> Result<(), Error> {
+fn quarantine_only(f: &Frame<'_>, quarantined: &[(Slot, String)], notes: &mut Vec<String>) -> Result<(), Error> {
     if f.opts.dry_run || f.opts.push.is_some() || quarantined.is_empty() {
         return Ok(());
     }
     let mut tx = String::new();
-    for (slot, _) in quarantined {
-        tx +=
-            &format!("update {QUARANTINE}{}/{} {b}\ndelete {} {b}\n", f.number, slot.stream, slot.r#ref, b = slot.blob);
+    for q in plan_quarantine(f.ctx, f.number, quarantined, notes)? {
+        if !q.present {
+            tx += &format!("create {} {}\n", q.to, q.blob);
+        }
+        tx += &format!("delete {} {}\n", q.from, q.blob);
     }
-    refs::transaction(&f.ctx.repo, None, &tx)?;
+    if !tx.is_empty() {
+        refs::transaction(&f.ctx.repo, None, &tx)?;
+    }
     log_quarantined(f.ctx, f.number, quarantined)
+}
+
+/// Where each invalid delta of `frame` goes in the quarantine, as a ref git can create beside those there:
+/// `quarantine/<frame>/<stream>`, or `<stream>+<blob>` when that is taken (a stream's second quarantined
+/// delta of a frame that made no commit) or blocked (an old nested quarantine ref under it), and
+/// `_invalid+<blob>` for a mailbox ref whose stream is not a stream name (`deltas/1/x/y`, from a remote): no
+/// stream name holds `+`, so none of these can clash with a stream's own. A delta none of them can be
+/// made for (a ref where the quarantine's directory must be) stays in the mailbox, with a note, rather
+/// than fail the frame.
+fn plan_quarantine(
+    ctx: &Ctx,
+    frame: u64,
+    quarantined: &[(Slot, String)],
+    notes: &mut Vec<String>,
+) -> Result<Vec<Quarantine>, Error> {
+    if quarantined.is_empty() {
+        return Ok(Vec::new());
+    }
+    let dir = format!("{QUARANTINE}{frame}");
+    let there: BTreeMap<String, String> = refs::under(&ctx.repo, &format!("{dir}/"))?.into_iter().collect();
+    // A ref at `refs/neighbor`, `…/quarantine` or `…/quarantine/<frame>` leaves no room under it.
+    let blocked = ["refs/neighbor", QUARANTINE.trim_end_matches('/'), dir.as_str()]
+        .into_iter()
+        .find(|r| ctx.repo.ref_target(r).is_some());
+    let mut planned: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for (slot, _) in quarantined {
+        let candidates = if registry::validate_name_as("stream", &slot.stream).is_ok() {
+            vec![format!("{dir}/{}", slot.stream), format!("{dir}/{}+{}", slot.stream, slot.blob)]
+        } else {
+            vec![format!("{dir}/_invalid+{}", slot.blob)]
+        };
+        let chosen = candidates.into_iter().find_map(|to| {
+            if there.get(&to) == Some(&slot.blob) {
+                return Some((to, true));
+            }
+            let under = format!("{to}/");
+            let free = blocked.is_none()
+                && !there.contains_key(&to)
+                && !planned.contains(&to)
+                && there.range(under.clone()..).next().is_none_or(|(r, _)| !r.starts_with(&under));
+            free.then_some((to, false))
+        });
+        match chosen {
+            Some((to, present)) => {
+                planned.insert(to.clone());
+                out.push(Quarantine { from: slot.r#ref.clone(), to, blob: slot.blob.clone(), present });
+            }
+            None => notes.push(format!(
+                "{} is invalid but stays in the mailbox: no quarantine ref can be created for it{}",
+                slot.r#ref,
+                blocked.map(|b| format!(" ({b} is a ref)")).unwrap_or_default()
+            )),
+        }
+    }
+    Ok(out)
+}
+
+/// Refuse (exit 3, before the commit point) a frame whose archive ref exists: the frame was merged before,
+/// into a commit the target no longer holds, and its archive is the only record of those deltas.
+fn refuse_archived(f: &Frame<'_>) -> Result<(), Error> {
+    let archive = mailbox::archive_ref(f.number);
+    if f.ctx.repo.ref_target(&archive).is_none() {
+        return Ok(());
+    }
+    Err(Error::refused(format!(
+        "frame {} was merged before ({archive} exists) but '{}' does not hold that merge; nothing was committed",
+        f.number, f.target
+    ))
+    .hint(format!(
+        "restore the frame's commit to '{}', or keep the old archive under another name (`git update-ref <name> {archive}`) and delete it (`git update-ref -d {archive}`), then run merge-frame again",
+        f.target
+    )))
 }
 
 /// Take the checked-out target's index lock, from before the commit point until its index matches the
@@ -850,7 +941,7 @@ fn record(f: &Frame<'_>, commit: &str, moves: &Moves, changed: &[String]) -> Res
         None => {
             tx += &format!("update {local_target} {commit} {}\n", f.base_hex);
             sync_wt = f.target_wt.as_ref().map(|w| w.path.clone());
-            tx += &moves.creates();
+            tx += &moves.creates(&ctx.repo);
             for (from, blob) in moves.taken() {
                 tx += &format!("delete {from} {blob}\n");
             }
@@ -1605,7 +1696,7 @@ fn mirror(ctx: &Ctx, frame: u64, head: &str, moves: &Moves) -> Result<(), Error>
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let mut tx = head.to_string() + &moves.creates();
+        let mut tx = head.to_string() + &moves.creates(&ctx.repo);
         let mut deletes = 0;
         for (from, blob) in moves.taken() {
             if mailbox::holds(&ctx.repo, from, blob) {
@@ -1641,8 +1732,8 @@ fn push_frame(
         vec![format!("{commit}:{target_ref}"), format!("{}:{seal}", mailbox::merged_seal(&ctx.repo, frame)?)];
     let (archive, tree) = &moves.archive;
     specs.push(format!("{tree}:{archive}"));
-    for (_, to, blob) in &moves.quarantined {
-        specs.push(format!("{blob}:{to}"));
+    for q in &moves.quarantined {
+        specs.push(format!("{}:{}", q.blob, q.to));
     }
     for (from, _) in moves.taken() {
         if remote_refs.iter().any(|(name, _)| name == from) {

@@ -162,3 +162,95 @@ fn a_reducer_that_leaves_a_fifo_is_refused_and_the_locks_released() {
     assert!(temp_leftovers(&t, &d).is_empty(), "{:?}", temp_leftovers(&t, &d));
     t.neighbor(&["merge-frame"]).ok();
 }
+
+/// A second quarantined delta of the same frame and stream keeps the first (both are on a
+/// quarantine ref), and a frame merged again after its commit left the target never overwrites the
+/// first archive: it is refused before the commit point.
+#[test]
+fn quarantined_deltas_and_frame_archives_are_never_overwritten() {
+    let t = TestRepo::new();
+    let d = t.dir.clone();
+    t.commit_file("state/a.json", "{\"s\":\"str\"}\n", "a string");
+    let bad = |work: &str| {
+        format!(r#"{{"ops":[{{"op":"incr","path":"a.json","pointer":"/s","value":1}}],"meta":{{"work":"{work}"}}}}"#)
+    };
+    t.delta(&d, &["--stream", "a"], &bad("first")).ok();
+    t.neighbor(&["merge-frame"]).ok();
+    let first = t.git(&["rev-parse", "refs/neighbor/quarantine/1/a"]);
+    t.delta(&d, &["--stream", "a"], &bad("second")).ok();
+    t.neighbor(&["merge-frame"]).ok();
+    let held: Vec<String> = t
+        .git(&["for-each-ref", "--format=%(objectname)", "refs/neighbor/quarantine/1/"])
+        .lines()
+        .map(String::from)
+        .collect();
+    assert_eq!(held.len(), 2, "{held:?}");
+    assert!(held.contains(&first), "the first quarantined delta is on no ref: {held:?}");
+    assert!(t.branches("refs/neighbor/deltas/").is_empty());
+    let q = t.neighbor(&["delta", "list", "--quarantined", "--json"]).ok().json();
+    assert_eq!(q.as_array().unwrap().len(), 2, "{q}");
+    for row in q.as_array().unwrap() {
+        assert!(row["reason"].as_str().is_some_and(|r| !r.is_empty()), "{row}");
+    }
+
+    // Frame 1 merged, then the target rewound past it: merging frame 1 again must not replace its archive.
+    t.delta(&d, &["--stream", "a"], r#"{"ops":[{"op":"set","path":"a.json","pointer":"/ok","value":1}]}"#).ok();
+    t.neighbor(&["merge-frame"]).ok();
+    let archive = t.git(&["rev-parse", "refs/neighbor/archive/1/deltas"]);
+    t.git(&["reset", "-q", "--hard", "HEAD~1"]);
+    t.delta(
+        &d,
+        &["--stream", "b", "--frame", "1"],
+        r#"{"ops":[{"op":"set","path":"a.json","pointer":"/b","value":1}]}"#,
+    )
+    .ok();
+    let head = t.git(&["rev-parse", "HEAD"]);
+    let o = t.neighbor(&["merge-frame"]);
+    assert_eq!(o.code, 3, "{}{}", o.stdout, o.stderr);
+    assert!(o.stderr.contains("refs/neighbor/archive/1/deltas"), "{}", o.stderr);
+    assert_eq!(t.git(&["rev-parse", "refs/neighbor/archive/1/deltas"]), archive);
+    assert_eq!(t.git(&["rev-parse", "HEAD"]), head);
+    assert_eq!(t.branches("refs/neighbor/deltas/1/").len(), 1);
+    assert_eq!(t.git(&["status", "--porcelain"]), "");
+}
+
+/// A nested mailbox ref (`deltas/1/x/y`, from a remote or an old client) is quarantined under a
+/// name no stream's quarantine can clash with, and stream `x`'s own bad delta of the frame is quarantined
+/// beside it while the good delta merges. A quarantine ref git cannot create never fails the frame: the
+/// delta stays in the mailbox and the report says so.
+#[test]
+fn a_nested_mailbox_ref_never_wedges_the_quarantine() {
+    let t = TestRepo::new();
+    let d = t.dir.clone();
+    t.commit_file("state/a.json", "{\"s\":\"str\"}\n", "a string");
+    let empty = git_stdin(&t, &d, &["hash-object", "-w", "--stdin"], b"{\"ops\":[]}");
+    t.git(&["update-ref", "refs/neighbor/deltas/1/x/y", &empty]);
+    t.neighbor(&["merge-frame"]).ok();
+    assert!(t.branches("refs/neighbor/deltas/").is_empty());
+    t.delta(&d, &["--stream", "x"], r#"{"ops":[{"op":"incr","path":"a.json","pointer":"/s","value":1}]}"#).ok();
+    t.delta(&d, &["--stream", "a"], r#"{"ops":[{"op":"set","path":"a.json","pointer":"/ok","value":1}]}"#).ok();
+    let r = t.neighbor(&["merge-frame", "--json"]).ok().json();
+    assert_eq!(r["frame"], 1, "{r}");
+    assert_eq!(t.frame_commits(&d, "HEAD", 1), 1);
+    assert_eq!(t.git(&["for-each-ref", "--format=%(objectname)", "refs/neighbor/quarantine/1/"]).lines().count(), 2);
+    assert!(t.branches("refs/neighbor/deltas/").is_empty());
+
+    // A quarantine that cannot be made at all (a ref where its directory must be, as a remote could leave):
+    // the frame merges, the bad delta stays where it was and is reported.
+    t.git(&["update-ref", "refs/neighbor/quarantine/2", &empty]);
+    t.delta(&d, &["--stream", "x"], r#"{"ops":[{"op":"incr","path":"a.json","pointer":"/s","value":1}]}"#).ok();
+    t.delta(&d, &["--stream", "a"], r#"{"ops":[{"op":"set","path":"a.json","pointer":"/ok","value":2}]}"#).ok();
+    let r = t.neighbor(&["merge-frame", "--json"]).ok().json();
+    assert_eq!(r["frame"], 2, "{r}");
+    assert_eq!(t.frame_commits(&d, "HEAD", 2), 1);
+    assert_eq!(t.branches("refs/neighbor/deltas/2/").len(), 1, "the delta stays where it was");
+    let notes = r["notes"].to_string();
+    assert!(notes.contains("refs/neighbor/deltas/2/x"), "{r}");
+    // A frame of only that delta and the blocked quarantine does not fail either.
+    t.git(&["update-ref", "refs/neighbor/quarantine/3", &empty]);
+    t.delta(&d, &["--stream", "x"], r#"{"ops":[{"op":"incr","path":"a.json","pointer":"/s","value":1}]}"#).ok();
+    let r = t.neighbor(&["merge-frame", "--json"]).ok().json();
+    assert_eq!(r["frame"], 3, "{r}");
+    assert!(r["notes"].to_string().contains("refs/neighbor/deltas/3/x"), "{r}");
+    check_checkout(&t, &d);
+}

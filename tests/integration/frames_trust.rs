@@ -255,7 +255,9 @@ fn a_hostile_name_beside_the_state_files_is_refused_and_nothing_is_committed() {
         if !git_refuses {
             // git takes the name: so does the frame, which keeps it as the target had it.
             assert_eq!(o.code, 0, "{c:?}: {}", o.stderr);
+            // The next name merges frame 1 again into a new `frames`: its archive goes with this one.
             t.git(&["update-ref", "-d", "refs/heads/frames"]);
+            t.git(&["update-ref", "-d", "refs/neighbor/archive/1/deltas"]);
             continue;
         }
         assert_eq!(o.code, 1, "{c:?}: {}", o.stderr);

@@ -95,8 +95,9 @@ pub fn run(ctx: &Ctx, ui: &Ui, cmd: &Cmd) -> Result<u8, Error> {
                     .iter()
                     .rev()
                     .find(|e| {
+                        // Not by stream: a quarantine ref may carry the blob in its name (a second delta of
+                        // a stream, a mailbox ref that named no stream).
                         e.extra.get("frame").and_then(|v| v.as_u64()) == Some(s.frame)
-                            && e.extra.get("stream").and_then(|v| v.as_str()) == Some(s.stream.as_str())
                             && e.extra.get("blob").and_then(|v| v.as_str()) == Some(s.blob.as_str())
                     })
                     .and_then(|e| e.extra.get("reason").and_then(|v| v.as_str()).map(String::from))
