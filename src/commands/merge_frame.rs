@@ -25,7 +25,8 @@ pub struct Args {
     #[arg(long, value_name = "REMOTE", num_args = 0..=1, default_missing_value = "origin")]
     pub push: Option<String>,
     /// Hand ordering and application to this program (split on spaces; no shell): deltas as JSON lines on
-    /// stdin, the state directory in $NEIGHBOR_STATE to edit in place.
+    /// stdin, the state directory in $NEIGHBOR_STATE to edit in place (leaving only plain files and
+    /// directories there).
     #[arg(long, value_name = "CMD")]
     pub reducer: Option<String>,
 }
