@@ -186,8 +186,9 @@ fn land_one(ctx: &Ctx, req: &LandRequest, t: &Tenant, into: &str, progress: &dyn
 
 /// Move branch `into` from `old` to `new` by compare-and-swap: through git in its checkout if it has one
 /// (the files follow), else on the ref; never while a worktree rebases or bisects it (that operation
-/// writes it back when it ends: refused, exit 3). `Ok(false)` when the target is no longer at `old`
-/// (nothing changed); `land` and `queue run` then start again from where it is now.
+/// writes it back when it ends: refused, exit 3), nor over an ignored file in its checkout that `new`
+/// starts tracking (git's fast-forward would overwrite it: refused, exit 3). `Ok(false)` when the target
+/// is no longer at `old` (nothing changed); `land` and `queue run` then start again from where it is now.
 pub(crate) fn move_target(ctx: &Ctx, into: &str, old: &str, new: &str, why: &str) -> Result<bool, Error> {
     let full = format!("refs/heads/{into}");
     refuse_if_busy(ctx, &full, into)?;
@@ -196,6 +197,16 @@ pub(crate) fn move_target(ctx: &Ctx, into: &str, old: &str, new: &str, why: &str
         Some(w) => {
             if worktree::head(&w.path)? != old {
                 return Ok(false);
+            }
+            let in_the_way = crate::git::worktree::ignored_in_the_way(&w.path, old, new, &dirty_paths(&w.path)?)?;
+            if !in_the_way.is_empty() {
+                return Err(Error::refused(format!(
+                    "{into} is checked out at {}, where {} exists untracked (ignored) and the landing would \
+                     overwrite it; {into} is unchanged",
+                    w.path.display(),
+                    super::queue::list_paths(&in_the_way)
+                ))
+                .hint("move it aside there (ignored files are in no commit and no rescue ref), then land again"));
             }
             checkout::fast_forward_with(&w.path, new, &[]).map_err(|e| {
                 Error::new(format!(

@@ -759,7 +759,8 @@ fn speculate(ctx: &Ctx, prev: &str, e: &Entry) -> Result<Speculated, Error> {
     }
 }
 
-fn list_paths(paths: &[String]) -> String {
+/// Up to five of `paths`, comma-separated, then how many more.
+pub(crate) fn list_paths(paths: &[String]) -> String {
     let mut s = paths.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
     if paths.len() > 5 {
         s.push_str(&format!(" and {} more", paths.len() - 5));

@@ -1,6 +1,6 @@
 //! Making and writing checkouts: a new worktree's metadata, its files and submodules; and, in a checkout
-//! someone may be using, fast-forward its branch, stage paths through a copy of its index, find its
-//! private git dir.
+//! someone may be using, fast-forward its branch (after finding the ignored files that would overwrite),
+//! stage paths through a copy of its index, find its private git dir.
 
 use std::path::{Path, PathBuf};
 

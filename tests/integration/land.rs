@@ -92,3 +92,39 @@ fn landing_into_a_dirty_checkout_never_autostashes() {
     assert_eq!(t.git(&["rev-parse", "main"]), main_before);
     assert_eq!(t.git_out(&t.dir, &["rev-parse", "--verify", "-q", "refs/stash"]).code, 1, "nothing was stashed");
 }
+
+/// git's fast-forward of the checked-out target treats ignored files as expendable: a tenant that commits
+/// `.env` (`git add -f`) would replace the human's ignored `.env` in the main checkout. `land` and
+/// `queue run` refuse (exit 3) before anything moves, naming the file, as safe-pull does.
+#[test]
+fn landing_never_overwrites_an_ignored_file_in_the_target_checkout() {
+    for queue in [false, true] {
+        let t = TestRepo::new();
+        t.commit_file(".gitignore", ".env\n", "ignore .env");
+        t.write(".env", "SECRET=the-real-key\n");
+        let p = t.add("env", &[]);
+        write_in(&p, ".env", "SECRET=changeme\n");
+        t.git_in(&p, &["add", "-f", ".env"]);
+        t.git_in(&p, &["commit", "-q", "-m", "a sample .env"]);
+        let main_before = t.git(&["rev-parse", "main"]);
+        let o = if queue {
+            t.neighbor(&["land", "--queue", "env"]).ok();
+            t.neighbor(&["queue", "run"])
+        } else {
+            t.neighbor(&["land", "env"])
+        };
+        assert_eq!(o.code, 3, "queue {queue}: {}", o.stderr);
+        assert!(o.stderr.contains(".env") && o.stderr.contains("ignored"), "queue {queue}: {}", o.stderr);
+        assert_eq!(std::fs::read_to_string(t.dir.join(".env")).unwrap(), "SECRET=the-real-key\n", "queue {queue}");
+        assert_eq!(t.git(&["rev-parse", "main"]), main_before, "queue {queue}: main unchanged");
+        assert_eq!(t.tenants_json().len(), 1, "queue {queue}: the tenant is kept");
+        // Once the file is moved aside, the landing goes through.
+        std::fs::rename(t.dir.join(".env"), t.root.join("env.saved")).unwrap();
+        if queue {
+            t.neighbor(&["queue", "run"]).ok();
+        } else {
+            t.neighbor(&["land", "env"]).ok();
+        }
+        assert_eq!(std::fs::read_to_string(t.dir.join(".env")).unwrap(), "SECRET=changeme\n", "queue {queue}");
+    }
+}
