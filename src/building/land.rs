@@ -1,6 +1,10 @@
 //! `land`: a merge queue. One landing at a time (the `.land-queue` lease): bring the tenant up to date
 //! with the target, run the test in the tenant, then move the target with compare-and-swap. Conflicts or
 //! a failing test change nothing on the target (exit 1) and mark the tenant kept with the reason.
+//!
+//! The tenant's writer may go on while a landing runs. What lands is the commit the tenant was at when
+//! its test started, so a tenant that is no longer exactly that commit, clean, when the test ends is
+//! refused (exit 3): the test ran on something else.
 
 use serde::Serialize;
 
@@ -142,6 +146,16 @@ fn land_one(ctx: &Ctx, req: &LandRequest, t: &Tenant, into: &str, progress: &dyn
                 mark(ctx, t, &why);
                 return Err(Error::new(format!("tenant '{}': {why}; {into} is unchanged", t.name)));
             }
+            // The test ran on the live worktree: it tested `head` only if the tenant still is `head`, clean.
+            if let Some(what) = changed_since(t, &head)? {
+                let why = format!("changed while its test ran ({what})");
+                mark(ctx, t, &why);
+                return Err(Error::refused(format!(
+                    "tenant '{}' {why}, so its test did not test what would land; {into} is unchanged",
+                    t.name
+                ))
+                .hint("let its writer finish and commit (or remove what the test left behind), then land again"));
+            }
         }
         // 3. The new target commit.
         let new = match req.mode {
@@ -182,6 +196,24 @@ fn land_one(ctx: &Ctx, req: &LandRequest, t: &Tenant, into: &str, progress: &dyn
         return Ok(Landed { name: t.name.clone(), into: into.to_string(), old, new, removed });
     }
     Err(Error::new(format!("{into} kept moving while landing '{}'; nothing was changed", t.name)).hint("try again"))
+}
+
+/// How the tenant differs from the commit `head`: its HEAD moved, or it has uncommitted changes (tracked,
+/// or untracked and not ignored). `None`: it is exactly `head`, clean.
+fn changed_since(t: &Tenant, head: &str) -> Result<Option<String>, Error> {
+    let now = worktree::head(&t.path)?;
+    if now != head {
+        return Ok(Some(format!("its HEAD moved from {} to {}", short(head), short(&now))));
+    }
+    let dirty = dirty_paths(&t.path)?;
+    if !dirty.is_empty() {
+        return Ok(Some(format!("uncommitted changes: {}", super::queue::list_paths(&dirty))));
+    }
+    Ok(None)
+}
+
+fn short(oid: &str) -> &str {
+    oid.get(..10).unwrap_or(oid)
 }
 
 /// Move branch `into` from `old` to `new` by compare-and-swap: through git in its checkout if it has one

@@ -17,7 +17,9 @@ pub struct Args {
     /// position; the queue lands it with a merge commit, tested as exactly the tree that lands.
     #[arg(long, conflicts_with_all = ["test", "no_ff", "squash", "rebase"])]
     pub queue: bool,
-    /// Test to run in the tenant after it is brought up to date (run with `sh -c`).
+    /// Test to run in the tenant after it is brought up to date (run with `sh -c`). The tenant must still be
+    /// that commit, clean, when the test ends (untracked files it leaves count, ignored ones do not): else
+    /// what would land is not what was tested, and the landing is refused (exit 3).
     #[arg(long, value_name = "CMD")]
     pub test: Option<String>,
     /// Always make a merge commit on the target.

@@ -93,6 +93,41 @@ fn landing_into_a_dirty_checkout_never_autostashes() {
     assert_eq!(t.git_out(&t.dir, &["rev-parse", "--verify", "-q", "refs/stash"]).code, 1, "nothing was stashed");
 }
 
+/// The test runs in the tenant's live worktree while the landing holds the HEAD it read before: whatever
+/// the tenant becomes meanwhile (a file the test needs, created and left uncommitted; a new commit) was
+/// not what gets landed. Land refuses (exit 3), the target unchanged, the tenant and its work kept.
+#[test]
+fn a_tenant_that_changes_while_its_test_runs_is_not_landed() {
+    let t = TestRepo::new();
+    // An uncommitted file that makes the test pass: the landed tree would fail the same test.
+    let p = t.add("edit", &[]);
+    commit_in(&t, &p, "a.txt", "a\n");
+    let main_before = t.git(&["rev-parse", "main"]);
+    let o = t.neighbor(&["land", "edit", "--test", "echo fix > ok && test -f ok"]);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    assert!(o.stderr.contains("changed while its test ran") && o.stderr.contains("ok"), "{}", o.stderr);
+    assert_eq!(t.git(&["rev-parse", "main"]), main_before, "nothing landed");
+    assert_eq!(std::fs::read_to_string(p.join("ok")).unwrap(), "fix\n", "the tenant's edit is untouched");
+    let rows = t.tenants_json();
+    assert_eq!(rows[0]["status"], "kept");
+    assert!(rows[0]["reason"].as_str().unwrap().contains("changed while its test ran"), "{}", rows[0]);
+
+    // A commit made while the test runs, in every mode: it stays on the tenant's branch.
+    for (i, mode) in ["--squash", "--no-ff", "--rebase", "--keep"].into_iter().enumerate() {
+        let name = format!("c{i}");
+        let p = t.add(&name, &[]);
+        commit_in(&t, &p, "c.txt", &format!("{name}\n"));
+        let test = "echo two > b.txt && git add b.txt && git commit -qm 'agent work 2'";
+        let o = t.neighbor(&["land", &name, mode, "--test", test]);
+        assert_eq!(o.code, 3, "{mode}: {}", o.stderr);
+        assert_eq!(t.git(&["rev-parse", "main"]), main_before, "{mode}: nothing landed");
+        let tip = t.git(&["rev-parse", &format!("refs/heads/neighbor/{name}")]);
+        assert_eq!(t.git(&["log", "-1", "--format=%s", &tip]), "agent work 2", "{mode}: the commit is on the branch");
+        assert_eq!(t.git_in(&p, &["status", "--porcelain"]), "", "{mode}");
+    }
+    assert_eq!(t.tenants_json().len(), 5, "every tenant is kept");
+}
+
 /// git's fast-forward of the checked-out target treats ignored files as expendable: a tenant that commits
 /// `.env` (`git add -f`) would replace the human's ignored `.env` in the main checkout. `land` and
 /// `queue run` refuse (exit 3) before anything moves, naming the file, as safe-pull does.
