@@ -4,7 +4,9 @@
 //!
 //! The tenant's writer may go on while a landing runs. What lands is the commit the tenant was at when
 //! its test started, so a tenant that is no longer exactly that commit, clean, when the test ends is
-//! refused (exit 3): the test ran on something else.
+//! refused (exit 3): the test ran on something else. After the target moved, the tenant is pointed at
+//! the landing (`--squash`, `--no-ff`) and removed only if it still is that commit, clean; otherwise it is
+//! kept as it is, and the result says why.
 
 use serde::Serialize;
 
@@ -57,6 +59,10 @@ pub struct Landed {
     pub new: String,
     /// Whether the tenant was removed afterwards.
     pub removed: bool,
+    /// Why the tenant was kept as it is (not removed, and after `--squash` or `--no-ff` its branch not
+    /// pointed at the landing): it changed during the landing, or its removal was refused. `None` when
+    /// nothing stood in the way (with `--keep` it is kept because it was asked to be).
+    pub kept: Option<String>,
 }
 
 /// Land a tenant; `progress` hears what is happening (the test starting).
@@ -175,9 +181,21 @@ fn land_one(ctx: &Ctx, req: &LandRequest, t: &Tenant, into: &str, progress: &dyn
         if !move_target(ctx, into, &old, &new, &format!("git-neighbor land {}", t.name))? {
             continue; // the target moved under us: bring the tenant up to date again
         }
-        if matches!(req.mode, Mode::Squash | Mode::NoFf) {
-            // The tenant's branch is now contained in (or squashed onto) the target: point it there.
-            let _ = worktree::reset_hard(&ctx.repo, &t.path, &new);
+        crate::failpoint::hit("land.target-moved");
+        // The tenant's writer may have gone on meanwhile: touch the tenant only if it still is `head`, clean.
+        let mut kept = match changed_since(t, &head) {
+            Ok(None) => None,
+            Ok(Some(what)) => Some(format!("it changed during the landing ({what})")),
+            Err(e) => Some(format!("it could not be checked after the landing: {}", e.message)),
+        };
+        if kept.is_none() && matches!(req.mode, Mode::Squash | Mode::NoFf) {
+            // The target's new commit has `head`'s tree: the tenant's branch follows it there by
+            // compare-and-swap from `head`; its index and files already are that tree, so nothing on disk moves.
+            let branch = format!("refs/heads/{}", t.branch);
+            let why = format!("git-neighbor land {}: follow {into}", t.name);
+            if refs::update_cas(&ctx.repo, &branch, &new, &head, &why).is_err() {
+                kept = Some(format!("it changed during the landing (its branch {} moved)", t.branch));
+            }
         }
         events::append(
             &ctx.state,
@@ -187,13 +205,21 @@ fn land_one(ctx: &Ctx, req: &LandRequest, t: &Tenant, into: &str, progress: &dyn
                 .with("old", old.clone())
                 .with("new", new.clone()),
         )?;
-        let removed = if req.keep {
+        let removed = if req.keep || kept.is_some() {
             false
         } else {
-            let fresh = ctx.tenant(&t.name)?;
-            remove_in_lease(ctx, &fresh, false, false).is_ok()
+            match ctx.tenant(&t.name).and_then(|fresh| remove_in_lease(ctx, &fresh, false, false)) {
+                Ok(_) => true,
+                Err(e) => {
+                    kept = Some(format!("its removal was refused: {}", e.message));
+                    false
+                }
+            }
         };
-        return Ok(Landed { name: t.name.clone(), into: into.to_string(), old, new, removed });
+        if let Some(why) = &kept {
+            mark(ctx, t, why);
+        }
+        return Ok(Landed { name: t.name.clone(), into: into.to_string(), old, new, removed, kept });
     }
     Err(Error::new(format!("{into} kept moving while landing '{}'; nothing was changed", t.name)).hint("try again"))
 }

@@ -31,7 +31,8 @@ pub struct Args {
     /// Rebase the tenant onto the target instead of merging the target into it.
     #[arg(long)]
     pub rebase: bool,
-    /// Keep the tenant after landing (default: remove it).
+    /// Keep the tenant after landing (default: remove it, unless it changed during the landing: then it is
+    /// kept as it is, and the result says why).
     #[arg(long)]
     pub keep: bool,
 }
@@ -73,13 +74,17 @@ pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
     if ui.json {
         ui.json_out(&landed)?;
     }
+    let tenant = match (&landed.kept, landed.removed) {
+        (Some(why), _) => format!("; tenant kept as it is: {why}"),
+        (None, true) => "; tenant removed".to_string(),
+        (None, false) => String::new(),
+    };
     ui.status(format!(
-        "landed {} into {}: {} -> {}{}",
+        "landed {} into {}: {} -> {}{tenant}",
         landed.name,
         landed.into,
-        &landed.old[..10],
-        &landed.new[..10],
-        if landed.removed { "; tenant removed" } else { "" }
+        landed.old.get(..10).unwrap_or(&landed.old),
+        landed.new.get(..10).unwrap_or(&landed.new),
     ));
     Ok(0)
 }

@@ -128,6 +128,49 @@ fn a_tenant_that_changes_while_its_test_runs_is_not_landed() {
     assert_eq!(t.tenants_json().len(), 5, "every tenant is kept");
 }
 
+/// Between the target moving and the tenant being pointed at it (after `--squash` or `--no-ff`) and
+/// removed, the agent commits or edits in its tenant: the landing stands (exit 0), the tenant is kept as
+/// it is, its branch and files untouched, and the result says why.
+#[test]
+fn a_tenant_that_moves_after_its_landing_is_kept_as_it_is() {
+    let t = TestRepo::new();
+    for mode in ["--squash", "--no-ff"] {
+        for commit in [true, false] {
+            let name = format!("t{}{}", mode.trim_start_matches('-'), if commit { "-commit" } else { "-edit" });
+            let p = t.add(&name, &[]);
+            commit_in(&t, &p, &format!("{name}.txt"), "landed\n");
+            let main_before = t.git(&["rev-parse", "main"]);
+            let child = t.spawn_stopped_at(&["land", &name, mode, "--json"], "land.target-moved");
+            if commit {
+                commit_in(&t, &p, "later.txt", "agent work 2\n");
+            } else {
+                write_in(&p, &format!("{name}.txt"), "edited meanwhile\n");
+                write_in(&p, "new.txt", "untracked meanwhile\n");
+            }
+            let branch_then = t.git(&["rev-parse", &format!("refs/heads/neighbor/{name}")]);
+            resume(&child);
+            let o = Out::from_output(child.wait_with_output().unwrap()).ok();
+            let r = o.json();
+            let label = format!("{mode} {}", if commit { "commit" } else { "edit" });
+            assert_ne!(t.git(&["rev-parse", "main"]), main_before, "{label}: the landing stands");
+            assert_eq!(r["removed"], false, "{label}: {r}");
+            assert!(r["kept"].as_str().unwrap().contains("changed during the landing"), "{label}: {r}");
+            assert!(o.stderr.contains("tenant kept"), "{label}: {}", o.stderr);
+            assert!(p.is_dir(), "{label}");
+            assert_eq!(t.git(&["rev-parse", &format!("refs/heads/neighbor/{name}")]), branch_then, "{label}");
+            if commit {
+                assert_eq!(std::fs::read_to_string(p.join("later.txt")).unwrap(), "agent work 2\n", "{label}");
+                assert_eq!(t.git_in(&p, &["status", "--porcelain"]), "", "{label}");
+            } else {
+                assert_eq!(std::fs::read_to_string(p.join(format!("{name}.txt"))).unwrap(), "edited meanwhile\n");
+                assert_eq!(std::fs::read_to_string(p.join("new.txt")).unwrap(), "untracked meanwhile\n");
+            }
+            let row = t.tenants_json().into_iter().find(|r| r["name"] == name.as_str()).unwrap();
+            assert_eq!(row["status"], "kept", "{label}: {row}");
+        }
+    }
+}
+
 /// git's fast-forward of the checked-out target treats ignored files as expendable: a tenant that commits
 /// `.env` (`git add -f`) would replace the human's ignored `.env` in the main checkout. `land` and
 /// `queue run` refuse (exit 3) before anything moves, naming the file, as safe-pull does.
