@@ -916,17 +916,10 @@ fn refuse_ignored_in_the_way(f: &Frame<'_>, tree: &str) -> Result<(), Error> {
     Err(Error::refused(format!(
         "frame {} would overwrite {} in {} (untracked, ignored by git); nothing was committed",
         f.number,
-        shown(&found),
+        crate::building::queue::list_paths(&found),
         w.path.display()
     ))
     .hint("move it aside (ignored files are in no commit), then run merge-frame again"))
-}
-
-/// The first few of `paths`, and how many more.
-fn shown(paths: &[String]) -> String {
-    let first: Vec<&str> = paths.iter().take(5).map(String::as_str).collect();
-    let more = if paths.len() > 5 { format!(" and {} more", paths.len() - 5) } else { String::new() };
-    format!("{}{more}", first.join(", "))
 }
 
 /// The commit point: move the target (or, after a push, mirror the remote), archive the deltas and
@@ -1094,7 +1087,7 @@ fn fast_forward_checkout(ctx: &Ctx, target: &str, w: &crate::git::WorktreeInfo, 
         if !found.is_empty() {
             return Err(behind(&format!(
                 "moving it would overwrite {} (untracked, ignored by git); move it aside",
-                shown(&found)
+                crate::building::queue::list_paths(&found)
             )));
         }
     }

@@ -133,12 +133,10 @@ pub fn safe_pull(
     if relation != Relation::UpToDate {
         let in_the_way = worktree::ignored_in_the_way(&wt, &head, &tip, &dirty)?;
         if !in_the_way.is_empty() {
-            let shown: Vec<&str> = in_the_way.iter().take(5).map(String::as_str).collect();
-            let more = if in_the_way.len() > 5 { format!(" and {} more", in_the_way.len() - 5) } else { String::new() };
             return Err(Error::refused(format!(
-                "{} now tracks {}{more}, which exists here untracked (ignored); pulling would overwrite it",
+                "{} now tracks {}, which exists here untracked (ignored); pulling would overwrite it",
                 up.short(),
-                shown.join(", ")
+                crate::building::queue::list_paths(&in_the_way)
             ))
             .hint("move it aside (ignored files are in no commit and no rescue ref), then run safe-pull again"));
         }
