@@ -115,6 +115,23 @@ pub fn merged_seal(repo: &Repo, frame: u64) -> Result<String, Error> {
         .map_err(|e| e.context(format!("cannot write the seal of frame {frame}")))
 }
 
+/// Refuse (exit 3) to go on with `frame` on `remote`: its seal there says the frame is merged, but the
+/// remote's `target` holds no commit of that frame on its first-parent history. A merge pushes the frame
+/// commit and the seal together, so the target was rewound past it since (or merged with the frame on a
+/// side branch). Left alone, the fleet wedges: every delta of that frame is "late" and the next
+/// merge-frame finds nothing to merge. Nothing is published or dropped; a person decides.
+pub fn rewound_past(remote: &str, target: &str, frame: u64) -> Error {
+    Error::refused(format!(
+        "{remote}'s seal says frame {frame} is merged, but {remote}'s '{target}' does not hold frame {frame}'s \
+         commit: '{target}' was rewound past it (or merged with it on a side branch); nothing was published"
+    ))
+    .hint(format!(
+        "if that was a mistake, push frame {frame}'s commit back to '{target}' on {remote}; if it was meant, delete \
+         the seals and archives of frame {frame} and later on {remote} (`git push {remote} --delete \
+         {SEALS}{frame} {ARCHIVE}{frame}/{ARCHIVE_LEAF}`, one pair per frame) so they can be merged again"
+    ))
+}
+
 /// A new value for a frame's seal, for one `delta push`: never the same twice (this host, this process,
 /// the time, a counter). A push that wrote a value the seal already had would not change the ref, git
 /// skips the lease of a ref it does not change, and a manager that read that value before fetching the

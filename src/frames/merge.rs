@@ -252,6 +252,9 @@ pub fn merge(ctx: &Ctx, opts: &Options) -> Result<Report, Error> {
             seals = mailbox::remote_seals(&ctx.repo, remote)?;
             fetch_remote(ctx, remote, &target, Some(frame))?;
         }
+        if let Some(remote) = &opts.push {
+            refuse_rewound(ctx, remote, &target, frame, &seals)?;
+        }
         let merged = ctx.locked(|| {
             mailbox::with_lock(&ctx.state, true, ctx.lock_timeout, || {
                 merge_locked(ctx, opts, &target, &prefix, frame, &seals)
@@ -273,6 +276,26 @@ pub fn merge(ctx: &Ctx, opts: &Options) -> Result<Report, Error> {
                 .hint("other managers are publishing frames at the same time; run merge-frame --push again"));
             }
         }
+    }
+}
+
+/// With `--push`: refuse a frame whose seal on the remote says merged while the remote's target (fetched
+/// after the seals were read) does not hold it, instead of finding "nothing to merge" forever.
+fn refuse_rewound(
+    ctx: &Ctx,
+    remote: &str,
+    target: &str,
+    frame: u64,
+    seals: &BTreeMap<String, String>,
+) -> Result<(), Error> {
+    let seal = format!("{}{frame}", mailbox::SEALS);
+    if seals.get(&seal) != Some(&mailbox::merged_seal(&ctx.repo, frame)?) {
+        return Ok(());
+    }
+    let tracking = crate::git::remote::tracking_ref(&ctx.repo, remote, target);
+    match mailbox::frame_commit(&ctx.repo, &tracking, frame)? {
+        Some(_) => Ok(()),
+        None => Err(mailbox::rewound_past(remote, target, frame)),
     }
 }
 

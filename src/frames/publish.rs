@@ -91,10 +91,13 @@ pub fn push(ctx: &Ctx, remote: &str) -> Result<PushReport, Error> {
         let mut frames: std::collections::BTreeMap<u64, String> = std::collections::BTreeMap::new();
         for slot in mailbox::list(&ctx.repo, DELTAS, None)? {
             let seal = format!("{}{}", mailbox::SEALS, slot.frame);
-            let merged_seal = mailbox::merged_seal(&ctx.repo, slot.frame)?;
-            if seals.get(&seal) == Some(&merged_seal)
-                || mailbox::frame_commit(&ctx.repo, &tracking, slot.frame)?.is_some()
-            {
+            let sealed = seals.get(&seal) == Some(&mailbox::merged_seal(&ctx.repo, slot.frame)?);
+            // Fetched after the seals were read: a frame sealed then is held now, unless rewound.
+            let held = mailbox::frame_commit(&ctx.repo, &tracking, slot.frame)?.is_some();
+            if sealed && !held {
+                return Err(mailbox::rewound_past(remote, target, slot.frame));
+            }
+            if sealed || held {
                 frame_merged.push(slot);
                 continue;
             }

@@ -254,3 +254,57 @@ fn a_nested_mailbox_ref_never_wedges_the_quarantine() {
     assert!(r["notes"].to_string().contains("refs/neighbor/deltas/3/x"), "{r}");
     check_checkout(&t, &d);
 }
+
+/// A shared remote whose target was rewound past a merged frame (a force-push of `main` to before
+/// it). Before: the frame's seal still said merged, so every writer's delta of that frame was reported
+/// late and kept forever, and `merge-frame --push` found nothing to merge, tick after tick: the fleet
+/// wedged with exit 0 everywhere. Now both refuse (exit 3) naming the rewind, keep every delta, and
+/// work again once the frame's commit is back.
+#[test]
+fn a_remote_target_rewound_past_a_merged_frame_is_refused_not_a_silent_wedge() {
+    let t = TestRepo::with_remote();
+    t.write("state/log.txt", "");
+    t.git(&["add", "-A"]);
+    t.git(&["commit", "-q", "-m", "log"]);
+    t.git(&["push", "-q", "origin", "main"]);
+    let origin = t.root.join("origin.git");
+    let before = t.git_in(&origin, &["rev-parse", "main"]);
+    assert_eq!(t.delta(&t.dir, &["--frame", "1", "--stream", "s"], &log_delta(1, "s")).code, 0);
+    assert_eq!(t.neighbor(&["delta", "push"]).code, 0);
+    t.neighbor(&["merge-frame", "--push"]).ok();
+    let merged = t.git_in(&origin, &["rev-parse", "main"]);
+    assert_eq!(t.frame_commits(&origin, "main", 1), 1);
+    // Someone force-pushes main back to before frame 1.
+    t.git_in(&origin, &["update-ref", "refs/heads/main", &before]);
+
+    // A writer of frame 1 (the next frame by the target's history) pushes its delta: refused, kept.
+    let w = t.root.join("w");
+    t.git(&["clone", "-q", origin.to_str().unwrap(), w.to_str().unwrap()]);
+    assert_eq!(t.delta(&w, &["--frame", "1", "--stream", "w"], &log_delta(1, "w")).code, 0);
+    let o = t.neighbor_in(&w, &["delta", "push"]);
+    assert_eq!(o.code, 3, "{}{}", o.stdout, o.stderr);
+    assert!(o.stderr.contains("rewound past it"), "{}", o.stderr);
+    assert!(o.stderr.contains("frame 1"), "{}", o.stderr);
+    assert_eq!(
+        t.git_in(&w, &["for-each-ref", "--format=%(refname)", "refs/neighbor/deltas/"]),
+        "refs/neighbor/deltas/1/w"
+    );
+    assert_eq!(t.git_in(&origin, &["for-each-ref", "--format=%(refname)", "refs/neighbor/deltas/"]), "");
+
+    // The manager refuses too, and commits nothing.
+    let m = t.neighbor(&["merge-frame", "--push"]);
+    assert_eq!(m.code, 3, "{}{}", m.stdout, m.stderr);
+    assert!(m.stderr.contains("rewound past it"), "{}", m.stderr);
+    assert_eq!(t.git_in(&origin, &["rev-parse", "main"]), before);
+
+    // Restored: the writer's push goes through (its frame is merged: late, kept), nothing refused.
+    t.git_in(&origin, &["update-ref", "refs/heads/main", &merged]);
+    let o = t.neighbor_in(&w, &["delta", "push", "--json"]).ok();
+    assert_eq!(o.json()["late"], serde_json::json!(["1/w"]), "{}", o.stdout);
+    assert_eq!(
+        t.git_in(&w, &["for-each-ref", "--format=%(refname)", "refs/neighbor/deltas/"]),
+        "refs/neighbor/deltas/1/w"
+    );
+    let m = t.neighbor(&["merge-frame", "--push", "--json"]).ok();
+    assert_eq!(m.json()["frame"], 2, "{}", m.stdout);
+}
