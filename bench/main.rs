@@ -194,9 +194,6 @@ fn filesystem(path: &Path) -> (String, String) {
 }
 
 fn source_version(env: &Env, custom: bool) -> String {
-    if custom {
-        return format!("the binary given with --bin: {}", env.bin.display());
-    }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let commit = env.out(Prog::Git, dir, &["rev-parse", "--short", "HEAD"]).unwrap_or_else(|_| "unknown".into());
     let dirty = env
@@ -216,16 +213,20 @@ fn source_version(env: &Env, custom: bool) -> String {
         )
         .map(|s| !s.is_empty())
         .unwrap_or(false);
+    let tree = if dirty { " plus uncommitted changes" } else { "" };
+    if custom {
+        // E.g. what install.sh built from this tree (`--bin <prefix>/bin/git-neighbor`): say both.
+        return format!(
+            "the binary given with --bin: {}; the source tree beside it is at commit {commit}{tree}",
+            env.bin.display()
+        );
+    }
     let profile = if cfg!(debug_assertions) {
         "UNOPTIMISED build (debug assertions on): figures not meaningful"
     } else {
-        "optimised build (bench profile = release settings)"
+        "optimised build (bench profile: the release settings plus fat LTO and one codegen unit)"
     };
-    format!(
-        "{} at commit {commit}{}, {profile}",
-        env!("CARGO_PKG_VERSION"),
-        if dirty { " plus uncommitted changes" } else { "" }
-    )
+    format!("{} at commit {commit}{tree}, {profile}", env!("CARGO_PKG_VERSION"))
 }
 
 fn summary_line(r: &Row) -> String {
