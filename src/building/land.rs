@@ -256,17 +256,27 @@ pub(crate) fn move_target(ctx: &Ctx, into: &str, old: &str, new: &str, why: &str
             if worktree::head(&w.path)? != old {
                 return Ok(false);
             }
-            let in_the_way = crate::git::worktree::ignored_in_the_way(&w.path, old, new, &dirty_paths(&w.path)?)?;
-            if !in_the_way.is_empty() {
-                return Err(Error::refused(format!(
+            let refuse_ignored = || -> Result<(), Error> {
+                let in_the_way = crate::git::worktree::ignored_in_the_way(&w.path, old, new, &dirty_paths(&w.path)?)?;
+                if in_the_way.is_empty() {
+                    return Ok(());
+                }
+                Err(Error::refused(format!(
                     "{into} is checked out at {}, where {} exists untracked (ignored) and the landing would \
                      overwrite it; {into} is unchanged",
                     w.path.display(),
                     super::queue::list_paths(&in_the_way)
                 ))
-                .hint("move it aside there (ignored files are in no commit and no rescue ref), then land again"));
-            }
+                .hint("move it aside there (ignored files are in no commit and no rescue ref), then land again"))
+            };
+            refuse_ignored()?;
             checkout::fast_forward_with(&w.path, new, &[]).map_err(|e| {
+                // git refuses an ignored file made since the look above: say which, as the look would have.
+                if let Err(refusal) = refuse_ignored()
+                    && worktree::head(&w.path).ok().as_deref() == Some(old)
+                {
+                    return refusal;
+                }
                 Error::new(format!(
                     "{into} is checked out at {} and could not be updated: {}",
                     w.path.display(),

@@ -10,16 +10,26 @@ use crate::error::Error;
 /// Fast-forward the branch checked out at `dir` to `rev`, with extra environment for the hooks git runs.
 /// Never autostashes, whatever `merge.autoStash` says: local changes in the way make it fail, touching
 /// nothing (with autostash git would park them in the stash every worktree shares and leave conflict
-/// markers, exiting 0).
+/// markers, exiting 0). Never overwrites an ignored file either (`--no-overwrite-ignore`; git's default
+/// treats them as expendable): callers look for those first to refuse with a clear message, and this
+/// closes the instant between their look and git's checkout.
 pub fn fast_forward_with(dir: &Path, rev: &str, env: &[(&str, &str)]) -> Result<(), super::GitError> {
     let mut cmd = GitCmd::new(dir).map_err(|e| super::GitError::not_started("merge", e))?;
     for (k, v) in env {
         cmd = cmd.env(k, v);
     }
-    cmd.args(["-c", "merge.autoStash=false", "merge", "--ff-only", "--no-autostash", "--quiet"])
-        .end_of_options()
-        .arg(rev)
-        .run()
+    cmd.args([
+        "-c",
+        "merge.autoStash=false",
+        "merge",
+        "--ff-only",
+        "--no-autostash",
+        "--no-overwrite-ignore",
+        "--quiet",
+    ])
+    .end_of_options()
+    .arg(rev)
+    .run()
 }
 
 /// Set the index of the worktree at `dir` to `tree` without touching its files (`read-tree --reset`, which

@@ -206,3 +206,28 @@ fn landing_never_overwrites_an_ignored_file_in_the_target_checkout() {
         assert_eq!(std::fs::read_to_string(t.dir.join(".env")).unwrap(), "SECRET=changeme\n", "queue {queue}");
     }
 }
+
+/// The look for ignored files in the target's checkout and git's fast-forward are two steps: an ignored
+/// file created between them (a build writing `.env`, a human) was overwritten by the landing's
+/// fast-forward, which treats ignored files as expendable. Now git itself refuses it
+/// (`--no-overwrite-ignore`): the file is kept, the target does not move, the tenant stays.
+#[test]
+fn an_ignored_file_made_just_before_the_fast_forward_is_never_overwritten() {
+    let t = TestRepo::new();
+    t.commit_file(".gitignore", ".env\n", "ignore .env");
+    let p = t.add("env", &[]);
+    write_in(&p, ".env", "SECRET=changeme\n");
+    t.git_in(&p, &["add", "-f", ".env"]);
+    t.git_in(&p, &["commit", "-q", "-m", "a sample .env"]);
+    let main_before = t.git(&["rev-parse", "main"]);
+    let f = crate::faults::Faults::new(&t);
+    let meddle = format!("printf 'SECRET=the-real-key\\n' > '{}'", t.dir.join(".env").display());
+    let o =
+        Out::from_output(f.cmd_meddling_at_arg(&t, &t.dir, &["land", "env"], "--ff-only", &meddle).output().unwrap());
+    assert!(f.meddled(), "the meddling never ran; calls: {:?}", f.calls());
+    assert_eq!(o.code, 3, "{}{}", o.stdout, o.stderr);
+    assert!(o.stderr.contains(".env") && o.stderr.contains("ignored"), "{}", o.stderr);
+    assert_eq!(std::fs::read_to_string(t.dir.join(".env")).unwrap(), "SECRET=the-real-key\n");
+    assert_eq!(t.git(&["rev-parse", "main"]), main_before, "main unchanged");
+    assert_eq!(t.tenants_json().len(), 1, "the tenant is kept");
+}

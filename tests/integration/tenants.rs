@@ -160,6 +160,30 @@ fn safe_pull_never_overwrites_an_ignored_file() {
     t.neighbor(&["safe-pull"]).ok();
 }
 
+/// The same, when the ignored file appears between safe-pull's look and git's fast-forward (a build
+/// writing `.env`): git's fast-forward treated it as expendable and overwrote it. Now git refuses it
+/// too; nothing moves and the file is kept.
+#[test]
+fn safe_pull_never_overwrites_an_ignored_file_made_just_before_the_fast_forward() {
+    let t = TestRepo::with_remote();
+    t.commit_file(".gitignore", ".env\n", "ignore .env");
+    t.git(&["push", "-q", "origin", "main"]);
+    t.git_in(&t.root.join("repo"), &["pull", "-q", t.root.join("origin.git").to_str().unwrap(), "main"]);
+    upstream_tracks_env(&t);
+    let head = t.git(&["rev-parse", "HEAD"]);
+    let f = crate::faults::Faults::new(&t);
+    let meddle = format!("printf 'SECRET=real\\n' > '{}'", t.dir.join(".env").display());
+    let o = Out::from_output(f.cmd_meddling_at_arg(&t, &t.dir, &["safe-pull"], "--ff-only", &meddle).output().unwrap());
+    assert!(f.meddled(), "the meddling never ran; calls: {:?}", f.calls());
+    assert_eq!(std::fs::read_to_string(t.dir.join(".env")).unwrap(), "SECRET=real\n", "{}", o.stderr);
+    assert_ne!(o.code, 0, "{}", o.stderr);
+    assert_eq!(t.git(&["rev-parse", "HEAD"]), head);
+    // Run again, the look itself names the file.
+    let o = t.neighbor(&["safe-pull"]);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    assert!(o.stderr.contains(".env"), "{}", o.stderr);
+}
+
 // ---- C3 -------------------------------------------------------------------------------------------
 
 fn claim_following(t: &TestRepo, pid: u32) -> serde_json::Value {
