@@ -10,7 +10,10 @@
 //! or a request with bad parameters is a JSON-RPC error and the session goes on. A line that is not JSON
 //! at all (or nests deeper than 128 levels, or is longer than 16 MiB) gets no answer: the SDK's stdio codec
 //! drops it and reads the next line, so the session goes on but a client waiting on that line's id waits
-//! in vain (JSON-RPC would answer -32700 with a null id; not done here).
+//! in vain. JSON-RPC's examples answer -32700 with a null id there; the official SDKs, rmcp among them, do
+//! not on purpose (rust-sdk issue 938: a peer that echoes what it cannot parse would make an endless
+//! exchange of errors), and this server keeps to the SDK. Well-formed JSON that is not a message is
+//! answered with -32600 (invalid request) by the SDK.
 //!
 //! stdout is the protocol channel, so nothing else may write there: before serving, the process keeps
 //! private (close-on-exec) duplicates of its stdin and stdout for the protocol, then points fd 0 at
