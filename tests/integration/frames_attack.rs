@@ -262,15 +262,9 @@ fn a_nested_mailbox_ref_never_wedges_the_quarantine() {
 /// work again once the frame's commit is back.
 #[test]
 fn a_remote_target_rewound_past_a_merged_frame_is_refused_not_a_silent_wedge() {
-    let t = TestRepo::with_remote();
-    t.write("state/log.txt", "");
-    t.git(&["add", "-A"]);
-    t.git(&["commit", "-q", "-m", "log"]);
-    t.git(&["push", "-q", "origin", "main"]);
+    let t = crate::frames_push_race::manager_setup();
     let origin = t.root.join("origin.git");
     let before = t.git_in(&origin, &["rev-parse", "main"]);
-    assert_eq!(t.delta(&t.dir, &["--frame", "1", "--stream", "s"], &log_delta(1, "s")).code, 0);
-    assert_eq!(t.neighbor(&["delta", "push"]).code, 0);
     t.neighbor(&["merge-frame", "--push"]).ok();
     let merged = t.git_in(&origin, &["rev-parse", "main"]);
     assert_eq!(t.frame_commits(&origin, "main", 1), 1);

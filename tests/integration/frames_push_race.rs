@@ -93,7 +93,7 @@ fn delta_push_survives_a_delta_drop_in_the_same_clone() {
 }
 
 /// A remote with main and the clone `t.dir`, where delta 1/s was written and pushed.
-fn manager_setup() -> TestRepo {
+pub(crate) fn manager_setup() -> TestRepo {
     let t = TestRepo::with_remote();
     t.write("state/log.txt", "");
     t.git(&["add", "-A"]);
