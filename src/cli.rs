@@ -328,7 +328,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Cmd::Keep(a) => commands::keep::run(&open(g)?, &ui, a),
         Cmd::Lock(a) => commands::lock::run(&open(g)?, &ui, a),
         Cmd::Unlock(a) => commands::lock::run_unlock(&open(g)?, &ui, a),
-        Cmd::Prune(a) => commands::prune::run(&open(g)?, &ui, a),
+        Cmd::Prune(a) => commands::prune::run(&mut open(g)?, &ui, a),
         Cmd::Rescue { cmd } => {
             commands::rescue::run(&open(g)?, &ui, cmd.as_deref().unwrap_or(&commands::rescue::Cmd::List))
         }

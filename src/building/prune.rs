@@ -54,6 +54,12 @@ pub struct Item {
     pub result: Option<String>,
 }
 
+/// Ready `ctx` for judging many tenants: their bases and tips, mostly the same few commits, are read
+/// several times each (in the plan, then again under the lock).
+pub fn prepare(ctx: &mut Ctx) {
+    ctx.repo.cache_objects(1 << 20);
+}
+
 /// Build the prune plan.
 pub fn plan(ctx: &Ctx) -> Result<Vec<Item>, Error> {
     let rows = building::survey(ctx)?;

@@ -12,7 +12,9 @@ pub struct Args {
     pub dry_run: bool,
 }
 
-pub fn run(ctx: &Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
+pub fn run(ctx: &mut Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
+    prune::prepare(ctx);
+    let ctx = &*ctx;
     if a.dry_run {
         if let Some(i) = crate::frames::merge::interrupted(ctx) {
             ui.status(format!("would finish: {}", i.describe()));

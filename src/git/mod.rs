@@ -199,6 +199,14 @@ impl Repo {
         read_head_branch(&self.common_dir)?.strip_prefix("refs/heads/").map(str::to_string)
     }
 
+    /// Keep recently read objects in memory (up to `bytes`), for a command that reads the same few
+    /// objects many times: `prune` peels every tenant's base and tip, mostly one commit, several times
+    /// each, and without this each peel opens and inflates it again. Objects never change, so this is
+    /// only a cache; refs are still read afresh each time.
+    pub fn cache_objects(&mut self, bytes: usize) {
+        self.gix.object_cache_size_if_unset(bytes);
+    }
+
     /// The commit a full ref name points at now, if it exists.
     pub fn ref_target(&self, full_name: &str) -> Option<gix::ObjectId> {
         let mut r = self.gix.try_find_reference(full_name).ok().flatten()?;
