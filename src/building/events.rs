@@ -65,16 +65,28 @@ impl Event {
 
 /// Append one event.
 pub fn append(dir: &StateDir, ev: &Event) -> Result<(), Error> {
-    dir.ensure()?;
-    let mut line = serde_json::to_vec(ev).map_err(|e| Error::new(format!("cannot encode event: {e}")))?;
-    line.push(b'\n');
+    append_all(dir, std::slice::from_ref(ev))
+}
+
+/// Append events in one `write`: a pass over many tenants logs them all at once.
+pub fn append_all(dir: &StateDir, evs: &[Event]) -> Result<(), Error> {
+    if evs.is_empty() {
+        return Ok(());
+    }
+    let mut lines = Vec::new();
+    for ev in evs {
+        serde_json::to_writer(&mut lines, ev).map_err(|e| Error::new(format!("cannot encode event: {e}")))?;
+        lines.push(b'\n');
+    }
     let path = dir.events();
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .ctx(|| format!("cannot open {}", path.display()))?;
-    f.write_all(&line).ctx(|| format!("cannot append to {}", path.display()))
+    let open = || std::fs::OpenOptions::new().create(true).append(true).open(&path);
+    // The state directory is made only when it is missing: the common case costs one open.
+    let opened = match open() {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => dir.ensure().and_then(|()| open().map_err(Error::from)),
+        other => other.map_err(Error::from),
+    };
+    let mut f = opened.map_err(|e| e.context(format!("cannot open {}", path.display())))?;
+    f.write_all(&lines).ctx(|| format!("cannot append to {}", path.display()))
 }
 
 /// Read all well-formed events (a torn or foreign line is skipped).

@@ -35,11 +35,11 @@ use registry::Tenant;
 use state_dir::StateDir;
 
 pub use create::{AddRequest, add, create_in_lease, plan_add, spawn_lease_keeper};
-pub(crate) use remove::forget_all_gone_locked;
 pub use remove::{
     dirty_paths, dirty_paths_under, finish_interrupted_removal_locked, remove, remove_in_lease, rollback_locked,
     short_ref, work_in,
 };
+pub(crate) use remove::{forget_all_gone_locked, start_prune_transaction};
 pub use survey::{Status, entry, summary, survey, survey_full};
 /// Everything a command needs about the building.
 pub struct Ctx {

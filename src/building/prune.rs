@@ -60,8 +60,20 @@ pub fn prepare(ctx: &mut Ctx) {
     ctx.repo.cache_objects(1 << 20);
 }
 
-/// Build the prune plan.
+/// Build the prune plan, to show. It only reads: each ref, a base most tenants share above all, is read
+/// once.
 pub fn plan(ctx: &Ctx) -> Result<Vec<Item>, Error> {
+    ctx.repo.with_ref_memo(|| plan_memoised(ctx, true))
+}
+
+/// Build the prune plan, to carry out at once with [`execute`]. The same items as [`plan`], but a
+/// vanished tenant's branch is not weighed here: whether it is kept is decided (and said) under the lock,
+/// which looks at it again anyway.
+pub fn plan_to_execute(ctx: &Ctx) -> Result<Vec<Item>, Error> {
+    ctx.repo.with_ref_memo(|| plan_memoised(ctx, false))
+}
+
+fn plan_memoised(ctx: &Ctx, weigh_gone: bool) -> Result<Vec<Item>, Error> {
     let rows = building::survey(ctx)?;
     let prune_after = ctx.config.worktrees.prune_after;
     let worktrees = ctx.repo.worktrees()?;
@@ -71,7 +83,7 @@ pub fn plan(ctx: &Ctx) -> Result<Vec<Item>, Error> {
         if row.lease.is_some() || row.status == Status::Locked {
             continue;
         }
-        match judge(ctx, t, row.status, prune_after, &worktrees) {
+        match judge(ctx, t, row.status, prune_after, &worktrees, weigh_gone) {
             Ok(Some(item)) => items.push(item),
             Ok(None) => {}
             Err(e) => items.push(Item {
@@ -106,6 +118,7 @@ fn judge(
     status: Status,
     prune_after: Duration,
     worktrees: &[WorktreeInfo],
+    weigh_gone: bool,
 ) -> Result<Option<Item>, Error> {
     let item = |action, reason: String| {
         Some(Item { name: Some(t.name.clone()), path: t.path.clone(), action, reason, result: None })
@@ -116,7 +129,7 @@ fn judge(
         Phase::Ready => {}
     }
     if !t.path.exists() {
-        return gone(ctx, t, worktrees).map(|(action, why)| item(action, why));
+        return gone(ctx, t, worktrees, weigh_gone).map(|(action, why)| item(action, why));
     }
     if status == Status::Kept {
         return Ok(None);
@@ -147,7 +160,8 @@ fn judge(
 
 /// A tenant whose directory is gone: moved (git knows where), missing (git still keeps its metadata, as it
 /// does for months in case the directory was moved or is on a drive not mounted), or gone for git too.
-fn gone(ctx: &Ctx, t: &Tenant, worktrees: &[WorktreeInfo]) -> Result<(Action, String), Error> {
+/// With `weigh_gone` false, the branch of a tenant to forget is not looked at (see [`plan_to_execute`]).
+fn gone(ctx: &Ctx, t: &Tenant, worktrees: &[WorktreeInfo], weigh_gone: bool) -> Result<(Action, String), Error> {
     let full = format!("refs/heads/{}", t.branch);
     if let Some(w) = worktrees
         .iter()
@@ -163,15 +177,20 @@ fn gone(ctx: &Ctx, t: &Tenant, worktrees: &[WorktreeInfo]) -> Result<(Action, St
                 .into(),
         ));
     }
+    if !weigh_gone {
+        return Ok((Action::Forget, GONE.into()));
+    }
     let work = building::work_in(ctx, t)?;
     Ok((
         Action::Forget,
-        if work.unmerged > 0 {
-            format!("its directory is gone; branch {} kept ({} unmerged commit(s))", t.branch, work.unmerged)
-        } else {
-            "its directory is gone".into()
-        },
+        if work.unmerged > 0 { kept_reason(t, &format!("{} unmerged commit(s)", work.unmerged)) } else { GONE.into() },
     ))
+}
+
+const GONE: &str = "its directory is gone";
+
+fn kept_reason(t: &Tenant, why: &str) -> String {
+    format!("{GONE}; branch {} kept ({why})", t.branch)
 }
 
 /// How old an `index.lock` must be before its writer may be judged dead: git holds it for the time of a
@@ -236,6 +255,7 @@ pub fn execute(ctx: &Ctx, items: &mut [Item]) -> Result<(), Error> {
 
 /// The `Forget` items, all under one building lock: their branches go in one ref transaction.
 fn forget_all(ctx: &Ctx, items: &mut [Item]) {
+    let pending = building::start_prune_transaction(ctx, items.iter().filter(|i| i.action == Action::Forget).count());
     let mut todo = Vec::new();
     for (i, item) in items.iter_mut().enumerate() {
         let Some(name) = item.name.as_deref().filter(|_| item.action == Action::Forget) else { continue };
@@ -252,14 +272,21 @@ fn forget_all(ctx: &Ctx, items: &mut [Item]) {
         return;
     }
     let tenants: Vec<Tenant> = todo.iter().map(|(_, t)| t.clone()).collect();
-    let results = ctx.locked(|| Ok(building::forget_all_gone_locked(ctx, &tenants)));
-    for (k, (i, _)) in todo.iter().enumerate() {
+    let results = ctx.locked(|| Ok(building::forget_all_gone_locked(ctx, &tenants, pending)));
+    for (k, (i, t)) in todo.iter().enumerate() {
         let res = match &results {
-            Ok(Ok(r)) => r[k].as_ref().map(drop).map_err(|e| e.message.clone()),
+            Ok(Ok(r)) => r[k].as_ref().map_err(|e| e.message.clone()),
             Ok(Err(e)) | Err(e) => Err(e.message.clone()),
         };
+        // What was done is said from what the lock's look found, not from the plan's.
         items[*i].result = Some(match res {
-            Ok(()) => "done".into(),
+            Ok(done) => {
+                items[*i].reason = match &done.branch_kept {
+                    Some(why) => kept_reason(t, why),
+                    None => GONE.into(),
+                };
+                "done".into()
+            }
             Err(m) => format!("skipped: {m}"),
         });
     }

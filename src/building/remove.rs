@@ -506,10 +506,21 @@ fn purge(trash: &Path) -> Result<(), Error> {
 
 /// Under the building lock: delete the record and lease files; log the removal.
 fn forget_locked(ctx: &Ctx, t: &Tenant, r: &mut Removed, event: &str) -> Result<(), Error> {
+    forget_files_locked(ctx, t)?;
+    events::append(&ctx.state, &forget_event(t, r, event))
+}
+
+/// Under the building lock: delete the record and lease files of a tenant whose git side is gone.
+fn forget_files_locked(ctx: &Ctx, t: &Tenant) -> Result<(), Error> {
     registry::delete(&ctx.state, &t.name)?;
     lease::remove_lease_files(&ctx.state, &t.name);
     super::ports::release(ctx, t);
     let _ = std::fs::remove_file(super::setup::log_path(&ctx.state, &t.name));
+    Ok(())
+}
+
+/// The event that logs a tenant's removal.
+fn forget_event(t: &Tenant, r: &Removed, event: &str) -> Event {
     let mut ev =
         Event::new(event).tenant(&t.name, &t.branch, &t.path).with("branch_deleted", r.branch_deleted.is_some());
     if let Some(x) = &r.rescue {
@@ -518,7 +529,7 @@ fn forget_locked(ctx: &Ctx, t: &Tenant, r: &mut Removed, event: &str) -> Result<
     if let Some(k) = &r.branch_kept {
         ev = ev.with("branch_kept", k.clone());
     }
-    events::append(&ctx.state, &ev)
+    ev
 }
 
 /// Finish a removal whose remover died (phase `removing`). Call under the lock. If its files were never
@@ -632,38 +643,60 @@ pub(crate) fn rescue_tenant(
     Ok(r)
 }
 
+/// The reflog message of prune's branch deletions.
+const PRUNE_REASON: &str = "git-neighbor: prune";
+
+/// Start the git of [`forget_all_gone_locked`]'s transaction now, before the tenants are looked at again:
+/// its start-up then runs on the other core meanwhile. Worth it for two tenants or more (one is deleted
+/// alone).
+pub(crate) fn start_prune_transaction(ctx: &Ctx, tenants: usize) -> Option<refs::PendingTransaction> {
+    if tenants < 2 {
+        return None;
+    }
+    refs::start_transaction(&ctx.repo, Some(PRUNE_REASON)).ok()
+}
+
 /// Under the building lock: forget tenants whose directory and git worktree are both gone. A branch goes
 /// only when nothing on it is unmerged, never while checked out anywhere, and all of them in one ref
 /// transaction (one listing of git's worktrees for all), each a compare-and-swap against the tip that was checked. Should any
 /// branch have moved (or gone) since, the transaction changes nothing and each branch is deleted alone by
 /// compare-and-swap instead, so a moved branch is kept and the others still go. One result per tenant,
 /// in order.
-pub(crate) fn forget_all_gone_locked(ctx: &Ctx, tenants: &[Tenant]) -> Result<Vec<Result<Removed, Error>>, Error> {
+/// `pending` is the transaction's git if the caller started it early (see [`start_prune_transaction`]).
+pub(crate) fn forget_all_gone_locked(
+    ctx: &Ctx,
+    tenants: &[Tenant],
+    pending: Option<refs::PendingTransaction>,
+) -> Result<Vec<Result<Removed, Error>>, Error> {
     let worktrees = ctx.repo.worktrees()?;
     let checked_out_anywhere = |full: &str| worktrees.iter().find(|w| checked_out(&w.git_dir).as_deref() == Some(full));
-    // Check each one again: the plan was made without the lock.
-    let mut checked: Vec<Result<(Work, Removed), Error>> = tenants
-        .iter()
-        .map(|t| {
-            if t.path.exists() || worktrees.iter().any(|w| w.path == t.path && w.id.is_some()) {
-                return Err(Error::new("it came back"));
-            }
-            let work = work_in(ctx, t)?;
-            let mut done = Removed {
-                name: t.name.clone(),
-                path: t.path.clone(),
-                branch_deleted: None,
-                rescue: None,
-                branch_kept: None,
-            };
-            if work.unmerged > 0 {
-                done.branch_kept = Some(format!("{} unmerged commit(s)", work.unmerged));
-            } else if let Some(w) = work.tip.as_ref().and_then(|_| checked_out_anywhere(&branch_ref(t))) {
-                done.branch_kept = Some(format!("{} has it checked out", w.path.display()));
-            }
-            Ok((work, done))
-        })
-        .collect();
+    // Check each one again: the plan was made without the lock. These checks only read, so a base the
+    // tenants share is read once for all of them (inside the lock, after the plan's reads).
+    let check = || -> Vec<Result<(Work, Removed), Error>> {
+        tenants
+            .iter()
+            .map(|t| {
+                if t.path.exists() || worktrees.iter().any(|w| w.path == t.path && w.id.is_some()) {
+                    return Err(Error::new("it came back"));
+                }
+                let work = work_in(ctx, t)?;
+                let mut done = Removed {
+                    name: t.name.clone(),
+                    path: t.path.clone(),
+                    branch_deleted: None,
+                    rescue: None,
+                    branch_kept: None,
+                };
+                if work.unmerged > 0 {
+                    done.branch_kept = Some(format!("{} unmerged commit(s)", work.unmerged));
+                } else if let Some(w) = work.tip.as_ref().and_then(|_| checked_out_anywhere(&branch_ref(t))) {
+                    done.branch_kept = Some(format!("{} has it checked out", w.path.display()));
+                }
+                Ok((work, done))
+            })
+            .collect()
+    };
+    let mut checked = ctx.repo.with_ref_memo(check);
     // A squash- or rebase-merged branch holds commits its base does not: saved first, as a single removal
     // does (delete_branch_locked).
     for (i, c) in checked.iter_mut().enumerate() {
@@ -697,11 +730,15 @@ pub(crate) fn forget_all_gone_locked(ctx: &Ctx, tenants: &[Tenant]) -> Result<Ve
         .collect();
     let plain = |r: &str| gix::refs::FullName::try_from(r).is_ok() && !r.contains(char::is_whitespace);
     let batch: String = doomed.iter().map(|(_, r, tip)| format!("delete {r} {tip}\n")).collect();
+    crate::failpoint::hit("prune-branches-checked");
     let together = doomed.len() > 1
         && doomed.iter().all(|(_, r, _)| plain(r))
-        && refs::transaction(&ctx.repo, Some("git-neighbor: prune"), &batch).is_ok();
+        && match pending {
+            Some(p) => p.commit(&batch).is_ok(),
+            None => refs::transaction(&ctx.repo, Some(PRUNE_REASON), &batch).is_ok(),
+        };
     for (i, full, tip) in &doomed {
-        let cas = if together { Ok(Cas::Done) } else { refs::delete_if(&ctx.repo, full, tip, "git-neighbor: prune") };
+        let cas = if together { Ok(Cas::Done) } else { refs::delete_if(&ctx.repo, full, tip, PRUNE_REASON) };
         if let Ok((_, done)) = &mut checked[*i] {
             match cas {
                 Ok(Cas::Done) => done.branch_deleted = Some(tenants[*i].branch.clone()),
@@ -713,15 +750,24 @@ pub(crate) fn forget_all_gone_locked(ctx: &Ctx, tenants: &[Tenant]) -> Result<Ve
             }
         }
     }
-    Ok(checked
+    // The records go one by one; their events are logged together, in one write.
+    let mut logged = Vec::new();
+    let mut out: Vec<Result<Removed, Error>> = checked
         .into_iter()
         .zip(tenants)
         .map(|(c, t)| {
-            let (_, mut done) = c?;
-            forget_locked(ctx, t, &mut done, "prune")?;
+            let (_, done) = c?;
+            forget_files_locked(ctx, t)?;
+            logged.push(forget_event(t, &done, "prune"));
             Ok(done)
         })
-        .collect())
+        .collect();
+    if let Err(e) = events::append_all(&ctx.state, &logged) {
+        for r in out.iter_mut().filter(|r| r.is_ok()) {
+            *r = Err(Error::new(e.message.clone()));
+        }
+    }
+    Ok(out)
 }
 
 /// Whether the `.git` in `dir`, if any, is git's link to a worktree of this repository: a `.git` file

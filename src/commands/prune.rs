@@ -25,7 +25,7 @@ pub fn run(ctx: &mut Ctx, ui: &Ui, a: &Args) -> Result<u8, Error> {
         }
     }
     let progress = ui.progress("looking for abandoned tenants");
-    let mut items = prune::plan(ctx)?;
+    let mut items = if a.dry_run { prune::plan(ctx)? } else { prune::plan_to_execute(ctx)? };
     crate::failpoint::hit("prune-planned");
     if !a.dry_run {
         progress.set(format!("pruning {} item(s)", items.len()));

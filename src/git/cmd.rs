@@ -150,6 +150,18 @@ impl GitCmd {
         Ok((code, out, String::from_utf8_lossy(&err).into_owned()))
     }
 
+    /// Start git now with its stdin left open, for input not known yet: [`Started::finish`] feeds it and
+    /// waits. git's own start-up (exec, config, finding the repository) then runs on another core while
+    /// the caller works out what to feed it. Dropped unfinished, git reads an empty stdin.
+    pub fn start(mut self) -> Result<Started, GitError> {
+        let args = self.shown.join(" ");
+        self.cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        match self.cmd.spawn() {
+            Ok(child) => Ok(Started { child: Some(child), args }),
+            Err(e) => Err(GitError { args, code: None, stderr: e.to_string(), stdout: String::new() }),
+        }
+    }
+
     fn exec(mut self) -> Result<Exec, GitError> {
         let args = self.shown.join(" ");
         self.cmd.stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
@@ -170,5 +182,51 @@ impl GitCmd {
         }
         let out = child.wait_with_output().map_err(spawn_err)?;
         Ok((out.status.code(), out.stdout, out.stderr, args))
+    }
+}
+
+/// A git process started by [`GitCmd::start`], waiting for its stdin.
+pub struct Started {
+    child: Option<std::process::Child>,
+    args: String,
+}
+
+impl Started {
+    /// Feed `bytes` on stdin, close it, and wait: fails on a non-zero exit, as [`GitCmd::run`] does.
+    pub fn finish(mut self, bytes: &[u8]) -> Result<(), GitError> {
+        let args = std::mem::take(&mut self.args);
+        let Some(mut child) = self.child.take() else {
+            return Err(GitError { args, code: None, stderr: "already finished".into(), stdout: String::new() });
+        };
+        if let Some(mut w) = child.stdin.take() {
+            use std::io::Write;
+            // A closed pipe means git exited early; its status says why.
+            let _ = w.write_all(bytes);
+        }
+        let out = child.wait_with_output().map_err(|e| GitError {
+            args: args.clone(),
+            code: None,
+            stderr: e.to_string(),
+            stdout: String::new(),
+        })?;
+        if out.status.success() {
+            return Ok(());
+        }
+        Err(GitError {
+            args,
+            code: out.status.code(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        })
+    }
+}
+
+impl Drop for Started {
+    /// Unfinished: close git's stdin, so it reads no input, and reap it.
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            drop(child.stdin.take());
+            let _ = child.wait_with_output();
+        }
     }
 }

@@ -23,7 +23,9 @@ pub mod status;
 pub mod tree;
 pub mod worktree;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 pub use cmd::{GitCmd, GitError};
 
@@ -55,6 +57,8 @@ pub struct Repo {
     pub workdir: Option<PathBuf>,
     /// The main worktree, if the repository is not bare.
     pub main_worktree: Option<PathBuf>,
+    /// Ref reads remembered while [`Repo::with_ref_memo`] runs (`None` otherwise: every read goes to disk).
+    ref_memo: Mutex<Option<HashMap<String, Option<gix::ObjectId>>>>,
 }
 
 /// One worktree of the building, read from git's metadata.
@@ -100,7 +104,7 @@ impl Repo {
         } else {
             workdir.clone()
         };
-        Ok(Repo { gix, common_dir, git_dir, workdir, main_worktree })
+        Ok(Repo { gix, common_dir, git_dir, workdir, main_worktree, ref_memo: Mutex::new(None) })
     }
 
     /// git-neighbor's shared state directory.
@@ -209,8 +213,44 @@ impl Repo {
 
     /// The commit a full ref name points at now, if it exists.
     pub fn ref_target(&self, full_name: &str) -> Option<gix::ObjectId> {
-        let mut r = self.gix.try_find_reference(full_name).ok().flatten()?;
-        r.peel_to_id().ok().map(|id| id.detach())
+        let key = format!("peeled {full_name}");
+        if let Some(hit) = self.memo_get(&key) {
+            return hit;
+        }
+        let found = self.gix.try_find_reference(full_name).ok().flatten().and_then(|mut r| r.peel_to_id().ok());
+        let found = found.map(|id| id.detach());
+        self.memo_put(key, found);
+        found
+    }
+
+    /// Run `f` with ref reads remembered: each ref is read from disk at most once while `f` runs, however
+    /// often it is asked for. For a pass that only reads, judging many tenants against the same few bases
+    /// (prune reads each base once instead of three times a tenant). Nothing that writes refs may run
+    /// inside `f`: it would then read what it wrote over. Nested calls share the outer memory.
+    pub fn with_ref_memo<R>(&self, f: impl FnOnce() -> R) -> R {
+        if self.memo().is_some() {
+            return f();
+        }
+        *self.memo() = Some(HashMap::new());
+        let out = f();
+        *self.memo() = None;
+        out
+    }
+
+    fn memo(&self) -> MutexGuard<'_, Option<HashMap<String, Option<gix::ObjectId>>>> {
+        self.ref_memo.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// What a ref read keyed `key` gave earlier in this [`Repo::with_ref_memo`] (`Some(None)`: not found).
+    pub(in crate::git) fn memo_get(&self, key: &str) -> Option<Option<gix::ObjectId>> {
+        self.memo().as_ref().and_then(|m| m.get(key).copied())
+    }
+
+    /// Remember a ref read, when inside [`Repo::with_ref_memo`].
+    pub(in crate::git) fn memo_put(&self, key: String, found: Option<gix::ObjectId>) {
+        if let Some(m) = self.memo().as_mut() {
+            m.insert(key, found);
+        }
     }
 
     /// Every worktree of the building: main (if any) first, then linked ones in id order.

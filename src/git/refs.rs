@@ -15,6 +15,27 @@ pub fn transaction(repo: &Repo, reason: Option<&str>, commands: &str) -> Result<
     cmd.arg("--stdin").stdin(commands.as_bytes().to_vec()).run()
 }
 
+/// A ref transaction whose git is already running, its commands to come: see [`start_transaction`].
+pub struct PendingTransaction(super::cmd::Started);
+
+/// Start the git of a [`transaction`] before its commands are known, so its start-up overlaps the work
+/// that decides them. Nothing is locked or changed until [`PendingTransaction::commit`]; dropped, or if
+/// this process dies first, git reads no commands and changes nothing.
+pub fn start_transaction(repo: &Repo, reason: Option<&str>) -> Result<PendingTransaction, super::GitError> {
+    let mut cmd = repo.git().map_err(|e| super::GitError::not_started("update-ref", e))?.arg("update-ref");
+    if let Some(r) = reason {
+        cmd = cmd.args(["-m", r]);
+    }
+    cmd.arg("--stdin").start().map(PendingTransaction)
+}
+
+impl PendingTransaction {
+    /// Apply `commands`, as [`transaction`] does.
+    pub fn commit(self, commands: &str) -> Result<(), super::GitError> {
+        self.0.finish(commands.as_bytes())
+    }
+}
+
 /// Point `full` at `id` in-process (gix takes the same lock files git does), under `constraint`.
 ///
 /// The reflog identity is the configured `user.name`/`user.email` with the current time in UTC: gix's
@@ -151,10 +172,18 @@ impl Repo {
 /// read, is asked of git.
 pub fn oid_of(repo: &Repo, full: &str) -> Result<Option<String>, Error> {
     if full.starts_with("refs/") {
+        let key = format!("direct {full}");
+        if let Some(hit) = repo.memo_get(&key) {
+            return Ok(hit.map(|id| id.to_string()));
+        }
         match repo.gix.try_find_reference(full) {
-            Ok(None) => return Ok(None),
+            Ok(None) => {
+                repo.memo_put(key, None);
+                return Ok(None);
+            }
             Ok(Some(r)) => {
                 if let Some(id) = r.target().try_id() {
+                    repo.memo_put(key, Some(id.to_owned()));
                     return Ok(Some(id.to_string()));
                 }
             }

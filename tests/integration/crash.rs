@@ -149,8 +149,11 @@ fn crash_prune() {
             t.add("clean", &[]);
             let dirty = t.add("dirty", &[]);
             write_in(&dirty, "wip.txt", "wip\n");
-            let gone = t.add("gone", &[]);
-            std::fs::remove_dir_all(gone).unwrap();
+            // Two vanished tenants: their branches go in one transaction, whose git starts early.
+            for name in ["gone", "gone2"] {
+                let gone = t.add(name, &[]);
+                std::fs::remove_dir_all(gone).unwrap();
+            }
             t.git(&["worktree", "prune"]);
             t
         },

@@ -195,16 +195,47 @@ fn prune_forgets_gone_tenants_with_a_fixed_number_of_git_calls() {
 #[test]
 fn prune_keeps_a_gone_tenants_branch_that_moved_and_deletes_the_rest() {
     // Another writer commits on one vanished tenant's branch between prune's check and its deletions: the
-    // compare-and-swap keeps that branch (and its commit); the others still go.
+    // compare-and-swap keeps that branch (and its commit); the others still go. (The transaction's git is
+    // started before the check, so the writer is let in at the fail point after it, not at that git call.)
     let t = with_gone(3);
     let moved = t.git(&["commit-tree", "HEAD^{tree}", "-p", "refs/heads/neighbor/g1", "-m", "late"]);
-    let f = crate::faults::Faults::new(&t);
-    let meddle = format!("git -C '{}' update-ref refs/heads/neighbor/g1 {moved}", t.dir.display());
-    let o = Out::from_output(f.cmd_meddling(&t, &t.dir, &["prune"], "update-ref", &meddle).output().unwrap());
-    assert!(f.meddled(), "the other writer never ran: {:?}", f.calls());
+    let child = t.spawn_stopped_at(&["prune", "--json"], "prune-branches-checked");
+    t.git(&["update-ref", "refs/heads/neighbor/g1", &moved]);
+    resume(&child);
+    let o = Out::from_output(child.wait_with_output().unwrap());
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert_eq!(t.branches("refs/heads/neighbor/"), ["refs/heads/neighbor/g1"]);
     assert_eq!(t.git(&["rev-parse", "refs/heads/neighbor/g1"]), moved);
+    // The report says what was done, not what the plan expected: g1's branch was kept.
+    let items = o.json();
+    let reason = |name: &str| {
+        let item = items.as_array().unwrap().iter().find(|i| i["name"] == name).unwrap();
+        assert_eq!(item["result"], "done", "{item}");
+        item["reason"].as_str().unwrap().to_string()
+    };
+    assert!(reason("g1").starts_with("its directory is gone; branch neighbor/g1 kept (it moved to "), "{items}");
+    assert_eq!(reason("g0"), "its directory is gone", "{items}");
+}
+
+#[test]
+fn prune_reports_a_gone_tenants_unmerged_branch_as_kept() {
+    // Whether a vanished tenant's branch stays is weighed under the lock; the report says so.
+    let t = TestRepo::new();
+    let p = t.add("w", &[]);
+    write_in(&p, "c.txt", "c\n");
+    t.git_in(&p, &["add", "c.txt"]);
+    t.git_in(&p, &["commit", "-q", "-m", "c"]);
+    std::fs::remove_dir_all(&p).unwrap();
+    t.git(&["worktree", "prune"]);
+    let plan = t.neighbor(&["prune", "--dry-run", "--json"]).ok().json();
+    let done = t.neighbor(&["prune", "--json"]).ok().json();
+    for items in [&plan, &done] {
+        assert_eq!(items[0]["action"], "forget", "{items}");
+        assert_eq!(items[0]["reason"], "its directory is gone; branch neighbor/w kept (1 unmerged commit(s))");
+    }
+    assert_eq!(done[0]["result"], "done");
+    assert!(t.registry_names().is_empty());
+    assert_eq!(t.branches("refs/heads/neighbor/"), ["refs/heads/neighbor/w"]);
 }
 
 /// prune's plan is made without the building lock: a tenant it saw half-made (`creating`, its creator's
@@ -235,4 +266,20 @@ fn a_rollback_planned_while_a_tenant_was_made_spares_it_once_ready() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(record.exists(), "the ready tenant's record is gone");
+}
+
+#[test]
+fn prune_killed_with_its_transaction_started_deletes_nothing_and_the_next_prune_finishes() {
+    // The transaction's git is started before the branches are checked, its commands to come: a prune
+    // killed between the check and the commit must leave every branch and record for the next prune.
+    let t = with_gone(3);
+    let tips = t.branches("refs/heads/neighbor/");
+    assert_eq!(tips.len(), 3);
+    let o = t.cmd_in(&t.dir, &["prune"]).env("NEIGHBOR_FAILPOINT", "prune-branches-checked").output().unwrap();
+    assert_eq!(o.status.code(), None, "not killed: {}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(t.branches("refs/heads/neighbor/"), tips, "a branch went without its record");
+    assert_eq!(t.registry_names().len(), 3);
+    t.neighbor(&["prune"]).ok();
+    assert!(t.registry_names().is_empty(), "{:?}", t.registry_names());
+    assert!(t.branches("refs/heads/neighbor/").is_empty());
 }
