@@ -104,7 +104,7 @@ impl Plan {
             list: 30,
             list_sizes: vec![10, 100],
             list_full: (40, 11),
-            prune: (100, 5),
+            prune: (100, 11),
             claim: 11,
             parallel: (64, 3),
             delta_write: (50, 20_000),
@@ -739,31 +739,39 @@ fn prune(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
     let (count, runs) = b.plan.prune;
     let (mut nb, mut raw) = (Vec::new(), Vec::new());
     for run in 0..runs {
-        if have {
-            let names: Vec<String> = (0..count).map(|i| format!("p{run}-{i:03}")).collect();
-            for name in &names {
-                b.env.out(Prog::Nb, &big, &["add", name, "--base", "tiny"])?;
-            }
-            for name in &names {
-                rm_rf(&b.fx.tenants_root.join(name))?;
-            }
-            // A tenant whose directory vanished while git still lists its worktree is kept and reported
-            // (it may have been moved); `git worktree prune` first is the documented way to say it is gone.
-            nb.push(b.env.time(Prog::Git, &big, &["worktree", "prune"])? + b.env.time(Prog::Nb, &big, &["prune"])?);
-            let left = tenant_names(&b.env, &big)?;
-            if !left.is_empty() {
-                return fail(format!("prune left {} abandoned tenants", left.len()));
+        // Alternate which side goes first, as the other cases do.
+        let sides = if run % 2 == 0 { [true, false] } else { [false, true] };
+        for ours in sides {
+            if ours && have {
+                let names: Vec<String> = (0..count).map(|i| format!("p{run}-{i:03}")).collect();
+                for name in &names {
+                    b.env.out(Prog::Nb, &big, &["add", name, "--base", "tiny"])?;
+                }
+                for name in &names {
+                    rm_rf(&b.fx.tenants_root.join(name))?;
+                }
+                // A tenant whose directory vanished while git still lists its worktree is kept and
+                // reported (it may have been moved); `git worktree prune` first is the documented way to
+                // say it is gone.
+                nb.push(b.env.time(Prog::Git, &big, &["worktree", "prune"])? + b.env.time(Prog::Nb, &big, &["prune"])?);
+                let left = tenant_names(&b.env, &big)?;
+                if !left.is_empty() {
+                    return fail(format!("prune left {} abandoned tenants", left.len()));
+                }
+            } else if !ours {
+                let names: Vec<String> = (0..count).map(|i| format!("r{run}-{i:03}")).collect();
+                let paths: Vec<PathBuf> = names.iter().map(|n| b.env.root.join("raw-wt").join(n)).collect();
+                for (name, path) in names.iter().zip(&paths) {
+                    b.env.out(Prog::Git, &big, &["worktree", "add", "-b", name, ps(path), "tiny"])?;
+                }
+                rm_rf(&b.env.root.join("raw-wt"))?;
+                let mut branch_d = vec!["branch", "-D"];
+                branch_d.extend(names.iter().map(String::as_str));
+                raw.push(
+                    b.env.time(Prog::Git, &big, &["worktree", "prune"])? + b.env.time(Prog::Git, &big, &branch_d)?,
+                );
             }
         }
-        let names: Vec<String> = (0..count).map(|i| format!("r{run}-{i:03}")).collect();
-        let paths: Vec<PathBuf> = names.iter().map(|n| b.env.root.join("raw-wt").join(n)).collect();
-        for (name, path) in names.iter().zip(&paths) {
-            b.env.out(Prog::Git, &big, &["worktree", "add", "-b", name, ps(path), "tiny"])?;
-        }
-        rm_rf(&b.env.root.join("raw-wt"))?;
-        let mut branch_d = vec!["branch", "-D"];
-        branch_d.extend(names.iter().map(String::as_str));
-        raw.push(b.env.time(Prog::Git, &big, &["worktree", "prune"])? + b.env.time(Prog::Git, &big, &branch_d)?);
     }
     let row = time_row(
         format!("`prune` of {count} abandoned tenants (one sample per run)"),
