@@ -676,6 +676,18 @@ pub(crate) fn forget_all_gone_locked(
         tenants
             .iter()
             .map(|t| {
+                // The record and lease as they are now, under the lock: a tenant forgotten and made again
+                // under the same name since the caller read them is someone else's.
+                match registry::get(&ctx.state, &t.name)? {
+                    None => return Err(Error::new("it was forgotten meanwhile")),
+                    Some(now) if now.path != t.path || now.created_ms != t.created_ms => {
+                        return Err(Error::new("a tenant of that name was made again meanwhile"));
+                    }
+                    Some(_) => {}
+                }
+                if lease::lease_holder(&ctx.state, &t.name).is_some() {
+                    return Err(Error::new("its lease is held again"));
+                }
                 if t.path.exists() || worktrees.iter().any(|w| w.path == t.path && w.id.is_some()) {
                     return Err(Error::new("it came back"));
                 }

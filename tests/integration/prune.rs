@@ -283,3 +283,28 @@ fn prune_killed_with_its_transaction_started_deletes_nothing_and_the_next_prune_
     assert!(t.registry_names().is_empty(), "{:?}", t.registry_names());
     assert!(t.branches("refs/heads/neighbor/").is_empty());
 }
+
+#[test]
+fn a_tenant_made_again_under_the_same_name_while_prune_forgets_keeps_its_record() {
+    // prune read a vanished tenant's record, then waited for the building lock. Meanwhile another prune
+    // forgot it and someone made a new tenant of that name elsewhere. The first prune used to delete the
+    // new tenant's record and lease files: its look under the lock checked only the old path.
+    let t = with_gone(2);
+    let child = t.spawn_stopped_at(&["prune", "--json"], "prune-forget-read");
+    t.neighbor(&["prune"]).ok();
+    assert!(t.registry_names().is_empty(), "{:?}", t.registry_names());
+    let elsewhere = t.root.join("elsewhere-g0");
+    t.neighbor(&["add", "g0", "--path", elsewhere.to_str().unwrap()]).ok();
+    resume(&child);
+    let o = Out::from_output(child.wait_with_output().unwrap());
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(t.registry_names(), ["g0.json"], "{}", o.stdout);
+    let row = t.tenants_json().into_iter().find(|r| r["name"] == "g0").unwrap();
+    assert_eq!(row["status"], "active", "{row}");
+    assert!(elsewhere.exists());
+    assert_eq!(t.branches("refs/heads/neighbor/"), ["refs/heads/neighbor/g0"]);
+    let items = o.json();
+    for item in items.as_array().unwrap() {
+        assert!(item["result"].as_str().unwrap().starts_with("skipped: "), "{items}");
+    }
+}
