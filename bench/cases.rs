@@ -108,7 +108,7 @@ impl Plan {
             claim: 11,
             parallel: (64, 3),
             delta_write: (50, 20_000),
-            merge: vec![(10, 7), (100, 5), (1_000, 3), (10_000, 1)],
+            merge: vec![(10, 7), (100, 5), (1_000, 3), (10_000, 3)],
             precommit: (401, 5),
             safepull: (11, 1),
             queue: (16, "2"),
@@ -276,8 +276,10 @@ pub const CASES: &[Case] = &[
                  three ways, interleaved: with git-neighbor's hooks installed (`hooks install`), with \
                  `-c core.hooksPath=<dir>` holding a trivial `exit 0` pre-commit hook (the floor any hook \
                  pays), and with an empty hooks dir (no hook). The target is on ours minus the floor. Then \
-                 ours and the floor again, half as many rounds, with the index rewritten in version 4 (what \
-                 git writes with `feature.manyFiles`).",
+                 the two hook files alone, five times as many rounds, alternately, each started directly in \
+                 the worktree with one file staged (as git starts a hook; not a target, it shows the hooks' \
+                 own difference without the commits' spread). Then ours and the floor again, half as many \
+                 rounds, with the index rewritten in version 4 (what git writes with `feature.manyFiles`).",
         run: pre_commit,
     },
     Case {
@@ -1190,6 +1192,29 @@ fn pre_commit(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
     let variants = [have.then_some(ours_args), Some(&["-c", &trivial_hooks][..]), Some(&["-c", &no_hooks][..])];
     let [ours, floor, none] = interleaved_commits(b, &big, &file, &variants, n + warm, &mut edit)?;
     let [ours, floor, none] = [ours, floor, none].map(|t| t.get(warm..).unwrap_or_default().to_vec());
+    // The hook processes alone: what a commit's figure holds of them without the commit's own spread (a
+    // one-file commit here varies by more than the target between runs). With one file staged, as git
+    // runs a hook: the hook file started directly, in the worktree, alternately ours and the trivial one.
+    let (mut ours_alone, mut floor_alone) = (Vec::new(), Vec::new());
+    if have {
+        let rel = b.env.out(Prog::Git, &big, &["rev-parse", "--git-path", "hooks/pre-commit"])?;
+        let our_hook = big.join(rel.trim());
+        edit += 1;
+        let p = big.join(&file);
+        let text = std::fs::read_to_string(&p)? + &format!("edit {edit}\n");
+        std::fs::write(&p, text)?;
+        b.env.out(Prog::Git, &big, &["add", "--", file.as_str()])?;
+        for i in 0..(n * 5 + warm) {
+            let (a, c) = if i % 2 == 0 { (&our_hook, &trivial_hook) } else { (&trivial_hook, &our_hook) };
+            let ta = b.env.time_file(a, &big, &[])?;
+            let tc = b.env.time_file(c, &big, &[])?;
+            if i >= warm {
+                let (o, f) = if i % 2 == 0 { (ta, tc) } else { (tc, ta) };
+                ours_alone.push(o);
+                floor_alone.push(f);
+            }
+        }
+    }
     // The same, ours against the floor, on the same repository with index version 4: what git writes
     // with `feature.manyFiles` (paths compressed against the previous one), which the hook reads too.
     let (mut ours4, mut floor4) = (Vec::new(), Vec::new());
@@ -1228,6 +1253,17 @@ fn pre_commit(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
     if have {
         rows.push(above(
             time_row(
+                "the hook processes alone: our hook file against the trivial one, started directly, one file staged"
+                    .into(),
+                "pre-commit (ours)",
+                Cell::Time(Stats::of(&ours_alone), None),
+                "pre-commit (trivial)",
+                Cell::Time(Stats::of(&floor_alone), None),
+            ),
+            "above the trivial hook",
+        ));
+        rows.push(above(
+            time_row(
                 "the same with index version 4 (`feature.manyFiles`), against a trivial hook".into(),
                 "git commit (our hooks)",
                 Cell::Time(Stats::of(&ours4), None),
@@ -1241,10 +1277,11 @@ fn pre_commit(b: &mut Bench, missing: Option<&str>) -> Res<Vec<Row>> {
 }
 
 /// `row` with its ratio column saying how much its git-neighbor side's median is above the other's:
-/// `+<ms> <what>`.
+/// `+<ms> <what>` (`-<ms>` when it is below).
 fn above(mut row: Row, what: &str) -> Row {
     if let (Some(a), Some(r)) = (nb_median(&row), raw_median(&row)) {
-        row.ratio = Some(format!("+{} {what}", fmt_ms(a - r)));
+        let sign = if a < r { "-" } else { "+" };
+        row.ratio = Some(format!("{sign}{} {what}", fmt_ms((a - r).abs())));
     }
     row
 }

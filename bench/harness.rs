@@ -189,6 +189,26 @@ impl Env {
         Ok(took)
     }
 
+    /// Time one run of the executable file `program` (a hook file, as git starts it: directly, so its
+    /// `#!` line picks the interpreter) in `dir` with the pinned environment; fail unless it exits 0.
+    pub fn time_file(&self, program: &Path, dir: &Path, args: &[&str]) -> Res<Duration> {
+        let mut c = Command::new(program);
+        self.pin(&mut c, dir, args);
+        let start = Instant::now();
+        let o = c.output()?;
+        let took = start.elapsed();
+        if !o.status.success() {
+            return Err(format!(
+                "{} failed ({}): {}",
+                program.display(),
+                o.status,
+                String::from_utf8_lossy(&o.stderr).trim()
+            )
+            .into());
+        }
+        Ok(took)
+    }
+
     /// Does `git-neighbor <words> --help` succeed? (How the harness knows a command exists yet.)
     pub fn has_command(&self, words: &str) -> bool {
         let mut args: Vec<&str> = words.split_whitespace().collect();
