@@ -197,15 +197,7 @@ impl Env {
         let start = Instant::now();
         let o = c.output()?;
         let took = start.elapsed();
-        if !o.status.success() {
-            return Err(format!(
-                "{} failed ({}): {}",
-                program.display(),
-                o.status,
-                String::from_utf8_lossy(&o.stderr).trim()
-            )
-            .into());
-        }
+        check_named(&program.display().to_string(), args, &o)?;
         Ok(took)
     }
 
@@ -251,15 +243,20 @@ fn children_cpu() -> Res<Duration> {
 }
 
 fn check(prog: Prog, args: &[&str], o: &Output) -> Res<()> {
-    if o.status.success() {
-        return Ok(());
-    }
     let name = match prog {
         Prog::Git => "git",
         Prog::Nb => "git-neighbor",
         Prog::Sh => "sh",
         Prog::Wt => "wt",
     };
+    check_named(name, args, o)
+}
+
+/// [`check`] for a program named by `name` (a path, say).
+fn check_named(name: &str, args: &[&str], o: &Output) -> Res<()> {
+    if o.status.success() {
+        return Ok(());
+    }
     fail(format!("`{name} {}` failed ({}): {}", args.join(" "), o.status, String::from_utf8_lossy(&o.stderr).trim()))
 }
 
